@@ -1,0 +1,8 @@
+/** The wire contract: schemas, typed method descriptors and error codes. No I/O. */
+export * from './errors.js';
+export * from './jsonrpc.js';
+export * from './types.js';
+export * from './flow.js';
+export * from './messages.js';
+export * from './methods.js';
+export * from './validate.js';

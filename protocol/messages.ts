@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import {
+  ComponentInfoSchema,
+  ObservabilitySchema,
+  RunStatusSchema,
+  StatusSchema,
+} from './types.js';
+
+/**
+ * One zod schema per wire message of SPEC §3 (params and results). `runs/*` are camelCase;
+ * every other method keeps Stepflow's snake_case so existing component servers work unchanged.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+// --- runtime → component server (SPEC §3.1) ---
+
+export const InitializeParams = z.looseObject({
+  runtime_protocol_version: z.number().int().nonnegative(),
+  observability: ObservabilitySchema.optional(),
+});
+export const InitializeResult = z.looseObject({
+  server_protocol_version: z.number().int().nonnegative(),
+});
+
+export const InitializedParams = z.looseObject({}).nullish();
+
+export const ComponentsListParams = z.looseObject({}).nullish();
+export const ComponentsListResult = z.object({ components: z.array(ComponentInfoSchema) });
+
+export const ComponentsInfoParams = z.object({ component: z.string() });
+export const ComponentsInfoResult = z.object({ info: ComponentInfoSchema });
+
+export const ComponentsExecuteParams = z.object({
+  component: z.string(),
+  input: z.unknown(),
+  attempt: z.number().int().min(1).default(1),
+  observability: ObservabilitySchema.optional(),
+});
+export const ComponentsExecuteResult = z.object({ output: z.unknown() });
+
+// --- component server / client → runtime (SPEC §3.2) ---
+
+export const BlobTypeSchema = z.enum(['data', 'flow']);
+export type BlobType = z.infer<typeof BlobTypeSchema>;
+
+export const BlobsPutParams = z.object({
+  data: z.unknown(),
+  blob_type: BlobTypeSchema.default('data'),
+});
+export const BlobsPutResult = z.object({ blob_id: z.string() });
+
+export const BlobsGetParams = z.object({ blob_id: z.string().min(1) });
+export const BlobsGetResult = z.object({ data: z.unknown(), blob_type: BlobTypeSchema });
+
+export const OverrideSchema = z.object({
+  $type: z.enum(['merge_patch', 'json_patch']).default('merge_patch'),
+  value: z.unknown(),
+});
+export const OverridesSchema = z.record(z.string(), OverrideSchema);
+export type Overrides = z.infer<typeof OverridesSchema>;
+
+const positiveInt = z.number().int().positive();
+
+export const RunsSubmitParams = z
+  .object({
+    flowId: z.string().min(1).optional(),
+    flow: z.record(z.string(), z.unknown()).optional(),
+    inputs: z.array(z.unknown()),
+    wait: z.boolean().default(false),
+    timeoutMs: positiveInt.optional(),
+    maxConcurrency: positiveInt.optional(),
+    overrides: OverridesSchema.optional(),
+    variables: z.record(z.string(), z.unknown()).default({}),
+    flowLabel: z.string().optional(),
+    observability: ObservabilitySchema.optional(),
+  })
+  .refine((p) => (p.flowId === undefined) !== (p.flow === undefined), {
+    message: 'exactly one of "flowId" and "flow" is required',
+    path: ['flowId'],
+  });
+export type RunsSubmitParamsType = z.output<typeof RunsSubmitParams>;
+export const RunsSubmitResult = RunStatusSchema;
+
+export const ResultOrderSchema = z
+  .enum(['byIndex', 'byCompletion', 'by_index', 'by_completion'])
+  .transform((o) => (o === 'by_index' ? 'byIndex' : o === 'by_completion' ? 'byCompletion' : o));
+export type ResultOrder = 'byIndex' | 'byCompletion';
+
+export const RunsGetParams = z.object({
+  runId: z.string().min(1),
+  wait: z.boolean().default(false),
+  timeoutMs: positiveInt.optional(),
+  includeResults: z.boolean().default(false),
+  resultOrder: ResultOrderSchema.default('byIndex'),
+  offset: z.number().int().nonnegative().default(0),
+  limit: z.number().int().nonnegative().optional(),
+});
+export type RunsGetParamsType = z.output<typeof RunsGetParams>;
+export const RunsGetResult = RunStatusSchema;
+
+export const RunsCancelParams = z.object({ runId: z.string().min(1) });
+export const RunsCancelResult = RunStatusSchema;
+
+export const RunsListParams = z
+  .object({
+    status: z.array(StatusSchema).optional(),
+    flowId: z.string().optional(),
+    parentRunId: z.string().optional(),
+    createdAfter: z.string().datetime({ offset: true }).optional(),
+    createdBefore: z.string().datetime({ offset: true }).optional(),
+    cursor: z.string().optional(),
+    limit: z.number().int().min(1).max(1000).default(50),
+  })
+  .nullish()
+  .transform((p) => p ?? { limit: 50 });
+export type RunsListParamsType = z.output<typeof RunsListParams>;
+export const RunsListResult = z.object({
+  runs: z.array(RunStatusSchema),
+  nextCursor: z.string().optional(),
+});
+
+// --- both directions ---
+
+export const CancelRequestParams = z.object({ id: z.union([z.string(), z.number().int()]) });

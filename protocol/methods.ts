@@ -1,0 +1,54 @@
+import type { z } from 'zod';
+import * as M from './messages.js';
+
+/**
+ * Typed method descriptors. Every call and every handler goes through one of these, so a
+ * renamed field breaks the build, not production. Params are parsed with the schema at the
+ * receiving edge; `z.input` is what a caller may send, `z.output` what a handler receives.
+ */
+export class RequestMethod<P extends z.ZodType, R extends z.ZodType> {
+  readonly kind = 'request' as const;
+  constructor(
+    readonly method: string,
+    readonly params: P,
+    readonly result: R,
+  ) {}
+}
+
+export class NotificationMethod<P extends z.ZodType> {
+  readonly kind = 'notification' as const;
+  constructor(
+    readonly method: string,
+    readonly params: P,
+  ) {}
+}
+
+export type ParamsIn<D> = D extends RequestMethod<infer P, z.ZodType> | NotificationMethod<infer P> ? z.input<P> : never;
+export type ParamsOut<D> = D extends RequestMethod<infer P, z.ZodType> | NotificationMethod<infer P> ? z.output<P> : never;
+export type ResultIn<D> = D extends RequestMethod<z.ZodType, infer R> ? z.input<R> : never;
+export type ResultOut<D> = D extends RequestMethod<z.ZodType, infer R> ? z.output<R> : never;
+
+// runtime → component server
+export const Initialize = new RequestMethod('initialize', M.InitializeParams, M.InitializeResult);
+export const Initialized = new NotificationMethod('initialized', M.InitializedParams);
+export const ComponentsList = new RequestMethod('components/list', M.ComponentsListParams, M.ComponentsListResult);
+export const ComponentsInfo = new RequestMethod('components/info', M.ComponentsInfoParams, M.ComponentsInfoResult);
+export const ComponentsExecute = new RequestMethod('components/execute', M.ComponentsExecuteParams, M.ComponentsExecuteResult);
+
+// component server / client → runtime
+export const BlobsPut = new RequestMethod('blobs/put', M.BlobsPutParams, M.BlobsPutResult);
+export const BlobsGet = new RequestMethod('blobs/get', M.BlobsGetParams, M.BlobsGetResult);
+export const RunsSubmit = new RequestMethod('runs/submit', M.RunsSubmitParams, M.RunsSubmitResult);
+export const RunsGet = new RequestMethod('runs/get', M.RunsGetParams, M.RunsGetResult);
+export const RunsCancel = new RequestMethod('runs/cancel', M.RunsCancelParams, M.RunsCancelResult);
+export const RunsList = new RequestMethod('runs/list', M.RunsListParams, M.RunsListResult);
+
+// both directions
+export const CancelRequest = new NotificationMethod('$/cancelRequest', M.CancelRequestParams);
+
+/** Every request method, for schema generation and method-not-found checks. */
+export const REQUEST_METHODS = [
+  Initialize, ComponentsList, ComponentsInfo, ComponentsExecute,
+  BlobsPut, BlobsGet, RunsSubmit, RunsGet, RunsCancel, RunsList,
+] as const;
+export const NOTIFICATION_METHODS = [Initialized, CancelRequest] as const;

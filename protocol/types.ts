@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+/** Shared wire types (SPEC §3.1, §5.3). */
+
+const hex = (len: number) => z.string().regex(new RegExp(`^[0-9a-f]{${len}}$`), `${len} lower-case hex digits`);
+
+/** W3C trace context plus flowrun ids, as sent to component servers (snake_case, all optional). */
+export const ObservabilitySchema = z.object({
+  trace_id: hex(32).optional(),
+  span_id: hex(16).optional(),
+  run_id: z.string().optional(),
+  flow_id: z.string().optional(),
+  step_id: z.string().optional(),
+});
+export type Observability = z.infer<typeof ObservabilitySchema>;
+
+/** JSON Schema carried as an opaque object. */
+export const JsonSchemaObject = z.record(z.string(), z.unknown());
+
+export const ComponentInfoSchema = z.object({
+  component: z.string(),
+  description: z.string().optional(),
+  input_schema: JsonSchemaObject.optional(),
+  output_schema: JsonSchemaObject.optional(),
+});
+export type ComponentInfo = z.infer<typeof ComponentInfoSchema>;
+
+export const FlowErrorSchema = z.object({
+  code: z.number().int(),
+  message: z.string(),
+  data: z.unknown().optional(),
+});
+export type FlowError = z.infer<typeof FlowErrorSchema>;
+
+/** The result of a step or an item. flowrun writes `value`; Stepflow's runtime wrote `result`. */
+export const FlowResultSchema = z.discriminatedUnion('outcome', [
+  z.object({ outcome: z.literal('success'), value: z.unknown() }),
+  z.object({ outcome: z.literal('failed'), error: FlowErrorSchema }),
+  z.object({ outcome: z.literal('skipped') }),
+]);
+export type FlowResult =
+  | { outcome: 'success'; value: unknown }
+  | { outcome: 'failed'; error: FlowError }
+  | { outcome: 'skipped' };
+
+/** Reads a FlowResult written by flowrun (`value`) or by Stepflow (`result`). */
+export const LenientFlowResultSchema = z
+  .discriminatedUnion('outcome', [
+    z.object({ outcome: z.literal('success'), value: z.unknown().optional(), result: z.unknown().optional() }),
+    z.object({ outcome: z.literal('failed'), error: FlowErrorSchema }),
+    z.object({ outcome: z.literal('skipped') }),
+  ])
+  .transform((r): FlowResult =>
+    r.outcome === 'success' ? { outcome: 'success', value: 'value' in r && r.value !== undefined ? r.value : r.result } : r,
+  );
+
+export const StatusSchema = z.enum(['pending', 'running', 'success', 'failed', 'cancelled']);
+/** Status of a run or of an item (SPEC §5.5). */
+export type Status = z.infer<typeof StatusSchema>;
+export const TERMINAL_STATUSES: readonly Status[] = ['success', 'failed', 'cancelled'];
+export const isTerminal = (s: Status): boolean => s === 'success' || s === 'failed' || s === 'cancelled';
+
+export const ItemCountsSchema = z.object({
+  total: z.number().int().nonnegative(),
+  pending: z.number().int().nonnegative(),
+  running: z.number().int().nonnegative(),
+  success: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  cancelled: z.number().int().nonnegative(),
+});
+export type ItemCounts = z.infer<typeof ItemCountsSchema>;
+
+export const ItemResultSchema = z.object({
+  itemIndex: z.number().int().nonnegative(),
+  status: StatusSchema,
+  result: FlowResultSchema.optional(),
+  completedAt: z.string().optional(),
+  attempts: z.number().int().nonnegative().optional(),
+});
+export type ItemResult = z.infer<typeof ItemResultSchema>;
+
+export const RunStatusSchema = z.object({
+  runId: z.string(),
+  flowId: z.string(),
+  flowName: z.string().optional(),
+  flowLabel: z.string().optional(),
+  parentRunId: z.string().optional(),
+  status: StatusSchema,
+  items: ItemCountsSchema,
+  createdAt: z.string(),
+  completedAt: z.string().optional(),
+  results: z.array(ItemResultSchema).optional(),
+  nextOffset: z.number().int().nonnegative().optional(),
+});
+export type RunStatus = z.infer<typeof RunStatusSchema>;
