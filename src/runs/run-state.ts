@@ -1,0 +1,217 @@
+import type { FlowResult, ItemCounts, ItemResult, ResultOrder, RunStatus, Status } from '../../protocol/index.js';
+
+/** Item states, stored one byte per item. */
+const enum S {
+  Pending = 0,
+  Running = 1,
+  Success = 2,
+  Failed = 3,
+  Cancelled = 4,
+}
+const STATUS_NAMES: readonly Status[] = ['pending', 'running', 'success', 'failed', 'cancelled'];
+
+/** What a run is, fixed at submit. */
+export interface RunIdentity {
+  runId: string;
+  flowId: string;
+  flowName?: string;
+  flowLabel?: string;
+  parentRunId?: string;
+  createdAt: number;
+  total: number;
+}
+
+/** Options for a status snapshot (SPEC §5.2). */
+export interface SnapshotOptions {
+  includeResults?: boolean;
+  resultOrder?: ResultOrder;
+  offset?: number;
+  limit?: number;
+}
+
+/**
+ * The live state of one run: one status byte, result, attempt count and completion time per
+ * item, and the order in which items finished. Item transitions go through `startItem`,
+ * `finishItem` and `cancelPending`, the one place where the counters change, so
+ * `total = pending + running + success + failed + cancelled` holds after every call.
+ */
+export class RunState {
+  readonly counts: ItemCounts;
+  private readonly itemStatus: Uint8Array;
+  private readonly attempts: Uint32Array;
+  private readonly completedAt: Float64Array;
+  private readonly results: Array<FlowResult | undefined>;
+  /** Item indices in the order they reached a terminal state. Append-only. */
+  private readonly completionOrder: Int32Array;
+  private completedCount = 0;
+  private startedAny = false;
+  private cancelRequested = false;
+  private finishedAt: number | undefined;
+  private startFailure: FlowResult | undefined;
+  private terminalListeners: Array<() => void> | undefined;
+
+  constructor(readonly identity: RunIdentity) {
+    const n = identity.total;
+    this.itemStatus = new Uint8Array(n);
+    this.attempts = new Uint32Array(n);
+    this.completedAt = new Float64Array(n);
+    this.results = new Array(n);
+    this.completionOrder = new Int32Array(n);
+    this.counts = { total: n, pending: n, running: 0, success: 0, failed: 0, cancelled: 0 };
+    if (n === 0) this.finishedAt = identity.createdAt;
+  }
+
+  get runId(): string {
+    return this.identity.runId;
+  }
+
+  /** The run's status (SPEC §5.5), derived from the item counters. */
+  get status(): Status {
+    if (this.finishedAt === undefined) return this.startedAny ? 'running' : 'pending';
+    if (this.cancelRequested) return 'cancelled';
+    if (this.startFailure !== undefined) return 'failed';
+    const c = this.counts;
+    return c.total > 0 && c.failed === c.total ? 'failed' : 'success';
+  }
+
+  get isTerminal(): boolean {
+    return this.finishedAt !== undefined;
+  }
+
+  get isCancelRequested(): boolean {
+    return this.cancelRequested;
+  }
+
+  itemStatusOf(index: number): Status {
+    return STATUS_NAMES[this.itemStatus[index]];
+  }
+
+  attemptsOf(index: number): number {
+    return this.attempts[index];
+  }
+
+  /** pending → running. Returns false when the item is no longer pending (cancelled). */
+  startItem(index: number): boolean {
+    if (this.itemStatus[index] !== S.Pending) return false;
+    this.itemStatus[index] = S.Running;
+    this.counts.pending--;
+    this.counts.running++;
+    this.startedAny = true;
+    return true;
+  }
+
+  /** running → success | failed | cancelled, recording the result. Ignored unless running. */
+  finishItem(index: number, outcome: 'success' | 'failed' | 'cancelled', result: FlowResult | undefined, attempts: number, now: number): void {
+    if (this.itemStatus[index] !== S.Running) return;
+    this.counts.running--;
+    this.settle(index, outcome, result, attempts, now);
+  }
+
+  /** Cancels every pending item at once and marks the run cancelled; running items are the caller's to abort. */
+  cancelPending(now: number): void {
+    if (this.isTerminal) return;
+    this.cancelRequested = true;
+    const status = this.itemStatus;
+    for (let i = 0; i < status.length && this.counts.pending > 0; i++) {
+      if (status[i] !== S.Pending) continue;
+      this.counts.pending--;
+      this.settle(i, 'cancelled', undefined, 0, now);
+    }
+    this.checkTerminal(now);
+  }
+
+  /** The run could not start (flow failed to load after submit): every pending item fails with `error`. */
+  failToStart(result: FlowResult, now: number): void {
+    if (this.isTerminal) return;
+    this.startFailure = result;
+    const status = this.itemStatus;
+    for (let i = 0; i < status.length; i++) {
+      if (status[i] !== S.Pending) continue;
+      this.counts.pending--;
+      this.settle(i, 'failed', result, 0, now);
+    }
+    this.checkTerminal(now);
+  }
+
+  private settle(index: number, outcome: 'success' | 'failed' | 'cancelled', result: FlowResult | undefined, attempts: number, now: number): void {
+    this.itemStatus[index] = outcome === 'success' ? S.Success : outcome === 'failed' ? S.Failed : S.Cancelled;
+    this.counts[outcome]++;
+    this.results[index] = result;
+    this.attempts[index] = attempts;
+    this.completedAt[index] = now;
+    this.completionOrder[this.completedCount++] = index;
+    this.checkTerminal(now);
+  }
+
+  private checkTerminal(now: number): void {
+    if (this.finishedAt !== undefined || this.counts.pending > 0 || this.counts.running > 0) return;
+    this.finishedAt = now;
+    const listeners = this.terminalListeners;
+    this.terminalListeners = undefined;
+    if (listeners) for (const l of listeners) l();
+  }
+
+  /** Calls `listener` once when the run turns terminal (at once if it already is). Returns an unsubscribe. */
+  onTerminal(listener: () => void): () => void {
+    if (this.isTerminal) {
+      listener();
+      return () => {};
+    }
+    (this.terminalListeners ??= []).push(listener);
+    return () => {
+      const ls = this.terminalListeners;
+      if (!ls) return;
+      const i = ls.indexOf(listener);
+      if (i >= 0) ls.splice(i, 1);
+    };
+  }
+
+  /** The RunStatus of SPEC §5.3, with a page of results when asked. */
+  snapshot(options: SnapshotOptions = {}): RunStatus {
+    const id = this.identity;
+    const status: RunStatus = {
+      runId: id.runId,
+      flowId: id.flowId,
+      ...(id.flowName !== undefined && { flowName: id.flowName }),
+      ...(id.flowLabel !== undefined && { flowLabel: id.flowLabel }),
+      ...(id.parentRunId !== undefined && { parentRunId: id.parentRunId }),
+      status: this.status,
+      items: { ...this.counts },
+      createdAt: new Date(id.createdAt).toISOString(),
+      ...(this.finishedAt !== undefined && { completedAt: new Date(this.finishedAt).toISOString() }),
+    };
+    if (options.includeResults) {
+      const { results, nextOffset } = this.resultPage(options);
+      status.results = results;
+      if (nextOffset !== undefined) status.nextOffset = nextOffset;
+    }
+    return status;
+  }
+
+  /**
+   * A page of item results. byIndex lists every item in input order (unfinished ones without a
+   * result); byCompletion lists finished items in the order they finished, so pages of a
+   * running run never repeat or skip an item.
+   */
+  resultPage(options: SnapshotOptions): { results: ItemResult[]; nextOffset?: number } {
+    const offset = options.offset ?? 0;
+    const byCompletion = options.resultOrder === 'byCompletion';
+    const available = byCompletion ? this.completedCount : this.identity.total;
+    const end = Math.min(available, options.limit === undefined ? available : offset + options.limit);
+    const results: ItemResult[] = [];
+    for (let k = offset; k < end; k++) results.push(this.itemResult(byCompletion ? this.completionOrder[k] : k));
+    // More remain while the page ends before the last item (for byCompletion: also items yet to finish).
+    const next = Math.max(end, offset);
+    return next < this.identity.total ? { results, nextOffset: next } : { results };
+  }
+
+  private itemResult(index: number): ItemResult {
+    const s = this.itemStatus[index];
+    const item: ItemResult = { itemIndex: index, status: STATUS_NAMES[s] };
+    const result = this.results[index];
+    if (result !== undefined) item.result = result;
+    if (s >= S.Success) item.completedAt = new Date(this.completedAt[index]).toISOString();
+    if (this.attempts[index] > 0) item.attempts = this.attempts[index];
+    return item;
+  }
+}
