@@ -142,7 +142,7 @@ const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.c
 function compileNode(value: unknown, field: string, ctx: CompileContext): Expr {
   if (Array.isArray(value)) {
     const items = value.map((v, i) => compileNode(v, `${field}[${i}]`, ctx));
-    return items.every(isConstant) ? constant(items.map((e) => e.value)) : { kind: 'array', items };
+    return items.every(isConstant) ? constant(items.map((e) => e.value), true) : { kind: 'array', items };
   }
   if (typeof value !== 'object' || value === null) return constant(value);
   const obj = value as Record<string, unknown>;
@@ -159,7 +159,7 @@ function compileNode(value: unknown, field: string, ctx: CompileContext): Expr {
   if (values.every(isConstant)) {
     const out: Record<string, unknown> = {};
     keys.forEach((k, i) => (out[k] = (values[i] as ConstExpr).value));
-    return constant(out);
+    return constant(out, true);
   }
   return { kind: 'object', keys, values };
 }
@@ -240,8 +240,10 @@ function compilePath(path: unknown, field: string, ctx: CompileContext): Compile
   }
 }
 
-function constant(value: unknown): ConstExpr {
-  return { kind: 'const', value: deepFreeze(value), result: Object.freeze({ outcome: 'success', value }) as FlowResult };
+/** `owned`: the value was built here; otherwise it is part of the caller's flow and is copied before freezing. */
+function constant(value: unknown, owned = false): ConstExpr {
+  const frozen = deepFreeze(owned || typeof value !== 'object' || value === null ? value : structuredClone(value));
+  return { kind: 'const', value: frozen, result: Object.freeze({ outcome: 'success', value: frozen }) as FlowResult };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,0 +1,179 @@
+import { z } from 'zod';
+import type { MessageReader, MessageWriter } from 'vscode-jsonrpc/node';
+import {
+  ComponentsExecute,
+  ComponentsInfo,
+  ComponentsList,
+  ErrorCodes,
+  Initialize,
+  Initialized,
+  PROTOCOL_VERSION,
+  RpcError,
+  type ComponentInfo,
+  type ParamsOut,
+  type ResultIn,
+} from '../../protocol/index.js';
+import { createLogger, type Logger } from '../log.js';
+import { RpcPeer, type RequestContext } from '../rpc/peer.js';
+import { createComponentContext } from './component-context.js';
+import { checkComponentOutput, parseComponentInput } from './component-validation.js';
+import { normalizeComponentName, type Component } from './define-component.js';
+import { serveOverStdio } from './stdio.js';
+
+/** Options of {@link createComponentServer}. */
+export interface ComponentServerOptions {
+  /** Names the server in logs. */
+  name: string;
+  // Handlers are contravariant in their input, so the list takes components of any schemas.
+  components: ReadonlyArray<Component<any, any>>;
+  /** Check every output against its component's `output` schema (a mismatch fails the call with -32004). Default true. */
+  validateOutput?: boolean;
+  /** Where the server logs; always stderr. Default: a pino logger named after the server. */
+  logger?: Logger;
+  /** Longest accepted stdin line, in bytes (serveStdio). Default 64 MiB. */
+  maxMessageBytes?: number;
+}
+
+/** One served connection to a runtime. */
+export interface ComponentServerConnection {
+  readonly peer: RpcPeer;
+  /** Resolves when the connection closed (the runtime hung up, or `close()`). */
+  readonly closed: Promise<void>;
+  close(): void;
+}
+
+/**
+ * A component server (SPEC §3.1): answers `initialize`, `components/list`, `components/info` and
+ * `components/execute` for its components, and gives each handler a context that calls back
+ * into the runtime.
+ */
+export class ComponentServer {
+  readonly name: string;
+  readonly logger: Logger;
+  readonly maxMessageBytes: number | undefined;
+  private readonly components = new Map<string, Component>();
+  private readonly infos: ComponentInfo[];
+  private readonly validateOutput: boolean;
+
+  constructor(options: ComponentServerOptions) {
+    if (typeof options.name !== 'string' || options.name === '') throw new Error('createComponentServer: "name" is required');
+    this.name = options.name;
+    this.logger = options.logger ?? createLogger(options.name);
+    this.validateOutput = options.validateOutput ?? true;
+    this.maxMessageBytes = options.maxMessageBytes;
+    for (const component of options.components) {
+      const name = normalizeComponentName(component.name);
+      if (this.components.has(name)) throw new Error(`createComponentServer: component "${name}" is defined twice`);
+      this.components.set(name, { ...component, name });
+    }
+    this.infos = [...this.components.values()].map(describeComponent);
+  }
+
+  /** The components this server offers, with their JSON Schemas. */
+  listComponents(): ComponentInfo[] {
+    return this.infos.map((info) => ({ ...info }));
+  }
+
+  /** Serves one runtime connection over a reader/writer pair (stdio, WebSocket, or in memory for tests). */
+  serve(reader: MessageReader, writer: MessageWriter): ComponentServerConnection {
+    const peer = new RpcPeer(reader, writer, { name: this.name, logger: this.logger });
+    const closed = new Promise<void>((resolve) => peer.onClose(() => resolve()));
+    peer.onRequest(Initialize, (params) => this.initialize(params));
+    peer.onNotification(Initialized, () => this.logger.debug('runtime initialized the connection'));
+    peer.onRequest(ComponentsList, () => ({ components: this.listComponents() }));
+    peer.onRequest(ComponentsInfo, (params) => ({ info: this.infoOf(params.component) }));
+    peer.onRequest(ComponentsExecute, (params, ctx) => this.execute(peer, params, ctx));
+    peer.listen();
+    return { peer, closed, close: () => peer.close() };
+  }
+
+  /** Serves the runtime over this process's stdin/stdout; resolves when stdin ends. */
+  async serveStdio(): Promise<void> {
+    await serveOverStdio(this);
+  }
+
+  private initialize(params: ParamsOut<typeof Initialize>): ResultIn<typeof Initialize> {
+    if (params.runtime_protocol_version !== PROTOCOL_VERSION) {
+      throw new RpcError(
+        ErrorCodes.NotInitialized,
+        `Protocol version mismatch: the runtime speaks version ${params.runtime_protocol_version}, ` +
+          `component server "${this.name}" speaks version ${PROTOCOL_VERSION}`,
+        { runtime_protocol_version: params.runtime_protocol_version, server_protocol_version: PROTOCOL_VERSION },
+      );
+    }
+    return { server_protocol_version: PROTOCOL_VERSION };
+  }
+
+  private lookup(name: string): Component {
+    const component = this.components.get(normalizeComponentName(name));
+    if (component === undefined) {
+      throw new RpcError(ErrorCodes.ComponentNotFound, `Component "${name}" not found on server "${this.name}"`, {
+        component: name,
+        available: [...this.components.keys()],
+      });
+    }
+    return component;
+  }
+
+  private infoOf(name: string): ComponentInfo {
+    const component = this.lookup(name);
+    return this.infos.find((info) => info.component === component.name)!;
+  }
+
+  private async execute(
+    peer: RpcPeer,
+    params: ParamsOut<typeof ComponentsExecute>,
+    ctx: RequestContext,
+  ): Promise<ResultIn<typeof ComponentsExecute>> {
+    const component = this.lookup(params.component);
+    const input = parseComponentInput(component, params.input);
+    const observability = params.observability ?? {};
+    const logger = this.logger.child({ component: component.name, run_id: observability.run_id, step_id: observability.step_id });
+    const context = createComponentContext(peer, {
+      component: component.name,
+      attempt: params.attempt,
+      observability,
+      signal: ctx.signal,
+      logger,
+    });
+    let output: unknown;
+    try {
+      output = await component.handler(input, context);
+    } catch (error) {
+      throw asExecutionError(error, component.name);
+    }
+    if (this.validateOutput) output = checkComponentOutput(component, output);
+    // `undefined` would vanish from the JSON; a component that returns nothing outputs null.
+    return { output: output === undefined ? null : output };
+  }
+}
+
+/** Creates a component server; call `serveStdio()` on it to run it as a stdio process. */
+export function createComponentServer(options: ComponentServerOptions): ComponentServer {
+  return new ComponentServer(options);
+}
+
+/** A handler's failure as a wire error: RpcErrors pass through, anything else is -32004. */
+function asExecutionError(error: unknown, component: string): RpcError {
+  if (error instanceof RpcError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new RpcError(ErrorCodes.ComponentExecutionFailed, `Component execution failed: ${message}`, { component });
+}
+
+function describeComponent(component: Component): ComponentInfo {
+  const info: ComponentInfo = { component: component.name };
+  if (component.description !== undefined) info.description = component.description;
+  if (component.input !== undefined) info.input_schema = jsonSchemaOf(component.input, 'input');
+  if (component.output !== undefined) info.output_schema = jsonSchemaOf(component.output, 'output');
+  return info;
+}
+
+/** JSON Schema of a zod schema; parts that JSON Schema cannot express (transforms) become `{}`. */
+function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  try {
+    return z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  } catch {
+    // A schema zod cannot convert at all (e.g. an unsupported cycle) is published as "anything".
+    return {};
+  }
+}

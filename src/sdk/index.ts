@@ -1,0 +1,24 @@
+/**
+ * The flowrun component-server SDK (SPEC §3.1).
+ *
+ * ```ts
+ * const greet = defineComponent({ name: '/greet', input: z.object({ name: z.string() }), handler: (i) => ({ message: `hi ${i.name}` }) });
+ * await createComponentServer({ name: 'greeter', components: [greet] }).serveStdio();
+ * ```
+ *
+ * A stdio server's stdout carries protocol messages only: log with `ctx.logger` (stderr), never
+ * `console.log` (serveStdio redirects console output to stderr as a safety net).
+ */
+export { defineComponent, normalizeComponentName } from './define-component.js';
+export type { Component, ComponentDefinition } from './define-component.js';
+export type {
+  ComponentContext,
+  SubmitRunParams,
+  GetRunParams,
+  ListRunsParams,
+  ListRunsResult,
+} from './component-context.js';
+export { ComponentServer, createComponentServer } from './component-server.js';
+export type { ComponentServerOptions, ComponentServerConnection } from './component-server.js';
+export { RpcError, ErrorCodes } from '../../protocol/index.js';
+export type { Observability, RunStatus, BlobType, ComponentInfo } from '../../protocol/index.js';
