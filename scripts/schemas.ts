@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   ErrorObjectSchema,
   ErrorResponseSchema,
+  JsonRpcIdSchema,
   NotificationMessageSchema,
   RequestMessageSchema,
   SuccessResponseSchema,
@@ -82,10 +83,13 @@ function buildProtocolSchema(): JsonSchema {
   const received = new DefRegistry('input');
   const sent = new DefRegistry('output');
 
+  // A def may be in both registries when both ios give it the same schema (checked on merge).
+  received.add('JsonRpcId', JsonRpcIdSchema);
   received.add('Observability', ObservabilitySchema);
   received.add('RequestMessage', RequestMessageSchema);
   received.add('NotificationMessage', NotificationMessageSchema);
 
+  sent.add('JsonRpcId', JsonRpcIdSchema);
   sent.add('Status', StatusSchema);
   sent.add('ItemCounts', ItemCountsSchema);
   sent.add('FlowError', FlowErrorSchema);
@@ -105,6 +109,7 @@ function buildProtocolSchema(): JsonSchema {
     const result = sent.add(`${name}Result`, descriptor.result);
     envelopes[`${name}Request`] = typedEnvelope('RequestMessage', descriptor.method, descriptor.params, params);
     envelopes[`${name}Response`] = {
+      type: 'object',
       allOf: [{ $ref: defRef('SuccessResponse') }],
       properties: { result: { $ref: defRef(result) } },
     };
@@ -131,6 +136,7 @@ function typedEnvelope(envelope: string, method: string, paramsSchema: z.ZodType
   // JSON-RPC lets a message omit params; it may only when the params schema accepts that.
   const paramsOptional = paramsSchema.safeParse(undefined).success;
   return {
+    type: 'object',
     allOf: [{ $ref: defRef(envelope) }],
     properties: { method: { const: method }, params: { $ref: defRef(paramsDef) } },
     required: paramsOptional ? ['method'] : ['method', 'params'],

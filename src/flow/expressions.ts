@@ -240,9 +240,14 @@ function compilePath(path: unknown, field: string, ctx: CompileContext): Compile
   }
 }
 
+/** A deep-frozen copy of a JSON value, safe to share between items. */
+export function frozenCopy<T>(value: T): T {
+  return typeof value !== 'object' || value === null ? value : deepFreeze(structuredClone(value));
+}
+
 /** `owned`: the value was built here; otherwise it is part of the caller's flow and is copied before freezing. */
 function constant(value: unknown, owned = false): ConstExpr {
-  const frozen = deepFreeze(owned || typeof value !== 'object' || value === null ? value : structuredClone(value));
+  const frozen = owned ? deepFreeze(value) : frozenCopy(value);
   return { kind: 'const', value: frozen, result: Object.freeze({ outcome: 'success', value: frozen }) as FlowResult };
 }
 

@@ -41,7 +41,7 @@ export class NdjsonMessageWriter extends AbstractMessageWriter implements Messag
     this.batch += line + '\n';
     if (!this.scheduled && !this.blocked) {
       this.scheduled = true;
-      setImmediate(this.flush);
+      if (process.env.FLUSH_MT) queueMicrotask(this.flush); else setImmediate(this.flush);
     }
     return WRITTEN;
   }

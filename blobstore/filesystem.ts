@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { blobIdHex, blobIdOfCanonicalJson, canonicalJson, normalizeBlobId } from './blob-id.js';
+import type { Blob, BlobStore, BlobType } from './blob-store.js';
+
+export interface FilesystemBlobStoreOptions {
+  /** Root directory of the store; created (with its shard directories) on first put. */
+  path: string;
+}
+
+/** A blob file exists but cannot be read or does not hold a blob record. */
+export class BlobReadError extends Error {
+  override name = 'BlobReadError';
+  constructor(
+    readonly blobId: string,
+    readonly file: string,
+    reason: string,
+    cause?: unknown,
+  ) {
+    super(`blob ${blobId} cannot be read from ${file}: ${reason}`, cause === undefined ? undefined : { cause });
+  }
+}
+
+/**
+ * Blobs as files `<path>/ab/cdef…`: the first two hex digits of the id name a shard directory,
+ * the other 62 the file. A file holds one line, `{"blob_type":"data","data":<canonical JSON>}`,
+ * which is itself JCS canonical JSON, readable with any JSON tool.
+ *
+ * Writes go to a temp file in the shard directory, are fsynced, then renamed into place, so a
+ * reader sees either no file or the whole blob. Two writers of one id write identical bytes, so
+ * the last rename changing nothing is harmless.
+ */
+export class FilesystemBlobStore implements BlobStore {
+  readonly root: string;
+  /** Shard directories known to exist, so each is created once per process. */
+  readonly #shards = new Set<string>();
+  /** Writes in progress in this process, so concurrent puts of one id write once. */
+  readonly #writing = new Map<string, Promise<void>>();
+
+  constructor(options: FilesystemBlobStoreOptions) {
+    this.root = resolve(options.path);
+  }
+
+  /** Stores `data`; a put of an id already on disk is a no-op (the first write's type is kept). */
+  async put(data: unknown, blobType: BlobType = 'data'): Promise<string> {
+    const json = canonicalJson(data);
+    const id = blobIdOfCanonicalJson(json);
+    let pending = this.#writing.get(id);
+    if (!pending) {
+      pending = this.#storeOnce(id, json, blobType).finally(() => this.#writing.delete(id));
+      this.#writing.set(id, pending);
+    }
+    await pending;
+    return id;
+  }
+
+  async get(blobId: string): Promise<Blob | undefined> {
+    const id = normalizeBlobId(blobId);
+    if (id === undefined) return undefined;
+    const file = this.fileOf(id);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return undefined;
+      throw new BlobReadError(id, file, (err as Error).message, err);
+    }
+    return parseBlobRecord(id, file, text);
+  }
+
+  async has(blobId: string): Promise<boolean> {
+    const id = normalizeBlobId(blobId);
+    return id !== undefined && exists(this.fileOf(id));
+  }
+
+  async close(): Promise<void> {}
+
+  /** The file holding a blob, for a normalized (`sha256:…`) id. */
+  fileOf(normalizedId: string): string {
+    const hex = blobIdHex(normalizedId);
+    return join(this.root, hex.slice(0, 2), hex.slice(2));
+  }
+
+  async #storeOnce(id: string, json: string, blobType: BlobType): Promise<void> {
+    const file = this.fileOf(id);
+    if (await exists(file)) return;
+    await this.#writeAtomically(file, `{"blob_type":${JSON.stringify(blobType)},"data":${json}}`);
+  }
+
+  async #writeAtomically(file: string, content: string): Promise<void> {
+    const dir = dirname(file);
+    if (!this.#shards.has(dir)) await this.#createShard(dir);
+    try {
+      await writeThenRename(file, content);
+    } catch (err) {
+      // The shard directory was removed behind our back: create it again, once.
+      if (!isCode(err, 'ENOENT')) throw err;
+      await this.#createShard(dir);
+      await writeThenRename(file, content);
+    }
+  }
+
+  async #createShard(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    this.#shards.add(dir);
+  }
+}
+
+async function writeThenRename(file: string, content: string): Promise<void> {
+  // Leading dot and random suffix: never taken for a blob, never shared by two writers.
+  const temp = join(dirname(file), `.${randomBytes(8).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx');
+  try {
+    try {
+      await handle.writeFile(content, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (err) {
+    await unlink(temp).catch(() => {});
+    throw err;
+  }
+}
+
+function parseBlobRecord(id: string, file: string, text: string): Blob {
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+  } catch (err) {
+    throw new BlobReadError(id, file, `not valid JSON (${(err as Error).message})`, err);
+  }
+  if (typeof record !== 'object' || record === null || !('data' in record) || !('blob_type' in record)) {
+    throw new BlobReadError(id, file, 'expected {"blob_type": …, "data": …}');
+  }
+  const blobType = record.blob_type;
+  if (blobType !== 'data' && blobType !== 'flow') {
+    throw new BlobReadError(id, file, `unknown blob_type ${JSON.stringify(blobType)}`);
+  }
+  return { data: record.data, blobType };
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isCode(err: unknown, code: string): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === code;
+}

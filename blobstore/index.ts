@@ -1,0 +1,53 @@
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { BlobStore } from './blob-store.js';
+import { FilesystemBlobStore } from './filesystem.js';
+import { MemoryBlobStore } from './memory.js';
+
+export type { Blob, BlobStore, BlobType } from './blob-store.js';
+export { BLOB_ID_PREFIX, blobIdOf, blobIdOfCanonicalJson, canonicalJson, normalizeBlobId } from './blob-id.js';
+export { MemoryBlobStore } from './memory.js';
+export { BlobReadError, FilesystemBlobStore, type FilesystemBlobStoreOptions } from './filesystem.js';
+
+/** Where a runtime keeps its blobs when the config says nothing (relative to the base directory). */
+export const DEFAULT_BLOB_PATH = '.flowrun/blobs';
+
+/** The `blobStore` section of a config (SPEC §4, §8). */
+export type BlobStoreConfig =
+  | { type: 'memory' }
+  | {
+      type: 'filesystem';
+      /** Root directory, relative to the base directory; default `.flowrun/blobs`. */
+      path?: string;
+    }
+  | {
+      type: 's3';
+      bucket: string;
+      /** Key prefix inside the bucket; default none. */
+      prefix?: string;
+      /** Endpoint of an S3-compatible server; default AWS. */
+      endpoint?: string;
+      region?: string;
+      /** Path-style URLs (`endpoint/bucket/key`), which most S3-compatible servers need; default false. */
+      forcePathStyle?: boolean;
+    };
+
+/** Opens the configured blob store; relative paths are taken from `baseDir`. */
+export async function createBlobStore(config: BlobStoreConfig, baseDir: string): Promise<BlobStore> {
+  switch (config.type) {
+    case 'memory':
+      return new MemoryBlobStore();
+    case 'filesystem': {
+      const root = resolve(baseDir, config.path ?? DEFAULT_BLOB_PATH);
+      // Created now so a directory we cannot write fails at startup, not at the first put.
+      try {
+        await mkdir(root, { recursive: true });
+      } catch (err) {
+        throw new Error(`cannot create blob store directory ${root}: ${(err as Error).message}`, { cause: err });
+      }
+      return new FilesystemBlobStore({ path: root });
+    }
+    case 's3':
+      throw new Error('blob store type "s3" is not implemented yet');
+  }
+}

@@ -1,0 +1,62 @@
+import { RpcError } from '../../protocol/index.js';
+import { ConfigError, FlowLoadError } from '../errors.js';
+import { componentsCommand } from './commands/components.js';
+import { runCommand } from './commands/run.js';
+import { testCommand } from './commands/test.js';
+import { validateCommand } from './commands/validate.js';
+import { processOutput, type Output } from './output.js';
+import { UsageError } from './usage-error.js';
+
+const COMMANDS: Record<string, (argv: string[], out: Output) => Promise<number>> = {
+  run: runCommand,
+  test: testCommand,
+  validate: validateCommand,
+  components: componentsCommand,
+};
+
+const HELP = `flowrun — a workflow runtime for Stepflow v1 flows
+
+commands:
+  run         run a flow over one input or a JSONL file of inputs
+  test        run the test cases of flow files
+  validate    check a flow file and its routes
+  components  list the components the config routes to
+
+flowrun <command> --help for details`;
+
+/** Runs the CLI; returns the exit code. Usage, config and flow errors are one message, exit 2. */
+export async function main(argv: string[], out: Output = processOutput): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    out.error(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  const handler = COMMANDS[command];
+  if (!handler) {
+    out.error(`flowrun: unknown command "${command}"\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await handler(rest, out);
+  } catch (err) {
+    out.error(`flowrun ${command}: ${describe(err)}`);
+    return 2;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof FlowLoadError) {
+    const where = err.file ? `${err.file}${err.line !== undefined ? `:${err.line}` : ''}: ` : '';
+    const details = err.diagnostics
+      .filter((d) => d.level === 'error')
+      .map((d) => `\n  ${d.stepId !== undefined ? `step "${d.stepId}" ` : ''}${d.field ?? ''}: ${d.message}`)
+      .join('');
+    return `${where}${err.message}${details}`;
+  }
+  if (err instanceof UsageError || err instanceof ConfigError) return err.message;
+  if (err instanceof RpcError) {
+    const diagnostics = (err.data as { diagnostics?: Array<{ stepId?: string; field?: string; message: string }> } | undefined)?.diagnostics ?? [];
+    return err.message + diagnostics.map((d) => `\n  ${d.stepId !== undefined ? `step "${d.stepId}" ` : ''}${d.field ?? ''}: ${d.message}`).join('');
+  }
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,113 @@
+import type { FlowError } from '../../protocol/index.js';
+import type { BlobStoreConfig } from '../../blobstore/index.js';
+
+export type { BlobStoreConfig };
+
+/** A parsed, validated config (SPEC §8). Paths in it are absolute. */
+export interface FlowrunConfig {
+  /** Absolute path of the file it came from; undefined for the default or an inline config. */
+  file?: string;
+  /** Base for relative paths: stdio `cwd`, store paths, `/load_file`. Default: the config file's directory. */
+  workingDirectory: string;
+  /** Plugins by name, in file order. */
+  plugins: Record<string, PluginConfig>;
+  /** Route pattern (`/tools/{*component}`) → rules tried in order. */
+  routes: Record<string, RouteRule[]>;
+  blobStore: BlobStoreConfig;
+  stateStore: StateStoreConfig;
+}
+
+export type PluginConfig = StepflowPluginConfig | MockPluginConfig | BuiltinPluginConfig;
+export type PluginType = PluginConfig['type'];
+
+interface StepflowPluginCommon {
+  type: 'stepflow';
+  /** Per-call timeout of `components/execute`; undefined = none. */
+  timeoutMs?: number;
+  /** Retries of a call whose connection was lost, each on a fresh connection (default 3). */
+  transportRetries: number;
+}
+
+/** A component server spawned as a child process, spoken to over stdin/stdout. */
+export interface StepflowStdioPluginConfig extends StepflowPluginCommon {
+  transport: 'stdio';
+  command: string;
+  args: string[];
+  /** Variables set for the server, on top of the inherited environment (if `inheritEnv`). */
+  env: Record<string, string>;
+  /** Absolute working directory of the server; default the config's `workingDirectory`. */
+  cwd: string;
+  /**
+   * The server starts with the runtime's environment plus `env` (default true). Stepflow cleared
+   * it, which broke `command: node` and friends: users expect PATH and HOME to be there.
+   */
+  inheritEnv: boolean;
+}
+
+/** A component server already listening on a WebSocket URL (`ws://` or `wss://`). */
+export interface StepflowWebSocketPluginConfig extends StepflowPluginCommon {
+  transport: 'websocket';
+  url: string;
+}
+
+export type StepflowPluginConfig = StepflowStdioPluginConfig | StepflowWebSocketPluginConfig;
+
+/** Canned answers per component and input (reference §18). */
+export interface MockPluginConfig {
+  type: 'mock';
+  /** Plugin-relative component path (always starting with `/`) → its behaviours. */
+  components: Record<string, MockComponentConfig>;
+}
+
+export interface MockComponentConfig {
+  description?: string;
+  inputSchema?: Record<string, unknown>;
+  outputSchema?: Record<string, unknown>;
+  /** Tried in order; the first whose `input` deep-equals the call's input answers. */
+  behaviors: MockBehaviorEntry[];
+}
+
+export interface MockBehaviorEntry {
+  input: unknown;
+  behavior: MockBehavior;
+}
+
+/** A FlowResult to return, or `{error}`: the component call fails with that message. */
+export type MockBehavior =
+  | { outcome: 'success'; value: unknown }
+  | { outcome: 'failed'; error: FlowError }
+  | { error: string };
+
+/** The builtin components (`/eval`, `/map`, …). */
+export interface BuiltinPluginConfig {
+  type: 'builtin';
+}
+
+/** One rule of a route (reference §15). */
+export interface RouteRule {
+  plugin: string;
+  /** Template of the plugin-relative name, e.g. `/{component}`; default `/` + the `component` capture. */
+  component?: string;
+  /** All must hold for the rule to apply. */
+  conditions?: RouteCondition[];
+  /** When set, only these resolved names go through this rule. */
+  componentAllow?: string[];
+  /** Resolved names that never go through this rule. */
+  componentDeny?: string[];
+}
+
+/** `path` (JSONPath subset, `$.a.b[0]`) into the step input must deep-equal `value`. */
+export interface RouteCondition {
+  path: string;
+  value: unknown;
+}
+
+/** Where runs and items are kept (SPEC §8). */
+export type StateStoreConfig =
+  | { type: 'memory' }
+  | {
+      type: 'sqlite';
+      /** Absolute database file path, or `:memory:`. */
+      path: string;
+    }
+  | { type: 'postgres'; url: string };

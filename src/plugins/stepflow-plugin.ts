@@ -1,0 +1,269 @@
+import { ComponentsList, ErrorCodes, RpcError, type ComponentInfo, type FlowResult, type Observability } from '../../protocol/index.js';
+import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError, type ErrorContext } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import type { RuntimeApi } from '../server/runtime-api.js';
+import { ComponentError } from './component-error.js';
+import type { ComponentCall, Plugin } from './plugin.js';
+import { ServerConnection, ServerStartError, type ServerLaunch } from './stepflow/server-connection.js';
+
+/** Options of {@link StepflowPlugin}: a component server spawned as a child process speaking NDJSON on stdio. */
+export interface StepflowPluginOptions {
+  /** The plugin name from the config; names the server in logs and errors. */
+  name: string;
+  command: string;
+  /** Default `[]`. */
+  args?: readonly string[];
+  /** Variables set for the server, on top of the runtime's own environment unless `inheritEnv` is false. */
+  env?: Record<string, string>;
+  /** Default: the runtime's working directory. */
+  cwd?: string;
+  /** Pass the runtime's environment to the server. Default true. */
+  inheritEnv?: boolean;
+  /** Default per-call timeout of `components/execute`, in ms. Default: none. */
+  timeoutMs?: number;
+  /** Bound on the `initialize` handshake, in ms, so a server that never answers cannot hang startup. Default 10 000. */
+  initializeTimeoutMs?: number;
+  /** How long `close()` waits for the server to exit after closing its stdin before killing it, in ms. Default 2 000. */
+  closeTimeoutMs?: number;
+  /** Default: a pino logger on stderr. */
+  logger?: Logger;
+  /** What the server's callbacks (`blobs/*`, `runs/*`) reach. */
+  runtimeApi: RuntimeApi;
+  /** Cap on one stdout line. Default 64 MiB. */
+  maxMessageBytes?: number;
+}
+
+const DEFAULT_INITIALIZE_TIMEOUT_MS = 10_000;
+const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
+/** Consecutive spawns that die before `initialize` before an execute gives up. */
+const MAX_RESPAWN_ATTEMPTS = 5;
+const RESPAWN_BACKOFF_INITIAL_MS = 100;
+const RESPAWN_BACKOFF_MAX_MS = 5_000;
+
+/**
+ * A stdio component server (SPEC §8 `type: stepflow` with `command`). Spawns and initializes the
+ * server, serves it the runtime API for its callbacks, and respawns it on the next call after it
+ * died. A call lost with the process fails with -32005 (which the executor retries).
+ */
+export class StepflowPlugin implements Plugin {
+  readonly name: string;
+  private readonly launch: ServerLaunch;
+  private readonly timeoutMs: number | undefined;
+  private readonly closeTimeoutMs: number;
+  private readonly logger: Logger;
+  private connection: ServerConnection | undefined;
+  /** The spawn in progress, shared by every call that needs a server meanwhile. */
+  private connecting: Promise<ServerConnection> | undefined;
+  private closed = false;
+
+  constructor(options: StepflowPluginOptions) {
+    requireNonEmpty(options.name, 'name', 'StepflowPlugin');
+    requireNonEmpty(options.command, `plugins.${options.name}.command`, 'StepflowPlugin');
+    this.name = options.name;
+    this.timeoutMs = optionalPositiveInt(options.timeoutMs, `plugins.${options.name}.timeoutMs`);
+    this.closeTimeoutMs = optionalPositiveInt(options.closeTimeoutMs, 'closeTimeoutMs') ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.logger = (options.logger ?? createLogger()).child({ plugin: options.name });
+    const inheritEnv = options.inheritEnv ?? true;
+    this.launch = {
+      plugin: options.name,
+      command: options.command,
+      args: [...(options.args ?? [])],
+      env: inheritEnv ? { ...process.env, ...options.env } : { ...options.env },
+      cwd: options.cwd,
+      logger: this.logger,
+      runtimeApi: options.runtimeApi,
+      maxMessageBytes: options.maxMessageBytes,
+      initializeTimeoutMs:
+        optionalPositiveInt(options.initializeTimeoutMs, 'initializeTimeoutMs') ?? DEFAULT_INITIALIZE_TIMEOUT_MS,
+    };
+  }
+
+  /** Spawns and initializes the server; rejects with an error naming the plugin, command and last stderr lines. */
+  async start(): Promise<void> {
+    await this.ready(1);
+  }
+
+  async execute(call: ComponentCall): Promise<FlowResult> {
+    const context: ErrorContext = {
+      plugin: this.name,
+      component: call.component,
+      runId: call.scope.runId,
+      itemIndex: call.scope.itemIndex,
+      stepId: call.scope.stepId,
+    };
+    const what = `component "${call.component}"`;
+    const connection = await this.readyFor(call.signal, what, context);
+    const observability = observabilityFor(call);
+    const timeoutMs = call.timeoutMs ?? this.timeoutMs;
+    try {
+      const output = await connection.execute(call.component, call.input, call.attempt, call.scope, observability, {
+        signal: call.signal,
+        timeoutMs,
+      });
+      return { outcome: 'success', value: output };
+    } catch (error) {
+      throw await this.callFailure(error, connection, what, context);
+    }
+  }
+
+  async listComponents(): Promise<ComponentInfo[]> {
+    const context: ErrorContext = { plugin: this.name };
+    const what = 'components/list';
+    const connection = await this.readyFor(undefined, what, context);
+    try {
+      const result = await connection.peer.sendRequest(ComponentsList, {}, { timeoutMs: this.timeoutMs });
+      return result.components;
+    } catch (error) {
+      throw await this.callFailure(error, connection, what, context);
+    }
+  }
+
+  /** Closes the server's stdin, waits for it to exit (up to `closeTimeoutMs`), then kills it. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.connecting?.catch(() => undefined);
+    const connection = this.connection;
+    this.connection = undefined;
+    await connection?.shutdown(this.closeTimeoutMs);
+  }
+
+  /** A live connection, spawning one (with up to `maxAttempts` tries) when there is none. */
+  private ready(maxAttempts: number): Promise<ServerConnection> {
+    if (this.closed) return Promise.reject(this.closedError());
+    if (this.connection !== undefined && !this.connection.isClosed) return Promise.resolve(this.connection);
+    this.connecting ??= this.spawn(maxAttempts).finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  /** `ready()` for one call: honours its abort signal and reports failures with the call's context. */
+  private async readyFor(signal: AbortSignal | undefined, what: string, context: ErrorContext): Promise<ServerConnection> {
+    const cancelled = (): ComponentError =>
+      new ComponentError(
+        { code: ErrorCodes.RequestCancelled, message: `${what} on plugin "${this.name}" was cancelled`, data: { plugin: this.name, component: context.component } },
+        context,
+      );
+    if (signal?.aborted) throw cancelled();
+    try {
+      return await raceAbort(this.ready(MAX_RESPAWN_ATTEMPTS), signal, cancelled);
+    } catch (error) {
+      if (error instanceof ComponentError) throw new ComponentError(error.error, { ...context, cause: error });
+      throw error;
+    }
+  }
+
+  /** Spawns the server, retrying servers that die before `initialize` with capped exponential backoff. */
+  private async spawn(maxAttempts: number): Promise<ServerConnection> {
+    let last: ServerStartError | undefined;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      if (attempt > 1) {
+        await sleep(Math.min(RESPAWN_BACKOFF_INITIAL_MS * 2 ** (attempt - 2), RESPAWN_BACKOFF_MAX_MS));
+      }
+      if (this.closed) throw this.closedError();
+      try {
+        const connection = await ServerConnection.open(this.launch);
+        if (this.closed) {
+          await connection.shutdown(0);
+          throw this.closedError();
+        }
+        this.connection = connection;
+        this.logger.debug({ pid: connection.process.pid }, `component server "${this.name}" initialized`);
+        return connection;
+      } catch (error) {
+        if (!(error instanceof ServerStartError) || !error.retryable) throw error;
+        last = error;
+        this.logger.warn({ attempt, err: error.message }, `component server "${this.name}" failed to start`);
+      }
+    }
+    if (maxAttempts === 1) throw last!;
+    throw new ServerStartError(
+      { ...last!.error, message: `${last!.message} (gave up after ${maxAttempts} attempts)` },
+      false,
+      this.name,
+    );
+  }
+
+  /** Maps a failed request to the ComponentError the executor expects (SPEC §5.6, §10). */
+  private async callFailure(error: unknown, connection: ServerConnection, what: string, context: ErrorContext): Promise<ComponentError> {
+    const ctx = { ...context, cause: error };
+    const component = context.component;
+    if (error instanceof RpcError) return new ComponentError(error.toObject(), ctx);
+    if (error instanceof RequestTimeoutError) {
+      return new ComponentError(
+        {
+          code: ErrorCodes.Timeout,
+          message: `${what} on plugin "${this.name}" timed out after ${error.timeoutMs} ms`,
+          data: { plugin: this.name, component, timeoutMs: error.timeoutMs },
+        },
+        ctx,
+      );
+    }
+    if (error instanceof RequestCancelledError) {
+      return new ComponentError(
+        { code: ErrorCodes.RequestCancelled, message: `${what} on plugin "${this.name}" was cancelled`, data: { plugin: this.name, component } },
+        ctx,
+      );
+    }
+    if (this.closed) return new ComponentError(this.closedError().error, ctx);
+    if (error instanceof ConnectionClosedError || connection.isClosed) {
+      const report = await connection.lostConnectionReport();
+      return new ComponentError(
+        {
+          code: ErrorCodes.ResourceUnavailable,
+          message: `component server "${this.name}" ${report.description} while running ${what}`,
+          data: { plugin: this.name, component, stderr: report.stderr },
+        },
+        ctx,
+      );
+    }
+    return new ComponentError(
+      {
+        code: ErrorCodes.ResourceUnavailable,
+        message: `component server "${this.name}": ${what} failed: ${error instanceof Error ? error.message : String(error)}`,
+        data: { plugin: this.name, component },
+      },
+      ctx,
+    );
+  }
+
+  private closedError(): ComponentError {
+    return new ComponentError(
+      { code: ErrorCodes.ResourceUnavailable, message: `plugin "${this.name}" is closed`, data: { plugin: this.name } },
+      { plugin: this.name },
+    );
+  }
+}
+
+/** The observability sent with an execute: the call's own, completed with the scope's run, flow and step ids. */
+function observabilityFor(call: ComponentCall): Observability {
+  const observability: Observability = { run_id: call.scope.runId, flow_id: call.scope.flowId, step_id: call.scope.stepId };
+  for (const [key, value] of Object.entries(call.observability ?? {})) {
+    if (value !== undefined) observability[key as keyof Observability] = value;
+  }
+  return observability;
+}
+
+/** `promise`, unless `signal` aborts first: then rejects with `onAbort()` (the promise goes on). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort: () => Error): Promise<T> {
+  if (signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => reject(onAbort());
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function requireNonEmpty(value: unknown, field: string, owner: string): void {
+  if (typeof value !== 'string' || value.trim() === '') throw new TypeError(`${owner}: "${field}" must be a non-empty string`);
+}
+
+function optionalPositiveInt(value: number | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`"${field}" must be a positive integer, got ${String(value)}`);
+  return value;
+}

@@ -1,0 +1,517 @@
+import type { Message, MessageReader, MessageWriter } from 'vscode-jsonrpc';
+import type { z } from 'zod';
+import {
+  CancelRequest,
+  ErrorCodes,
+  RpcError,
+  classifyMessage,
+  fieldIssues,
+  parseOrInvalidParams,
+  type JsonRpcId,
+  type NotificationMessage,
+  type NotificationMethod,
+  type ParamsIn,
+  type ParamsOut,
+  type RequestMessage,
+  type RequestMethod,
+  type ResponseMessage,
+  type ResultIn,
+  type ResultOut,
+  type RpcErrorObject,
+} from '../../protocol/index.js';
+import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+
+/** Options of {@link RpcPeer}. */
+export interface RpcPeerOptions {
+  /** Names the other side in logs and errors (e.g. the plugin name). */
+  name: string;
+  /** Default: silent. */
+  logger?: Logger;
+  /** Incoming requests handled at once; beyond it they are answered `-32005`. Default: unlimited. */
+  maxInFlight?: number;
+}
+
+/** Options of one outgoing request. */
+export interface RequestOptions {
+  /** Aborting sends `$/cancelRequest` and rejects with `RequestCancelledError`. */
+  signal?: AbortSignal;
+  /** No answer within this many ms: sends `$/cancelRequest` and rejects with `RequestTimeoutError`. Default: none. */
+  timeoutMs?: number;
+}
+
+/** What a request handler knows about the request it serves. */
+export interface RequestContext {
+  readonly id: JsonRpcId;
+  /** Aborted by `$/cancelRequest` or when the connection closes. Created on first read. */
+  readonly signal: AbortSignal;
+}
+
+export type RequestHandler<D extends RequestMethod<any, any>> = (
+  params: ParamsOut<D>,
+  ctx: RequestContext,
+) => ResultIn<D> | Promise<ResultIn<D>>;
+
+type AnyRequestMethod = RequestMethod<z.ZodType, z.ZodType>;
+type AnyNotificationMethod = NotificationMethod<z.ZodType>;
+type AnyRequestHandler = (params: unknown, ctx: RequestContext) => unknown;
+type NotificationHandler = (params: unknown) => void;
+
+interface RegisteredRequest {
+  descriptor: AnyRequestMethod;
+  handler: AnyRequestHandler;
+}
+interface RegisteredNotification {
+  descriptor: AnyNotificationMethod;
+  handler: NotificationHandler;
+}
+
+/**
+ * A JSON-RPC 2.0 endpoint over a message reader/writer pair (SPEC §2), driven by the typed
+ * descriptors of `protocol/methods.ts`. Both sides may send requests; handlers run concurrently and
+ * are cancelled with `$/cancelRequest`. Written for the hot path: integer ids in a Map, no timer
+ * unless a request has `timeoutMs`, no AbortController unless a handler reads its signal, and
+ * synchronous handler results answered without a promise.
+ */
+export class RpcPeer {
+  private readonly name: string;
+  private readonly logger: Logger;
+  private readonly maxInFlight: number;
+  private readonly requestHandlers = new Map<string, RegisteredRequest>();
+  private readonly notificationHandlers = new Map<string, RegisteredNotification>();
+  private readonly pending = new Map<number, OutgoingRequest>();
+  private readonly inFlight = new Map<JsonRpcId, IncomingRequest>();
+  private readonly closeListeners: Array<(reason?: Error) => void> = [];
+  private nextId = 1;
+  private closed = false;
+  private listening = false;
+  private closeReason: Error | undefined;
+  /** The last promise a write returned and that got a rejection guard; see `send`. */
+  private guardedWrite: Promise<void> | undefined;
+  /** What pending requests call back into when their signal aborts or their timer fires. */
+  private readonly owner: RequestOwner = { abandon: (request, error) => this.abandon(request, error) };
+
+  constructor(
+    private readonly reader: MessageReader,
+    private readonly writer: MessageWriter,
+    options: RpcPeerOptions,
+  ) {
+    this.name = options.name;
+    this.logger = (options.logger ?? silentLogger).child({ peer: options.name });
+    this.maxInFlight = validateMaxInFlight(options.maxInFlight);
+  }
+
+  /** True once the connection is closed; every later send fails at once. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Outgoing requests awaiting an answer. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Incoming requests whose handler has not settled yet. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Serves requests of `d`; params arrive parsed by its schema, the return value is the result. */
+  onRequest<D extends RequestMethod<any, any>>(d: D, handler: RequestHandler<D>): void {
+    this.requestHandlers.set(d.method, { descriptor: d, handler: handler as AnyRequestHandler });
+  }
+
+  /** Handles notifications of `d`; params that fail its schema are logged and dropped. */
+  onNotification<D extends NotificationMethod<any>>(d: D, handler: (params: ParamsOut<D>) => void): void {
+    this.notificationHandlers.set(d.method, { descriptor: d, handler: handler as NotificationHandler });
+  }
+
+  /** Calls `d` on the other side and resolves with its result, parsed by the descriptor's result schema. */
+  sendRequest<D extends RequestMethod<any, any>>(d: D, params: ParamsIn<D>, options?: RequestOptions): Promise<ResultOut<D>> {
+    if (this.closed) return Promise.reject(this.closedError(d.method));
+    const signal = options?.signal;
+    const timeoutMs = options?.timeoutMs;
+    if (timeoutMs !== undefined && !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+      return Promise.reject(new RangeError(`${d.method}: timeoutMs must be in (0, ${MAX_TIMEOUT_MS}], got ${timeoutMs}`));
+    }
+    // Never sent, so there is nothing to cancel on the other side.
+    if (signal?.aborted) return Promise.reject(new RequestCancelledError(d.method, { cause: signal.reason }));
+    const id = this.nextId++;
+    const request = new OutgoingRequest(this.owner, id, d as AnyRequestMethod);
+    const promise = new Promise<ResultOut<D>>((resolve, reject) => {
+      request.resolve = resolve;
+      request.reject = reject;
+    });
+    this.pending.set(id, request);
+    if (signal !== undefined) {
+      request.signal = signal;
+      signal.addEventListener('abort', request, { once: true });
+    }
+    if (timeoutMs !== undefined) {
+      request.timeoutMs = timeoutMs;
+      request.timer = setTimeout(onRequestTimeout, timeoutMs, request);
+    }
+    this.send({ jsonrpc: '2.0', id, method: d.method, params });
+    return promise;
+  }
+
+  /** Sends a notification of `d`; dropped (with a debug log) when the connection is closed. */
+  sendNotification<D extends NotificationMethod<any>>(d: D, params: ParamsIn<D>): void {
+    if (this.closed) {
+      this.logger.debug({ method: d.method }, `${this.name}: notification dropped, connection closed`);
+      return;
+    }
+    this.send({ jsonrpc: '2.0', method: d.method, params });
+  }
+
+  /** Starts reading messages. Closing of the reader or writer closes the peer. */
+  listen(): void {
+    if (this.listening) throw new Error(`RpcPeer(${this.name}): listen() called twice`);
+    this.listening = true;
+    this.reader.onClose(() => this.close());
+    this.reader.onError((error) => this.close(error));
+    this.writer.onError(([error, message]) => this.onWriteError(error, message));
+    this.writer.onClose(() => this.close());
+    this.reader.listen(this.onMessage);
+  }
+
+  /**
+   * Closes the connection: rejects every pending request with `ConnectionClosedError`, aborts every
+   * running handler's signal, ends the writer and fires `onClose` once. Idempotent.
+   */
+  close(reason?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    if (reason) this.logger.debug({ err: reason }, `${this.name}: connection closed`);
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of pending) {
+      request.dispose();
+      request.reject(this.closedError(request.descriptor.method));
+    }
+    const abortReason = reason ?? new ConnectionClosedError(`connection to ${this.name} closed`);
+    for (const incoming of this.inFlight.values()) incoming.abort(abortReason);
+    try {
+      this.writer.end();
+    } catch (error) {
+      this.logger.debug({ err: error }, `${this.name}: ending the writer failed`);
+    }
+    for (const listener of this.closeListeners.splice(0)) {
+      try {
+        listener(reason);
+      } catch (error) {
+        this.logger.error({ err: error }, `${this.name}: close listener threw`);
+      }
+    }
+  }
+
+  /** Calls `listener` once when the peer closes (at once if it already has). */
+  onClose(listener: (reason?: Error) => void): void {
+    if (this.closed) queueMicrotask(() => listener(this.closeReason));
+    else this.closeListeners.push(listener);
+  }
+
+  // --- incoming ---
+
+  private readonly onMessage = (value: Message): void => {
+    if (this.closed) return;
+    const classified = classifyMessage(value);
+    switch (classified.kind) {
+      case 'response':
+        this.onResponse(classified.message);
+        return;
+      case 'request':
+        this.onRequestMessage(classified.message);
+        return;
+      case 'notification':
+        this.onNotificationMessage(classified.message);
+        return;
+      case 'invalid':
+        if (classified.id !== null) {
+          this.sendError(classified.id, classified.error.toObject());
+        } else {
+          this.logger.warn({ reason: classified.error.message }, `${this.name}: skipped an invalid message`);
+        }
+    }
+  };
+
+  private onResponse(message: ResponseMessage): void {
+    const id = message.id;
+    const request = typeof id === 'number' ? this.pending.get(id) : undefined;
+    if (request === undefined) {
+      if ('error' in message && message.id === null) {
+        this.logger.warn({ error: message.error }, `${this.name}: peer reported an error without id`);
+      } else {
+        this.logger.warn({ id }, `${this.name}: ignored a response to unknown request id ${String(id)}`);
+      }
+      return;
+    }
+    this.pending.delete(id as number);
+    request.dispose();
+    if ('error' in message) {
+      request.reject(RpcError.fromObject(message.error));
+      return;
+    }
+    const method = request.descriptor.method;
+    const parsed = request.descriptor.result.safeParse(message.result);
+    if (parsed.success) {
+      request.resolve(parsed.data);
+    } else {
+      const issues = fieldIssues(parsed.error);
+      const first = issues[0];
+      request.reject(
+        new RpcError(
+          ErrorCodes.InternalError,
+          `Invalid result for ${method}: ${first ? `field "${first.field}": ${first.message}` : 'malformed'}`,
+          { method, issues },
+        ),
+      );
+    }
+  }
+
+  private onRequestMessage(message: RequestMessage): void {
+    const { id, method } = message;
+    const registered = this.requestHandlers.get(method);
+    if (registered === undefined) {
+      this.sendError(id, { code: ErrorCodes.MethodNotFound, message: `Method not found: ${method}` });
+      return;
+    }
+    if (this.inFlight.has(id)) {
+      this.sendError(id, { code: ErrorCodes.InvalidRequest, message: `Invalid request: id ${JSON.stringify(id)} is already in flight` });
+      return;
+    }
+    if (this.inFlight.size >= this.maxInFlight) {
+      this.sendError(id, {
+        code: ErrorCodes.ResourceUnavailable,
+        message: `Too many requests in flight (maxInFlight ${this.maxInFlight}); ${method} refused`,
+        data: { method, maxInFlight: this.maxInFlight },
+      });
+      return;
+    }
+    let params: unknown;
+    try {
+      params = parseOrInvalidParams(registered.descriptor.params, message.params, method);
+    } catch (error) {
+      this.sendError(id, (error as RpcError).toObject());
+      return;
+    }
+    const incoming = new IncomingRequest(id, method);
+    this.inFlight.set(id, incoming);
+    let result: unknown;
+    try {
+      result = registered.handler(params, incoming);
+    } catch (error) {
+      this.finishWithError(incoming, error);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then(
+        (value) => this.finish(incoming, value),
+        (error: unknown) => this.finishWithError(incoming, error),
+      );
+    } else {
+      this.finish(incoming, result);
+    }
+  }
+
+  private finish(incoming: IncomingRequest, value: unknown): void {
+    this.inFlight.delete(incoming.id);
+    if (this.closed) return;
+    if (incoming.cancelled) {
+      this.sendCancelled(incoming.id);
+      return;
+    }
+    // `undefined` would vanish from the JSON and leave a response with neither result nor error.
+    this.send({ jsonrpc: '2.0', id: incoming.id, result: value === undefined ? null : value });
+  }
+
+  private finishWithError(incoming: IncomingRequest, error: unknown): void {
+    this.inFlight.delete(incoming.id);
+    if (this.closed) return;
+    if (incoming.cancelled) {
+      this.sendCancelled(incoming.id);
+      return;
+    }
+    if (error instanceof RpcError) {
+      this.sendError(incoming.id, error.toObject());
+      return;
+    }
+    this.logger.error({ err: error, method: incoming.method }, `${this.name}: handler of ${incoming.method} failed`);
+    const message = error instanceof Error ? error.message : String(error);
+    this.sendError(incoming.id, { code: ErrorCodes.InternalError, message });
+  }
+
+  private onNotificationMessage(message: NotificationMessage): void {
+    const method = message.method;
+    if (method === CancelRequest.method) {
+      this.onCancelRequest(message.params);
+      return;
+    }
+    const registered = this.notificationHandlers.get(method);
+    if (registered === undefined) {
+      this.logger.debug({ method }, `${this.name}: ignored notification ${method} (no handler)`);
+      return;
+    }
+    const parsed = registered.descriptor.params.safeParse(message.params);
+    if (!parsed.success) {
+      this.logger.warn({ method, issues: fieldIssues(parsed.error) }, `${this.name}: ignored notification ${method} with invalid params`);
+      return;
+    }
+    try {
+      const returned: unknown = registered.handler(parsed.data);
+      if (isThenable(returned)) {
+        returned.then(undefined, (error: unknown) =>
+          this.logger.error({ err: error, method }, `${this.name}: notification handler of ${method} failed`),
+        );
+      }
+    } catch (error) {
+      this.logger.error({ err: error, method }, `${this.name}: notification handler of ${method} failed`);
+    }
+  }
+
+  private onCancelRequest(params: unknown): void {
+    const parsed = CancelRequest.params.safeParse(params);
+    if (!parsed.success) {
+      this.logger.warn({ params }, `${this.name}: ignored $/cancelRequest with invalid params`);
+      return;
+    }
+    // The request may have finished already; then there is nothing left to cancel.
+    const incoming = this.inFlight.get(parsed.data.id);
+    incoming?.abort(new RequestCancelledError(incoming.method));
+  }
+
+  // --- outgoing ---
+
+  /** Rejects a pending request after its signal aborted or its timeout fired, and tells the other side. */
+  private abandon(request: OutgoingRequest, error: Error): void {
+    if (this.pending.get(request.id) !== request) return;
+    this.pending.delete(request.id);
+    request.dispose();
+    if (!this.closed) this.send({ jsonrpc: '2.0', method: CancelRequest.method, params: { id: request.id } });
+    request.reject(error);
+  }
+
+  private sendError(id: JsonRpcId, error: RpcErrorObject): void {
+    this.send({ jsonrpc: '2.0', id, error });
+  }
+
+  private sendCancelled(id: JsonRpcId): void {
+    this.sendError(id, { code: ErrorCodes.RequestCancelled, message: 'Request cancelled' });
+  }
+
+  private send(message: Message & Record<string, unknown>): void {
+    const written = this.writer.write(message);
+    // Writers that return a fresh promise per write get a guard so a failed write never becomes an
+    // unhandled rejection; writers returning one shared promise (ours) pay for this check only.
+    if (written !== this.guardedWrite) {
+      this.guardedWrite = written;
+      written.then(undefined, noop);
+    }
+  }
+
+  private onWriteError(error: Error, message: Message | undefined): void {
+    if (message === undefined) {
+      // The stream itself failed: nothing more can be sent.
+      this.close(error);
+      return;
+    }
+    // One message could not be serialised: fail just that exchange.
+    const m = message as Partial<RequestMessage & ResponseMessage>;
+    if (m.method !== undefined && typeof m.id === 'number') {
+      const request = this.pending.get(m.id);
+      if (request !== undefined) {
+        this.pending.delete(m.id);
+        request.dispose();
+        request.reject(error);
+      }
+    } else if (m.method === undefined && m.id !== undefined && m.id !== null && !('error' in m)) {
+      this.logger.error({ err: error, id: m.id }, `${this.name}: a result could not be serialised`);
+      this.sendError(m.id, { code: ErrorCodes.InternalError, message: `Result could not be serialised: ${error.message}` });
+    } else {
+      this.logger.error({ err: error }, `${this.name}: a message could not be serialised`);
+    }
+  }
+
+  private closedError(method: string): ConnectionClosedError {
+    return new ConnectionClosedError(`connection to ${this.name} closed; ${method} got no answer`, { cause: this.closeReason });
+  }
+}
+
+/** setTimeout's ceiling (2^31 - 1 ms); a longer delay would fire at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+interface RequestOwner {
+  abandon(request: OutgoingRequest, error: Error): void;
+}
+
+/** An outgoing request awaiting its answer. Listens for its signal's abort without a closure. */
+class OutgoingRequest {
+  resolve!: (value: any) => void;
+  reject!: (error: Error) => void;
+  signal: AbortSignal | undefined;
+  timer: NodeJS.Timeout | undefined;
+  timeoutMs = 0;
+
+  constructor(
+    readonly owner: RequestOwner,
+    readonly id: number,
+    readonly descriptor: AnyRequestMethod,
+  ) {}
+
+  /** The signal's 'abort' listener (EventTarget calls `handleEvent` on listener objects). */
+  handleEvent(): void {
+    this.owner.abandon(this, new RequestCancelledError(this.descriptor.method, { cause: this.signal?.reason }));
+  }
+
+  dispose(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this);
+  }
+}
+
+function onRequestTimeout(request: OutgoingRequest): void {
+  request.timer = undefined;
+  request.owner.abandon(request, new RequestTimeoutError(request.descriptor.method, request.timeoutMs));
+}
+
+/** An incoming request being handled; its AbortController exists only once the handler reads `signal`. */
+class IncomingRequest implements RequestContext {
+  cancelled = false;
+  private controller: AbortController | undefined;
+  private abortReason: unknown;
+
+  constructor(
+    readonly id: JsonRpcId,
+    readonly method: string,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.cancelled) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function noop(): void {}
+
+function validateMaxInFlight(value: number | undefined): number {
+  if (value === undefined) return Infinity;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`maxInFlight must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}

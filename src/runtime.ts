@@ -1,0 +1,176 @@
+import type { BlobStore } from '../blobstore/blob-store.js';
+import { createBlobStore } from '../blobstore/index.js';
+import { ErrorCodes, type ComponentInfo, type FlowResult } from '../protocol/index.js';
+import type { FlowrunConfig, PluginConfig } from './config/index.js';
+import type { StepInvoker } from './executor/item-executor.js';
+import { silentLogger, type Logger } from './log.js';
+import { BuiltinPlugin } from './plugins/builtin/index.js';
+import { ComponentError } from './plugins/component-error.js';
+import { MockPlugin } from './plugins/mock-plugin.js';
+import type { Plugin } from './plugins/plugin.js';
+import { Router } from './plugins/router.js';
+import { StepflowPlugin } from './plugins/stepflow-plugin.js';
+import { RunManager } from './runs/run-manager.js';
+import { RuntimeService } from './server/runtime-service.js';
+
+/** Options of `Runtime.create`. */
+export interface RuntimeOptions {
+  config: FlowrunConfig;
+  logger?: Logger;
+  /** Use this blob store instead of the configured one (tests, embedding). */
+  blobStore?: BlobStore;
+}
+
+/** A routed component: its full path as flows name it, the plugin serving it, and its info. */
+export interface RoutedComponent {
+  component: string;
+  plugin: string;
+  info: ComponentInfo;
+}
+
+/**
+ * The runtime assembled from a config: blob store, plugins (started lazily on first use),
+ * router, run manager and the `blobs/*` + `runs/*` service served to component servers.
+ */
+export class Runtime {
+  private constructor(
+    readonly config: FlowrunConfig,
+    readonly blobs: BlobStore,
+    readonly runs: RunManager,
+    readonly service: RuntimeService,
+    readonly router: Router,
+    readonly plugins: ReadonlyMap<string, LazyPlugin>,
+    /** Calls a flow step's component through the router (what the run manager uses). */
+    readonly invoke: StepInvoker,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Builds a runtime from a config. Plugins start on their first call. */
+  static async create(options: RuntimeOptions): Promise<Runtime> {
+    const { config } = options;
+    const logger = options.logger ?? silentLogger;
+    const blobs = options.blobStore ?? (await createBlobStore(config.blobStore, config.workingDirectory));
+    const router = new Router(config.routes, new Set(Object.keys(config.plugins)));
+    const plugins = new Map<string, LazyPlugin>();
+
+    // The run manager and the plugins need each other (builtins and callbacks start runs;
+    // runs call plugins), so the invoker looks plugins up at call time.
+    const invoke: StepInvoker = (inv) => {
+      let route: { plugin: string; component: string };
+      try {
+        route = router.resolve(inv.component, inv.input);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      const plugin = plugins.get(route.plugin)!;
+      return plugin.execute({
+        component: route.component,
+        input: inv.input,
+        attempt: inv.attempt,
+        scope: inv.scope,
+        signal: inv.signal,
+        observability: { run_id: inv.scope.runId, flow_id: inv.scope.flowId, step_id: inv.scope.stepId },
+      });
+    };
+    const runs = new RunManager({ blobs, invoke, logger });
+    const service = new RuntimeService(blobs, runs);
+    for (const [name, pluginConfig] of Object.entries(config.plugins)) {
+      plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service })));
+    }
+    return new Runtime(config, blobs, runs, service, router, plugins, invoke, logger);
+  }
+
+  /** Every component reachable through the routes, with the plugin serving it. */
+  async listComponents(): Promise<RoutedComponent[]> {
+    const out: RoutedComponent[] = [];
+    for (const [name, plugin] of this.plugins) {
+      for (const info of await plugin.listComponents()) {
+        for (const component of this.router.pathsFor(name, info.component)) out.push({ component, plugin: name, info });
+      }
+    }
+    return out.sort((a, b) => a.component.localeCompare(b.component));
+  }
+
+  /** Cancels unfinished runs, stops every plugin and closes the stores. */
+  async close(): Promise<void> {
+    this.runs.cancelAll();
+    await Promise.allSettled([...this.plugins.values()].map((p) => p.close()));
+    await this.blobs.close();
+    this.logger.debug('runtime closed');
+  }
+}
+
+interface PluginDeps {
+  config: FlowrunConfig;
+  logger: Logger;
+  blobs: BlobStore;
+  runs: RunManager;
+  service: RuntimeService;
+}
+
+function createPlugin(name: string, pc: PluginConfig, deps: PluginDeps): Plugin {
+  const logger = deps.logger.child({ plugin: name });
+  switch (pc.type) {
+    case 'stepflow':
+      return new StepflowPlugin({
+        name,
+        command: pc.command!,
+        args: pc.args ?? [],
+        env: pc.env ?? {},
+        cwd: pc.cwd ?? deps.config.workingDirectory,
+        inheritEnv: pc.inheritEnv,
+        timeoutMs: pc.timeoutMs,
+        logger,
+        runtimeApi: deps.service,
+      });
+    case 'mock':
+      return new MockPlugin(name, pc);
+    case 'builtin':
+      return new BuiltinPlugin({
+        blobs: deps.blobs,
+        workingDirectory: deps.config.workingDirectory,
+        runChild: (flow, inputs, options) => deps.runs.runAndWait(flow, inputs, options),
+      });
+  }
+}
+
+/**
+ * Starts a plugin on its first use (a config may name servers a flow never calls), and turns
+ * a failed start into a `-32005` component error naming the plugin.
+ */
+class LazyPlugin {
+  private started: Promise<void> | undefined;
+  private ready = false;
+
+  constructor(private readonly plugin: Plugin) {}
+
+  execute(call: Parameters<Plugin['execute']>[0]): Promise<FlowResult> {
+    if (this.ready) return this.plugin.execute(call);
+    return this.start().then(() => this.plugin.execute(call));
+  }
+
+  async listComponents(): Promise<ComponentInfo[]> {
+    await this.start();
+    return this.plugin.listComponents();
+  }
+
+  start(): Promise<void> {
+    this.started ??= this.plugin.start().then(
+      () => {
+        this.ready = true;
+      },
+      (err: unknown) => {
+        this.started = undefined; // a later call tries again
+        throw new ComponentError(
+          { code: ErrorCodes.ResourceUnavailable, message: `plugin "${this.plugin.name}" failed to start: ${(err as Error).message}`, data: { plugin: this.plugin.name } },
+          { plugin: this.plugin.name, cause: err },
+        );
+      },
+    );
+    return this.started;
+  }
+
+  close(): Promise<void> {
+    return this.plugin.close();
+  }
+}

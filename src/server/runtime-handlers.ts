@@ -1,0 +1,21 @@
+import { BlobsGet, BlobsPut, RunsCancel, RunsGet, RunsList, RunsSubmit } from '../../protocol/index.js';
+import type { RequestContext, RpcPeer } from '../rpc/peer.js';
+import type { CallerContext, RuntimeApi } from './runtime-api.js';
+
+/** Derives who is calling from a request (its connection, and for component servers the item being executed). */
+export type CallerResolver = (ctx: RequestContext, params: unknown) => CallerContext;
+
+/**
+ * Serves the runtime's methods (SPEC §3.2: `blobs/*`, `runs/*`) on `peer` by delegating to `api`.
+ * Each call gets the caller from `callerFor`, with the request's signal, so a long-poll `runs/get`
+ * is released when the caller cancels or its connection closes.
+ */
+export function registerRuntimeHandlers(peer: RpcPeer, api: RuntimeApi, callerFor: CallerResolver): void {
+  const caller = (ctx: RequestContext, params: unknown): CallerContext => ({ ...callerFor(ctx, params), signal: ctx.signal });
+  peer.onRequest(BlobsPut, (params, ctx) => api.blobsPut(params, caller(ctx, params)));
+  peer.onRequest(BlobsGet, (params, ctx) => api.blobsGet(params, caller(ctx, params)));
+  peer.onRequest(RunsSubmit, (params, ctx) => api.runsSubmit(params, caller(ctx, params)));
+  peer.onRequest(RunsGet, (params, ctx) => api.runsGet(params, caller(ctx, params)));
+  peer.onRequest(RunsCancel, (params, ctx) => api.runsCancel(params, caller(ctx, params)));
+  peer.onRequest(RunsList, (params, ctx) => api.runsList(params, caller(ctx, params)));
+}
