@@ -158,7 +158,8 @@ function compileNode(value: unknown, field: string, ctx: CompileContext): Expr {
   const values = keys.map((k) => compileNode(obj[k], `${field}.${k}`, ctx));
   if (values.every(isConstant)) {
     const out: Record<string, unknown> = {};
-    keys.forEach((k, i) => (out[k] = (values[i] as ConstExpr).value));
+    // defineProperty, so a `__proto__` key from JSON stays data instead of changing the prototype.
+    keys.forEach((k, i) => Object.defineProperty(out, k, { value: (values[i] as ConstExpr).value, enumerable: true, writable: true, configurable: true }));
     return constant(out, true);
   }
   return { kind: 'object', keys, values };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { MessageReader, MessageWriter } from 'vscode-jsonrpc/node';
+import type { MessageReader, MessageWriter } from 'vscode-jsonrpc';
 import {
   ComponentsExecute,
   ComponentsInfo,

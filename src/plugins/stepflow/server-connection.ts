@@ -9,7 +9,7 @@ import {
 } from '../../../protocol/index.js';
 import { ConnectionClosedError, RequestTimeoutError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { RpcPeer, type RequestContext, type RequestOptions } from '../../rpc/peer.js';
+import { RpcPeer, type RequestOptions } from '../../rpc/peer.js';
 import type { CallerContext, RuntimeApi } from '../../server/runtime-api.js';
 import { registerRuntimeHandlers } from '../../server/runtime-handlers.js';
 import { spawnStdioProcess, type ProcessExit, type StdioProcess } from '../../transport/child-process.js';
@@ -60,7 +60,8 @@ const EXIT_REPORT_WAIT_MS = 1000;
 export class ServerConnection {
   private readonly inFlight = new Map<number, InFlightCall>();
   private nextCallId = 1;
-  private exit: ProcessExit | undefined;
+  private shuttingDown = false;
+  private lossReport: Promise<{ description: string; stderr: string[] }> | undefined;
 
   private constructor(
     readonly launch: ServerLaunch,
@@ -68,13 +69,14 @@ export class ServerConnection {
     readonly peer: RpcPeer,
   ) {
     void process.exited.then((exit) => {
-      this.exit = exit;
       // stdout normally closes with the process; a grandchild holding it open must not keep calls pending.
       peer.close(new ConnectionClosedError(`component server "${launch.plugin}" exited (${describeExit(exit)})`, { plugin: launch.plugin }));
     });
     peer.onClose(() => {
-      // A server whose stdout is gone cannot answer anything: make sure the process goes too.
-      if (this.exit === undefined) process.kill('SIGKILL');
+      if (this.shuttingDown) return;
+      void this.lostConnectionReport().then((report) =>
+        launch.logger.warn({ stderr: report.stderr }, `component server "${launch.plugin}" ${report.description}`),
+      );
     });
   }
 
@@ -104,7 +106,7 @@ export class ServerConnection {
     }
     const peer = new RpcPeer(proc.reader, proc.writer, { name: launch.plugin, logger: launch.logger });
     const connection = new ServerConnection(launch, proc, peer);
-    registerRuntimeHandlers(peer, launch.runtimeApi, (ctx, params) => connection.callerFor(ctx, params));
+    registerRuntimeHandlers(peer, launch.runtimeApi, (_ctx, params) => connection.callerFor(params));
     peer.listen();
     try {
       await connection.initialize();
@@ -142,37 +144,41 @@ export class ServerConnection {
    * The item a server callback belongs to: the in-flight execute whose run and step ids the
    * callback carries in `observability`, else the only execute in flight, else none.
    */
-  callerFor(ctx: RequestContext, params: unknown): CallerContext {
+  callerFor(params: unknown): CallerContext {
     const claimed = observabilityOf(params);
     if (claimed?.run_id !== undefined && claimed.step_id !== undefined) {
       for (const call of this.inFlight.values()) {
         if (call.observability.run_id === claimed.run_id && call.observability.step_id === claimed.step_id) {
-          return { parent: call.scope, signal: ctx.signal };
+          return { parent: call.scope };
         }
       }
     }
     if (this.inFlight.size === 1) {
       const [only] = this.inFlight.values();
-      return { parent: only!.scope, signal: ctx.signal };
+      return { parent: only!.scope };
     }
-    return { signal: ctx.signal };
+    return {};
   }
 
   /**
    * What became of the process after its connection was lost: waits briefly for the exit status,
    * and kills the process if it is still around (a server with a broken stdout is useless).
+   * Computed once per connection.
    */
-  async lostConnectionReport(): Promise<{ description: string; stderr: string[] }> {
-    const exit = await within(this.process.exited, EXIT_REPORT_WAIT_MS);
-    if (exit === undefined) this.process.kill('SIGKILL');
-    return {
-      description: exit === undefined ? 'closed its stdout' : `exited (${describeExit(exit)})`,
-      stderr: this.process.stderrTail(),
-    };
+  lostConnectionReport(): Promise<{ description: string; stderr: string[] }> {
+    this.lossReport ??= within(this.process.exited, EXIT_REPORT_WAIT_MS).then((exit) => {
+      if (exit === undefined) this.process.kill('SIGKILL');
+      return {
+        description: exit === undefined ? 'closed its stdout' : `exited (${describeExit(exit)})`,
+        stderr: this.process.stderrTail(),
+      };
+    });
+    return this.lossReport;
   }
 
   /** Closes stdin, waits up to `graceMs` for the process to exit, then kills it. */
   async shutdown(graceMs: number): Promise<void> {
+    this.shuttingDown = true;
     this.peer.close(new ConnectionClosedError(`component server "${this.launch.plugin}" is shutting down`, { plugin: this.launch.plugin }));
     this.process.writer.end();
     const exit = await within(this.process.exited, graceMs);

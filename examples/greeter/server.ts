@@ -1,0 +1,24 @@
+/**
+ * The greeter component server: two plain components, `/greet` and `/shout`.
+ * Run compiled: `node dist/examples/greeter/server.js` (stdin/stdout speak the protocol).
+ */
+import { z } from 'zod';
+import { createComponentServer, defineComponent } from '../../src/sdk/index.js';
+
+const greet = defineComponent({
+  name: '/greet',
+  description: 'Greets someone by name',
+  input: z.object({ name: z.string() }),
+  output: z.object({ message: z.string() }),
+  handler: (input) => ({ message: `Hello, ${input.name}!` }),
+});
+
+const shout = defineComponent({
+  name: '/shout',
+  description: 'Upper-cases a text',
+  input: z.object({ text: z.string() }),
+  output: z.object({ text: z.string() }),
+  handler: (input) => ({ text: input.text.toUpperCase() }),
+});
+
+await createComponentServer({ name: 'greeter', components: [greet, shout] }).serveStdio();

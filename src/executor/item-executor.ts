@@ -1,0 +1,329 @@
+import type { FlowResult } from '../../protocol/index.js';
+import type { CompiledFlow, CompiledStep } from '../flow/compile.js';
+import type { CoalesceExpr, Expr, IfExpr, ObjectExpr, ArrayExpr, StepExpr, VariableExpr } from '../flow/expressions.js';
+import { NOT_FOUND, selectPath, type CompiledPath } from '../flow/paths.js';
+import { ComponentError } from '../plugins/component-error.js';
+import type { ExecutionScope } from '../plugins/plugin.js';
+import {
+  CANCELLED, internalFailure, NULL_RESULT, pathNotFound, SKIPPED, stepFailure, variableNotDefined,
+} from './failures.js';
+import { abortableSleep } from './sleep.js';
+
+/**
+ * Executes one item of a compiled flow (SPEC §5.6, §6.3). Demand-driven: evaluating `output`
+ * (and the `mustExecute` steps) starts exactly the steps it needs; a step starts as soon as
+ * its inputs are known, so independent steps run concurrently, and each runs at most once.
+ *
+ * Evaluation returns a FlowResult synchronously whenever everything it needs is already known
+ * and a Promise only when it must wait for a step, so constant and input-only parts of a flow
+ * cost no promises. Results are shared and may be frozen: treat them as immutable.
+ */
+
+export interface StepInvocation {
+  stepId: string;
+  /** The component path as written in the flow, e.g. `/mock/one_output` (routing is the invoker's job). */
+  component: string;
+  input: unknown;
+  attempt: number;
+  signal?: AbortSignal;
+  scope: ExecutionScope;
+}
+
+/** Calls a component; rejects with ComponentError (src/plugins/component-error.ts) when the call failed. */
+export type StepInvoker = (inv: StepInvocation) => Promise<FlowResult>;
+
+export interface ItemExecutionOptions {
+  runId: string;
+  itemIndex: number;
+  flowId: string;
+  /** Values for `$variable`; fall back to the variables schema defaults. */
+  variables?: Record<string, unknown>;
+  invoke: StepInvoker;
+  /** Aborting settles the item at once as cancelled (-32800) and is passed on to in-flight calls. */
+  signal?: AbortSignal;
+  /** Retries of a call that failed with a transport failure (-32005). Default 3. */
+  transportRetries?: number;
+  /** The attempt number of the first call of each step. Default 1. */
+  firstAttempt?: number;
+}
+
+export interface ItemOutcome {
+  result: FlowResult;
+  /** The highest attempt number used by any call of this item, ≥ firstAttempt. */
+  attempts: number;
+}
+
+const DEFAULT_TRANSPORT_RETRIES = 3;
+
+/** Executes one item; never rejects: every failure, including cancellation, is a failed FlowResult. */
+export function executeItem(flow: CompiledFlow, input: unknown, options: ItemExecutionOptions): Promise<ItemOutcome> {
+  const firstAttempt = options.firstAttempt ?? 1;
+  const signal = options.signal;
+  if (signal?.aborted) return Promise.resolve({ result: CANCELLED, attempts: firstAttempt });
+  const item = new ItemExecution(flow, input, options, firstAttempt);
+  let pending: FlowResult | Promise<FlowResult>;
+  try {
+    pending = item.run();
+  } catch (err) {
+    pending = internalFailure(err);
+  }
+  if (!(pending instanceof Promise)) return Promise.resolve({ result: pending, attempts: item.attempts });
+  const settled = pending.catch(internalFailure);
+  if (!signal) return settled.then((result) => ({ result, attempts: item.attempts }));
+  // Settle on abort without waiting for in-flight calls or backoffs; they see the signal themselves.
+  return new Promise<ItemOutcome>((resolve) => {
+    const onAbort = (): void => resolve({ result: CANCELLED, attempts: item.attempts });
+    signal.addEventListener('abort', onAbort, { once: true });
+    void settled.then((result) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve({ result, attempts: item.attempts });
+    });
+  });
+}
+
+type Evaluated = FlowResult | Promise<FlowResult>;
+
+const isPromise = (r: Evaluated): r is Promise<FlowResult> => r instanceof Promise;
+
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+/** Truthiness of `$if` and `skipIf`: a success whose value is neither null nor false. */
+const isTruthy = (r: FlowResult): boolean => r.outcome === 'success' && r.value !== null && r.value !== undefined && r.value !== false;
+
+/** The state of one item: each step's result once known, or its promise while running. */
+class ItemExecution {
+  attempts: number;
+  private readonly results: Array<FlowResult | undefined>;
+  private readonly running: Array<Promise<FlowResult> | undefined>;
+
+  constructor(
+    private readonly flow: CompiledFlow,
+    private readonly input: unknown,
+    private readonly options: ItemExecutionOptions,
+    private readonly firstAttempt: number,
+  ) {
+    this.attempts = firstAttempt;
+    this.results = new Array(flow.steps.length);
+    this.running = new Array(flow.steps.length);
+  }
+
+  /** Starts the mustExecute steps and evaluates the output; a failed mustExecute step fails the item. */
+  run(): Evaluated {
+    const must = this.flow.mustExecute;
+    if (must.length === 0) return this.evaluate(this.flow.output);
+    const parts: Evaluated[] = must.map((i) => this.results[i] ?? this.startStep(i));
+    parts.push(this.evaluate(this.flow.output));
+    return parts.some(isPromise) ? Promise.all(parts).then(mustExecuteOutcome) : mustExecuteOutcome(parts as FlowResult[]);
+  }
+
+  private get aborted(): boolean {
+    return this.options.signal?.aborted === true;
+  }
+
+  private evaluate(expr: Expr): Evaluated {
+    switch (expr.kind) {
+      case 'const':
+        return expr.result;
+      case 'input':
+        return select(this.input, expr.path, 'input');
+      case 'step':
+        return this.evaluateStep(expr);
+      case 'variable':
+        return this.evaluateVariable(expr);
+      case 'if':
+        return this.evaluateIf(expr);
+      case 'coalesce':
+        return this.evaluateCoalesce(expr, 0);
+      case 'object':
+        return this.evaluateAll(expr, expr.values);
+      case 'array':
+        return this.evaluateAll(expr, expr.items);
+    }
+  }
+
+  private evaluateStep(expr: StepExpr): Evaluated {
+    const r = this.results[expr.index] ?? this.startStep(expr.index);
+    return isPromise(r) ? r.then((res) => stepValue(res, expr)) : stepValue(r, expr);
+  }
+
+  private evaluateVariable(expr: VariableExpr): Evaluated {
+    const vars = this.options.variables;
+    let value: unknown;
+    if (vars !== undefined && hasOwn(vars, expr.name)) value = vars[expr.name];
+    else if (this.flow.variableDefaults.has(expr.name)) value = this.flow.variableDefaults.get(expr.name);
+    else return expr.fallback ? this.evaluate(expr.fallback) : variableNotDefined(expr.name);
+    if (expr.rest.segments.length === 0) return { outcome: 'success', value };
+    const selected = selectPath(value, expr.rest);
+    if (selected !== NOT_FOUND) return { outcome: 'success', value: selected };
+    return expr.fallback ? this.evaluate(expr.fallback) : pathNotFound(expr.rest.text, `variable "${expr.name}"`);
+  }
+
+  /** Only the condition first, then only the chosen branch. A failed condition counts as false. */
+  private evaluateIf(expr: IfExpr): Evaluated {
+    const choose = (cond: FlowResult): Evaluated =>
+      cond.outcome === 'skipped' ? SKIPPED : this.evaluate(isTruthy(cond) ? expr.then : expr.otherwise);
+    const cond = this.evaluate(expr.condition);
+    return isPromise(cond) ? cond.then(choose) : choose(cond);
+  }
+
+  /** One entry at a time: the first non-null success, or the first failure; skipped counts as null. */
+  private evaluateCoalesce(expr: CoalesceExpr, from: number): Evaluated {
+    for (let i = from; i < expr.items.length; i++) {
+      const r = this.evaluate(expr.items[i]);
+      if (isPromise(r)) return r.then((res) => (coalesceStops(res) ? res : this.evaluateCoalesce(expr, i + 1)));
+      if (coalesceStops(r)) return r;
+    }
+    return NULL_RESULT;
+  }
+
+  /**
+   * Element-wise; all entries start at once so their steps run concurrently. The first failure
+   * in entry order wins over skips; a sync failure returns at once when nothing before it waits.
+   */
+  private evaluateAll(expr: ObjectExpr | ArrayExpr, entries: readonly Expr[]): Evaluated {
+    const parts = new Array<Evaluated>(entries.length);
+    let waiting = false;
+    for (let i = 0; i < entries.length; i++) {
+      const r = this.evaluate(entries[i]);
+      if (!waiting && !isPromise(r) && r.outcome === 'failed') return r;
+      if (isPromise(r)) waiting = true;
+      parts[i] = r;
+    }
+    return waiting ? Promise.all(parts).then((rs) => assemble(expr, rs)) : assemble(expr, parts as FlowResult[]);
+  }
+
+  /** Starts step `i` (once): skipIf first, then the input, then the component. */
+  private startStep(i: number): Evaluated {
+    const existing = this.running[i];
+    if (existing) return existing;
+    let r: Evaluated;
+    if (this.aborted) r = CANCELLED;
+    else {
+      const step = this.flow.steps[i];
+      if (step.skipIf) {
+        const cond = this.evaluate(step.skipIf);
+        r = isPromise(cond) ? cond.then((c) => this.afterSkipIf(step, c)) : this.afterSkipIf(step, cond);
+      } else {
+        r = this.withInput(step);
+      }
+    }
+    if (!isPromise(r)) {
+      this.results[i] = r;
+      return r;
+    }
+    const done = r.then((res) => (this.results[i] = res));
+    this.running[i] = done;
+    return done;
+  }
+
+  /** A skipped skipIf skips the step (it needs a skipped step); a failed one counts as false. */
+  private afterSkipIf(step: CompiledStep, cond: FlowResult): Evaluated {
+    if (cond.outcome === 'skipped' || isTruthy(cond)) return SKIPPED;
+    return this.withInput(step);
+  }
+
+  private withInput(step: CompiledStep): Evaluated {
+    const input = this.evaluate(step.input);
+    return isPromise(input) ? input.then((res) => this.callIfReady(step, res)) : this.callIfReady(step, input);
+  }
+
+  /** A failed or skipped input fails or skips the step without calling the component. */
+  private callIfReady(step: CompiledStep, input: FlowResult): Evaluated {
+    if (input.outcome !== 'success') return input;
+    if (this.aborted) return CANCELLED;
+    return this.call(step, input.value);
+  }
+
+  /** Calls the component with transport retries, then applies `onError`. */
+  private async call(step: CompiledStep, input: unknown): Promise<FlowResult> {
+    const { invoke, signal } = this.options;
+    const onError = step.onError;
+    let transportLeft = this.options.transportRetries ?? DEFAULT_TRANSPORT_RETRIES;
+    let retriesLeft = onError.action === 'retry' ? onError.maxRetries : 0;
+    let backoffMs = onError.action === 'retry' ? onError.backoffMs : 0;
+    let attempt = this.firstAttempt;
+    const scope: ExecutionScope = {
+      runId: this.options.runId, itemIndex: this.options.itemIndex, stepId: step.id, flowId: this.options.flowId,
+    };
+    for (;;) {
+      if (this.aborted) return CANCELLED;
+      if (attempt > this.attempts) this.attempts = attempt;
+      let result: FlowResult;
+      try {
+        result = await invoke({ stepId: step.id, component: step.component, input, attempt, signal, scope });
+        if (!isFlowResult(result)) throw new Error(`component returned an invalid result (expected a FlowResult)`);
+      } catch (err) {
+        if (this.aborted) return CANCELLED;
+        if (err instanceof ComponentError && err.isTransportFailure && transportLeft > 0) {
+          transportLeft--;
+          attempt++;
+          continue;
+        }
+        result = stepFailure(step.id, step.component, err);
+      }
+      if (result.outcome !== 'failed') return result;
+      switch (onError.action) {
+        case 'fail':
+          return result;
+        case 'useDefault':
+          return onError.result;
+        case 'skip':
+          return SKIPPED;
+        case 'retry':
+          if (retriesLeft === 0) return result;
+          retriesLeft--;
+          attempt++;
+          if (backoffMs > 0) await abortableSleep(backoffMs, signal);
+          backoffMs *= 2;
+          continue;
+      }
+    }
+  }
+}
+
+function select(value: unknown, path: CompiledPath, what: string): FlowResult {
+  if (path.segments.length === 0) return { outcome: 'success', value };
+  const selected = selectPath(value, path);
+  return selected === NOT_FOUND ? pathNotFound(path.text, what) : { outcome: 'success', value: selected };
+}
+
+/** A step's result through a reference: failures and skips propagate unchanged; null stays null under a path. */
+function stepValue(res: FlowResult, expr: StepExpr): FlowResult {
+  if (res.outcome !== 'success' || expr.path.segments.length === 0 || res.value === null) return res;
+  return select(res.value, expr.path, `step "${expr.stepId}"`);
+}
+
+function coalesceStops(r: FlowResult): boolean {
+  return r.outcome === 'failed' || (r.outcome === 'success' && r.value !== null && r.value !== undefined);
+}
+
+function assemble(expr: ObjectExpr | ArrayExpr, parts: FlowResult[]): FlowResult {
+  let skipped = false;
+  for (const p of parts) {
+    if (p.outcome === 'failed') return p;
+    if (p.outcome === 'skipped') skipped = true;
+  }
+  if (skipped) return SKIPPED;
+  if (expr.kind === 'array') return { outcome: 'success', value: parts.map(successValue) };
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const key = expr.keys[i];
+    // A `__proto__` key from JSON is data; plain assignment would change the prototype instead.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: successValue(parts[i]), enumerable: true, writable: true, configurable: true });
+    else out[key] = successValue(parts[i]);
+  }
+  return { outcome: 'success', value: out };
+}
+
+const successValue = (r: FlowResult): unknown => (r as { value: unknown }).value;
+
+function mustExecuteOutcome(parts: FlowResult[]): FlowResult {
+  for (let i = 0; i < parts.length - 1; i++) if (parts[i].outcome === 'failed') return parts[i];
+  return parts[parts.length - 1];
+}
+
+function isFlowResult(r: unknown): r is FlowResult {
+  if (typeof r !== 'object' || r === null) return false;
+  const o = (r as { outcome?: unknown }).outcome;
+  return o === 'success' || o === 'failed' || o === 'skipped';
+}
