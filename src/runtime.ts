@@ -1,6 +1,7 @@
 import type { BlobStore } from '../blobstore/blob-store.js';
 import { createBlobStore } from '../blobstore/index.js';
-import { ErrorCodes, type ComponentInfo, type FlowResult } from '../protocol/index.js';
+import { ErrorCodes, type ComponentInfo, type FlowResult, type Observability } from '../protocol/index.js';
+import { endWithResult, idsOf, startCallSpan } from './runs/tracing.js';
 import type { FlowrunConfig, PluginConfig } from './config/index.js';
 import type { StepInvoker } from './executor/item-executor.js';
 import { silentLogger, type Logger } from './log.js';
@@ -63,14 +64,18 @@ export class Runtime {
         return Promise.reject(err);
       }
       const plugin = plugins.get(route.plugin)!;
-      return plugin.execute({
-        component: route.component,
-        input: inv.input,
-        attempt: inv.attempt,
-        scope: inv.scope,
-        signal: inv.signal,
-        observability: { run_id: inv.scope.runId, flow_id: inv.scope.flowId, step_id: inv.scope.stepId },
-      });
+      const observability: Observability = { run_id: inv.scope.runId, flow_id: inv.scope.flowId, step_id: inv.scope.stepId };
+      const call = { component: route.component, input: inv.input, attempt: inv.attempt, scope: inv.scope, signal: inv.signal, observability };
+      if (!inv.traceContext) return plugin.execute(call);
+      const span = startCallSpan(inv.traceContext, { component: inv.component, stepId: inv.scope.stepId, attempt: inv.attempt });
+      Object.assign(observability, idsOf(span));
+      return plugin.execute(call).then(
+        (result) => (endWithResult(span, result, result.outcome), result),
+        (err: unknown) => {
+          endWithResult(span, { outcome: 'failed', error: { code: -32004, message: (err as Error).message } }, 'failed');
+          throw err;
+        },
+      );
     };
     const runs = new RunManager({ blobs, invoke, logger });
     const service = new RuntimeService(blobs, runs);

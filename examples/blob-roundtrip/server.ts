@@ -10,7 +10,7 @@ import { createComponentServer, defineComponent } from '../../src/sdk/index.js';
 const storeAndLoad = defineComponent({
   name: '/store_and_load',
   description: 'Stores data as a blob, loads it back, and compares',
-  input: z.object({ data: z.unknown() }),
+  input: z.object({ data: z.json() }),
   output: z.object({ blob_id: z.string(), data: z.unknown(), same: z.boolean() }),
   async handler(input, ctx) {
     const blobId = await ctx.putBlob(input.data);

@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import type { FlowResult } from '../../protocol/index.js';
 import type { CompiledFlow, CompiledStep } from '../flow/compile.js';
 import type { CoalesceExpr, Expr, IfExpr, ObjectExpr, ArrayExpr, StepExpr, VariableExpr } from '../flow/expressions.js';
@@ -7,6 +8,7 @@ import type { ExecutionScope } from '../plugins/plugin.js';
 import {
   CANCELLED, internalFailure, NULL_RESULT, pathNotFound, SKIPPED, stepFailure, variableNotDefined,
 } from './failures.js';
+import { onAbort } from './abort-callbacks.js';
 import { abortableSleep } from './sleep.js';
 
 /**
@@ -27,6 +29,8 @@ export interface StepInvocation {
   attempt: number;
   signal?: AbortSignal;
   scope: ExecutionScope;
+  /** OpenTelemetry context of the item's span, parent of the call's span (unset when not tracing). */
+  traceContext?: Context;
 }
 
 /** Calls a component; rejects with ComponentError (src/plugins/component-error.ts) when the call failed. */
@@ -45,6 +49,8 @@ export interface ItemExecutionOptions {
   transportRetries?: number;
   /** The attempt number of the first call of each step. Default 1. */
   firstAttempt?: number;
+  /** OpenTelemetry context of the item's span, handed to every invocation. */
+  traceContext?: Context;
 }
 
 export interface ItemOutcome {
@@ -61,23 +67,25 @@ export function executeItem(flow: CompiledFlow, input: unknown, options: ItemExe
   const signal = options.signal;
   if (signal?.aborted) return Promise.resolve({ result: CANCELLED, attempts: firstAttempt });
   const item = new ItemExecution(flow, input, options, firstAttempt);
-  let pending: FlowResult | Promise<FlowResult>;
-  try {
-    pending = item.run();
-  } catch (err) {
-    pending = internalFailure(err);
+  if (!signal) {
+    const pending = item.start();
+    return pending instanceof Promise
+      ? pending.then((result) => ({ result, attempts: item.attempts }))
+      : Promise.resolve({ result: pending, attempts: item.attempts });
   }
-  if (!(pending instanceof Promise)) return Promise.resolve({ result: pending, attempts: item.attempts });
-  const settled = pending.catch(internalFailure);
-  if (!signal) return settled.then((result) => ({ result, attempts: item.attempts }));
   // Settle on abort without waiting for in-flight calls or backoffs; they see the signal themselves.
   return new Promise<ItemOutcome>((resolve) => {
-    const onAbort = (): void => resolve({ result: CANCELLED, attempts: item.attempts });
-    signal.addEventListener('abort', onAbort, { once: true });
-    void settled.then((result) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve({ result, attempts: item.attempts });
+    const unregister = onAbort(signal, () => {
+      item.cancelled = true;
+      resolve({ result: CANCELLED, attempts: item.attempts });
     });
+    const finish = (result: FlowResult): void => {
+      unregister();
+      resolve({ result, attempts: item.attempts });
+    };
+    const pending = item.start();
+    if (pending instanceof Promise) void pending.then(finish);
+    else finish(pending);
   });
 }
 
@@ -93,6 +101,8 @@ const isTruthy = (r: FlowResult): boolean => r.outcome === 'success' && r.value 
 /** The state of one item: each step's result once known, or its promise while running. */
 class ItemExecution {
   attempts: number;
+  /** Set when the item's signal aborts: no step starts after that. */
+  cancelled = false;
   private readonly results: Array<FlowResult | undefined>;
   private readonly running: Array<Promise<FlowResult> | undefined>;
 
@@ -107,17 +117,23 @@ class ItemExecution {
     this.running = new Array(flow.steps.length);
   }
 
+  /** Runs the item; never throws and never rejects (a bug in here becomes a failed result). */
+  start(): Evaluated {
+    try {
+      const r = this.run();
+      return r instanceof Promise ? r.catch(internalFailure) : r;
+    } catch (err) {
+      return internalFailure(err);
+    }
+  }
+
   /** Starts the mustExecute steps and evaluates the output; a failed mustExecute step fails the item. */
-  run(): Evaluated {
+  private run(): Evaluated {
     const must = this.flow.mustExecute;
     if (must.length === 0) return this.evaluate(this.flow.output);
     const parts: Evaluated[] = must.map((i) => this.results[i] ?? this.startStep(i));
     parts.push(this.evaluate(this.flow.output));
     return parts.some(isPromise) ? Promise.all(parts).then(mustExecuteOutcome) : mustExecuteOutcome(parts as FlowResult[]);
-  }
-
-  private get aborted(): boolean {
-    return this.options.signal?.aborted === true;
   }
 
   private evaluate(expr: Expr): Evaluated {
@@ -177,15 +193,15 @@ class ItemExecution {
   }
 
   /**
-   * Element-wise; all entries start at once so their steps run concurrently. The first failure
-   * in entry order wins over skips; a sync failure returns at once when nothing before it waits.
+   * Element-wise; all entries start at once so their steps run concurrently. The first entry
+   * (in order) that failed or was skipped decides; known at once when nothing before it waits.
    */
   private evaluateAll(expr: ObjectExpr | ArrayExpr, entries: readonly Expr[]): Evaluated {
     const parts = new Array<Evaluated>(entries.length);
     let waiting = false;
     for (let i = 0; i < entries.length; i++) {
       const r = this.evaluate(entries[i]);
-      if (!waiting && !isPromise(r) && r.outcome === 'failed') return r;
+      if (!waiting && !isPromise(r) && r.outcome !== 'success') return r;
       if (isPromise(r)) waiting = true;
       parts[i] = r;
     }
@@ -197,7 +213,7 @@ class ItemExecution {
     const existing = this.running[i];
     if (existing) return existing;
     let r: Evaluated;
-    if (this.aborted) r = CANCELLED;
+    if (this.cancelled) r = CANCELLED;
     else {
       const step = this.flow.steps[i];
       if (step.skipIf) {
@@ -230,11 +246,11 @@ class ItemExecution {
   /** A failed or skipped input fails or skips the step without calling the component. */
   private callIfReady(step: CompiledStep, input: FlowResult): Evaluated {
     if (input.outcome !== 'success') return input;
-    if (this.aborted) return CANCELLED;
+    if (this.cancelled) return CANCELLED;
     return this.call(step, input.value);
   }
 
-  /** Calls the component with transport retries, then applies `onError`. */
+  /** Calls the component with transport retries (counted per step), then applies `onError`. */
   private async call(step: CompiledStep, input: unknown): Promise<FlowResult> {
     const { invoke, signal } = this.options;
     const onError = step.onError;
@@ -246,14 +262,14 @@ class ItemExecution {
       runId: this.options.runId, itemIndex: this.options.itemIndex, stepId: step.id, flowId: this.options.flowId,
     };
     for (;;) {
-      if (this.aborted) return CANCELLED;
+      if (this.cancelled) return CANCELLED;
       if (attempt > this.attempts) this.attempts = attempt;
       let result: FlowResult;
       try {
-        result = await invoke({ stepId: step.id, component: step.component, input, attempt, signal, scope });
+        result = await invoke({ stepId: step.id, component: step.component, input, attempt, signal, scope, traceContext: this.options.traceContext });
         if (!isFlowResult(result)) throw new Error(`component returned an invalid result (expected a FlowResult)`);
       } catch (err) {
-        if (this.aborted) return CANCELLED;
+        if (this.cancelled) return CANCELLED;
         if (err instanceof ComponentError && err.isTransportFailure && transportLeft > 0) {
           transportLeft--;
           attempt++;
@@ -298,12 +314,7 @@ function coalesceStops(r: FlowResult): boolean {
 }
 
 function assemble(expr: ObjectExpr | ArrayExpr, parts: FlowResult[]): FlowResult {
-  let skipped = false;
-  for (const p of parts) {
-    if (p.outcome === 'failed') return p;
-    if (p.outcome === 'skipped') skipped = true;
-  }
-  if (skipped) return SKIPPED;
+  for (const p of parts) if (p.outcome !== 'success') return p;
   if (expr.kind === 'array') return { outcome: 'success', value: parts.map(successValue) };
   const out: Record<string, unknown> = {};
   for (let i = 0; i < parts.length; i++) {

@@ -1,13 +1,15 @@
+import { onAbort } from './abort-callbacks.js';
+
 /** Resolves after `ms`, or at once when `signal` aborts (the timer is cleared, so nothing lingers). */
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
+      unregister?.();
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
+    const unregister = signal ? onAbort(signal, done) : undefined;
   });
 }

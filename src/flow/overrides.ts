@@ -12,7 +12,10 @@ export interface StepOverride {
   value: unknown;
 }
 
-/** Applies overrides to a copy of `flow`; throws RpcError -32602 on an unknown step, a bad patch or an invalid result. */
+/**
+ * Applies overrides to a copy of `flow` (`flow` itself when there are none); throws RpcError
+ * -32602 on an unknown step, a patch that does not apply, or a patched flow that is invalid.
+ */
 export function applyOverrides(flow: Flow, overrides: Readonly<Record<string, StepOverride>>): Flow {
   const entries = Object.entries(overrides);
   if (entries.length === 0) return flow;

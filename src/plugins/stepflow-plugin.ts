@@ -25,7 +25,7 @@ export interface StepflowPluginOptions {
   initializeTimeoutMs?: number;
   /** How long `close()` waits for the server to exit after closing its stdin before killing it, in ms. Default 2 000. */
   closeTimeoutMs?: number;
-  /** Default: a pino logger on stderr. */
+  /** Receives the server's stderr lines (debug) and lifecycle events. Default: a pino logger on stderr. */
   logger?: Logger;
   /** What the server's callbacks (`blobs/*`, `runs/*`) reach. */
   runtimeApi: RuntimeApi;
@@ -62,7 +62,7 @@ export class StepflowPlugin implements Plugin {
     this.name = options.name;
     this.timeoutMs = optionalPositiveInt(options.timeoutMs, `plugins.${options.name}.timeoutMs`);
     this.closeTimeoutMs = optionalPositiveInt(options.closeTimeoutMs, 'closeTimeoutMs') ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    this.logger = (options.logger ?? createLogger()).child({ plugin: options.name });
+    this.logger = options.logger ?? createLogger().child({ plugin: options.name });
     const inheritEnv = options.inheritEnv ?? true;
     this.launch = {
       plugin: options.name,
@@ -76,6 +76,11 @@ export class StepflowPlugin implements Plugin {
       initializeTimeoutMs:
         optionalPositiveInt(options.initializeTimeoutMs, 'initializeTimeoutMs') ?? DEFAULT_INITIALIZE_TIMEOUT_MS,
     };
+  }
+
+  /** The running server's process id, if one is up (for diagnostics). */
+  get pid(): number | undefined {
+    return this.connection !== undefined && !this.connection.isClosed ? this.connection.process.pid : undefined;
   }
 
   /** Spawns and initializes the server; rejects with an error naming the plugin, command and last stderr lines. */

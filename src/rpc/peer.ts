@@ -90,6 +90,7 @@ export class RpcPeer {
   private guardedWrite: Promise<void> | undefined;
   /** What pending requests call back into when their signal aborts or their timer fires. */
   private readonly owner: RequestOwner = { abandon: (request, error) => this.abandon(request, error) };
+  private readonly signalWatches = new SignalWatches(this.owner);
 
   constructor(
     private readonly reader: MessageReader,
@@ -145,7 +146,7 @@ export class RpcPeer {
     this.pending.set(id, request);
     if (signal !== undefined) {
       request.signal = signal;
-      signal.addEventListener('abort', request, { once: true });
+      this.signalWatches.watch(signal, request);
     }
     if (timeoutMs !== undefined) {
       request.timeoutMs = timeoutMs;
@@ -242,6 +243,9 @@ export class RpcPeer {
     if (request === undefined) {
       if ('error' in message && message.id === null) {
         this.logger.warn({ error: message.error }, `${this.name}: peer reported an error without id`);
+      } else if (typeof id === 'number' && id > 0 && id < this.nextId) {
+        // One of ours that was already settled: a late answer after a cancel or a timeout.
+        this.logger.debug({ id }, `${this.name}: ignored a late response to request ${id}`);
       } else {
         this.logger.warn({ id }, `${this.name}: ignored a response to unknown request id ${String(id)}`);
       }
@@ -453,20 +457,69 @@ class OutgoingRequest {
   timer: NodeJS.Timeout | undefined;
   timeoutMs = 0;
 
+  /** Set when the request has a signal: stops watching it once the request settles. */
+  unwatch: ((request: OutgoingRequest) => void) | undefined;
+
   constructor(
     readonly owner: RequestOwner,
     readonly id: number,
     readonly descriptor: AnyRequestMethod,
   ) {}
 
-  /** The signal's 'abort' listener (EventTarget calls `handleEvent` on listener objects). */
-  handleEvent(): void {
-    this.owner.abandon(this, new RequestCancelledError(this.descriptor.method, { cause: this.signal?.reason }));
-  }
-
   dispose(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.signal?.removeEventListener('abort', this);
+    this.unwatch?.(this);
+  }
+}
+
+/**
+ * One 'abort' listener per signal, shared by every pending request that carries it. A run's signal
+ * typically rides on hundreds of concurrent calls; a listener each would trip Node's
+ * MaxListenersExceededWarning and make every abort walk a long EventTarget list.
+ */
+class SignalWatches {
+  private readonly watches = new Map<AbortSignal, SignalWatch>();
+  private readonly unwatch = (request: OutgoingRequest): void => {
+    const watch = this.watches.get(request.signal!);
+    if (watch === undefined) return;
+    watch.requests.delete(request);
+    if (watch.requests.size === 0) {
+      this.watches.delete(watch.signal);
+      watch.signal.removeEventListener('abort', watch);
+    }
+  };
+
+  constructor(private readonly owner: RequestOwner) {}
+
+  watch(signal: AbortSignal, request: OutgoingRequest): void {
+    let watch = this.watches.get(signal);
+    if (watch === undefined) {
+      watch = new SignalWatch(signal, this.owner, this.watches);
+      this.watches.set(signal, watch);
+      signal.addEventListener('abort', watch, { once: true });
+    }
+    watch.requests.add(request);
+    request.unwatch = this.unwatch;
+  }
+}
+
+class SignalWatch {
+  readonly requests = new Set<OutgoingRequest>();
+  constructor(
+    readonly signal: AbortSignal,
+    private readonly owner: RequestOwner,
+    private readonly watches: Map<AbortSignal, SignalWatch>,
+  ) {}
+
+  /** The signal's 'abort' listener (EventTarget calls `handleEvent` on listener objects). */
+  handleEvent(): void {
+    this.watches.delete(this.signal);
+    const requests = [...this.requests];
+    this.requests.clear();
+    for (const request of requests) {
+      request.unwatch = undefined;
+      this.owner.abandon(request, new RequestCancelledError(request.descriptor.method, { cause: this.signal.reason }));
+    }
   }
 }
 

@@ -19,6 +19,9 @@ import type { ExecutionScope } from '../plugins/plugin.js';
 import { silentLogger, type Logger } from '../log.js';
 import { RunState } from './run-state.js';
 import { FlowCache, compileOrInvalid } from './flow-cache.js';
+import { contextFrom, endWithResult, startItemSpan, startRunSpan } from './tracing.js';
+import type { Observability } from '../../protocol/index.js';
+import type { Span } from '@opentelemetry/api';
 
 /** Options of a RunManager. */
 export interface RunManagerOptions {
@@ -41,6 +44,8 @@ export interface SubmitContext {
 
 interface ActiveRun {
   state: RunState;
+  /** The run's span when tracing records, else undefined. */
+  span?: Span;
   abort: AbortController;
   children: Set<string>;
   /** Creation sequence number, for list ordering and cursors. */
@@ -77,6 +82,7 @@ export class RunManager {
       variables: params.variables,
       flowLabel: params.flowLabel,
       parent: context.parent,
+      observability: params.observability,
     });
     if (!params.wait) return run.state.snapshot();
     await this.waitTerminal(run.state, params.timeoutMs, context.signal);
@@ -88,7 +94,14 @@ export class RunManager {
     compiled: CompiledFlow,
     flowId: string,
     inputs: readonly unknown[],
-    options: { maxConcurrency?: number; variables?: Record<string, unknown>; flowLabel?: string; parent?: ExecutionScope } = {},
+    options: {
+      maxConcurrency?: number;
+      variables?: Record<string, unknown>;
+      flowLabel?: string;
+      parent?: ExecutionScope;
+      /** Parent trace context of the run's span. */
+      observability?: Observability;
+    } = {},
   ): { runId: string; state: RunState } {
     const parentRunId = options.parent?.runId;
     const state = new RunState({
@@ -100,7 +113,11 @@ export class RunManager {
       createdAt: this.now(),
       total: inputs.length,
     });
-    const run: ActiveRun = { state, abort: new AbortController(), children: new Set(), seq: this.order.length };
+    const span = startRunSpan(contextFrom(options.observability), {
+      runId: state.runId, flowId, flowName: compiled.flow.name, items: inputs.length, parentRunId,
+    });
+    const run: ActiveRun = { state, span, abort: new AbortController(), children: new Set(), seq: this.order.length };
+    if (span) state.onTerminal(() => endWithResult(span, undefined, state.status));
     this.runs.set(state.runId, run);
     this.order.push(run);
     if (parentRunId !== undefined) {
@@ -262,6 +279,7 @@ export class RunManager {
         if (!state.startItem(index)) continue;
         let result: FlowResult;
         let attempts = 1;
+        const item = run.span ? startItemSpan(run.span, runId, index) : undefined;
         try {
           const outcome = await executeItem(compiled, inputs[index], {
             runId,
@@ -271,6 +289,7 @@ export class RunManager {
             invoke,
             signal,
             transportRetries,
+            traceContext: item?.context,
           });
           result = outcome.result;
           attempts = outcome.attempts;
@@ -280,6 +299,7 @@ export class RunManager {
           result = { outcome: 'failed', error: { code: ErrorCodes.InternalError, message: String((err as Error)?.message ?? err) } };
         }
         const cancelled = signal.aborted && result.outcome === 'failed' && result.error.code === ErrorCodes.RequestCancelled;
+        if (item) endWithResult(item.span, result, cancelled ? 'cancelled' : result.outcome);
         if (cancelled) state.finishItem(index, 'cancelled', undefined, attempts, this.now());
         else state.finishItem(index, result.outcome === 'failed' ? 'failed' : 'success', result, attempts, this.now());
       }

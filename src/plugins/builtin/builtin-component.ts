@@ -56,7 +56,7 @@ export function defineBuiltin<I extends z.ZodType, O extends z.ZodType>(spec: Bu
   return {
     path: spec.path,
     async execute(call, host) {
-      const parsed = spec.input.safeParse(call.input);
+      const parsed = spec.input.safeParse(call.input, { error: missingFieldMessage });
       if (!parsed.success) throw invalidInput(spec.path, parsed.error);
       try {
         return await spec.run(parsed.data, { host, call });
@@ -73,6 +73,11 @@ export function defineBuiltin<I extends z.ZodType, O extends z.ZodType>(spec: Bu
       };
     },
   };
+}
+
+/** Says "required" for an absent field, where zod would say "expected nonoptional, received undefined". */
+function missingFieldMessage(issue: { code?: string; input?: unknown }): string | undefined {
+  return issue.code === 'invalid_type' && issue.input === undefined ? 'required field is missing' : undefined;
 }
 
 /** A success result. */

@@ -61,6 +61,8 @@ export class ServerConnection {
   private readonly inFlight = new Map<number, InFlightCall>();
   private nextCallId = 1;
   private shuttingDown = false;
+  /** Set once the handshake succeeded; a server dying before that is reported by `open` instead. */
+  private initialized = false;
   private lossReport: Promise<{ description: string; stderr: string[] }> | undefined;
 
   private constructor(
@@ -73,7 +75,7 @@ export class ServerConnection {
       peer.close(new ConnectionClosedError(`component server "${launch.plugin}" exited (${describeExit(exit)})`, { plugin: launch.plugin }));
     });
     peer.onClose(() => {
-      if (this.shuttingDown) return;
+      if (this.shuttingDown || !this.initialized) return;
       void this.lostConnectionReport().then((report) =>
         launch.logger.warn({ stderr: report.stderr }, `component server "${launch.plugin}" ${report.description}`),
       );
@@ -214,11 +216,12 @@ export class ServerConnection {
       );
     }
     this.peer.sendNotification(Initialized, {});
+    this.initialized = true;
   }
 
   private async initializeFailure(error: unknown): Promise<ServerStartError> {
     const { plugin } = this.launch;
-    const data = { plugin, command: this.launch.command, args: this.launch.args };
+    const data = { plugin, command: this.launch.command, args: this.launch.args, pid: this.process.pid };
     const named = `component server "${plugin}" (command "${commandLine(this.launch)}")`;
     if (error instanceof RpcError) {
       return new ServerStartError(

@@ -1,0 +1,9 @@
+/** Config discovery, `${VAR}` substitution and parsing of plugins, routes and stores (SPEC §8). */
+export { loadConfig, type LoadConfigOptions } from './load-config.js';
+export { parseConfig, defaultConfig, PLUGIN_TYPES, type ParseConfigOptions } from './parse-config.js';
+export { findConfigFile, CONFIG_FILE_NAMES, type FindConfigFileOptions } from './find-config-file.js';
+export { substituteEnv, MissingVariableError, type Environment } from './env-substitution.js';
+export { parseYamlKeepingComplexKeys, yamlDocumentToJs, YamlSyntaxError, type YamlSource } from './yaml-values.js';
+export { formatFieldPath, type FieldPath } from './config-reader.js';
+export * from './route-pattern.js';
+export type * from './types.js';

@@ -1,0 +1,77 @@
+import {
+  RunsCancel,
+  RunsGet,
+  RunsSubmit,
+  isTerminal,
+  type FlowResult,
+  type ItemResult,
+  type ParamsIn,
+  type ResultOrder,
+  type RunStatus,
+} from '../../protocol/index.js';
+import type { RequestOptions, RpcPeer } from '../rpc/peer.js';
+
+/** Anything that can send typed requests to a runtime: an `RpcPeer`, a client connection. */
+export type RuntimeCaller = Pick<RpcPeer, 'sendRequest'>;
+
+/** Page size used when `result()` collects every item result. */
+const PAGE = 1000;
+
+/**
+ * A handle on a run, by id: `status()`, `wait()`, `result()`, `results()`, `cancel()`. Waits are
+ * server-side long polls (`runs/get` with `wait`), never client-side polling.
+ */
+export class RunHandle {
+  constructor(
+    private readonly caller: RuntimeCaller,
+    readonly runId: string,
+    /** The status returned at submit, when the handle came from `submitRun`. */
+    readonly submitted?: RunStatus,
+  ) {}
+
+  /** The run's current status, without results. */
+  status(options: RequestOptions = {}): Promise<RunStatus> {
+    return this.caller.sendRequest(RunsGet, { runId: this.runId }, options);
+  }
+
+  /** Waits until the run is terminal (or `timeoutMs` passed: then the current status). */
+  wait(options: RequestOptions & { timeoutMs?: number } = {}): Promise<RunStatus> {
+    const { timeoutMs, ...request } = options;
+    return this.caller.sendRequest(RunsGet, { runId: this.runId, wait: true, timeoutMs }, request);
+  }
+
+  /** One page of item results in the chosen order; `nextOffset` is set while more remain. */
+  async results(options: { order?: ResultOrder; offset?: number; limit?: number; signal?: AbortSignal } = {}): Promise<{ results: ItemResult[]; nextOffset?: number }> {
+    const status = await this.caller.sendRequest(
+      RunsGet,
+      { runId: this.runId, includeResults: true, resultOrder: options.order ?? 'byIndex', offset: options.offset ?? 0, limit: options.limit },
+      { signal: options.signal },
+    );
+    return { results: status.results ?? [], nextOffset: status.nextOffset };
+  }
+
+  /** Waits for the run to finish and returns every item's FlowResult in input order. */
+  async result(options: { signal?: AbortSignal } = {}): Promise<FlowResult[]> {
+    let status = await this.wait({ signal: options.signal });
+    while (!isTerminal(status.status)) status = await this.wait({ signal: options.signal });
+    const out: FlowResult[] = [];
+    let offset: number | undefined = 0;
+    while (offset !== undefined) {
+      const page = await this.results({ offset, limit: PAGE, signal: options.signal });
+      for (const item of page.results) out.push(item.result ?? { outcome: 'failed', error: { code: -32800, message: `item ${item.itemIndex} ${item.status}` } });
+      offset = page.results.length > 0 ? page.nextOffset : undefined;
+    }
+    return out;
+  }
+
+  /** Cancels the run (and its children); finished results are kept. */
+  cancel(options: RequestOptions = {}): Promise<RunStatus> {
+    return this.caller.sendRequest(RunsCancel, { runId: this.runId }, options);
+  }
+}
+
+/** Submits a run and returns its handle. */
+export async function submitRun(caller: RuntimeCaller, params: ParamsIn<typeof RunsSubmit>, options: RequestOptions = {}): Promise<RunHandle> {
+  const status = await caller.sendRequest(RunsSubmit, params, options);
+  return new RunHandle(caller, status.runId, status);
+}

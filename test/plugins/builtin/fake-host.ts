@@ -1,0 +1,57 @@
+import { expect } from 'vitest';
+import { MemoryBlobStore } from '../../../blobstore/memory.js';
+import type { FlowResult } from '../../../protocol/index.js';
+import { BuiltinPlugin, type BuiltinHost } from '../../../src/plugins/builtin/index.js';
+import { ComponentError } from '../../../src/plugins/component-error.js';
+import type { ComponentCall, ExecutionScope } from '../../../src/plugins/plugin.js';
+
+type ChildFlow = Parameters<BuiltinHost['runChild']>[0];
+type ChildOptions = Parameters<BuiltinHost['runChild']>[2];
+
+/** One call of `runChild`, as the fake host recorded it. */
+export interface ChildRunCall {
+  runId: string;
+  flow: ChildFlow;
+  inputs: unknown[];
+  options: ChildOptions;
+}
+
+/** Runs one item of a child run: the fake host's stand-in for a real flow. */
+export type FakeFlow = (input: unknown, flow: ChildFlow) => FlowResult | Promise<FlowResult>;
+
+export const parentScope: ExecutionScope = { runId: 'parent-run', itemIndex: 3, stepId: 'caller', flowId: `sha256:${'0'.repeat(64)}` };
+
+/** A BuiltinHost whose child runs apply `flow` to each input, recording every call. */
+export function fakeHost(flow: FakeFlow = (input) => ({ outcome: 'success', value: input }), workingDirectory = '/nonexistent') {
+  const blobs = new MemoryBlobStore();
+  const childRuns: ChildRunCall[] = [];
+  const host: BuiltinHost = {
+    blobs,
+    workingDirectory,
+    async runChild(childFlow, inputs, options) {
+      const runId = `child-${childRuns.length + 1}`;
+      childRuns.push({ runId, flow: childFlow, inputs, options });
+      const results: FlowResult[] = [];
+      for (const input of inputs) results.push(await flow(input, childFlow));
+      return { runId, results };
+    },
+  };
+  return { host, blobs, childRuns, plugin: new BuiltinPlugin(host) };
+}
+
+/** A call of a builtin from step `caller` of item 3 of run `parent-run`. */
+export function callOf(component: string, input: unknown, extra: Partial<ComponentCall> = {}): ComponentCall {
+  return { component, input, attempt: 1, scope: parentScope, ...extra };
+}
+
+/** Awaits a call that must reject with a ComponentError, and returns its wire error. */
+export async function componentError(promise: Promise<unknown>): Promise<ComponentError['error']> {
+  const err = await promise.then(
+    (value) => {
+      throw new Error(`expected a ComponentError, got ${JSON.stringify(value)}`);
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ComponentError);
+  return (err as ComponentError).error;
+}
