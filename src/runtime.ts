@@ -5,6 +5,7 @@ import { endWithResult, idsOf, startCallSpan } from './runs/tracing.js';
 import type { FlowrunConfig, PluginConfig } from './config/index.js';
 import type { StepInvoker } from './executor/item-executor.js';
 import { silentLogger, type Logger } from './log.js';
+import { ConfigError } from './errors.js';
 import { BuiltinPlugin } from './plugins/builtin/index.js';
 import { ComponentError } from './plugins/component-error.js';
 import { MockPlugin } from './plugins/mock-plugin.js';
@@ -117,12 +118,13 @@ function createPlugin(name: string, pc: PluginConfig, deps: PluginDeps): Plugin 
   const logger = deps.logger.child({ plugin: name });
   switch (pc.type) {
     case 'stepflow':
+      if (pc.transport !== 'stdio') throw new ConfigError(`plugin "${name}": WebSocket component servers are not supported yet`, deps.config.file, `plugins.${name}.url`);
       return new StepflowPlugin({
         name,
-        command: pc.command!,
-        args: pc.args ?? [],
-        env: pc.env ?? {},
-        cwd: pc.cwd ?? deps.config.workingDirectory,
+        command: pc.command,
+        args: pc.args,
+        env: pc.env,
+        cwd: pc.cwd,
         inheritEnv: pc.inheritEnv,
         timeoutMs: pc.timeoutMs,
         logger,

@@ -12,6 +12,11 @@ export interface ParseConfigOptions extends ConfigSource {
   workingDirectory: string;
   /** Values for `${VAR}` substitution. */
   env: Environment;
+  /**
+   * Where the default blob store lives when the config names none: `<dataDirectory>/.flowrun/blobs`.
+   * Default `process.cwd()` — the invoking user's directory, never the (possibly shared) config's.
+   */
+  dataDirectory?: string;
 }
 
 export const PLUGIN_TYPES = ['stepflow', 'mock', 'builtin'] as const;
@@ -96,7 +101,7 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
     workingDirectory,
     plugins,
     routes,
-    blobStore: parseBlobStore(top.blobStore, workingDirectory, reader),
+    blobStore: parseBlobStore(top.blobStore, workingDirectory, options.dataDirectory ?? process.cwd(), reader),
     stateStore: parseStateStore(top.stateStore, workingDirectory, reader),
   };
 }
@@ -159,9 +164,9 @@ function parseStepflowPlugin(raw: unknown, path: FieldPath, workingDirectory: st
   };
 }
 
-function parseBlobStore(raw: unknown, workingDirectory: string, reader: ConfigReader): BlobStoreConfig {
+function parseBlobStore(raw: unknown, workingDirectory: string, dataDirectory: string, reader: ConfigReader): BlobStoreConfig {
   const path = ['blobStore'];
-  if (raw === undefined) return { type: 'filesystem', path: resolve(workingDirectory, DEFAULT_BLOB_PATH) };
+  if (raw === undefined) return { type: 'filesystem', path: resolve(dataDirectory, DEFAULT_BLOB_PATH) };
   switch (typeTag(raw, path, 'blobStore', BLOB_STORE_TYPES, reader)) {
     case 'memory':
       return { type: 'memory' };

@@ -81,9 +81,12 @@ function* withoutStrayMapItems(tokens: Iterable<CST.Token>): Generator<CST.Token
   }
 }
 
-/** An item holding only whitespace: never valid before another item, always the bug's leftover. */
+/**
+ * An item holding only whitespace and comments. Before another item the composer always rejects
+ * it, so dropping it (and its comment) only ever turns that error into the intended parse.
+ */
 function isStrayItem(item: CST.CollectionItem): boolean {
-  return !item.key && !item.sep && !item.value && item.start.every((t) => t.type === 'space' || t.type === 'newline');
+  return !item.key && !item.sep && !item.value && item.start.every((t) => t.type === 'space' || t.type === 'newline' || t.type === 'comment');
 }
 
 /** Converts a parsed document as `parseYamlKeepingComplexKeys` does. */

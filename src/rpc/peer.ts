@@ -100,6 +100,9 @@ export class RpcPeer {
     this.name = options.name;
     this.logger = (options.logger ?? silentLogger).child({ peer: options.name });
     this.maxInFlight = validateMaxInFlight(options.maxInFlight);
+    // Subscribed at once: a request sent before listen() must still learn that it could not be written.
+    writer.onError(([error, message]) => this.onWriteError(error, message));
+    writer.onClose(() => this.close());
   }
 
   /** True once the connection is closed; every later send fails at once. */
@@ -171,8 +174,6 @@ export class RpcPeer {
     this.listening = true;
     this.reader.onClose(() => this.close());
     this.reader.onError((error) => this.close(error));
-    this.writer.onError(([error, message]) => this.onWriteError(error, message));
-    this.writer.onClose(() => this.close());
     this.reader.listen(this.onMessage);
   }
 
@@ -454,7 +455,7 @@ class OutgoingRequest {
   resolve!: (value: any) => void;
   reject!: (error: Error) => void;
   signal: AbortSignal | undefined;
-  timer: NodeJS.Timeout | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
   timeoutMs = 0;
 
   /** Set when the request has a signal: stops watching it once the request settles. */

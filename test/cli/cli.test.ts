@@ -68,7 +68,7 @@ describe('flowrun run', () => {
   });
 
   it('exits 1 with the failure when the item fails', async () => {
-    const r = await flowrun(['run', '--flow', 'examples/greeter/flow.yaml', '--input-json', '{}']);
+    const r = await flowrun(['run', '--flow', 'examples/greeter/flow.yaml', '--input-json', '{"name":42}']);
     expect(r.code).toBe(1);
     const result = JSON.parse(r.stdout);
     expect(result.outcome).toBe('failed');

@@ -7,6 +7,7 @@ import { loadConfig, parseConfig, type FlowrunConfig } from '../../config/index.
 import { loadFlowFile } from '../../flow/load.js';
 import { createLogger } from '../../log.js';
 import { Runtime } from '../../runtime.js';
+import { MemoryBlobStore } from '../../../blobstore/memory.js';
 import { findMismatch } from '../partial-match.js';
 import { UsageError } from '../usage-error.js';
 import type { Output } from '../output.js';
@@ -32,7 +33,8 @@ export async function testCommand(argv: string[], out: Output): Promise<number> 
       continue;
     }
     const config = await configFor(flow, file, values.config);
-    const runtime = await Runtime.create({ config, logger: createLogger() });
+    // Test runs are throw-away: keep their blobs in memory, not in the configured store.
+    const runtime = await Runtime.create({ config, logger: createLogger(), blobStore: new MemoryBlobStore() });
     try {
       for (const testCase of cases) {
         const actual = await runCase(runtime, flow, testCase);
