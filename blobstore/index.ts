@@ -3,11 +3,13 @@ import { resolve } from 'node:path';
 import type { BlobStore } from './blob-store.js';
 import { FilesystemBlobStore } from './filesystem.js';
 import { MemoryBlobStore } from './memory.js';
+import { S3BlobStore } from './s3.js';
 
 export type { Blob, BlobStore, BlobType } from './blob-store.js';
 export { BLOB_ID_PREFIX, blobIdOf, blobIdOfCanonicalJson, canonicalJson, normalizeBlobId } from './blob-id.js';
 export { MemoryBlobStore } from './memory.js';
 export { BlobReadError, FilesystemBlobStore, type FilesystemBlobStoreOptions } from './filesystem.js';
+export { S3BlobStore, S3BlobStoreError, type S3BlobStoreOptions } from './s3.js';
 
 /** Where a runtime keeps its blobs when the config says nothing (relative to the base directory). */
 export const DEFAULT_BLOB_PATH = '.flowrun/blobs';
@@ -23,10 +25,11 @@ export type BlobStoreConfig =
   | {
       type: 's3';
       bucket: string;
-      /** Key prefix inside the bucket; default none. */
+      /** Key prefix inside the bucket (a `/` is added when it does not end with one); default none. */
       prefix?: string;
       /** Endpoint of an S3-compatible server; default AWS. */
       endpoint?: string;
+      /** Default `us-east-1`. */
       region?: string;
       /** Path-style URLs (`endpoint/bucket/key`), which most S3-compatible servers need; default false. */
       forcePathStyle?: boolean;
@@ -47,7 +50,17 @@ export async function createBlobStore(config: BlobStoreConfig, baseDir: string):
       }
       return new FilesystemBlobStore({ path: root });
     }
-    case 's3':
-      throw new Error('blob store type "s3" is not implemented yet');
+    case 's3': {
+      // Credentials come from the SDK's chain (AWS_ACCESS_KEY_ID…, profiles, instance roles).
+      const store = new S3BlobStore(config);
+      // Checked now so a missing bucket fails at startup, not at the first put.
+      try {
+        await store.checkBucket();
+      } catch (err) {
+        await store.close();
+        throw err;
+      }
+      return store;
+    }
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import {
   ErrorCodes,
   RpcError,
@@ -116,7 +117,10 @@ export class RunManager {
     const span = startRunSpan(contextFrom(options.observability), {
       runId: state.runId, flowId, flowName: compiled.flow.name, items: inputs.length, parentRunId,
     });
-    const run: ActiveRun = { state, span, abort: new AbortController(), children: new Set(), seq: this.order.length };
+    const abort = new AbortController();
+    // One signal per run, shared by every in-flight call of its items: many listeners are expected.
+    setMaxListeners(0, abort.signal);
+    const run: ActiveRun = { state, span, abort, children: new Set(), seq: this.order.length };
     if (span) state.onTerminal(() => endWithResult(span, undefined, state.status));
     this.runs.set(state.runId, run);
     this.order.push(run);
