@@ -22,3 +22,4 @@ export { ComponentServer, createComponentServer } from './component-server.js';
 export type { ComponentServerOptions, ComponentServerConnection } from './component-server.js';
 export { RpcError, ErrorCodes } from '../../protocol/index.js';
 export type { Observability, RunStatus, BlobType, ComponentInfo } from '../../protocol/index.js';
+export { RunHandle, submitRun, type RuntimeCaller } from './run-handle.js';

@@ -1,0 +1,90 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../config/index.js';
+import { createLogger } from '../../log.js';
+import { Runtime } from '../../runtime.js';
+import { isLoopbackHost } from '../../server/loopback.js';
+import { DEFAULT_HOST, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PORT, startRuntimeServer } from '../../server/ws-server.js';
+import type { Output } from '../output.js';
+import { UsageError } from '../usage-error.js';
+
+const USAGE = `flowrun serve [--host H] [--port P] [--token T] [--config C] [--max-message-bytes N] [--max-in-flight N]
+
+  --host               interface to bind (default ${DEFAULT_HOST}); anything but loopback needs a token
+  --port               TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
+  --token              bearer token every client must send (default: env FLOWRUN_TOKEN)
+  --config             config file (default: flowrun.yaml in the working directory)
+  --max-message-bytes  largest accepted WebSocket frame (default 64 MiB)
+  --max-in-flight      requests one connection may have in flight (default ${DEFAULT_MAX_IN_FLIGHT})
+
+Prints {"url": "ws://…/"} on stdout once listening; logs go to stderr. SIGINT/SIGTERM stop it.`;
+
+/** `flowrun serve`: hosts the runtime over WebSocket (SPEC §7) until SIGINT/SIGTERM. */
+export async function serveCommand(argv: string[], out: Output): Promise<number> {
+  const { values } = parseOptions(argv);
+  if (values.help) {
+    out.error(USAGE);
+    return 0;
+  }
+  const host = values.host ?? DEFAULT_HOST;
+  const port = parseInteger(values.port, '--port', 0, 65535) ?? DEFAULT_PORT;
+  const token = values.token ?? (process.env.FLOWRUN_TOKEN || undefined);
+  if (token !== undefined && token.length === 0) throw new UsageError('--token must not be empty');
+  if (token === undefined && !isLoopbackHost(host)) {
+    throw new UsageError(
+      `refusing to listen on ${host} without a token: anyone who can reach it could run flows. ` +
+        'Give --token or set FLOWRUN_TOKEN, or bind to a loopback address (127.0.0.1, ::1)',
+    );
+  }
+  const maxMessageBytes = parseInteger(values['max-message-bytes'], '--max-message-bytes', 1);
+  const maxInFlight = parseInteger(values['max-in-flight'], '--max-in-flight', 1);
+
+  const config = await loadConfig({ configPath: values.config });
+  const logger = createLogger();
+  const runtime = await Runtime.create({ config, logger });
+  let server;
+  try {
+    server = await startRuntimeServer({ runtime, host, port, token, maxMessageBytes, maxInFlight, logger });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    out.line(JSON.stringify({ url: server.url }));
+  });
+  logger.info({ signal }, `${signal}: shutting down`);
+  await server.close();
+  await runtime.close();
+  logger.flush();
+  return 0;
+}
+
+function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        token: { type: 'string' },
+        config: { type: 'string' },
+        'max-message-bytes': { type: 'string' },
+        'max-in-flight': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\nusage: ${USAGE}`);
+  }
+}
+
+function parseInteger(text: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${flag}: expected an integer in ${min}..${max === Number.MAX_SAFE_INTEGER ? '' : max}, got "${text}"`);
+  }
+  return n;
+}

@@ -1,0 +1,136 @@
+import type WebSocket from 'ws';
+import {
+  BlobsGet,
+  BlobsPut,
+  RunsList,
+  RunsSubmit,
+  type BlobType,
+  type ParamsIn,
+  type RequestMethod,
+  type ResultOut,
+} from '../../protocol/index.js';
+import { ConnectionClosedError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { RpcPeer, type RequestOptions } from '../rpc/peer.js';
+import { RunHandle, submitRun } from '../sdk/run-handle.js';
+import { startKeepAlive } from '../transport/keep-alive.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
+import { WebSocketMessageReader } from '../transport/websocket-reader.js';
+import { WebSocketMessageWriter } from '../transport/websocket-writer.js';
+import { openSocket } from './open-socket.js';
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /** Sent as `Authorization: Bearer <token>`; needed when the server has one. */
+  token?: string;
+  /** Aborts connecting (not the connection once open: use `close()`). */
+  signal?: AbortSignal;
+  /** Give up connecting after this long. Default 10 000 ms. */
+  connectTimeoutMs?: number;
+  /** Largest frame accepted from the server. Default 64 MiB. */
+  maxMessageBytes?: number;
+  /** Keep-alive ping interval; a silent server is dropped within two. Default 15 s. */
+  pingIntervalMs?: number;
+  /** Default: silent. */
+  logger?: Logger;
+}
+
+export type SubmitParams = ParamsIn<typeof RunsSubmit>;
+export type ListRunsParams = NonNullable<ParamsIn<typeof RunsList>>;
+export type ListRunsResult = ResultOut<typeof RunsList>;
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** Connects to a runtime served by `flowrun serve` (SPEC §7). Fails with `ConnectError` naming the URL. */
+export async function connect(url: string, options: ConnectOptions = {}): Promise<FlowrunClient> {
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  if (!(Number.isSafeInteger(connectTimeoutMs) && connectTimeoutMs > 0)) {
+    throw new RangeError(`connectTimeoutMs must be a positive integer, got ${String(connectTimeoutMs)}`);
+  }
+  const socket = await openSocket(url, {
+    token: options.token,
+    signal: options.signal,
+    connectTimeoutMs,
+    maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+  });
+  return new FlowrunClient(socket, url, options);
+}
+
+/**
+ * A connection to a flowrun runtime: submit runs and get handles on them, list runs, put and get
+ * blobs. Every call takes `RequestOptions` (`signal`, `timeoutMs`); when the connection is lost,
+ * pending calls reject with `ConnectionClosedError` naming the URL and the close code.
+ */
+export class FlowrunClient {
+  private readonly peer: RpcPeer;
+
+  /** Use {@link connect}. */
+  constructor(
+    private readonly socket: WebSocket,
+    readonly url: string,
+    options: Pick<ConnectOptions, 'logger' | 'pingIntervalMs'> = {},
+  ) {
+    const logger = options.logger ?? silentLogger;
+    // Registered before the reader's own listener so the peer closes with the reason, not without.
+    socket.once('close', (code, reason) => {
+      const why = reason.length > 0 ? `: ${reason.toString()}` : '';
+      this.peer.close(new ConnectionClosedError(`connection to ${url} closed (code ${code}${why})`));
+    });
+    socket.on('error', (error) => logger.debug({ err: error, url }, `${url}: ${error.message}`));
+    this.peer = new RpcPeer(new WebSocketMessageReader(socket, { logger, name: url }), new WebSocketMessageWriter(socket), { name: url, logger });
+    startKeepAlive(socket, { intervalMs: options.pingIntervalMs });
+    this.peer.listen();
+  }
+
+  /** True once the connection is closed (by either side). */
+  get isClosed(): boolean {
+    return this.peer.isClosed;
+  }
+
+  /** Calls any runtime method by its descriptor (what `RunHandle` uses). */
+  sendRequest<D extends RequestMethod<any, any>>(d: D, params: ParamsIn<D>, options?: RequestOptions): Promise<ResultOut<D>> {
+    return this.peer.sendRequest(d, params, options);
+  }
+
+  /** Submits a run (`runs/submit`) and returns its handle; `handle.submitted` is the status at submit. */
+  submit(params: SubmitParams, options?: RequestOptions): Promise<RunHandle> {
+    return submitRun(this, params, options);
+  }
+
+  /** A handle on an existing run; nothing is sent until it is used. */
+  run(runId: string): RunHandle {
+    return new RunHandle(this, runId);
+  }
+
+  /** Lists runs, newest first (`runs/list`). */
+  list(params: ListRunsParams = {}, options?: RequestOptions): Promise<ListRunsResult> {
+    return this.peer.sendRequest(RunsList, params, options);
+  }
+
+  /** Stores a blob and returns its id (`sha256:…`). A `flow` blob is validated first. */
+  async putBlob(data: unknown, type: BlobType = 'data', options?: RequestOptions): Promise<string> {
+    const result = await this.peer.sendRequest(BlobsPut, { data, blob_type: type }, options);
+    return result.blob_id;
+  }
+
+  /** Reads a blob; a missing id rejects with `RpcError` -32008. */
+  async getBlob(blobId: string, options?: RequestOptions): Promise<{ data: unknown; blobType: BlobType }> {
+    const result = await this.peer.sendRequest(BlobsGet, { blob_id: blobId }, options);
+    return { data: result.data, blobType: result.blob_type };
+  }
+
+  /** Calls `listener` once when the connection closes, with the reason when it was not `close()`. */
+  onClose(listener: (reason?: Error) => void): void {
+    this.peer.onClose(listener);
+  }
+
+  /** Closes the connection (1000); pending calls reject. Resolves once the socket is closed. */
+  close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => {
+      if (this.socket.readyState === this.socket.CLOSED) resolve();
+      else this.socket.once('close', () => resolve());
+    });
+    this.peer.close();
+    return closed;
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Client of a runtime served by `flowrun serve` (SPEC §7).
+ *
+ * ```ts
+ * const client = await connect('ws://127.0.0.1:7837/', { token });
+ * const run = await client.submit({ flow, inputs });
+ * const results = await run.result();
+ * await client.close();
+ * ```
+ */
+export { connect, FlowrunClient } from './flowrun-client.js';
+export type { ConnectOptions, SubmitParams, ListRunsParams, ListRunsResult } from './flowrun-client.js';
+export { ConnectError } from './connect-error.js';
+export { RunHandle } from '../sdk/run-handle.js';
+export type { RequestOptions } from '../rpc/peer.js';
+export { ConnectionClosedError, RequestCancelledError, RequestTimeoutError } from '../errors.js';
+export { RpcError, ErrorCodes } from '../../protocol/index.js';
+export type { RunStatus, ItemResult, FlowResult, BlobType, ResultOrder } from '../../protocol/index.js';

@@ -1,0 +1,229 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import { chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+/** A PostgreSQL database for one test file: a fresh cluster, or a fresh database on FLOWRUN_TEST_PG_URL. */
+export interface PostgresFixture {
+  /** `postgres://…` of a database nobody else uses. */
+  url: string;
+  /** Stops the server (or drops the database) and removes its files. */
+  close(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+/** Attempts at a free port: another process may bind the port between our probe and postgres. */
+const PORT_ATTEMPTS = 5;
+
+/**
+ * Starts a throw-away PostgreSQL cluster in /dev/shm (initdb, then postgres on 127.0.0.1 and a free
+ * port, trust auth, no fsync), or, when FLOWRUN_TEST_PG_URL is set, creates a fresh database there.
+ * Safe to call from several workers at once: each cluster has its own directory and port.
+ */
+export async function startPostgres(): Promise<PostgresFixture> {
+  const external = process.env.FLOWRUN_TEST_PG_URL;
+  return external ? createScratchDatabase(external) : startCluster();
+}
+
+async function startCluster(): Promise<PostgresFixture> {
+  const bin = await findPostgresBin();
+  const user = await postgresUser();
+  const dir = await mkdtemp('/dev/shm/flowrun-pg-');
+  const dataDir = join(dir, 'data');
+  const socketDir = join(dir, 'socket');
+  try {
+    await mkdir(socketDir);
+    if (user) {
+      await chown(dir, user.uid, user.gid);
+      await chown(socketDir, user.uid, user.gid);
+    }
+    await run(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'], dir, user);
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      try {
+        return await startServer(bin, dir, dataDir, socketDir, port, user);
+      } catch (err) {
+        if (!(err instanceof PortTakenError) || attempt === PORT_ATTEMPTS) throw err;
+      }
+    }
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startServer(bin: string, dir: string, dataDir: string, socketDir: string, port: number, user: PosixUser | undefined): Promise<PostgresFixture> {
+  const args = ['-D', dataDir, '-h', '127.0.0.1', '-p', String(port), '-k', socketDir];
+  // Durability is pointless for a throw-away cluster; small buffers let several run side by side.
+  for (const setting of ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'shared_buffers=16MB', 'max_connections=50']) {
+    args.push('-c', setting);
+  }
+  const child = spawn(join(bin, 'postgres'), args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], ...user });
+  const stderr = tailOf(child);
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', () => resolve(null));
+  });
+  // Never leave a server behind when the test process exits without calling close().
+  const killOnExit = () => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', killOnExit);
+
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const stop = async () => {
+    process.off('exit', killOnExit);
+    if (child.exitCode === null && child.signalCode === null) {
+      // SIGQUIT is PostgreSQL's immediate shutdown: nothing in the cluster is worth keeping.
+      child.kill('SIGQUIT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+
+  try {
+    await waitUntilReady(url, dataDir, exited, stderr);
+  } catch (err) {
+    await stop();
+    if (err instanceof PortTakenError) throw err;
+    if (/could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(stderr())) {
+      throw new PortTakenError(`port ${port} is taken`, { cause: err });
+    }
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close: () =>
+      (closing ??= (async () => {
+        await stop();
+        await rm(dir, { recursive: true, force: true });
+      })()),
+  };
+}
+
+/** Connects until the server answers, the process dies, or the deadline passes. */
+async function waitUntilReady(url: string, dataDir: string, exited: Promise<number | null>, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let died = false;
+  void exited.then(() => (died = true));
+  let lastError: unknown;
+  while (!died && Date.now() < deadline) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ dir: string }>("SELECT current_setting('data_directory') AS dir");
+      // Our server may have failed to bind while another test's cluster answers on the port.
+      if (rows[0]?.dir !== dataDir) throw new PortTakenError(`another server answers on ${url}`);
+      return;
+    } catch (err) {
+      if (err instanceof PortTakenError) throw err;
+      lastError = err;
+    } finally {
+      await client.end().catch(() => {});
+    }
+    // Short pause between attempts; the loop is bounded by the deadline and the process exiting.
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, 50)), exited]);
+  }
+  const why = died ? 'postgres exited' : `postgres not ready after ${READY_TIMEOUT_MS} ms`;
+  throw new Error(`${why}: ${(lastError as Error | undefined)?.message ?? ''}\n${stderr()}`, { cause: lastError });
+}
+
+/** A fresh database on an existing server, dropped on close. */
+async function createScratchDatabase(serverUrl: string): Promise<PostgresFixture> {
+  const name = `flowrun_test_${randomBytes(6).toString('hex')}`;
+  await withClient(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  let closing: Promise<void> | undefined;
+  return {
+    url: url.toString(),
+    close: () =>
+      (closing ??= withClient(serverUrl, async (client) => {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      })),
+  };
+}
+
+async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The newest Debian PostgreSQL's bin directory (`/usr/lib/postgresql/<major>/bin`). */
+async function findPostgresBin(): Promise<string> {
+  const root = '/usr/lib/postgresql';
+  const majors = existsSync(root) ? (await readdir(root)).filter((name) => /^\d+$/.test(name)) : [];
+  majors.sort((a, b) => Number(b) - Number(a));
+  const bin = majors.map((major) => join(root, major, 'bin')).find((dir) => existsSync(join(dir, 'initdb')));
+  if (!bin) throw new Error('PostgreSQL not found in /usr/lib/postgresql: apt-get install postgresql, or set FLOWRUN_TEST_PG_URL');
+  return bin;
+}
+
+interface PosixUser {
+  uid: number;
+  gid: number;
+}
+
+/** The `postgres` system user when we are root (postgres refuses to run as root); else run as ourselves. */
+async function postgresUser(): Promise<PosixUser | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = promisify(execFile);
+  try {
+    const [uid, gid] = await Promise.all([id('id', ['-u', 'postgres']), id('id', ['-g', 'postgres'])]);
+    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  } catch (err) {
+    throw new Error('running as root, but there is no "postgres" user to run PostgreSQL as', { cause: err });
+  }
+}
+
+/** Runs a command to completion (as `user` when given); rejects with its output on failure. */
+function run(command: string, args: string[], cwd: string, user: PosixUser | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], ...user });
+    const output = tailOf(child, true);
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${command} failed (${signal ?? `exit ${code}`}):\n${output()}`));
+    });
+  });
+}
+
+/** Keeps the last few KiB a child wrote to stderr (and stdout), for error messages. */
+function tailOf(child: ChildProcess, withStdout = false): () => string {
+  let text = '';
+  const keep = (chunk: Buffer) => {
+    text = (text + chunk.toString('utf8')).slice(-8192);
+  };
+  child.stderr?.on('data', keep);
+  if (withStdout) child.stdout?.on('data', keep);
+  return () => text;
+}
+
+/** A port nothing listens on right now, chosen by the kernel. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
