@@ -99,7 +99,7 @@ export class Runtime {
 
   /** Cancels unfinished runs, stops every plugin and closes the stores. */
   async close(): Promise<void> {
-    this.runs.cancelAll();
+    await this.runs.cancelAll();
     await Promise.allSettled([...this.plugins.values()].map((p) => p.close()));
     await this.blobs.close();
     this.logger.debug('runtime closed');

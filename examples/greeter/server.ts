@@ -1,6 +1,7 @@
 /**
  * The greeter component server: two plain components, `/greet` and `/shout`.
- * Run compiled: `node dist/examples/greeter/server.js` (stdin/stdout speak the protocol).
+ * Run compiled: `node dist/examples/greeter/server.js` (stdin/stdout speak the protocol), or
+ * `node dist/examples/greeter/server.js --port 9000` to serve WebSocket (`url: ws://127.0.0.1:9000`).
  */
 import { z } from 'zod';
 import { createComponentServer, defineComponent } from '../../src/sdk/index.js';
@@ -21,4 +22,4 @@ const shout = defineComponent({
   handler: (input) => ({ text: input.text.toUpperCase() }),
 });
 
-await createComponentServer({ name: 'greeter', components: [greet, shout] }).serveStdio();
+await createComponentServer({ name: 'greeter', components: [greet, shout] }).run(process.argv);

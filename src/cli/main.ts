@@ -1,7 +1,12 @@
 import { RpcError } from '../../protocol/index.js';
 import { ConfigError, FlowLoadError } from '../errors.js';
+import { cancelCommand } from './commands/cancel.js';
 import { componentsCommand } from './commands/components.js';
+import { getCommand } from './commands/get.js';
+import { listCommand } from './commands/list.js';
 import { runCommand } from './commands/run.js';
+import { serveCommand } from './commands/serve.js';
+import { submitCommand } from './commands/submit.js';
 import { testCommand } from './commands/test.js';
 import { validateCommand } from './commands/validate.js';
 import { processOutput, type Output } from './output.js';
@@ -12,6 +17,11 @@ const COMMANDS: Record<string, (argv: string[], out: Output) => Promise<number>>
   test: testCommand,
   validate: validateCommand,
   components: componentsCommand,
+  serve: serveCommand,
+  submit: submitCommand,
+  get: getCommand,
+  cancel: cancelCommand,
+  list: listCommand,
 };
 
 const HELP = `flowrun — a workflow runtime for Stepflow v1 flows
@@ -21,6 +31,11 @@ commands:
   test        run the test cases of flow files
   validate    check a flow file and its routes
   components  list the components the config routes to
+  serve       host the runtime over WebSocket (ws://127.0.0.1:7837/)
+  submit      submit a run to a served runtime (--url)
+  get         a run's status and results from a served runtime
+  cancel      cancel a run on a served runtime
+  list        list the runs of a served runtime
 
 flowrun <command> --help for details`;
 

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import type { Span } from '@opentelemetry/api';
 import {
   ErrorCodes,
   RpcError,
-  type Flow,
   type FlowResult,
+  type Observability,
+  type Overrides,
   type RunStatus,
   type RunsGetParamsType,
   type RunsListParamsType,
   type RunsSubmitParamsType,
-  type Status,
 } from '../../protocol/index.js';
 import type { BlobStore } from '../../blobstore/blob-store.js';
 import { normalizeBlobId } from '../../blobstore/blob-id.js';
@@ -18,17 +19,20 @@ import { applyOverrides } from '../flow/overrides.js';
 import { executeItem, type StepInvoker } from '../executor/item-executor.js';
 import type { ExecutionScope } from '../plugins/plugin.js';
 import { silentLogger, type Logger } from '../log.js';
+import { MemoryStateStore } from '../store/memory-state-store.js';
+import type { LoadedRun, RunRecord, RunSummary, StateStore } from '../store/state-store.js';
 import { RunState } from './run-state.js';
 import { FlowCache, compileOrInvalid } from './flow-cache.js';
+import { StoreWriter } from './store-writer.js';
 import { contextFrom, endWithResult, startItemSpan, startRunSpan } from './tracing.js';
-import type { Observability } from '../../protocol/index.js';
-import type { Span } from '@opentelemetry/api';
 
 /** Options of a RunManager. */
 export interface RunManagerOptions {
   blobs: BlobStore;
   /** Calls a component for a step (routing to plugins happens behind it). */
   invoke: StepInvoker;
+  /** Where runs are kept. Default: a MemoryStateStore (nothing survives the process). */
+  store?: StateStore;
   logger?: Logger;
   /** Retries of a step call after a transport failure (SPEC §5.6). Default 3. */
   transportRetries?: number;
@@ -43,27 +47,38 @@ export interface SubmitContext {
   signal?: AbortSignal;
 }
 
+/** How a run is started in process (CLI, builtins, recovery). */
+export interface StartOptions {
+  maxConcurrency?: number;
+  variables?: Record<string, unknown>;
+  overrides?: Overrides;
+  flowLabel?: string;
+  parent?: ExecutionScope;
+  /** Parent trace context of the run's span. */
+  observability?: Observability;
+}
+
 interface ActiveRun {
   state: RunState;
   /** The run's span when tracing records, else undefined. */
   span?: Span;
   abort: AbortController;
   children: Set<string>;
-  /** Creation sequence number, for list ordering and cursors. */
-  seq: number;
 }
 
 const CANCELLED: FlowResult = { outcome: 'failed', error: { code: ErrorCodes.RequestCancelled, message: 'item cancelled' } };
 
 /**
  * Runs flows over many inputs (SPEC §5): submit, get (with event-driven long poll), cancel,
- * list. Each run is scheduled by a pool of `maxConcurrency` workers pulling the next pending
- * item, so a run of a million items costs no more than its workers.
+ * list, and resume after a restart. Each run is scheduled by a pool of `maxConcurrency`
+ * workers pulling the next pending item, so a run of a million items costs no more than its
+ * workers. Live runs are held in memory and journaled to the state store in batches.
  */
 export class RunManager {
   private readonly runs = new Map<string, ActiveRun>();
-  private readonly order: ActiveRun[] = [];
   private readonly flows: FlowCache;
+  private readonly store: StateStore;
+  private readonly writer: StoreWriter;
   private readonly logger: Logger;
   private readonly transportRetries: number;
   private readonly now: () => number;
@@ -73,14 +88,17 @@ export class RunManager {
     this.transportRetries = options.transportRetries ?? 3;
     this.now = options.now ?? Date.now;
     this.flows = new FlowCache(options.blobs);
+    this.store = options.store ?? new MemoryStateStore();
+    this.writer = new StoreWriter(this.store, this.logger);
   }
 
   /** Submits a run (SPEC §5.1); with `wait`, returns when it is terminal or `timeoutMs` passed. */
   async submit(params: RunsSubmitParamsType, context: SubmitContext = {}): Promise<RunStatus> {
-    const { flowId, compiled } = await this.resolveFlow(params);
-    const run = this.start(compiled, flowId, params.inputs, {
+    const { flowId, compiled } = await this.resolveFlow(params.flow, params.flowId, params.overrides);
+    const run = await this.start(compiled, flowId, params.inputs, {
       maxConcurrency: params.maxConcurrency,
       variables: params.variables,
+      overrides: params.overrides,
       flowLabel: params.flowLabel,
       parent: context.parent,
       observability: params.observability,
@@ -90,51 +108,61 @@ export class RunManager {
     return run.state.snapshot({ includeResults: true });
   }
 
-  /** Starts a run of an already compiled flow; the in-process entry point (CLI, builtins). */
-  start(
-    compiled: CompiledFlow,
-    flowId: string,
-    inputs: readonly unknown[],
-    options: {
-      maxConcurrency?: number;
-      variables?: Record<string, unknown>;
-      flowLabel?: string;
-      parent?: ExecutionScope;
-      /** Parent trace context of the run's span. */
-      observability?: Observability;
-    } = {},
-  ): { runId: string; state: RunState } {
-    const parentRunId = options.parent?.runId;
-    const state = new RunState({
+  /**
+   * Starts a run of a compiled flow: the run is stored (with its inputs) before this resolves,
+   * so an acknowledged run is never lost.
+   */
+  async start(compiled: CompiledFlow, flowId: string, inputs: readonly unknown[], options: StartOptions = {}): Promise<{ runId: string; state: RunState }> {
+    const record: RunRecord = {
       runId: randomUUID(),
       flowId,
-      flowName: compiled.flow.name,
-      flowLabel: options.flowLabel,
-      parentRunId,
+      ...(compiled.flow.name !== undefined && { flowName: compiled.flow.name }),
+      ...(options.flowLabel !== undefined && { flowLabel: options.flowLabel }),
+      ...(options.parent && { parentRunId: options.parent.runId }),
       createdAt: this.now(),
       total: inputs.length,
-    });
-    const span = startRunSpan(contextFrom(options.observability), {
-      runId: state.runId, flowId, flowName: compiled.flow.name, items: inputs.length, parentRunId,
-    });
-    const abort = new AbortController();
-    // One signal per run, shared by every in-flight call of its items: many listeners are expected.
-    setMaxListeners(0, abort.signal);
-    const run: ActiveRun = { state, span, abort, children: new Set(), seq: this.order.length };
-    if (span) state.onTerminal(() => endWithResult(span, undefined, state.status));
-    this.runs.set(state.runId, run);
-    this.order.push(run);
-    if (parentRunId !== undefined) {
-      const parent = this.runs.get(parentRunId);
-      if (parent) {
-        parent.children.add(state.runId);
-        // A child submitted after its parent was cancelled is cancelled at once.
-        if (parent.state.isCancelRequested) queueMicrotask(() => this.cancel(state.runId));
+      maxConcurrency: Math.max(1, options.maxConcurrency ?? inputs.length),
+      variables: options.variables ?? {},
+      ...(options.overrides && Object.keys(options.overrides).length > 0 && { overrides: options.overrides }),
+    };
+    await this.store.createRun(record, inputs);
+    const state = new RunState({ ...record });
+    const run = this.activate(state, options.observability);
+    this.logger.debug({ runId: record.runId, flowId, items: inputs.length, parentRunId: record.parentRunId }, 'run submitted');
+    void this.schedule(run, compiled, inputs, record.maxConcurrency, record.variables);
+    return { runId: record.runId, state };
+  }
+
+  /**
+   * Resumes every unfinished run of the state store (after a restart): finished items keep
+   * their results, items that were running run again with `attempt + 1`, runs whose cancel was
+   * requested finish cancelling. Returns how many runs were resumed.
+   */
+  async recover(): Promise<number> {
+    const ids = await this.store.unfinishedRuns();
+    for (const runId of ids) {
+      if (this.runs.has(runId)) continue;
+      const loaded = await this.store.loadRun(runId);
+      if (!loaded) continue;
+      const run = this.activate(restoreState(loaded));
+      const { record } = loaded;
+      if (run.state.isCancelRequested) {
+        this.cancelRun(run);
+        continue;
       }
+      let compiled: CompiledFlow;
+      try {
+        ({ compiled } = await this.resolveFlow(undefined, record.flowId, record.overrides));
+      } catch (err) {
+        const error = err instanceof RpcError ? err.toObject() : { code: ErrorCodes.InternalError, message: String(err) };
+        run.state.failToStart({ outcome: 'failed', error }, this.now());
+        continue;
+      }
+      const inputs = await this.store.loadInputs(runId);
+      this.logger.info({ runId, items: record.total, remaining: run.state.counts.pending }, 'resuming run');
+      void this.schedule(run, compiled, inputs, record.maxConcurrency, record.variables);
     }
-    this.logger.debug({ runId: state.runId, flowId, items: inputs.length, parentRunId }, 'run submitted');
-    void this.schedule(run, compiled, inputs, options.maxConcurrency ?? inputs.length, options.variables ?? {});
-    return { runId: state.runId, state };
+    return ids.length;
   }
 
   /**
@@ -147,8 +175,8 @@ export class RunManager {
     options: { parent?: ExecutionScope; maxConcurrency?: number; signal?: AbortSignal } = {},
   ): Promise<{ runId: string; results: FlowResult[] }> {
     const { flowId, compiled } = 'flowId' in flow ? await this.flows.load(flow.flowId) : await this.flows.putInline(flow.flow);
-    const { runId, state } = this.start(compiled, flowId, inputs, { maxConcurrency: options.maxConcurrency, parent: options.parent });
-    const onAbort = () => this.cancel(runId);
+    const { runId, state } = await this.start(compiled, flowId, inputs, { maxConcurrency: options.maxConcurrency, parent: options.parent });
+    const onAbort = () => void this.cancel(runId);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await this.waitTerminal(state);
@@ -161,7 +189,7 @@ export class RunManager {
 
   /** Returns a run's status (SPEC §5.2), long-polling with `wait`. Unknown id → -32011. */
   async get(params: RunsGetParamsType, signal?: AbortSignal): Promise<RunStatus> {
-    const run = this.require(params.runId);
+    const run = await this.require(params.runId);
     if (params.wait) await this.waitTerminal(run.state, params.timeoutMs, signal);
     return run.state.snapshot({
       includeResults: params.includeResults,
@@ -172,36 +200,37 @@ export class RunManager {
   }
 
   /** Cancels a run and its children (SPEC §5.5). A terminal run is returned unchanged. */
-  cancel(runId: string): RunStatus {
-    const run = this.require(runId);
+  async cancel(runId: string): Promise<RunStatus> {
+    const run = await this.require(runId);
     this.cancelRun(run);
     return run.state.snapshot();
   }
 
   /** Lists runs newest first with filters and cursor paging (SPEC §5.4). */
-  list(params: RunsListParamsType): { runs: RunStatus[]; nextCursor?: string } {
-    const statuses = params.status ? new Set<Status>(params.status) : undefined;
-    const after = params.createdAfter ? Date.parse(params.createdAfter) : undefined;
-    const before = params.createdBefore ? Date.parse(params.createdBefore) : undefined;
-    let start = this.order.length - 1;
-    if (params.cursor !== undefined) {
-      const seq = Number.parseInt(params.cursor, 36);
-      if (!Number.isInteger(seq) || seq < 0) throw RpcError.invalidParams(`Invalid params for runs/list: field "cursor": not a cursor returned by runs/list`, { cursor: params.cursor });
-      start = Math.min(start, seq - 1);
+  async list(params: RunsListParamsType): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
+    const flowId = params.flowId === undefined ? undefined : (normalizeBlobId(params.flowId) ?? params.flowId);
+    // Filters run in the store: bring it up to date with memory first (list is not a hot path).
+    await this.writer.drain();
+    let page;
+    try {
+      page = await this.store.listRuns({
+        statuses: params.status,
+        flowId,
+        parentRunId: params.parentRunId,
+        createdAfter: params.createdAfter === undefined ? undefined : Date.parse(params.createdAfter),
+        createdBefore: params.createdBefore === undefined ? undefined : Date.parse(params.createdBefore),
+        cursor: params.cursor,
+        limit: params.limit,
+      });
+    } catch (err) {
+      if (params.cursor !== undefined) {
+        throw RpcError.invalidParams('Invalid params for runs/list: field "cursor": not a cursor returned by runs/list', { cursor: params.cursor });
+      }
+      throw err;
     }
-    const runs: RunStatus[] = [];
-    let i = start;
-    for (; i >= 0 && runs.length < params.limit; i--) {
-      const { state } = this.order[i];
-      const id = state.identity;
-      if (statuses && !statuses.has(state.status)) continue;
-      if (params.flowId !== undefined && id.flowId !== normalizeBlobId(params.flowId)) continue;
-      if (params.parentRunId !== undefined && id.parentRunId !== params.parentRunId) continue;
-      if (after !== undefined && id.createdAt <= after) continue;
-      if (before !== undefined && id.createdAt >= before) continue;
-      runs.push(state.snapshot());
-    }
-    return i >= 0 && runs.length === params.limit ? { runs, nextCursor: (i + 1).toString(36) } : { runs };
+    // Live runs answer from memory (their counters are ahead of the journal).
+    const runs = page.runs.map((s) => this.runs.get(s.record.runId)?.state.snapshot() ?? summaryStatus(s));
+    return page.nextCursor === undefined ? { runs } : { runs, nextCursor: page.nextCursor };
   }
 
   /** Resolves when the run is terminal, `timeoutMs` passed, or `signal` aborted — whichever first. */
@@ -226,13 +255,51 @@ export class RunManager {
     return this.runs.get(runId)?.state;
   }
 
-  /** Cancels every unfinished run; used at shutdown. */
-  cancelAll(): void {
+  /** Cancels every unfinished run (`flowrun run` at exit), and waits until the store has it all. */
+  async cancelAll(): Promise<void> {
     for (const run of this.runs.values()) this.cancelRun(run);
+    await this.writer.drain();
+  }
+
+  /**
+   * Stops without cancelling: in-flight items are abandoned and nothing more is journaled, so a
+   * durable store still holds them as unfinished and the next process resumes them.
+   */
+  async suspend(): Promise<void> {
+    this.writer.stop();
+    for (const run of this.runs.values()) run.abort.abort();
+    await this.writer.drain();
+  }
+
+  /** Waits until every transition so far is in the state store. */
+  flush(): Promise<void> {
+    return this.writer.drain();
+  }
+
+  private activate(state: RunState, observability?: Observability): ActiveRun {
+    const { runId, flowId, flowName, total, parentRunId } = state.identity;
+    const span = startRunSpan(contextFrom(observability), { runId, flowId, flowName, items: total, parentRunId });
+    const abort = new AbortController();
+    // One signal per run, shared by every in-flight call of its items: many listeners are expected.
+    setMaxListeners(0, abort.signal);
+    const run: ActiveRun = { state, span, abort, children: new Set() };
+    if (span) state.onTerminal(() => endWithResult(span, undefined, state.status));
+    state.journal = this.writer.journalFor(runId);
+    this.runs.set(runId, run);
+    if (parentRunId !== undefined) {
+      const parent = this.runs.get(parentRunId);
+      if (parent) {
+        parent.children.add(runId);
+        // A child submitted after its parent was cancelled is cancelled at once.
+        if (parent.state.isCancelRequested) queueMicrotask(() => this.cancelRun(run));
+      }
+    }
+    return run;
   }
 
   private cancelRun(run: ActiveRun): void {
     if (run.state.isTerminal) return;
+    this.writer.markCancelled(run.state.runId);
     run.state.cancelPending(this.now());
     run.abort.abort();
     for (const childId of run.children) {
@@ -241,25 +308,23 @@ export class RunManager {
     }
   }
 
-  private require(runId: string): ActiveRun {
-    const run = this.runs.get(runId);
-    if (!run) throw RpcError.notFound(`Run not found: ${runId}`, { runId });
-    return run;
+  /** The run in memory, else loaded from the store (a run of an earlier process), else -32011. */
+  private async require(runId: string): Promise<ActiveRun> {
+    const live = this.runs.get(runId);
+    if (live) return live;
+    const loaded = await this.store.loadRun(runId);
+    if (!loaded) throw RpcError.notFound(`Run not found: ${runId}`, { runId });
+    return this.runs.get(runId) ?? this.activate(restoreState(loaded));
   }
 
-  private async resolveFlow(params: RunsSubmitParamsType): Promise<{ flowId: string; compiled: CompiledFlow }> {
-    let flowId: string;
-    let compiled: CompiledFlow;
-    if (params.flow !== undefined) {
-      ({ flowId, compiled } = await this.flows.putInline(params.flow));
-    } else {
-      ({ flowId, compiled } = await this.flows.load(params.flowId!));
-    }
-    if (params.overrides && Object.keys(params.overrides).length > 0) {
-      const patched: Flow = applyOverrides(compiled.flow, params.overrides);
-      compiled = compileOrInvalid(patched, 'overrides');
-    }
-    return { flowId, compiled };
+  private async resolveFlow(
+    flow: Record<string, unknown> | undefined,
+    flowId: string | undefined,
+    overrides: Overrides | undefined,
+  ): Promise<{ flowId: string; compiled: CompiledFlow }> {
+    const resolved = flow !== undefined ? await this.flows.putInline(flow) : await this.flows.load(flowId!);
+    if (!overrides || Object.keys(overrides).length === 0) return resolved;
+    return { flowId: resolved.flowId, compiled: compileOrInvalid(applyOverrides(resolved.compiled.flow, overrides), 'overrides') };
   }
 
   private async schedule(
@@ -280,9 +345,11 @@ export class RunManager {
     const worker = async (): Promise<void> => {
       while (next < total && !signal.aborted) {
         const index = next++;
-        if (!state.startItem(index)) continue;
+        // A resumed item that was running before the restart runs again as attempt + 1.
+        const firstAttempt = state.attemptsOf(index) + 1;
+        if (!state.startItem(index, firstAttempt)) continue;
         let result: FlowResult;
-        let attempts = 1;
+        let attempts = firstAttempt;
         const item = run.span ? startItemSpan(run.span, runId, index) : undefined;
         try {
           const outcome = await executeItem(compiled, inputs[index], {
@@ -293,6 +360,7 @@ export class RunManager {
             invoke,
             signal,
             transportRetries,
+            firstAttempt,
             traceContext: item?.context,
           });
           result = outcome.result;
@@ -315,4 +383,26 @@ export class RunManager {
     await Promise.all(pool);
     if (state.isTerminal) this.logger.debug({ runId, status: state.status, items: state.counts }, 'run finished');
   }
+}
+
+/** A RunState rebuilt from the store. */
+function restoreState(loaded: LoadedRun): RunState {
+  const { record, state, items } = loaded;
+  return RunState.restore({ ...record }, items, state.cancelRequested, state.completedAt);
+}
+
+/** The RunStatus of a stored run that is not in memory. */
+function summaryStatus(s: RunSummary): RunStatus {
+  const { record, state, counts } = s;
+  return {
+    runId: record.runId,
+    flowId: record.flowId,
+    ...(record.flowName !== undefined && { flowName: record.flowName }),
+    ...(record.flowLabel !== undefined && { flowLabel: record.flowLabel }),
+    ...(record.parentRunId !== undefined && { parentRunId: record.parentRunId }),
+    status: state.status,
+    items: counts,
+    createdAt: new Date(record.createdAt).toISOString(),
+    ...(state.completedAt !== undefined && { completedAt: new Date(state.completedAt).toISOString() }),
+  };
 }

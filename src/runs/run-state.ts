@@ -21,6 +21,25 @@ export interface RunIdentity {
   total: number;
 }
 
+/**
+ * Hears every item transition and the run's end, in order: how the run manager journals a
+ * run to its state store without a second place that knows the transitions.
+ */
+export interface RunStateJournal {
+  itemStarted(index: number, attempt: number): void;
+  itemSettled(index: number, status: 'success' | 'failed' | 'cancelled', result: FlowResult | undefined, attempts: number, completedAt: number, completionSeq: number): void;
+  runFinished(status: Status, completedAt: number): void;
+}
+
+/** An item as restored from a state store. */
+export interface RestoredItem {
+  status: Status;
+  attempts: number;
+  result?: FlowResult;
+  completedAt?: number;
+  completionSeq?: number;
+}
+
 /** Options for a status snapshot (SPEC §5.2). */
 export interface SnapshotOptions {
   includeResults?: boolean;
@@ -49,6 +68,8 @@ export class RunState {
   private finishedAt: number | undefined;
   private startFailure: FlowResult | undefined;
   private terminalListeners: Array<() => void> | undefined;
+  /** Set after restoring, so replayed transitions are not journaled again. */
+  journal: RunStateJournal | undefined;
 
   constructor(readonly identity: RunIdentity) {
     const n = identity.total;
@@ -90,13 +111,39 @@ export class RunState {
     return this.attempts[index];
   }
 
-  /** pending → running. Returns false when the item is no longer pending (cancelled). */
-  startItem(index: number): boolean {
+  /**
+   * Rebuilds a run from stored items: finished items are replayed in completion order (so
+   * byCompletion survives), items that were running become pending again and keep their
+   * attempt count, so their next execution is `attempts + 1`.
+   */
+  static restore(identity: RunIdentity, items: readonly RestoredItem[], cancelRequested: boolean, finishedAt?: number): RunState {
+    const state = new RunState(identity);
+    const finished = items
+      .map((item, index) => ({ item, index }))
+      .filter(({ item }) => item.status === 'success' || item.status === 'failed' || item.status === 'cancelled')
+      .sort((a, b) => (a.item.completionSeq ?? 0) - (b.item.completionSeq ?? 0));
+    for (const { item, index } of finished) {
+      state.counts.pending--;
+      state.startedAny = true;
+      state.settle(index, item.status as 'success' | 'failed' | 'cancelled', item.result, item.attempts, item.completedAt ?? identity.createdAt);
+    }
+    items.forEach((item, index) => {
+      if (item.status === 'running' || item.status === 'pending') state.attempts[index] = item.attempts;
+    });
+    state.cancelRequested = cancelRequested;
+    if (finishedAt !== undefined && state.finishedAt === undefined) state.finishedAt = finishedAt;
+    return state;
+  }
+
+  /** pending → running with the given attempt number. Returns false when the item is no longer pending (cancelled). */
+  startItem(index: number, attempt = 1): boolean {
     if (this.itemStatus[index] !== S.Pending) return false;
     this.itemStatus[index] = S.Running;
+    this.attempts[index] = attempt;
     this.counts.pending--;
     this.counts.running++;
     this.startedAny = true;
+    this.journal?.itemStarted(index, attempt);
     return true;
   }
 
@@ -115,7 +162,7 @@ export class RunState {
     for (let i = 0; i < status.length && this.counts.pending > 0; i++) {
       if (status[i] !== S.Pending) continue;
       this.counts.pending--;
-      this.settle(i, 'cancelled', undefined, 0, now);
+      this.settle(i, 'cancelled', undefined, this.attempts[i], now);
     }
     this.checkTerminal(now);
   }
@@ -139,13 +186,16 @@ export class RunState {
     this.results[index] = result;
     this.attempts[index] = attempts;
     this.completedAt[index] = now;
-    this.completionOrder[this.completedCount++] = index;
+    const seq = this.completedCount++;
+    this.completionOrder[seq] = index;
+    this.journal?.itemSettled(index, outcome, result, attempts, now, seq);
     this.checkTerminal(now);
   }
 
   private checkTerminal(now: number): void {
     if (this.finishedAt !== undefined || this.counts.pending > 0 || this.counts.running > 0) return;
     this.finishedAt = now;
+    this.journal?.runFinished(this.status, now);
     const listeners = this.terminalListeners;
     this.terminalListeners = undefined;
     if (listeners) for (const l of listeners) l();

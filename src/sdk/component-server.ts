@@ -18,7 +18,9 @@ import { RpcPeer, type RequestContext } from '../rpc/peer.js';
 import { createComponentContext } from './component-context.js';
 import { checkComponentOutput, parseComponentInput } from './component-validation.js';
 import { normalizeComponentName, type Component } from './define-component.js';
+import { runComponentServer } from './run.js';
 import { serveOverStdio } from './stdio.js';
+import { serveOverWebSocket, type ServeWebSocketOptions, type WebSocketServing } from './websocket.js';
 
 /** Options of {@link createComponentServer}. */
 export interface ComponentServerOptions {
@@ -30,7 +32,7 @@ export interface ComponentServerOptions {
   validateOutput?: boolean;
   /** Where the server logs; always stderr. Default: a pino logger named after the server. */
   logger?: Logger;
-  /** Longest accepted stdin line, in bytes (serveStdio). Default 64 MiB. */
+  /** Longest accepted stdin line or WebSocket frame, in bytes. Default 64 MiB. */
   maxMessageBytes?: number;
 }
 
@@ -90,6 +92,19 @@ export class ComponentServer {
   /** Serves the runtime over this process's stdin/stdout; resolves when stdin ends. */
   async serveStdio(): Promise<void> {
     await serveOverStdio(this);
+  }
+
+  /** Listens for runtimes on a WebSocket endpoint (default 127.0.0.1, a free port); each connection is its own session. */
+  serveWebSocket(options: ServeWebSocketOptions = {}): Promise<WebSocketServing> {
+    return serveOverWebSocket(this, options);
+  }
+
+  /**
+   * Runs this server as a script: `--port N` serves WebSocket and prints `{"port":N}` on stdout once
+   * listening; without it, serves stdio. Pass `process.argv` (the default).
+   */
+  run(argv: readonly string[] = process.argv): Promise<void> {
+    return runComponentServer(this, argv);
   }
 
   private initialize(params: ParamsOut<typeof Initialize>): ResultIn<typeof Initialize> {

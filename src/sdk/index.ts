@@ -3,8 +3,10 @@
  *
  * ```ts
  * const greet = defineComponent({ name: '/greet', input: z.object({ name: z.string() }), handler: (i) => ({ message: `hi ${i.name}` }) });
- * await createComponentServer({ name: 'greeter', components: [greet] }).serveStdio();
+ * await createComponentServer({ name: 'greeter', components: [greet] }).run(process.argv);
  * ```
+ *
+ * `run` serves stdio, or WebSocket with `--port N` (printing `{"port":N}` on stdout once listening).
  *
  * A stdio server's stdout carries protocol messages only: log with `ctx.logger` (stderr), never
  * `console.log` (serveStdio redirects console output to stderr as a safety net).
@@ -20,6 +22,9 @@ export type {
 } from './component-context.js';
 export { ComponentServer, createComponentServer } from './component-server.js';
 export type { ComponentServerOptions, ComponentServerConnection } from './component-server.js';
+export type { ServeWebSocketOptions, WebSocketServing } from './websocket.js';
+export { parseServerCommandLine, runComponentServer } from './run.js';
+export type { ServerCommandLine } from './run.js';
 export { RpcError, ErrorCodes } from '../../protocol/index.js';
 export type { Observability, RunStatus, BlobType, ComponentInfo } from '../../protocol/index.js';
 export { RunHandle, submitRun, type RuntimeCaller } from './run-handle.js';

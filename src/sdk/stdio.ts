@@ -1,7 +1,7 @@
-import { Console } from 'node:console';
 import { NdjsonMessageReader } from '../transport/ndjson-reader.js';
 import { NdjsonMessageWriter } from '../transport/ndjson-writer.js';
 import type { ComponentServer } from './component-server.js';
+import { guardComponentProcess } from './process-guards.js';
 
 /** How long a server whose runtime hung up may take to wind down before the process exits anyway. */
 const EXIT_GRACE_MS = 1000;
@@ -14,11 +14,7 @@ const EXIT_GRACE_MS = 1000;
  * `debug` and `trace` are redirected to stderr here.
  */
 export async function serveOverStdio(server: ComponentServer): Promise<void> {
-  redirectConsoleToStderr();
-  // A handler's forgotten promise must not take every other in-flight call down with it.
-  process.on('unhandledRejection', (reason) => {
-    server.logger.error({ err: reason }, 'unhandled promise rejection in component code');
-  });
+  guardComponentProcess(server);
   const reader = new NdjsonMessageReader(process.stdin, {
     maxMessageBytes: server.maxMessageBytes,
     logger: server.logger,
@@ -29,14 +25,4 @@ export async function serveOverStdio(server: ComponentServer): Promise<void> {
   await connection.closed;
   // The runtime is done with us: exit even if component code left a timer or socket open.
   setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
-}
-
-function redirectConsoleToStderr(): void {
-  const stderrConsole = new Console({ stdout: process.stderr, stderr: process.stderr });
-  console.log = stderrConsole.log.bind(stderrConsole);
-  console.info = stderrConsole.info.bind(stderrConsole);
-  console.debug = stderrConsole.debug.bind(stderrConsole);
-  console.trace = stderrConsole.trace.bind(stderrConsole);
-  console.dir = stderrConsole.dir.bind(stderrConsole);
-  console.table = stderrConsole.table.bind(stderrConsole);
 }

@@ -36,11 +36,11 @@ export class RuntimeService implements RuntimeApi {
     return this.runs.get(params, caller.signal);
   }
 
-  async runsCancel(params: { runId: string }): Promise<RunStatus> {
+  runsCancel(params: { runId: string }): Promise<RunStatus> {
     return this.runs.cancel(params.runId);
   }
 
-  async runsList(params: Parameters<RuntimeApi['runsList']>[0]): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
+  runsList(params: Parameters<RuntimeApi['runsList']>[0]): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
     return this.runs.list(params);
   }
 }

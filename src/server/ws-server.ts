@@ -15,7 +15,7 @@ import { isLoopbackHost } from './loopback.js';
 import { packageVersion } from './package-version.js';
 import type { RuntimeApi } from './runtime-api.js';
 import { registerRuntimeHandlers } from './runtime-handlers.js';
-import { replyToUnaddressableMessages } from './unaddressable-replies.js';
+import { replyParseError, replyToUnaddressableMessages } from './unaddressable-replies.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7837;
@@ -99,7 +99,8 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       logger.debug({ client: name, code, reason: reason.toString() }, `${name} disconnected (${code})`);
     });
     const writer = new WebSocketMessageWriter(ws);
-    const reader = replyToUnaddressableMessages(new WebSocketMessageReader(ws, { logger, name }), writer);
+    const frames = new WebSocketMessageReader(ws, { logger, name, onSkippedFrame: (reason) => replyParseError(writer, reason) });
+    const reader = replyToUnaddressableMessages(frames, writer);
     const peer = new RpcPeer(reader, writer, { name, logger, maxInFlight });
     // External clients have no parent item: the runs they submit are top-level runs.
     registerRuntimeHandlers(peer, api, () => ({}));

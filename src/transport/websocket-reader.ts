@@ -8,6 +8,8 @@ export interface WebSocketReaderOptions {
   logger?: Logger;
   /** Names the connection in log lines (e.g. the plugin name). Default `websocket`. */
   name?: string;
+  /** Told about every skipped frame, e.g. so a server can answer it with a JSON-RPC parse error. */
+  onSkippedFrame?: (reason: 'binary' | 'not-json') => void;
 }
 
 const LOGGED_FRAME_CHARS = 200;
@@ -22,6 +24,7 @@ const LOGGED_FRAME_CHARS = 200;
 export class WebSocketMessageReader extends AbstractMessageReader {
   private readonly logger: Logger;
   private readonly name: string;
+  private readonly onSkippedFrame: ((reason: 'binary' | 'not-json') => void) | undefined;
   private callback: DataCallback | undefined;
   private backlog: Message[] = [];
   private closed = false;
@@ -34,6 +37,7 @@ export class WebSocketMessageReader extends AbstractMessageReader {
     super();
     this.logger = options.logger ?? silentLogger;
     this.name = options.name ?? 'websocket';
+    this.onSkippedFrame = options.onSkippedFrame;
     socket.on('message', this.onFrame);
     socket.on('close', this.onSocketClose);
     socket.on('error', this.onSocketError);
@@ -63,6 +67,7 @@ export class WebSocketMessageReader extends AbstractMessageReader {
   private readonly onFrame = (data: WebSocket.RawData, isBinary: boolean): void => {
     if (isBinary) {
       this.logger.warn({ stream: this.name }, `${this.name}: skipped a binary frame`);
+      this.onSkippedFrame?.('binary');
       return;
     }
     const text = rawDataToString(data);
@@ -71,6 +76,7 @@ export class WebSocketMessageReader extends AbstractMessageReader {
       value = JSON.parse(text);
     } catch {
       this.logger.warn({ stream: this.name, frame: text.slice(0, LOGGED_FRAME_CHARS) }, `${this.name}: skipped a frame that is not JSON`);
+      this.onSkippedFrame?.('not-json');
       return;
     }
     if (this.callback === undefined) this.backlog.push(value as Message);

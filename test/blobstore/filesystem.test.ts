@@ -101,8 +101,4 @@ describe('createBlobStore', () => {
     const id = await store.put(1);
     expect(await store.get(id)).toEqual({ data: 1, blobType: 'data' });
   });
-
-  it('says s3 is not implemented yet', async () => {
-    await expect(createBlobStore({ type: 's3', bucket: 'b' }, dir)).rejects.toThrow(/s3.*not implemented/);
-  });
 });

@@ -44,7 +44,7 @@ const doubling: StepInvoker = async (inv) => {
 };
 
 let manager: RunManager;
-afterEach(() => manager?.cancelAll());
+afterEach(async () => manager?.cancelAll());
 
 function make(invoke: StepInvoker): RunManager {
   manager = new RunManager({ blobs: new MemoryBlobStore(), invoke });
@@ -156,7 +156,7 @@ describe('RunManager', () => {
     await inv.untilCalls(2);
     inv.calls[0].resolve({ outcome: 'success', value: 'kept' });
     await inv.untilCalls(3);
-    const cancelled = runs.cancel(runId);
+    const cancelled = await runs.cancel(runId);
     expect(cancelled.items.pending).toBe(0);
     expect(cancelled.items.cancelled).toBeGreaterThanOrEqual(3);
     const final = await runs.get({ runId, wait: true, includeResults: true, resultOrder: 'byIndex', offset: 0 });
@@ -165,7 +165,7 @@ describe('RunManager', () => {
     expect(final.results![0].result).toEqual({ outcome: 'success', value: 'kept' });
     expect(inv.calls.length).toBe(3); // nothing started after the cancel
     const { results: _results, ...withoutResults } = final;
-    expect(runs.cancel(runId)).toEqual(withoutResults); // cancelling a terminal run changes nothing
+    expect(await runs.cancel(runId)).toEqual(withoutResults); // cancelling a terminal run changes nothing
   });
 
   it('links child runs to their parent and cancels children with the parent', async () => {
@@ -176,9 +176,9 @@ describe('RunManager', () => {
     const scope = inv.calls[0].inv.scope;
     const child = await runs.submit(submitParams([10, 11]), { parent: scope });
     expect(child.parentRunId).toBe(parent.runId);
-    const listed = runs.list({ parentRunId: parent.runId, limit: 50 });
+    const listed = await runs.list({ parentRunId: parent.runId, limit: 50 });
     expect(listed.runs.map((r) => r.runId)).toEqual([child.runId]);
-    runs.cancel(parent.runId);
+    await runs.cancel(parent.runId);
     const childFinal = await runs.get({ runId: child.runId, wait: true, includeResults: false, resultOrder: 'byIndex', offset: 0 });
     expect(childFinal.status).toBe('cancelled');
   });
@@ -224,13 +224,13 @@ describe('RunManager', () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await runs.submit(submitParams([i], { wait: true }))).runId);
     const failedRun = (await runs.submit(submitParams([-1], { wait: true }))).runId;
-    const page1 = runs.list({ limit: 2 });
+    const page1 = await runs.list({ limit: 2 });
     expect(page1.runs.map((r) => r.runId)).toEqual([failedRun, ids[4]]);
-    const page2 = runs.list({ limit: 2, cursor: page1.nextCursor });
+    const page2 = await runs.list({ limit: 2, cursor: page1.nextCursor });
     expect(page2.runs.map((r) => r.runId)).toEqual([ids[3], ids[2]]);
-    const page3 = runs.list({ limit: 2, cursor: page2.nextCursor });
+    const page3 = await runs.list({ limit: 2, cursor: page2.nextCursor });
     expect(page3.runs.map((r) => r.runId)).toEqual([ids[1], ids[0]]);
-    expect(runs.list({ limit: 50, status: ['failed'] }).runs.map((r) => r.runId)).toEqual([failedRun]);
+    expect((await runs.list({ limit: 50, status: ['failed'] })).runs.map((r) => r.runId)).toEqual([failedRun]);
     expect(page1.runs.every((r) => r.results === undefined)).toBe(true);
   });
 });

@@ -84,7 +84,8 @@ function parseInteger(text: string | undefined, flag: string, min: number, max =
   if (text === undefined) return undefined;
   const n = Number(text);
   if (text.trim() === '' || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`${flag}: expected an integer in ${min}..${max === Number.MAX_SAFE_INTEGER ? '' : max}, got "${text}"`);
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in ${min}..${max}`;
+    throw new UsageError(`${flag}: expected an integer ${range}, got "${text}"`);
   }
   return n;
 }

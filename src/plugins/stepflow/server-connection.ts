@@ -12,33 +12,25 @@ import type { Logger } from '../../log.js';
 import { RpcPeer, type RequestOptions } from '../../rpc/peer.js';
 import type { CallerContext, RuntimeApi } from '../../server/runtime-api.js';
 import { registerRuntimeHandlers } from '../../server/runtime-handlers.js';
-import { spawnStdioProcess, type ProcessExit, type StdioProcess } from '../../transport/child-process.js';
-import { ComponentError } from '../component-error.js';
 import type { ExecutionScope } from '../plugin.js';
+import { ServerStartError, within, type ServerTransport, type TransportOpener } from './server-transport.js';
 
-/** What it takes to spawn and initialize one component server process. */
-export interface ServerLaunch {
+export { ServerStartError } from './server-transport.js';
+
+/** What a session needs besides its transport. */
+export interface SessionOptions {
   plugin: string;
-  command: string;
-  args: readonly string[];
-  env: Record<string, string | undefined>;
-  cwd?: string;
   logger: Logger;
   runtimeApi: RuntimeApi;
-  maxMessageBytes?: number;
   initializeTimeoutMs: number;
 }
 
-/** Why a server could not be brought up; `retryable` is false when trying again cannot help. */
-export class ServerStartError extends ComponentError {
-  override name = 'ServerStartError';
-  constructor(
-    error: { code: number; message: string; data?: unknown },
-    readonly retryable: boolean,
-    plugin: string,
-  ) {
-    super(error, { plugin });
-  }
+/** What became of a server after its connection was lost. */
+export interface LossReport {
+  /** `exited (code 1)`, `closed the connection (code 1006)`, `stopped answering pings …`. */
+  description: string;
+  /** Extra fields for error data: the stderr tail of a spawned server. */
+  details: { stderr?: string[] };
 }
 
 /** An execute call in flight on a connection: the item it serves, found again by server callbacks. */
@@ -49,66 +41,44 @@ interface InFlightCall {
 
 /** Stderr lines quoted in error messages; the full tail goes into `data.stderr`. */
 const STDERR_LINES_IN_MESSAGE = 5;
-/** How long a lost connection waits for the process's exit status before reporting without it. */
-const EXIT_REPORT_WAIT_MS = 1000;
+/** How long a lost connection waits for the transport to report its end before destroying it. */
+const END_REPORT_WAIT_MS = 1000;
 
 /**
- * One spawned and initialized component server process and the RPC peer over its stdio. Serves
- * the runtime API to the server, and links the server's callbacks to the execute call they
- * belong to.
+ * One initialized session with a component server over any transport (stdio or WebSocket): the
+ * RPC peer, the runtime API served to the server, and the link from the server's callbacks to
+ * the execute call they belong to.
  */
 export class ServerConnection {
   private readonly inFlight = new Map<number, InFlightCall>();
   private nextCallId = 1;
   private shuttingDown = false;
-  /** Set once the handshake succeeded; a server dying before that is reported by `open` instead. */
+  /** Set once the handshake succeeded; a server lost before that is reported by `open` instead. */
   private initialized = false;
-  private lossReport: Promise<{ description: string; stderr: string[] }> | undefined;
+  private lossReport: Promise<LossReport> | undefined;
 
   private constructor(
-    readonly launch: ServerLaunch,
-    readonly process: StdioProcess,
+    readonly options: SessionOptions,
+    readonly transport: ServerTransport,
     readonly peer: RpcPeer,
   ) {
-    void process.exited.then((exit) => {
-      // stdout normally closes with the process; a grandchild holding it open must not keep calls pending.
-      peer.close(new ConnectionClosedError(`component server "${launch.plugin}" exited (${describeExit(exit)})`, { plugin: launch.plugin }));
+    const { plugin, logger } = options;
+    void transport.ended.then((description) => {
+      // A child's stdout normally closes with it; a grandchild holding it open must not keep calls pending.
+      peer.close(new ConnectionClosedError(`component server "${plugin}" ${description}`, { plugin }));
     });
     peer.onClose(() => {
       if (this.shuttingDown || !this.initialized) return;
-      void this.lostConnectionReport().then((report) =>
-        launch.logger.warn({ stderr: report.stderr }, `component server "${launch.plugin}" ${report.description}`),
-      );
+      void this.lostConnectionReport().then((report) => logger.warn(report.details, `component server "${plugin}" ${report.description}`));
     });
   }
 
-  /** Spawns the server, serves the runtime API to it and performs the initialize handshake. */
-  static async open(launch: ServerLaunch): Promise<ServerConnection> {
-    let proc: StdioProcess;
-    try {
-      proc = await spawnStdioProcess({
-        command: launch.command,
-        args: launch.args,
-        env: launch.env,
-        cwd: launch.cwd,
-        name: launch.plugin,
-        logger: launch.logger,
-        maxMessageBytes: launch.maxMessageBytes,
-      });
-    } catch (error) {
-      throw new ServerStartError(
-        {
-          code: ErrorCodes.ResourceUnavailable,
-          message: `component server "${launch.plugin}" (command "${commandLine(launch)}") failed to start: ${errorMessage(error)}`,
-          data: { plugin: launch.plugin, command: launch.command, args: launch.args, stderr: [] },
-        },
-        true,
-        launch.plugin,
-      );
-    }
-    const peer = new RpcPeer(proc.reader, proc.writer, { name: launch.plugin, logger: launch.logger });
-    const connection = new ServerConnection(launch, proc, peer);
-    registerRuntimeHandlers(peer, launch.runtimeApi, (_ctx, params) => connection.callerFor(params));
+  /** Opens a transport, serves the runtime API over it and performs the initialize handshake. */
+  static async open(opener: TransportOpener, options: SessionOptions): Promise<ServerConnection> {
+    const transport = await opener();
+    const peer = new RpcPeer(transport.reader, transport.writer, { name: options.plugin, logger: options.logger });
+    const connection = new ServerConnection(options, transport, peer);
+    registerRuntimeHandlers(peer, options.runtimeApi, (_ctx, params) => connection.callerFor(params));
     peer.listen();
     try {
       await connection.initialize();
@@ -163,35 +133,27 @@ export class ServerConnection {
   }
 
   /**
-   * What became of the process after its connection was lost: waits briefly for the exit status,
-   * and kills the process if it is still around (a server with a broken stdout is useless).
-   * Computed once per connection.
+   * What became of the server after the connection was lost: waits briefly for the transport's
+   * end (a process's exit status, a socket's close code) and destroys it if it is still around (a
+   * server with a broken channel is useless). Computed once per connection.
    */
-  lostConnectionReport(): Promise<{ description: string; stderr: string[] }> {
-    this.lossReport ??= within(this.process.exited, EXIT_REPORT_WAIT_MS).then((exit) => {
-      if (exit === undefined) this.process.kill('SIGKILL');
-      return {
-        description: exit === undefined ? 'closed its stdout' : `exited (${describeExit(exit)})`,
-        stderr: this.process.stderrTail(),
-      };
+  lostConnectionReport(): Promise<LossReport> {
+    this.lossReport ??= within(this.transport.ended, END_REPORT_WAIT_MS).then((ended) => {
+      if (ended === undefined) this.transport.destroy();
+      return { description: ended ?? this.transport.brokenDescription, details: this.diagnostics() };
     });
     return this.lossReport;
   }
 
-  /** Closes stdin, waits up to `graceMs` for the process to exit, then kills it. */
+  /** Closes the session, ends the transport politely, and destroys it after `graceMs`. */
   async shutdown(graceMs: number): Promise<void> {
     this.shuttingDown = true;
-    this.peer.close(new ConnectionClosedError(`component server "${this.launch.plugin}" is shutting down`, { plugin: this.launch.plugin }));
-    this.process.writer.end();
-    const exit = await within(this.process.exited, graceMs);
-    if (exit === undefined) {
-      this.process.kill('SIGKILL');
-      await this.process.exited;
-    }
+    this.peer.close(new ConnectionClosedError(`component server "${this.options.plugin}" is shutting down`, { plugin: this.options.plugin }));
+    await this.transport.shutdown(graceMs);
   }
 
   private async initialize(): Promise<void> {
-    const { plugin, initializeTimeoutMs } = this.launch;
+    const { plugin, initializeTimeoutMs } = this.options;
     let result;
     try {
       result = await this.peer.sendRequest(
@@ -220,9 +182,9 @@ export class ServerConnection {
   }
 
   private async initializeFailure(error: unknown): Promise<ServerStartError> {
-    const { plugin } = this.launch;
-    const data = { plugin, command: this.launch.command, args: this.launch.args, pid: this.process.pid };
-    const named = `component server "${plugin}" (command "${commandLine(this.launch)}")`;
+    const { plugin } = this.options;
+    const data = { plugin, ...this.transport.details };
+    const named = `component server "${plugin}" (${this.transport.label})`;
     if (error instanceof RpcError) {
       return new ServerStartError(
         { code: error.code, message: `${named} refused initialize: ${error.message}`, data: { ...data, cause: error.toObject() } },
@@ -231,12 +193,12 @@ export class ServerConnection {
       );
     }
     if (error instanceof RequestTimeoutError) {
-      const stderr = this.process.stderrTail();
+      const details = this.diagnostics();
       return new ServerStartError(
         {
           code: ErrorCodes.ResourceUnavailable,
-          message: `${named} did not answer initialize within ${error.timeoutMs} ms${quoteStderr(stderr)}`,
-          data: { ...data, stderr },
+          message: `${named} did not answer initialize within ${error.timeoutMs} ms${quoteStderr(details.stderr)}`,
+          data: { ...data, ...details },
         },
         false,
         plugin,
@@ -246,44 +208,28 @@ export class ServerConnection {
     return new ServerStartError(
       {
         code: ErrorCodes.ResourceUnavailable,
-        message: `${named} ${report.description} before answering initialize${quoteStderr(report.stderr)}`,
-        data: { ...data, stderr: report.stderr },
+        message: `${named} ${report.description} before answering initialize${quoteStderr(report.details.stderr)}`,
+        data: { ...data, ...report.details },
       },
       true,
       plugin,
     );
   }
+
+  private diagnostics(): { stderr?: string[] } {
+    return this.transport.stderrTail === undefined ? {} : { stderr: this.transport.stderrTail() };
+  }
 }
 
-/** `; last stderr: a | b | c` for an error message, or nothing when stderr was empty. */
-export function quoteStderr(lines: readonly string[]): string {
+/** `; last stderr: a | b | c` for an error message, or nothing when there was no stderr. */
+export function quoteStderr(lines: readonly string[] | undefined): string {
+  if (lines === undefined) return '';
   const last = lines.filter((l) => l.trim() !== '').slice(-STDERR_LINES_IN_MESSAGE);
   return last.length === 0 ? '' : `; last stderr: ${last.join(' | ')}`;
-}
-
-function describeExit(exit: ProcessExit): string {
-  return exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`;
-}
-
-function commandLine(launch: ServerLaunch): string {
-  return [launch.command, ...launch.args].join(' ');
 }
 
 function observabilityOf(params: unknown): Observability | undefined {
   if (typeof params !== 'object' || params === null) return undefined;
   const obs = (params as { observability?: unknown }).observability;
   return typeof obs === 'object' && obs !== null ? (obs as Observability) : undefined;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** `promise`'s value if it settles within `ms`, else undefined. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

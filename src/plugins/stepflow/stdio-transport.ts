@@ -1,0 +1,98 @@
+import { ErrorCodes } from '../../../protocol/index.js';
+import type { Logger } from '../../log.js';
+import { spawnStdioProcess, type ProcessExit, type StdioProcess } from '../../transport/child-process.js';
+import { errorMessage, ServerStartError, within, type ServerTransport, type TransportOpener } from './server-transport.js';
+
+/** What it takes to spawn one component server process. */
+export interface StdioLaunch {
+  plugin: string;
+  command: string;
+  args: readonly string[];
+  /** The child's whole environment. */
+  env: Record<string, string | undefined>;
+  cwd?: string;
+  logger: Logger;
+  maxMessageBytes?: number;
+}
+
+/** An opener that spawns the server as a child process speaking NDJSON on stdin/stdout (SPEC §2). */
+export function stdioOpener(launch: StdioLaunch): TransportOpener {
+  return async () => {
+    let proc: StdioProcess;
+    try {
+      proc = await spawnStdioProcess({
+        command: launch.command,
+        args: launch.args,
+        env: launch.env,
+        cwd: launch.cwd,
+        name: launch.plugin,
+        logger: launch.logger,
+        maxMessageBytes: launch.maxMessageBytes,
+      });
+    } catch (error) {
+      throw new ServerStartError(
+        {
+          code: ErrorCodes.ResourceUnavailable,
+          message: `component server "${launch.plugin}" (${labelOf(launch)}) failed to start: ${errorMessage(error)}`,
+          data: { plugin: launch.plugin, command: launch.command, args: launch.args, stderr: [] },
+        },
+        true,
+        launch.plugin,
+      );
+    }
+    return new StdioTransport(launch, proc);
+  };
+}
+
+class StdioTransport implements ServerTransport {
+  readonly label: string;
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly ended: Promise<string>;
+  readonly brokenDescription = 'closed its stdout';
+
+  constructor(
+    launch: StdioLaunch,
+    private readonly proc: StdioProcess,
+  ) {
+    this.label = labelOf(launch);
+    this.details = { command: launch.command, args: launch.args, pid: proc.pid };
+    this.ended = proc.exited.then((exit) => `exited (${describeExit(exit)})`);
+  }
+
+  get reader() {
+    return this.proc.reader;
+  }
+
+  get writer() {
+    return this.proc.writer;
+  }
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  stderrTail(): string[] {
+    return this.proc.stderrTail();
+  }
+
+  destroy(): void {
+    this.proc.kill('SIGKILL');
+  }
+
+  async shutdown(graceMs: number): Promise<void> {
+    this.proc.writer.end();
+    const exit = await within(this.proc.exited, graceMs);
+    if (exit === undefined) {
+      this.proc.kill('SIGKILL');
+      await this.proc.exited;
+    }
+  }
+}
+
+function labelOf(launch: StdioLaunch): string {
+  return `command "${[launch.command, ...launch.args].join(' ')}"`;
+}
+
+function describeExit(exit: ProcessExit): string {
+  return exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`;
+}

@@ -1,0 +1,103 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { startKeepAlive, validatePingIntervalMs } from '../transport/keep-alive.js';
+import { validateMaxMessageBytes } from '../transport/ndjson-reader.js';
+import { WebSocketMessageReader } from '../transport/websocket-reader.js';
+import { WebSocketMessageWriter } from '../transport/websocket-writer.js';
+import type { ComponentServer, ComponentServerConnection } from './component-server.js';
+
+/** Options of `ComponentServer.serveWebSocket`. */
+export interface ServeWebSocketOptions {
+  /** Default 0: a free port, reported by the returned handle. */
+  port?: number;
+  /** Default `127.0.0.1`: reachable from this machine only. */
+  host?: string;
+  /** Accept upgrades on this path only (others get HTTP 400). Default: any path. */
+  path?: string;
+  /** Largest accepted frame in bytes; a bigger one closes its connection with 1009. Default: the server's `maxMessageBytes`, else 64 MiB. */
+  maxMessageBytes?: number;
+  /** Ping interval of the keep-alive; a runtime silent for 2 intervals is disconnected. Default 15 000. */
+  pingIntervalMs?: number;
+}
+
+/** A component server listening for WebSocket connections. */
+export interface WebSocketServing {
+  /** The port actually bound (useful with `port: 0`). */
+  readonly port: number;
+  /** `ws://host:port/path` to put in a runtime's config. */
+  readonly url: string;
+  /** The runtime connections currently open. */
+  readonly connections: ReadonlySet<ComponentServerConnection>;
+  /** Stops listening and closes every connection (1001), terminating those that do not close within a second. */
+  close(): Promise<void>;
+}
+
+/** How long `close()` lets connections finish their closing handshake before terminating them. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * Serves `server` on a WebSocket endpoint (SPEC §2): one JSON-RPC message per text frame, every
+ * connection its own session (own peer, own in-flight calls) over the same components, each kept
+ * alive by pings.
+ */
+export async function serveOverWebSocket(server: ComponentServer, options: ServeWebSocketOptions = {}): Promise<WebSocketServing> {
+  const host = options.host ?? '127.0.0.1';
+  const maxPayload = validateMaxMessageBytes(options.maxMessageBytes ?? server.maxMessageBytes);
+  const pingIntervalMs = validatePingIntervalMs(options.pingIntervalMs);
+  const wss = new WebSocketServer({
+    host,
+    port: options.port ?? 0,
+    path: options.path,
+    maxPayload,
+    perMessageDeflate: false,
+  });
+  await new Promise<void>((resolve, reject) => {
+    wss.once('listening', resolve);
+    wss.once('error', reject);
+  });
+  // After listening, server-level errors are rare (e.g. EMFILE on accept): log, never crash.
+  wss.on('error', (error) => server.logger.error({ err: error }, `${server.name}: WebSocket server error`));
+
+  const connections = new Set<ComponentServerConnection>();
+  const sockets = new Set<WebSocket>();
+  wss.on('connection', (socket, request) => {
+    const remote = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
+    server.logger.debug({ remote }, `${server.name}: runtime connected`);
+    sockets.add(socket);
+    startKeepAlive(socket, {
+      intervalMs: pingIntervalMs,
+      onDead: () => server.logger.warn({ remote }, `${server.name}: runtime stopped answering pings; disconnecting`),
+    });
+    const reader = new WebSocketMessageReader(socket, { logger: server.logger, name: server.name });
+    const connection = server.serve(reader, new WebSocketMessageWriter(socket));
+    connections.add(connection);
+    socket.once('close', (code) => {
+      sockets.delete(socket);
+      connections.delete(connection);
+      server.logger.debug({ remote, code }, `${server.name}: runtime disconnected`);
+    });
+  });
+
+  const { port } = wss.address() as AddressInfo;
+  const path = options.path ?? '/';
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}${path.startsWith('/') ? path : `/${path}`}`,
+    connections,
+    close: () => (closing ??= shutdown(wss, sockets)),
+  };
+}
+
+async function shutdown(wss: WebSocketServer, sockets: Set<WebSocket>): Promise<void> {
+  const closed = new Promise<void>((resolve) => wss.close(() => resolve()));
+  const open = [...sockets];
+  for (const socket of open) socket.close(1001, 'component server shutting down');
+  const timer = setTimeout(() => {
+    for (const socket of open) socket.terminate();
+  }, CLOSE_GRACE_MS);
+  await Promise.all(open.map((socket) => (socket.readyState === WebSocket.CLOSED ? undefined : once(socket, 'close'))));
+  clearTimeout(timer);
+  await closed;
+}

@@ -1,0 +1,97 @@
+import type { FlowResult, Overrides, Status } from '../../protocol/index.js';
+import type { ItemCountsRecord, RunRecord, StoredItem, StoredRunState } from './state-store.js';
+
+/** A row of the `runs` table as both SQL backends return it (JSON columns as text, numbers as numbers). */
+export interface RunRow {
+  seq: number;
+  run_id: string;
+  flow_id: string;
+  flow_name: string | null;
+  flow_label: string | null;
+  parent_run_id: string | null;
+  created_at: number;
+  total: number;
+  max_concurrency: number;
+  variables: string;
+  overrides: string | null;
+  status: string;
+  completed_at: number | null;
+  /** 0/1 in SQLite, a boolean in PostgreSQL. */
+  cancel_requested: number | boolean;
+}
+
+/** A row of the `items` table without its input. */
+export interface ItemRow {
+  item_index: number;
+  status: string;
+  attempts: number;
+  result: string | null;
+  completed_at: number | null;
+  completion_seq: number | null;
+}
+
+/** One line of `SELECT run_id, status, count(*) AS n … GROUP BY run_id, status`. */
+export interface StatusCountRow {
+  run_id: string;
+  status: string;
+  n: number;
+}
+
+/** The columns of `runs` in SELECT order, shared by both backends so rows map the same way. */
+export const RUN_COLUMNS =
+  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested';
+
+/** The columns of `items` that make a StoredItem. */
+export const ITEM_COLUMNS = 'item_index, status, attempts, result, completed_at, completion_seq';
+
+/** JSON text of a value to store; `undefined` (which JSON cannot hold) is stored as null. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The run record a row stores; optional fields absent when NULL. */
+export function recordOfRow(row: RunRow): RunRecord {
+  const record: RunRecord = {
+    runId: row.run_id,
+    flowId: row.flow_id,
+    createdAt: Number(row.created_at),
+    total: row.total,
+    maxConcurrency: row.max_concurrency,
+    variables: JSON.parse(row.variables) as Record<string, unknown>,
+  };
+  if (row.flow_name !== null) record.flowName = row.flow_name;
+  if (row.flow_label !== null) record.flowLabel = row.flow_label;
+  if (row.parent_run_id !== null) record.parentRunId = row.parent_run_id;
+  if (row.overrides !== null) record.overrides = JSON.parse(row.overrides) as Overrides;
+  return record;
+}
+
+/** The stored state of a run row. */
+export function stateOfRow(row: RunRow): StoredRunState {
+  const state: StoredRunState = { status: row.status as Status, cancelRequested: Boolean(row.cancel_requested) };
+  if (row.completed_at !== null) state.completedAt = Number(row.completed_at);
+  return state;
+}
+
+/** The stored item of a row; result and completion fields absent when NULL. */
+export function itemOfRow(row: ItemRow): StoredItem {
+  const item: StoredItem = { itemIndex: row.item_index, status: row.status as Status, attempts: row.attempts };
+  if (row.result !== null) item.result = JSON.parse(row.result) as FlowResult;
+  if (row.completed_at !== null) item.completedAt = Number(row.completed_at);
+  if (row.completion_seq !== null) item.completionSeq = row.completion_seq;
+  return item;
+}
+
+/** Counters per run from GROUP BY rows: the one place item counts are derived for SQL backends. */
+export function countsByRun(runIds: readonly string[], rows: readonly StatusCountRow[]): Map<string, ItemCountsRecord> {
+  const counts = new Map<string, ItemCountsRecord>();
+  for (const runId of runIds) counts.set(runId, { total: 0, pending: 0, running: 0, success: 0, failed: 0, cancelled: 0 });
+  for (const row of rows) {
+    const c = counts.get(row.run_id);
+    if (!c) continue;
+    const n = Number(row.n);
+    c[row.status as Status] += n;
+    c.total += n;
+  }
+  return counts;
+}

@@ -1,0 +1,111 @@
+import type { FlowResult, Overrides, Status } from '../../protocol/index.js';
+
+/**
+ * Durable state of runs and items (issue: durability). The run manager keeps live runs in
+ * memory and writes through to a StateStore: the run record before `runs/submit` answers, item
+ * transitions in batches. After a restart, `unfinishedRuns` + `loadRun` + `loadInputs` let it
+ * resume every run: finished items keep their results, the others run again.
+ *
+ * Counters are never stored: they are derived from item statuses (`countItems`), in one place
+ * per backend.
+ */
+export interface StateStore {
+  /** Stores a new run and its inputs (one item per input, all pending). */
+  createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void>;
+  /** Applies item transitions in order, atomically per call. */
+  recordItems(updates: readonly ItemUpdate[]): Promise<void>;
+  /** Marks a run cancel-requested (survives a restart: its unfinished items end cancelled). */
+  markCancelled(runId: string): Promise<void>;
+  /** Records that a run turned terminal. */
+  finishRun(runId: string, status: Status, completedAt: number): Promise<void>;
+  /** A run with every item's state, or undefined. */
+  loadRun(runId: string): Promise<LoadedRun | undefined>;
+  /** The inputs of a run, by item index (for resuming it). */
+  loadInputs(runId: string): Promise<unknown[]>;
+  /** Ids of runs not yet terminal, oldest first. */
+  unfinishedRuns(): Promise<string[]>;
+  /** Runs newest first (by creation), with derived counters, filtered, after `cursor`. */
+  listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }>;
+  close(): Promise<void>;
+}
+
+/** What a run is and how it was submitted; enough to resume it after a restart. */
+export interface RunRecord {
+  runId: string;
+  flowId: string;
+  flowName?: string;
+  flowLabel?: string;
+  parentRunId?: string;
+  /** ms since the epoch */
+  createdAt: number;
+  total: number;
+  maxConcurrency: number;
+  variables: Record<string, unknown>;
+  overrides?: Overrides;
+}
+
+/** Stored run status: `running` until terminal; `pending`/`running` are refined from item counts. */
+export interface StoredRunState {
+  status: Status;
+  completedAt?: number;
+  cancelRequested: boolean;
+}
+
+/** One item transition. `running` records the attempt that starts; terminal ones the result. */
+export type ItemUpdate =
+  | { runId: string; itemIndex: number; status: 'running'; attempts: number }
+  | {
+      runId: string;
+      itemIndex: number;
+      status: 'success' | 'failed' | 'cancelled';
+      attempts: number;
+      result?: FlowResult;
+      completedAt: number;
+      /** Position in the run's completion order (0-based), for byCompletion after a restart. */
+      completionSeq: number;
+    };
+
+/** An item as stored. */
+export interface StoredItem {
+  itemIndex: number;
+  status: Status;
+  attempts: number;
+  result?: FlowResult;
+  completedAt?: number;
+  completionSeq?: number;
+}
+
+export interface LoadedRun {
+  record: RunRecord;
+  state: StoredRunState;
+  /** Every item, by index. */
+  items: StoredItem[];
+}
+
+export interface ItemCountsRecord {
+  total: number;
+  pending: number;
+  running: number;
+  success: number;
+  failed: number;
+  cancelled: number;
+}
+
+export interface RunSummary {
+  record: RunRecord;
+  state: StoredRunState;
+  counts: ItemCountsRecord;
+}
+
+export interface RunQuery {
+  statuses?: readonly Status[];
+  flowId?: string;
+  parentRunId?: string;
+  /** ms since the epoch, exclusive */
+  createdAfter?: number;
+  /** ms since the epoch, exclusive */
+  createdBefore?: number;
+  /** Opaque, from a previous `nextCursor`. */
+  cursor?: string;
+  limit: number;
+}
