@@ -5,7 +5,6 @@ import { endWithResult, idsOf, startCallSpan } from './runs/tracing.js';
 import type { FlowrunConfig, PluginConfig } from './config/index.js';
 import type { StepInvoker } from './executor/item-executor.js';
 import { silentLogger, type Logger } from './log.js';
-import { ConfigError } from './errors.js';
 import { BuiltinPlugin } from './plugins/builtin/index.js';
 import { ComponentError } from './plugins/component-error.js';
 import { MockPlugin } from './plugins/mock-plugin.js';
@@ -13,6 +12,9 @@ import type { Plugin } from './plugins/plugin.js';
 import { Router } from './plugins/router.js';
 import { StepflowPlugin } from './plugins/stepflow-plugin.js';
 import { RunManager } from './runs/run-manager.js';
+import { createStateStore } from './store/index.js';
+import { MemoryStateStore } from './store/memory-state-store.js';
+import type { StateStore } from './store/state-store.js';
 import { RuntimeService } from './server/runtime-service.js';
 
 /** Options of `Runtime.create`. */
@@ -21,6 +23,8 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Use this blob store instead of the configured one (tests, embedding). */
   blobStore?: BlobStore;
+  /** Use this state store instead of the configured one. Default: the config's, else memory. */
+  stateStore?: StateStore;
 }
 
 /** A routed component: its full path as flows name it, the plugin serving it, and its info. */
@@ -38,6 +42,7 @@ export class Runtime {
   private constructor(
     readonly config: FlowrunConfig,
     readonly blobs: BlobStore,
+    readonly store: StateStore,
     readonly runs: RunManager,
     readonly service: RuntimeService,
     readonly router: Router,
@@ -78,12 +83,13 @@ export class Runtime {
         },
       );
     };
-    const runs = new RunManager({ blobs, invoke, logger });
+    const store = options.stateStore ?? (config.stateStore ? await createStateStore(config.stateStore) : new MemoryStateStore());
+    const runs = new RunManager({ blobs, invoke, logger, store });
     const service = new RuntimeService(blobs, runs);
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
       plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service })));
     }
-    return new Runtime(config, blobs, runs, service, router, plugins, invoke, logger);
+    return new Runtime(config, blobs, store, runs, service, router, plugins, invoke, logger);
   }
 
   /** Every component reachable through the routes, with the plugin serving it. */
@@ -97,11 +103,16 @@ export class Runtime {
     return out.sort((a, b) => a.component.localeCompare(b.component));
   }
 
-  /** Cancels unfinished runs, stops every plugin and closes the stores. */
-  async close(): Promise<void> {
-    await this.runs.cancelAll();
+  /**
+   * Stops every plugin and closes the stores. Unfinished runs are cancelled, or with
+   * `{cancelRuns: false}` (a server on a durable store) left unfinished for the next start to resume.
+   */
+  async close(options: { cancelRuns?: boolean } = {}): Promise<void> {
+    if (options.cancelRuns === false) await this.runs.suspend();
+    else await this.runs.cancelAll();
     await Promise.allSettled([...this.plugins.values()].map((p) => p.close()));
     await this.blobs.close();
+    await this.store.close();
     this.logger.debug('runtime closed');
   }
 }
@@ -117,19 +128,18 @@ interface PluginDeps {
 function createPlugin(name: string, pc: PluginConfig, deps: PluginDeps): Plugin {
   const logger = deps.logger.child({ plugin: name });
   switch (pc.type) {
-    case 'stepflow':
-      if (pc.transport !== 'stdio') throw new ConfigError(`plugin "${name}": WebSocket component servers are not supported yet`, deps.config.file, `plugins.${name}.url`);
+    case 'stepflow': {
+      const common = { name, timeoutMs: pc.timeoutMs, logger, runtimeApi: deps.service };
+      if (pc.transport === 'websocket') return new StepflowPlugin({ ...common, url: pc.url });
       return new StepflowPlugin({
-        name,
+        ...common,
         command: pc.command,
         args: pc.args,
         env: pc.env,
         cwd: pc.cwd,
         inheritEnv: pc.inheritEnv,
-        timeoutMs: pc.timeoutMs,
-        logger,
-        runtimeApi: deps.service,
       });
+    }
     case 'mock':
       return new MockPlugin(name, pc);
     case 'builtin':

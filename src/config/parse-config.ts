@@ -102,7 +102,7 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
     plugins,
     routes,
     blobStore: parseBlobStore(top.blobStore, workingDirectory, options.dataDirectory ?? process.cwd(), reader),
-    stateStore: parseStateStore(top.stateStore, workingDirectory, reader),
+    ...optional('stateStore', parseStateStore(top.stateStore, workingDirectory, reader)),
   };
 }
 
@@ -113,7 +113,6 @@ export function defaultConfig(workingDirectory: string): FlowrunConfig {
     plugins: { builtin: { type: 'builtin' } },
     routes: { '/builtin/{*component}': [{ plugin: 'builtin' }] },
     blobStore: { type: 'filesystem', path: resolve(workingDirectory, DEFAULT_BLOB_PATH) },
-    stateStore: { type: 'memory' },
   };
 }
 
@@ -179,9 +178,10 @@ function parseBlobStore(raw: unknown, workingDirectory: string, dataDirectory: s
   }
 }
 
-function parseStateStore(raw: unknown, workingDirectory: string, reader: ConfigReader): StateStoreConfig {
+function parseStateStore(raw: unknown, workingDirectory: string, reader: ConfigReader): StateStoreConfig | undefined {
   const path = ['stateStore'];
-  if (raw === undefined) return { type: 'memory' };
+  // Absent: the command decides (`run`: memory; `serve`: sqlite at .flowrun/state.db).
+  if (raw === undefined) return undefined;
   // Stepflow wrote `inMemory`, and `sqlite` with an sqlx `databaseUrl`.
   const aliased = isRecord(raw) && raw.type === 'inMemory' ? { ...raw, type: 'memory' } : raw;
   switch (typeTag(aliased, path, 'stateStore', STATE_STORE_TYPES, reader)) {
@@ -217,4 +217,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** `{[key]: value}` when value is defined, else `{}` (keeps absent keys absent under exactOptionalPropertyTypes-style checks). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }

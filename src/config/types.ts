@@ -14,7 +14,8 @@ export interface FlowrunConfig {
   /** Route pattern (`/tools/{*component}`) → rules tried in order. */
   routes: Record<string, RouteRule[]>;
   blobStore: BlobStoreConfig;
-  stateStore: StateStoreConfig;
+  /** Absent when the config names none: the command picks (`run`: memory, `serve`: sqlite). */
+  stateStore?: StateStoreConfig;
 }
 
 export type PluginConfig = StepflowPluginConfig | MockPluginConfig | BuiltinPluginConfig;

@@ -2,14 +2,34 @@ import { ComponentsList, ErrorCodes, RpcError, type ComponentInfo, type FlowResu
 import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError, type ErrorContext } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { RuntimeApi } from '../server/runtime-api.js';
+import { validatePingIntervalMs } from '../transport/keep-alive.js';
 import { ComponentError } from './component-error.js';
 import type { ComponentCall, Plugin } from './plugin.js';
-import { ServerConnection, ServerStartError, type ServerLaunch } from './stepflow/server-connection.js';
+import { ServerConnection, ServerStartError, type SessionOptions } from './stepflow/server-connection.js';
+import type { TransportOpener } from './stepflow/server-transport.js';
+import { stdioOpener } from './stepflow/stdio-transport.js';
+import { webSocketOpener } from './stepflow/websocket-transport.js';
 
-/** Options of {@link StepflowPlugin}: a component server spawned as a child process speaking NDJSON on stdio. */
-export interface StepflowPluginOptions {
+/** Options of {@link StepflowPlugin} common to both transports. */
+interface StepflowPluginCommonOptions {
   /** The plugin name from the config; names the server in logs and errors. */
   name: string;
+  /** Default per-call timeout of `components/execute`, in ms. Default: none. */
+  timeoutMs?: number;
+  /** Bound on the `initialize` handshake, in ms, so a server that never answers cannot hang startup. Default 10 000. */
+  initializeTimeoutMs?: number;
+  /** How long `close()` waits for the server to go (process exit, socket close) before forcing it, in ms. Default 2 000. */
+  closeTimeoutMs?: number;
+  /** Receives the server's stderr lines (debug) and lifecycle events. Default: a pino logger on stderr. */
+  logger?: Logger;
+  /** What the server's callbacks (`blobs/*`, `runs/*`) reach. */
+  runtimeApi: RuntimeApi;
+  /** Cap on one incoming message (stdout line or WebSocket frame). Default 64 MiB. */
+  maxMessageBytes?: number;
+}
+
+/** A component server spawned as a child process speaking NDJSON on stdio. */
+export interface StepflowStdioPluginOptions extends StepflowPluginCommonOptions {
   command: string;
   /** Default `[]`. */
   args?: readonly string[];
@@ -19,71 +39,72 @@ export interface StepflowPluginOptions {
   cwd?: string;
   /** Pass the runtime's environment to the server. Default true. */
   inheritEnv?: boolean;
-  /** Default per-call timeout of `components/execute`, in ms. Default: none. */
-  timeoutMs?: number;
-  /** Bound on the `initialize` handshake, in ms, so a server that never answers cannot hang startup. Default 10 000. */
-  initializeTimeoutMs?: number;
-  /** How long `close()` waits for the server to exit after closing its stdin before killing it, in ms. Default 2 000. */
-  closeTimeoutMs?: number;
-  /** Receives the server's stderr lines (debug) and lifecycle events. Default: a pino logger on stderr. */
-  logger?: Logger;
-  /** What the server's callbacks (`blobs/*`, `runs/*`) reach. */
-  runtimeApi: RuntimeApi;
-  /** Cap on one stdout line. Default 64 MiB. */
-  maxMessageBytes?: number;
+  url?: undefined;
 }
 
+/** A component server already listening on a WebSocket URL. */
+export interface StepflowWebSocketPluginOptions extends StepflowPluginCommonOptions {
+  /** `ws://host:port/path` or `wss://…`. */
+  url: string;
+  /** Bound on connecting (TCP connect + upgrade), in ms. Default 10 000. */
+  connectTimeoutMs?: number;
+  /** Keep-alive ping interval, in ms; a server silent for 2 intervals counts as dead. Default 15 000. */
+  pingIntervalMs?: number;
+  command?: undefined;
+}
+
+/** Options of {@link StepflowPlugin}: `command` for a stdio server, `url` for a WebSocket one. */
+export type StepflowPluginOptions = StepflowStdioPluginOptions | StepflowWebSocketPluginOptions;
+
 const DEFAULT_INITIALIZE_TIMEOUT_MS = 10_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
-/** Consecutive spawns that die before `initialize` before an execute gives up. */
-const MAX_RESPAWN_ATTEMPTS = 5;
-const RESPAWN_BACKOFF_INITIAL_MS = 100;
-const RESPAWN_BACKOFF_MAX_MS = 5_000;
+/** Consecutive failed connects (spawns that die before `initialize`, refused dials) before a call gives up. */
+const MAX_CONNECT_ATTEMPTS = 5;
+const RECONNECT_BACKOFF_INITIAL_MS = 100;
+const RECONNECT_BACKOFF_MAX_MS = 5_000;
 
 /**
- * A stdio component server (SPEC §8 `type: stepflow` with `command`). Spawns and initializes the
- * server, serves it the runtime API for its callbacks, and respawns it on the next call after it
- * died. A call lost with the process fails with -32005 (which the executor retries).
+ * A Stepflow component server (SPEC §8 `type: stepflow`): spawned with `command` (stdio) or dialled
+ * at `url` (WebSocket). Opens and initializes a session, serves it the runtime API for its
+ * callbacks, and opens a fresh one on the next call after the server died or the connection
+ * dropped. A call lost with its connection fails with -32005 (which the executor retries). Both
+ * transports share the session logic; they differ only in how a transport is opened.
  */
 export class StepflowPlugin implements Plugin {
   readonly name: string;
-  private readonly launch: ServerLaunch;
+  private readonly open: TransportOpener;
+  private readonly session: SessionOptions;
   private readonly timeoutMs: number | undefined;
   private readonly closeTimeoutMs: number;
   private readonly logger: Logger;
   private connection: ServerConnection | undefined;
-  /** The spawn in progress, shared by every call that needs a server meanwhile. */
+  /** The connect in progress, shared by every call that needs a server meanwhile. */
   private connecting: Promise<ServerConnection> | undefined;
   private closed = false;
 
   constructor(options: StepflowPluginOptions) {
     requireNonEmpty(options.name, 'name', 'StepflowPlugin');
-    requireNonEmpty(options.command, `plugins.${options.name}.command`, 'StepflowPlugin');
-    this.name = options.name;
-    this.timeoutMs = optionalPositiveInt(options.timeoutMs, `plugins.${options.name}.timeoutMs`);
+    const name = options.name;
+    this.name = name;
+    this.timeoutMs = optionalPositiveInt(options.timeoutMs, `plugins.${name}.timeoutMs`);
     this.closeTimeoutMs = optionalPositiveInt(options.closeTimeoutMs, 'closeTimeoutMs') ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    this.logger = options.logger ?? createLogger().child({ plugin: options.name });
-    const inheritEnv = options.inheritEnv ?? true;
-    this.launch = {
-      plugin: options.name,
-      command: options.command,
-      args: [...(options.args ?? [])],
-      env: inheritEnv ? { ...process.env, ...options.env } : { ...options.env },
-      cwd: options.cwd,
+    this.logger = options.logger ?? createLogger().child({ plugin: name });
+    this.session = {
+      plugin: name,
       logger: this.logger,
       runtimeApi: options.runtimeApi,
-      maxMessageBytes: options.maxMessageBytes,
-      initializeTimeoutMs:
-        optionalPositiveInt(options.initializeTimeoutMs, 'initializeTimeoutMs') ?? DEFAULT_INITIALIZE_TIMEOUT_MS,
+      initializeTimeoutMs: optionalPositiveInt(options.initializeTimeoutMs, 'initializeTimeoutMs') ?? DEFAULT_INITIALIZE_TIMEOUT_MS,
     };
+    this.open = options.url !== undefined ? diallerFor(options, this.logger) : spawnerFor(options, this.logger);
   }
 
-  /** The running server's process id, if one is up (for diagnostics). */
+  /** The running server's process id, if a spawned one is up (for diagnostics). */
   get pid(): number | undefined {
-    return this.connection !== undefined && !this.connection.isClosed ? this.connection.process.pid : undefined;
+    return this.connection !== undefined && !this.connection.isClosed ? this.connection.transport.pid : undefined;
   }
 
-  /** Spawns and initializes the server; rejects with an error naming the plugin, command and last stderr lines. */
+  /** Connects and initializes the server; rejects with an error naming the plugin, command or URL (and last stderr lines). */
   async start(): Promise<void> {
     await this.ready(1);
   }
@@ -123,7 +144,7 @@ export class StepflowPlugin implements Plugin {
     }
   }
 
-  /** Closes the server's stdin, waits for it to exit (up to `closeTimeoutMs`), then kills it. */
+  /** Closes the server's stdin (or the socket), waits for it to go (up to `closeTimeoutMs`), then forces it. */
   async close(): Promise<void> {
     this.closed = true;
     await this.connecting?.catch(() => undefined);
@@ -132,11 +153,11 @@ export class StepflowPlugin implements Plugin {
     await connection?.shutdown(this.closeTimeoutMs);
   }
 
-  /** A live connection, spawning one (with up to `maxAttempts` tries) when there is none. */
+  /** A live connection, opening one (with up to `maxAttempts` tries) when there is none. */
   private ready(maxAttempts: number): Promise<ServerConnection> {
     if (this.closed) return Promise.reject(this.closedError());
     if (this.connection !== undefined && !this.connection.isClosed) return Promise.resolve(this.connection);
-    this.connecting ??= this.spawn(maxAttempts).finally(() => {
+    this.connecting ??= this.connect(maxAttempts).finally(() => {
       this.connecting = undefined;
     });
     return this.connecting;
@@ -151,34 +172,37 @@ export class StepflowPlugin implements Plugin {
       );
     if (signal?.aborted) throw cancelled();
     try {
-      return await raceAbort(this.ready(MAX_RESPAWN_ATTEMPTS), signal, cancelled);
+      return await raceAbort(this.ready(MAX_CONNECT_ATTEMPTS), signal, cancelled);
     } catch (error) {
       if (error instanceof ComponentError) throw new ComponentError(error.error, { ...context, cause: error });
       throw error;
     }
   }
 
-  /** Spawns the server, retrying servers that die before `initialize` with capped exponential backoff. */
-  private async spawn(maxAttempts: number): Promise<ServerConnection> {
+  /**
+   * Opens and initializes a session, retrying retryable failures (a server dying before
+   * `initialize`, a refused dial) with capped exponential backoff: 100 ms doubling up to 5 s.
+   */
+  private async connect(maxAttempts: number): Promise<ServerConnection> {
     let last: ServerStartError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (attempt > 1) {
-        await sleep(Math.min(RESPAWN_BACKOFF_INITIAL_MS * 2 ** (attempt - 2), RESPAWN_BACKOFF_MAX_MS));
+        await sleep(Math.min(RECONNECT_BACKOFF_INITIAL_MS * 2 ** (attempt - 2), RECONNECT_BACKOFF_MAX_MS));
       }
       if (this.closed) throw this.closedError();
       try {
-        const connection = await ServerConnection.open(this.launch);
+        const connection = await ServerConnection.open(this.open, this.session);
         if (this.closed) {
           await connection.shutdown(0);
           throw this.closedError();
         }
         this.connection = connection;
-        this.logger.debug({ pid: connection.process.pid }, `component server "${this.name}" initialized`);
+        this.logger.debug(connection.transport.details, `component server "${this.name}" initialized`);
         return connection;
       } catch (error) {
         if (!(error instanceof ServerStartError) || !error.retryable) throw error;
         last = error;
-        this.logger.warn({ attempt, err: error.message }, `component server "${this.name}" failed to start`);
+        this.logger.warn({ attempt, err: error.message }, `component server "${this.name}" could not be connected`);
       }
     }
     if (maxAttempts === 1) throw last!;
@@ -217,7 +241,7 @@ export class StepflowPlugin implements Plugin {
         {
           code: ErrorCodes.ResourceUnavailable,
           message: `component server "${this.name}" ${report.description} while running ${what}`,
-          data: { plugin: this.name, component, stderr: report.stderr },
+          data: { plugin: this.name, component, ...connection.transport.details, ...report.details },
         },
         ctx,
       );
@@ -238,6 +262,37 @@ export class StepflowPlugin implements Plugin {
       { plugin: this.name },
     );
   }
+}
+
+/** Opens stdio transports: spawns `command`. */
+function spawnerFor(options: StepflowStdioPluginOptions, logger: Logger): TransportOpener {
+  requireNonEmpty(options.command, `plugins.${options.name}.command`, 'StepflowPlugin');
+  const inheritEnv = options.inheritEnv ?? true;
+  return stdioOpener({
+    plugin: options.name,
+    command: options.command,
+    args: [...(options.args ?? [])],
+    env: inheritEnv ? { ...process.env, ...options.env } : { ...options.env },
+    cwd: options.cwd,
+    logger,
+    maxMessageBytes: options.maxMessageBytes,
+  });
+}
+
+/** Opens WebSocket transports: dials `url`. */
+function diallerFor(options: StepflowWebSocketPluginOptions, logger: Logger): TransportOpener {
+  requireNonEmpty(options.url, `plugins.${options.name}.url`, 'StepflowPlugin');
+  if (!/^wss?:\/\//i.test(options.url)) {
+    throw new TypeError(`StepflowPlugin: "plugins.${options.name}.url" must be a ws:// or wss:// URL, got "${options.url}"`);
+  }
+  return webSocketOpener({
+    plugin: options.name,
+    url: options.url,
+    logger,
+    maxMessageBytes: options.maxMessageBytes,
+    connectTimeoutMs: optionalPositiveInt(options.connectTimeoutMs, `plugins.${options.name}.connectTimeoutMs`) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    pingIntervalMs: validatePingIntervalMs(options.pingIntervalMs),
+  });
 }
 
 /** The observability sent with an execute: the call's own, completed with the scope's run, flow and step ids. */

@@ -73,7 +73,6 @@ describe('loadConfig', () => {
       plugins: { builtin: { type: 'builtin' } },
       routes: { '/builtin/{*component}': [{ plugin: 'builtin' }] },
       blobStore: { type: 'filesystem', path: join(dir, '.flowrun/blobs') },
-      stateStore: { type: 'memory' },
     });
   });
 

@@ -227,7 +227,7 @@ describe('parseConfig: stores and working directory', () => {
     const config = parseConfig({}, { ...base, dataDirectory: '/home/user' });
     expect(config.blobStore).toEqual({ type: 'filesystem', path: '/home/user/.flowrun/blobs' });
     expect(parseConfig({}, base).blobStore).toEqual({ type: 'filesystem', path: `${process.cwd()}/.flowrun/blobs` });
-    expect(config.stateStore).toEqual({ type: 'memory' });
+    expect(config.stateStore).toBeUndefined(); // the command picks: run → memory, serve → sqlite
     expect(config.plugins).toEqual({});
     expect(config.routes).toEqual({});
   });

@@ -1,0 +1,46 @@
+import type { StateStoreConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { MemoryStateStore } from './memory-state-store.js';
+import type { StateStore } from './state-store.js';
+
+export type {
+  ItemCountsRecord,
+  ItemUpdate,
+  LoadedRun,
+  RunQuery,
+  RunRecord,
+  RunSummary,
+  StateStore,
+  StoredItem,
+  StoredRunState,
+} from './state-store.js';
+export { MemoryStateStore } from './memory-state-store.js';
+export { deriveRunStatus } from './derive.js';
+
+/** Where `flowrun serve` keeps its state when the config says nothing (relative to the base directory). */
+export const DEFAULT_STATE_DB_PATH = '.flowrun/state.db';
+
+export interface CreateStateStoreOptions {
+  /** Receives errors of idle PostgreSQL connections; default silent. */
+  logger?: Logger;
+}
+
+/** Opens the configured state store; the SQL backends are loaded only when configured. */
+export async function createStateStore(config: StateStoreConfig, options: CreateStateStoreOptions = {}): Promise<StateStore> {
+  switch (config.type) {
+    case 'memory':
+      return new MemoryStateStore();
+    case 'sqlite': {
+      const { SqliteStateStore } = await import('./sqlite-state-store.js');
+      try {
+        return SqliteStateStore.open(config.path);
+      } catch (err) {
+        throw new Error(`cannot open state database ${config.path}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    case 'postgres': {
+      const { PostgresStateStore } = await import('./postgres-state-store.js');
+      return PostgresStateStore.connect({ url: config.url, logger: options.logger });
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import type pg from 'pg';
+
+/** Key of the advisory lock that serializes schema creation between processes starting together. */
+const SCHEMA_LOCK_KEY = 0x666c6f77; // "flow"
+
+/**
+ * Schema migrations of the PostgreSQL state store; migration i brings `flowrun_schema.version`
+ * from i to i + 1. Append new ones; never edit one that has shipped.
+ * JSON columns are `json`, not `jsonb`: nothing queries inside them, and `json` keeps key order
+ * and accepts `\u0000`, so values come back exactly as they went in (as with SQLite).
+ */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE IF NOT EXISTS runs (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id text NOT NULL UNIQUE,
+    flow_id text NOT NULL,
+    flow_name text,
+    flow_label text,
+    parent_run_id text,
+    created_at bigint NOT NULL,
+    total integer NOT NULL,
+    max_concurrency integer NOT NULL,
+    variables json NOT NULL,
+    overrides json,
+    status text NOT NULL,
+    completed_at bigint,
+    cancel_requested boolean NOT NULL DEFAULT false
+  );
+  CREATE INDEX IF NOT EXISTS runs_unfinished ON runs (seq) WHERE completed_at IS NULL;
+  CREATE INDEX IF NOT EXISTS runs_by_flow ON runs (flow_id, seq);
+  CREATE INDEX IF NOT EXISTS runs_by_parent ON runs (parent_run_id, seq) WHERE parent_run_id IS NOT NULL;
+  CREATE TABLE IF NOT EXISTS items (
+    run_id text NOT NULL,
+    item_index integer NOT NULL,
+    status text NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    result json,
+    completed_at bigint,
+    completion_seq integer,
+    input json NOT NULL,
+    PRIMARY KEY (run_id, item_index)
+  );
+  CREATE INDEX IF NOT EXISTS items_by_status ON items (run_id, status);
+  `,
+];
+
+/** Brings the database to the newest schema, holding an advisory lock so concurrent starters do not race. */
+export async function migratePostgres(client: pg.ClientBase): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY]);
+    await client.query('CREATE TABLE IF NOT EXISTS flowrun_schema (version integer NOT NULL)');
+    const { rows } = await client.query<{ version: number }>('SELECT max(version) AS version FROM flowrun_schema');
+    const version = rows[0]?.version ?? 0;
+    if (version > POSTGRES_MIGRATIONS.length) {
+      throw new Error(`state database schema version ${version} is newer than this flowrun supports (${POSTGRES_MIGRATIONS.length})`);
+    }
+    for (let v = version; v < POSTGRES_MIGRATIONS.length; v++) await client.query(POSTGRES_MIGRATIONS[v]);
+    if (version < POSTGRES_MIGRATIONS.length) {
+      await client.query('DELETE FROM flowrun_schema');
+      await client.query('INSERT INTO flowrun_schema (version) VALUES ($1)', [POSTGRES_MIGRATIONS.length]);
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}

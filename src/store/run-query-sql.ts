@@ -1,0 +1,30 @@
+import type { RunQuery } from './state-store.js';
+
+/** How a backend writes bound parameters; collects their values in order. */
+export interface SqlParams {
+  readonly values: unknown[];
+  /** Binds a value, returning its placeholder. */
+  add(value: unknown): string;
+  /** A condition that `column` equals one of `values`. */
+  oneOf(column: string, values: readonly string[]): string;
+}
+
+/**
+ * The WHERE condition selecting candidate runs of a query, older than `beforeSeq` when given.
+ * Statuses are narrowed as far as SQL can: a finished run's status is stored; an unfinished run's
+ * pending/running status depends on its item counts, so those runs pass and are filtered after counting.
+ */
+export function runQueryCondition(query: RunQuery, beforeSeq: number | undefined, params: SqlParams): string {
+  const conditions: string[] = [];
+  if (beforeSeq !== undefined) conditions.push(`seq < ${params.add(beforeSeq)}`);
+  if (query.flowId !== undefined) conditions.push(`flow_id = ${params.add(query.flowId)}`);
+  if (query.parentRunId !== undefined) conditions.push(`parent_run_id = ${params.add(query.parentRunId)}`);
+  if (query.createdAfter !== undefined) conditions.push(`created_at > ${params.add(query.createdAfter)}`);
+  if (query.createdBefore !== undefined) conditions.push(`created_at < ${params.add(query.createdBefore)}`);
+  if (query.statuses !== undefined) {
+    const finished = `(completed_at IS NOT NULL AND ${params.oneOf('status', query.statuses)})`;
+    const live = query.statuses.includes('pending') || query.statuses.includes('running');
+    conditions.push(live ? `(${finished} OR completed_at IS NULL)` : finished);
+  }
+  return conditions.length === 0 ? '1 = 1' : conditions.join(' AND ');
+}

@@ -1,0 +1,60 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Schema migrations of the SQLite state store; migration i brings `PRAGMA user_version` from i to i + 1.
+ * Append new ones; never edit one that has shipped.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE runs (
+    -- AUTOINCREMENT: never reused, so creation order and list cursors stay stable.
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL UNIQUE,
+    flow_id TEXT NOT NULL,
+    flow_name TEXT,
+    flow_label TEXT,
+    parent_run_id TEXT,
+    created_at INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    max_concurrency INTEGER NOT NULL,
+    variables TEXT NOT NULL,
+    overrides TEXT,
+    status TEXT NOT NULL,
+    completed_at INTEGER,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX runs_unfinished ON runs (seq) WHERE completed_at IS NULL;
+  CREATE INDEX runs_by_flow ON runs (flow_id, seq);
+  CREATE INDEX runs_by_parent ON runs (parent_run_id, seq) WHERE parent_run_id IS NOT NULL;
+  CREATE TABLE items (
+    run_id TEXT NOT NULL,
+    item_index INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    result TEXT,
+    completed_at INTEGER,
+    completion_seq INTEGER,
+    input TEXT NOT NULL,
+    PRIMARY KEY (run_id, item_index)
+  );
+  -- Covers the per-run GROUP BY status that derives counters for lists.
+  CREATE INDEX items_by_status ON items (run_id, status);
+  `,
+];
+
+/** Brings the database to the newest schema, in one immediate transaction so concurrent openers do not race. */
+export function migrateSqlite(db: Database.Database): void {
+  const versionOf = () => db.pragma('user_version', { simple: true }) as number;
+  if (versionOf() === SQLITE_MIGRATIONS.length) return;
+  db.transaction(() => {
+    const version = versionOf();
+    if (version > SQLITE_MIGRATIONS.length) throw newerSchemaError(version);
+    for (let v = version; v < SQLITE_MIGRATIONS.length; v++) db.exec(SQLITE_MIGRATIONS[v]);
+    // PRAGMA takes no bound parameters; the value is our own integer.
+    db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
+  }).immediate();
+}
+
+function newerSchemaError(version: number): Error {
+  return new Error(`state database schema version ${version} is newer than this flowrun supports (${SQLITE_MIGRATIONS.length})`);
+}
