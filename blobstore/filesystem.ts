@@ -3,6 +3,7 @@ import { access, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path';
 import { blobIdHex, blobIdOfCanonicalJson, canonicalJson, normalizeBlobId } from './blob-id.js';
 import type { Blob, BlobStore, BlobType } from './blob-store.js';
+import { formatBlobRecord, parseBlobRecord } from './blob-record.js';
 
 export interface FilesystemBlobStoreOptions {
   /** Root directory of the store; created (with its shard directories) on first put. */
@@ -66,7 +67,7 @@ export class FilesystemBlobStore implements BlobStore {
       if (isCode(err, 'ENOENT')) return undefined;
       throw new BlobReadError(id, file, (err as Error).message, err);
     }
-    return parseBlobRecord(id, file, text);
+    return readBlobRecord(id, file, text);
   }
 
   async has(blobId: string): Promise<boolean> {
@@ -85,7 +86,7 @@ export class FilesystemBlobStore implements BlobStore {
   async #storeOnce(id: string, json: string, blobType: BlobType): Promise<void> {
     const file = this.fileOf(id);
     if (await exists(file)) return;
-    await this.#writeAtomically(file, `{"blob_type":${JSON.stringify(blobType)},"data":${json}}`);
+    await this.#writeAtomically(file, formatBlobRecord(json, blobType));
   }
 
   async #writeAtomically(file: string, content: string): Promise<void> {
@@ -125,21 +126,13 @@ async function writeThenRename(file: string, content: string): Promise<void> {
   }
 }
 
-function parseBlobRecord(id: string, file: string, text: string): Blob {
-  let record: unknown;
+/** Parses a blob file, naming the blob and the file when it is not a blob record. */
+function readBlobRecord(id: string, file: string, text: string): Blob {
   try {
-    record = JSON.parse(text);
+    return parseBlobRecord(text);
   } catch (err) {
-    throw new BlobReadError(id, file, `not valid JSON (${(err as Error).message})`, err);
+    throw new BlobReadError(id, file, (err as Error).message, err);
   }
-  if (typeof record !== 'object' || record === null || !('data' in record) || !('blob_type' in record)) {
-    throw new BlobReadError(id, file, 'expected {"blob_type": …, "data": …}');
-  }
-  const blobType = record.blob_type;
-  if (blobType !== 'data' && blobType !== 'flow') {
-    throw new BlobReadError(id, file, `unknown blob_type ${JSON.stringify(blobType)}`);
-  }
-  return { data: record.data, blobType };
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -20,4 +20,4 @@ const storeAndLoad = defineComponent({
   },
 });
 
-await createComponentServer({ name: 'blob-roundtrip', components: [storeAndLoad] }).serveStdio();
+await createComponentServer({ name: 'blob-roundtrip', components: [storeAndLoad] }).run(process.argv);

@@ -1,4 +1,5 @@
 import type { FlowResult, ItemCounts, ItemResult, ResultOrder, RunStatus, Status } from '../../protocol/index.js';
+import type { StoredItem } from '../store/state-store.js';
 
 /** Item states, stored one byte per item. */
 const enum S {
@@ -29,15 +30,6 @@ export interface RunStateJournal {
   itemStarted(index: number, attempt: number): void;
   itemSettled(index: number, status: 'success' | 'failed' | 'cancelled', result: FlowResult | undefined, attempts: number, completedAt: number, completionSeq: number): void;
   runFinished(status: Status, completedAt: number): void;
-}
-
-/** An item as restored from a state store. */
-export interface RestoredItem {
-  status: Status;
-  attempts: number;
-  result?: FlowResult;
-  completedAt?: number;
-  completionSeq?: number;
 }
 
 /** Options for a status snapshot (SPEC §5.2). */
@@ -116,7 +108,7 @@ export class RunState {
    * byCompletion survives), items that were running become pending again and keep their
    * attempt count, so their next execution is `attempts + 1`.
    */
-  static restore(identity: RunIdentity, items: readonly RestoredItem[], cancelRequested: boolean, finishedAt?: number): RunState {
+  static restore(identity: RunIdentity, items: readonly StoredItem[], cancelRequested: boolean, finishedAt?: number): RunState {
     const state = new RunState(identity);
     const finished = items
       .map((item, index) => ({ item, index }))

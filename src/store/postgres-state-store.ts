@@ -1,0 +1,246 @@
+import pg from 'pg';
+import type { Status } from '../../protocol/index.js';
+import { silentLogger, type Logger } from '../log.js';
+import { collapseItemUpdates } from './collapse-item-updates.js';
+import { listRunsFrom } from './list-runs.js';
+import { migratePostgres } from './postgres-schema.js';
+import { runQueryCondition, type SqlParams } from './run-query-sql.js';
+import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, recordOfRow, stateOfRow } from './sql-rows.js';
+import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
+import type { ItemUpdate, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
+
+export interface PostgresStateStoreOptions {
+  /** `postgres://user:password@host:port/database`; `?options=-c search_path=…` selects a schema. */
+  url: string;
+  /** Pool size; default 4 (writes are serialized, reads are few). */
+  maxConnections?: number;
+  /** Receives errors of idle connections; default silent. */
+  logger?: Logger;
+}
+
+/** Rows per multi-row statement: big enough to amortize round trips, small enough to keep one statement cheap. */
+const ROWS_PER_STATEMENT = 2_000;
+/** JSON text per statement, so a chunk of huge inputs stays a reasonable parameter. */
+const BYTES_PER_STATEMENT = 4 * 1024 * 1024;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+const INT8_OID = 20;
+const JSON_OID = 114;
+
+/** bigint as number (ms timestamps, seq and counts fit), json as text (parsed once, as in SQLite). */
+const typeParsers = {
+  getTypeParser: ((oid: number, format?: string) => {
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    if (oid === JSON_OID) return (value: string) => value;
+    return pg.types.getTypeParser(oid, format as 'text');
+  }) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * Keeps runs in PostgreSQL, for runtimes that share a database server. Writes go out one after
+ * another in call order (a pool would otherwise let a later batch commit first); a read waits for
+ * the writes called before it.
+ */
+export class PostgresStateStore implements StateStore {
+  private writes: Promise<unknown> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  /** Connects and creates or upgrades the schema. */
+  static async connect(options: PostgresStateStoreOptions): Promise<PostgresStateStore> {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.maxConnections ?? 4,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      types: typeParsers,
+    });
+    const logger = options.logger ?? silentLogger;
+    // An idle connection that dies (server restart) must not crash the process; the pool replaces it.
+    pool.on('error', (err) => logger.warn({ err }, 'postgres state store connection lost'));
+    try {
+      const client = await pool.connect();
+      try {
+        await migratePostgres(client);
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw new Error(`cannot open postgres state store: ${(err as Error).message}`, { cause: err });
+    }
+    return new PostgresStateStore(pool);
+  }
+
+  createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void> {
+    return this.write((client) => insertRun(client, run, inputs));
+  }
+
+  recordItems(updates: readonly ItemUpdate[]): Promise<void> {
+    if (updates.length === 0) return this.write(async () => {});
+    return this.write((client) => updateItems(client, updates));
+  }
+
+  markCancelled(runId: string): Promise<void> {
+    return this.write(async (client) => {
+      await client.query('UPDATE runs SET cancel_requested = true WHERE run_id = $1', [runId]);
+    });
+  }
+
+  finishRun(runId: string, status: Status, completedAt: number): Promise<void> {
+    return this.write(async (client) => {
+      await client.query('UPDATE runs SET status = $1, completed_at = $2 WHERE run_id = $3', [status, completedAt, runId]);
+    });
+  }
+
+  async loadRun(runId: string): Promise<LoadedRun | undefined> {
+    await this.writesSoFar();
+    // One snapshot for the run and its items.
+    return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+      const { rows } = await client.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId]);
+      if (rows.length === 0) return undefined;
+      const items = await client.query<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items WHERE run_id = $1 ORDER BY item_index`, [runId]);
+      return { record: recordOfRow(rows[0]), state: stateOfRow(rows[0]), items: items.rows.map(itemOfRow) };
+    });
+  }
+
+  async loadInputs(runId: string): Promise<unknown[]> {
+    await this.writesSoFar();
+    const { rows } = await this.pool.query<{ input: string }>('SELECT input FROM items WHERE run_id = $1 ORDER BY item_index', [runId]);
+    return rows.map((row) => JSON.parse(row.input) as unknown);
+  }
+
+  async unfinishedRuns(): Promise<string[]> {
+    await this.writesSoFar();
+    const { rows } = await this.pool.query<{ run_id: string }>('SELECT run_id FROM runs WHERE completed_at IS NULL ORDER BY seq');
+    return rows.map((row) => row.run_id);
+  }
+
+  async listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
+    await this.writesSoFar();
+    return listRunsFrom(
+      {
+        candidates: async (q, beforeSeq, limit) => {
+          const params = postgresParams();
+          const where = runQueryCondition(q, beforeSeq, params);
+          const sql = `SELECT ${RUN_COLUMNS} FROM runs WHERE ${where} ORDER BY seq DESC LIMIT ${params.add(limit)}`;
+          return (await this.pool.query<RunRow>(sql, params.values)).rows;
+        },
+        statusCounts: (runIds) => this.statusCounts(runIds),
+      },
+      query,
+    );
+  }
+
+  /** Item counts by run and status: the only query deriving counters. */
+  private async statusCounts(runIds: readonly string[]): Promise<StatusCountRow[]> {
+    if (runIds.length === 0) return [];
+    const sql = 'SELECT run_id, status, count(*) AS n FROM items WHERE run_id = ANY($1::text[]) GROUP BY run_id, status';
+    return (await this.pool.query<StatusCountRow>(sql, [runIds])).rows;
+  }
+
+  close(): Promise<void> {
+    return (this.closing ??= this.writesSoFar().then(() => this.pool.end()));
+  }
+
+  /** Runs `work` in a transaction after every write called before it. */
+  private write(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    if (this.closing) return Promise.reject(new Error('postgres state store is closed'));
+    const done = this.writes.then(() => this.transaction('BEGIN', work));
+    this.writes = done.catch(() => {});
+    return done;
+  }
+
+  private writesSoFar(): Promise<unknown> {
+    return this.writes;
+  }
+
+  private async transaction<T>(begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(begin);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      throw err;
+    } finally {
+      // A connection that cannot even roll back is discarded, not returned to the pool.
+      client.release(broken);
+    }
+  }
+}
+
+async function insertRun(client: pg.PoolClient, run: RunRecord, inputs: readonly unknown[]): Promise<void> {
+  await client.query(
+    `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, created_at, total, max_concurrency, variables, overrides, status)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running')`,
+    [
+      run.runId,
+      run.flowId,
+      run.flowName ?? null,
+      run.flowLabel ?? null,
+      run.parentRunId ?? null,
+      run.createdAt,
+      run.total,
+      run.maxConcurrency,
+      jsonText(run.variables),
+      run.overrides === undefined ? null : jsonText(run.overrides),
+    ],
+  );
+  const insertItems = `INSERT INTO items (run_id, item_index, status, attempts, input)
+    SELECT $1, $2 + ordinality - 1, 'pending', 0, value FROM json_array_elements($3::json) WITH ORDINALITY`;
+  for (const { first, json } of jsonArrayChunks(inputs.map(jsonText))) {
+    await client.query(insertItems, [run.runId, first, json]);
+  }
+}
+
+async function updateItems(client: pg.PoolClient, updates: readonly ItemUpdate[]): Promise<void> {
+  const rows = collapseItemUpdates(updates).map((u) =>
+    jsonText({
+      run_id: u.runId,
+      item_index: u.itemIndex,
+      status: u.status,
+      attempts: u.attempts,
+      settled: u.settled !== undefined,
+      // An absent key reads as SQL NULL; a JSON null would read as the json value `null`.
+      result: u.settled?.result,
+      completed_at: u.settled?.completedAt,
+      completion_seq: u.settled?.completionSeq,
+    }),
+  );
+  const sql = `UPDATE items AS i SET
+      status = u.status,
+      attempts = u.attempts,
+      result = CASE WHEN u.settled THEN u.result ELSE i.result END,
+      completed_at = CASE WHEN u.settled THEN u.completed_at ELSE i.completed_at END,
+      completion_seq = CASE WHEN u.settled THEN u.completion_seq ELSE i.completion_seq END
+    FROM json_to_recordset($1::json) AS u(run_id text, item_index integer, status text, attempts integer,
+      settled boolean, result json, completed_at bigint, completion_seq integer)
+    WHERE i.run_id = u.run_id AND i.item_index = u.item_index`;
+  for (const { json } of jsonArrayChunks(rows)) await client.query(sql, [json]);
+}
+
+/** Groups JSON texts into JSON arrays of bounded rows and size; `first` is the index of a chunk's first element. */
+function* jsonArrayChunks(texts: readonly string[]): Generator<{ first: number; json: string }> {
+  let first = 0;
+  while (first < texts.length) {
+    let end = first;
+    let bytes = 0;
+    while (end < texts.length && end - first < ROWS_PER_STATEMENT && (end === first || bytes + texts[end].length <= BYTES_PER_STATEMENT)) {
+      bytes += texts[end].length + 1;
+      end++;
+    }
+    yield { first, json: `[${texts.slice(first, end).join(',')}]` };
+    first = end;
+  }
+}
+
+/** Numbered `$n` parameters; lists are bound as one text array. */
+function postgresParams(): SqlParams {
+  const values: unknown[] = [];
+  const add = (value: unknown) => `$${values.push(value)}`;
+  return { values, add, oneOf: (column, list) => `${column} = ANY(${add(list)}::text[])` };
+}
