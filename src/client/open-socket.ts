@@ -18,12 +18,14 @@ export function openSocket(url: string, options: OpenSocketOptions): Promise<Web
   if (options.signal?.aborted) return Promise.reject(new ConnectError(url, `connecting to ${url} was aborted`, undefined, options.signal.reason));
   let socket: WebSocket;
   try {
+    const protocol = new URL(url).protocol;
+    if (protocol !== 'ws:' && protocol !== 'wss:') throw new Error(`the scheme must be ws: or wss:, not ${protocol}`);
     socket = new WebSocket(url, {
       headers: options.token !== undefined ? { Authorization: `Bearer ${options.token}` } : {},
       maxPayload: options.maxMessageBytes,
     });
   } catch (error) {
-    return Promise.reject(new ConnectError(url, `invalid runtime URL "${url}": ${(error as Error).message} (expected ws://host:port/)`, undefined, error));
+    return Promise.reject(new ConnectError(url, `invalid runtime URL "${url}": ${(error as Error).message} (expected ws://HOST:PORT/)`, undefined, error));
   }
   return new Promise((resolve, reject) => {
     const fail = (error: ConnectError): void => {

@@ -5,7 +5,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { FlowrunError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { RpcPeer } from '../rpc/peer.js';
-import { startKeepAlive } from '../transport/keep-alive.js';
+import { startKeepAlive, validatePingIntervalMs } from '../transport/keep-alive.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 import { WebSocketMessageReader } from '../transport/websocket-reader.js';
 import { WebSocketMessageWriter } from '../transport/websocket-writer.js';
@@ -81,7 +81,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer in 0..65535, got ${String(port)}`);
   const maxMessageBytes = positiveInteger('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
   const maxInFlight = positiveInteger('maxInFlight', options.maxInFlight, DEFAULT_MAX_IN_FLIGHT);
-  const pingIntervalMs = options.pingIntervalMs;
+  const pingIntervalMs = validatePingIntervalMs(options.pingIntervalMs);
   const logger = options.logger ?? silentLogger;
   const api = options.runtime.service;
   const startedAt = Date.now();

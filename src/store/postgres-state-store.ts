@@ -94,7 +94,7 @@ export class PostgresStateStore implements StateStore {
   }
 
   async loadRun(runId: string): Promise<LoadedRun | undefined> {
-    await this.writesSoFar();
+    await this.writes;
     // One snapshot for the run and its items.
     return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
       const { rows } = await client.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId]);
@@ -105,19 +105,19 @@ export class PostgresStateStore implements StateStore {
   }
 
   async loadInputs(runId: string): Promise<unknown[]> {
-    await this.writesSoFar();
+    await this.writes;
     const { rows } = await this.pool.query<{ input: string }>('SELECT input FROM items WHERE run_id = $1 ORDER BY item_index', [runId]);
     return rows.map((row) => JSON.parse(row.input) as unknown);
   }
 
   async unfinishedRuns(): Promise<string[]> {
-    await this.writesSoFar();
+    await this.writes;
     const { rows } = await this.pool.query<{ run_id: string }>('SELECT run_id FROM runs WHERE completed_at IS NULL ORDER BY seq');
     return rows.map((row) => row.run_id);
   }
 
   async listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
-    await this.writesSoFar();
+    await this.writes;
     return listRunsFrom(
       {
         candidates: async (q, beforeSeq, limit) => {
@@ -140,7 +140,7 @@ export class PostgresStateStore implements StateStore {
   }
 
   close(): Promise<void> {
-    return (this.closing ??= this.writesSoFar().then(() => this.pool.end()));
+    return (this.closing ??= this.writes.then(() => this.pool.end()));
   }
 
   /** Runs `work` in a transaction after every write called before it. */
@@ -149,10 +149,6 @@ export class PostgresStateStore implements StateStore {
     const done = this.writes.then(() => this.transaction('BEGIN', work));
     this.writes = done.catch(() => {});
     return done;
-  }
-
-  private writesSoFar(): Promise<unknown> {
-    return this.writes;
   }
 
   private async transaction<T>(begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {

@@ -6,8 +6,13 @@ import { ErrorCodes } from '../../protocol/index.js';
 import { silentLogger } from '../../src/log.js';
 import { ComponentError } from '../../src/plugins/component-error.js';
 import type { ComponentCall } from '../../src/plugins/plugin.js';
-import { StepflowPlugin, type StepflowPluginOptions } from '../../src/plugins/stepflow-plugin.js';
+import {
+  StepflowPlugin,
+  type StepflowStdioPluginOptions,
+  type StepflowWebSocketPluginOptions,
+} from '../../src/plugins/stepflow-plugin.js';
 import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';
+import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../fixtures/websocket-server-process.js';
 
 // Child processes run compiled JS: `npx tsc -p .` (or `npm test`) builds dist/ first.
 const GREETER = 'dist/examples/greeter/server.js';
@@ -28,14 +33,69 @@ afterAll(async () => {
 const plugins: StepflowPlugin[] = [];
 afterEach(async () => {
   await Promise.all(plugins.splice(0).map((p) => p.close()));
+  await killWebSocketServerProcesses();
 });
 
-function plugin(script: string, options: Partial<StepflowPluginOptions> = {}) {
+/** Options both transports accept. */
+type CommonOptions = Partial<Pick<StepflowStdioPluginOptions, 'timeoutMs' | 'initializeTimeoutMs' | 'closeTimeoutMs' | 'maxMessageBytes'>>;
+
+function plugin(script: string, options: Partial<StepflowStdioPluginOptions> = {}) {
   const api = new FakeRuntimeApi();
   const p = new StepflowPlugin({ name: 'tools', command: process.execPath, args: [script], logger: silentLogger, runtimeApi: api, ...options });
   plugins.push(p);
   return { plugin: p, api };
 }
+
+function wsPlugin(url: string, options: Partial<StepflowWebSocketPluginOptions> = {}) {
+  const api = new FakeRuntimeApi();
+  const p = new StepflowPlugin({ name: 'tools', url, logger: silentLogger, runtimeApi: api, ...options });
+  plugins.push(p);
+  return { plugin: p, api };
+}
+
+/** A plugin talking to a component server script, and how to bring that server back after it crashed. */
+interface Served {
+  plugin: StepflowPlugin;
+  api: FakeRuntimeApi;
+  /** A stdio server is respawned by the plugin itself; a WebSocket one is restarted here on the same port. */
+  revive(): Promise<void>;
+}
+
+/** How the suite reaches a component server over one transport. */
+interface TransportCase {
+  transport: string;
+  serve(script: string, options?: CommonOptions): Promise<Served>;
+  /** How the error of a call lost with its crashed server reads. */
+  lost: { message: RegExp; data: Record<string, unknown> };
+}
+
+const transports: TransportCase[] = [
+  {
+    transport: 'stdio',
+    serve: async (script, options) => ({ ...plugin(script, options), revive: async () => undefined }),
+    lost: {
+      message: /component server "tools" exited \(code 1\) while running component "\/crash"/,
+      data: { plugin: 'tools', stderr: expect.arrayContaining(['about to crash on purpose']) },
+    },
+  },
+  {
+    transport: 'websocket',
+    serve: async (script, options) => {
+      const server = await startWebSocketServerProcess(script);
+      return {
+        ...wsPlugin(server.url, options),
+        revive: async () => {
+          await server.exited;
+          await startWebSocketServerProcess(script, { port: server.port });
+        },
+      };
+    },
+    lost: {
+      message: /component server "tools" closed the connection \(code 1006\) while running component "\/crash"/,
+      data: { plugin: 'tools', url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/$/) },
+    },
+  },
+];
 
 let nextItem = 0;
 function call(component: string, input: unknown, extra: Partial<ComponentCall> = {}): ComponentCall {
@@ -51,103 +111,152 @@ async function componentError(promise: Promise<unknown>): Promise<ComponentError
   return error as ComponentError;
 }
 
-describe('StepflowPlugin with the example servers', () => {
-  it('executes components of a spawned server', async () => {
-    const { plugin: p } = plugin(GREETER);
-    await p.start();
-    await expect(p.execute(call('/greet', { name: 'Ann' }))).resolves.toEqual({ outcome: 'success', value: { message: 'Hello, Ann!' } });
-    await expect(p.execute(call('/shout', { text: 'hey' }))).resolves.toEqual({ outcome: 'success', value: { text: 'HEY' } });
+const pidOf = (result: unknown): number => (result as { value: { pid: number } }).value.pid;
+
+describe.each(transports)('StepflowPlugin over $transport', ({ serve, lost }) => {
+  describe('with the example servers', () => {
+    it('executes components of the server', async () => {
+      const { plugin: p } = await serve(GREETER);
+      await p.start();
+      await expect(p.execute(call('/greet', { name: 'Ann' }))).resolves.toEqual({ outcome: 'success', value: { message: 'Hello, Ann!' } });
+      await expect(p.execute(call('/shout', { text: 'hey' }))).resolves.toEqual({ outcome: 'success', value: { text: 'HEY' } });
+    });
+
+    it('lists the server components with their schemas', async () => {
+      const { plugin: p } = await serve(GREETER);
+      await p.start();
+      const components = await p.listComponents();
+      expect(components.map((c) => c.component)).toEqual(['/greet', '/shout']);
+      expect(components[0]!.input_schema).toMatchObject({ properties: { name: { type: 'string' } } });
+    });
+
+    it('turns a component error response into a ComponentError with its code, message and data', async () => {
+      const { plugin: p } = await serve(GREETER);
+      await p.start();
+      const error = await componentError(p.execute(call('/greet', { name: 3 })));
+      expect(error.error.code).toBe(ErrorCodes.InvalidParams);
+      expect(error.error.message).toContain('input.name');
+      expect(error.isTransportFailure).toBe(false);
+      expect(error.plugin).toBe('tools');
+      expect(error.component).toBe('/greet');
+    });
+
+    it('serves blob callbacks to the server while it executes', async () => {
+      const { plugin: p, api } = await serve(BLOB_ROUNDTRIP);
+      await p.start();
+      const data = { list: [1, 'two', { three: 3 }], flag: true };
+      const result = await p.execute(call('/store_and_load', { data }));
+      expect(result).toMatchObject({ outcome: 'success', value: { data, same: true } });
+      const blobId = (result as { value: { blob_id: string } }).value.blob_id;
+      await expect(api.blobs.get(blobId)).resolves.toEqual({ data, blobType: 'data' });
+      expect(api.callsOf('blobs/put')).toHaveLength(1);
+      expect(api.callsOf('blobs/get')).toHaveLength(1);
+    });
   });
 
-  it('lists the server components with their schemas', async () => {
-    const { plugin: p } = plugin(GREETER);
-    await p.start();
-    const components = await p.listComponents();
-    expect(components.map((c) => c.component)).toEqual(['/greet', '/shout']);
-    expect(components[0]!.input_schema).toMatchObject({ properties: { name: { type: 'string' } } });
+  describe('callbacks', () => {
+    it('links a run submitted by a component to the item being executed', async () => {
+      const { plugin: p, api } = await serve(TEST_SERVER);
+      await p.start();
+      const c = call('/submit_child', { x: 1 });
+      await expect(p.execute(c)).resolves.toEqual({ outcome: 'success', value: { runId: 'run-1' } });
+      const [submit] = api.callsOf('runs/submit');
+      expect(submit!.caller.parent).toEqual(c.scope);
+      expect(submit!.params).toMatchObject({ observability: { run_id: 'run-a', step_id: 'step-1', flow_id: 'sha256:flow' } });
+    });
+
+    it('finds the parent among concurrent executes by run and step id', async () => {
+      const { plugin: p, api } = await serve(TEST_SERVER);
+      await p.start();
+      const other = call('/slow', { tag: 'other' }, { scope: { runId: 'run-b', itemIndex: 0, stepId: 'wait', flowId: 'sha256:flow' } });
+      const controller = new AbortController();
+      const pending = p.execute({ ...other, signal: controller.signal }).catch(() => undefined);
+      const c = call('/submit_child', 1, { scope: { runId: 'run-c', itemIndex: 4, stepId: 'spawn', flowId: 'sha256:flow' } });
+      await p.execute(c);
+      expect(api.callsOf('runs/submit')[0]!.caller.parent).toEqual(c.scope);
+      controller.abort();
+      await pending;
+    });
   });
 
-  it('turns a component error response into a ComponentError with its code, message and data', async () => {
-    const { plugin: p } = plugin(GREETER);
-    await p.start();
-    const error = await componentError(p.execute(call('/greet', { name: 3 })));
-    expect(error.error.code).toBe(ErrorCodes.InvalidParams);
-    expect(error.error.message).toContain('input.name');
-    expect(error.isTransportFailure).toBe(false);
-    expect(error.plugin).toBe('tools');
-    expect(error.component).toBe('/greet');
+  describe('failures', () => {
+    it('fails the pending call with -32005 when the server dies, and serves the next call from a fresh server', async () => {
+      const { plugin: p, revive } = await serve(TEST_SERVER);
+      await p.start();
+      const first = pidOf(await p.execute(call('/pid', null)));
+      const error = await componentError(p.execute(call('/crash', null)));
+      expect(error.error.code).toBe(ErrorCodes.ResourceUnavailable);
+      expect(error.isTransportFailure).toBe(true);
+      expect(error.error.message).toMatch(lost.message);
+      expect(error.error.data).toMatchObject(lost.data);
+      await revive();
+      const next = await p.execute(call('/pid', null));
+      expect(next).toMatchObject({ outcome: 'success' });
+      expect(pidOf(next)).not.toBe(first);
+    });
+
+    it('fails every pending call at once when the server dies', async () => {
+      const { plugin: p } = await serve(TEST_SERVER);
+      await p.start();
+      const slow = [1, 2, 3].map((n) => componentError(p.execute(call('/slow', { tag: `t${n}` }))));
+      await componentError(p.execute(call('/crash', null)));
+      for (const error of await Promise.all(slow)) expect(error.error.code).toBe(ErrorCodes.ResourceUnavailable);
+    });
+
+    it('shares one new connection among concurrent calls', async () => {
+      const { plugin: p, revive } = await serve(TEST_SERVER);
+      await p.start();
+      await componentError(p.execute(call('/crash', null)));
+      await revive();
+      const results = await Promise.all([1, 2, 3, 4].map(() => p.execute(call('/pid', null))));
+      expect(new Set(results.map(pidOf)).size).toBe(1);
+    });
+
+    it('times out a call with -32006 naming the component, and cancels it on the server', async () => {
+      const { plugin: p } = await serve(TEST_SERVER, { timeoutMs: 300 });
+      await p.start();
+      const error = await componentError(p.execute(call('/slow', { tag: 'too-slow' })));
+      expect(error.error.code).toBe(ErrorCodes.Timeout);
+      expect(error.error.message).toContain('"/slow"');
+      expect(error.error.message).toContain('300 ms');
+      // The $/cancelRequest precedes this call on the connection.
+      await expect(p.execute(call('/cancellations', null))).resolves.toEqual({ outcome: 'success', value: { cancelled: ['too-slow'] } });
+    });
+
+    it('prefers the call timeout over the plugin default', async () => {
+      const { plugin: p } = await serve(TEST_SERVER, { timeoutMs: 60_000 });
+      await p.start();
+      const error = await componentError(p.execute(call('/slow', { tag: 'x' }, { timeoutMs: 200 })));
+      expect(error.error.code).toBe(ErrorCodes.Timeout);
+      expect(error.error.message).toContain('200 ms');
+    });
+
+    it('cancels a call with -32800 when its signal aborts, and the server sees $/cancelRequest', async () => {
+      const { plugin: p } = await serve(TEST_SERVER);
+      await p.start();
+      const controller = new AbortController();
+      const pending = componentError(p.execute({ ...call('/slow', { tag: 'aborted' }), signal: controller.signal }));
+      // Once the server answers something sent after the execute, the execute is running there.
+      await p.execute(call('/echo', null));
+      controller.abort();
+      expect((await pending).error.code).toBe(ErrorCodes.RequestCancelled);
+      await expect(p.execute(call('/cancellations', null))).resolves.toEqual({ outcome: 'success', value: { cancelled: ['aborted'] } });
+    });
   });
 
-  it('serves blob callbacks to the server while it executes', async () => {
-    const { plugin: p, api } = plugin(BLOB_ROUNDTRIP);
-    await p.start();
-    const data = { list: [1, 'two', { three: 3 }], flag: true };
-    const result = await p.execute(call('/store_and_load', { data }));
-    expect(result).toMatchObject({ outcome: 'success', value: { data, same: true } });
-    const blobId = (result as { value: { blob_id: string } }).value.blob_id;
-    await expect(api.blobs.get(blobId)).resolves.toEqual({ data, blobType: 'data' });
-    expect(api.callsOf('blobs/put')).toHaveLength(1);
-    expect(api.callsOf('blobs/get')).toHaveLength(1);
+  describe('close', () => {
+    it('fails later calls with -32005 naming the closed plugin', async () => {
+      const { plugin: p } = await serve(GREETER);
+      await p.start();
+      await p.close();
+      const error = await componentError(p.execute(call('/greet', { name: 'late' })));
+      expect(error.error.code).toBe(ErrorCodes.ResourceUnavailable);
+      expect(error.error.message).toBe('plugin "tools" is closed');
+    });
   });
 });
 
-describe('StepflowPlugin callbacks', () => {
-  it('links a run submitted by a component to the item being executed', async () => {
-    const { plugin: p, api } = plugin(TEST_SERVER);
-    await p.start();
-    const c = call('/submit_child', { x: 1 });
-    await expect(p.execute(c)).resolves.toEqual({ outcome: 'success', value: { runId: 'run-1' } });
-    const [submit] = api.callsOf('runs/submit');
-    expect(submit!.caller.parent).toEqual(c.scope);
-    expect(submit!.params).toMatchObject({ observability: { run_id: 'run-a', step_id: 'step-1', flow_id: 'sha256:flow' } });
-  });
-
-  it('finds the parent among concurrent executes by run and step id', async () => {
-    const { plugin: p, api } = plugin(TEST_SERVER);
-    await p.start();
-    const other = call('/slow', { tag: 'other' }, { scope: { runId: 'run-b', itemIndex: 0, stepId: 'wait', flowId: 'sha256:flow' } });
-    const controller = new AbortController();
-    const pending = p.execute({ ...other, signal: controller.signal }).catch(() => undefined);
-    const c = call('/submit_child', 1, { scope: { runId: 'run-c', itemIndex: 4, stepId: 'spawn', flowId: 'sha256:flow' } });
-    await p.execute(c);
-    expect(api.callsOf('runs/submit')[0]!.caller.parent).toEqual(c.scope);
-    controller.abort();
-    await pending;
-  });
-});
-
-describe('StepflowPlugin failures', () => {
-  it('fails the pending call with -32005 when the server dies, and respawns for the next call', async () => {
-    const { plugin: p } = plugin(TEST_SERVER);
-    await p.start();
-    const firstPid = p.pid;
-    const error = await componentError(p.execute(call('/crash', null)));
-    expect(error.error.code).toBe(ErrorCodes.ResourceUnavailable);
-    expect(error.isTransportFailure).toBe(true);
-    expect(error.error.message).toMatch(/component server "tools" exited \(code 1\)/);
-    expect(error.error.data).toMatchObject({ plugin: 'tools', stderr: expect.arrayContaining(['about to crash on purpose']) });
-    const next = await p.execute(call('/pid', null));
-    expect(next).toMatchObject({ outcome: 'success' });
-    expect((next as { value: { pid: number } }).value.pid).not.toBe(firstPid);
-  });
-
-  it('fails every pending call at once when the server dies', async () => {
-    const { plugin: p } = plugin(TEST_SERVER);
-    await p.start();
-    const slow = [1, 2, 3].map((n) => componentError(p.execute(call('/slow', { tag: `t${n}` }))));
-    await componentError(p.execute(call('/crash', null)));
-    for (const error of await Promise.all(slow)) expect(error.error.code).toBe(ErrorCodes.ResourceUnavailable);
-  });
-
-  it('shares one respawn among concurrent calls', async () => {
-    const { plugin: p } = plugin(TEST_SERVER);
-    await p.start();
-    await componentError(p.execute(call('/crash', null)));
-    const results = await Promise.all([1, 2, 3, 4].map(() => p.execute(call('/pid', null))));
-    const pids = new Set(results.map((r) => (r as { value: { pid: number } }).value.pid));
-    expect(pids.size).toBe(1);
-  });
-
+describe('StepflowPlugin over stdio: process failures', () => {
   it('gives up with -32005 and the last stderr lines when respawned servers keep dying before initialize', async () => {
     const flag = join(tmp, 'die-flag');
     const { plugin: p } = plugin(TEST_SERVER, { env: { FIXTURE_DIE_AT_START_IF_EXISTS: flag } });
@@ -163,37 +272,6 @@ describe('StepflowPlugin failures', () => {
     await expect(p.execute(call('/echo', 2))).resolves.toEqual({ outcome: 'success', value: 2 });
   });
 
-  it('times out a call with -32006 naming the component, and cancels it on the server', async () => {
-    const { plugin: p } = plugin(TEST_SERVER, { timeoutMs: 300 });
-    await p.start();
-    const error = await componentError(p.execute(call('/slow', { tag: 'too-slow' })));
-    expect(error.error.code).toBe(ErrorCodes.Timeout);
-    expect(error.error.message).toContain('"/slow"');
-    expect(error.error.message).toContain('300 ms');
-    // The $/cancelRequest precedes this call on the server's stdin.
-    await expect(p.execute(call('/cancellations', null))).resolves.toEqual({ outcome: 'success', value: { cancelled: ['too-slow'] } });
-  });
-
-  it('prefers the call timeout over the plugin default', async () => {
-    const { plugin: p } = plugin(TEST_SERVER, { timeoutMs: 60_000 });
-    await p.start();
-    const error = await componentError(p.execute(call('/slow', { tag: 'x' }, { timeoutMs: 200 })));
-    expect(error.error.code).toBe(ErrorCodes.Timeout);
-    expect(error.error.message).toContain('200 ms');
-  });
-
-  it('cancels a call with -32800 when its signal aborts, and the server sees $/cancelRequest', async () => {
-    const { plugin: p } = plugin(TEST_SERVER);
-    await p.start();
-    const controller = new AbortController();
-    const pending = componentError(p.execute({ ...call('/slow', { tag: 'aborted' }), signal: controller.signal }));
-    // Once the server answers something sent after the execute, the execute is running there.
-    await p.execute(call('/echo', null));
-    controller.abort();
-    expect((await pending).error.code).toBe(ErrorCodes.RequestCancelled);
-    await expect(p.execute(call('/cancellations', null))).resolves.toEqual({ outcome: 'success', value: { cancelled: ['aborted'] } });
-  });
-
   it('skips garbage lines on the server stdout', async () => {
     const { plugin: p } = plugin(TEST_SERVER, { env: { FIXTURE_GARBAGE: '1' } });
     await p.start();
@@ -202,7 +280,7 @@ describe('StepflowPlugin failures', () => {
   });
 });
 
-describe('StepflowPlugin start', () => {
+describe('StepflowPlugin over stdio: start', () => {
   it('fails a server that never answers initialize within the initialize timeout', async () => {
     const { plugin: p } = plugin('test/fixtures/silent-server.mjs', { initializeTimeoutMs: 1000 });
     const error = await componentError(p.start());
@@ -251,7 +329,7 @@ describe('StepflowPlugin start', () => {
   });
 });
 
-describe('StepflowPlugin close', () => {
+describe('StepflowPlugin over stdio: close', () => {
   it('closes the server stdin and lets it exit', async () => {
     const { plugin: p } = plugin(GREETER);
     await p.start();

@@ -20,8 +20,11 @@ export interface Workspace {
   remove(): Promise<void>;
 }
 
-/** Writes a config routing `/t/*` to the gate fixture server, with in-memory blobs. */
-export async function createWorkspace(): Promise<Workspace> {
+/**
+ * Writes a config routing `/t/*` to the gate fixture server. Stores are in memory unless
+ * `durable`: then blobs go to `<dir>/blobs` and the state store is left to the command's default.
+ */
+export async function createWorkspace(options: { durable?: boolean } = {}): Promise<Workspace> {
   const dir = await mkdtemp('/dev/shm/flowrun-serve-');
   const config = join(dir, 'flowrun.yaml');
   await writeFile(
@@ -30,7 +33,7 @@ export async function createWorkspace(): Promise<Workspace> {
   t: { type: stepflow, command: node, args: [${JSON.stringify(GATE_SERVER)}] }
 routes:
   "/t/{*component}": [{ plugin: t }]
-blobStore: { type: memory }
+${options.durable ? 'blobStore: { type: filesystem, path: blobs }' : 'blobStore: { type: memory }\nstateStore: { type: memory }'}
 `,
   );
   const echoFlow = join(dir, 'echo.yaml');

@@ -1,7 +1,9 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/index.js';
 import { createLogger } from '../../log.js';
 import { Runtime } from '../../runtime.js';
+import { DEFAULT_STATE_DB_PATH } from '../../store/index.js';
 import { isLoopbackHost } from '../../server/loopback.js';
 import { DEFAULT_HOST, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PORT, startRuntimeServer } from '../../server/ws-server.js';
 import type { Output } from '../output.js';
@@ -12,11 +14,14 @@ const USAGE = `flowrun serve [--host H] [--port P] [--token T] [--config C] [--m
   --host               interface to bind (default ${DEFAULT_HOST}); anything but loopback needs a token
   --port               TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
   --token              bearer token every client must send (default: env FLOWRUN_TOKEN)
-  --config             config file (default: flowrun.yaml in the working directory)
+  --config             config file (default: flowrun.yaml in the working directory); without a
+                       stateStore in it, runs are kept in sqlite at .flowrun/state.db in the
+                       current directory (next to the default blob store, .flowrun/blobs)
   --max-message-bytes  largest accepted WebSocket frame (default 64 MiB)
   --max-in-flight      requests one connection may have in flight (default ${DEFAULT_MAX_IN_FLIGHT})
 
-Prints {"url": "ws://…/"} on stdout once listening; logs go to stderr. SIGINT/SIGTERM stop it.`;
+Prints {"url": "ws://…/"} on stdout once listening; logs go to stderr. SIGINT/SIGTERM stop it;
+unfinished runs are left in the state store and resumed by the next start.`;
 
 /** `flowrun serve`: hosts the runtime over WebSocket (SPEC §7) until SIGINT/SIGTERM. */
 export async function serveCommand(argv: string[], out: Output): Promise<number> {
@@ -38,14 +43,19 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   const maxMessageBytes = parseInteger(values['max-message-bytes'], '--max-message-bytes', 1);
   const maxInFlight = parseInteger(values['max-in-flight'], '--max-in-flight', 1);
 
-  const config = await loadConfig({ configPath: values.config });
+  const loaded = await loadConfig({ configPath: values.config });
+  // A server keeps its runs by default (SPEC §7): sqlite next to the config unless it names a store.
+  const config = loaded.stateStore ? loaded : { ...loaded, stateStore: { type: 'sqlite' as const, path: resolve(process.cwd(), DEFAULT_STATE_DB_PATH) } };
   const logger = createLogger();
   const runtime = await Runtime.create({ config, logger });
   let server;
   try {
+    // Runs left unfinished by the previous process (durable state store) go on before clients come (SPEC §7).
+    const resumed = await runtime.runs.recover();
+    if (resumed > 0) logger.info({ resumed }, `resumed ${resumed} unfinished run(s)`);
     server = await startRuntimeServer({ runtime, host, port, token, maxMessageBytes, maxInFlight, logger });
   } catch (err) {
-    await runtime.close();
+    await runtime.close({ cancelRuns: false });
     throw err;
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -55,7 +65,8 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   });
   logger.info({ signal }, `${signal}: shutting down`);
   await server.close();
-  await runtime.close();
+  // Suspend rather than cancel: on a durable store the next `flowrun serve` resumes them.
+  await runtime.close({ cancelRuns: false });
   logger.flush();
   return 0;
 }
