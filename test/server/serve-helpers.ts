@@ -22,7 +22,7 @@ export interface Workspace {
 
 /**
  * Writes a config routing `/t/*` to the gate fixture server. Stores are in memory unless
- * `durable`: then blobs go to `<dir>/blobs` and the state store is left to the command's default.
+ * `durable`: then blobs go to `<dir>/blobs` and runs to `<dir>/state.db` (sqlite).
  */
 export async function createWorkspace(options: { durable?: boolean } = {}): Promise<Workspace> {
   const dir = await mkdtemp('/dev/shm/flowrun-serve-');
@@ -33,7 +33,7 @@ export async function createWorkspace(options: { durable?: boolean } = {}): Prom
   t: { type: stepflow, command: node, args: [${JSON.stringify(GATE_SERVER)}] }
 routes:
   "/t/{*component}": [{ plugin: t }]
-${options.durable ? 'blobStore: { type: filesystem, path: blobs }' : 'blobStore: { type: memory }\nstateStore: { type: memory }'}
+${options.durable ? 'blobStore: { type: filesystem, path: blobs }\nstateStore: { type: sqlite, path: state.db }' : 'blobStore: { type: memory }\nstateStore: { type: memory }'}
 `,
   );
   const echoFlow = join(dir, 'echo.yaml');
