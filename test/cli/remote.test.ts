@@ -234,11 +234,11 @@ describe('flowrun serve: start and stop', () => {
     expect(r.stderr.trim()).toBe(`flowrun list: cannot connect to ${url}: connection refused (is \`flowrun serve\` running there?)`);
   });
 
-  it('keeps unfinished runs across a restart (sqlite state store by default) and resumes them', async () => {
+  it('keeps unfinished runs across a restart (sqlite at ./.flowrun/state.db by default) and resumes them', async () => {
     const durable = await createWorkspace({ durable: true });
     const gate = await startGate();
     try {
-      const first = await spawnServe(['--config', durable.config]);
+      const first = await spawnServe(['--config', durable.config], {}, durable.dir);
       const client = await connect(first.url);
       const run = await client.submit({ flow: GATE_FLOW, inputs: [0, 1, 2].map((item) => ({ url: gate.url, item })) });
       await gate.arrived(3);
@@ -247,7 +247,7 @@ describe('flowrun serve: start and stop', () => {
       expect(existsSync(join(durable.dir, '.flowrun/state.db'))).toBe(true);
       gate.release();
 
-      const second = await spawnServe(['--config', durable.config]);
+      const second = await spawnServe(['--config', durable.config], {}, durable.dir);
       try {
         const again = await connect(second.url);
         const done = await again.run(run.runId).wait();

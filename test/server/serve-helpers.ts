@@ -22,7 +22,8 @@ export interface Workspace {
 
 /**
  * Writes a config routing `/t/*` to the gate fixture server. Stores are in memory unless
- * `durable`: then blobs go to `<dir>/blobs` and runs to `<dir>/state.db` (sqlite).
+ * `durable`: then blobs go to `<dir>/blobs` and the state store is the command's default
+ * (`serve`: sqlite at `.flowrun/state.db` in its working directory).
  */
 export async function createWorkspace(options: { durable?: boolean } = {}): Promise<Workspace> {
   const dir = await mkdtemp('/dev/shm/flowrun-serve-');
@@ -33,7 +34,7 @@ export async function createWorkspace(options: { durable?: boolean } = {}): Prom
   t: { type: stepflow, command: node, args: [${JSON.stringify(GATE_SERVER)}] }
 routes:
   "/t/{*component}": [{ plugin: t }]
-${options.durable ? 'blobStore: { type: filesystem, path: blobs }\nstateStore: { type: sqlite, path: state.db }' : 'blobStore: { type: memory }\nstateStore: { type: memory }'}
+${options.durable ? 'blobStore: { type: filesystem, path: blobs }' : 'blobStore: { type: memory }\nstateStore: { type: memory }'}
 `,
   );
   const echoFlow = join(dir, 'echo.yaml');
@@ -120,10 +121,10 @@ export interface ServedProcess {
   stop(): Promise<number>;
 }
 
-/** Spawns the built CLI's `serve` and waits for its `{"url": …}` line. */
-export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServedProcess> {
+/** Spawns the built CLI's `serve` (in `cwd`, default the repo) and waits for its `{"url": …}` line. */
+export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<ServedProcess> {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, FLOWRUN_LOG_LEVEL: 'warn', FLOWRUN_TOKEN: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
