@@ -84,7 +84,16 @@ export class Runtime {
       );
     };
     const store = options.stateStore ?? (config.stateStore ? await createStateStore(config.stateStore) : new MemoryStateStore());
-    const runs = new RunManager({ blobs, invoke, logger, store });
+    // Each plugin's `transportRetries` applies to the calls routed to it.
+    const transportRetries = (component: string, input: unknown): number => {
+      try {
+        const pc = config.plugins[router.resolve(component, input).plugin];
+        return pc?.type === 'stepflow' ? pc.transportRetries : 0;
+      } catch {
+        return 0; // no route: the call fails with -32001, nothing to retry
+      }
+    };
+    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries });
     const service = new RuntimeService(blobs, runs);
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
       plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service })));
@@ -130,7 +139,9 @@ function createPlugin(name: string, pc: PluginConfig, deps: PluginDeps): Plugin 
   switch (pc.type) {
     case 'stepflow': {
       const common = { name, timeoutMs: pc.timeoutMs, logger, runtimeApi: deps.service };
-      if (pc.transport === 'websocket') return new StepflowPlugin({ ...common, url: pc.url });
+      if (pc.transport === 'websocket') {
+        return new StepflowPlugin({ ...common, url: pc.url, connectTimeoutMs: pc.connectTimeoutMs, pingIntervalMs: pc.pingIntervalMs });
+      }
       return new StepflowPlugin({
         ...common,
         command: pc.command,

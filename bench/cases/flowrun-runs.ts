@@ -56,7 +56,7 @@ export async function startBenchRuntime(transport: Transport): Promise<BenchRunt
   let child: ChildProcess | undefined;
   let plugin: Record<string, unknown>;
   if (transport === 'stdio') {
-    plugin = { type: 'stepflow', command: process.execPath, args: [childScript('sdk-echo')], env: { FLOWRUN_LOG_LEVEL: 'warn' } };
+    plugin = { type: 'stepflow', command: process.execPath, args: [...childNodeArgs(), childScript('sdk-echo')], env: { FLOWRUN_LOG_LEVEL: 'warn' } };
   } else {
     child = spawnNode(childScript('sdk-echo'), ['--port', '0']);
     const port = await readPort(child);
@@ -86,6 +86,12 @@ export async function submitAndWait(runtime: Runtime, flow: Record<string, unkno
     throw new Error(`bench run did not succeed: ${JSON.stringify({ status: status.status, items: status.items, first: status.results?.find((r) => r.result?.outcome !== 'success') })}`);
   }
   return status;
+}
+
+/** Extra node flags for the echo child (e.g. `--cpu-prof`), from BENCH_CHILD_NODE_ARGS. */
+function childNodeArgs(): string[] {
+  const raw = process.env.BENCH_CHILD_NODE_ARGS;
+  return raw ? raw.split(' ').filter((a) => a !== '') : [];
 }
 
 /** The echo server's CPU µs so far, asked through a one-item run. */

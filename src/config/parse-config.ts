@@ -48,6 +48,8 @@ const StepflowSchema = z.object({
   url: z.string().min(1).optional(),
   timeoutMs: integer(1).optional(),
   transportRetries: integer(0).default(3),
+  connectTimeoutMs: integer(1).optional(),
+  pingIntervalMs: integer(1).optional(),
 });
 
 const RuleSchema = z.object({
@@ -148,7 +150,13 @@ function parseStepflowPlugin(raw: unknown, path: FieldPath, workingDirectory: st
     if (!/^wss?:\/\//i.test(plugin.url)) {
       return reader.fail([...path, 'url'], `"${plugin.url}" is not a ws:// or wss:// URL: only stdio and WebSocket are supported`);
     }
-    return { ...common, transport: 'websocket', url: plugin.url };
+    return {
+      ...common,
+      transport: 'websocket',
+      url: plugin.url,
+      ...(plugin.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: plugin.connectTimeoutMs }),
+      ...(plugin.pingIntervalMs === undefined ? {} : { pingIntervalMs: plugin.pingIntervalMs }),
+    };
   }
   if (plugin.command === undefined) return reader.fail(path, 'needs `command` (a stdio server to spawn) or `url` (a WebSocket server)');
   if (plugin.transport === 'websocket') return reader.fail([...path, 'command'], 'transport "websocket" needs `url`, not `command`');

@@ -49,6 +49,10 @@ export interface StepflowStdioPluginConfig extends StepflowPluginCommon {
 export interface StepflowWebSocketPluginConfig extends StepflowPluginCommon {
   transport: 'websocket';
   url: string;
+  /** Bound on dialing and the upgrade (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Keep-alive ping interval; a server silent for 2 intervals is dead (default 15 s). */
+  pingIntervalMs?: number;
 }
 
 export type StepflowPluginConfig = StepflowStdioPluginConfig | StepflowWebSocketPluginConfig;

@@ -45,13 +45,19 @@ export interface ItemExecutionOptions {
   invoke: StepInvoker;
   /** Aborting settles the item at once as cancelled (-32800) and is passed on to in-flight calls. */
   signal?: AbortSignal;
-  /** Retries of a call that failed with a transport failure (-32005). Default 3. */
-  transportRetries?: number;
+  /**
+   * Retries of a call that failed with a transport failure (-32005): a number, or a lookup by
+   * component and input (the plugin serving it decides). Default 3.
+   */
+  transportRetries?: TransportRetries;
   /** The attempt number of the first call of each step. Default 1. */
   firstAttempt?: number;
   /** OpenTelemetry context of the item's span, handed to every invocation. */
   traceContext?: Context;
 }
+
+/** How many transport retries a call gets: fixed, or per component (its plugin's setting). */
+export type TransportRetries = number | ((component: string, input: unknown) => number);
 
 export interface ItemOutcome {
   result: FlowResult;
@@ -254,7 +260,8 @@ class ItemExecution {
   private async call(step: CompiledStep, input: unknown): Promise<FlowResult> {
     const { invoke, signal } = this.options;
     const onError = step.onError;
-    let transportLeft = this.options.transportRetries ?? DEFAULT_TRANSPORT_RETRIES;
+    const retries = this.options.transportRetries ?? DEFAULT_TRANSPORT_RETRIES;
+    let transportLeft = typeof retries === 'number' ? retries : retries(step.component, input);
     let retriesLeft = onError.action === 'retry' ? onError.maxRetries : 0;
     let backoffMs = onError.action === 'retry' ? onError.backoffMs : 0;
     let attempt = this.firstAttempt;

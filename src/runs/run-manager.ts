@@ -16,7 +16,7 @@ import type { BlobStore } from '../../blobstore/blob-store.js';
 import { normalizeBlobId } from '../../blobstore/blob-id.js';
 import type { CompiledFlow } from '../flow/compile.js';
 import { applyOverrides } from '../flow/overrides.js';
-import { executeItem, type StepInvoker } from '../executor/item-executor.js';
+import { executeItem, type StepInvoker, type TransportRetries } from '../executor/item-executor.js';
 import type { ExecutionScope } from '../plugins/plugin.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MemoryStateStore } from '../store/memory-state-store.js';
@@ -34,8 +34,8 @@ export interface RunManagerOptions {
   /** Where runs are kept. Default: a MemoryStateStore (nothing survives the process). */
   store?: StateStore;
   logger?: Logger;
-  /** Retries of a step call after a transport failure (SPEC §5.6). Default 3. */
-  transportRetries?: number;
+  /** Retries of a step call after a transport failure (SPEC §5.6), fixed or per component. Default 3. */
+  transportRetries?: TransportRetries;
   /** Clock in ms since the epoch; injectable for tests. Default Date.now. */
   now?: () => number;
 }
@@ -80,7 +80,7 @@ export class RunManager {
   private readonly store: StateStore;
   private readonly writer: StoreWriter;
   private readonly logger: Logger;
-  private readonly transportRetries: number;
+  private readonly transportRetries: TransportRetries;
   private readonly now: () => number;
 
   constructor(private readonly options: RunManagerOptions) {

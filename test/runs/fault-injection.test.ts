@@ -9,10 +9,11 @@ const ROOT = resolve(import.meta.dirname, '../..');
 let runtime: Runtime;
 
 beforeAll(async () => {
+  const server = { type: 'stepflow', command: process.execPath, args: [join(ROOT, 'test/fixtures/crashy-server.mjs')] };
   const config = parseConfig(
     {
-      plugins: { crashy: { type: 'stepflow', command: process.execPath, args: [join(ROOT, 'test/fixtures/crashy-server.mjs')] } },
-      routes: { '/crashy/{*component}': [{ plugin: 'crashy' }] },
+      plugins: { crashy: server, fragile: { ...server, transportRetries: 0 } },
+      routes: { '/crashy/{*component}': [{ plugin: 'crashy' }], '/fragile/{*component}': [{ plugin: 'fragile' }] },
     },
     { workingDirectory: ROOT, env: process.env },
   );
@@ -58,5 +59,19 @@ describe('a component server that crashes in ~2% of calls', () => {
     }
     // About 2% of calls crash (plus the calls in flight with them): retries did happen.
     expect(retried).toBeGreaterThan(10);
+  });
+
+  it('honours a plugin\'s transportRetries: with 0, a call that loses its server fails at once', async () => {
+    const status = await runtime.runs.submit({
+      flow: { steps: [{ id: 'work', component: '/fragile/work', input: { i: { $input: 'i' } } }], output: { $step: 'work' } },
+      inputs: Array.from({ length: 300 }, (_, i) => ({ i })),
+      maxConcurrency: 1,
+      wait: true,
+      variables: {},
+    });
+    const failed = status.results!.filter((r) => r.result?.outcome === 'failed');
+    expect(failed.length).toBeGreaterThan(0);
+    for (const r of failed) expect(r.attempts).toBe(1);
+    expect(status.results!.every((r) => r.attempts === 1)).toBe(true);
   });
 });

@@ -67,10 +67,16 @@ describe('runs over a real component server', () => {
   });
 
   it('lists byCompletion in the order the component server finished the items', async () => {
+    // Staggered delays (distinct multiples of 5 ms, shuffled), all items in flight at once.
     let seed = 99;
     const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-    const inputs = Array.from({ length: 40 }, (_, i) => ({ i, delayMs: Math.floor(rand() * 30) }));
-    const s = await runtime.runs.submit({ flow: FLOW, inputs, maxConcurrency: 10, wait: true, variables: {} });
+    const slots = Array.from({ length: 40 }, (_, k) => k);
+    for (let k = slots.length - 1; k > 0; k--) {
+      const j = Math.floor(rand() * (k + 1));
+      [slots[k], slots[j]] = [slots[j], slots[k]];
+    }
+    const inputs = slots.map((slot, i) => ({ i, delayMs: 5 * slot }));
+    const s = await runtime.runs.submit({ flow: FLOW, inputs, maxConcurrency: 40, wait: true, variables: {} });
     const byCompletion = await runtime.runs.get({ runId: s.runId, includeResults: true, resultOrder: 'byCompletion', wait: false, offset: 0 });
     const { finished } = await serverView();
     expect(byCompletion.results!.map((r) => r.itemIndex)).toEqual(finished);
