@@ -32,6 +32,7 @@ export const StepSchema = z.looseObject({
   skipIf: ExpressionSchema.optional(),
   mustExecute: z.boolean().nullable().optional(),
   metadata: z.record(z.string(), z.unknown()).nullable().optional(),
+  timeoutMs: z.number().int().positive().optional().describe('flowrun: per-call timeout of this step, overriding the plugin\'s'),
 });
 export type Step = z.infer<typeof StepSchema>;
 

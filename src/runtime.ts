@@ -71,7 +71,7 @@ export class Runtime {
       }
       const plugin = plugins.get(route.plugin)!;
       const observability: Observability = { run_id: inv.scope.runId, flow_id: inv.scope.flowId, step_id: inv.scope.stepId };
-      const call = { component: route.component, input: inv.input, attempt: inv.attempt, scope: inv.scope, signal: inv.signal, observability };
+      const call = { component: route.component, input: inv.input, attempt: inv.attempt, scope: inv.scope, signal: inv.signal, observability, timeoutMs: inv.timeoutMs };
       if (!inv.traceContext) return plugin.execute(call);
       const span = startCallSpan(inv.traceContext, { component: inv.component, stepId: inv.scope.stepId, attempt: inv.attempt });
       Object.assign(observability, idsOf(span));

@@ -31,6 +31,8 @@ export interface StepInvocation {
   scope: ExecutionScope;
   /** OpenTelemetry context of the item's span, parent of the call's span (unset when not tracing). */
   traceContext?: Context;
+  /** The step's own per-call timeout, overriding the plugin's. */
+  timeoutMs?: number;
 }
 
 /** Calls a component; rejects with ComponentError (src/plugins/component-error.ts) when the call failed. */
@@ -273,7 +275,9 @@ class ItemExecution {
       if (attempt > this.attempts) this.attempts = attempt;
       let result: FlowResult;
       try {
-        result = await invoke({ stepId: step.id, component: step.component, input, attempt, signal, scope, traceContext: this.options.traceContext });
+        result = await invoke({
+          stepId: step.id, component: step.component, input, attempt, signal, scope, traceContext: this.options.traceContext, timeoutMs: step.timeoutMs,
+        });
         if (!isFlowResult(result)) throw new Error(`component returned an invalid result (expected a FlowResult)`);
       } catch (err) {
         if (this.cancelled) return CANCELLED;

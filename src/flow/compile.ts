@@ -28,6 +28,8 @@ export interface CompiledStep {
   readonly skipIf?: Expr;
   readonly onError: ResolvedErrorAction;
   readonly mustExecute: boolean;
+  /** Per-call timeout of this step's component, overriding the plugin's (flowrun extension). */
+  readonly timeoutMs?: number;
   /** Indices of the steps this step may need (input and skipIf, all branches). */
   readonly dependencies: readonly number[];
 }
@@ -75,6 +77,7 @@ export function compileFlow(flow: Flow): CompiledFlow {
       ...(skipIf ? { skipIf: skipIf.expr } : {}),
       onError: resolveErrorAction(step.onError),
       mustExecute: step.mustExecute === true,
+      ...(step.timeoutMs !== undefined && { timeoutMs: step.timeoutMs }),
       dependencies: [...deps].map((id) => stepIndex.get(id) as number),
     };
   });

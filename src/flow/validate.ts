@@ -32,7 +32,7 @@ const TOP_LEVEL_KEYS = new Set([
   'schema', 'name', 'description', 'version', 'schemas', 'inputSchema', 'outputSchema',
   'steps', 'output', 'test', 'examples', 'metadata',
 ]);
-const STEP_KEYS = new Set(['id', 'component', 'input', 'onError', 'skipIf', 'mustExecute', 'metadata']);
+const STEP_KEYS = new Set(['id', 'component', 'input', 'onError', 'skipIf', 'mustExecute', 'metadata', 'timeoutMs']);
 
 /** Validates a flow value (parsed YAML/JSON); never throws. */
 export function validateFlow(value: unknown): ValidationResult {

@@ -99,3 +99,14 @@ describe('runs over a real component server', () => {
     expect(view.started).toBe(4);
   });
 });
+
+describe('per-step timeouts', () => {
+  it('fails a call that outlives its step timeoutMs with -32006 and cancels it on the server', async () => {
+    const flow = { steps: [{ id: 'work', component: '/runs/work', timeoutMs: 200, input: { $input: '$' } }], output: { $step: 'work', path: 'i' } };
+    const s = await runtime.runs.submit({ flow, inputs: [{ i: 1, delayMs: 600_000 }], wait: true, variables: {} });
+    expect(s.results![0].result).toMatchObject({ outcome: 'failed', error: { code: 500, message: 'step "work" failed', data: { cause: { code: -32006 } } } });
+    let view = await serverView();
+    for (let k = 0; k < 1000 && view.cancelled < 1; k++) view = await serverView();
+    expect(view.cancelled).toBe(1);
+  });
+});
