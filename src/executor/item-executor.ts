@@ -78,7 +78,10 @@ export function executeItem(flow: CompiledFlow, input: unknown, options: ItemExe
   if (!signal) {
     const pending = item.start();
     return pending instanceof Promise
-      ? pending.then((result) => ({ result, attempts: item.attempts }))
+      ? pending.then(
+          (result) => ({ result, attempts: item.attempts }),
+          (err: unknown) => ({ result: internalFailure(err), attempts: item.attempts }),
+        )
       : Promise.resolve({ result: pending, attempts: item.attempts });
   }
   // Settle on abort without waiting for in-flight calls or backoffs; they see the signal themselves.
@@ -92,7 +95,7 @@ export function executeItem(flow: CompiledFlow, input: unknown, options: ItemExe
       resolve({ result, attempts: item.attempts });
     };
     const pending = item.start();
-    if (pending instanceof Promise) void pending.then(finish);
+    if (pending instanceof Promise) void pending.then(finish, (err: unknown) => finish(internalFailure(err)));
     else finish(pending);
   });
 }
@@ -125,11 +128,14 @@ class ItemExecution {
     this.running = new Array(flow.steps.length);
   }
 
-  /** Runs the item; never throws and never rejects (a bug in here becomes a failed result). */
+  /**
+   * Runs the item; never throws (a bug in here becomes a failed result). A returned promise may
+   * reject on such a bug: the caller turns that into `internalFailure` where it waits anyway,
+   * saving every item a promise of its own.
+   */
   start(): Evaluated {
     try {
-      const r = this.run();
-      return r instanceof Promise ? r.catch(internalFailure) : r;
+      return this.run();
     } catch (err) {
       return internalFailure(err);
     }
@@ -167,6 +173,8 @@ class ItemExecution {
 
   private evaluateStep(expr: StepExpr): Evaluated {
     const r = this.results[expr.index] ?? this.startStep(expr.index);
+    // Without a path the step's result is the value itself: no promise in between.
+    if (expr.path.segments.length === 0) return r;
     return isPromise(r) ? r.then((res) => stepValue(res, expr)) : stepValue(r, expr);
   }
 
@@ -220,24 +228,26 @@ class ItemExecution {
   private startStep(i: number): Evaluated {
     const existing = this.running[i];
     if (existing) return existing;
-    let r: Evaluated;
-    if (this.cancelled) r = CANCELLED;
-    else {
-      const step = this.flow.steps[i];
-      if (step.skipIf) {
-        const cond = this.evaluate(step.skipIf);
-        r = isPromise(cond) ? cond.then((c) => this.afterSkipIf(step, c)) : this.afterSkipIf(step, cond);
-      } else {
-        r = this.withInput(step);
-      }
-    }
-    if (!isPromise(r)) {
-      this.results[i] = r;
-      return r;
-    }
-    const done = r.then((res) => (this.results[i] = res));
-    this.running[i] = done;
-    return done;
+    const r = this.cancelled ? CANCELLED : this.runStep(this.flow.steps[i]);
+    if (isPromise(r)) this.running[i] = r;
+    else this.results[i] = r;
+    return r;
+  }
+
+  /**
+   * A step's result. Every promise returned here records the result in `results` before it
+   * resolves (the call does it itself), so later references read it without waiting.
+   */
+  private runStep(step: CompiledStep): Evaluated {
+    if (!step.skipIf) return this.withInput(step);
+    const cond = this.evaluate(step.skipIf);
+    return isPromise(cond) ? cond.then((c) => this.record(step, this.afterSkipIf(step, c))) : this.afterSkipIf(step, cond);
+  }
+
+  /** Records a step's result known now; a pending call records its own. */
+  private record(step: CompiledStep, r: Evaluated): Evaluated {
+    if (!isPromise(r)) this.results[step.index] = r;
+    return r;
   }
 
   /** A skipped skipIf skips the step (it needs a skipped step); a failed one counts as false. */
@@ -248,7 +258,7 @@ class ItemExecution {
 
   private withInput(step: CompiledStep): Evaluated {
     const input = this.evaluate(step.input);
-    return isPromise(input) ? input.then((res) => this.callIfReady(step, res)) : this.callIfReady(step, input);
+    return isPromise(input) ? input.then((res) => this.record(step, this.callIfReady(step, res))) : this.callIfReady(step, input);
   }
 
   /** A failed or skipped input fails or skips the step without calling the component. */
@@ -258,12 +268,15 @@ class ItemExecution {
     return this.call(step, input.value);
   }
 
-  /** Calls the component with transport retries (counted per step), then applies `onError`. */
+  /**
+   * Calls the component with transport retries (counted per step), then applies `onError`.
+   * Records the step's result in `results` itself (see `runStep`).
+   */
   private async call(step: CompiledStep, input: unknown): Promise<FlowResult> {
     const { invoke, signal } = this.options;
     const onError = step.onError;
-    const retries = this.options.transportRetries ?? DEFAULT_TRANSPORT_RETRIES;
-    let transportLeft = typeof retries === 'number' ? retries : retries(step.component, input);
+    // Looked up on the first transport failure only: most calls never need it.
+    let transportLeft: number | undefined;
     let retriesLeft = onError.action === 'retry' ? onError.maxRetries : 0;
     let backoffMs = onError.action === 'retry' ? onError.backoffMs : 0;
     let attempt = this.firstAttempt;
@@ -271,7 +284,7 @@ class ItemExecution {
       runId: this.options.runId, itemIndex: this.options.itemIndex, stepId: step.id, flowId: this.options.flowId,
     };
     for (;;) {
-      if (this.cancelled) return CANCELLED;
+      if (this.cancelled) return this.done(step, CANCELLED);
       if (attempt > this.attempts) this.attempts = attempt;
       let result: FlowResult;
       try {
@@ -280,24 +293,27 @@ class ItemExecution {
         });
         if (!isFlowResult(result)) throw new Error(`component returned an invalid result (expected a FlowResult)`);
       } catch (err) {
-        if (this.cancelled) return CANCELLED;
-        if (err instanceof ComponentError && err.isTransportFailure && transportLeft > 0) {
-          transportLeft--;
-          attempt++;
-          continue;
+        if (this.cancelled) return this.done(step, CANCELLED);
+        if (err instanceof ComponentError && err.isTransportFailure) {
+          transportLeft ??= this.transportRetriesOf(step, input);
+          if (transportLeft > 0) {
+            transportLeft--;
+            attempt++;
+            continue;
+          }
         }
         result = stepFailure(step.id, step.component, err);
       }
-      if (result.outcome !== 'failed') return result;
+      if (result.outcome !== 'failed') return this.done(step, result);
       switch (onError.action) {
         case 'fail':
-          return result;
+          return this.done(step, result);
         case 'useDefault':
-          return onError.result;
+          return this.done(step, onError.result);
         case 'skip':
-          return SKIPPED;
+          return this.done(step, SKIPPED);
         case 'retry':
-          if (retriesLeft === 0) return result;
+          if (retriesLeft === 0) return this.done(step, result);
           retriesLeft--;
           attempt++;
           if (backoffMs > 0) await abortableSleep(backoffMs, signal);
@@ -306,6 +322,19 @@ class ItemExecution {
       }
     }
   }
+
+  /** Records a call's final result for later references and returns it. */
+  private done(step: CompiledStep, result: FlowResult): FlowResult {
+    this.results[step.index] = result;
+    return result;
+  }
+
+  /** The transport retries of this step's calls: fixed, or the setting of the plugin serving it. */
+  private transportRetriesOf(step: CompiledStep, input: unknown): number {
+    const retries = this.options.transportRetries ?? DEFAULT_TRANSPORT_RETRIES;
+    return typeof retries === 'number' ? retries : retries(step.component, input);
+  }
+
 }
 
 function select(value: unknown, path: CompiledPath, what: string): FlowResult {

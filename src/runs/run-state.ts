@@ -240,20 +240,38 @@ export class RunState {
     const byCompletion = options.resultOrder === 'byCompletion';
     const available = byCompletion ? this.completedCount : this.identity.total;
     const end = Math.min(available, options.limit === undefined ? available : offset + options.limit);
-    const results: ItemResult[] = [];
-    for (let k = offset; k < end; k++) results.push(this.itemResult(byCompletion ? this.completionOrder[k] : k));
+    const results = new Array<ItemResult>(Math.max(0, end - offset));
+    const iso = new IsoTimes();
+    for (let k = offset; k < end; k++) results[k - offset] = this.itemResult(byCompletion ? this.completionOrder[k] : k, iso);
     // More remain while the page ends before the last item (for byCompletion: also items yet to finish).
     const next = Math.max(end, offset);
     return next < this.identity.total ? { results, nextOffset: next } : { results };
   }
 
-  private itemResult(index: number): ItemResult {
+  private itemResult(index: number, iso: IsoTimes): ItemResult {
     const s = this.itemStatus[index];
     const item: ItemResult = { itemIndex: index, status: STATUS_NAMES[s] };
     const result = this.results[index];
     if (result !== undefined) item.result = result;
-    if (s >= S.Success) item.completedAt = new Date(this.completedAt[index]).toISOString();
+    if (s >= S.Success) item.completedAt = iso.of(this.completedAt[index]);
     if (this.attempts[index] > 0) item.attempts = this.attempts[index];
     return item;
+  }
+}
+
+/**
+ * ISO 8601 texts of millisecond timestamps, remembering the last one: items finish many per
+ * millisecond, so a page of results formats each distinct time once and shares the string.
+ */
+class IsoTimes {
+  private lastMs = NaN;
+  private lastText = '';
+
+  of(ms: number): string {
+    if (ms !== this.lastMs) {
+      this.lastMs = ms;
+      this.lastText = new Date(ms).toISOString();
+    }
+    return this.lastText;
   }
 }
