@@ -62,18 +62,21 @@ export type Overrides = z.infer<typeof OverridesSchema>;
 
 const positiveInt = z.number().int().positive();
 
+/** `null` read as absent: Stepflow's servers send `null` for fields they leave unset. */
+const nullAsAbsent = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema);
+
 export const RunsSubmitParams = z
   .object({
     flowId: z.string().min(1).optional(),
     flow: z.record(z.string(), z.unknown()).optional(),
     inputs: z.array(z.unknown()),
-    wait: z.boolean().default(false),
-    timeoutMs: positiveInt.optional(),
-    maxConcurrency: positiveInt.optional(),
-    overrides: OverridesSchema.optional(),
-    variables: z.record(z.string(), z.unknown()).default({}),
-    flowLabel: z.string().optional(),
-    observability: ObservabilitySchema.optional(),
+    wait: nullAsAbsent(z.boolean().default(false)),
+    timeoutMs: nullAsAbsent(positiveInt.optional()),
+    maxConcurrency: nullAsAbsent(positiveInt.optional()),
+    overrides: nullAsAbsent(OverridesSchema.optional()),
+    variables: nullAsAbsent(z.record(z.string(), z.unknown()).default({})),
+    flowLabel: nullAsAbsent(z.string().optional()),
+    observability: nullAsAbsent(ObservabilitySchema.optional()),
   })
   .refine((p) => (p.flowId === undefined) !== (p.flow === undefined), {
     message: 'exactly one of "flowId" and "flow" is required',

@@ -9,7 +9,7 @@ import { BuiltinPlugin } from './plugins/builtin/index.js';
 import { ComponentError } from './plugins/component-error.js';
 import { MockPlugin } from './plugins/mock-plugin.js';
 import type { Plugin } from './plugins/plugin.js';
-import { Router } from './plugins/router.js';
+import { Router, type ResolvedRoute } from './plugins/router.js';
 import { StepflowPlugin } from './plugins/stepflow-plugin.js';
 import { RunManager } from './runs/run-manager.js';
 import { createStateStore } from './store/index.js';
@@ -58,23 +58,26 @@ export class Runtime {
     const logger = options.logger ?? silentLogger;
     const blobs = options.blobStore ?? (await createBlobStore(config.blobStore, config.workingDirectory));
     const router = new Router(config.routes, new Set(Object.keys(config.plugins)));
+    const resolveRoute = routeResolver(router, config.routes);
     const plugins = new Map<string, LazyPlugin>();
 
     // The run manager and the plugins need each other (builtins and callbacks start runs;
     // runs call plugins), so the invoker looks plugins up at call time.
     const invoke: StepInvoker = (inv) => {
-      let route: { plugin: string; component: string };
+      let route: ResolvedRoute;
       try {
-        route = router.resolve(inv.component, inv.input);
+        route = resolveRoute(inv.component, inv.input);
       } catch (err) {
         return Promise.reject(err);
       }
       const plugin = plugins.get(route.plugin)!;
-      const observability: Observability = { run_id: inv.scope.runId, flow_id: inv.scope.flowId, step_id: inv.scope.stepId };
-      const call = { component: route.component, input: inv.input, attempt: inv.attempt, scope: inv.scope, signal: inv.signal, observability, timeoutMs: inv.timeoutMs };
-      if (!inv.traceContext) return plugin.execute(call);
+      // Plugins derive run, flow and step ids from the scope; only trace ids need passing.
+      if (!inv.traceContext) {
+        return plugin.execute({ component: route.component, input: inv.input, attempt: inv.attempt, scope: inv.scope, signal: inv.signal, timeoutMs: inv.timeoutMs });
+      }
       const span = startCallSpan(inv.traceContext, { component: inv.component, stepId: inv.scope.stepId, attempt: inv.attempt });
-      Object.assign(observability, idsOf(span));
+      const observability: Observability = { run_id: inv.scope.runId, flow_id: inv.scope.flowId, step_id: inv.scope.stepId, ...idsOf(span) };
+      const call = { component: route.component, input: inv.input, attempt: inv.attempt, scope: inv.scope, signal: inv.signal, observability, timeoutMs: inv.timeoutMs };
       return plugin.execute(call).then(
         (result) => (endWithResult(span, result, result.outcome), result),
         (err: unknown) => {
@@ -87,7 +90,7 @@ export class Runtime {
     // Each plugin's `transportRetries` applies to the calls routed to it.
     const transportRetries = (component: string, input: unknown): number => {
       try {
-        const pc = config.plugins[router.resolve(component, input).plugin];
+        const pc = config.plugins[resolveRoute(component, input).plugin];
         return pc?.type === 'stepflow' ? pc.transportRetries : 0;
       } catch {
         return 0; // no route: the call fails with -32001, nothing to retry
@@ -124,6 +127,28 @@ export class Runtime {
     await this.store.close();
     this.logger.debug('runtime closed');
   }
+}
+
+/** Most distinct component paths remembered by {@link routeResolver}. */
+const ROUTE_CACHE_ENTRIES = 1024;
+
+/**
+ * `router.resolve`, remembered per component path when no route has `conditions` (then the
+ * input cannot change where a call goes): a run of a million items routes its steps once.
+ */
+function routeResolver(router: Router, routes: FlowrunConfig['routes']): (component: string, input: unknown) => ResolvedRoute {
+  const conditional = Object.values(routes).some((rules) => rules.some((rule) => (rule.conditions?.length ?? 0) > 0));
+  if (conditional) return (component, input) => router.resolve(component, input);
+  const cache = new Map<string, ResolvedRoute>();
+  return (component, input) => {
+    let route = cache.get(component);
+    if (route === undefined) {
+      route = router.resolve(component, input);
+      if (cache.size >= ROUTE_CACHE_ENTRIES) cache.clear();
+      cache.set(component, route);
+    }
+    return route;
+  };
 }
 
 interface PluginDeps {
@@ -189,6 +214,9 @@ class LazyPlugin {
       },
       (err: unknown) => {
         this.started = undefined; // a later call tries again
+        // Keep the plugin's own code (-32002 version mismatch, -32005 down): a start failure is
+        // not a lost call, so the executor does not retry it (the plugin already did).
+        if (err instanceof ComponentError) throw new ComponentError(err.error, { plugin: this.plugin.name, cause: err });
         throw new ComponentError(
           { code: ErrorCodes.ResourceUnavailable, message: `plugin "${this.plugin.name}" failed to start: ${(err as Error).message}`, data: { plugin: this.plugin.name } },
           { plugin: this.plugin.name, cause: err },

@@ -3,24 +3,38 @@
  * thousands of concurrent items: a listener each would make every removal scan the signal's
  * listener list and trip Node's MaxListeners warning; a Set makes adding and removing O(1).
  */
-const callbacksBySignal = new WeakMap<AbortSignal, Set<() => void>>();
 
-/** Calls `callback` once when `signal` aborts; returns a function that unregisters it. */
-export function onAbort(signal: AbortSignal, callback: () => void): () => void {
-  let callbacks = callbacksBySignal.get(signal);
-  if (callbacks === undefined) {
-    const created = new Set<() => void>();
-    callbacks = created;
-    callbacksBySignal.set(signal, created);
+/** Something told once when a signal aborts (an object, so registering allocates no closure). */
+export interface AbortListener {
+  aborted(): void;
+}
+
+const listenersBySignal = new WeakMap<AbortSignal, Set<AbortListener>>();
+
+/** Tells `listener` once when `signal` aborts, until `unwatchAbort`. */
+export function watchAbort(signal: AbortSignal, listener: AbortListener): void {
+  let listeners = listenersBySignal.get(signal);
+  if (listeners === undefined) {
+    const created = new Set<AbortListener>();
+    listeners = created;
+    listenersBySignal.set(signal, created);
     signal.addEventListener('abort', () => {
-      callbacksBySignal.delete(signal);
-      for (const cb of created) cb();
+      listenersBySignal.delete(signal);
+      for (const l of created) l.aborted();
       created.clear();
     }, { once: true });
   }
-  const registered = callbacks;
-  registered.add(callback);
-  return () => {
-    registered.delete(callback);
-  };
+  listeners.add(listener);
+}
+
+/** Stops telling `listener` about `signal`. */
+export function unwatchAbort(signal: AbortSignal, listener: AbortListener): void {
+  listenersBySignal.get(signal)?.delete(listener);
+}
+
+/** Calls `callback` once when `signal` aborts; returns a function that unregisters it. */
+export function onAbort(signal: AbortSignal, callback: () => void): () => void {
+  const listener: AbortListener = { aborted: callback };
+  watchAbort(signal, listener);
+  return () => unwatchAbort(signal, listener);
 }

@@ -8,7 +8,7 @@ import type { ExecutionScope } from '../plugins/plugin.js';
 import {
   CANCELLED, internalFailure, NULL_RESULT, pathNotFound, SKIPPED, stepFailure, variableNotDefined,
 } from './failures.js';
-import { onAbort } from './abort-callbacks.js';
+import { unwatchAbort, watchAbort, type AbortListener } from './abort-callbacks.js';
 import { abortableSleep } from './sleep.js';
 
 /**
@@ -85,19 +85,7 @@ export function executeItem(flow: CompiledFlow, input: unknown, options: ItemExe
       : Promise.resolve({ result: pending, attempts: item.attempts });
   }
   // Settle on abort without waiting for in-flight calls or backoffs; they see the signal themselves.
-  return new Promise<ItemOutcome>((resolve) => {
-    const unregister = onAbort(signal, () => {
-      item.cancelled = true;
-      resolve({ result: CANCELLED, attempts: item.attempts });
-    });
-    const finish = (result: FlowResult): void => {
-      unregister();
-      resolve({ result, attempts: item.attempts });
-    };
-    const pending = item.start();
-    if (pending instanceof Promise) void pending.then(finish, (err: unknown) => finish(internalFailure(err)));
-    else finish(pending);
-  });
+  return new Promise<ItemOutcome>((resolve) => item.watch(signal, resolve));
 }
 
 type Evaluated = FlowResult | Promise<FlowResult>;
@@ -110,10 +98,13 @@ const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnPropert
 const isTruthy = (r: FlowResult): boolean => r.outcome === 'success' && r.value !== null && r.value !== undefined && r.value !== false;
 
 /** The state of one item: each step's result once known, or its promise while running. */
-class ItemExecution {
+class ItemExecution implements AbortListener {
   attempts: number;
   /** Set when the item's signal aborts: no step starts after that. */
   cancelled = false;
+  /** While watching a signal: how the item's outcome is delivered, once. */
+  private settle: ((outcome: ItemOutcome) => void) | undefined;
+  private signal: AbortSignal | undefined;
   private readonly results: Array<FlowResult | undefined>;
   private readonly running: Array<Promise<FlowResult> | undefined>;
 
@@ -126,6 +117,38 @@ class ItemExecution {
     this.attempts = firstAttempt;
     this.results = new Array(flow.steps.length);
     this.running = new Array(flow.steps.length);
+  }
+
+  /**
+   * Runs the item and delivers its outcome to `settle`, or a cancelled outcome as soon as
+   * `signal` aborts (the item is then its signal's listener: no closures per item).
+   */
+  watch(signal: AbortSignal, settle: (outcome: ItemOutcome) => void): void {
+    this.settle = settle;
+    this.signal = signal;
+    watchAbort(signal, this);
+    const pending = this.start();
+    if (pending instanceof Promise) void pending.then(this.finish, this.fail);
+    else this.finish(pending);
+  }
+
+  /** The signal aborted: settle as cancelled now. */
+  aborted(): void {
+    this.cancelled = true;
+    this.deliver(CANCELLED);
+  }
+
+  private readonly finish = (result: FlowResult): void => {
+    unwatchAbort(this.signal!, this);
+    this.deliver(result);
+  };
+
+  private readonly fail = (err: unknown): void => this.finish(internalFailure(err));
+
+  private deliver(result: FlowResult): void {
+    const settle = this.settle;
+    this.settle = undefined;
+    settle?.({ result, attempts: this.attempts });
   }
 
   /**
@@ -269,28 +292,43 @@ class ItemExecution {
   }
 
   /**
-   * Calls the component with transport retries (counted per step), then applies `onError`.
-   * Records the step's result in `results` itself (see `runStep`).
+   * Calls the component. Most calls succeed at once: the first attempt costs one `then` and no
+   * async frame; a failure or an invalid result continues in `callAgain`. Records the step's
+   * result in `results` itself (see `runStep`).
    */
-  private async call(step: CompiledStep, input: unknown): Promise<FlowResult> {
-    const { invoke, signal } = this.options;
+  private call(step: CompiledStep, input: unknown): Promise<FlowResult> {
+    if (this.cancelled) return Promise.resolve(this.done(step, CANCELLED));
+    const scope: ExecutionScope = {
+      runId: this.options.runId, itemIndex: this.options.itemIndex, stepId: step.id, flowId: this.options.flowId,
+    };
+    const first = this.invokeAttempt(step, input, scope, this.firstAttempt);
+    return first.then(
+      (result) => (isFlowResult(result) && result.outcome !== 'failed' ? this.done(step, result) : this.callAgain(step, input, scope, first)),
+      () => this.callAgain(step, input, scope, first),
+    );
+  }
+
+  /**
+   * The rest of a call whose first attempt (`first`, settled) failed or was invalid: transport
+   * retries (counted per step), then `onError`.
+   */
+  private async callAgain(step: CompiledStep, input: unknown, scope: ExecutionScope, first: Promise<FlowResult>): Promise<FlowResult> {
+    const signal = this.options.signal;
     const onError = step.onError;
     // Looked up on the first transport failure only: most calls never need it.
     let transportLeft: number | undefined;
     let retriesLeft = onError.action === 'retry' ? onError.maxRetries : 0;
     let backoffMs = onError.action === 'retry' ? onError.backoffMs : 0;
     let attempt = this.firstAttempt;
-    const scope: ExecutionScope = {
-      runId: this.options.runId, itemIndex: this.options.itemIndex, stepId: step.id, flowId: this.options.flowId,
-    };
+    let pending: Promise<FlowResult> | undefined = first;
     for (;;) {
-      if (this.cancelled) return this.done(step, CANCELLED);
-      if (attempt > this.attempts) this.attempts = attempt;
+      if (pending === undefined) {
+        if (this.cancelled) return this.done(step, CANCELLED);
+        pending = this.invokeAttempt(step, input, scope, attempt);
+      }
       let result: FlowResult;
       try {
-        result = await invoke({
-          stepId: step.id, component: step.component, input, attempt, signal, scope, traceContext: this.options.traceContext, timeoutMs: step.timeoutMs,
-        });
+        result = await pending;
         if (!isFlowResult(result)) throw new Error(`component returned an invalid result (expected a FlowResult)`);
       } catch (err) {
         if (this.cancelled) return this.done(step, CANCELLED);
@@ -299,11 +337,13 @@ class ItemExecution {
           if (transportLeft > 0) {
             transportLeft--;
             attempt++;
+            pending = undefined;
             continue;
           }
         }
         result = stepFailure(step.id, step.component, err);
       }
+      pending = undefined;
       if (result.outcome !== 'failed') return this.done(step, result);
       switch (onError.action) {
         case 'fail':
@@ -320,6 +360,18 @@ class ItemExecution {
           backoffMs *= 2;
           continue;
       }
+    }
+  }
+
+  /** One call of the component; a synchronous throw becomes a rejection (and a plain value a promise). */
+  private invokeAttempt(step: CompiledStep, input: unknown, scope: ExecutionScope, attempt: number): Promise<FlowResult> {
+    if (attempt > this.attempts) this.attempts = attempt;
+    try {
+      return Promise.resolve(this.options.invoke({
+        stepId: step.id, component: step.component, input, attempt, signal: this.options.signal, scope, traceContext: this.options.traceContext, timeoutMs: step.timeoutMs,
+      }));
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 

@@ -8,15 +8,24 @@ import { FlowrunError, type ErrorContext } from '../errors.js';
  */
 export class ComponentError extends FlowrunError {
   override name = 'ComponentError';
+  /**
+   * True when the call was lost with its connection (the server died, the socket dropped): the
+   * executor retries it on a fresh connection. Set by the plugin, never inferred from the code —
+   * a component may answer -32005 itself, and that is a component error for `onError`.
+   */
+  readonly isTransportFailure: boolean;
+
   constructor(
     readonly error: RpcErrorObject,
     context: ErrorContext = {},
+    options: { transport?: boolean } = {},
   ) {
     super('COMPONENT_FAILED', error.message, context);
+    this.isTransportFailure = options.transport ?? false;
   }
 
-  /** True when the failure was a lost connection or dead server, which warrants a retry. */
-  get isTransportFailure(): boolean {
-    return this.error.code === ErrorCodes.ResourceUnavailable;
+  /** A lost-connection failure (`-32005`), which the executor retries. */
+  static transport(error: RpcErrorObject, context: ErrorContext = {}): ComponentError {
+    return new ComponentError(error, context, { transport: true });
   }
 }

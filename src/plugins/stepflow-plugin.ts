@@ -237,7 +237,7 @@ export class StepflowPlugin implements Plugin {
     if (this.closed) return new ComponentError(this.closedError().error, ctx);
     if (error instanceof ConnectionClosedError || connection.isClosed) {
       const report = await connection.lostConnectionReport();
-      return new ComponentError(
+      return ComponentError.transport(
         {
           code: ErrorCodes.ResourceUnavailable,
           message: `component server "${this.name}" ${report.description} while running ${what}`,
@@ -246,7 +246,7 @@ export class StepflowPlugin implements Plugin {
         ctx,
       );
     }
-    return new ComponentError(
+    return ComponentError.transport(
       {
         code: ErrorCodes.ResourceUnavailable,
         message: `component server "${this.name}": ${what} failed: ${error instanceof Error ? error.message : String(error)}`,

@@ -1,4 +1,4 @@
-import { ErrorCodes, RpcError } from '../../protocol/index.js';
+import { ErrorCodes, FLOW_SCHEMA_URL, RpcError } from '../../protocol/index.js';
 import type { BlobStore } from '../../blobstore/blob-store.js';
 import { normalizeBlobId } from '../../blobstore/blob-id.js';
 import type { CompiledFlow } from '../flow/compile.js';
@@ -26,10 +26,12 @@ export class FlowCache {
     if (hit) return { flowId, compiled: hit };
     const blob = await this.blobs.get(flowId);
     if (!blob) throw new RpcError(ErrorCodes.NotFound, `Flow not found: ${flowId}`, { flowId });
-    if (blob.blobType !== 'flow') {
+    // Content addressing gives a flow put after a data put of the same JSON the same id, and the
+    // store keeps the first type: so a `data` blob that declares itself a flow is taken as one.
+    if (blob.blobType !== 'flow' && !declaresFlow(blob.data)) {
       throw RpcError.invalidParams(`Blob ${flowId} is not a flow (blob_type "${blob.blobType}")`, { flowId, blob_type: blob.blobType });
     }
-    return { flowId, compiled: this.remember(flowId, compileOrInvalid(blob.data, `blob ${flowId}`)) };
+    return { flowId, compiled: this.remember(flowId, compileOrInvalid(blob.data, `blob ${flowId}`, { flowId, blob_type: blob.blobType })) };
   }
 
   /** Validates an inline flow, stores it as a flow blob and compiles it. */
@@ -46,16 +48,23 @@ export class FlowCache {
   }
 }
 
-/** Compiles a flow or throws -32602 with the diagnostics. */
-export function compileOrInvalid(flow: unknown, what: string): CompiledFlow {
+/** Compiles a flow or throws -32602 with the diagnostics (and `data`, naming the culprit). */
+export function compileOrInvalid(flow: unknown, what: string, data: Record<string, unknown> = {}): CompiledFlow {
   const { flow: parsed, diagnostics } = validateFlow(flow);
   const errors = diagnostics.filter((d) => d.level === 'error');
   if (!parsed || errors.length > 0) {
     const first = errors[0];
     throw RpcError.invalidParams(
       `Invalid flow (${what}): ${first ? `${first.stepId !== undefined ? `step "${first.stepId}" ` : ''}field "${first.field}": ${first.message}` : 'malformed'}`,
-      { diagnostics: errors },
+      { ...data, diagnostics: errors },
     );
   }
   return compileFlow(parsed);
+}
+
+/** A value with the v1 flow schema URL or a `steps` list: a flow stored as data. */
+function declaresFlow(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return v.schema === FLOW_SCHEMA_URL || Array.isArray(v.steps);
 }

@@ -128,6 +128,8 @@ export class RunManager {
     await this.store.createRun(record, inputs);
     const state = new RunState({ ...record });
     const run = this.activate(state, options.observability);
+    // A run of no items is terminal from birth, before its journal was attached: record that.
+    if (state.isTerminal) state.journal?.runFinished(state.status, record.createdAt);
     this.logger.debug({ runId: record.runId, flowId, items: inputs.length, parentRunId: record.parentRunId }, 'run submitted');
     void this.schedule(run, compiled, inputs, record.maxConcurrency, record.variables);
     return { runId: record.runId, state };
@@ -209,25 +211,20 @@ export class RunManager {
   /** Lists runs newest first with filters and cursor paging (SPEC §5.4). */
   async list(params: RunsListParamsType): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
     const flowId = params.flowId === undefined ? undefined : (normalizeBlobId(params.flowId) ?? params.flowId);
+    if (params.cursor !== undefined && !/^[0-9a-z]{1,11}$/.test(params.cursor)) {
+      throw RpcError.invalidParams('Invalid params for runs/list: field "cursor": not a cursor returned by runs/list', { cursor: params.cursor });
+    }
     // Filters run in the store: bring it up to date with memory first (list is not a hot path).
     await this.writer.drain();
-    let page;
-    try {
-      page = await this.store.listRuns({
-        statuses: params.status,
-        flowId,
-        parentRunId: params.parentRunId,
-        createdAfter: params.createdAfter === undefined ? undefined : Date.parse(params.createdAfter),
-        createdBefore: params.createdBefore === undefined ? undefined : Date.parse(params.createdBefore),
-        cursor: params.cursor,
-        limit: params.limit,
-      });
-    } catch (err) {
-      if (params.cursor !== undefined) {
-        throw RpcError.invalidParams('Invalid params for runs/list: field "cursor": not a cursor returned by runs/list', { cursor: params.cursor });
-      }
-      throw err;
-    }
+    const page = await this.store.listRuns({
+      statuses: params.status,
+      flowId,
+      parentRunId: params.parentRunId,
+      createdAfter: params.createdAfter === undefined ? undefined : Date.parse(params.createdAfter),
+      createdBefore: params.createdBefore === undefined ? undefined : Date.parse(params.createdBefore),
+      cursor: params.cursor,
+      limit: params.limit,
+    });
     // Live runs answer from memory (their counters are ahead of the journal).
     const runs = page.runs.map((s) => this.runs.get(s.record.runId)?.state.snapshot() ?? summaryStatus(s));
     return page.nextCursor === undefined ? { runs } : { runs, nextCursor: page.nextCursor };

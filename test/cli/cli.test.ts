@@ -67,6 +67,19 @@ describe('flowrun run', () => {
     results.forEach((res, i) => expect(res.value.greeting).toMatch(new RegExp(` ${i}!$`)));
   });
 
+  it('stops quietly when the reader of its output goes away (| head)', async () => {
+    // Far more output than a pipe buffers, so writes after `head` exits meet EPIPE.
+    const d = await writeFlowDir('epipe', { 'in.jsonl': Array.from({ length: 3000 }, (_, i) => JSON.stringify({ name: `n${i}` })).join('\n') });
+    const r = await new Promise<{ stderr: string; stdout: string }>((resolvePromise) => {
+      const cmd = `"${process.execPath}" "${BIN}" run --flow examples/greeter/flow.yaml --inputs "${join(d, 'in.jsonl')}" | head -1`;
+      execFile('/bin/sh', ['-c', cmd], { cwd: ROOT, timeout: 60_000 }, (_err, stdout, stderr) =>
+        resolvePromise({ stdout, stderr }),
+      );
+    });
+    expect(lines(r.stdout)).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/EPIPE|\n\s+at /);
+  });
+
   it('exits 1 with the failure when the item fails', async () => {
     const r = await flowrun(['run', '--flow', 'examples/greeter/flow.yaml', '--input-json', '{"name":42}']);
     expect(r.code).toBe(1);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { executeItem, type ItemExecutionOptions } from '../../src/executor/item-executor.js';
 import type { CompiledFlow } from '../../src/flow/compile.js';
-import { componentError, FakeInvoker, flowOf, ok } from './fake-invoker.js';
+import { componentError, transportError, FakeInvoker, flowOf, ok } from './fake-invoker.js';
 
 const start = (flow: CompiledFlow, fake: FakeInvoker, opts: Partial<ItemExecutionOptions> = {}) =>
   executeItem(flow, { mode: 'x' }, { runId: 'run-1', itemIndex: 0, flowId: 'sha256:f', invoke: fake.invoke, ...opts });
@@ -128,7 +128,7 @@ describe('transport failures', () => {
   it('retries a transport failure with attempt + 1 and succeeds', async () => {
     let calls = 0;
     const fake = new FakeInvoker().on('s', () => {
-      if (++calls <= 2) throw componentError(-32005, 'connection lost');
+      if (++calls <= 2) throw transportError('connection lost');
       return ok('back');
     });
     const outcome = await start(stepFlow(), fake);
@@ -138,7 +138,7 @@ describe('transport failures', () => {
 
   it('gives up after transportRetries and fails the step with the -32005 cause', async () => {
     const fake = new FakeInvoker().on('s', () => {
-      throw componentError(-32005, 'server down');
+      throw transportError('server down');
     });
     const outcome = await start(stepFlow(), fake, { transportRetries: 2 });
     expect(fake.calls).toHaveLength(3);
@@ -157,9 +157,18 @@ describe('transport failures', () => {
     expect(fake.calls).toHaveLength(1);
   });
 
+  it('does not retry a -32005 the component answered itself (it is a component error)', async () => {
+    const fake = new FakeInvoker().on('s', () => {
+      throw componentError(-32005, 'db down');
+    });
+    const outcome = await start(stepFlow(), fake);
+    expect(fake.calls).toHaveLength(1);
+    expect(outcome.result).toMatchObject({ outcome: 'failed', error: { code: 500, data: { cause: { code: -32005, message: 'db down' } } } });
+  });
+
   it('applies onError after transport retries are exhausted', async () => {
     const fake = new FakeInvoker().on('s', () => {
-      throw componentError(-32005);
+      throw transportError();
     });
     const outcome = await start(stepFlow('{ action: useDefault, defaultValue: fallback }'), fake, { transportRetries: 1 });
     expect(outcome).toEqual({ result: ok({ value: 'fallback' }), attempts: 2 });

@@ -100,9 +100,13 @@ export function flowOf(yaml: string): CompiledFlow {
 /** A success result. */
 export const ok = (value: unknown): FlowResult => ({ outcome: 'success', value });
 
-/** A ComponentError with `code`. */
+/** A ComponentError with `code`: an error the component answered. */
 export const componentError = (code: number, message = 'boom', data?: unknown): ComponentError =>
   new ComponentError(data === undefined ? { code, message } : { code, message, data });
+
+/** A call lost with its connection (-32005, marked as a transport failure by the plugin). */
+export const transportError = (message = 'connection lost'): ComponentError =>
+  ComponentError.transport({ code: -32005, message });
 
 /** Lets pending promise callbacks run (a macrotask turn). */
 export const settle = (): Promise<void> => new Promise((r) => setImmediate(r));

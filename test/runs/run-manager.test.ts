@@ -3,6 +3,7 @@ import { ErrorCodes, RpcError, type FlowResult, type RunStatus } from '../../pro
 import { MemoryBlobStore } from '../../blobstore/memory.js';
 import type { StepInvocation, StepInvoker } from '../../src/executor/item-executor.js';
 import { RunManager } from '../../src/runs/run-manager.js';
+import { MemoryStateStore } from '../../src/store/memory-state-store.js';
 
 const FLOW = {
   schema: 'https://stepflow.org/schemas/v1/flow.json',
@@ -232,5 +233,25 @@ describe('RunManager', () => {
     expect(page3.runs.map((r) => r.runId)).toEqual([ids[1], ids[0]]);
     expect((await runs.list({ limit: 50, status: ['failed'] })).runs.map((r) => r.runId)).toEqual([failedRun]);
     expect(page1.runs.every((r) => r.results === undefined)).toBe(true);
+    const garbage = await rpcError(runs.list({ limit: 2, cursor: 'not a cursor!' }));
+    expect([garbage.code, garbage.data]).toEqual([ErrorCodes.InvalidParams, { cursor: 'not a cursor!' }]);
+  });
+
+  it('records a run of no items as finished in the state store', async () => {
+    const store = new MemoryStateStore();
+    manager = new RunManager({ blobs: new MemoryBlobStore(), invoke: doubling, store });
+    const { runId } = await manager.submit(submitParams([]));
+    await manager.flush();
+    expect((await manager.list({ limit: 50, status: ['success'] })).runs.map((r) => r.runId)).toEqual([runId]);
+    expect(await store.unfinishedRuns()).toEqual([]);
+  });
+
+  it('runs a flow stored first as data, then as a flow, by its id in a fresh process', async () => {
+    const blobs = new MemoryBlobStore();
+    const id = await blobs.put(FLOW, 'data');
+    expect(await blobs.put(FLOW, 'flow')).toBe(id);
+    manager = new RunManager({ blobs, invoke: doubling }); // no compiled-flow cache from the puts
+    const status = await manager.submit({ flowId: id, inputs: [21], wait: true, variables: {} });
+    expect(status.results![0].result).toEqual({ outcome: 'success', value: 42 });
   });
 });

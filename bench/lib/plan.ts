@@ -1,0 +1,46 @@
+import type { PayloadName } from './payloads.js';
+
+/** What one bench invocation runs: sizes for the full run and for `--quick`. */
+export interface Plan {
+  quick: boolean;
+  reps: number;
+  payloads: readonly PayloadName[];
+  concurrencies: readonly number[];
+  /** Items per timed pass, by concurrency (C=1 is latency-bound, so it gets fewer). */
+  items(concurrency: number, payload: PayloadName): number;
+  warmup(concurrency: number): number;
+  threeStepItems: number;
+  millionItems: number;
+  waitSamples: number;
+  blobCounts: { '1KiB': number; '1MiB': number };
+}
+
+/** The full plan (≈3 minutes here) or the quick one (≈30 s). */
+export function makePlan(quick: boolean, reps?: number): Plan {
+  if (quick) {
+    return {
+      quick,
+      reps: reps ?? 1,
+      payloads: ['small'],
+      concurrencies: [16, 256],
+      items: () => 40_000,
+      warmup: () => 5_000,
+      threeStepItems: 15_000,
+      millionItems: 300_000,
+      waitSamples: 300,
+      blobCounts: { '1KiB': 300, '1MiB': 5 },
+    };
+  }
+  return {
+    quick,
+    reps: reps ?? 3,
+    payloads: ['small', '1KiB'],
+    concurrencies: [1, 16, 256],
+    items: (c, payload) => (c === 1 ? 10_000 : payload === 'small' ? 100_000 : 50_000),
+    warmup: (c) => (c === 1 ? 1_000 : 10_000),
+    threeStepItems: 50_000,
+    millionItems: 1_000_000,
+    waitSamples: 1_000,
+    blobCounts: { '1KiB': 1_000, '1MiB': 20 },
+  };
+}
