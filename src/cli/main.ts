@@ -1,5 +1,7 @@
 import { RpcError } from '../../protocol/index.js';
 import { ConfigError, FlowLoadError } from '../errors.js';
+import { formatDiagnostic } from '../flow/load.js';
+import type { Diagnostic } from '../flow/validate.js';
 import { cancelCommand } from './commands/cancel.js';
 import { componentsCommand } from './commands/components.js';
 import { getCommand } from './commands/get.js';
@@ -60,18 +62,12 @@ export async function main(argv: string[], out: Output = processOutput): Promise
 }
 
 function describe(err: unknown): string {
-  if (err instanceof FlowLoadError) {
-    const where = err.file ? `${err.file}${err.line !== undefined ? `:${err.line}` : ''}: ` : '';
-    const details = err.diagnostics
-      .filter((d) => d.level === 'error')
-      .map((d) => `\n  ${d.stepId !== undefined ? `step "${d.stepId}" ` : ''}${d.field ?? ''}: ${d.message}`)
-      .join('');
-    return `${where}${err.message}${details}`;
-  }
-  if (err instanceof UsageError || err instanceof ConfigError) return err.message;
+  // FlowLoadError, UsageError and ConfigError messages already name the file (and line).
+  if (err instanceof FlowLoadError || err instanceof UsageError || err instanceof ConfigError) return err.message;
   if (err instanceof RpcError) {
-    const diagnostics = (err.data as { diagnostics?: Array<{ stepId?: string; field?: string; message: string }> } | undefined)?.diagnostics ?? [];
-    return err.message + diagnostics.map((d) => `\n  ${d.stepId !== undefined ? `step "${d.stepId}" ` : ''}${d.field ?? ''}: ${d.message}`).join('');
+    // The message names the first diagnostic; list the others below it.
+    const diagnostics = (err.data as { diagnostics?: Diagnostic[] } | undefined)?.diagnostics ?? [];
+    return err.message + diagnostics.slice(1).map((d) => `\n  ${formatDiagnostic('flow', d)}`).join('');
   }
   return err instanceof Error ? err.message : String(err);
 }

@@ -6,36 +6,52 @@ import type { Flow } from '../../protocol/index.js';
 import { FlowLoadError } from '../errors.js';
 import { validateFlow, type Diagnostic } from './validate.js';
 
+/** Options of `loadFlowFile` / `parseFlowText`. */
+export interface FlowLoadOptions {
+  /** Hears each warning (unknown keys, unreachable steps) as `file:line: warning: …`. */
+  onWarning?: (message: string) => void;
+}
+
 /** Reads a flow file (`.yaml`, `.yml`, `.json`) and validates it; throws FlowLoadError naming the file. */
-export async function loadFlowFile(path: string): Promise<Flow> {
+export async function loadFlowFile(path: string, options: FlowLoadOptions = {}): Promise<Flow> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new FlowLoadError(`cannot read flow file ${path}: ${(err as Error).message}`, path);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new FlowLoadError(`${path}: cannot read flow file: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, path);
   }
-  return parseFlowText(text, path);
+  return parseFlowText(text, path, options);
 }
 
 /** Parses and validates flow text; the format follows the extension of `file`. */
-export function parseFlowText(text: string, file: string): Flow {
+export function parseFlowText(text: string, file: string, options: FlowLoadOptions = {}): Flow {
   const ext = extname(file).toLowerCase();
-  if (ext === '.json') return checked(parseJson(text, file), file);
+  if (ext === '.json') return checked(parseJson(text, file), file, options);
   if (ext === '.yaml' || ext === '.yml') {
     const { value, lineOf } = parseYaml(text, file);
-    return checked(value, file, lineOf);
+    return checked(value, file, options, lineOf);
   }
   throw new FlowLoadError(`${file}: unsupported flow file extension "${ext}" (expected .yaml, .yml or .json)`, file);
 }
 
-function checked(value: unknown, file: string, lineOf?: (field: string) => number | undefined): Flow {
-  const { flow, diagnostics } = validateFlow(value);
-  if (flow) return flow;
-  const first = diagnostics.find((d) => d.level === 'error') as Diagnostic;
-  const line = lineOf?.(first.field);
+/** `file:line: level: step "id" field "f": message` — how every flow diagnostic is shown. */
+export function formatDiagnostic(file: string, d: Diagnostic, line?: number): string {
   const where = `${file}${line === undefined ? '' : `:${line}`}`;
-  const step = first.stepId === undefined ? '' : `step "${first.stepId}", `;
-  throw new FlowLoadError(`${where}: invalid flow: ${step}field "${first.field}": ${first.message}`, file, line, diagnostics);
+  const step = d.stepId === undefined ? '' : `step "${d.stepId}" `;
+  return `${where}: ${d.level}: ${step}${d.field ? `field "${d.field}": ` : ''}${d.message}`;
+}
+
+function checked(value: unknown, file: string, options: FlowLoadOptions, lineOf?: (field: string) => number | undefined): Flow {
+  const { flow, diagnostics } = validateFlow(value);
+  if (flow) {
+    for (const d of diagnostics) if (d.level === 'warning') options.onWarning?.(formatDiagnostic(file, d, lineOf?.(d.field)));
+    return flow;
+  }
+  const errors = diagnostics.filter((d) => d.level === 'error');
+  const lines = errors.map((d) => formatDiagnostic(file, d, lineOf?.(d.field)));
+  const more = lines.length > 1 ? `\n  ${lines.slice(1).join('\n  ')}` : '';
+  throw new FlowLoadError(`${lines[0]}${more}`, file, lineOf?.(errors[0].field), diagnostics);
 }
 
 function parseJson(text: string, file: string): unknown {

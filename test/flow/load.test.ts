@@ -55,7 +55,7 @@ describe('parseFlowText', () => {
   it('carries the diagnostics of an invalid flow, with the line of the first error', () => {
     const text = 'steps:\n  - id: a\n    component: /c\n    input:\n      x: { $step: ghost }\noutput: { $step: a }\n';
     const err = loadError(() => parseFlowText(text, 'bad.yaml'));
-    expect(err.message).toBe('bad.yaml:5: invalid flow: step "a", field "steps[0].input.x.$step": "$step" names unknown step "ghost"');
+    expect(err.message).toBe('bad.yaml:5: error: step "a" field "steps[0].input.x.$step": "$step" names unknown step "ghost"');
     expect(err.line).toBe(5);
     expect(err.diagnostics).toEqual([expect.objectContaining({ stepId: 'a', field: 'steps[0].input.x.$step' })]);
   });

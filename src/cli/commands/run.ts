@@ -21,7 +21,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   const given = [values.input, values['input-json'], values.inputs].filter((v) => v !== undefined).length;
   if (given > 1) throw new UsageError('give only one of --input, --input-json and --inputs');
 
-  const flow: Flow = await loadFlowFile(flowPath);
+  const flow: Flow = await loadFlowFile(flowPath, { onWarning: (w) => out.error(w) });
   const batch = values.inputs !== undefined;
   const inputs: unknown[] = batch
     ? await readJsonLines(values.inputs!)

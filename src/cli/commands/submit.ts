@@ -22,7 +22,7 @@ export async function submitCommand(argv: string[], out: Output): Promise<number
   if ((values['input-json'] === undefined) === (values.inputs === undefined)) {
     throw new UsageError(`give exactly one of --input-json and --inputs\nusage: ${USAGE}`);
   }
-  const flow = await loadFlowFile(values.flow);
+  const flow = await loadFlowFile(values.flow, { onWarning: (w) => out.error(w) });
   const inputs = values.inputs !== undefined ? await readJsonLines(values.inputs) : [parseJsonFlag(values['input-json']!, '--input-json')];
   const maxConcurrency = parsePositiveInt(values['max-concurrency'], '--max-concurrency');
 

@@ -26,7 +26,7 @@ export async function testCommand(argv: string[], out: Output): Promise<number> 
   let passed = 0;
   let failed = 0;
   for (const file of files) {
-    const flow = await loadFlowFile(file);
+    const flow = await loadFlowFile(file, { onWarning: (w) => out.error(w) });
     const cases = (flow.test?.cases ?? []).filter((c) => !only || only.has(c.name));
     if (cases.length === 0) {
       out.error(`- ${file}: no test cases, skipped`);

@@ -18,6 +18,16 @@ describe('/put_blob and /get_blob', () => {
     expect((await blobs.get(blobIdOf(flow)))?.blobType).toBe('flow');
   });
 
+  it('refuses an invalid flow put as blob_type flow with -32602 naming the step and field, storing nothing', async () => {
+    const { plugin, blobs } = fakeHost();
+    const flow = { steps: [{ id: 'a', component: '/x', input: { $step: 'ghost' } }] };
+    const error = await componentError(plugin.execute(callOf('/put_blob', { data: flow, blob_type: 'flow' })));
+    expect(error.code).toBe(-32602);
+    expect(error.message).toContain('step "a"');
+    expect(error.message).toContain('ghost');
+    expect(await blobs.get(blobIdOf(flow))).toBeUndefined();
+  });
+
   it('reads back what was put, by prefixed or bare id', async () => {
     const { plugin } = fakeHost();
     const put = await plugin.execute(callOf('/put_blob', { data: [null, 'v'] }));
