@@ -68,6 +68,13 @@ interface ActiveRun {
 
 const CANCELLED: FlowResult = { outcome: 'failed', error: { code: ErrorCodes.RequestCancelled, message: 'item cancelled' } };
 
+/** Item completions between two turns given to the event loop (see `schedule`). */
+const YIELD_EVERY_ITEMS = 256;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Finished runs kept in memory once journaled, for quick reads; the store holds them all. */
+const RECENT_FINISHED_RUNS = 256;
+
 /**
  * Runs flows over many inputs (SPEC §5): submit, get (with event-driven long poll), cancel,
  * list, and resume after a restart. Each run is scheduled by a pool of `maxConcurrency`
@@ -75,7 +82,14 @@ const CANCELLED: FlowResult = { outcome: 'failed', error: { code: ErrorCodes.Req
  * workers. Live runs are held in memory and journaled to the state store in batches.
  */
 export class RunManager {
+  /** Runs executing in this process. A finished run leaves once its last transition is stored. */
   private readonly runs = new Map<string, ActiveRun>();
+  /** Recently finished runs, least recently used first. */
+  private readonly recent = new Map<string, RunState>();
+  /** Item completions since the event loop last had a turn. */
+  private sinceYield = 0;
+  /** Set while every worker waits one turn of the event loop. */
+  private pause: Promise<void> | undefined;
   private readonly flows: FlowCache;
   private readonly store: StateStore;
   private readonly writer: StoreWriter;
@@ -189,11 +203,14 @@ export class RunManager {
     return { runId, results: results.map((r) => r.result ?? CANCELLED) };
   }
 
-  /** Returns a run's status (SPEC §5.2), long-polling with `wait`. Unknown id → -32011. */
+  /**
+   * Returns a run's status (SPEC §5.2), long-polling with `wait`. Unknown id → -32011. Only runs
+   * this process executes are waited on; a run read from the store is answered as stored.
+   */
   async get(params: RunsGetParamsType, signal?: AbortSignal): Promise<RunStatus> {
-    const run = await this.require(params.runId);
-    if (params.wait) await this.waitTerminal(run.state, params.timeoutMs, signal);
-    return run.state.snapshot({
+    const { state, live } = await this.lookup(params.runId);
+    if (params.wait && live) await this.waitTerminal(state, params.timeoutMs, signal);
+    return state.snapshot({
       includeResults: params.includeResults,
       resultOrder: params.resultOrder,
       offset: params.offset,
@@ -203,9 +220,9 @@ export class RunManager {
 
   /** Cancels a run and its children (SPEC §5.5). A terminal run is returned unchanged. */
   async cancel(runId: string): Promise<RunStatus> {
-    const run = await this.require(runId);
-    this.cancelRun(run);
-    return run.state.snapshot();
+    const { state, live } = await this.lookup(runId);
+    if (live) this.cancelRun(live);
+    return state.snapshot();
   }
 
   /** Lists runs newest first with filters and cursor paging (SPEC §5.4). */
@@ -215,7 +232,7 @@ export class RunManager {
       throw RpcError.invalidParams('Invalid params for runs/list: field "cursor": not a cursor returned by runs/list', { cursor: params.cursor });
     }
     // Filters run in the store: bring it up to date with memory first (list is not a hot path).
-    await this.writer.drain();
+    await this.writer.settled();
     const page = await this.store.listRuns({
       statuses: params.status,
       flowId,
@@ -247,9 +264,14 @@ export class RunManager {
     });
   }
 
-  /** The live state of a run, or undefined. */
+  /** The in-memory state of a run (executing or recently finished), or undefined. */
   state(runId: string): RunState | undefined {
-    return this.runs.get(runId)?.state;
+    return this.runs.get(runId)?.state ?? this.recent.get(runId);
+  }
+
+  /** How many runs this process is executing (finished ones leave memory). */
+  get liveRunCount(): number {
+    return this.runs.size;
   }
 
   /** Cancels every unfinished run (`flowrun run` at exit), and waits until the store has it all. */
@@ -270,7 +292,7 @@ export class RunManager {
 
   /** Waits until every transition so far is in the state store. */
   flush(): Promise<void> {
-    return this.writer.drain();
+    return this.writer.settled();
   }
 
   private activate(state: RunState, observability?: Observability): ActiveRun {
@@ -283,6 +305,7 @@ export class RunManager {
     if (span) state.onTerminal(() => endWithResult(span, undefined, state.status));
     state.journal = this.writer.journalFor(runId);
     this.runs.set(runId, run);
+    state.onTerminal(() => this.retire(run));
     if (parentRunId !== undefined) {
       const parent = this.runs.get(parentRunId);
       if (parent) {
@@ -305,13 +328,37 @@ export class RunManager {
     }
   }
 
-  /** The run in memory, else loaded from the store (a run of an earlier process), else -32011. */
-  private async require(runId: string): Promise<ActiveRun> {
+  /** A run in memory, else from the store (a run of an earlier process), else -32011. */
+  private async lookup(runId: string): Promise<{ state: RunState; live?: ActiveRun }> {
     const live = this.runs.get(runId);
-    if (live) return live;
+    if (live) return { state: live.state, live };
+    const recent = this.recent.get(runId);
+    if (recent) {
+      this.remember(recent);
+      return { state: recent };
+    }
     const loaded = await this.store.loadRun(runId);
     if (!loaded) throw RpcError.notFound(`Run not found: ${runId}`, { runId });
-    return this.runs.get(runId) ?? this.activate(restoreState(loaded));
+    const state = restoreState(loaded);
+    if (state.isTerminal) this.remember(state);
+    return { state };
+  }
+
+  /** A finished run leaves the live set once its last transition is in the store. */
+  private retire(run: ActiveRun): void {
+    void this.writer.settled().then(() => {
+      const { runId, parentRunId } = run.state.identity;
+      if (this.runs.get(runId) !== run) return;
+      this.runs.delete(runId);
+      if (parentRunId !== undefined) this.runs.get(parentRunId)?.children.delete(runId);
+      this.remember(run.state);
+    });
+  }
+
+  private remember(state: RunState): void {
+    this.recent.delete(state.runId);
+    this.recent.set(state.runId, state);
+    if (this.recent.size > RECENT_FINISHED_RUNS) this.recent.delete(this.recent.keys().next().value!);
   }
 
   private async resolveFlow(
@@ -341,6 +388,8 @@ export class RunManager {
 
     const worker = async (): Promise<void> => {
       while (next < total && !signal.aborted) {
+        if (this.pause) await this.pause;
+        if (next >= total || signal.aborted) break;
         const index = next++;
         // A resumed item that was running before the restart runs again as attempt + 1.
         const firstAttempt = state.attemptsOf(index) + 1;
@@ -371,12 +420,23 @@ export class RunManager {
         if (item) endWithResult(item.span, result, cancelled ? 'cancelled' : result.outcome);
         if (cancelled) state.finishItem(index, 'cancelled', undefined, attempts, this.now());
         else state.finishItem(index, result.outcome === 'failed' ? 'failed' : 'success', result, attempts, this.now());
+        // Components that answer without I/O (mock, builtins) would chain microtasks for the
+        // whole run: every so often all workers pause for one turn of the event loop.
+        if (++this.sinceYield >= YIELD_EVERY_ITEMS) {
+          this.sinceYield = 0;
+          this.pause ??= yieldToEventLoop().then(() => {
+            this.pause = undefined;
+          });
+        }
       }
     };
 
     const workers = Math.min(Math.max(1, maxConcurrency), total);
     const pool: Promise<void>[] = [];
-    for (let k = 0; k < workers; k++) pool.push(worker());
+    for (let k = 0; k < workers; k++) {
+      pool.push(worker()); // starts an item at once
+      if ((k + 1) % YIELD_EVERY_ITEMS === 0) await yieldToEventLoop();
+    }
     await Promise.all(pool);
     if (state.isTerminal) this.logger.debug({ runId, status: state.status, items: state.counts }, 'run finished');
   }

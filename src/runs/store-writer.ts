@@ -95,7 +95,16 @@ export class StoreWriter {
     this.stopped = true;
   }
 
-  /** Resolves when everything queued so far is written. */
+  /**
+   * Resolves once every transition queued before this call is written; later ones do not delay
+   * it (at most two flushes), so it ends even while runs keep producing transitions.
+   */
+  async settled(): Promise<void> {
+    if (this.flushing) await this.flushing;
+    if (this.queue.length > 0 || this.flushing) await this.flush();
+  }
+
+  /** Resolves when the queue is empty: for shutdown, once no new transitions arrive. */
   async drain(): Promise<void> {
     while (this.queue.length > 0 || this.flushing) {
       if (this.flushing) await this.flushing;

@@ -254,4 +254,28 @@ describe('RunManager', () => {
     const status = await manager.submit({ flowId: id, inputs: [21], wait: true, variables: {} });
     expect(status.results![0].result).toEqual({ outcome: 'success', value: 42 });
   });
+
+  it('lets finished runs leave memory once stored, and still answers them from the store', async () => {
+    const store = new MemoryStateStore();
+    manager = new RunManager({ blobs: new MemoryBlobStore(), invoke: doubling, store });
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i++) ids.push((await manager.submit(submitParams([i], { wait: true }))).runId);
+    await manager.flush();
+    await new Promise((r) => setImmediate(r));
+    expect(manager.liveRunCount).toBe(0);
+    const oldest = await manager.get({ runId: ids[0], wait: true, includeResults: true, resultOrder: 'byIndex', offset: 0 });
+    expect(oldest).toMatchObject({ runId: ids[0], status: 'success', items: { total: 1, success: 1 } });
+    expect(oldest.results![0].result).toEqual({ outcome: 'success', value: 0 });
+    expect((await manager.cancel(ids[1])).status).toBe('success'); // terminal: unchanged
+  });
+
+  it('gives the event loop turns during a run whose components answer without I/O', async () => {
+    const runs = make(doubling);
+    const { runId } = await runs.submit(submitParams(Array.from({ length: 20_000 }, (_, i) => i)));
+    const state = runs.state(runId)!;
+    const seenMidRun = await new Promise<number>((resolve) => setImmediate(() => resolve(state.counts.success)));
+    expect(seenMidRun).toBeLessThan(20_000);
+    await runs.get({ runId, wait: true, includeResults: false, resultOrder: 'byIndex', offset: 0 });
+    expect(state.counts.success).toBe(20_000);
+  });
 });
