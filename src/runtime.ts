@@ -163,7 +163,7 @@ function createPlugin(name: string, pc: PluginConfig, deps: PluginDeps): Plugin 
   const logger = deps.logger.child({ plugin: name });
   switch (pc.type) {
     case 'stepflow': {
-      const common = { name, timeoutMs: pc.timeoutMs, logger, runtimeApi: deps.service };
+      const common = { name, timeoutMs: pc.timeoutMs, initializeTimeoutMs: pc.initializeTimeoutMs, logger, runtimeApi: deps.service };
       if (pc.transport === 'websocket') {
         return new StepflowPlugin({ ...common, url: pc.url, connectTimeoutMs: pc.connectTimeoutMs, pingIntervalMs: pc.pingIntervalMs });
       }

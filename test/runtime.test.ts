@@ -37,4 +37,10 @@ describe('Runtime', () => {
     const s = await rt.runs.submit({ flow: oneStep('/nowhere/x'), inputs: [1], wait: true, variables: {} });
     expect(s.results![0].result).toMatchObject({ outcome: 'failed', error: { code: 500, data: { cause: { code: -32001, data: { component: '/nowhere/x' } } } } });
   });
+
+  it('bounds the initialize handshake by the plugin\'s initializeTimeoutMs', async () => {
+    const rt = await runtimeWith({ command: process.execPath, args: [join(ROOT, 'test/fixtures/silent-server.mjs')], initializeTimeoutMs: 300 });
+    const s = await rt.runs.submit({ flow: oneStep('/s/echo'), inputs: [1], wait: true, variables: {} });
+    expect(JSON.stringify(s.results![0].result)).toContain('did not answer initialize within 300 ms');
+  });
 });

@@ -50,6 +50,7 @@ const StepflowSchema = z.object({
   transportRetries: integer(0).default(3),
   connectTimeoutMs: integer(1).optional(),
   pingIntervalMs: integer(1).optional(),
+  initializeTimeoutMs: integer(1).optional(),
 });
 
 const RuleSchema = z.object({
@@ -140,6 +141,7 @@ function parseStepflowPlugin(raw: unknown, path: FieldPath, workingDirectory: st
     type: 'stepflow' as const,
     transportRetries: plugin.transportRetries,
     ...(plugin.timeoutMs === undefined ? {} : { timeoutMs: plugin.timeoutMs }),
+    ...(plugin.initializeTimeoutMs === undefined ? {} : { initializeTimeoutMs: plugin.initializeTimeoutMs }),
   };
   if (plugin.transport === 'http') {
     return reader.fail([...path, 'transport'], 'transport "http" is not supported: flowrun speaks stdio (`command`) and WebSocket (`url: ws://…`)');

@@ -27,6 +27,8 @@ interface StepflowPluginCommon {
   timeoutMs?: number;
   /** Retries of a call whose connection was lost, each on a fresh connection (default 3). */
   transportRetries: number;
+  /** Bound on the `initialize` handshake of a (re)started server (default 10 s). */
+  initializeTimeoutMs?: number;
 }
 
 /** A component server spawned as a child process, spoken to over stdin/stdout. */

@@ -171,6 +171,9 @@ export class StepflowPlugin implements Plugin {
         context,
       );
     if (signal?.aborted) throw cancelled();
+    // The common case: connected. No race, no listener on the (shared) signal.
+    const live = this.connection;
+    if (live !== undefined && !live.isClosed && !this.closed) return live;
     try {
       return await raceAbort(this.ready(MAX_CONNECT_ATTEMPTS), signal, cancelled);
     } catch (error) {

@@ -11,7 +11,17 @@ export type CallerResolver = (ctx: RequestContext, params: unknown) => CallerCon
  * is released when the caller cancels or its connection closes.
  */
 export function registerRuntimeHandlers(peer: RpcPeer, api: RuntimeApi, callerFor: CallerResolver): void {
-  const caller = (ctx: RequestContext, params: unknown): CallerContext => ({ ...callerFor(ctx, params), signal: ctx.signal });
+  // The signal is read only by the calls that wait (runs/get, runs/submit): reading it creates
+  // the request's AbortController, which the other calls do not need.
+  const caller = (ctx: RequestContext, params: unknown): CallerContext => {
+    const resolved = callerFor(ctx, params);
+    return {
+      parent: resolved.parent,
+      get signal() {
+        return ctx.signal;
+      },
+    };
+  };
   peer.onRequest(BlobsPut, (params, ctx) => api.blobsPut(params, caller(ctx, params)));
   peer.onRequest(BlobsGet, (params, ctx) => api.blobsGet(params, caller(ctx, params)));
   peer.onRequest(RunsSubmit, (params, ctx) => api.runsSubmit(params, caller(ctx, params)));
