@@ -109,27 +109,11 @@ export class StepflowPlugin implements Plugin {
     await this.ready(1);
   }
 
-  async execute(call: ComponentCall): Promise<FlowResult> {
-    const context: ErrorContext = {
-      plugin: this.name,
-      component: call.component,
-      runId: call.scope.runId,
-      itemIndex: call.scope.itemIndex,
-      stepId: call.scope.stepId,
-    };
-    const what = `component "${call.component}"`;
-    const connection = await this.readyFor(call.signal, what, context);
-    const observability = observabilityFor(call);
-    const timeoutMs = call.timeoutMs ?? this.timeoutMs;
-    try {
-      const output = await connection.execute(call.component, call.input, call.attempt, call.scope, observability, {
-        signal: call.signal,
-        timeoutMs,
-      });
-      return { outcome: 'success', value: output };
-    } catch (error) {
-      throw await this.callFailure(error, connection, what, context);
-    }
+  execute(call: ComponentCall): Promise<FlowResult> {
+    // The common case: connected and not cancelled. Error context and messages are built only on failure.
+    const live = this.connection;
+    if (live !== undefined && !live.isClosed && !this.closed && call.signal?.aborted !== true) return this.executeOn(live, call);
+    return this.readyFor(call.signal, componentWhat(call), callContext(this.name, call)).then((connection) => this.executeOn(connection, call));
   }
 
   async listComponents(): Promise<ComponentInfo[]> {
@@ -142,6 +126,21 @@ export class StepflowPlugin implements Plugin {
     } catch (error) {
       throw await this.callFailure(error, connection, what, context);
     }
+  }
+
+  /** Sends one execute on `connection`; a failure becomes the ComponentError the executor expects. */
+  private executeOn(connection: ServerConnection, call: ComponentCall): Promise<FlowResult> {
+    return connection
+      .execute(call.component, call.input, call.attempt, call.scope, observabilityFor(call), {
+        signal: call.signal,
+        timeoutMs: call.timeoutMs ?? this.timeoutMs,
+      })
+      .then(
+        (output): FlowResult => ({ outcome: 'success', value: output }),
+        (error: unknown) => this.callFailure(error, connection, componentWhat(call), callContext(this.name, call)).then((failure) => {
+          throw failure;
+        }),
+      );
   }
 
   /** Closes the server's stdin (or the socket), waits for it to go (up to `closeTimeoutMs`), then forces it. */
@@ -301,10 +300,23 @@ function diallerFor(options: StepflowWebSocketPluginOptions, logger: Logger): Tr
 /** The observability sent with an execute: the call's own, completed with the scope's run, flow and step ids. */
 function observabilityFor(call: ComponentCall): Observability {
   const observability: Observability = { run_id: call.scope.runId, flow_id: call.scope.flowId, step_id: call.scope.stepId };
-  for (const [key, value] of Object.entries(call.observability ?? {})) {
+  const own = call.observability;
+  if (own === undefined) return observability;
+  for (const key in own) {
+    const value = own[key as keyof Observability];
     if (value !== undefined) observability[key as keyof Observability] = value;
   }
   return observability;
+}
+
+/** How errors name an execute call. */
+function componentWhat(call: ComponentCall): string {
+  return `component "${call.component}"`;
+}
+
+/** The error context of an execute call. */
+function callContext(plugin: string, call: ComponentCall): ErrorContext {
+  return { plugin, component: call.component, runId: call.scope.runId, itemIndex: call.scope.itemIndex, stepId: call.scope.stepId };
 }
 
 /** `promise`, unless `signal` aborts first: then rejects with `onAbort()` (the promise goes on). */

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import type { Output } from '../output.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, connectRemote } from '../remote.js';
 import { UsageError } from '../usage-error.js';
+import { parseCommandArgs } from '../args.js';
 
 const USAGE = `flowrun cancel RUN_ID ${REMOTE_USAGE}
 
@@ -26,14 +26,12 @@ export async function cancelCommand(argv: string[], out: Output): Promise<number
 }
 
 function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
+  return parseCommandArgs(
+    {
       args: argv,
       options: { ...REMOTE_OPTIONS, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${USAGE}`);
-  }
+    },
+    USAGE,
+  );
 }

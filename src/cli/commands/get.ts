@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import type { Output } from '../output.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, collectResults, connectRemote, exitCodeOf, parseOrder, waitForRun } from '../remote.js';
 import { UsageError } from '../usage-error.js';
+import { parseCommandArgs } from '../args.js';
 
 const USAGE = `flowrun get RUN_ID ${REMOTE_USAGE} [--wait] [--results] [--order byIndex|byCompletion]
 
@@ -34,8 +34,8 @@ export async function getCommand(argv: string[], out: Output): Promise<number> {
 }
 
 function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
+  return parseCommandArgs(
+    {
       args: argv,
       options: {
         ...REMOTE_OPTIONS,
@@ -45,9 +45,7 @@ function parseOptions(argv: string[]) {
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${USAGE}`);
-  }
+    },
+    USAGE,
+  );
 }

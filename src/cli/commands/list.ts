@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { StatusSchema, type Status } from '../../../protocol/index.js';
 import type { Output } from '../output.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, connectRemote } from '../remote.js';
 import { UsageError } from '../usage-error.js';
+import { parseCommandArgs } from '../args.js';
 
 const USAGE = `flowrun list ${REMOTE_USAGE} [--status s,…] [--limit N] [--cursor C]
 
@@ -47,8 +47,8 @@ function parseLimit(text: string): number {
 }
 
 function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
+  return parseCommandArgs(
+    {
       args: argv,
       options: {
         ...REMOTE_OPTIONS,
@@ -58,9 +58,7 @@ function parseOptions(argv: string[]) {
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${USAGE}`);
-  }
+    },
+    USAGE,
+  );
 }

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import type { Flow, FlowResult, Overrides } from '../../../protocol/index.js';
 import { OverridesSchema } from '../../../protocol/index.js';
 import { loadConfig } from '../../config/index.js';
@@ -8,6 +7,7 @@ import { Runtime } from '../../runtime.js';
 import { parseJsonFlag, readInputFile, readJsonLines } from '../inputs.js';
 import { ProgressBar } from '../progress.js';
 import { UsageError } from '../usage-error.js';
+import { parseCommandArgs } from '../args.js';
 import type { Output } from '../output.js';
 
 const USAGE = `flowrun run --flow F [--input FILE | --input-json J | --inputs FILE.jsonl] [--config C]
@@ -47,8 +47,8 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
 }
 
 function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
+  return parseCommandArgs(
+    {
       args: argv,
       options: {
         flow: { type: 'string' },
@@ -60,11 +60,9 @@ function parseOptions(argv: string[]) {
         'overrides-json': { type: 'string' },
         'variables-json': { type: 'string' },
       },
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${USAGE}`);
-  }
+    },
+    USAGE,
+  );
 }
 
 function parsePositiveInt(text: string | undefined, flag: string): number | undefined {

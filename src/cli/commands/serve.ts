@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/index.js';
 import { createLogger } from '../../log.js';
 import { Runtime } from '../../runtime.js';
@@ -8,6 +7,7 @@ import { isLoopbackHost } from '../../server/loopback.js';
 import { DEFAULT_HOST, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PORT, startRuntimeServer } from '../../server/ws-server.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
+import { parseCommandArgs } from '../args.js';
 
 const USAGE = `flowrun serve [--host H] [--port P] [--token T] [--config C] [--max-message-bytes N] [--max-in-flight N]
 
@@ -72,8 +72,8 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
 }
 
 function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
+  return parseCommandArgs(
+    {
       args: argv,
       options: {
         host: { type: 'string' },
@@ -84,11 +84,9 @@ function parseOptions(argv: string[]) {
         'max-in-flight': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${USAGE}`);
-  }
+    },
+    USAGE,
+  );
 }
 
 function parseInteger(text: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {

@@ -1,9 +1,9 @@
-import { parseArgs } from 'node:util';
 import { loadFlowFile } from '../../flow/load.js';
 import { parseJsonFlag, readJsonLines } from '../inputs.js';
 import type { Output } from '../output.js';
 import { REMOTE_OPTIONS, REMOTE_USAGE, connectRemote, exitCodeOf, waitForRun } from '../remote.js';
 import { UsageError } from '../usage-error.js';
+import { parseCommandArgs } from '../args.js';
 
 const USAGE = `flowrun submit ${REMOTE_USAGE} --flow F (--input-json J | --inputs FILE.jsonl) [--wait] [--max-concurrency N]
 
@@ -42,8 +42,8 @@ export async function submitCommand(argv: string[], out: Output): Promise<number
 }
 
 function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
+  return parseCommandArgs(
+    {
       args: argv,
       options: {
         ...REMOTE_OPTIONS,
@@ -54,11 +54,9 @@ function parseOptions(argv: string[]) {
         'max-concurrency': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${USAGE}`);
-  }
+    },
+    USAGE,
+  );
 }
 
 function parsePositiveInt(text: string | undefined, flag: string): number | undefined {

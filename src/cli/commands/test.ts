@@ -1,6 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { FLOW_SCHEMA_URL, type Flow, type FlowResult, type TestCase } from '../../../protocol/index.js';
 import { loadConfig, parseConfig, type FlowrunConfig } from '../../config/index.js';
@@ -10,6 +9,7 @@ import { Runtime } from '../../runtime.js';
 import { MemoryBlobStore } from '../../../blobstore/memory.js';
 import { findMismatch } from '../partial-match.js';
 import { UsageError } from '../usage-error.js';
+import { parseCommandArgs } from '../args.js';
 import type { Output } from '../output.js';
 
 const USAGE = 'flowrun test PATH... [--config C] [--case NAME]...';
@@ -134,14 +134,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
+  return parseCommandArgs(
+    {
       args: argv,
       options: { config: { type: 'string' }, case: { type: 'string', multiple: true } },
       allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${USAGE}`);
-  }
+    },
+    USAGE,
+  );
 }

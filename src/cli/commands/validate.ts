@@ -1,9 +1,9 @@
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/index.js';
 import { FlowLoadError } from '../../errors.js';
 import { formatDiagnostic, loadFlowFile } from '../../flow/load.js';
 import { Router } from '../../plugins/router.js';
 import { UsageError } from '../usage-error.js';
+import { parseCommandArgs } from '../args.js';
 import type { Output } from '../output.js';
 
 const USAGE = 'flowrun validate FLOW [--config C]';
@@ -13,12 +13,7 @@ const USAGE = 'flowrun validate FLOW [--config C]';
  * and checks that each step's component has a route in the config. Exit 0 valid, 1 invalid.
  */
 export async function validateCommand(argv: string[], out: Output): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: { config: { type: 'string' } }, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\nusage: ${USAGE}`);
-  }
+  const parsed = parseCommandArgs({ args: argv, options: { config: { type: 'string' } }, allowPositionals: true }, USAGE);
   const file = parsed.positionals[0];
   if (!file || parsed.positionals.length > 1) throw new UsageError(`give exactly one flow file\nusage: ${USAGE}`);
 
