@@ -1,5 +1,5 @@
 import type { FlowResult, ItemCounts, ItemResult, ResultOrder, RunStatus, Status } from '../../protocol/index.js';
-import type { StoredItem } from '../store/state-store.js';
+import type { RunRecord, StoredItem } from '../store/state-store.js';
 
 /** Item states, stored one byte per item. */
 const enum S {
@@ -11,16 +11,8 @@ const enum S {
 }
 const STATUS_NAMES: readonly Status[] = ['pending', 'running', 'success', 'failed', 'cancelled'];
 
-/** What a run is, fixed at submit. */
-export interface RunIdentity {
-  runId: string;
-  flowId: string;
-  flowName?: string;
-  flowLabel?: string;
-  parentRunId?: string;
-  createdAt: number;
-  total: number;
-}
+/** What a run is, fixed at submit: the stored record without how it was submitted. */
+export type RunIdentity = Pick<RunRecord, 'runId' | 'flowId' | 'flowName' | 'flowLabel' | 'parentRunId' | 'createdAt' | 'total'>;
 
 /**
  * Hears every item transition and the run's end, in order: how the run manager journals a

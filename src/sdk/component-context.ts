@@ -45,43 +45,78 @@ export interface ComponentContext {
   listRuns(params?: ListRunsParams): Promise<ListRunsResult>;
 }
 
+/** What one execution's context is built from; `signal` and `logger` are read only when used. */
 export interface ExecutionFacts {
   component: string;
   attempt: number;
   observability: Observability;
-  signal: AbortSignal;
-  logger: Logger;
+  /** The incoming request's context: its `signal` creates an AbortController on first read. */
+  request: { readonly signal: AbortSignal };
+  /** The server's logger; `ctx.logger` is its child naming the component, run and step, made on first use. */
+  serverLogger: Logger;
 }
 
 /** Builds the context of one `components/execute` call over the runtime connection `peer`. */
 export function createComponentContext(peer: RpcPeer, facts: ExecutionFacts): ComponentContext {
-  const { signal, observability } = facts;
-  return {
-    component: facts.component,
-    attempt: facts.attempt,
-    observability,
-    signal,
-    logger: facts.logger,
-    async putBlob(data, blobType = 'data') {
-      const result = await peer.sendRequest(BlobsPut, { data, blob_type: blobType }, { signal });
-      return result.blob_id;
-    },
-    async getBlob(blobId) {
-      const result = await peer.sendRequest(BlobsGet, { blob_id: blobId }, { signal });
-      return result.data;
-    },
-    submitRun(params) {
-      // The runtime links the child run to this item through run_id and step_id.
-      return peer.sendRequest(RunsSubmit, { ...params, observability: params.observability ?? observability }, { signal });
-    },
-    getRun(params) {
-      return peer.sendRequest(RunsGet, params, { signal });
-    },
-    cancelRun(runId) {
-      return peer.sendRequest(RunsCancel, { runId }, { signal });
-    },
-    listRuns(params) {
-      return peer.sendRequest(RunsList, params ?? {}, { signal });
-    },
-  };
+  return new ExecutionContext(peer, facts);
+}
+
+/**
+ * A context whose signal and logger cost nothing until used: most handlers read neither, and an
+ * AbortController plus a pino child per call were a tenth of a small echo server's CPU.
+ */
+class ExecutionContext implements ComponentContext {
+  readonly component: string;
+  readonly attempt: number;
+  readonly observability: Observability;
+  #logger: Logger | undefined;
+
+  constructor(
+    private readonly peer: RpcPeer,
+    private readonly facts: ExecutionFacts,
+  ) {
+    this.component = facts.component;
+    this.attempt = facts.attempt;
+    this.observability = facts.observability;
+  }
+
+  get signal(): AbortSignal {
+    return this.facts.request.signal;
+  }
+
+  get logger(): Logger {
+    this.#logger ??= this.facts.serverLogger.child({
+      component: this.component,
+      run_id: this.observability.run_id,
+      step_id: this.observability.step_id,
+    });
+    return this.#logger;
+  }
+
+  async putBlob(data: unknown, blobType: BlobType = 'data'): Promise<string> {
+    const result = await this.peer.sendRequest(BlobsPut, { data, blob_type: blobType }, { signal: this.signal });
+    return result.blob_id;
+  }
+
+  async getBlob(blobId: string): Promise<unknown> {
+    const result = await this.peer.sendRequest(BlobsGet, { blob_id: blobId }, { signal: this.signal });
+    return result.data;
+  }
+
+  submitRun(params: SubmitRunParams): Promise<RunStatus> {
+    // The runtime links the child run to this item through run_id and step_id.
+    return this.peer.sendRequest(RunsSubmit, { ...params, observability: params.observability ?? this.observability }, { signal: this.signal });
+  }
+
+  getRun(params: GetRunParams): Promise<RunStatus> {
+    return this.peer.sendRequest(RunsGet, params, { signal: this.signal });
+  }
+
+  cancelRun(runId: string): Promise<RunStatus> {
+    return this.peer.sendRequest(RunsCancel, { runId }, { signal: this.signal });
+  }
+
+  listRuns(params?: ListRunsParams): Promise<ListRunsResult> {
+    return this.peer.sendRequest(RunsList, params ?? {}, { signal: this.signal });
+  }
 }

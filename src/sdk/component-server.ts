@@ -143,13 +143,12 @@ export class ComponentServer {
     const component = this.lookup(params.component);
     const input = parseComponentInput(component, params.input);
     const observability = params.observability ?? {};
-    const logger = this.logger.child({ component: component.name, run_id: observability.run_id, step_id: observability.step_id });
     const context = createComponentContext(peer, {
       component: component.name,
       attempt: params.attempt,
       observability,
-      signal: ctx.signal,
-      logger,
+      request: ctx,
+      serverLogger: this.logger,
     });
     let output: unknown;
     try {
