@@ -1,7 +1,8 @@
-import type { Flow, FlowResult, Overrides } from '../../../protocol/index.js';
+import type { Flow, Overrides } from '../../../protocol/index.js';
 import { OverridesSchema } from '../../../protocol/index.js';
 import { loadConfig } from '../../config/index.js';
 import { loadFlowFile } from '../../flow/load.js';
+import { CANCELLED } from '../../executor/failures.js';
 import { createLogger } from '../../log.js';
 import { Runtime } from '../../runtime.js';
 import { parseJsonFlag, readInputFile, readJsonLines } from '../inputs.js';
@@ -38,7 +39,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     const progress = batch ? new ProgressBar(() => state.counts).start() : undefined;
     await runtime.runs.waitTerminal(state);
     progress?.stop();
-    const results = state.resultPage({}).results.map((r) => r.result ?? ({ outcome: 'failed', error: { code: -32800, message: 'item cancelled' } } as FlowResult));
+    const results = state.resultPage({}).results.map((r) => r.result ?? CANCELLED);
     for (const result of results) out.line(JSON.stringify(result));
     return results.some((r) => r.outcome === 'failed') ? 1 : 0;
   } finally {
