@@ -165,6 +165,41 @@ describe('flowrun test', () => {
     expect(r.code).toBe(0);
   });
 
+  it('uses a flow\'s inline test.config, mock behaviours keyed by YAML mappings included', async () => {
+    const d = await writeFlowDir('inline-config', {
+      'flow.yaml': [
+        'schema: https://stepflow.org/schemas/v1/flow.json',
+        'steps:',
+        '  - id: m',
+        '    component: /mock/double',
+        '    input: { x: { $input: x } }',
+        'output: { $step: m, path: y }',
+        'test:',
+        '  config:',
+        '    plugins:',
+        '      mock:',
+        '        type: mock',
+        '        components:',
+        '          /double:',
+        '            behaviors:',
+        '              { x: 1 }:',
+        '                outcome: success',
+        '                result: { y: 2 }',
+        '              { x: 2 }:',
+        '                outcome: success',
+        '                result: { y: 4 }',
+        '    routes:',
+        '      "/mock/{component}": [{ plugin: mock }]',
+        '  cases:',
+        '    - { name: one, input: { x: 1 }, output: { outcome: success, result: 2 } }',
+        '    - { name: two, input: { x: 2 }, output: { outcome: success, value: 4 } }',
+      ].join('\n'),
+    });
+    const r = await flowrun(['test', join(d, 'flow.yaml')]);
+    expect(r.stderr).toContain('2 passed, 0 failed');
+    expect(r.code).toBe(0);
+  });
+
   it('fails a case whose expectation does not match, naming the path', async () => {
     const d = await writeFlowDir('failing-test', {
       'flowrun.yaml': FLAKY_CONFIG,
