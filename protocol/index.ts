@@ -6,3 +6,5 @@ export * from './flow.js';
 export * from './messages.js';
 export * from './methods.js';
 export * from './validate.js';
+export * from './wire-json.js';
+export * from './execute-fast-paths.js';

@@ -63,6 +63,8 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 const MAX_CONNECT_ATTEMPTS = 5;
 const RECONNECT_BACKOFF_INITIAL_MS = 100;
 const RECONNECT_BACKOFF_MAX_MS = 5_000;
+/** Step ids whose shared observability a plugin keeps (see `observabilityFor`). */
+const MAX_SHARED_OBSERVABILITY = 256;
 
 /**
  * A Stepflow component server (SPEC §8 `type: stepflow`): spawned with `command` (stdio) or dialled
@@ -82,6 +84,11 @@ export class StepflowPlugin implements Plugin {
   /** The connect in progress, shared by every call that needs a server meanwhile. */
   private connecting: Promise<ServerConnection> | undefined;
   private closed = false;
+  /**
+   * The observability of calls without their own, by step id: shared and frozen, so the calls of
+   * a step of a run send one object whose JSON text is made once (protocol/wire-json.ts).
+   */
+  private readonly sharedObservability = new Map<string, Observability>();
 
   constructor(options: StepflowPluginOptions) {
     requireNonEmpty(options.name, 'name', 'StepflowPlugin');
@@ -130,17 +137,30 @@ export class StepflowPlugin implements Plugin {
 
   /** Sends one execute on `connection`; a failure becomes the ComponentError the executor expects. */
   private executeOn(connection: ServerConnection, call: ComponentCall): Promise<FlowResult> {
-    return connection
-      .execute(call.component, call.input, call.attempt, call.scope, observabilityFor(call), {
-        signal: call.signal,
-        timeoutMs: call.timeoutMs ?? this.timeoutMs,
-      })
-      .then(
-        (output): FlowResult => ({ outcome: 'success', value: output }),
-        (error: unknown) => this.callFailure(error, connection, componentWhat(call), callContext(this.name, call)).then((failure) => {
-          throw failure;
-        }),
-      );
+    return connection.execute(
+      call.component,
+      call.input,
+      call.attempt,
+      call.scope,
+      this.observabilityFor(call),
+      { signal: call.signal, timeoutMs: call.timeoutMs ?? this.timeoutMs },
+      (error) => this.callFailure(error, connection, componentWhat(call), callContext(this.name, call)).then((failure) => {
+        throw failure;
+      }),
+    );
+  }
+
+  /** The observability sent with an execute: the call's own, completed with the scope's run, flow and step ids. */
+  private observabilityFor(call: ComponentCall): Observability {
+    const { runId, flowId, stepId } = call.scope;
+    if (call.observability !== undefined) return { run_id: runId, flow_id: flowId, step_id: stepId, ...definedEntries(call.observability) };
+    const shared = this.sharedObservability.get(stepId);
+    if (shared !== undefined && shared.run_id === runId && shared.flow_id === flowId) return shared;
+    // Bounded: the steps of the flows running now; older entries are made again when needed.
+    if (this.sharedObservability.size >= MAX_SHARED_OBSERVABILITY) this.sharedObservability.clear();
+    const created = Object.freeze<Observability>({ run_id: runId, flow_id: flowId, step_id: stepId });
+    this.sharedObservability.set(stepId, created);
+    return created;
   }
 
   /** Closes the server's stdin (or the socket), waits for it to go (up to `closeTimeoutMs`), then forces it. */
@@ -297,16 +317,14 @@ function diallerFor(options: StepflowWebSocketPluginOptions, logger: Logger): Tr
   });
 }
 
-/** The observability sent with an execute: the call's own, completed with the scope's run, flow and step ids. */
-function observabilityFor(call: ComponentCall): Observability {
-  const observability: Observability = { run_id: call.scope.runId, flow_id: call.scope.flowId, step_id: call.scope.stepId };
-  const own = call.observability;
-  if (own === undefined) return observability;
+/** The entries of `own` whose value is defined (they override the scope's ids). */
+function definedEntries(own: Observability): Observability {
+  const entries: Observability = {};
   for (const key in own) {
     const value = own[key as keyof Observability];
-    if (value !== undefined) observability[key as keyof Observability] = value;
+    if (value !== undefined) entries[key as keyof Observability] = value;
   }
-  return observability;
+  return entries;
 }
 
 /** How errors name an execute call. */

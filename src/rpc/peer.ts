@@ -2,10 +2,15 @@ import type { Message, MessageReader, MessageWriter } from 'vscode-jsonrpc';
 import type { z } from 'zod';
 import {
   CancelRequest,
+  ComponentsExecute,
   ErrorCodes,
+  RequestEnvelope,
+  ResultEnvelope,
   RpcError,
   classifyMessage,
   fieldIssues,
+  parseExecuteParamsFast,
+  parseExecuteResultFast,
   parseOrInvalidParams,
   type JsonRpcId,
   type NotificationMessage,
@@ -147,15 +152,13 @@ export class RpcPeer {
       request.reject = reject;
     });
     this.pending.set(id, request);
-    if (signal !== undefined) {
-      request.signal = signal;
-      this.signalWatches.watch(signal, request);
-    }
+    if (signal !== undefined) this.signalWatches.watch(signal, request);
     if (timeoutMs !== undefined) {
       request.timeoutMs = timeoutMs;
       request.timer = setTimeout(onRequestTimeout, timeoutMs, request);
     }
-    this.send({ jsonrpc: '2.0', id, method: d.method, params });
+    // An envelope that writes its own JSON text (protocol/wire-json.ts): cheaper than JSON.stringify.
+    this.send(new RequestEnvelope(id, d.method, params) as unknown as Message & Record<string, unknown>);
     return promise;
   }
 
@@ -258,6 +261,14 @@ export class RpcPeer {
       request.reject(RpcError.fromObject(message.error));
       return;
     }
+    // Every call's answer on the runtime side: the usual `{output}` is checked by hand (protocol/execute-fast-paths.ts).
+    if (request.descriptor === ComponentsExecute) {
+      const fast = parseExecuteResultFast(message.result);
+      if (fast !== undefined) {
+        request.resolve(fast);
+        return;
+      }
+    }
     const method = request.descriptor.method;
     const parsed = request.descriptor.result.safeParse(message.result);
     if (parsed.success) {
@@ -294,12 +305,16 @@ export class RpcPeer {
       });
       return;
     }
-    let params: unknown;
-    try {
-      params = parseOrInvalidParams(registered.descriptor.params, message.params, method);
-    } catch (error) {
-      this.sendError(id, (error as RpcError).toObject());
-      return;
+    // `components/execute` is every call of a component server: its usual params are checked by
+    // hand (protocol/execute-fast-paths.ts); anything else, and every other method, goes to the schema.
+    let params: unknown = registered.descriptor === ComponentsExecute ? parseExecuteParamsFast(message.params) : undefined;
+    if (params === undefined) {
+      try {
+        params = parseOrInvalidParams(registered.descriptor.params, message.params, method);
+      } catch (error) {
+        this.sendError(id, (error as RpcError).toObject());
+        return;
+      }
     }
     const incoming = new IncomingRequest(id, method);
     this.inFlight.set(id, incoming);
@@ -328,7 +343,8 @@ export class RpcPeer {
       return;
     }
     // `undefined` would vanish from the JSON and leave a response with neither result nor error.
-    this.send({ jsonrpc: '2.0', id: incoming.id, result: value === undefined ? null : value });
+    // An envelope that writes its own JSON text (protocol/wire-json.ts).
+    this.send(new ResultEnvelope(incoming.id, value === undefined ? null : value) as unknown as Message & Record<string, unknown>);
   }
 
   private finishWithError(incoming: IncomingRequest, error: unknown): void {
@@ -454,12 +470,11 @@ interface RequestOwner {
 class OutgoingRequest {
   resolve!: (value: any) => void;
   reject!: (error: Error) => void;
-  signal: AbortSignal | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   timeoutMs = 0;
 
-  /** Set when the request has a signal: stops watching it once the request settles. */
-  unwatch: ((request: OutgoingRequest) => void) | undefined;
+  /** Set when the request has a signal: the watch it leaves once it settles (no lookup by signal). */
+  watch: SignalWatch | undefined;
 
   constructor(
     readonly owner: RequestOwner,
@@ -469,7 +484,7 @@ class OutgoingRequest {
 
   dispose(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.unwatch?.(this);
+    this.watch?.remove(this);
   }
 }
 
@@ -480,16 +495,6 @@ class OutgoingRequest {
  */
 class SignalWatches {
   private readonly watches = new Map<AbortSignal, SignalWatch>();
-  private readonly unwatch = (request: OutgoingRequest): void => {
-    const watch = this.watches.get(request.signal!);
-    if (watch === undefined) return;
-    watch.requests.delete(request);
-    if (watch.requests.size === 0) {
-      this.watches.delete(watch.signal);
-      watch.signal.removeEventListener('abort', watch);
-    }
-  };
-
   constructor(private readonly owner: RequestOwner) {}
 
   watch(signal: AbortSignal, request: OutgoingRequest): void {
@@ -500,7 +505,7 @@ class SignalWatches {
       signal.addEventListener('abort', watch, { once: true });
     }
     watch.requests.add(request);
-    request.unwatch = this.unwatch;
+    request.watch = watch;
   }
 }
 
@@ -512,13 +517,22 @@ class SignalWatch {
     private readonly watches: Map<AbortSignal, SignalWatch>,
   ) {}
 
+  /** A settled request stops watching; the last one out removes the listener. */
+  remove(request: OutgoingRequest): void {
+    this.requests.delete(request);
+    if (this.requests.size === 0 && this.watches.get(this.signal) === this) {
+      this.watches.delete(this.signal);
+      this.signal.removeEventListener('abort', this);
+    }
+  }
+
   /** The signal's 'abort' listener (EventTarget calls `handleEvent` on listener objects). */
   handleEvent(): void {
     this.watches.delete(this.signal);
     const requests = [...this.requests];
     this.requests.clear();
     for (const request of requests) {
-      request.unwatch = undefined;
+      request.watch = undefined;
       this.owner.abandon(request, new RequestCancelledError(request.descriptor.method, { cause: this.signal.reason }));
     }
   }

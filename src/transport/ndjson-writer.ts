@@ -1,4 +1,5 @@
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
+import { messageJson } from '../../protocol/wire-json.js';
 
 /** Returned by every successful write: callers learn about failures through `onError`. */
 const WRITTEN: Promise<void> = Promise.resolve();
@@ -37,7 +38,8 @@ export class NdjsonMessageWriter extends AbstractMessageWriter implements Messag
     if (this.ended) return WRITTEN;
     let line: string;
     try {
-      line = JSON.stringify(msg);
+      // JSON.stringify's text; requests of RpcPeer assemble it faster themselves (protocol/wire-json.ts).
+      line = messageJson(msg);
     } catch (error) {
       // The message (e.g. a result holding a BigInt or a cycle) cannot go on the wire; the owner decides.
       this.fireError(error, msg, ++this.errorCount);
