@@ -88,6 +88,36 @@ export function executeItem(flow: CompiledFlow, input: unknown, options: ItemExe
   return new Promise<ItemOutcome>((resolve) => item.watch(signal, resolve));
 }
 
+/** Told when a started item (see `startItem`) settles. */
+export interface ItemSink {
+  itemSettled(item: RunningItem, outcome: ItemOutcome): void;
+}
+
+/** An item still executing after `startItem`: its caller cancels it with `aborted()`. */
+export interface RunningItem {
+  readonly itemIndex: number;
+  /** Settles the item at once as cancelled (-32800); no step starts after this. */
+  aborted(): void;
+}
+
+/**
+ * Starts one item for a caller that drives many (the RunManager's scheduler): returns the
+ * outcome when it is known at once, else the running item, whose outcome goes to
+ * `sink.itemSettled` exactly once. Unlike `executeItem`, it does not watch `options.signal`
+ * (the caller cancels its running items itself, with one abort listener for all of them) and
+ * makes no promise for the outcome: one microtask and one Set entry less per item on the hot path.
+ */
+export function startItem(flow: CompiledFlow, input: unknown, options: ItemExecutionOptions, sink: ItemSink): ItemOutcome | RunningItem {
+  const firstAttempt = options.firstAttempt ?? 1;
+  if (options.signal?.aborted) return { result: CANCELLED, attempts: firstAttempt };
+  const item = new ItemExecution(flow, input, options, firstAttempt);
+  const pending = item.start();
+  if (!(pending instanceof Promise)) return { result: pending, attempts: item.attempts };
+  item.sink = sink;
+  void pending.then(item.finish, item.fail);
+  return item;
+}
+
 type Evaluated = FlowResult | Promise<FlowResult>;
 
 const isPromise = (r: Evaluated): r is Promise<FlowResult> => r instanceof Promise;
@@ -98,12 +128,14 @@ const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnPropert
 const isTruthy = (r: FlowResult): boolean => r.outcome === 'success' && r.value !== null && r.value !== undefined && r.value !== false;
 
 /** The state of one item: each step's result once known, or its promise while running. */
-class ItemExecution implements AbortListener {
+class ItemExecution implements AbortListener, RunningItem {
   attempts: number;
   /** Set when the item's signal aborts: no step starts after that. */
   cancelled = false;
   /** While watching a signal: how the item's outcome is delivered, once. */
   private settle: ((outcome: ItemOutcome) => void) | undefined;
+  /** Started by `startItem`: told the outcome once, then cleared. */
+  sink: ItemSink | undefined;
   private signal: AbortSignal | undefined;
   private readonly results: Array<FlowResult | undefined>;
   private readonly running: Array<Promise<FlowResult> | undefined>;
@@ -138,14 +170,24 @@ class ItemExecution implements AbortListener {
     this.deliver(CANCELLED);
   }
 
-  private readonly finish = (result: FlowResult): void => {
-    unwatchAbort(this.signal!, this);
+  get itemIndex(): number {
+    return this.options.itemIndex;
+  }
+
+  readonly finish = (result: FlowResult): void => {
+    if (this.signal !== undefined) unwatchAbort(this.signal, this);
     this.deliver(result);
   };
 
-  private readonly fail = (err: unknown): void => this.finish(internalFailure(err));
+  readonly fail = (err: unknown): void => this.finish(internalFailure(err));
 
   private deliver(result: FlowResult): void {
+    const sink = this.sink;
+    if (sink !== undefined) {
+      this.sink = undefined;
+      sink.itemSettled(this, { result, attempts: this.attempts });
+      return;
+    }
     const settle = this.settle;
     this.settle = undefined;
     settle?.({ result, attempts: this.attempts });

@@ -16,7 +16,9 @@ import type { BlobStore } from '../../blobstore/blob-store.js';
 import { normalizeBlobId } from '../../blobstore/blob-id.js';
 import type { CompiledFlow } from '../flow/compile.js';
 import { applyOverrides } from '../flow/overrides.js';
-import { executeItem, type StepInvoker, type TransportRetries } from '../executor/item-executor.js';
+import {
+  startItem, type ItemOutcome, type ItemSink, type RunningItem, type StepInvoker, type TransportRetries,
+} from '../executor/item-executor.js';
 import type { ExecutionScope } from '../plugins/plugin.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MemoryStateStore } from '../store/memory-state-store.js';
@@ -371,6 +373,12 @@ export class RunManager {
     return { flowId: resolved.flowId, compiled: compileOrInvalid(applyOverrides(resolved.compiled.flow, overrides), 'overrides') };
   }
 
+  /** executeItem turns flow-level failures into results; a throw is a bug, kept from killing the run. */
+  private itemThrew(err: unknown, runId: string, itemIndex: number): FlowResult {
+    this.logger.error({ err, runId, itemIndex }, 'item execution threw');
+    return { outcome: 'failed', error: { code: ErrorCodes.InternalError, message: String((err as Error)?.message ?? err) } };
+  }
+
   private async schedule(
     run: ActiveRun,
     compiled: CompiledFlow,
@@ -384,21 +392,67 @@ export class RunManager {
     const { runId, flowId } = state.identity;
     const invoke = this.options.invoke;
     const transportRetries = this.transportRetries;
+    const workers = Math.min(Math.max(1, maxConcurrency), total);
     let next = 0;
+    /** Items started and not yet finished (at most `workers`). */
+    let active = 0;
+    /** Workers launched so far (256 per turn of the event loop), and how many of them wait for an item. */
+    let launched = 0;
+    let idle = 0;
+    /** Set while the pump waits for `this.pause`. */
+    let paused = false;
+    /** Item spans by index, only when tracing. */
+    const spans = run.span ? new Map<number, Span>() : undefined;
+    // The scheduler is callback-driven rather than `workers` async loops awaiting a promise per
+    // item: an item's completion finishes it and starts the next one in the same microtask (one
+    // promise and one hop less per item), and its running items are cancelled by one abort
+    // listener for the whole run instead of one watch per item.
+    const running = new Set<RunningItem>();
+    let allDone!: () => void;
+    const finished = new Promise<void>((resolve) => (allDone = resolve));
 
-    const worker = async (): Promise<void> => {
-      while (next < total && !signal.aborted) {
-        if (this.pause) await this.pause;
-        if (next >= total || signal.aborted) break;
+    const finish = (index: number, outcome: ItemOutcome): void => {
+      const { result, attempts } = outcome;
+      const cancelled = signal.aborted && result.outcome === 'failed' && result.error.code === ErrorCodes.RequestCancelled;
+      const span = spans?.get(index);
+      if (span) {
+        spans!.delete(index);
+        endWithResult(span, result, cancelled ? 'cancelled' : result.outcome);
+      }
+      if (cancelled) state.finishItem(index, 'cancelled', undefined, attempts, this.now());
+      else state.finishItem(index, result.outcome === 'failed' ? 'failed' : 'success', result, attempts, this.now());
+      // Components that answer without I/O (mock, builtins) would chain microtasks for the
+      // whole run: every so often the run pauses for one turn of the event loop.
+      if (++this.sinceYield >= YIELD_EVERY_ITEMS) {
+        this.sinceYield = 0;
+        this.pause ??= yieldToEventLoop().then(() => {
+          this.pause = undefined;
+        });
+      }
+    };
+
+    /**
+     * Starts items while a launched worker is idle and items are left; items known at once finish
+     * in the loop (the worker goes on with the next one, as an async loop would).
+     */
+    const pump = (): void => {
+      while (idle > 0 && next < total && !signal.aborted) {
+        if (this.pause) {
+          if (!paused) {
+            paused = true;
+            void this.pause.then(resume);
+          }
+          return;
+        }
         const index = next++;
         // A resumed item that was running before the restart runs again as attempt + 1.
         const firstAttempt = state.attemptsOf(index) + 1;
         if (!state.startItem(index, firstAttempt)) continue;
-        let result: FlowResult;
-        let attempts = firstAttempt;
-        const item = run.span ? startItemSpan(run.span, runId, index) : undefined;
+        const itemSpan = run.span ? startItemSpan(run.span, runId, index) : undefined;
+        if (itemSpan) spans!.set(index, itemSpan.span);
+        let started: ItemOutcome | RunningItem;
         try {
-          const outcome = await executeItem(compiled, inputs[index], {
+          started = startItem(compiled, inputs[index], {
             runId,
             itemIndex: index,
             flowId,
@@ -407,37 +461,53 @@ export class RunManager {
             signal,
             transportRetries,
             firstAttempt,
-            traceContext: item?.context,
-          });
-          result = outcome.result;
-          attempts = outcome.attempts;
+            traceContext: itemSpan?.context,
+          }, sink);
         } catch (err) {
-          // executeItem turns flow-level failures into results; this is a bug, kept from killing the run.
-          this.logger.error({ err, runId, itemIndex: index }, 'item execution threw');
-          result = { outcome: 'failed', error: { code: ErrorCodes.InternalError, message: String((err as Error)?.message ?? err) } };
+          started = { result: this.itemThrew(err, runId, index), attempts: firstAttempt };
         }
-        const cancelled = signal.aborted && result.outcome === 'failed' && result.error.code === ErrorCodes.RequestCancelled;
-        if (item) endWithResult(item.span, result, cancelled ? 'cancelled' : result.outcome);
-        if (cancelled) state.finishItem(index, 'cancelled', undefined, attempts, this.now());
-        else state.finishItem(index, result.outcome === 'failed' ? 'failed' : 'success', result, attempts, this.now());
-        // Components that answer without I/O (mock, builtins) would chain microtasks for the
-        // whole run: every so often all workers pause for one turn of the event loop.
-        if (++this.sinceYield >= YIELD_EVERY_ITEMS) {
-          this.sinceYield = 0;
-          this.pause ??= yieldToEventLoop().then(() => {
-            this.pause = undefined;
-          });
+        if ('result' in started) finish(index, started);
+        else {
+          idle--;
+          active++;
+          running.add(started);
         }
       }
+      if (active === 0 && launched === workers && !paused) allDone();
     };
 
-    const workers = Math.min(Math.max(1, maxConcurrency), total);
-    const pool: Promise<void>[] = [];
-    for (let k = 0; k < workers; k++) {
-      pool.push(worker()); // starts an item at once
-      if ((k + 1) % YIELD_EVERY_ITEMS === 0) await yieldToEventLoop();
+    const resume = (): void => {
+      paused = false;
+      pump();
+    };
+
+    const sink: ItemSink = {
+      itemSettled: (item, outcome) => {
+        running.delete(item);
+        active--;
+        idle++;
+        try {
+          finish(item.itemIndex, outcome);
+        } catch (err) {
+          this.logger.error({ err, runId, itemIndex: item.itemIndex }, 'finishing an item threw');
+        }
+        pump();
+      },
+    };
+
+    signal.addEventListener('abort', () => {
+      for (const item of running) item.aborted();
+    }, { once: true });
+
+    while (launched < workers) {
+      const batch = Math.min(YIELD_EVERY_ITEMS, workers - launched);
+      launched += batch;
+      idle += batch;
+      pump(); // starts an item per new worker at once
+      if (launched < workers) await yieldToEventLoop();
     }
-    await Promise.all(pool);
+    if (workers === 0) allDone(); // a run of no items
+    await finished;
     if (state.isTerminal) this.logger.debug({ runId, status: state.status, items: state.counts }, 'run finished');
   }
 }
