@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { blobIdHex, blobIdOfCanonicalJson, canonicalJson, normalizeBlobId } from './blob-id.js';
 import type { Blob, BlobStore, BlobType } from './blob-store.js';
 import { formatBlobRecord, parseBlobRecord } from './blob-record.js';
+import { WritesInFlight } from './writes-in-flight.js';
 
 /**
  * Blob files up to this size are read and written with the synchronous API: on a local disk that
@@ -45,8 +46,8 @@ export class FilesystemBlobStore implements BlobStore {
   readonly root: string;
   /** Shard directories known to exist, so each is created once per process. */
   readonly #shards = new Set<string>();
-  /** Writes in progress in this process, so concurrent puts of one id write once. */
-  readonly #writing = new Map<string, Promise<void>>();
+  /** Puts of one id under way in this process, so concurrent puts write once. */
+  readonly #writes = new WritesInFlight();
 
   constructor(options: FilesystemBlobStoreOptions) {
     this.root = resolve(options.path);
@@ -56,12 +57,7 @@ export class FilesystemBlobStore implements BlobStore {
   async put(data: unknown, blobType: BlobType = 'data'): Promise<string> {
     const json = canonicalJson(data);
     const id = blobIdOfCanonicalJson(json);
-    let pending = this.#writing.get(id);
-    if (!pending) {
-      pending = this.#storeOnce(id, json, blobType).finally(() => this.#writing.delete(id));
-      this.#writing.set(id, pending);
-    }
-    await pending;
+    await this.#writes.run(id, () => this.#storeOnce(id, json, blobType));
     return id;
   }
 

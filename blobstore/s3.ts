@@ -10,6 +10,7 @@ import { blobIdHex, blobIdOfCanonicalJson, canonicalJson, normalizeBlobId } from
 import { formatBlobRecord, parseBlobRecord } from './blob-record.js';
 import type { Blob, BlobStore, BlobType } from './blob-store.js';
 import { BlobReadError } from './filesystem.js';
+import { WritesInFlight } from './writes-in-flight.js';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -51,8 +52,8 @@ export class S3BlobStore implements BlobStore {
   readonly bucket: string;
   readonly prefix: string;
   readonly #client: S3Client;
-  /** Puts in progress in this process, so concurrent puts of one id upload once. */
-  readonly #writing = new Map<string, Promise<void>>();
+  /** Puts of one id under way in this process, so concurrent puts write once. */
+  readonly #writes = new WritesInFlight();
 
   constructor(options: S3BlobStoreOptions) {
     if (!options.bucket) throw new TypeError('S3BlobStore needs a bucket');
@@ -75,12 +76,7 @@ export class S3BlobStore implements BlobStore {
   async put(data: unknown, blobType: BlobType = 'data'): Promise<string> {
     const json = canonicalJson(data);
     const id = blobIdOfCanonicalJson(json);
-    let pending = this.#writing.get(id);
-    if (!pending) {
-      pending = this.#storeOnce(id, json, blobType).finally(() => this.#writing.delete(id));
-      this.#writing.set(id, pending);
-    }
-    await pending;
+    await this.#writes.run(id, () => this.#storeOnce(id, json, blobType));
     return id;
   }
 
