@@ -5,7 +5,7 @@ import type { RuntimeApi } from '../server/runtime-api.js';
 import { validatePingIntervalMs } from '../transport/keep-alive.js';
 import { ComponentError } from './component-error.js';
 import type { ComponentCall, Plugin } from './plugin.js';
-import { ServerConnection, ServerStartError, type SessionOptions } from './stepflow/server-connection.js';
+import { ServerConnection, ServerStartError, type ExecuteFailureMapper, type SessionOptions } from './stepflow/server-connection.js';
 import type { TransportOpener } from './stepflow/server-transport.js';
 import { stdioOpener } from './stepflow/stdio-transport.js';
 import { webSocketOpener } from './stepflow/websocket-transport.js';
@@ -73,7 +73,7 @@ const MAX_SHARED_OBSERVABILITY = 256;
  * dropped. A call lost with its connection fails with -32005 (which the executor retries). Both
  * transports share the session logic; they differ only in how a transport is opened.
  */
-export class StepflowPlugin implements Plugin {
+export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
   readonly name: string;
   private readonly open: TransportOpener;
   private readonly session: SessionOptions;
@@ -137,17 +137,12 @@ export class StepflowPlugin implements Plugin {
 
   /** Sends one execute on `connection`; a failure becomes the ComponentError the executor expects. */
   private executeOn(connection: ServerConnection, call: ComponentCall): Promise<FlowResult> {
-    return connection.execute(
-      call.component,
-      call.input,
-      call.attempt,
-      call.scope,
-      this.observabilityFor(call),
-      { signal: call.signal, timeoutMs: call.timeoutMs ?? this.timeoutMs },
-      (error) => this.callFailure(error, connection, componentWhat(call), callContext(this.name, call)).then((failure) => {
-        throw failure;
-      }),
-    );
+    return connection.execute(call, this.observabilityFor(call), call.timeoutMs ?? this.timeoutMs, this);
+  }
+
+  /** ExecuteFailureMapper: how a failed execute request rejects its call. */
+  async executeFailed(error: unknown, connection: ServerConnection, call: ComponentCall): Promise<never> {
+    throw await this.callFailure(error, connection, componentWhat(call), callContext(this.name, call));
   }
 
   /** The observability sent with an execute: the call's own, completed with the scope's run, flow and step ids. */

@@ -137,20 +137,31 @@ export class RpcPeer {
 
   /** Calls `d` on the other side and resolves with its result, parsed by the descriptor's result schema. */
   sendRequest<D extends RequestMethod<any, any>>(d: D, params: ParamsIn<D>, options?: RequestOptions): Promise<ResultOut<D>> {
-    if (this.closed) return Promise.reject(this.closedError(d.method));
-    const signal = options?.signal;
-    const timeoutMs = options?.timeoutMs;
+    return new Promise<ResultOut<D>>((resolve, reject) => {
+      this.sendRequestTo(d, params, { resolve, reject }, options?.signal, options?.timeoutMs);
+    });
+  }
+
+  /**
+   * `sendRequest` for the hot path: the answer goes to `sink` (exactly once; possibly before this
+   * returns, when the request cannot be sent), so a caller that wraps the answer in its own
+   * promise makes one promise per call instead of two.
+   */
+  sendRequestTo<D extends RequestMethod<any, any>>(
+    d: D,
+    params: ParamsIn<D>,
+    sink: ResponseSink<ResultOut<D>>,
+    signal?: AbortSignal,
+    timeoutMs?: number,
+  ): void {
+    if (this.closed) return sink.reject(this.closedError(d.method));
     if (timeoutMs !== undefined && !(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
-      return Promise.reject(new RangeError(`${d.method}: timeoutMs must be in (0, ${MAX_TIMEOUT_MS}], got ${timeoutMs}`));
+      return sink.reject(new RangeError(`${d.method}: timeoutMs must be in (0, ${MAX_TIMEOUT_MS}], got ${timeoutMs}`));
     }
     // Never sent, so there is nothing to cancel on the other side.
-    if (signal?.aborted) return Promise.reject(new RequestCancelledError(d.method, { cause: signal.reason }));
+    if (signal?.aborted) return sink.reject(new RequestCancelledError(d.method, { cause: signal.reason }));
     const id = this.nextId++;
-    const request = new OutgoingRequest(this.owner, id, d as AnyRequestMethod);
-    const promise = new Promise<ResultOut<D>>((resolve, reject) => {
-      request.resolve = resolve;
-      request.reject = reject;
-    });
+    const request = new OutgoingRequest(this.owner, id, d as AnyRequestMethod, sink);
     this.pending.set(id, request);
     if (signal !== undefined) this.signalWatches.watch(signal, request);
     if (timeoutMs !== undefined) {
@@ -159,7 +170,6 @@ export class RpcPeer {
     }
     // An envelope that writes its own JSON text (protocol/wire-json.ts): cheaper than JSON.stringify.
     this.send(new RequestEnvelope(id, d.method, params) as unknown as Message & Record<string, unknown>);
-    return promise;
   }
 
   /** Sends a notification of `d`; dropped (with a debug log) when the connection is closed. */
@@ -193,7 +203,7 @@ export class RpcPeer {
     this.pending.clear();
     for (const request of pending) {
       request.dispose();
-      request.reject(this.closedError(request.descriptor.method));
+      request.sink.reject(this.closedError(request.descriptor.method));
     }
     const abortReason = reason ?? new ConnectionClosedError(`connection to ${this.name} closed`);
     for (const incoming of this.inFlight.values()) incoming.abort(abortReason);
@@ -258,25 +268,25 @@ export class RpcPeer {
     this.pending.delete(id as number);
     request.dispose();
     if ('error' in message) {
-      request.reject(RpcError.fromObject(message.error));
+      request.sink.reject(RpcError.fromObject(message.error));
       return;
     }
     // Every call's answer on the runtime side: the usual `{output}` is checked by hand (protocol/execute-fast-paths.ts).
     if (request.descriptor === ComponentsExecute) {
       const fast = parseExecuteResultFast(message.result);
       if (fast !== undefined) {
-        request.resolve(fast);
+        request.sink.resolve(fast);
         return;
       }
     }
     const method = request.descriptor.method;
     const parsed = request.descriptor.result.safeParse(message.result);
     if (parsed.success) {
-      request.resolve(parsed.data);
+      request.sink.resolve(parsed.data);
     } else {
       const issues = fieldIssues(parsed.error);
       const first = issues[0];
-      request.reject(
+      request.sink.reject(
         new RpcError(
           ErrorCodes.InternalError,
           `Invalid result for ${method}: ${first ? `field "${first.field}": ${first.message}` : 'malformed'}`,
@@ -410,7 +420,7 @@ export class RpcPeer {
     this.pending.delete(request.id);
     request.dispose();
     if (!this.closed) this.send({ jsonrpc: '2.0', method: CancelRequest.method, params: { id: request.id } });
-    request.reject(error);
+    request.sink.reject(error);
   }
 
   private sendError(id: JsonRpcId, error: RpcErrorObject): void {
@@ -444,7 +454,7 @@ export class RpcPeer {
       if (request !== undefined) {
         this.pending.delete(m.id);
         request.dispose();
-        request.reject(error);
+        request.sink.reject(error);
       }
     } else if (m.method === undefined && m.id !== undefined && m.id !== null && !('error' in m)) {
       this.logger.error({ err: error, id: m.id }, `${this.name}: a result could not be serialised`);
@@ -466,20 +476,28 @@ interface RequestOwner {
   abandon(request: OutgoingRequest, error: Error): void;
 }
 
+/** Receives the answer of one outgoing request: its parsed result, or the error it failed with. */
+export interface ResponseSink<T> {
+  resolve(result: T): void;
+  reject(error: Error): void;
+}
+
 /** An outgoing request awaiting its answer. Listens for its signal's abort without a closure. */
 class OutgoingRequest {
-  resolve!: (value: any) => void;
-  reject!: (error: Error) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
   timeoutMs = 0;
 
   /** Set when the request has a signal: the watch it leaves once it settles (no lookup by signal). */
   watch: SignalWatch | undefined;
+  /** Neighbours in its watch's list (a list, not a Set: joining and leaving cost no hashing). */
+  prevWatched: OutgoingRequest | undefined;
+  nextWatched: OutgoingRequest | undefined;
 
   constructor(
     readonly owner: RequestOwner,
     readonly id: number,
     readonly descriptor: AnyRequestMethod,
+    readonly sink: ResponseSink<any>,
   ) {}
 
   dispose(): void {
@@ -495,44 +513,68 @@ class OutgoingRequest {
  */
 class SignalWatches {
   private readonly watches = new Map<AbortSignal, SignalWatch>();
+  /** The watch used last: consecutive requests mostly carry the same (run's) signal. */
+  private last: SignalWatch | undefined;
   constructor(private readonly owner: RequestOwner) {}
 
   watch(signal: AbortSignal, request: OutgoingRequest): void {
-    let watch = this.watches.get(signal);
-    if (watch === undefined) {
-      watch = new SignalWatch(signal, this.owner, this.watches);
-      this.watches.set(signal, watch);
-      signal.addEventListener('abort', watch, { once: true });
+    let watch = this.last;
+    if (watch === undefined || watch.signal !== signal || watch.ended) {
+      watch = this.watches.get(signal);
+      if (watch === undefined) {
+        watch = new SignalWatch(signal, this.owner, this.watches);
+        this.watches.set(signal, watch);
+        signal.addEventListener('abort', watch, { once: true });
+      }
+      this.last = watch;
     }
-    watch.requests.add(request);
-    request.watch = watch;
+    watch.add(request);
   }
 }
 
 class SignalWatch {
-  readonly requests = new Set<OutgoingRequest>();
+  /** The requests watching, as a doubly linked list through the requests themselves. */
+  private head: OutgoingRequest | undefined;
+  /** Set once the listener is gone (the last request left, or the signal aborted). */
+  ended = false;
+
   constructor(
     readonly signal: AbortSignal,
     private readonly owner: RequestOwner,
     private readonly watches: Map<AbortSignal, SignalWatch>,
   ) {}
 
+  add(request: OutgoingRequest): void {
+    request.watch = this;
+    request.prevWatched = undefined;
+    request.nextWatched = this.head;
+    if (this.head !== undefined) this.head.prevWatched = request;
+    this.head = request;
+  }
+
   /** A settled request stops watching; the last one out removes the listener. */
   remove(request: OutgoingRequest): void {
-    this.requests.delete(request);
-    if (this.requests.size === 0 && this.watches.get(this.signal) === this) {
-      this.watches.delete(this.signal);
+    const { prevWatched: prev, nextWatched: next } = request;
+    if (prev !== undefined) prev.nextWatched = next;
+    else this.head = next;
+    if (next !== undefined) next.prevWatched = prev;
+    request.watch = request.prevWatched = request.nextWatched = undefined;
+    if (this.head === undefined && !this.ended) {
+      this.ended = true;
+      if (this.watches.get(this.signal) === this) this.watches.delete(this.signal);
       this.signal.removeEventListener('abort', this);
     }
   }
 
   /** The signal's 'abort' listener (EventTarget calls `handleEvent` on listener objects). */
   handleEvent(): void {
-    this.watches.delete(this.signal);
-    const requests = [...this.requests];
-    this.requests.clear();
+    this.ended = true;
+    if (this.watches.get(this.signal) === this) this.watches.delete(this.signal);
+    const requests: OutgoingRequest[] = [];
+    for (let r = this.head; r !== undefined; r = r.nextWatched) requests.push(r);
+    this.head = undefined;
     for (const request of requests) {
-      request.watch = undefined;
+      request.watch = request.prevWatched = request.nextWatched = undefined;
       this.owner.abandon(request, new RequestCancelledError(request.descriptor.method, { cause: this.signal.reason }));
     }
   }

@@ -1,63 +1,13 @@
-import type { FlowResult, Status } from '../../protocol/index.js';
+import type { Status } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
-import type { ItemUpdate, StateStore } from '../store/state-store.js';
+import { ItemTransitions } from '../store/item-transitions.js';
+import type { StateStore } from '../store/state-store.js';
 import type { RunStateJournal } from './run-state.js';
 
 type Op =
-  | { kind: 'items'; batch: ItemBatch }
+  | { kind: 'items'; batch: ItemTransitions }
   | { kind: 'cancel'; runId: string }
   | { kind: 'finish'; runId: string; status: Status; at: number };
-
-/** Item statuses as small integers in a batch's status column. */
-const STATUSES: readonly ItemUpdate['status'][] = ['running', 'success', 'failed', 'cancelled'];
-const RUNNING = 0;
-const SETTLED_CODE = { success: 1, failed: 2, cancelled: 3 } as const;
-
-/**
- * Item transitions queued in one turn, kept column by column: a transition costs a few array
- * pushes instead of an object living until the flush (measured: such objects were most of what
- * the GC promoted in a run of a million items, and so most of its peak RSS).
- */
-class ItemBatch {
-  readonly runIds: string[] = [];
-  readonly indices: number[] = [];
-  readonly statuses: number[] = [];
-  readonly attempts: number[] = [];
-  readonly results: Array<FlowResult | undefined> = [];
-  readonly completedAt: number[] = [];
-  readonly completionSeqs: number[] = [];
-
-  push(runId: string, index: number, status: number, attempts: number, result: FlowResult | undefined, completedAt: number, completionSeq: number): void {
-    this.runIds.push(runId);
-    this.indices.push(index);
-    this.statuses.push(status);
-    this.attempts.push(attempts);
-    this.results.push(result);
-    this.completedAt.push(completedAt);
-    this.completionSeqs.push(completionSeq);
-  }
-
-  /** The transitions as the state store takes them, in order. */
-  toUpdates(): ItemUpdate[] {
-    const n = this.indices.length;
-    const updates = new Array<ItemUpdate>(n);
-    for (let k = 0; k < n; k++) {
-      const status = this.statuses[k];
-      updates[k] = status === RUNNING
-        ? { runId: this.runIds[k], itemIndex: this.indices[k], status: 'running', attempts: this.attempts[k] }
-        : {
-            runId: this.runIds[k],
-            itemIndex: this.indices[k],
-            status: STATUSES[status] as 'success' | 'failed' | 'cancelled',
-            attempts: this.attempts[k],
-            result: this.results[k],
-            completedAt: this.completedAt[k],
-            completionSeq: this.completionSeqs[k],
-          };
-    }
-    return updates;
-  }
-}
 
 /**
  * Writes run transitions to the state store behind the run manager's back, in order: every
@@ -79,9 +29,9 @@ export class StoreWriter {
   /** A journal that records one run's transitions through this writer. */
   journalFor(runId: string): RunStateJournal {
     return {
-      itemStarted: (itemIndex, attempt) => this.batch()?.push(runId, itemIndex, RUNNING, attempt, undefined, 0, -1),
+      itemStarted: (itemIndex, attempt) => this.batch()?.started(runId, itemIndex, attempt),
       itemSettled: (itemIndex, status, result, attempts, completedAt, completionSeq) =>
-        this.batch()?.push(runId, itemIndex, SETTLED_CODE[status], attempts, result, completedAt, completionSeq),
+        this.batch()?.settled(runId, itemIndex, status, attempts, result, completedAt, completionSeq),
       runFinished: (status, at) => this.push({ kind: 'finish', runId, status, at }),
     };
   }
@@ -113,11 +63,11 @@ export class StoreWriter {
   }
 
   /** The batch a transition goes into: the last queued op when it is one, else a new one (order is kept). */
-  private batch(): ItemBatch | undefined {
+  private batch(): ItemTransitions | undefined {
     if (this.stopped) return undefined;
     const last = this.queue[this.queue.length - 1];
     if (last?.kind === 'items') return last.batch;
-    const batch = new ItemBatch();
+    const batch = new ItemTransitions();
     this.push({ kind: 'items', batch });
     return batch;
   }
@@ -149,7 +99,7 @@ export class StoreWriter {
   private async write(ops: Op[]): Promise<void> {
     for (const op of ops) {
       try {
-        if (op.kind === 'items') await this.store.recordItems(op.batch.toUpdates());
+        if (op.kind === 'items') await this.store.recordItems(op.batch);
         else if (op.kind === 'cancel') await this.store.markCancelled(op.runId);
         else await this.store.finishRun(op.runId, op.status, op.at);
       } catch (err) {

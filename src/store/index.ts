@@ -15,6 +15,7 @@ export type {
   StoredRunState,
 } from './state-store.js';
 export { MemoryStateStore } from './memory-state-store.js';
+export { ItemTransitions } from './item-transitions.js';
 export { deriveRunStatus } from './derive.js';
 
 /** Where `flowrun serve` keeps its state when the config says nothing (relative to the base directory). */

@@ -1,7 +1,7 @@
 import type { FlowResult, Status } from '../../protocol/index.js';
+import { ITEM_STATUS_BY_CODE, RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type {
   ItemCountsRecord,
-  ItemUpdate,
   LoadedRun,
   RunQuery,
   RunRecord,
@@ -12,9 +12,8 @@ import type {
 } from './state-store.js';
 import { deriveRunStatus } from './derive.js';
 
-/** Item statuses as stored, one byte per item. */
-const STATUSES: readonly Status[] = ['pending', 'running', 'success', 'failed', 'cancelled'];
-const CODE: Readonly<Record<Status, number>> = { pending: 0, running: 1, success: 2, failed: 3, cancelled: 4 };
+/** Item statuses as stored, one byte per item: the codes of item transitions. */
+const STATUSES: readonly Status[] = ITEM_STATUS_BY_CODE;
 
 /**
  * One run's items, column by column (a byte of status, the attempts, result, completion time and
@@ -29,7 +28,8 @@ class MemoryItems {
   readonly completedAt: Float64Array;
   /** -1 until the item settles. */
   readonly completionSeq: Int32Array;
-  readonly counts: ItemCountsRecord;
+  /** Items per status code. */
+  private readonly countByCode: Int32Array;
 
   constructor(n: number) {
     this.status = new Uint8Array(n);
@@ -37,21 +37,33 @@ class MemoryItems {
     this.results = new Array(n);
     this.completedAt = new Float64Array(n).fill(NaN);
     this.completionSeq = new Int32Array(n).fill(-1);
-    this.counts = { total: n, pending: n, running: 0, success: 0, failed: 0, cancelled: 0 };
+    this.countByCode = new Int32Array(STATUSES.length);
+    this.countByCode[0] = n;
   }
 
-  apply(u: ItemUpdate): void {
-    const i = u.itemIndex;
+  get total(): number {
+    return this.status.length;
+  }
+
+  counts(): ItemCountsRecord {
+    const c = this.countByCode;
+    return { total: this.status.length, pending: c[0], running: c[1], success: c[2], failed: c[3], cancelled: c[4] };
+  }
+
+  /** Transition `k` of a batch. */
+  apply(t: ItemTransitions, k: number): void {
+    const i = t.indices[k];
     if (!(i >= 0 && i < this.status.length)) return;
-    this.counts[STATUSES[this.status[i]] as keyof Omit<ItemCountsRecord, 'total'>]--;
-    this.counts[u.status as keyof Omit<ItemCountsRecord, 'total'>]++;
-    this.status[i] = CODE[u.status];
-    this.attempts[i] = u.attempts;
-    // A `running` update (a resumed item) keeps what an earlier settle recorded.
-    if (u.status !== 'running') {
-      this.results[i] = u.result;
-      this.completedAt[i] = u.completedAt;
-      this.completionSeq[i] = u.completionSeq;
+    const code = t.statuses[k];
+    this.countByCode[this.status[i]]--;
+    this.countByCode[code]++;
+    this.status[i] = code;
+    this.attempts[i] = t.attempts[k];
+    // A `running` transition (a resumed item) keeps what an earlier settle recorded.
+    if (code !== RUNNING_CODE) {
+      this.results[i] = t.results[k];
+      this.completedAt[i] = t.completedAt[k];
+      this.completionSeq[i] = t.completionSeqs[k];
     }
   }
 
@@ -89,16 +101,17 @@ export class MemoryStateStore implements StateStore {
     this.order.push(run);
   }
 
-  async recordItems(updates: readonly ItemUpdate[]): Promise<void> {
+  async recordItems(transitions: ItemTransitions): Promise<void> {
     // Batches are mostly one run's: look it up once per change of run.
+    const runIds = transitions.runIds;
     let runId: string | undefined;
     let run: MemoryRun | undefined;
-    for (const u of updates) {
-      if (u.runId !== runId) {
-        runId = u.runId;
+    for (let k = 0; k < runIds.length; k++) {
+      if (runIds[k] !== runId) {
+        runId = runIds[k];
         run = this.runs.get(runId);
       }
-      run?.items.apply(u);
+      run?.items.apply(transitions, k);
     }
   }
 
@@ -115,7 +128,7 @@ export class MemoryStateStore implements StateStore {
   async loadRun(runId: string): Promise<LoadedRun | undefined> {
     const run = this.runs.get(runId);
     if (!run) return undefined;
-    const items = new Array<StoredItem>(run.items.counts.total);
+    const items = new Array<StoredItem>(run.items.total);
     for (let i = 0; i < items.length; i++) items[i] = run.items.item(i);
     return { record: run.record, state: { ...run.state }, items };
   }
@@ -139,7 +152,7 @@ export class MemoryStateStore implements StateStore {
       if (query.parentRunId !== undefined && record.parentRunId !== query.parentRunId) continue;
       if (query.createdAfter !== undefined && record.createdAt <= query.createdAfter) continue;
       if (query.createdBefore !== undefined && record.createdAt >= query.createdBefore) continue;
-      const counts = { ...items.counts };
+      const counts = items.counts();
       const status = deriveRunStatus(state, counts);
       if (statuses && !statuses.has(status)) continue;
       runs.push({ record, state: { ...state, status }, counts });

@@ -7,6 +7,7 @@ import { migratePostgres } from './postgres-schema.js';
 import { runQueryCondition, type SqlParams } from './run-query-sql.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, recordOfRow, stateOfRow } from './sql-rows.js';
 import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
+import type { ItemTransitions } from './item-transitions.js';
 import type { ItemUpdate, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
 
 export interface PostgresStateStoreOptions {
@@ -76,8 +77,9 @@ export class PostgresStateStore implements StateStore {
     return this.write((client) => insertRun(client, run, inputs));
   }
 
-  recordItems(updates: readonly ItemUpdate[]): Promise<void> {
-    if (updates.length === 0) return this.write(async () => {});
+  recordItems(transitions: ItemTransitions): Promise<void> {
+    if (transitions.length === 0) return this.write(async () => {});
+    const updates = transitions.toUpdates();
     return this.write((client) => updateItems(client, updates));
   }
 

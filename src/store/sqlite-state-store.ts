@@ -7,7 +7,8 @@ import { runQueryCondition, type SqlParams } from './run-query-sql.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, recordOfRow, stateOfRow } from './sql-rows.js';
 import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
 import { migrateSqlite } from './sqlite-schema.js';
-import type { ItemUpdate, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
+import { ITEM_STATUS_BY_CODE, RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
+import type { LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
 
 /** How long a statement waits for another process's write lock before failing. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -61,14 +62,15 @@ export class SqliteStateStore implements StateStore {
     })();
   }
 
-  async recordItems(updates: readonly ItemUpdate[]): Promise<void> {
+  async recordItems(transitions: ItemTransitions): Promise<void> {
     const { startItem, finishItem } = this.statements;
+    const { runIds, indices, statuses, attempts, results, completedAt, completionSeqs } = transitions;
     this.db.transaction(() => {
-      for (const u of updates) {
-        if (u.status === 'running') startItem.run(u.attempts, u.runId, u.itemIndex);
+      for (let k = 0; k < indices.length; k++) {
+        if (statuses[k] === RUNNING_CODE) startItem.run(attempts[k], runIds[k], indices[k]);
         else {
-          const result = u.result === undefined ? null : jsonText(u.result);
-          finishItem.run(u.status, u.attempts, result, u.completedAt, u.completionSeq, u.runId, u.itemIndex);
+          const result = results[k] === undefined ? null : jsonText(results[k]);
+          finishItem.run(ITEM_STATUS_BY_CODE[statuses[k]], attempts[k], result, completedAt[k], completionSeqs[k], runIds[k], indices[k]);
         }
       }
     })();

@@ -1,4 +1,5 @@
 import type { FlowResult, Overrides, Status } from '../../protocol/index.js';
+import type { ItemTransitions } from './item-transitions.js';
 
 /**
  * Durable state of runs and items (issue: durability). The run manager keeps live runs in
@@ -13,7 +14,7 @@ export interface StateStore {
   /** Stores a new run and its inputs (one item per input, all pending). */
   createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void>;
   /** Applies item transitions in order, atomically per call. */
-  recordItems(updates: readonly ItemUpdate[]): Promise<void>;
+  recordItems(transitions: ItemTransitions): Promise<void>;
   /** Marks a run cancel-requested (survives a restart: its unfinished items end cancelled). */
   markCancelled(runId: string): Promise<void>;
   /** Records that a run turned terminal. */
@@ -51,7 +52,7 @@ export interface StoredRunState {
   cancelRequested: boolean;
 }
 
-/** One item transition. `running` records the attempt that starts; terminal ones the result. */
+/** One item transition, as an object (see ItemTransitions for how a batch carries them). `running` records the attempt that starts; terminal ones the result. */
 export type ItemUpdate =
   | { runId: string; itemIndex: number; status: 'running'; attempts: number }
   | {

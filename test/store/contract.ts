@@ -2,6 +2,10 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Status } from '../../protocol/index.js';
 import type { ItemCountsRecord, ItemUpdate, RunQuery, RunRecord, RunSummary, StateStore } from '../../src/store/index.js';
+import { ItemTransitions } from '../../src/store/item-transitions.js';
+
+/** Applies transitions given as objects. */
+const recordItems = (store: StateStore, updates: readonly ItemUpdate[]): Promise<void> => store.recordItems(ItemTransitions.of(updates));
 
 /** How a test gets stores of one backend. */
 export interface StateStoreFixture {
@@ -139,10 +143,10 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
     describe('recordItems', () => {
       it('applies transitions in order within one batch and across batches', async () => {
         await createRun('run-1', 3);
-        await store.recordItems([started('run-1', 0), started('run-1', 1), settled('run-1', 0, 'success', 0)]);
-        await store.recordItems([settled('run-1', 1, 'failed', 1, 1), started('run-1', 2)]);
+        await recordItems(store, [started('run-1', 0), started('run-1', 1), settled('run-1', 0, 'success', 0)]);
+        await recordItems(store, [settled('run-1', 1, 'failed', 1, 1), started('run-1', 2)]);
         // A retried item starts again with its next attempt.
-        await store.recordItems([started('run-1', 2, 2)]);
+        await recordItems(store, [started('run-1', 2, 2)]);
 
         const loaded = await store.loadRun('run-1');
         expect(loaded?.items).toEqual([
@@ -154,7 +158,7 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
 
       it('ends with the last transition when one batch moves an item several times', async () => {
         await createRun('run-1', 2);
-        await store.recordItems([started('run-1', 1), started('run-1', 0), settled('run-1', 1, 'success', 0), started('run-1', 0, 2), settled('run-1', 0, 'failed', 1, 2)]);
+        await recordItems(store, [started('run-1', 1), started('run-1', 0), settled('run-1', 1, 'success', 0), started('run-1', 0, 2), settled('run-1', 0, 'failed', 1, 2)]);
         const items = (await store.loadRun('run-1'))?.items;
         expect(items?.map((i) => [i.status, i.attempts, i.completionSeq])).toEqual([
           ['failed', 2, 1],
@@ -164,7 +168,7 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
 
       it('records a cancelled item without a result', async () => {
         await createRun('run-1', 2);
-        await store.recordItems([settled('run-1', 1, 'cancelled', 0, 0)]);
+        await recordItems(store, [settled('run-1', 1, 'cancelled', 0, 0)]);
         const item = (await store.loadRun('run-1'))?.items[1];
         expect(item).toEqual({ itemIndex: 1, status: 'cancelled', attempts: 0, completedAt: 1_800_000_000_000, completionSeq: 0 });
         expect(item?.result).toBeUndefined();
@@ -172,7 +176,7 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
 
       it('keeps a result that is a skipped outcome or holds null', async () => {
         await createRun('run-1', 2);
-        await store.recordItems([
+        await recordItems(store, [
           { runId: 'run-1', itemIndex: 0, status: 'success', attempts: 1, result: { outcome: 'skipped' }, completedAt: 5, completionSeq: 0 },
           { runId: 'run-1', itemIndex: 1, status: 'success', attempts: 1, result: { outcome: 'success', value: null }, completedAt: 6, completionSeq: 1 },
         ]);
@@ -183,7 +187,7 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
       it('touches only the items of the run named', async () => {
         await createRun('run-1', 2);
         await createRun('run-2', 2);
-        await store.recordItems([settled('run-2', 0, 'success', 0)]);
+        await recordItems(store, [settled('run-2', 0, 'success', 0)]);
         expect((await store.loadRun('run-1'))?.items.map((i) => i.status)).toEqual(['pending', 'pending']);
         expect((await store.loadRun('run-2'))?.items.map((i) => i.status)).toEqual(['success', 'pending']);
       });
@@ -192,8 +196,8 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
         const run = record('run-1', { total: 1 });
         await Promise.all([
           store.createRun(run, ['x']),
-          store.recordItems([started('run-1', 0)]),
-          store.recordItems([settled('run-1', 0, 'success', 0)]),
+          recordItems(store, [started('run-1', 0)]),
+          recordItems(store, [settled('run-1', 0, 'success', 0)]),
           store.finishRun('run-1', 'success', 99),
         ]);
         const loaded = await store.loadRun('run-1');
@@ -203,7 +207,7 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
 
       it('accepts an empty batch', async () => {
         await createRun('run-1', 1);
-        await store.recordItems([]);
+        await recordItems(store, []);
         expect((await store.loadRun('run-1'))?.items.map((i) => i.status)).toEqual(['pending']);
       });
     });
@@ -236,12 +240,12 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
       const createMixedRuns = async () => {
         await createRun('r-pending', 2);
         await createRun('r-running', 2);
-        await store.recordItems([started('r-running', 0)]);
+        await recordItems(store, [started('r-running', 0)]);
         await createRun('r-success', 1);
-        await store.recordItems([settled('r-success', 0, 'success', 0)]);
+        await recordItems(store, [settled('r-success', 0, 'success', 0)]);
         await store.finishRun('r-success', 'success', 10);
         await createRun('r-cancelled', 2);
-        await store.recordItems([settled('r-cancelled', 0, 'success', 0), settled('r-cancelled', 1, 'cancelled', 1, 0)]);
+        await recordItems(store, [settled('r-cancelled', 0, 'success', 0), settled('r-cancelled', 1, 'cancelled', 1, 0)]);
         await store.markCancelled('r-cancelled');
         await store.finishRun('r-cancelled', 'cancelled', 11);
       };
@@ -264,9 +268,9 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
         await createRun('run-1', 2);
         const status = async () => (await listAll())[0].state.status;
         expect(await status()).toBe('pending');
-        await store.recordItems([started('run-1', 0)]);
+        await recordItems(store, [started('run-1', 0)]);
         expect(await status()).toBe('running');
-        await store.recordItems([settled('run-1', 0, 'success', 0), settled('run-1', 1, 'success', 1)]);
+        await recordItems(store, [settled('run-1', 0, 'success', 0), settled('run-1', 1, 'success', 1)]);
         expect(await status()).toBe('running');
         await store.finishRun('run-1', 'success', 5);
         expect(await status()).toBe('success');
@@ -367,7 +371,7 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
             const expected: Status[] = Array(itemCount).fill('pending');
             let seq = 0;
             for (const batch of batches) {
-              await store.recordItems(batch.map(({ itemIndex, status }) => (status === 'running' ? started(runId, itemIndex) : settled(runId, itemIndex, status, seq++))));
+              await recordItems(store, batch.map(({ itemIndex, status }) => (status === 'running' ? started(runId, itemIndex) : settled(runId, itemIndex, status, seq++))));
               for (const { itemIndex, status } of batch) expected[itemIndex] = status;
               const counts = await countsOf(runId);
               const { total, ...byStatus } = counts!;
@@ -388,10 +392,10 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
         const inputs = Array.from({ length: n }, (_, i) => ({ i, text: `item ${i}` }));
         await store.createRun(record('big', { total: n }), inputs);
         const all = Array.from({ length: n }, (_, i) => i);
-        await store.recordItems(all.map((i) => started('big', i)));
-        await store.recordItems(all.slice(0, 6_000).map((i) => settled('big', i, 'success', i)));
-        await store.recordItems(all.slice(6_000, 9_000).map((i) => settled('big', i, 'failed', i)));
-        await store.recordItems(all.slice(9_000).map((i) => settled('big', i, 'cancelled', i, 0)));
+        await recordItems(store, all.map((i) => started('big', i)));
+        await recordItems(store, all.slice(0, 6_000).map((i) => settled('big', i, 'success', i)));
+        await recordItems(store, all.slice(6_000, 9_000).map((i) => settled('big', i, 'failed', i)));
+        await recordItems(store, all.slice(9_000).map((i) => settled('big', i, 'cancelled', i, 0)));
 
         expect(await countsOf('big')).toEqual({ total: n, pending: 0, running: 0, success: 6_000, failed: 3_000, cancelled: 1_000 });
         const items = (await store.loadRun('big'))!.items;
@@ -406,10 +410,10 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
     describe.skipIf(!options.durable)('durability', () => {
       it('keeps runs, items, inputs and run state across a close and reopen', async () => {
         await createRun('done', 2, { flowName: 'f', variables: { v: [1, 'two'] } });
-        await store.recordItems([settled('done', 0, 'success', 0), settled('done', 1, 'failed', 1, 3)]);
+        await recordItems(store, [settled('done', 0, 'success', 0), settled('done', 1, 'failed', 1, 3)]);
         await store.finishRun('done', 'failed', 123);
         await createRun('live', 3, { parentRunId: 'done', overrides: { s: { $type: 'merge_patch', value: { a: 1 } } } });
-        await store.recordItems([started('live', 0), settled('live', 2, 'success', 0)]);
+        await recordItems(store, [started('live', 0), settled('live', 2, 'success', 0)]);
         await store.markCancelled('live');
         const before = {
           done: await store.loadRun('done'),

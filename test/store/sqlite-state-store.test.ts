@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStateStore, MemoryStateStore } from '../../src/store/index.js';
 import { SqliteStateStore } from '../../src/store/sqlite-state-store.js';
+import { ItemTransitions } from '../../src/store/item-transitions.js';
 
 describe('SqliteStateStore', () => {
   let dir: string;
@@ -51,7 +52,7 @@ describe('SqliteStateStore', () => {
     const reader = SqliteStateStore.open(path);
     try {
       await writer.createRun(run('r1'), [{ a: 1 }]);
-      await writer.recordItems([{ runId: 'r1', itemIndex: 0, status: 'running', attempts: 1 }]);
+      await writer.recordItems(ItemTransitions.of([{ runId: 'r1', itemIndex: 0, status: 'running', attempts: 1 }]));
       expect((await reader.loadRun('r1'))?.items[0].status).toBe('running');
       expect(await reader.loadInputs('r1')).toEqual([{ a: 1 }]);
     } finally {

@@ -8,13 +8,14 @@ import {
   RpcError,
   type FlowResult,
   type Observability,
+  type ResultOut,
 } from '../../../protocol/index.js';
 import { ConnectionClosedError, RequestTimeoutError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { RpcPeer, type RequestOptions } from '../../rpc/peer.js';
+import { RpcPeer, type ResponseSink } from '../../rpc/peer.js';
 import type { CallerContext, RuntimeApi } from '../../server/runtime-api.js';
 import { registerRuntimeHandlers } from '../../server/runtime-handlers.js';
-import type { ExecutionScope } from '../plugin.js';
+import type { ComponentCall } from '../plugin.js';
 import { ServerStartError, within, type ServerTransport, type TransportOpener } from './server-transport.js';
 
 export { ServerStartError } from './server-transport.js';
@@ -35,10 +36,36 @@ export interface LossReport {
   details: { stderr?: string[] };
 }
 
-/** An execute call in flight on a connection: the item it serves, found again by server callbacks. */
-interface InFlightCall {
-  scope: ExecutionScope;
-  observability: Observability;
+/** Turns a failed execute request into what the call rejects with (the plugin's ComponentError). */
+export interface ExecuteFailureMapper {
+  executeFailed(error: unknown, connection: ServerConnection, call: ComponentCall): Promise<never>;
+}
+
+/**
+ * One execute call in flight: the item it serves (found again by server callbacks) and the sink
+ * of its request, settling the call's one promise. An object with methods rather than closures:
+ * every component call of a run makes one.
+ */
+class ExecuteCall implements ResponseSink<ResultOut<typeof ComponentsExecute>> {
+  settle!: (result: FlowResult) => void;
+  fail!: (error: unknown) => void;
+
+  constructor(
+    private readonly connection: ServerConnection,
+    readonly call: ComponentCall,
+    readonly observability: Observability,
+    private readonly failures: ExecuteFailureMapper,
+  ) {}
+
+  resolve(result: ResultOut<typeof ComponentsExecute>): void {
+    this.connection.callEnded(this);
+    this.settle({ outcome: 'success', value: result.output });
+  }
+
+  reject(error: Error): void {
+    this.connection.callEnded(this);
+    this.failures.executeFailed(error, this.connection, this.call).then(undefined, this.fail);
+  }
 }
 
 /** Stderr lines quoted in error messages; the full tail goes into `data.stderr`. */
@@ -52,8 +79,7 @@ const END_REPORT_WAIT_MS = 1000;
  * the execute call they belong to.
  */
 export class ServerConnection {
-  private readonly inFlight = new Map<number, InFlightCall>();
-  private nextCallId = 1;
+  private readonly inFlight = new Set<ExecuteCall>();
   private shuttingDown = false;
   /** Set once the handshake succeeded; a server lost before that is reported by `open` instead. */
   private initialized = false;
@@ -97,32 +123,24 @@ export class ServerConnection {
 
   /**
    * Sends `components/execute`, remembering the call so the server's callbacks find their parent
-   * item. Resolves with the success result, or with what `onFailure` makes of a failed request:
-   * one `then` for both (every call takes this path, and each promise in a chain is a microtask).
+   * item. Resolves with the success result; rejects with what `failures` makes of a failed request.
    */
-  execute(
-    component: string,
-    input: unknown,
-    attempt: number,
-    scope: ExecutionScope,
-    observability: Observability,
-    options: RequestOptions,
-    onFailure: (error: unknown) => Promise<FlowResult>,
-  ): Promise<FlowResult> {
-    const id = this.nextCallId++;
-    this.inFlight.set(id, { scope, observability });
+  execute(call: ComponentCall, observability: Observability, timeoutMs: number | undefined, failures: ExecuteFailureMapper): Promise<FlowResult> {
+    const pending = new ExecuteCall(this, call, observability, failures);
+    const promise = new Promise<FlowResult>((resolve, reject) => {
+      pending.settle = resolve;
+      pending.fail = reject;
+    });
+    this.inFlight.add(pending);
     // Params that write their own JSON text (protocol/wire-json.ts): the request is the hot path.
-    const params = new ExecuteRequestParams(component, input, attempt, observability);
-    return this.peer.sendRequest(ComponentsExecute, params, options).then(
-      (result): FlowResult => {
-        this.inFlight.delete(id);
-        return { outcome: 'success', value: result.output };
-      },
-      (error: unknown) => {
-        this.inFlight.delete(id);
-        return onFailure(error);
-      },
-    );
+    const params = new ExecuteRequestParams(call.component, call.input, call.attempt, observability);
+    this.peer.sendRequestTo(ComponentsExecute, params, pending, call.signal, timeoutMs);
+    return promise;
+  }
+
+  /** An execute call got its answer (or failed): server callbacks no longer find it. */
+  callEnded(call: ExecuteCall): void {
+    this.inFlight.delete(call);
   }
 
   /**
@@ -132,15 +150,15 @@ export class ServerConnection {
   callerFor(params: unknown): CallerContext {
     const claimed = observabilityOf(params);
     if (claimed?.run_id !== undefined && claimed.step_id !== undefined) {
-      for (const call of this.inFlight.values()) {
-        if (call.observability.run_id === claimed.run_id && call.observability.step_id === claimed.step_id) {
-          return { parent: call.scope };
+      for (const pending of this.inFlight) {
+        if (pending.observability.run_id === claimed.run_id && pending.observability.step_id === claimed.step_id) {
+          return { parent: pending.call.scope };
         }
       }
     }
     if (this.inFlight.size === 1) {
-      const [only] = this.inFlight.values();
-      return { parent: only!.scope };
+      const [only] = this.inFlight;
+      return { parent: only!.call.scope };
     }
     return {};
   }

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { ItemTransitions } from '../../src/store/item-transitions.js';
+import type { ItemUpdate } from '../../src/store/index.js';
+
+describe('ItemTransitions', () => {
+  const updates: ItemUpdate[] = [
+    { runId: 'r1', itemIndex: 3, status: 'running', attempts: 1 },
+    { runId: 'r1', itemIndex: 3, status: 'success', attempts: 1, result: { outcome: 'success', value: 7 }, completedAt: 1000, completionSeq: 0 },
+    { runId: 'r2', itemIndex: 0, status: 'failed', attempts: 2, result: { outcome: 'failed', error: { code: -32004, message: 'no' } }, completedAt: 1001, completionSeq: 0 },
+    { runId: 'r2', itemIndex: 1, status: 'cancelled', attempts: 0, result: undefined, completedAt: 1002, completionSeq: 1 },
+  ];
+
+  it('keeps transitions in order and gives them back as the same objects', () => {
+    const t = ItemTransitions.of(updates);
+    expect(t.length).toBe(4);
+    expect(t.toUpdates()).toEqual(updates);
+    expect(t.at(1)).toEqual(updates[1]);
+  });
+
+  it('carries statuses as codes, with no result or completion for a running transition', () => {
+    const t = new ItemTransitions();
+    t.started('r', 5, 2);
+    t.settled('r', 5, 'failed', 2, undefined, 9, 4);
+    expect(t.statuses).toEqual([1, 3]);
+    expect(t.results).toEqual([undefined, undefined]);
+    expect(t.completionSeqs).toEqual([-1, 4]);
+    expect(t.at(0)).toEqual({ runId: 'r', itemIndex: 5, status: 'running', attempts: 2 });
+  });
+});
