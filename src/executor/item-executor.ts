@@ -98,6 +98,8 @@ export interface RunningItem {
   readonly itemIndex: number;
   /** Settles the item at once as cancelled (-32800); no step starts after this. */
   aborted(): void;
+  /** The caller's to use (e.g. the item's position in its list of running items, for O(1) removal); -1 at first. */
+  slot: number;
 }
 
 /**
@@ -114,7 +116,7 @@ export function startItem(flow: CompiledFlow, input: unknown, options: ItemExecu
   const pending = item.start();
   if (!(pending instanceof Promise)) return { result: pending, attempts: item.attempts };
   item.sink = sink;
-  void pending.then(item.finish, item.fail);
+  item.settleWhen(pending);
   return item;
 }
 
@@ -130,6 +132,7 @@ const isTruthy = (r: FlowResult): boolean => r.outcome === 'success' && r.value 
 /** The state of one item: each step's result once known, or its promise while running. */
 class ItemExecution implements AbortListener, RunningItem {
   attempts: number;
+  slot = -1;
   /** Set when the item's signal aborts: no step starts after that. */
   cancelled = false;
   /** While watching a signal: how the item's outcome is delivered, once. */
@@ -160,8 +163,17 @@ class ItemExecution implements AbortListener, RunningItem {
     this.signal = signal;
     watchAbort(signal, this);
     const pending = this.start();
-    if (pending instanceof Promise) void pending.then(this.finish, this.fail);
+    if (pending instanceof Promise) this.settleWhen(pending);
     else this.finish(pending);
+  }
+
+  /**
+   * Finishes with what `pending` settles with. It resolves with a FlowResult, or rejects on a bug
+   * (see `start`): one closure serves both, made only for items that wait.
+   */
+  settleWhen(pending: Promise<FlowResult>): void {
+    const settled = (value: unknown): void => this.finish(isFlowResult(value) ? value : internalFailure(value));
+    void pending.then(settled, settled);
   }
 
   /** The signal aborted: settle as cancelled now. */
@@ -174,12 +186,10 @@ class ItemExecution implements AbortListener, RunningItem {
     return this.options.itemIndex;
   }
 
-  readonly finish = (result: FlowResult): void => {
+  private finish(result: FlowResult): void {
     if (this.signal !== undefined) unwatchAbort(this.signal, this);
     this.deliver(result);
-  };
-
-  readonly fail = (err: unknown): void => this.finish(internalFailure(err));
+  }
 
   private deliver(result: FlowResult): void {
     const sink = this.sink;

@@ -9,6 +9,11 @@ type Op =
   | { kind: 'cancel'; runId: string }
   | { kind: 'finish'; runId: string; status: Status; at: number };
 
+/** Batches kept for reuse: one being filled while one is written is the steady state. */
+const MAX_SPARE_BATCHES = 2;
+/** Transitions a reused batch may have room for. */
+const MAX_SPARE_CAPACITY = 16_384;
+
 /**
  * Writes run transitions to the state store behind the run manager's back, in order: every
  * transition of one event-loop turn goes out in one `recordItems` batch per run (one
@@ -16,6 +21,8 @@ type Op =
  */
 export class StoreWriter {
   private queue: Op[] = [];
+  /** Written batches, emptied for reuse (their columns keep their capacity). */
+  private readonly spareBatches: ItemTransitions[] = [];
   private flushing: Promise<void> | undefined;
   private scheduled = false;
   /** Set at shutdown: transitions after it are not journaled (the run resumes from the store). */
@@ -67,7 +74,7 @@ export class StoreWriter {
     if (this.stopped) return undefined;
     const last = this.queue[this.queue.length - 1];
     if (last?.kind === 'items') return last.batch;
-    const batch = new ItemTransitions();
+    const batch = this.spareBatches.pop() ?? new ItemTransitions();
     this.push({ kind: 'items', batch });
     return batch;
   }
@@ -96,10 +103,22 @@ export class StoreWriter {
     return this.flushing;
   }
 
+  private async recordItems(batch: ItemTransitions): Promise<void> {
+    try {
+      await this.store.recordItems(batch);
+    } finally {
+      // A huge batch (a run of a million items cancelled at once) is not worth its memory.
+      if (this.spareBatches.length < MAX_SPARE_BATCHES && batch.capacity <= MAX_SPARE_CAPACITY) {
+        batch.clear();
+        this.spareBatches.push(batch);
+      }
+    }
+  }
+
   private async write(ops: Op[]): Promise<void> {
     for (const op of ops) {
       try {
-        if (op.kind === 'items') await this.store.recordItems(op.batch);
+        if (op.kind === 'items') await this.recordItems(op.batch);
         else if (op.kind === 'cancel') await this.store.markCancelled(op.runId);
         else await this.store.finishRun(op.runId, op.status, op.at);
       } catch (err) {

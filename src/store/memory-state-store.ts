@@ -106,7 +106,7 @@ export class MemoryStateStore implements StateStore {
     const runIds = transitions.runIds;
     let runId: string | undefined;
     let run: MemoryRun | undefined;
-    for (let k = 0; k < runIds.length; k++) {
+    for (let k = 0; k < transitions.length; k++) {
       if (runIds[k] !== runId) {
         runId = runIds[k];
         run = this.runs.get(runId);

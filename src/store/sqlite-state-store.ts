@@ -66,7 +66,7 @@ export class SqliteStateStore implements StateStore {
     const { startItem, finishItem } = this.statements;
     const { runIds, indices, statuses, attempts, results, completedAt, completionSeqs } = transitions;
     this.db.transaction(() => {
-      for (let k = 0; k < indices.length; k++) {
+      for (let k = 0; k < transitions.length; k++) {
         if (statuses[k] === RUNNING_CODE) startItem.run(attempts[k], runIds[k], indices[k]);
         else {
           const result = results[k] === undefined ? null : jsonText(results[k]);

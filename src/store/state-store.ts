@@ -13,7 +13,10 @@ import type { ItemTransitions } from './item-transitions.js';
 export interface StateStore {
   /** Stores a new run and its inputs (one item per input, all pending). */
   createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void>;
-  /** Applies item transitions in order, atomically per call. */
+  /**
+   * Applies item transitions in order, atomically per call. The caller reuses `transitions` once
+   * the returned promise settles: a store must not keep it.
+   */
   recordItems(transitions: ItemTransitions): Promise<void>;
   /** Marks a run cancel-requested (survives a restart: its unfinished items end cancelled). */
   markCancelled(runId: string): Promise<void>;

@@ -27,3 +27,17 @@ describe('ItemTransitions', () => {
     expect(t.at(0)).toEqual({ runId: 'r', itemIndex: 5, status: 'running', attempts: 2 });
   });
 });
+
+describe('ItemTransitions reuse', () => {
+  it('starts empty after clear(), keeps its capacity and drops the results it held', () => {
+    const t = new ItemTransitions();
+    for (let i = 0; i < 10; i++) t.settled('r', i, 'success', 1, { outcome: 'success', value: i }, 5, i);
+    t.clear();
+    expect(t.length).toBe(0);
+    expect(t.capacity).toBe(10);
+    expect(t.results.every((r) => r === undefined)).toBe(true);
+    t.started('r2', 7, 3);
+    expect(t.length).toBe(1);
+    expect(t.toUpdates()).toEqual([{ runId: 'r2', itemIndex: 7, status: 'running', attempts: 3 }]);
+  });
+});

@@ -49,6 +49,10 @@ export interface ExecuteFailureMapper {
 class ExecuteCall implements ResponseSink<ResultOut<typeof ComponentsExecute>> {
   settle!: (result: FlowResult) => void;
   fail!: (error: unknown) => void;
+  /** Neighbours in the connection's list of calls in flight (a list: no hashing per call). */
+  prev: ExecuteCall | undefined;
+  next: ExecuteCall | undefined;
+  inFlight = false;
 
   constructor(
     private readonly connection: ServerConnection,
@@ -79,7 +83,9 @@ const END_REPORT_WAIT_MS = 1000;
  * the execute call they belong to.
  */
 export class ServerConnection {
-  private readonly inFlight = new Set<ExecuteCall>();
+  /** Execute calls in flight, newest first, for `callerFor`. */
+  private inFlightHead: ExecuteCall | undefined;
+  private inFlightCount = 0;
   private shuttingDown = false;
   /** Set once the handshake succeeded; a server lost before that is reported by `open` instead. */
   private initialized = false;
@@ -131,16 +137,31 @@ export class ServerConnection {
       pending.settle = resolve;
       pending.fail = reject;
     });
-    this.inFlight.add(pending);
+    this.callStarted(pending);
     // Params that write their own JSON text (protocol/wire-json.ts): the request is the hot path.
     const params = new ExecuteRequestParams(call.component, call.input, call.attempt, observability);
     this.peer.sendRequestTo(ComponentsExecute, params, pending, call.signal, timeoutMs);
     return promise;
   }
 
+  private callStarted(call: ExecuteCall): void {
+    call.inFlight = true;
+    call.next = this.inFlightHead;
+    if (this.inFlightHead !== undefined) this.inFlightHead.prev = call;
+    this.inFlightHead = call;
+    this.inFlightCount++;
+  }
+
   /** An execute call got its answer (or failed): server callbacks no longer find it. */
   callEnded(call: ExecuteCall): void {
-    this.inFlight.delete(call);
+    if (!call.inFlight) return;
+    call.inFlight = false;
+    const { prev, next } = call;
+    if (prev !== undefined) prev.next = next;
+    else this.inFlightHead = next;
+    if (next !== undefined) next.prev = prev;
+    call.prev = call.next = undefined;
+    this.inFlightCount--;
   }
 
   /**
@@ -150,16 +171,13 @@ export class ServerConnection {
   callerFor(params: unknown): CallerContext {
     const claimed = observabilityOf(params);
     if (claimed?.run_id !== undefined && claimed.step_id !== undefined) {
-      for (const pending of this.inFlight) {
+      for (let pending = this.inFlightHead; pending !== undefined; pending = pending.next) {
         if (pending.observability.run_id === claimed.run_id && pending.observability.step_id === claimed.step_id) {
           return { parent: pending.call.scope };
         }
       }
     }
-    if (this.inFlight.size === 1) {
-      const [only] = this.inFlight;
-      return { parent: only!.call.scope };
-    }
+    if (this.inFlightCount === 1) return { parent: this.inFlightHead!.call.scope };
     return {};
   }
 
