@@ -57,6 +57,18 @@ export type ClassifiedMessage =
  * message on the hot path; it accepts exactly what the schemas above accept.
  */
 export function classifyMessage(value: unknown): ClassifiedMessage {
+  const kind = messageKind(value);
+  return typeof kind === 'string' ? ({ kind, message: value } as ClassifiedMessage) : kind;
+}
+
+/** An invalid message: the error to answer it with, and its id when one could be read. */
+export type InvalidMessage = Extract<ClassifiedMessage, { kind: 'invalid' }>;
+
+/**
+ * `classifyMessage` without an object per valid message (the peer's hot path): the kind of a
+ * valid message, or why it is invalid.
+ */
+export function messageKind(value: unknown): 'request' | 'notification' | 'response' | InvalidMessage {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return invalid('message must be a JSON object (batches are not supported)', null);
   }
@@ -71,9 +83,7 @@ export function classifyMessage(value: unknown): ClassifiedMessage {
       return invalid('field "method" must be a non-empty string', id);
     }
     if ('result' in m || 'error' in m) return invalid('a request must not carry "result" or "error"', id);
-    return hasId
-      ? { kind: 'request', message: m as RequestMessage }
-      : { kind: 'notification', message: m as NotificationMessage };
+    return hasId ? 'request' : 'notification';
   }
   const hasResult = 'result' in m;
   const hasError = m.error !== undefined;
@@ -85,13 +95,13 @@ export function classifyMessage(value: unknown): ClassifiedMessage {
     if (!parsed.success) return invalid('field "error" must be {code: integer, message: string, data?}', id);
   }
   if (!hasId && !hasError) return invalid('a response must carry "id"', null);
-  return { kind: 'response', message: m as ResponseMessage };
+  return 'response';
 }
 
 function isValidId(id: unknown): id is JsonRpcId {
   return typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id));
 }
 
-function invalid(message: string, id: JsonRpcId | null): ClassifiedMessage {
+function invalid(message: string, id: JsonRpcId | null): InvalidMessage {
   return { kind: 'invalid', error: new RpcError(ErrorCodes.InvalidRequest, `Invalid request: ${message}`), id };
 }

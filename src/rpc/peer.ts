@@ -7,7 +7,7 @@ import {
   RequestEnvelope,
   ResultEnvelope,
   RpcError,
-  classifyMessage,
+  messageKind,
   fieldIssues,
   parseExecuteParamsFast,
   parseExecuteResultFast,
@@ -231,22 +231,22 @@ export class RpcPeer {
 
   private readonly onMessage = (value: Message): void => {
     if (this.closed) return;
-    const classified = classifyMessage(value);
-    switch (classified.kind) {
+    const kind = messageKind(value);
+    switch (kind) {
       case 'response':
-        this.onResponse(classified.message);
+        this.onResponse(value as ResponseMessage);
         return;
       case 'request':
-        this.onRequestMessage(classified.message);
+        this.onRequestMessage(value as RequestMessage);
         return;
       case 'notification':
-        this.onNotificationMessage(classified.message);
+        this.onNotificationMessage(value as NotificationMessage);
         return;
-      case 'invalid':
-        if (classified.id !== null) {
-          this.sendError(classified.id, classified.error.toObject());
+      default:
+        if (kind.id !== null) {
+          this.sendError(kind.id, kind.error.toObject());
         } else {
-          this.logger.warn({ reason: classified.error.message }, `${this.name}: skipped an invalid message`);
+          this.logger.warn({ reason: kind.error.message }, `${this.name}: skipped an invalid message`);
         }
     }
   };

@@ -17,7 +17,7 @@ import { normalizeBlobId } from '../../blobstore/blob-id.js';
 import type { CompiledFlow } from '../flow/compile.js';
 import { applyOverrides } from '../flow/overrides.js';
 import {
-  startItem, type ItemOutcome, type ItemSink, type RunningItem, type StepInvoker, type TransportRetries,
+  startItem, type ItemExecutionOptions, type ItemOutcome, type ItemSink, type RunningItem, type StepInvoker, type TransportRetries,
 } from '../executor/item-executor.js';
 import type { ExecutionScope } from '../plugins/plugin.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -408,13 +408,16 @@ export class RunManager {
     // promise and one hop less per item), and its running items are cancelled by one abort
     // listener for the whole run instead of one watch per item.
     const running = new RunningItems();
+    // One options object for every item of the run: startItem reads the per-item fields at once.
+    const itemOptions: ItemExecutionOptions = {
+      runId, itemIndex: 0, flowId, variables, invoke, signal, transportRetries, firstAttempt: 1, traceContext: undefined,
+    };
     /** `signal.aborted`, kept by the listener below: the getter costs more than a field, twice per item. */
     let aborted = signal.aborted;
     let allDone!: () => void;
     const finished = new Promise<void>((resolve) => (allDone = resolve));
 
-    const finish = (index: number, outcome: ItemOutcome): void => {
-      const { result, attempts } = outcome;
+    const finish = (index: number, result: FlowResult, attempts: number): void => {
       const cancelled = aborted && result.outcome === 'failed' && result.error.code === ErrorCodes.RequestCancelled;
       const span = spans?.get(index);
       if (span) {
@@ -454,21 +457,14 @@ export class RunManager {
         if (itemSpan) spans!.set(index, itemSpan.span);
         let started: ItemOutcome | RunningItem;
         try {
-          started = startItem(compiled, inputs[index], {
-            runId,
-            itemIndex: index,
-            flowId,
-            variables,
-            invoke,
-            signal,
-            transportRetries,
-            firstAttempt,
-            traceContext: itemSpan?.context,
-          }, sink);
+          itemOptions.itemIndex = index;
+          itemOptions.firstAttempt = firstAttempt;
+          itemOptions.traceContext = itemSpan?.context;
+          started = startItem(compiled, inputs[index], itemOptions, sink);
         } catch (err) {
           started = { result: this.itemThrew(err, runId, index), attempts: firstAttempt };
         }
-        if ('result' in started) finish(index, started);
+        if ('result' in started) finish(index, started.result, started.attempts);
         else {
           idle--;
           active++;
@@ -484,12 +480,12 @@ export class RunManager {
     };
 
     const sink: ItemSink = {
-      itemSettled: (item, outcome) => {
+      itemSettled: (item, result, attempts) => {
         running.remove(item);
         active--;
         idle++;
         try {
-          finish(item.itemIndex, outcome);
+          finish(item.itemIndex, result, attempts);
         } catch (err) {
           this.logger.error({ err, runId, itemIndex: item.itemIndex }, 'finishing an item threw');
         }

@@ -7,7 +7,7 @@ const options = (fake: FakeInvoker) => ({ runId: 'run-1', itemIndex: 7, flowId: 
 /** Records what the sink is told. */
 function recorder(): ItemSink & { told: Array<{ index: number; outcome: ItemOutcome }> } {
   const told: Array<{ index: number; outcome: ItemOutcome }> = [];
-  return { told, itemSettled: (item, outcome) => told.push({ index: item.itemIndex, outcome }) };
+  return { told, itemSettled: (item, result, attempts) => told.push({ index: item.itemIndex, outcome: { result, attempts } }) };
 }
 
 const oneStep = flowOf('steps: [{ id: a, component: /c }]\noutput: { $step: a }\n');
