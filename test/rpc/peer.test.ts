@@ -194,6 +194,32 @@ describe('RpcPeer cancellation', () => {
     expect(a.pendingCount).toBe(0);
   });
 
+  it('cancels exactly the requests still pending when a shared signal aborts, whichever settled before', async () => {
+    const { a, b } = peerPair();
+    const gate = new Gate();
+    b.onRequest(Hold, async ({ key }, ctx) => {
+      await Promise.race([gate.wait(key), new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))]);
+      return { key, by: 'B' };
+    });
+    a.listen();
+    b.listen();
+    const controller = new AbortController();
+    const keys = Array.from({ length: 9 }, (_, i) => String(i));
+    const calls = keys.map((key) => a.sendRequest(Hold, { key }, { signal: controller.signal }).then(() => 'answered', (e: unknown) => e));
+    await settle();
+    // First, last and middle ones of the watch's list settle before the abort.
+    for (const key of ['0', '4', '8']) gate.open(key);
+    await Promise.all([calls[0], calls[4], calls[8]]);
+    controller.abort();
+    const outcomes = await Promise.all(calls);
+    outcomes.forEach((outcome, i) => {
+      if ([0, 4, 8].includes(i)) expect(outcome).toBe('answered');
+      else expect(outcome).toBeInstanceOf(RequestCancelledError);
+    });
+    expect(a.pendingCount).toBe(0);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
   it('sends $/cancelRequest with the request id when the signal aborts', async () => {
     const { peer, raw } = peerWithRawEnd();
     peer.listen();
