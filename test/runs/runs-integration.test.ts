@@ -66,6 +66,21 @@ describe('runs over a real component server', () => {
     expect(value.items).toEqual({ total: 1000, pending: 0, running: 0, success: 900, failed: 100, cancelled: 0 });
   });
 
+  it('links each child run to the run whose call submitted it while calls of several runs are in flight', async () => {
+    const flow = { steps: [{ id: 'o', component: '/runs/orchestrate', input: { $input: '$' } }], output: { $step: 'o' } };
+    const inputs = Array.from({ length: 3 }, () => ({ n: 20, failEvery: 1000 }));
+    const [first, second] = await Promise.all([
+      runtime.runs.submit({ flow, inputs, wait: true, maxConcurrency: 3, variables: {} }),
+      runtime.runs.submit({ flow, inputs, wait: true, maxConcurrency: 3, variables: {} }),
+    ]);
+    for (const status of [first, second]) {
+      expect(status.items.success).toBe(3);
+      for (const r of status.results!) {
+        expect((r.result as { value: { parentRunId: string } }).value.parentRunId).toBe(status.runId);
+      }
+    }
+  });
+
   it('lists byCompletion in the order the component server finished the items', async () => {
     // Staggered delays (distinct multiples of 5 ms, shuffled), all items in flight at once.
     let seed = 99;
