@@ -6,19 +6,35 @@ const WRITTEN: Promise<void> = Promise.resolve();
 /** Schedules the flush as a microtask (cheaper than `queueMicrotask`, which makes an AsyncResource per call). */
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** Options of {@link NdjsonMessageWriter}. */
+export interface NdjsonWriterOptions {
+  /**
+   * A batch is handed to the stream as soon as it holds this many characters, before the tick
+   * ends, so the reader can start on it while the rest is produced. Default 16 384.
+   */
+  batchChars?: number;
+}
+
+const DEFAULT_BATCH_CHARS = 16_384;
+
 /**
  * Writes newline-delimited JSON (SPEC §2) to a byte stream. Messages written in the same tick are
  * joined and handed to the stream in one `write()` call, which is what makes a busy connection
- * cheap: one syscall carries many small messages. While the stream reports backpressure, messages
- * keep accumulating and go out together on 'drain'.
+ * cheap: one syscall carries many small messages. A batch that reaches `batchChars` is written at
+ * once (the rest of the tick's messages follow in the next write); while the stream reports
+ * backpressure, messages keep accumulating and go out together on 'drain'.
  *
- * The flush is scheduled as a microtask (`then` on a resolved promise). Measured with
+ * The end-of-tick flush is a microtask (`then` on a resolved promise). Measured with
  * bench/peer-echo.ts against a child echo: both it and `setImmediate` send one write per batch at
  * concurrency 16–256 (every continuation of a read runs before the flush microtask), but at
  * concurrency 1–4 `setImmediate` costs an extra event-loop phase per round trip (≈20 vs ≈16 µs
- * CPU at c=1, ≈10 vs ≈6.5 at c=4). Writing the batch in pieces (every 2–16 KiB) so the reader
- * can start earlier was tried with bench/run.ts: 1.5–2 µs more CPU per item on each side and
- * ≈20% fewer items/s at C=256, so a batch stays one write.
+ * CPU at c=1, ≈10 vs ≈6.5 at c=4).
+ *
+ * Why 16 KiB (issue 6, bench/README.md "Fifth pass"): at maxConcurrency 256 the runtime's tick
+ * produces ≈73 KB of requests. Written whole, the server's 64 KiB reads split it anyway and the two
+ * processes mostly take turns; written in 16–32 KiB pieces, the server starts on the first piece
+ * while the runtime produces the next: +11–24% items/s at the same CPU per item (A/B, 8 rounds
+ * each). 48 KiB gained nothing; smaller batches (C ≤ 16, or the server's answers) are unaffected.
  */
 export class NdjsonMessageWriter extends AbstractMessageWriter implements MessageWriter {
   private batch = '';
@@ -26,9 +42,14 @@ export class NdjsonMessageWriter extends AbstractMessageWriter implements Messag
   private blocked = false;
   private ended = false;
   private errorCount = 0;
+  private readonly batchChars: number;
 
-  constructor(private readonly writable: NodeJS.WritableStream) {
+  constructor(
+    private readonly writable: NodeJS.WritableStream,
+    options: NdjsonWriterOptions = {},
+  ) {
     super();
+    this.batchChars = validateBatchChars(options.batchChars);
     writable.on('error', this.onStreamError);
     writable.on('close', this.onStreamClose);
   }
@@ -46,6 +67,7 @@ export class NdjsonMessageWriter extends AbstractMessageWriter implements Messag
       return handledRejection(error);
     }
     this.batch += line + '\n';
+    if (this.batch.length >= this.batchChars) this.writeBatch();
     if (!this.scheduled && !this.blocked) {
       this.scheduled = true;
       void RESOLVED.then(this.flush);
@@ -71,6 +93,11 @@ export class NdjsonMessageWriter extends AbstractMessageWriter implements Messag
 
   private readonly flush = (): void => {
     this.scheduled = false;
+    this.writeBatch();
+  };
+
+  /** Hands what is queued to the stream, unless it reported backpressure (then 'drain' does). */
+  private writeBatch(): void {
     if (this.blocked || this.ended || this.batch === '') return;
     const data = this.batch;
     this.batch = '';
@@ -79,11 +106,11 @@ export class NdjsonMessageWriter extends AbstractMessageWriter implements Messag
       this.blocked = true;
       this.writable.once('drain', this.onDrain);
     }
-  };
+  }
 
   private readonly onDrain = (): void => {
     this.blocked = false;
-    this.flush();
+    this.writeBatch();
   };
 
   private readonly onStreamError = (error: unknown): void => {
@@ -95,6 +122,12 @@ export class NdjsonMessageWriter extends AbstractMessageWriter implements Messag
     this.batch = '';
     this.fireClose();
   };
+}
+
+function validateBatchChars(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_BATCH_CHARS;
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`batchChars must be a positive integer, got ${String(value)}`);
+  return value;
 }
 
 /** A rejected promise that never counts as unhandled: callers may await it, or not. */

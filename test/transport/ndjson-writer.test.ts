@@ -36,6 +36,36 @@ describe('NdjsonMessageWriter', () => {
     expect(writes[0].endsWith('\n')).toBe(true);
   });
 
+  it('hands a batch to the stream as soon as it reaches batchChars, the rest at the end of the tick', async () => {
+    const { stream, writes } = recordingStream();
+    const line = `${JSON.stringify(msg(1))}\n`.length; // every id below has one digit
+    const writer = new NdjsonMessageWriter(stream, { batchChars: 3 * line });
+    for (let i = 1; i <= 7; i++) void writer.write(msg(i));
+    // Two full batches are written synchronously, before the tick ends.
+    expect(writes.map((w) => w.length)).toEqual([3 * line, 3 * line]);
+    await tick();
+    expect(writes.map((w) => w.length)).toEqual([3 * line, 3 * line, line]);
+    expect(writes.join('').split('\n').slice(0, -1).map((l) => JSON.parse(l).id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('stops writing full batches early while the stream reports backpressure', async () => {
+    const { stream, writes, release } = recordingStream({ highWaterMark: 10, hold: true });
+    const writer = new NdjsonMessageWriter(stream, { batchChars: 1 });
+    for (let i = 1; i <= 4; i++) void writer.write(msg(i));
+    await tick();
+    // The first message filled the stream's buffer; the others wait for 'drain' and go together.
+    expect(writes).toHaveLength(1);
+    release();
+    await tick();
+    expect(writes.map((w) => w.split('\n').slice(0, -1).map((l) => JSON.parse(l).id))).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('refuses a batchChars that is not a positive integer', () => {
+    const { stream } = recordingStream();
+    expect(() => new NdjsonMessageWriter(stream, { batchChars: 0 })).toThrow(/batchChars must be a positive integer, got 0/);
+    expect(() => new NdjsonMessageWriter(stream, { batchChars: 1.5 })).toThrow(RangeError);
+  });
+
   it('writes the messages of later ticks in later calls, in order', async () => {
     const { stream, writes } = recordingStream();
     const writer = new NdjsonMessageWriter(stream);
