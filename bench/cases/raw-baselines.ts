@@ -63,18 +63,31 @@ async function timed(client: RawClient, options: PassOptions): Promise<Measure> 
   return { ...m, peerCpuMicros: after - before };
 }
 
-/** Raw NDJSON over a fresh child's stdio, writes batched per tick. */
-export async function rawNdjsonPass(options: PassOptions): Promise<Measure> {
+/**
+ * Raw NDJSON over a fresh child's stdio, writes batched per tick; with `writeAtChars`, a batch is
+ * also written as soon as it holds that many characters (as flowrun's NDJSON writer does at 16 KiB).
+ */
+export async function rawNdjsonPass(options: PassOptions & { writeAtChars?: number }): Promise<Measure> {
   const child = spawnNode(childScript('raw-ndjson-echo'));
   const stdin = child.stdin!;
+  const writeAt = options.writeAtChars ?? Infinity;
   let batch = '';
+  let scheduled = false;
   const flush = (): void => {
-    stdin.write(batch);
+    scheduled = false;
+    if (batch !== '') stdin.write(batch);
     batch = '';
   };
   const client = new RawClient((text) => {
-    if (batch === '') queueMicrotask(flush);
+    if (!scheduled) {
+      scheduled = true;
+      queueMicrotask(flush);
+    }
     batch += text + '\n';
+    if (batch.length >= writeAt) {
+      stdin.write(batch);
+      batch = '';
+    }
   });
   let partial = '';
   child.stdout!.setEncoding('utf8');

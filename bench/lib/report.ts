@@ -15,7 +15,7 @@ export interface Report {
 
 export interface CaseSummary {
   id: string;
-  kind: 'raw' | 'flowrun' | 'three-step';
+  kind: 'raw' | 'raw-pipelined' | 'flowrun' | 'three-step';
   transport: 'stdio' | 'websocket';
   payload: string;
   concurrency: number;
@@ -65,6 +65,13 @@ interface Target {
   met: boolean | undefined;
 }
 
+/** Row names by case kind (`raw` is named by its transport). */
+const CASE_NAMES: Partial<Record<CaseSummary['kind'], string>> = {
+  'raw-pipelined': 'raw NDJSON, 8 KiB writes',
+  flowrun: 'flowrun one-step',
+  'three-step': 'flowrun three-step',
+};
+
 const GIB = 1024 ** 3;
 const MB = 1e6;
 
@@ -79,7 +86,7 @@ export function renderReport(r: Report): string {
   lines.push('| case | transport | payload | C | items | items/s | runtime CPU µs/item | server CPU µs/item | baseline items/s | ratio |');
   lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of r.cases) {
-    const name = c.kind === 'raw' ? (c.transport === 'stdio' ? 'raw NDJSON' : 'raw ws') : c.kind === 'flowrun' ? 'flowrun one-step' : 'flowrun three-step';
+    const name = CASE_NAMES[c.kind] ?? (c.transport === 'stdio' ? 'raw NDJSON' : 'raw ws');
     if (c.error !== undefined && c.reps.length === 0) {
       lines.push(`| ${name} | ${c.transport} | ${c.payload} | ${c.concurrency} | ${c.items} | failed: ${c.error} | | | | |`);
       continue;
@@ -141,6 +148,12 @@ export function evaluateTargets(r: Report): Target[] {
     if (c?.ratio !== undefined) out.push({ what, goal: '≥ 0.5×', actual: `${c.ratio.toFixed(2)}× (${k(c.itemsPerSec)}/s vs ${k(c.baselineItemsPerSec!)}/s)`, met: c.ratio >= 0.5 });
   };
   ratio('stdio/flowrun/small/c256', 'stdio one-step small C=256 vs raw NDJSON');
+  const pipelined = find('stdio/raw-pipelined/small/c256');
+  const flowrun256 = find('stdio/flowrun/small/c256');
+  if (pipelined && flowrun256) {
+    const x = flowrun256.itemsPerSec / pipelined.itemsPerSec;
+    out.push({ what: 'stdio one-step small C=256 vs raw NDJSON in 8 KiB writes (for reference)', goal: '–', actual: `${x.toFixed(2)}× (${k(flowrun256.itemsPerSec)}/s vs ${k(pipelined.itemsPerSec)}/s)`, met: undefined });
+  }
   const c256 = find('stdio/flowrun/small/c256');
   if (c256) out.push({ what: 'stdio one-step small C=256 runtime CPU', goal: '≤ 8 µs/item', actual: `${fixed(c256.cpuMicrosPerItem)} µs/item`, met: c256.cpuMicrosPerItem <= 8 });
   ratio('stdio/flowrun/small/c16', 'stdio one-step small C=16 vs raw NDJSON');
