@@ -72,7 +72,7 @@ describe('flowrun runtime server: HTTP', () => {
     const { server } = await serve();
     const res = await fetch(server.url.replace('ws:', 'http:') + 'health');
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = (await res.json()) as { version: string };
     expect(body).toEqual({ status: 'ok', version: packageVersion(), uptimeMs: expect.any(Number) });
     expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
   });

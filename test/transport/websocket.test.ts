@@ -75,7 +75,7 @@ describe('WebSocketMessageReader / WebSocketMessageWriter', () => {
     server.send(JSON.stringify({ jsonrpc: '2.0', method: 'b' }));
     while (arrived < 2) await once(client, 'message');
     const methods: string[] = [];
-    reader.listen((m) => methods.push((m as { method: string }).method));
+    reader.listen((m) => methods.push((m as unknown as { method: string }).method));
     expect(methods).toEqual(['a', 'b']);
   });
 

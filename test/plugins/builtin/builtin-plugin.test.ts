@@ -1,4 +1,4 @@
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { ComponentInfoSchema } from '../../../protocol/index.js';
 import { BuiltinPlugin } from '../../../src/plugins/builtin/index.js';
