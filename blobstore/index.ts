@@ -3,13 +3,14 @@ import { resolve } from 'node:path';
 import type { BlobStore } from './blob-store.js';
 import { FilesystemBlobStore } from './filesystem.js';
 import { MemoryBlobStore } from './memory.js';
-import { S3BlobStore } from './s3.js';
 
 export type { Blob, BlobStore, BlobType } from './blob-store.js';
 export { BLOB_ID_PREFIX, blobIdOf, blobIdOfCanonicalJson, canonicalJson, normalizeBlobId } from './blob-id.js';
 export { MemoryBlobStore } from './memory.js';
 export { BlobReadError, FilesystemBlobStore, type FilesystemBlobStoreOptions } from './filesystem.js';
-export { S3BlobStore, S3BlobStoreError, type S3BlobStoreOptions } from './s3.js';
+// The S3 store is loaded only when configured (the AWS SDK takes ≈100 ms to load): import it from
+// `./s3.js`, or let `createBlobStore` open it.
+export type { S3BlobStore, S3BlobStoreError, S3BlobStoreOptions } from './s3.js';
 
 /** Where a runtime keeps its blobs when the config says nothing (relative to the base directory). */
 export const DEFAULT_BLOB_PATH = '.flowrun/blobs';
@@ -52,6 +53,7 @@ export async function createBlobStore(config: BlobStoreConfig, baseDir: string):
     }
     case 's3': {
       // Credentials come from the SDK's chain (AWS_ACCESS_KEY_ID…, profiles, instance roles).
+      const { S3BlobStore } = await import('./s3.js');
       const store = new S3BlobStore(config);
       // Checked now so a missing bucket fails at startup, not at the first put.
       try {

@@ -1,6 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BlobReadError, createBlobStore, S3BlobStore, S3BlobStoreError } from '../../blobstore/index.js';
+import { BlobReadError, createBlobStore } from '../../blobstore/index.js';
+import { S3BlobStore, S3BlobStoreError } from '../../blobstore/s3.js';
 import { startS3rver, type S3rverFixture } from '../setup/s3rver.js';
 import { describeBlobStoreContract } from './contract.js';
 
