@@ -20,7 +20,7 @@ import { checkComponentOutput, parseComponentInput } from './component-validatio
 import { normalizeComponentName, type Component } from './define-component.js';
 import { runComponentServer } from './run.js';
 import { serveOverStdio } from './stdio.js';
-import { serveOverWebSocket, type ServeWebSocketOptions, type WebSocketServing } from './websocket.js';
+import type { ServeWebSocketOptions, WebSocketServing } from './websocket.js';
 
 /** Options of {@link createComponentServer}. */
 export interface ComponentServerOptions {
@@ -95,7 +95,9 @@ export class ComponentServer {
   }
 
   /** Listens for runtimes on a WebSocket endpoint (default 127.0.0.1, a free port); each connection is its own session. */
-  serveWebSocket(options: ServeWebSocketOptions = {}): Promise<WebSocketServing> {
+  async serveWebSocket(options: ServeWebSocketOptions = {}): Promise<WebSocketServing> {
+    // Loaded on demand: a stdio server (most of them) starts without `ws`.
+    const { serveOverWebSocket } = await import('./websocket.js');
     return serveOverWebSocket(this, options);
   }
 

@@ -34,6 +34,20 @@ describe('package entry points', () => {
     });
   });
 
+  it('loads ws for a component server only when it serves WebSocket', async () => {
+    const out = await node(`
+      import { createRequire } from 'node:module';
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/node_modules/ws/'));
+      const { createComponentServer } = await import('flowrun/sdk');
+      const before = loaded();
+      const serving = await createComponentServer({ name: 't', components: [] }).serveWebSocket({ port: 0 });
+      const after = loaded();
+      await serving.close();
+      console.log(JSON.stringify({ before, after }));
+    `);
+    expect(JSON.parse(out)).toEqual({ before: false, after: true });
+  });
+
   it('runs a flow over a real component server when embedded, without loading the AWS SDK', async () => {
     const out = await node(`
       import { createRequire } from 'node:module';
