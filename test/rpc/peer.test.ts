@@ -430,6 +430,27 @@ describe('RpcPeer limits', () => {
     expect(await Promise.all([second, fourth])).toEqual([{ key: '2', by: 'B' }, { key: '4', by: 'B' }]);
   });
 
+  it('counts only handlers that wait: answers given at once never take a maxInFlight slot', async () => {
+    const { a, b } = peerPair({}, { maxInFlight: 1 });
+    const gate = new Gate();
+    b.onRequest(Hold, async ({ key }) => (await gate.wait(key), { key, by: 'B' }));
+    b.onRequest(Add, ({ a: x, b: y }) => ({ sum: x + y }));
+    a.listen();
+    b.listen();
+    const held = a.sendRequest(Hold, { key: 'h' });
+    await settle();
+    expect(b.inFlightCount).toBe(1);
+    // The one slot is taken by the waiting handler: any other request is refused meanwhile.
+    await expect(a.sendRequest(Hold, { key: 'x' })).rejects.toMatchObject({ code: ErrorCodes.ResourceUnavailable });
+    await expect(a.sendRequest(Add, { a: 1, b: 1 })).rejects.toMatchObject({ code: ErrorCodes.ResourceUnavailable });
+    // Synchronous answers never occupy it: once it is free, many go through in one batch.
+    gate.open('h');
+    await held;
+    const sums = await Promise.all(Array.from({ length: 10 }, (_, i) => a.sendRequest(Add, { a: i, b: 1 })));
+    expect(sums.map((r) => r.sum)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(b.inFlightCount).toBe(0);
+  });
+
   it('refuses a maxInFlight that is not a positive integer', () => {
     expect(() => peerPair({ maxInFlight: 0 })).toThrow(/maxInFlight/);
   });
