@@ -26,6 +26,10 @@ export class RequestEnvelope {
   }
 
   toJsonText(): string {
+    if (this.params instanceof ExecuteRequestParams) {
+      const text = this.params.requestJsonText(this.id, this.method);
+      if (text !== undefined) return text;
+    }
     const params = this.params instanceof ExecuteRequestParams ? this.params.toJsonText() : JSON.stringify(this.params);
     const head = `{"jsonrpc":"2.0","id":${numberJson(this.id)},"method":${methodJson.of(this.method)}`;
     return params === undefined ? `${head}}` : `${head},"params":${params}}`;
@@ -65,6 +69,22 @@ export class ExecuteRequestParams {
     this.observability = observability;
   }
 
+  /**
+   * The whole request's text, `{"jsonrpc":"2.0","id":…,"method":…,"params":…}`, when the id is an
+   * integer and the input has a JSON text; else undefined. What surrounds the input is made once
+   * per method, component, attempt and observability object ({@link RequestShape}): the calls of a
+   * step of a run share them, so a request costs the input's text and four concatenations.
+   */
+  requestJsonText(id: number, method: string): string | undefined {
+    const input = JSON.stringify(this.input);
+    if (input === undefined || !Number.isSafeInteger(id) || typeof this.attempt !== 'number') return undefined;
+    let shape = lastShape;
+    if (shape === undefined || shape.method !== method || shape.component !== this.component || shape.attempt !== this.attempt || shape.observability !== this.observability) {
+      shape = lastShape = new RequestShape(method, this.component, this.attempt, this.observability);
+    }
+    return `{"jsonrpc":"2.0","id":${id}${shape.beforeInput}${input}${shape.afterInput}`;
+  }
+
   toJsonText(): string {
     // Keys whose value JSON.stringify drops (undefined, functions) are left out, as it does. (One
     // difference no JSON value sees: a `toJSON` of the input would get the key '' instead of 'input'.)
@@ -77,6 +97,26 @@ export class ExecuteRequestParams {
     return `${text}}`;
   }
 }
+
+/** The text of an execute request around its id and input (see `requestJsonText`). */
+class RequestShape {
+  readonly beforeInput: string;
+  readonly afterInput: string;
+
+  constructor(
+    readonly method: string,
+    readonly component: string,
+    readonly attempt: number,
+    readonly observability: Observability | undefined,
+  ) {
+    this.beforeInput = `,"method":${JSON.stringify(method)},"params":{"component":${JSON.stringify(component)},"input":`;
+    const observabilityText = observability === undefined ? '' : `,"observability":${observabilityJson(observability)}`;
+    this.afterInput = `,"attempt":${numberJson(attempt)}${observabilityText}}}`;
+  }
+}
+
+/** The shape used last: consecutive requests mostly belong to the same step of the same run. */
+let lastShape: RequestShape | undefined;
 
 /** The JSON text of a message: its own when it knows it, else `JSON.stringify`. */
 export function messageJson(message: unknown): string {
