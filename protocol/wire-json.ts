@@ -71,11 +71,14 @@ export class ExecuteRequestParams {
 
   /**
    * The whole request's text, `{"jsonrpc":"2.0","id":…,"method":…,"params":…}`, when the id is an
-   * integer and the input has a JSON text; else undefined. What surrounds the input is made once
+   * integer, the input has a JSON text and the observability (if any) is frozen; else undefined. What surrounds the input is made once
    * per method, component, attempt and observability object ({@link RequestShape}): the calls of a
    * step of a run share them, so a request costs the input's text and four concatenations.
    */
   requestJsonText(id: number, method: string): string | undefined {
+    // A shape is kept by the observability object's identity: only frozen ones cannot change.
+    const observability = this.observability;
+    if (observability !== undefined && !Object.isFrozen(observability)) return undefined;
     const input = JSON.stringify(this.input);
     if (input === undefined || !Number.isSafeInteger(id) || typeof this.attempt !== 'number') return undefined;
     let shape = lastShape;

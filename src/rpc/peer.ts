@@ -335,10 +335,13 @@ export class RpcPeer {
       return;
     }
     if (isThenable(result)) {
-      // In flight only while it waits: nothing (no cancel, no duplicate id) can arrive during a
-      // synchronous handler, and most answer at once (two Map operations less per request).
+      // In flight only while it waits: most handlers answer at once (two Map operations less per
+      // request), and over our transports no message (cancel, duplicate id) arrives during a
+      // handler's synchronous part: readers deliver in later ticks.
       incoming.waiting = true;
       this.inFlight.set(id, incoming);
+      // The handler's synchronous start closed the peer (close() found no entry to abort).
+      if (this.closed) incoming.abort(this.closeReason ?? new ConnectionClosedError(`connection to ${this.name} closed`));
       result.then(
         (value) => this.finish(incoming, value),
         (error: unknown) => this.finishWithError(incoming, error),

@@ -48,6 +48,14 @@ describe('hand-made JSON text of messages (protocol/wire-json.ts)', () => {
     });
   });
 
+  it('writes an observability object that changed since the last request as it is now', () => {
+    const obs: Observability = { run_id: 'r1', step_id: 's' };
+    const request = (id: number) => messageJson(new RequestEnvelope(id, 'components/execute', new ExecuteRequestParams('/echo', 1, 1, obs)));
+    expect(request(1)).toBe(plainRequest(1, 'components/execute', '/echo', 1, 1, obs));
+    obs.run_id = 'r2';
+    expect(request(2)).toBe(plainRequest(2, 'components/execute', '/echo', 1, 1, obs));
+  });
+
   it('leaves out an input JSON cannot write, as JSON.stringify does', () => {
     const text = messageJson(new RequestEnvelope(3, 'components/execute', new ExecuteRequestParams('/echo', undefined, 1, undefined)));
     expect(text).toBe(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'components/execute', params: { component: '/echo', attempt: 1 } }));

@@ -451,6 +451,23 @@ describe('RpcPeer limits', () => {
     expect(b.inFlightCount).toBe(0);
   });
 
+  it('aborts the signal of a waiting handler whose synchronous start closed the peer', async () => {
+    const { a, b } = peerPair();
+    let aborted: Promise<void> | undefined;
+    b.onRequest(Hold, (_p, ctx) => {
+      const signal = ctx.signal;
+      aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+      b.close();
+      return aborted.then(() => ({ key: 'k', by: 'B' }));
+    });
+    a.listen();
+    b.listen();
+    await expect(a.sendRequest(Hold, { key: 'k' })).rejects.toBeInstanceOf(ConnectionClosedError);
+    await aborted;
+    await settle();
+    expect(b.inFlightCount).toBe(0);
+  });
+
   it('refuses a maxInFlight that is not a positive integer', () => {
     expect(() => peerPair({ maxInFlight: 0 })).toThrow(/maxInFlight/);
   });

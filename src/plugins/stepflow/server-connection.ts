@@ -68,7 +68,15 @@ class ExecuteCall implements ResponseSink<ResultOut<typeof ComponentsExecute>> {
 
   reject(error: Error): void {
     this.connection.callEnded(this);
-    this.failures.executeFailed(error, this.connection, this.call).then(undefined, this.fail);
+    // The mapper rejects with the call's error; a mapper that throws or resolves still settles the call.
+    let mapped: Promise<never>;
+    try {
+      mapped = this.failures.executeFailed(error, this.connection, this.call);
+    } catch (mapperError) {
+      this.fail(mapperError);
+      return;
+    }
+    mapped.then(() => this.fail(error), this.fail);
   }
 }
 
