@@ -26,6 +26,7 @@ import {
 } from '../../protocol/index.js';
 import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { IntrusiveList } from './intrusive-list.js';
 
 /** Options of {@link RpcPeer}. */
 export interface RpcPeerOptions {
@@ -495,9 +496,9 @@ class OutgoingRequest {
 
   /** Set when the request has a signal: the watch it leaves once it settles (no lookup by signal). */
   watch: SignalWatch | undefined;
-  /** Neighbours in its watch's list (a list, not a Set: joining and leaving cost no hashing). */
-  prevWatched: OutgoingRequest | undefined;
-  nextWatched: OutgoingRequest | undefined;
+  /** Links in its watch's list of requests. */
+  prev: OutgoingRequest | undefined;
+  next: OutgoingRequest | undefined;
 
   constructor(
     readonly owner: RequestOwner,
@@ -539,8 +540,7 @@ class SignalWatches {
 }
 
 class SignalWatch {
-  /** The requests watching, as a doubly linked list through the requests themselves. */
-  private head: OutgoingRequest | undefined;
+  private readonly requests = new IntrusiveList<OutgoingRequest>();
   /** Set once the listener is gone (the last request left, or the signal aborted). */
   ended = false;
 
@@ -552,20 +552,14 @@ class SignalWatch {
 
   add(request: OutgoingRequest): void {
     request.watch = this;
-    request.prevWatched = undefined;
-    request.nextWatched = this.head;
-    if (this.head !== undefined) this.head.prevWatched = request;
-    this.head = request;
+    this.requests.add(request);
   }
 
   /** A settled request stops watching; the last one out removes the listener. */
   remove(request: OutgoingRequest): void {
-    const { prevWatched: prev, nextWatched: next } = request;
-    if (prev !== undefined) prev.nextWatched = next;
-    else this.head = next;
-    if (next !== undefined) next.prevWatched = prev;
-    request.watch = request.prevWatched = request.nextWatched = undefined;
-    if (this.head === undefined && !this.ended) {
+    this.requests.remove(request);
+    request.watch = undefined;
+    if (this.requests.isEmpty && !this.ended) {
       this.ended = true;
       if (this.watches.get(this.signal) === this) this.watches.delete(this.signal);
       this.signal.removeEventListener('abort', this);
@@ -576,11 +570,8 @@ class SignalWatch {
   handleEvent(): void {
     this.ended = true;
     if (this.watches.get(this.signal) === this) this.watches.delete(this.signal);
-    const requests: OutgoingRequest[] = [];
-    for (let r = this.head; r !== undefined; r = r.nextWatched) requests.push(r);
-    this.head = undefined;
-    for (const request of requests) {
-      request.watch = request.prevWatched = request.nextWatched = undefined;
+    for (const request of this.requests.takeAll()) {
+      request.watch = undefined;
       this.owner.abandon(request, new RequestCancelledError(request.descriptor.method, { cause: this.signal.reason }));
     }
   }

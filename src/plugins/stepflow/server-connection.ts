@@ -12,6 +12,7 @@ import {
 } from '../../../protocol/index.js';
 import { ConnectionClosedError, RequestTimeoutError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { IntrusiveList } from '../../rpc/intrusive-list.js';
 import { RpcPeer, type ResponseSink } from '../../rpc/peer.js';
 import type { CallerContext, RuntimeApi } from '../../server/runtime-api.js';
 import { registerRuntimeHandlers } from '../../server/runtime-handlers.js';
@@ -49,10 +50,9 @@ export interface ExecuteFailureMapper {
 class ExecuteCall implements ResponseSink<ResultOut<typeof ComponentsExecute>> {
   settle!: (result: FlowResult) => void;
   fail!: (error: unknown) => void;
-  /** Neighbours in the connection's list of calls in flight (a list: no hashing per call). */
+  /** Links in the connection's list of calls in flight. */
   prev: ExecuteCall | undefined;
   next: ExecuteCall | undefined;
-  inFlight = false;
 
   constructor(
     private readonly connection: ServerConnection,
@@ -91,9 +91,8 @@ const END_REPORT_WAIT_MS = 1000;
  * the execute call they belong to.
  */
 export class ServerConnection {
-  /** Execute calls in flight, newest first, for `callerFor`. */
-  private inFlightHead: ExecuteCall | undefined;
-  private inFlightCount = 0;
+  /** Execute calls in flight, for `callerFor`. */
+  private readonly inFlight = new IntrusiveList<ExecuteCall>();
   private shuttingDown = false;
   /** Set once the handshake succeeded; a server lost before that is reported by `open` instead. */
   private initialized = false;
@@ -145,31 +144,16 @@ export class ServerConnection {
       pending.settle = resolve;
       pending.fail = reject;
     });
-    this.callStarted(pending);
+    this.inFlight.add(pending);
     // Params that write their own JSON text (protocol/wire-json.ts): the request is the hot path.
     const params = new ExecuteRequestParams(call.component, call.input, call.attempt, observability);
     this.peer.sendRequestTo(ComponentsExecute, params, pending, call.signal, timeoutMs);
     return promise;
   }
 
-  private callStarted(call: ExecuteCall): void {
-    call.inFlight = true;
-    call.next = this.inFlightHead;
-    if (this.inFlightHead !== undefined) this.inFlightHead.prev = call;
-    this.inFlightHead = call;
-    this.inFlightCount++;
-  }
-
   /** An execute call got its answer (or failed): server callbacks no longer find it. */
   callEnded(call: ExecuteCall): void {
-    if (!call.inFlight) return;
-    call.inFlight = false;
-    const { prev, next } = call;
-    if (prev !== undefined) prev.next = next;
-    else this.inFlightHead = next;
-    if (next !== undefined) next.prev = prev;
-    call.prev = call.next = undefined;
-    this.inFlightCount--;
+    this.inFlight.remove(call);
   }
 
   /**
@@ -179,13 +163,11 @@ export class ServerConnection {
   callerFor(params: unknown): CallerContext {
     const claimed = observabilityOf(params);
     if (claimed?.run_id !== undefined && claimed.step_id !== undefined) {
-      for (let pending = this.inFlightHead; pending !== undefined; pending = pending.next) {
-        if (pending.observability.run_id === claimed.run_id && pending.observability.step_id === claimed.step_id) {
-          return { parent: pending.call.scope };
-        }
-      }
+      const pending = this.inFlight.find((c) => c.observability.run_id === claimed.run_id && c.observability.step_id === claimed.step_id);
+      if (pending !== undefined) return { parent: pending.call.scope };
     }
-    if (this.inFlightCount === 1) return { parent: this.inFlightHead!.call.scope };
+    const only = this.inFlight.only;
+    if (only !== undefined) return { parent: only.call.scope };
     return {};
   }
 
