@@ -31,7 +31,7 @@ export class RequestEnvelope {
       if (text !== undefined) return text;
     }
     const params = this.params instanceof ExecuteRequestParams ? this.params.toJsonText() : JSON.stringify(this.params);
-    const head = `{"jsonrpc":"2.0","id":${numberJson(this.id)},"method":${methodJson.of(this.method)}`;
+    const head = `{"jsonrpc":"2.0","id":${numberJson(this.id)},"method":${JSON.stringify(this.method)}`;
     return params === undefined ? `${head}}` : `${head},"params":${params}}`;
   }
 }
@@ -91,7 +91,7 @@ export class ExecuteRequestParams {
   toJsonText(): string {
     // Keys whose value JSON.stringify drops (undefined, functions) are left out, as it does. (One
     // difference no JSON value sees: a `toJSON` of the input would get the key '' instead of 'input'.)
-    let text = `{"component":${componentJson.of(this.component)}`;
+    let text = `{"component":${JSON.stringify(this.component)}`;
     const input = JSON.stringify(this.input);
     if (input !== undefined) text += `,"input":${input}`;
     if (typeof this.attempt === 'number') text += `,"attempt":${numberJson(this.attempt)}`;
@@ -142,26 +142,6 @@ function observabilityJson(observability: Observability): string {
   }
   return text;
 }
-
-/**
- * The JSON text of a string, remembering the last one: a connection's calls repeat the same
- * method and, mostly, the same component.
- */
-class LastStringJson {
-  private last: string | undefined;
-  private lastText = '';
-
-  of(value: string): string {
-    if (value !== this.last) {
-      this.lastText = JSON.stringify(value);
-      this.last = value;
-    }
-    return this.lastText;
-  }
-}
-
-const methodJson = new LastStringJson();
-const componentJson = new LastStringJson();
 
 function numberJson(n: number): string {
   // Request ids are positive integers; anything else takes JSON.stringify's rules (NaN → null).
