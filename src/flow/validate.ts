@@ -28,11 +28,19 @@ export interface FlowAnalysis extends ValidationResult {
   output: CompiledExpression;
 }
 
+/**
+ * Keys Stepflow's own flows carry and its runtime ignores without a word (schema spellings of its
+ * older docs, a top-level example `input`): accepted silently, with no effect, so those flows load
+ * unchanged and without noise. Every other unknown key is warned about.
+ */
+const LEGACY_TOP_LEVEL_KEYS = ['inputSchema', 'outputSchema', 'input_schema', 'output_schema', 'variables_schema', 'input'];
+const LEGACY_STEP_KEYS = ['inputSchema', 'outputSchema', 'input_schema', 'output_schema'];
+
 const TOP_LEVEL_KEYS = new Set([
-  'schema', 'name', 'description', 'version', 'schemas', 'inputSchema', 'outputSchema',
-  'steps', 'output', 'test', 'examples', 'metadata',
+  'schema', 'name', 'description', 'version', 'schemas',
+  'steps', 'output', 'test', 'examples', 'metadata', ...LEGACY_TOP_LEVEL_KEYS,
 ]);
-const STEP_KEYS = new Set(['id', 'component', 'input', 'onError', 'skipIf', 'mustExecute', 'metadata', 'timeoutMs']);
+const STEP_KEYS = new Set(['id', 'component', 'input', 'onError', 'skipIf', 'mustExecute', 'metadata', 'timeoutMs', ...LEGACY_STEP_KEYS]);
 
 /** Validates a flow value (parsed YAML/JSON); never throws. */
 export function validateFlow(value: unknown): ValidationResult {
