@@ -76,7 +76,10 @@ export function patternShape(pattern: RoutePattern): string {
     .join('/');
 }
 
-/** The parameter names a template (`/{component}`) refers to. */
+/**
+ * The parameter names a template (`/{component}`) refers to. A template may produce names with or
+ * without a leading `/` (`{component}`): Stepflow's TypeScript SDK registers `add`, not `/add`.
+ */
 export function templateReferences(template: string): string[] {
   return [...template.matchAll(TEMPLATE_REFERENCE)].map((m) => m[1]);
 }
@@ -156,7 +159,6 @@ export function findRouteProblem(
         }
         continue;
       }
-      if (!template.startsWith('/')) return { path: [source, i, 'component'], message: `component template "${template}" must start with "/"` };
       const missing = templateReferences(template).find((name) => !captures.has(name));
       if (missing !== undefined) {
         return { path: [source, i, 'component'], message: `component template "${template}" uses {${missing}}, which route "${source}" does not capture` };
