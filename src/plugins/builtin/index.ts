@@ -3,3 +3,4 @@ export { BuiltinPlugin, BUILTIN_COMPONENTS } from './builtin-plugin.js';
 export type { BuiltinComponent, BuiltinContext, BuiltinHost, BuiltinResult, BuiltinSpec } from './builtin-component.js';
 export { defineBuiltin } from './builtin-component.js';
 export { ITERATE_BAD_OUTPUT_MESSAGE } from './iterate.js';
+export { DEFAULT_LOAD_FILE_MAX_BYTES, loadFileLimits, type LoadFileLimits } from './load-file-limits.js';
