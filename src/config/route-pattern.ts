@@ -1,5 +1,5 @@
 /**
- * Route patterns (reference §15, matchit syntax): literal segments, `{name}` = exactly one
+ * Route patterns (docs/routing.md; Stepflow's matchit syntax): literal segments, `{name}` = exactly one
  * segment, `{*name}` = the rest (one or more segments, last only).
  */
 export type PatternSegment =

@@ -105,7 +105,7 @@ export interface LoadFileConfig {
 /** One rule of a route (reference §15). */
 export interface RouteRule {
   plugin: string;
-  /** Template of the plugin-relative name, e.g. `/{component}`; default `/` + the `component` capture. */
+  /** Template of the plugin-relative name, e.g. `/{component}`, or `{component}` for a bare `add`; default `/` + the `component` capture. */
   component?: string;
   /** All must hold for the rule to apply. */
   conditions?: RouteCondition[];

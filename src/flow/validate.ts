@@ -2,7 +2,7 @@ import { FlowSchema, formatPath, type Flow } from '../../protocol/index.js';
 import { compileExpression, NULL_EXPR, type CompiledExpression } from './expressions.js';
 
 /**
- * Flow validation (SPEC §6, §6.1): structure through `FlowSchema`, then references, cycles and
+ * Flow validation (docs/flows.md): structure through `FlowSchema`, then references, cycles and
  * expression forms, each reported with the step id and the field it concerns. Unlike Stepflow,
  * a step may reference a step defined later: the steps form a DAG, not a sequence.
  */

@@ -51,7 +51,7 @@ interface CompiledRoute {
 }
 
 /**
- * Routes step components to plugins (SPEC §8, reference §15). Patterns are tried from the most
+ * Routes step components to plugins (docs/routing.md). Patterns are tried from the most
  * specific (segment by segment: literal > `{x}` > `{*x}`); within a pattern, rules in order. A
  * rule applies when all its `conditions` hold on the input and the resolved name passes
  * `componentAllow` / `componentDeny`; when no rule of a pattern applies, less specific patterns
