@@ -1,5 +1,5 @@
 import { constants, type Stats } from 'node:fs';
-import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { ErrorCodes } from '../../../protocol/index.js';
 import { ComponentError } from '../component-error.js';
@@ -29,6 +29,9 @@ export async function readConfinedFile(file: RequestedFile, limits: LoadFileLimi
   checkRegularFile(file, await osCall(file, () => stat(real)), limits.maxBytes);
   const handle = await osCall(file, () => open(real, OPEN_FLAGS));
   try {
+    // The path may have changed since realpath (a directory swapped for a symlink): check what was opened.
+    const opened = await openedPath(handle);
+    if (opened !== undefined && !isBelowAny(opened, realRoots)) throw outsideRoots(file, limits.roots, 'leads through a symlink');
     // fstat on the open file: the path may have been replaced since.
     const stats = await handle.stat();
     checkRegularFile(file, stats, limits.maxBytes);
@@ -69,6 +72,12 @@ function kindOf(stats: Stats): string {
   if (stats.isSocket()) return 'a socket';
   if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
   return 'not a regular file';
+}
+
+/** Where an open file really is, where the OS tells (Linux `/proc/self/fd`); undefined elsewhere. */
+async function openedPath(handle: FileHandle): Promise<string | undefined> {
+  if (process.platform !== 'linux') return undefined;
+  return readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
 }
 
 /** The roots with symlinks resolved; a root that does not exist (yet) holds nothing. */
