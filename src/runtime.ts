@@ -5,7 +5,7 @@ import { endWithResult, idsOf, startCallSpan } from './runs/tracing.js';
 import type { FlowrunConfig, PluginConfig } from './config/index.js';
 import type { StepInvoker } from './executor/item-executor.js';
 import { silentLogger, type Logger } from './log.js';
-import { BuiltinPlugin } from './plugins/builtin/index.js';
+import { BuiltinPlugin, loadFileLimits } from './plugins/builtin/index.js';
 import { ComponentError } from './plugins/component-error.js';
 import { MockPlugin } from './plugins/mock-plugin.js';
 import type { Plugin } from './plugins/plugin.js';
@@ -182,6 +182,7 @@ function createPlugin(name: string, pc: PluginConfig, deps: PluginDeps): Plugin 
       return new BuiltinPlugin({
         blobs: deps.blobs,
         workingDirectory: deps.config.workingDirectory,
+        loadFile: loadFileLimits(pc.loadFile, deps.config),
         runChild: (flow, inputs, options) => deps.runs.runAndWait(flow, inputs, options),
       });
   }

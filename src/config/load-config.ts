@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Environment } from './env-substitution.js';
 import { findConfigFile } from './find-config-file.js';
@@ -21,6 +21,12 @@ export interface LoadConfigOptions {
 /** Finds, reads and validates the config (SPEC §8); the default config when there is no file. */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<FlowrunConfig> {
   const cwd = options.cwd ?? process.cwd();
+  const config = await findAndParse(options, cwd);
+  // The flow's directory is where `/load_file` may read by default (docs/builtins.md).
+  return options.flowPath === undefined ? config : { ...config, flowDirectory: dirname(resolve(cwd, options.flowPath)) };
+}
+
+async function findAndParse(options: LoadConfigOptions, cwd: string): Promise<FlowrunConfig> {
   const file = await findConfigFile({ configPath: options.configPath, flowPath: options.flowPath, cwd });
   if (file === undefined) return defaultConfig(cwd);
   const source = await readConfigSource(file);

@@ -5,7 +5,7 @@ import { ConfigReader, type ConfigSource, type FieldPath } from './config-reader
 import { MissingVariableError, substituteEnv, type Environment } from './env-substitution.js';
 import { parseMockComponents } from './mock-behaviors.js';
 import { findRouteProblem } from './route-pattern.js';
-import type { BlobStoreConfig, FlowrunConfig, PluginConfig, RouteRule, StateStoreConfig, StepflowPluginConfig } from './types.js';
+import type { BlobStoreConfig, BuiltinPluginConfig, FlowrunConfig, PluginConfig, RouteRule, StateStoreConfig, StepflowPluginConfig } from './types.js';
 
 export interface ParseConfigOptions extends ConfigSource {
   /** Base of relative paths when the config sets no `workingDirectory` (a file's directory, usually). */
@@ -62,6 +62,15 @@ const RuleSchema = z.object({
 });
 // A single rule may be written without the list around it.
 const RulesSchema = z.preprocess((v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? [v] : v), z.array(RuleSchema));
+
+const BuiltinSchema = z.object({
+  loadFile: z
+    .object({
+      roots: z.array(z.string().min(1)).min(1).optional(),
+      maxBytes: integer(1).optional(),
+    })
+    .optional(),
+});
 
 const TypeTagSchema = z.object({ type: z.string() });
 const S3Schema = z.object({
@@ -124,7 +133,7 @@ function parsePlugin(name: string, raw: unknown, workingDirectory: string, reade
   const type = typeTag(raw, path, `plugin "${name}"`, PLUGIN_TYPES, reader);
   switch (type) {
     case 'builtin':
-      return { type: 'builtin' };
+      return parseBuiltinPlugin(raw, path, workingDirectory, reader);
     case 'mock': {
       const components = (raw as { components?: unknown }).components;
       if (components === undefined) return reader.fail([...path, 'components'], 'is required (a mapping of component path → behaviors)');
@@ -133,6 +142,16 @@ function parsePlugin(name: string, raw: unknown, workingDirectory: string, reade
     case 'stepflow':
       return parseStepflowPlugin(raw, path, workingDirectory, reader);
   }
+}
+
+/** `loadFile.roots` resolve against the working directory (the config file's, by default). */
+function parseBuiltinPlugin(raw: unknown, path: FieldPath, workingDirectory: string, reader: ConfigReader): BuiltinPluginConfig {
+  const { loadFile } = reader.parse(BuiltinSchema, raw, path);
+  if (loadFile === undefined) return { type: 'builtin' };
+  return {
+    type: 'builtin',
+    loadFile: withoutUndefined({ roots: loadFile.roots?.map((root) => resolve(workingDirectory, root)), maxBytes: loadFile.maxBytes }),
+  };
 }
 
 function parseStepflowPlugin(raw: unknown, path: FieldPath, workingDirectory: string, reader: ConfigReader): StepflowPluginConfig {

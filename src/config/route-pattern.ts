@@ -1,5 +1,5 @@
 /**
- * Route patterns (reference §15, matchit syntax): literal segments, `{name}` = exactly one
+ * Route patterns (docs/routing.md; Stepflow's matchit syntax): literal segments, `{name}` = exactly one
  * segment, `{*name}` = the rest (one or more segments, last only).
  */
 export type PatternSegment =
@@ -76,7 +76,10 @@ export function patternShape(pattern: RoutePattern): string {
     .join('/');
 }
 
-/** The parameter names a template (`/{component}`) refers to. */
+/**
+ * The parameter names a template (`/{component}`) refers to. A template may produce names with or
+ * without a leading `/` (`{component}`): Stepflow's TypeScript SDK registers `add`, not `/add`.
+ */
 export function templateReferences(template: string): string[] {
   return [...template.matchAll(TEMPLATE_REFERENCE)].map((m) => m[1]);
 }
@@ -156,7 +159,6 @@ export function findRouteProblem(
         }
         continue;
       }
-      if (!template.startsWith('/')) return { path: [source, i, 'component'], message: `component template "${template}" must start with "/"` };
       const missing = templateReferences(template).find((name) => !captures.has(name));
       if (missing !== undefined) {
         return { path: [source, i, 'component'], message: `component template "${template}" uses {${missing}}, which route "${source}" does not capture` };

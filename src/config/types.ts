@@ -9,6 +9,8 @@ export interface FlowrunConfig {
   file?: string;
   /** Base for relative paths: stdio `cwd`, store paths, `/load_file`. Default: the config file's directory. */
   workingDirectory: string;
+  /** Absolute directory of the flow the config was loaded for (`run`, `test`, `validate`): `/load_file`'s default root. */
+  flowDirectory?: string;
   /** Plugins by name, in file order. */
   plugins: Record<string, PluginConfig>;
   /** Route pattern (`/tools/{*component}`) → rules tried in order. */
@@ -88,12 +90,22 @@ export type MockBehavior =
 /** The builtin components (`/eval`, `/map`, …). */
 export interface BuiltinPluginConfig {
   type: 'builtin';
+  /** Limits of `/load_file` (docs/builtins.md). */
+  loadFile?: LoadFileConfig;
+}
+
+/** Where `/load_file` may read, and how much. */
+export interface LoadFileConfig {
+  /** Absolute directories files must lie in (after resolving symlinks). Default: the flow's directory, else `workingDirectory`. */
+  roots?: string[];
+  /** Largest file read, in bytes. Default 16 MiB. */
+  maxBytes?: number;
 }
 
 /** One rule of a route (reference §15). */
 export interface RouteRule {
   plugin: string;
-  /** Template of the plugin-relative name, e.g. `/{component}`; default `/` + the `component` capture. */
+  /** Template of the plugin-relative name, e.g. `/{component}`, or `{component}` for a bare `add`; default `/` + the `component` capture. */
   component?: string;
   /** All must hold for the rule to apply. */
   conditions?: RouteCondition[];

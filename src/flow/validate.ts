@@ -2,7 +2,7 @@ import { FlowSchema, formatPath, type Flow } from '../../protocol/index.js';
 import { compileExpression, NULL_EXPR, type CompiledExpression } from './expressions.js';
 
 /**
- * Flow validation (SPEC §6, §6.1): structure through `FlowSchema`, then references, cycles and
+ * Flow validation (docs/flows.md): structure through `FlowSchema`, then references, cycles and
  * expression forms, each reported with the step id and the field it concerns. Unlike Stepflow,
  * a step may reference a step defined later: the steps form a DAG, not a sequence.
  */
@@ -28,11 +28,19 @@ export interface FlowAnalysis extends ValidationResult {
   output: CompiledExpression;
 }
 
+/**
+ * Keys Stepflow's own flows carry and its runtime ignores without a word (schema spellings of its
+ * older docs, a top-level example `input`): accepted silently, with no effect, so those flows load
+ * unchanged and without noise. Every other unknown key is warned about.
+ */
+const LEGACY_TOP_LEVEL_KEYS = ['inputSchema', 'outputSchema', 'input_schema', 'output_schema', 'variables_schema', 'input'];
+const LEGACY_STEP_KEYS = ['inputSchema', 'outputSchema', 'input_schema', 'output_schema'];
+
 const TOP_LEVEL_KEYS = new Set([
-  'schema', 'name', 'description', 'version', 'schemas', 'inputSchema', 'outputSchema',
-  'steps', 'output', 'test', 'examples', 'metadata',
+  'schema', 'name', 'description', 'version', 'schemas',
+  'steps', 'output', 'test', 'examples', 'metadata', ...LEGACY_TOP_LEVEL_KEYS,
 ]);
-const STEP_KEYS = new Set(['id', 'component', 'input', 'onError', 'skipIf', 'mustExecute', 'metadata', 'timeoutMs']);
+const STEP_KEYS = new Set(['id', 'component', 'input', 'onError', 'skipIf', 'mustExecute', 'metadata', 'timeoutMs', ...LEGACY_STEP_KEYS]);
 
 /** Validates a flow value (parsed YAML/JSON); never throws. */
 export function validateFlow(value: unknown): ValidationResult {

@@ -38,6 +38,8 @@ interface CompiledRule {
   template: string;
   /** The template as a pattern, to find full paths from plugin names; undefined when it is not one. */
   templatePattern: RoutePattern | undefined;
+  /** True when the template yields names without a leading `/` (`{component}` → `add`). */
+  bare: boolean;
   conditions: Array<{ path: CompiledPath; value: unknown }>;
   allow: ReadonlySet<string> | undefined;
   deny: ReadonlySet<string> | undefined;
@@ -49,7 +51,7 @@ interface CompiledRoute {
 }
 
 /**
- * Routes step components to plugins (SPEC §8, reference §15). Patterns are tried from the most
+ * Routes step components to plugins (docs/routing.md). Patterns are tried from the most
  * specific (segment by segment: literal > `{x}` > `{*x}`); within a pattern, rules in order. A
  * rule applies when all its `conditions` hold on the input and the resolved name passes
  * `componentAllow` / `componentDeny`; when no rule of a pattern applies, less specific patterns
@@ -113,7 +115,9 @@ export class Router {
     for (const route of this.#routes) {
       for (const rule of route.rules) {
         if (rule.plugin !== plugin || !rule.templatePattern || !isAllowed(rule, pluginComponent)) continue;
-        const templateCaptures = matchRoutePattern(rule.templatePattern, pluginComponent);
+        // A bare template's pattern is matched with the `/` it lacks (`add` as `/add`); a name that
+        // already has one (`/add`) is not what such a rule produces, so it does not match.
+        const templateCaptures = matchRoutePattern(rule.templatePattern, rule.bare ? `/${pluginComponent}` : pluginComponent);
         const full = templateCaptures && buildPathFromPattern(route.pattern, templateCaptures);
         if (full === undefined || found.has(full)) continue;
         // Check the way back: the template may not be invertible (e.g. {x} inside {*x}).
@@ -144,10 +148,12 @@ function compileRule(pattern: RoutePattern, rule: RouteRule, index: number): Com
   // findRouteProblem guarantees a `component` capture when there is no template.
   const capture = pattern.segments.find((s) => s.kind !== 'literal' && s.name === 'component');
   const template = rule.component ?? (capture?.kind === 'rest' ? '/{*component}' : '/{component}');
+  const bare = !template.startsWith('/');
   return {
     plugin: rule.plugin,
     template,
-    templatePattern: tryParsePattern(template),
+    templatePattern: templatePatternOf(bare ? `/${template}` : template, pattern),
+    bare,
     conditions: (rule.conditions ?? []).map((condition, c) => ({
       path: compileConditionPath(condition.path, pattern.source, index, c),
       value: condition.value,
@@ -172,12 +178,23 @@ function conditionHolds(condition: { path: CompiledPath; value: unknown }, input
 }
 
 function isAllowed(rule: CompiledRule, name: string): boolean {
-  return (rule.allow === undefined || rule.allow.has(name)) && !(rule.deny?.has(name) ?? false);
+  const key = withLeadingSlash(name);
+  return (rule.allow === undefined || rule.allow.has(key)) && !(rule.deny?.has(key) ?? false);
 }
 
 /** Allow/deny lists may name components with or without the leading slash. */
 function withLeadingSlash(name: string): string {
   return name.startsWith('/') ? name : `/${name}`;
+}
+
+/**
+ * The template read as a pattern, for finding full paths from plugin names. A `{name}` that
+ * takes a `{*name}` capture of the route may span segments, so it reads as `{*name}` when it can.
+ */
+function templatePatternOf(template: string, route: RoutePattern): RoutePattern | undefined {
+  const rest = new Set(route.segments.flatMap((s) => (s.kind === 'rest' ? [s.name] : [])));
+  const widened = template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => (rest.has(name) ? `{*${name}}` : whole));
+  return tryParsePattern(widened) ?? tryParsePattern(template);
 }
 
 function tryParsePattern(template: string): RoutePattern | undefined {

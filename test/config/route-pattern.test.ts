@@ -53,4 +53,12 @@ describe('route patterns', () => {
     expect(findRouteProblem({ '/a/{x}': [{ plugin: 'p' }] }, ['p'])?.message).toMatch(/captures no \{component\}/);
     expect(findRouteProblem({ '/eval': [{ plugin: 'p', component: '/eval' }] }, ['p'])).toBeUndefined();
   });
+
+  it('accepts templates that produce names without a leading slash, and checks their captures too', () => {
+    expect(findRouteProblem({ '/calc/{*component}': [{ plugin: 'p', component: '{component}' }] }, ['p'])).toBeUndefined();
+    expect(findRouteProblem({ '/run': [{ plugin: 'p', component: 'eval' }] }, ['p'])).toBeUndefined();
+    expect(findRouteProblem({ '/calc/{x}': [{ plugin: 'p', component: '{y}' }] }, ['p'])?.message).toBe(
+      'component template "{y}" uses {y}, which route "/calc/{x}" does not capture',
+    );
+  });
 });

@@ -126,13 +126,13 @@ describe('validateFlow', () => {
   it('warns about unknown top-level and step keys and ignores them', () => {
     const result = validateFlow({
       colour: 'blue',
-      steps: [{ id: 'a', component: '/c', inputSchema: null }],
+      steps: [{ id: 'a', component: '/c', shade: null }],
       output: { $step: 'a' },
     });
     expect(result.flow).toBeDefined();
     expect(result.diagnostics).toEqual([
       { level: 'warning', field: 'colour', message: 'unknown key "colour" is ignored' },
-      { level: 'warning', stepId: 'a', field: 'steps[0].inputSchema', message: 'unknown step key "inputSchema" is ignored' },
+      { level: 'warning', stepId: 'a', field: 'steps[0].shade', message: 'unknown step key "shade" is ignored' },
     ]);
   });
 

@@ -86,7 +86,7 @@ export function compare(expected: FlowResult | undefined, actual: FlowResult): s
 }
 
 async function configFor(flow: Flow, file: string, configPath: string | undefined): Promise<FlowrunConfig> {
-  if (configPath !== undefined) return loadConfig({ configPath });
+  if (configPath !== undefined) return loadConfig({ configPath, flowPath: file });
   const inline = flow.test?.config ?? flow.test?.stepflow_config;
   if (inline !== undefined) return parseConfig(inline, { file: `${file} (test.config)`, workingDirectory: dirname(file), env: process.env });
   return loadConfig({ flowPath: file });

@@ -3,12 +3,15 @@ import type { BlobStore } from '../../../blobstore/blob-store.js';
 import type { ComponentInfo, FlowError, FlowInput, FlowResult } from '../../../protocol/index.js';
 import type { ComponentCall, ExecutionScope } from '../plugin.js';
 import { invalidInput, toComponentError } from './builtin-errors.js';
+import type { LoadFileLimits } from './load-file-limits.js';
 
 /** What the builtins need from the runtime. */
 export interface BuiltinHost {
   blobs: BlobStore;
-  /** Base directory of `/load_file` paths. */
+  /** Base directory of relative `/load_file` paths. */
   workingDirectory: string;
+  /** Where `/load_file` may read, and how much. */
+  loadFile: LoadFileLimits;
   /**
    * Runs a flow over inputs as a child run of `parent`, waits for it, and returns its run id and
    * its results by index. Rejects with an `RpcError` when the flow cannot run (invalid, not found).

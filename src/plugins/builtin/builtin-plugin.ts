@@ -10,7 +10,7 @@ import { loadFileBuiltin } from './load-file.js';
 import { mapBuiltin } from './map.js';
 import { putBlobBuiltin } from './put-blob.js';
 
-/** Every builtin component (SPEC §8, reference §14), by plugin-relative path. */
+/** Every builtin component (docs/builtins.md), by plugin-relative path. */
 export const BUILTIN_COMPONENTS: readonly BuiltinComponent[] = [
   createMessagesBuiltin,
   evalBuiltin,

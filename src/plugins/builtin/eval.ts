@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { FlowResultSchema } from '../../../protocol/index.js';
 import { defineBuiltin, success } from './builtin-component.js';
+import { StepflowFlowResultSchema, toStepflowResult } from './stepflow-result.js';
 
 /**
- * `/eval`: runs a stored flow on one input as a child run and returns its result. A failure of
- * the nested flow is returned inside `result`; the step itself succeeds (reference §14).
+ * `/eval`: runs a stored flow on one input as a child run and returns its result, in Stepflow's
+ * shape (payload under `result.result`). A failure of the nested flow is returned inside
+ * `result`; the step itself succeeds (docs/builtins.md).
  */
 export const evalBuiltin = defineBuiltin({
   path: '/eval',
@@ -14,7 +15,7 @@ export const evalBuiltin = defineBuiltin({
     input: z.unknown().describe('the input of the nested flow'),
   }),
   output: z.object({
-    result: FlowResultSchema,
+    result: StepflowFlowResultSchema.describe('the nested FlowResult; its success payload is under `result`'),
     run_id: z.string().describe('id of the child run'),
   }),
   async run(input, { host, call }) {
@@ -24,6 +25,6 @@ export const evalBuiltin = defineBuiltin({
     });
     const result = results[0];
     if (result === undefined) throw new Error(`child run ${runId} returned no result`);
-    return success({ result, run_id: runId });
+    return success({ result: toStepflowResult(result), run_id: runId });
   },
 });

@@ -3,7 +3,7 @@ import { FlowSchema, type FlowInput } from '../../../protocol/index.js';
 import { defineBuiltin, success } from './builtin-component.js';
 import { cancelled } from './builtin-errors.js';
 
-/** Stepflow's message when an iteration's output has neither key (reference §14). */
+/** Stepflow's message when an iteration's output has neither key, kept so Stepflow flow tests match it. */
 export const ITERATE_BAD_OUTPUT_MESSAGE = "Workflow result must contain either 'result' or 'next' field";
 
 /**

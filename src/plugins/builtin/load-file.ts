@@ -1,23 +1,24 @@
-import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ErrorCodes } from '../../../protocol/index.js';
 import { ComponentError } from '../component-error.js';
 import { defineBuiltin, success } from './builtin-component.js';
+import { readConfinedFile } from './confined-file.js';
 
 const FileFormatSchema = z.enum(['json', 'yaml', 'text']);
 type FileFormat = z.infer<typeof FileFormatSchema>;
 
 /**
- * `/load_file`: reads a JSON, YAML or text file. Relative paths start at the working directory;
- * like Stepflow, any path is allowed.
+ * `/load_file`: reads a JSON, YAML or text file. Relative paths start at the working directory, as
+ * in Stepflow; unlike Stepflow, only regular files below the allowed roots and up to a size cap
+ * are read (docs/builtins.md).
  */
 export const loadFileBuiltin = defineBuiltin({
   path: '/load_file',
-  description: 'Reads a file (relative to the working directory) as JSON, YAML or text.',
+  description: 'Reads a file (relative to the working directory, below the allowed roots) as JSON, YAML or text.',
   input: z.object({
-    path: z.string().min(1),
+    path: z.string().min(1).refine((path) => !path.includes('\0'), 'must not contain a NUL character'),
     format: FileFormatSchema.nullish().describe('default by extension: .json, .yaml/.yml, else text'),
   }),
   output: z.object({
@@ -31,7 +32,7 @@ export const loadFileBuiltin = defineBuiltin({
   async run(input, { host, call }) {
     const resolvedPath = resolve(host.workingDirectory, input.path);
     const format = input.format ?? formatOf(resolvedPath);
-    const bytes = await readOrFail(input.path, resolvedPath, call.signal);
+    const bytes = await readConfinedFile({ path: input.path, resolvedPath }, host.loadFile, call.signal);
     const data = parseOrFail(bytes.toString('utf8'), format, resolvedPath);
     return success({ data, metadata: { resolved_path: resolvedPath, size_bytes: bytes.byteLength, format } });
   },
@@ -43,23 +44,6 @@ export function formatOf(path: string): FileFormat {
   if (ext === '.json') return 'json';
   if (ext === '.yaml' || ext === '.yml') return 'yaml';
   return 'text';
-}
-
-async function readOrFail(path: string, resolvedPath: string, signal: AbortSignal | undefined): Promise<Buffer> {
-  try {
-    return await readFile(resolvedPath, { signal });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ABORT_ERR') throw err;
-    const data = { path, resolved_path: resolvedPath };
-    if (code === 'ENOENT') {
-      throw fileError(ErrorCodes.NotFound, `File not found: ${resolvedPath}`, data, err);
-    }
-    if (code === 'EACCES' || code === 'EPERM') {
-      throw fileError(ErrorCodes.PermissionDenied, `Permission denied reading ${resolvedPath}`, data, err);
-    }
-    throw fileError(ErrorCodes.ComponentExecutionFailed, `Cannot read ${resolvedPath}: ${(err as Error).message}`, data, err);
-  }
 }
 
 function parseOrFail(text: string, format: FileFormat, resolvedPath: string): unknown {

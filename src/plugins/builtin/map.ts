@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { FlowResultSchema, FlowSchema, type FlowInput } from '../../../protocol/index.js';
+import { FlowSchema, type FlowInput } from '../../../protocol/index.js';
 import { defineBuiltin, success } from './builtin-component.js';
+import { StepflowFlowResultSchema, toStepflowResult } from './stepflow-result.js';
 
 /**
- * `/map`: runs a flow over every item as one child run and returns the results by index.
- * Skipped items count as successful, as an item status does (SPEC §5.5).
+ * `/map`: runs a flow over every item as one child run and returns the results by index, in
+ * Stepflow's shape (payload under `result`), with one count per outcome (docs/builtins.md).
  */
 export const mapBuiltin = defineBuiltin({
   path: '/map',
@@ -15,9 +16,10 @@ export const mapBuiltin = defineBuiltin({
     max_concurrency: z.number().int().positive().nullish().describe('default: all items at once'),
   }),
   output: z.object({
-    results: z.array(FlowResultSchema),
+    results: z.array(StepflowFlowResultSchema),
     successful: z.number().int().nonnegative(),
     failed: z.number().int().nonnegative(),
+    skipped: z.number().int().nonnegative(),
   }),
   async run(input, { host, call }) {
     // The flow as written, not as parsed (defaults filled in), so its id is that of its text.
@@ -27,7 +29,8 @@ export const mapBuiltin = defineBuiltin({
       maxConcurrency: input.max_concurrency ?? undefined,
       signal: call.signal,
     });
-    const failed = results.filter((r) => r.outcome === 'failed').length;
-    return success({ results, successful: results.length - failed, failed });
+    const counts = { successful: 0, failed: 0, skipped: 0 };
+    for (const r of results) counts[r.outcome === 'success' ? 'successful' : r.outcome]++;
+    return success({ results: results.map(toStepflowResult), ...counts });
   },
 });

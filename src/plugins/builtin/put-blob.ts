@@ -4,7 +4,7 @@ import { validateFlow } from '../../flow/validate.js';
 import { ComponentError } from '../component-error.js';
 import { defineBuiltin, success } from './builtin-component.js';
 
-/** `/put_blob`: stores a JSON value in the blob store and returns its id. A `flow` blob must be a valid flow (SPEC §3.2). */
+/** `/put_blob`: stores a JSON value in the blob store and returns its id. A `flow` blob must be a valid flow (docs/builtins.md). */
 export const putBlobBuiltin = defineBuiltin({
   path: '/put_blob',
   description: 'Stores `data` as a content-addressed blob; returns its id. A `flow` blob is validated first.',

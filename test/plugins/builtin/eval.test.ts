@@ -3,11 +3,12 @@ import { ErrorCodes, RpcError } from '../../../protocol/index.js';
 import { callOf, componentError, fakeHost, parentScope } from './fake-host.js';
 
 describe('/eval', () => {
-  it('runs the flow blob on the input as a child of the calling item and returns the child run id', async () => {
+  it('runs the flow blob on the input as a child of the calling item and returns its result in Stepflow\'s shape', async () => {
     const { plugin, childRuns } = fakeHost((input) => ({ outcome: 'success', value: { doubled: (input as number) * 2 } }));
     const flowId = `sha256:${'a'.repeat(64)}`;
     const result = await plugin.execute(callOf('/eval', { flow_id: flowId, input: 21 }));
-    expect(result).toEqual({ outcome: 'success', value: { result: { outcome: 'success', value: { doubled: 42 } }, run_id: 'child-1' } });
+    // Inside a builtin output the payload sits under `result` (flows read `result.result`), not `value`.
+    expect(result).toEqual({ outcome: 'success', value: { result: { outcome: 'success', result: { doubled: 42 } }, run_id: 'child-1' } });
     expect(childRuns).toHaveLength(1);
     expect(childRuns[0]).toMatchObject({ flow: { flowId }, inputs: [21], options: { parent: parentScope } });
   });
@@ -17,6 +18,12 @@ describe('/eval', () => {
     const { plugin } = fakeHost(() => nested);
     const result = await plugin.execute(callOf('/eval', { flow_id: 'f', input: null }));
     expect(result).toEqual({ outcome: 'success', value: { result: nested, run_id: 'child-1' } });
+  });
+
+  it('returns a skipped nested flow as skipped', async () => {
+    const { plugin } = fakeHost(() => ({ outcome: 'skipped' }));
+    const result = await plugin.execute(callOf('/eval', { flow_id: 'f', input: 1 }));
+    expect(result).toEqual({ outcome: 'success', value: { result: { outcome: 'skipped' }, run_id: 'child-1' } });
   });
 
   it('passes a null input through and forwards the call signal to the child run', async () => {

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { MemoryBlobStore } from '../../../blobstore/memory.js';
 import type { FlowResult } from '../../../protocol/index.js';
-import { BuiltinPlugin, type BuiltinHost } from '../../../src/plugins/builtin/index.js';
+import { BuiltinPlugin, DEFAULT_LOAD_FILE_MAX_BYTES, type BuiltinHost, type LoadFileLimits } from '../../../src/plugins/builtin/index.js';
 import { ComponentError } from '../../../src/plugins/component-error.js';
 import type { ComponentCall, ExecutionScope } from '../../../src/plugins/plugin.js';
 
@@ -21,13 +21,18 @@ export type FakeFlow = (input: unknown, flow: ChildFlow) => FlowResult | Promise
 
 export const parentScope: ExecutionScope = { runId: 'parent-run', itemIndex: 3, stepId: 'caller', flowId: `sha256:${'0'.repeat(64)}` };
 
-/** A BuiltinHost whose child runs apply `flow` to each input, recording every call. */
-export function fakeHost(flow: FakeFlow = (input) => ({ outcome: 'success', value: input }), workingDirectory = '/nonexistent') {
+/** A BuiltinHost whose child runs apply `flow` to each input, recording every call; load_file reads below `workingDirectory`. */
+export function fakeHost(
+  flow: FakeFlow = (input) => ({ outcome: 'success', value: input }),
+  workingDirectory = '/nonexistent',
+  loadFile: Partial<LoadFileLimits> = {},
+) {
   const blobs = new MemoryBlobStore();
   const childRuns: ChildRunCall[] = [];
   const host: BuiltinHost = {
     blobs,
     workingDirectory,
+    loadFile: { roots: [workingDirectory], maxBytes: DEFAULT_LOAD_FILE_MAX_BYTES, ...loadFile },
     async runChild(childFlow, inputs, options) {
       const runId = `child-${childRuns.length + 1}`;
       childRuns.push({ runId, flow: childFlow, inputs, options });

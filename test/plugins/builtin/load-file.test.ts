@@ -67,10 +67,10 @@ describe('/load_file', () => {
     expect(error.data).toMatchObject({ resolved_path: join(dir, 'broken.json'), format: 'json' });
   });
 
-  it('fails when the path is a directory, and refuses an unknown format with -32602', async () => {
+  it('refuses a directory with -32012, and an unknown format with -32602', async () => {
     const { plugin } = fakeHost(undefined, dir);
     const isDir = await componentError(plugin.execute(callOf('/load_file', { path: 'data' })));
-    expect(isDir).toMatchObject({ code: -32004, message: expect.stringContaining(join(dir, 'data')) });
+    expect(isDir).toMatchObject({ code: -32012, message: expect.stringContaining(join(dir, 'data')) });
     const badFormat = await componentError(plugin.execute(callOf('/load_file', { path: 'notes.txt', format: 'csv' })));
     expect(badFormat).toMatchObject({ code: -32602, message: expect.stringContaining('"format"') });
   });

@@ -12,20 +12,21 @@ function square(input: unknown): FlowResult {
 }
 
 describe('/map', () => {
-  it('runs the workflow over the items as one child run and returns the results by index with counts', async () => {
+  it('runs the workflow over the items as one child run and returns Stepflow-shaped results by index with a count per outcome', async () => {
     const { plugin, childRuns } = fakeHost(square);
     const result = await plugin.execute(callOf('/map', { workflow, items: [1, -2, 3, null] }));
     expect(result).toEqual({
       outcome: 'success',
       value: {
         results: [
-          { outcome: 'success', value: 1 },
+          { outcome: 'success', result: 1 },
           { outcome: 'failed', error: { code: 7, message: 'negative -2' } },
-          { outcome: 'success', value: 9 },
+          { outcome: 'success', result: 9 },
           { outcome: 'skipped' },
         ],
-        successful: 3,
+        successful: 2,
         failed: 1,
+        skipped: 1,
       },
     });
     expect(childRuns).toHaveLength(1);
@@ -50,7 +51,7 @@ describe('/map', () => {
   it('returns zero counts for no items', async () => {
     const { plugin } = fakeHost(square);
     const result = await plugin.execute(callOf('/map', { workflow, items: [] }));
-    expect(result).toEqual({ outcome: 'success', value: { results: [], successful: 0, failed: 0 } });
+    expect(result).toEqual({ outcome: 'success', value: { results: [], successful: 0, failed: 0, skipped: 0 } });
   });
 
   it('refuses a missing items list, a malformed workflow and max_concurrency 0 with -32602 naming the field', async () => {
