@@ -6,7 +6,7 @@
  * - /square:  the unit of work the sub-flows call (fails for negative numbers).
  */
 import { z } from 'zod';
-import { RpcError, createComponentServer, defineComponent } from '../../src/sdk/index.js';
+import { RpcError, createComponentServer, defineComponent } from 'flowrun/sdk';
 
 /** The sub-flow every orchestrator runs: square one number. */
 const SQUARE_FLOW = {
