@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { codeBlocks, readMarkdown, type CodeBlock } from '../readme/readme-blocks.js';
+import { compileSnippets } from '../readme/snippets.js';
 import { BIN, createRepoCopy, ROOT, runShell } from '../readme/workspace.js';
 
 /**
@@ -82,6 +83,23 @@ describe(FLOWS_DOC, () => {
       const result = await runShell(command.replace(/^npx flowrun\b/, `node ${JSON.stringify(BIN)}`), repo.dir);
       expect(result.code, `${FLOWS_DOC}:${line}: ${result.stderr}`).toBe(0);
       expect(JSON.parse(result.stdout), `${FLOWS_DOC}:${line}`).toEqual(expected);
+    }
+  });
+});
+
+/**
+ * The TypeScript of the SDK and client docs compiles against the built package: each `ts` block is
+ * a module of its own (signatures shown as such are fenced `typescript`, and not compiled).
+ */
+describe.each(['docs/sdk.md', 'docs/client.md'])('%s', (doc) => {
+  it('ts blocks compile against the built package', async () => {
+    const blocks = codeBlocks(readMarkdown(join(ROOT, doc))).filter((b) => b.lang === 'ts');
+    expect(blocks.length).toBeGreaterThan(0);
+    const repo = await createRepoCopy();
+    try {
+      await compileSnippets(blocks, repo, doc.replace(/\W/g, '-'));
+    } finally {
+      await repo.remove();
     }
   });
 });

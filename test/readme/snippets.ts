@@ -10,7 +10,7 @@ const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 /** A README `ts` block written out as a program of its own. */
 export interface Snippet {
   block: CodeBlock;
-  /** `snippets/readme-line-N.ts` in the session dir (N: the line of its fence). */
+  /** `snippets/<prefix>-line-N.ts` in the session dir (N: the line of its fence). */
   source: string;
   /** The compiled module. */
   compiled: string;
@@ -21,12 +21,12 @@ export interface Snippet {
  * with the repository's tsc. They import `flowrun`, `flowrun/sdk`, … by the package name, which
  * resolves through package.json `exports` to the built `dist/` — as in a user's project.
  */
-export async function compileSnippets(blocks: CodeBlock[], session: Session): Promise<Snippet[]> {
+export async function compileSnippets(blocks: CodeBlock[], session: Pick<Session, 'dir'>, prefix = 'readme'): Promise<Snippet[]> {
   await mkdir(join(session.dir, 'snippets'), { recursive: true });
   const snippets = blocks.map((block) => ({
     block,
-    source: join(session.dir, 'snippets', `readme-line-${block.line}.ts`),
-    compiled: join(session.dir, 'snippets-out', `readme-line-${block.line}.js`),
+    source: join(session.dir, 'snippets', `${prefix}-line-${block.line}.ts`),
+    compiled: join(session.dir, 'snippets-out', `${prefix}-line-${block.line}.js`),
   }));
   for (const s of snippets) await writeFile(s.source, s.block.text);
   const tsconfig = {
@@ -45,7 +45,7 @@ export async function compileSnippets(blocks: CodeBlock[], session: Session): Pr
   };
   await writeFile(join(session.dir, 'tsconfig.snippets.json'), JSON.stringify(tsconfig));
   const result = await runShell(`node ${JSON.stringify(TSC)} -p tsconfig.snippets.json`, session.dir);
-  expect(result.code, `README snippets do not compile (file names give the README line):\n${result.stdout}${result.stderr}`).toBe(0);
+  expect(result.code, `${prefix}: ts snippets do not compile (file names give the line of each):\n${result.stdout}${result.stderr}`).toBe(0);
   return snippets;
 }
 
