@@ -1,7 +1,9 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kindOf, type Session } from './command-kinds.js';
-import { readMarkdown, shellCommands, typeScriptSnippets } from './readme-blocks.js';
+import { loadConfig } from '../../src/config/index.js';
+import { codeBlocks, readMarkdown, shellCommands, typeScriptSnippets } from './readme-blocks.js';
 import { compileSnippets, SNIPPET_KINDS, type Snippet } from './snippets.js';
 import { createRepoCopy, ROOT } from './workspace.js';
 
@@ -9,7 +11,8 @@ import { createRepoCopy, ROOT } from './workspace.js';
  * Every command of the README's `sh` blocks runs as written, in order, from a stand-in for the
  * repository root, and its outcome is checked by its form (`command-kinds.ts`). A command of a
  * form nobody checks fails, so the README cannot drift from what works. The `ts` blocks are
- * compiled against the built package and run (`snippets.ts`). Needs `npm run build` first.
+ * compiled against the built package and run (`snippets.ts`), and its `yaml` blocks are read as
+ * configs. Needs `npm run build` first.
  */
 const README = readMarkdown(join(ROOT, 'README.md'));
 const commands = shellCommands(README);
@@ -59,6 +62,17 @@ describe('README', () => {
       await kind!.run(snippet!, session);
     });
   }
+
+  it('yaml blocks are valid configs', async () => {
+    const blocks = codeBlocks(README).filter((b) => b.lang === 'yaml');
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const block of blocks) {
+      const file = join(session.dir, `readme-line-${block.line}.yaml`);
+      await writeFile(file, block.text);
+      const config = await loadConfig({ configPath: file, env: {} });
+      expect(Object.keys(config.plugins).length, `README.md:${block.line}`).toBeGreaterThan(0);
+    }
+  });
 
   it('serve stops cleanly on SIGTERM', async () => {
     expect(session.serve, 'the README starts no serve').toBeDefined();
