@@ -1,5 +1,5 @@
 /**
- * Components that orchestrate sub-workflows through the runtime's runs API (SPEC §3.2, §5):
+ * Components that orchestrate sub-workflows through the runtime's runs API (docs/protocol.md, "runs/submit"):
  * - /fan_out: stores a sub-flow as a blob, runs it over a list with wait and maxConcurrency 5;
  * - /batch:   runs a sub-flow over a list and reports how many items succeeded and failed;
  * - /async:   submits without waiting, does other work, then long-polls for the results;
