@@ -19,7 +19,6 @@ export async function createRepoCopy(): Promise<{ dir: string; remove(): Promise
   const dir = await mkdtemp(join(base, 'flowrun-readme-'));
   await cp(join(ROOT, 'examples'), join(dir, 'examples'), { recursive: true });
   await cp(join(ROOT, 'package.json'), join(dir, 'package.json'));
-  await cp(join(ROOT, 'README.md'), join(dir, 'README.md'));
   await symlink(join(ROOT, 'dist'), join(dir, 'dist'), 'dir');
   await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
