@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { createComponentServer, defineComponent } from '../../src/sdk/index.js';
+import { createComponentServer, defineComponent } from 'flowrun/sdk';
 
 const storeAndLoad = defineComponent({
   name: '/store_and_load',

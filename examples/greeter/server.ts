@@ -4,7 +4,7 @@
  * `node dist/examples/greeter/server.js --port 9000` to serve WebSocket (`url: ws://127.0.0.1:9000`).
  */
 import { z } from 'zod';
-import { createComponentServer, defineComponent } from '../../src/sdk/index.js';
+import { createComponentServer, defineComponent } from 'flowrun/sdk';
 
 const greet = defineComponent({
   name: '/greet',

@@ -1,12 +1,12 @@
 /**
- * Components that orchestrate sub-workflows through the runtime's runs API (SPEC §3.2, §5):
+ * Components that orchestrate sub-workflows through the runtime's runs API (docs/protocol.md, "runs/submit"):
  * - /fan_out: stores a sub-flow as a blob, runs it over a list with wait and maxConcurrency 5;
  * - /batch:   runs a sub-flow over a list and reports how many items succeeded and failed;
  * - /async:   submits without waiting, does other work, then long-polls for the results;
  * - /square:  the unit of work the sub-flows call (fails for negative numbers).
  */
 import { z } from 'zod';
-import { RpcError, createComponentServer, defineComponent } from '../../src/sdk/index.js';
+import { RpcError, createComponentServer, defineComponent } from 'flowrun/sdk';
 
 /** The sub-flow every orchestrator runs: square one number. */
 const SQUARE_FLOW = {

@@ -1,7 +1,7 @@
 import { ErrorCodes, type FlowError, type FlowResult, type RpcErrorObject } from '../../protocol/index.js';
 import { ComponentError } from '../plugins/component-error.js';
 
-/** The shared results and failure shapes of item execution (SPEC §5.6, §6.2). Frozen: items share them. */
+/** The shared results and failure shapes of item execution (docs/flows.md, "Failures"). Frozen: items share them. */
 
 export const SKIPPED: FlowResult = Object.freeze({ outcome: 'skipped' });
 export const NULL_RESULT: FlowResult = Object.freeze({ outcome: 'success', value: null });

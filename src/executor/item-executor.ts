@@ -12,7 +12,7 @@ import { unwatchAbort, watchAbort, type AbortListener } from './abort-callbacks.
 import { abortableSleep } from './sleep.js';
 
 /**
- * Executes one item of a compiled flow (SPEC §5.6, §6.3). Demand-driven: evaluating `output`
+ * Executes one item of a compiled flow (docs/flows.md). Demand-driven: evaluating `output`
  * (and the `mustExecute` steps) starts exactly the steps it needs; a step starts as soon as
  * its inputs are known, so independent steps run concurrently, and each runs at most once.
  *

@@ -9,7 +9,7 @@ import { analyzeFlow, type Diagnostic } from './validate.js';
  * then never parses anything.
  */
 
-/** `onError` with its defaults applied (SPEC §6.3). */
+/** `onError` with its defaults applied (docs/flows.md, "onError"). */
 export type ResolvedErrorAction =
   | { readonly action: 'fail' }
   | { readonly action: 'useDefault'; readonly result: FlowResult }

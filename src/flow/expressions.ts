@@ -2,7 +2,7 @@ import type { FlowResult } from '../../protocol/index.js';
 import { parsePath, PathSyntaxError, ROOT_PATH, type CompiledPath } from './paths.js';
 
 /**
- * Value expressions (SPEC §6.2) compiled once into a tree the executor walks per item. Any JSON
+ * Value expressions (docs/flows.md, "Expressions") compiled once into a tree the executor walks per item. Any JSON
  * without a special key is a literal resolved element-wise; a subtree with no expression inside
  * compiles to one constant, so per-item work is proportional to the expressions, not the JSON.
  */
@@ -146,7 +146,7 @@ function compileNode(value: unknown, field: string, ctx: CompileContext): Expr {
   }
   if (typeof value !== 'object' || value === null) return constant(value);
   const obj = value as Record<string, unknown>;
-  // Precedence when several special keys are present (SPEC §6.2, reference §11.2).
+  // Precedence when several special keys are present, as in Stepflow (docs/flows.md, "Expressions").
   if (has(obj, '$literal')) return constant(obj.$literal);
   if (has(obj, '$if')) return compileIf(obj, field, ctx);
   if (has(obj, '$coalesce')) return compileCoalesce(obj, field, ctx);

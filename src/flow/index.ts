@@ -1,4 +1,4 @@
-/** The flow model: loading, validation, compilation, overrides (SPEC §6). */
+/** The flow model: loading, validation, compilation, overrides (docs/flows.md). */
 export { loadFlowFile, parseFlowText } from './load.js';
 export { validateFlow, type Diagnostic, type ValidationResult } from './validate.js';
 export { compileFlow, type CompiledFlow, type CompiledStep, type ResolvedErrorAction } from './compile.js';

@@ -3,7 +3,7 @@ import { RpcError, type Flow } from '../../protocol/index.js';
 import { validateFlow } from './validate.js';
 
 /**
- * Run overrides (SPEC §5.1): per step id, an RFC 7396 merge patch (default) or an RFC 6902 JSON
+ * Run overrides (docs/flows.md, "Overrides"): per step id, an RFC 7396 merge patch (default) or an RFC 6902 JSON
  * patch applied to the step's JSON. The patched flow is validated again.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Paths into JSON values (SPEC §6.2): a bare name (`a.b` = nested `a` → `b`, `a[0]` allowed) or a
+ * Paths into JSON values (docs/flows.md, "Paths"): a bare name (`a.b` = nested `a` → `b`, `a[0]` allowed) or a
  * JSONPath subset: `$`, `.name`, `[n]`, `["name"]` / `['name']`. `""`, `"$"` and null mean the
  * whole value. Parsed once when a flow is compiled; selecting is a loop over segments.
  */

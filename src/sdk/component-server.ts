@@ -45,7 +45,7 @@ export interface ComponentServerConnection {
 }
 
 /**
- * A component server (SPEC §3.1): answers `initialize`, `components/list`, `components/info` and
+ * A component server (docs/sdk.md): answers `initialize`, `components/list`, `components/info` and
  * `components/execute` for its components, and gives each handler a context that calls back
  * into the runtime.
  */

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { ComponentContext } from './component-context.js';
 
-/** What a user writes to define one component (SPEC §3.1). */
+/** What a user writes to define one component (docs/sdk.md). */
 export interface ComponentDefinition<I extends z.ZodType, O extends z.ZodType> {
   /** The component path, with or without the leading `/` (`greet` and `/greet` name the same component). */
   name: string;

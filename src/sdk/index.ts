@@ -1,5 +1,5 @@
 /**
- * The flowrun component-server SDK (SPEC §3.1).
+ * The flowrun component-server SDK (docs/sdk.md).
  *
  * ```ts
  * const greet = defineComponent({ name: '/greet', input: z.object({ name: z.string() }), handler: (i) => ({ message: `hi ${i.name}` }) });

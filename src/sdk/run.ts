@@ -47,7 +47,7 @@ export async function runComponentServer(server: ComponentServer, argv: readonly
   }
   guardComponentProcess(server);
   const serving = await server.serveWebSocket({ port: args.port, host: args.host, path: args.path });
-  // In WebSocket mode stdout is not a protocol channel: one line tells the launcher the port (issue 4).
+  // In WebSocket mode stdout is not a protocol channel: one line tells the launcher the port.
   process.stdout.write(`${JSON.stringify({ port: serving.port })}\n`);
   server.logger.info({ url: serving.url }, `${server.name}: serving WebSocket on ${serving.url}`);
   await new Promise<void>((resolve) => {

@@ -37,7 +37,7 @@ export interface WebSocketServing {
 const CLOSE_GRACE_MS = 1000;
 
 /**
- * Serves `server` on a WebSocket endpoint (SPEC §2): one JSON-RPC message per text frame, every
+ * Serves `server` on a WebSocket endpoint (docs/protocol.md, "Wire format"): one JSON-RPC message per text frame, every
  * connection its own session (own peer, own in-flight calls) over the same components, each kept
  * alive by pings.
  */

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { loadConfig } from '../../config/index.js';
-import { createLogger } from '../../log.js';
+import { loadConfig, type FlowrunConfig } from '../../config/index.js';
+import { createLogger, type Logger } from '../../log.js';
 import { Runtime } from '../../runtime.js';
 import { DEFAULT_STATE_DB_PATH } from '../../store/index.js';
 import { isLoopbackHost } from '../../server/loopback.js';
@@ -47,6 +47,7 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   // A server keeps its runs by default (SPEC §7): sqlite next to the config unless it names a store.
   const config = loaded.stateStore ? loaded : { ...loaded, stateStore: { type: 'sqlite' as const, path: resolve(process.cwd(), DEFAULT_STATE_DB_PATH) } };
   const logger = createLogger();
+  logConfig(logger, config);
   const runtime = await Runtime.create({ config, logger });
   let server;
   try {
@@ -69,6 +70,20 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   await runtime.close({ cancelRuns: false });
   logger.flush();
   return 0;
+}
+
+/**
+ * Says which config file `serve` loaded (or that it found none) and the routes it serves, so a
+ * server started in the wrong directory is noticed before its runs fail (docs/config.md).
+ */
+function logConfig(logger: Logger, config: FlowrunConfig): void {
+  if (config.file === undefined) {
+    logger.warn(`no config file found in ${process.cwd()} (give --config): serving the builtins only`);
+  } else {
+    logger.info({ config: config.file }, `config: ${config.file}`);
+  }
+  const routes = Object.entries(config.routes).map(([pattern, rules]) => `${pattern} → ${rules.map((r) => r.plugin).join(', ')}`);
+  logger.info({ routes: Object.keys(config.routes) }, `routes: ${routes.join('; ') || 'none'}`);
 }
 
 function parseOptions(argv: string[]) {
