@@ -5,7 +5,7 @@ import type { RuntimeApi } from '../server/runtime-api.js';
 import { validatePingIntervalMs } from '../transport/keep-alive.js';
 import { ComponentError } from './component-error.js';
 import type { ComponentCall, Plugin } from './plugin.js';
-import { ServerConnection, ServerStartError, type ExecuteFailureMapper, type SessionOptions } from './stepflow/server-connection.js';
+import { quoteStderr, ServerConnection, ServerStartError, type ExecuteFailureMapper, type SessionOptions } from './stepflow/server-connection.js';
 import type { TransportOpener } from './stepflow/server-transport.js';
 import { stdioOpener } from './stepflow/stdio-transport.js';
 import { webSocketOpener } from './stepflow/websocket-transport.js';
@@ -274,7 +274,7 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
       return ComponentError.transport(
         {
           code: ErrorCodes.ResourceUnavailable,
-          message: `component server "${this.name}" ${report.description} while running ${what}`,
+          message: `component server "${this.name}" ${report.description} while running ${what}${quoteStderr(report.details.stderr)}`,
           data: { plugin: this.name, component, ...connection.transport.details, ...report.details },
         },
         ctx,
