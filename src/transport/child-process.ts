@@ -62,6 +62,8 @@ export interface StdioProcess {
 const DEFAULT_KILL_GRACE_MS = 2_000;
 /** After SIGKILL, how long the pipes may stay open (held by a process that left the group) before they are destroyed. */
 const PIPE_CLOSE_WAIT_MS = 1_000;
+/** How often a group's remaining processes are checked for after SIGTERM. */
+const GROUP_POLL_MS = 25;
 
 /**
  * Spawns `command` with piped stdio as the leader of a new process group and resolves once it is
@@ -103,7 +105,8 @@ class SpawnedProcess implements StdioProcess {
   readonly exited: Promise<ProcessExit>;
   /** Resolves when the child itself has exited (its pipes may still be open). */
   private readonly leaderExited: Promise<void>;
-  private closed = false;
+  /** Set once no process of the group is left to signal (or the group was given up on). */
+  private groupDone = false;
 
   constructor(
     readonly child: ChildProcess,
@@ -116,14 +119,15 @@ class SpawnedProcess implements StdioProcess {
     this.pid = pid;
     trackGroup(pid);
     this.exited = new Promise<ProcessExit>((resolve) => {
-      child.once('close', (code, signal) => {
-        this.closed = true;
-        untrackGroup(pid);
-        resolve({ code, signal });
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+    this.leaderExited = new Promise<void>((resolve) => {
+      // Synchronously on 'exit': 'close' may follow in the same turn, and the group must go too.
+      child.once('exit', () => {
+        resolve();
+        void this.reapGroup();
       });
     });
-    this.leaderExited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    void this.leaderExited.then(() => this.reapGroup());
   }
 
   stderrTail(): string[] {
@@ -131,7 +135,7 @@ class SpawnedProcess implements StdioProcess {
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
-    if (this.closed) return;
+    if (this.groupDone) return;
     if (PROCESS_GROUPS_SUPPORTED) signalGroup(this.pid, signal);
     else if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
   }
@@ -145,19 +149,36 @@ class SpawnedProcess implements StdioProcess {
     return this.exited;
   }
 
-  /** The child is gone: the rest of its group goes too, and the pipes are closed in bounded time. */
+  /**
+   * The child is gone: the rest of its group gets SIGTERM, and SIGKILL if some of it is still
+   * there after `killGraceMs`; pipes still held after that (by a process that left the group) are
+   * destroyed, so `exited` comes in bounded time.
+   */
   private async reapGroup(): Promise<void> {
-    if (this.closed) return;
-    if (PROCESS_GROUPS_SUPPORTED && signalGroup(this.pid, 'SIGTERM') && !(await settlesWithin(this.exited, this.killGraceMs))) {
+    if (PROCESS_GROUPS_SUPPORTED && signalGroup(this.pid, 'SIGTERM') && !(await groupGoneWithin(this.pid, this.killGraceMs))) {
       signalGroup(this.pid, 'SIGKILL');
     }
+    this.groupDone = true;
+    untrackGroup(this.pid);
     if (!(await settlesWithin(this.exited, PIPE_CLOSE_WAIT_MS))) {
-      // A process that left the group still holds the pipes: stop waiting for it.
       this.child.stdout?.destroy();
       this.child.stderr?.destroy();
       this.child.stdin?.destroy();
     }
   }
+}
+
+/**
+ * True once no process of group `pgid` is left, false if some still is after `ms`. Polls without
+ * keeping the runtime alive: if it exits meanwhile, its exit hook kills the group.
+ */
+async function groupGoneWithin(pgid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (signalGroup(pgid, 0)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise<void>((resolve) => setTimeout(resolve, GROUP_POLL_MS).unref());
+  }
+  return true;
 }
 
 /** True if `promise` settles within `ms`. */

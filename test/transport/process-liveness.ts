@@ -36,3 +36,12 @@ export async function waitUntilGone(pids: readonly number[], timeoutMs = 30_000)
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Waits (generous bound, polling) until `done()` holds. */
+export async function waitUntil(done: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const start = Date.now();
+  while (!done()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`not reached: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
