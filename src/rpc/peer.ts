@@ -535,6 +535,7 @@ export const SWEPT_TIMEOUT_MIN_MS = 10_000;
 export const SWEEP_INTERVAL_MS = 1_000;
 const PREVIEW_CHARS = 200;
 const PREVIEW_FIELDS = 8;
+const PREVIEW_VALUE_CHARS = 60;
 
 interface RequestOwner {
   abandon(request: OutgoingRequest, error: Error): void;
@@ -683,7 +684,8 @@ function previewMessage(value: unknown): string {
   const fields: string[] = [];
   for (const [key, v] of Object.entries(value).slice(0, PREVIEW_FIELDS)) {
     const shown = typeof v === 'object' && v !== null ? (Array.isArray(v) ? '[…]' : '{…}') : JSON.stringify(v);
-    fields.push(`${JSON.stringify(key)}:${String(shown).slice(0, 60)}`);
+    const text = String(shown);
+    fields.push(`${JSON.stringify(key)}:${text.length > PREVIEW_VALUE_CHARS ? `${text.slice(0, PREVIEW_VALUE_CHARS)}…` : text}`);
   }
   return `{${fields.join(',')}}`.slice(0, PREVIEW_CHARS);
 }
