@@ -11,7 +11,11 @@ import { isMainThread } from 'node:worker_threads';
 /** POSIX only: elsewhere a server is signalled alone. */
 export const PROCESS_GROUPS_SUPPORTED = process.platform !== 'win32';
 
-const EXIT_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/**
+ * Not SIGHUP: a listener would replace a disposition inherited as "ignore" (`nohup`), and Node
+ * restores the default, not that, once the listener goes.
+ */
+const EXIT_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 const live = new Set<number>();
 let hooked = false;
 
@@ -55,7 +59,8 @@ function hook(): void {
   hooked = true;
   process.on('exit', killAll);
   // Signals reach the main thread only.
-  if (isMainThread) for (const signal of EXIT_SIGNALS) process.on(signal, onExitSignal);
+  // First in line, so another handler that listens `once` (serve's) is still counted when ours runs.
+  if (isMainThread) for (const signal of EXIT_SIGNALS) process.prependListener(signal, onExitSignal);
 }
 
 function unhook(): void {

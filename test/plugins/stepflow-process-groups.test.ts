@@ -103,7 +103,7 @@ describe('StepflowPlugin over stdio: process groups', () => {
 
 describe('a runtime process that ends without closing its servers', () => {
   /** Runs the abandoning runtime in `mode`; resolves with the pids it reported and how it ended. */
-  async function abandon(mode: 'exit' | 'throw' | 'signal', signal?: NodeJS.Signals) {
+  async function abandon(mode: 'exit' | 'throw' | 'signal' | 'handles', signal?: NodeJS.Signals) {
     const pidsFile = join(tmp, `pids-${mode}-${signal ?? ''}`);
     const child = spawn(process.execPath, [ABANDONING_RUNTIME, mode, pidsFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -116,9 +116,10 @@ describe('a runtime process that ends without closing its servers', () => {
       child.kill(signal);
     }
     const exit = await ended;
-    const pids = JSON.parse(stdout) as { shell: number; server: number; grandchild: number };
+    const [first, ...rest] = stdout.trim().split('\n');
+    const pids = JSON.parse(first!) as { shell: number; server: number; grandchild: number };
     await rm(pidsFile, { force: true });
-    return { exit, pids };
+    return { exit, pids, after: rest };
   }
 
   it('kills the server groups when it calls process.exit', async () => {
@@ -136,6 +137,13 @@ describe('a runtime process that ends without closing its servers', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('kills the server groups when it is stopped by %s, and still dies of that signal', async (signal) => {
     const { exit, pids } = await abandon('signal', signal);
     expect(exit.signal).toBe(signal);
+    await waitUntilGone(Object.values(pids));
+  });
+
+  it('leaves a SIGTERM that the runtime handles itself to its handler, and kills the groups when it then exits', async () => {
+    const { exit, pids, after } = await abandon('handles', 'SIGTERM');
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(after).toEqual(['graceful']);
     await waitUntilGone(Object.values(pids));
   });
 });
