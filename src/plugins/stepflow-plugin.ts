@@ -5,7 +5,7 @@ import type { RuntimeApi } from '../server/runtime-api.js';
 import { validatePingIntervalMs } from '../transport/keep-alive.js';
 import { ComponentError } from './component-error.js';
 import type { ComponentCall, Plugin } from './plugin.js';
-import { ServerConnection, ServerStartError, type ExecuteFailureMapper, type SessionOptions } from './stepflow/server-connection.js';
+import { quoteStderr, ServerConnection, ServerStartError, type ExecuteFailureMapper, type SessionOptions } from './stepflow/server-connection.js';
 import type { TransportOpener } from './stepflow/server-transport.js';
 import { stdioOpener } from './stepflow/stdio-transport.js';
 import { webSocketOpener } from './stepflow/websocket-transport.js';
@@ -14,11 +14,20 @@ import { webSocketOpener } from './stepflow/websocket-transport.js';
 interface StepflowPluginCommonOptions {
   /** The plugin name from the config; names the server in logs and errors. */
   name: string;
-  /** Default per-call timeout of `components/execute`, in ms. Default: none. */
+  /**
+   * Default per-call timeout of `components/execute` and `components/list`, in ms; a call's own
+   * (the step's `timeoutMs`) wins. Default 300 000 (5 min): a hung server, or one whose answers
+   * never match (a wrong id, an over-long line), fails the call with -32006 instead of leaving it
+   * running for ever.
+   */
   timeoutMs?: number;
   /** Bound on the `initialize` handshake, in ms, so a server that never answers cannot hang startup. Default 10 000. */
   initializeTimeoutMs?: number;
-  /** How long `close()` waits for the server to go (process exit, socket close) before forcing it, in ms. Default 2 000. */
+  /**
+   * How long `close()` waits for the server to go (process exit, socket close) before forcing it,
+   * in ms; a process group gets this long after its stdin closed, and as long again after SIGTERM,
+   * before SIGKILL. Default 2 000.
+   */
   closeTimeoutMs?: number;
   /** Receives the server's stderr lines (debug) and lifecycle events. Default: a pino logger on stderr. */
   logger?: Logger;
@@ -56,10 +65,12 @@ export interface StepflowWebSocketPluginOptions extends StepflowPluginCommonOpti
 /** Options of {@link StepflowPlugin}: `command` for a stdio server, `url` for a WebSocket one. */
 export type StepflowPluginOptions = StepflowStdioPluginOptions | StepflowWebSocketPluginOptions;
 
+/** docs/component-servers.md lists these defaults. */
+export const DEFAULT_CALL_TIMEOUT_MS = 300_000;
 const DEFAULT_INITIALIZE_TIMEOUT_MS = 10_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
-/** Consecutive failed connects (spawns that die before `initialize`, refused dials) before a call gives up. */
+/** Consecutive failed connects (spawns that die before `initialize`, refused dials) before a start or a call gives up. */
 const MAX_CONNECT_ATTEMPTS = 5;
 const RECONNECT_BACKOFF_INITIAL_MS = 100;
 const RECONNECT_BACKOFF_MAX_MS = 5_000;
@@ -77,7 +88,7 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
   readonly name: string;
   private readonly open: TransportOpener;
   private readonly session: SessionOptions;
-  private readonly timeoutMs: number | undefined;
+  private readonly timeoutMs: number;
   private readonly closeTimeoutMs: number;
   private readonly logger: Logger;
   private connection: ServerConnection | undefined;
@@ -94,7 +105,7 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
     requireNonEmpty(options.name, 'name', 'StepflowPlugin');
     const name = options.name;
     this.name = name;
-    this.timeoutMs = optionalPositiveInt(options.timeoutMs, `plugins.${name}.timeoutMs`);
+    this.timeoutMs = optionalPositiveInt(options.timeoutMs, `plugins.${name}.timeoutMs`) ?? DEFAULT_CALL_TIMEOUT_MS;
     this.closeTimeoutMs = optionalPositiveInt(options.closeTimeoutMs, 'closeTimeoutMs') ?? DEFAULT_CLOSE_TIMEOUT_MS;
     this.logger = options.logger ?? createLogger().child({ plugin: name });
     this.session = {
@@ -103,7 +114,7 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
       runtimeApi: options.runtimeApi,
       initializeTimeoutMs: optionalPositiveInt(options.initializeTimeoutMs, 'initializeTimeoutMs') ?? DEFAULT_INITIALIZE_TIMEOUT_MS,
     };
-    this.open = options.url !== undefined ? diallerFor(options, this.logger) : spawnerFor(options, this.logger);
+    this.open = options.url !== undefined ? diallerFor(options, this.logger) : spawnerFor(options, this.logger, this.closeTimeoutMs);
   }
 
   /** The running server's process id, if a spawned one is up (for diagnostics). */
@@ -111,9 +122,13 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
     return this.connection !== undefined && !this.connection.isClosed ? this.connection.transport.pid : undefined;
   }
 
-  /** Connects and initializes the server; rejects with an error naming the plugin, command or URL (and last stderr lines). */
+  /**
+   * Connects and initializes the server, retrying a server that dies before `initialize` with the
+   * same backoff as a restart after a crash; rejects with an error naming the plugin, the command
+   * or URL, and the server's stderr lines that say why.
+   */
   async start(): Promise<void> {
-    await this.ready(1);
+    await this.ready(MAX_CONNECT_ATTEMPTS);
   }
 
   execute(call: ComponentCall): Promise<FlowResult> {
@@ -219,7 +234,8 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
       } catch (error) {
         if (!(error instanceof ServerStartError) || !error.retryable) throw error;
         last = error;
-        this.logger.warn({ attempt, err: error.message }, `component server "${this.name}" could not be connected`);
+        // One log line per failed process (one incident), with its stderr tail; errors carry a brief excerpt.
+        this.logger.warn({ attempt, err: error.message, stderrTail: error.stderrTail }, `component server "${this.name}" could not be connected`);
       }
     }
     if (maxAttempts === 1) throw last!;
@@ -227,6 +243,7 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
       { ...last!.error, message: `${last!.message} (gave up after ${maxAttempts} attempts)` },
       false,
       this.name,
+      last!.stderrTail,
     );
   }
 
@@ -257,7 +274,7 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
       return ComponentError.transport(
         {
           code: ErrorCodes.ResourceUnavailable,
-          message: `component server "${this.name}" ${report.description} while running ${what}`,
+          message: `component server "${this.name}" ${report.description} while running ${what}${quoteStderr(report.details.stderr)}`,
           data: { plugin: this.name, component, ...connection.transport.details, ...report.details },
         },
         ctx,
@@ -282,7 +299,7 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
 }
 
 /** Opens stdio transports: spawns `command`. */
-function spawnerFor(options: StepflowStdioPluginOptions, logger: Logger): TransportOpener {
+function spawnerFor(options: StepflowStdioPluginOptions, logger: Logger, killGraceMs: number): TransportOpener {
   requireNonEmpty(options.command, `plugins.${options.name}.command`, 'StepflowPlugin');
   const inheritEnv = options.inheritEnv ?? true;
   return stdioOpener({
@@ -293,6 +310,7 @@ function spawnerFor(options: StepflowStdioPluginOptions, logger: Logger): Transp
     cwd: options.cwd,
     logger,
     maxMessageBytes: options.maxMessageBytes,
+    killGraceMs,
   });
 }
 

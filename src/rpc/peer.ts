@@ -22,6 +22,7 @@ import {
   type ResponseMessage,
   type ResultIn,
   type ResultOut,
+  type InvalidMessage,
   type RpcErrorObject,
 } from '../../protocol/index.js';
 import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError } from '../errors.js';
@@ -42,7 +43,10 @@ export interface RpcPeerOptions {
 export interface RequestOptions {
   /** Aborting sends `$/cancelRequest` and rejects with `RequestCancelledError`. */
   signal?: AbortSignal;
-  /** No answer within this many ms: sends `$/cancelRequest` and rejects with `RequestTimeoutError`. Default: none. */
+  /**
+   * No answer within this many ms: sends `$/cancelRequest` and rejects with `RequestTimeoutError`.
+   * Default: none. From 10 s up it may fire up to 2 s late (one shared sweep, not a timer per request).
+   */
   timeoutMs?: number;
 }
 
@@ -97,6 +101,9 @@ export class RpcPeer {
   /** What pending requests call back into when their signal aborts or their timer fires. */
   private readonly owner: RequestOwner = { abandon: (request, error) => this.abandon(request, error) };
   private readonly signalWatches = new SignalWatches(this.owner);
+  /** Counts sweeps of long timeouts; such a request expires at a tick, not by a timer of its own. */
+  private tick = 0;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly reader: MessageReader,
@@ -167,7 +174,14 @@ export class RpcPeer {
     if (signal !== undefined) this.signalWatches.watch(signal, request);
     if (timeoutMs !== undefined) {
       request.timeoutMs = timeoutMs;
-      request.timer = setTimeout(onRequestTimeout, timeoutMs, request);
+      if (timeoutMs >= SWEPT_TIMEOUT_MIN_MS) {
+        // A timer each costs ~0.4 µs per call, and every component call has a timeout (5 min by
+        // default); they share one sweep a second. +1: a tick may be about to fire, never early.
+        request.expiresAtTick = this.tick + Math.ceil(timeoutMs / SWEEP_INTERVAL_MS) + 1;
+        this.sweeper ??= this.startSweeper();
+      } else {
+        request.timer = setTimeout(onRequestTimeout, timeoutMs, request);
+      }
     }
     // An envelope that writes its own JSON text (protocol/wire-json.ts): cheaper than JSON.stringify.
     this.send(new RequestEnvelope(id, d.method, params) as unknown as Message & Record<string, unknown>);
@@ -199,6 +213,8 @@ export class RpcPeer {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper = undefined;
     if (reason) this.logger.debug({ err: reason }, `${this.name}: connection closed`);
     const pending = [...this.pending.values()];
     this.pending.clear();
@@ -244,13 +260,23 @@ export class RpcPeer {
         this.onNotificationMessage(value as NotificationMessage);
         return;
       default:
-        if (kind.id !== null) {
-          this.sendError(kind.id, kind.error.toObject());
-        } else {
-          this.logger.warn({ reason: kind.error.message }, `${this.name}: skipped an invalid message`);
-        }
+        this.onInvalidMessage(value, kind);
     }
   };
+
+  /**
+   * An invalid request (it has a `method`) is answered with its error, as JSON-RPC asks. Anything
+   * else (a response with both `result` and `error`, a non-object) is logged, truncated, and
+   * dropped: answering a malformed response as if it were a request could ping-pong errors forever.
+   */
+  private onInvalidMessage(value: unknown, invalid: InvalidMessage): void {
+    const isRequest = typeof value === 'object' && value !== null && !Array.isArray(value) && 'method' in value;
+    if (isRequest && invalid.id !== null) {
+      this.sendError(invalid.id, invalid.error.toObject());
+      return;
+    }
+    this.logger.warn({ reason: invalid.error.message, message: previewMessage(value) }, `${this.name}: dropped an invalid message`);
+  }
 
   private onResponse(message: ResponseMessage): void {
     const id = message.id;
@@ -421,6 +447,31 @@ export class RpcPeer {
 
   // --- outgoing ---
 
+  private startSweeper(): ReturnType<typeof setInterval> {
+    const sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    // Pending requests keep their transport open; the sweep alone must not keep a process alive.
+    sweeper.unref();
+    return sweeper;
+  }
+
+  /** Times out the requests whose tick has come; stops once none with a long timeout is left. */
+  private sweep(): void {
+    const tick = ++this.tick;
+    let waiting = false;
+    for (const request of this.pending.values()) {
+      if (request.expiresAtTick === 0) continue;
+      if (request.expiresAtTick <= tick) {
+        this.abandon(request, new RequestTimeoutError(request.descriptor.method, request.timeoutMs));
+      } else {
+        waiting = true;
+      }
+    }
+    if (!waiting && this.sweeper !== undefined) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+
   /** Rejects a pending request after its signal aborted or its timeout fired, and tells the other side. */
   private abandon(request: OutgoingRequest, error: Error): void {
     if (this.pending.get(request.id) !== request) return;
@@ -478,6 +529,13 @@ export class RpcPeer {
 
 /** setTimeout's ceiling (2^31 - 1 ms); a longer delay would fire at once. */
 const MAX_TIMEOUT_MS = 2_147_483_647;
+/** Timeouts from this long up are checked by the shared sweep (see `sendRequestTo`). */
+export const SWEPT_TIMEOUT_MIN_MS = 10_000;
+/** How often the sweep runs: a swept timeout fires at most two of these late. */
+export const SWEEP_INTERVAL_MS = 1_000;
+const PREVIEW_CHARS = 200;
+const PREVIEW_FIELDS = 8;
+const PREVIEW_VALUE_CHARS = 60;
 
 interface RequestOwner {
   abandon(request: OutgoingRequest, error: Error): void;
@@ -493,6 +551,8 @@ export interface ResponseSink<T> {
 class OutgoingRequest {
   timer: ReturnType<typeof setTimeout> | undefined;
   timeoutMs = 0;
+  /** The sweep tick at which a long timeout expires; 0 when the request has none. */
+  expiresAtTick = 0;
 
   /** Set when the request has a signal: the watch it leaves once it settles (no lookup by signal). */
   watch: SignalWatch | undefined;
@@ -616,6 +676,19 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 function noop(): void {}
+
+/** A short description of an invalid message for a log line: never its whole text, which may be huge. */
+function previewMessage(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return String(value).slice(0, PREVIEW_CHARS);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  const fields: string[] = [];
+  for (const [key, v] of Object.entries(value).slice(0, PREVIEW_FIELDS)) {
+    const shown = typeof v === 'object' && v !== null ? (Array.isArray(v) ? '[…]' : '{…}') : JSON.stringify(v);
+    const text = String(shown);
+    fields.push(`${JSON.stringify(key)}:${text.length > PREVIEW_VALUE_CHARS ? `${text.slice(0, PREVIEW_VALUE_CHARS)}…` : text}`);
+  }
+  return `{${fields.join(',')}}`.slice(0, PREVIEW_CHARS);
+}
 
 function validateMaxInFlight(value: number | undefined): number {
   if (value === undefined) return Infinity;

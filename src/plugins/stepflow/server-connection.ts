@@ -33,8 +33,13 @@ export interface SessionOptions {
 export interface LossReport {
   /** `exited (code 1)`, `closed the connection (code 1006)`, `stopped answering pings …`. */
   description: string;
-  /** Extra fields for error data: the stderr tail of a spawned server. */
+  /**
+   * Extra fields for error data: a spawned server's first stderr error line and last lines, a few
+   * short lines. Every call lost with the server carries them, so they stay small.
+   */
   details: { stderr?: string[] };
+  /** A spawned server's last stderr lines (at most 4 KiB): logged once per incident, never copied into errors. */
+  stderrTail?: string[];
 }
 
 /** Turns a failed execute request into what the call rejects with (the plugin's ComponentError). */
@@ -80,8 +85,6 @@ class ExecuteCall implements ResponseSink<ResultOut<typeof ComponentsExecute>> {
   }
 }
 
-/** Stderr lines quoted in error messages; the full tail goes into `data.stderr`. */
-const STDERR_LINES_IN_MESSAGE = 5;
 /** How long a lost connection waits for the transport to report its end before destroying it. */
 const END_REPORT_WAIT_MS = 1000;
 
@@ -110,7 +113,9 @@ export class ServerConnection {
     });
     peer.onClose(() => {
       if (this.shuttingDown || !this.initialized) return;
-      void this.lostConnectionReport().then((report) => logger.warn(report.details, `component server "${plugin}" ${report.description}`));
+      void this.lostConnectionReport().then((report) =>
+        logger.warn({ ...transport.details, stderrTail: report.stderrTail }, `component server "${plugin}" ${report.description}`),
+      );
     });
   }
 
@@ -179,7 +184,7 @@ export class ServerConnection {
   lostConnectionReport(): Promise<LossReport> {
     this.lossReport ??= within(this.transport.ended, END_REPORT_WAIT_MS).then((ended) => {
       if (ended === undefined) this.transport.destroy();
-      return { description: ended ?? this.transport.brokenDescription, details: this.diagnostics() };
+      return { description: ended ?? this.transport.brokenDescription, details: this.diagnostics(), stderrTail: this.transport.stderr?.tail() };
     });
     return this.lossReport;
   }
@@ -241,6 +246,7 @@ export class ServerConnection {
         },
         false,
         plugin,
+        this.transport.stderr?.tail(),
       );
     }
     const report = await this.lostConnectionReport();
@@ -252,19 +258,19 @@ export class ServerConnection {
       },
       true,
       plugin,
+      report.stderrTail,
     );
   }
 
+  /** The brief stderr excerpt for error data (the first error line and the last lines). */
   private diagnostics(): { stderr?: string[] } {
-    return this.transport.stderrTail === undefined ? {} : { stderr: this.transport.stderrTail() };
+    return this.transport.stderr === undefined ? {} : { stderr: this.transport.stderr.brief() };
   }
 }
 
-/** `; last stderr: a | b | c` for an error message, or nothing when there was no stderr. */
+/** `; stderr: first error | … | last line` for an error message, or nothing when there was no stderr. */
 export function quoteStderr(lines: readonly string[] | undefined): string {
-  if (lines === undefined) return '';
-  const last = lines.filter((l) => l.trim() !== '').slice(-STDERR_LINES_IN_MESSAGE);
-  return last.length === 0 ? '' : `; last stderr: ${last.join(' | ')}`;
+  return lines === undefined || lines.length === 0 ? '' : `; stderr: ${lines.join(' | ')}`;
 }
 
 function observabilityOf(params: unknown): Observability | undefined {

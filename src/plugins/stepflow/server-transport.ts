@@ -1,4 +1,5 @@
 import type { MessageReader, MessageWriter } from 'vscode-jsonrpc';
+import type { StderrExcerpt } from '../../transport/stderr-excerpt.js';
 import { ComponentError } from '../component-error.js';
 
 /**
@@ -18,24 +19,31 @@ export interface ServerTransport {
   readonly ended: Promise<string>;
   /** How a lost connection is described when `ended` does not come: `closed its stdout`, `broke the connection`. */
   readonly brokenDescription: string;
-  /** The server's last stderr lines; only a spawned server has them. */
-  stderrTail?(): string[];
+  /** What the server said on stderr (bounded); only a spawned server has it. */
+  readonly stderr?: StderrExcerpt;
   /** Ends the channel at once, without grace (SIGKILL, or terminating the socket). */
   destroy(): void;
-  /** Ends the channel politely (close stdin, or a close frame), waits up to `graceMs` for `ended`, then destroys it. */
+  /**
+   * Ends the channel politely (close stdin, or a close frame) and waits up to `graceMs` for
+   * `ended`; then a process group gets SIGTERM and `graceMs` more before SIGKILL, a socket is terminated.
+   */
   shutdown(graceMs: number): Promise<void>;
 }
 
 /** Opens a fresh transport to the server; rejects with a `ServerStartError`. */
 export type TransportOpener = () => Promise<ServerTransport>;
 
-/** Why a server could not be brought up; `retryable` is false when trying again cannot help. */
+/**
+ * Why a server could not be brought up; `retryable` is false when trying again cannot help.
+ * `stderrTail` (a spawned server's last stderr lines, at most 4 KiB) is for the log, not the wire.
+ */
 export class ServerStartError extends ComponentError {
   override name = 'ServerStartError';
   constructor(
     error: { code: number; message: string; data?: unknown },
     readonly retryable: boolean,
     plugin: string,
+    readonly stderrTail?: readonly string[],
   ) {
     super(error, { plugin });
   }

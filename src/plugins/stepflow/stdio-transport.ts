@@ -1,7 +1,8 @@
 import { ErrorCodes } from '../../../protocol/index.js';
 import type { Logger } from '../../log.js';
 import { spawnStdioProcess, type ProcessExit, type StdioProcess } from '../../transport/child-process.js';
-import { errorMessage, ServerStartError, within, type ServerTransport, type TransportOpener } from './server-transport.js';
+import type { StderrExcerpt } from '../../transport/stderr-excerpt.js';
+import { errorMessage, ServerStartError, type ServerTransport, type TransportOpener } from './server-transport.js';
 
 /** What it takes to spawn one component server process. */
 export interface StdioLaunch {
@@ -13,9 +14,14 @@ export interface StdioLaunch {
   cwd?: string;
   logger: Logger;
   maxMessageBytes?: number;
+  /** Between SIGTERM and SIGKILL of what is left of the server's process group after it exited, in ms. */
+  killGraceMs?: number;
 }
 
-/** An opener that spawns the server as a child process speaking NDJSON on stdin/stdout (SPEC §2). */
+/**
+ * An opener that spawns the server as a child process speaking NDJSON on stdin/stdout, in its own
+ * process group (docs/component-servers.md).
+ */
 export function stdioOpener(launch: StdioLaunch): TransportOpener {
   return async () => {
     let proc: StdioProcess;
@@ -28,6 +34,7 @@ export function stdioOpener(launch: StdioLaunch): TransportOpener {
         name: launch.plugin,
         logger: launch.logger,
         maxMessageBytes: launch.maxMessageBytes,
+        killGraceMs: launch.killGraceMs,
       });
     } catch (error) {
       throw new ServerStartError(
@@ -71,8 +78,8 @@ class StdioTransport implements ServerTransport {
     return this.proc.pid;
   }
 
-  stderrTail(): string[] {
-    return this.proc.stderrTail();
+  get stderr(): StderrExcerpt {
+    return this.proc.stderr;
   }
 
   destroy(): void {
@@ -80,12 +87,7 @@ class StdioTransport implements ServerTransport {
   }
 
   async shutdown(graceMs: number): Promise<void> {
-    this.proc.writer.end();
-    const exit = await within(this.proc.exited, graceMs);
-    if (exit === undefined) {
-      this.proc.kill('SIGKILL');
-      await this.proc.exited;
-    }
+    await this.proc.stop(graceMs);
   }
 }
 
