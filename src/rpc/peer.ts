@@ -12,6 +12,7 @@ import {
   parseExecuteParamsFast,
   parseExecuteResultFast,
   parseOrInvalidParams,
+  MAX_TIMEOUT_MS,
   type JsonRpcId,
   type NotificationMessage,
   type NotificationMethod,
@@ -475,9 +476,6 @@ export class RpcPeer {
     return new ConnectionClosedError(`connection to ${this.name} closed; ${method} got no answer`, { cause: this.closeReason });
   }
 }
-
-/** setTimeout's ceiling (2^31 - 1 ms); a longer delay would fire at once. */
-const MAX_TIMEOUT_MS = 2_147_483_647;
 
 interface RequestOwner {
   abandon(request: OutgoingRequest, error: Error): void;
