@@ -28,6 +28,7 @@ import type { LoadedRun, RunRecord, RunSummary, StateStore } from '../store/stat
 import { RunState } from './run-state.js';
 import { FlowCache, compileOrInvalid } from './flow-cache.js';
 import { refuseDeepSubmit } from './json-depth.js';
+import { cancelStaleChildren } from './stale-children.js';
 import { StoreWriter } from './store-writer.js';
 import { contextFrom, endWithResult, startItemSpan, startRunSpan } from './tracing.js';
 
@@ -139,7 +140,7 @@ export class RunManager {
       flowId,
       ...(compiled.flow.name !== undefined && { flowName: compiled.flow.name }),
       ...(options.flowLabel !== undefined && { flowLabel: options.flowLabel }),
-      ...(options.parent && { parentRunId: options.parent.runId }),
+      ...(options.parent && { parentRunId: options.parent.runId, parentItemIndex: options.parent.itemIndex }),
       createdAt: this.now(),
       total: inputs.length,
       maxConcurrency: Math.max(1, options.maxConcurrency ?? inputs.length),
@@ -159,7 +160,8 @@ export class RunManager {
   /**
    * Resumes every unfinished run of the state store (after a restart): finished items keep
    * their results, items that were running run again with `attempt + 1`, runs whose cancel was
-   * requested finish cancelling. Returns how many runs were resumed.
+   * requested finish cancelling; unfinished child runs of items that run again are cancelled
+   * (their new attempt submits its own). Returns how many runs were resumed.
    */
   async recover(): Promise<number> {
     const ids = await this.store.unfinishedRuns();
@@ -167,6 +169,8 @@ export class RunManager {
       if (this.runs.has(runId)) continue;
       const loaded = await this.store.loadRun(runId);
       if (!loaded) continue;
+      const stale = await cancelStaleChildren(this.store, loaded);
+      if (stale.length > 0) this.logger.info({ runId, childRunIds: stale }, 'cancelling child runs of items that run again');
       const run = this.activate(restoreState(loaded));
       const { record } = loaded;
       if (run.state.isCancelRequested) {

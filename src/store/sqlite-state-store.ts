@@ -140,6 +140,7 @@ function runRow(run: RunRecord) {
     flow_name: run.flowName ?? null,
     flow_label: run.flowLabel ?? null,
     parent_run_id: run.parentRunId ?? null,
+    parent_item_index: run.parentItemIndex ?? null,
     created_at: run.createdAt,
     total: run.total,
     max_concurrency: run.maxConcurrency,
@@ -151,8 +152,8 @@ function runRow(run: RunRecord) {
 function prepareStatements(db: Database.Database) {
   return {
     insertRun: db.prepare(
-      `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, created_at, total, max_concurrency, variables, overrides, status)
-       VALUES (@run_id, @flow_id, @flow_name, @flow_label, @parent_run_id, @created_at, @total, @max_concurrency, @variables, @overrides, 'running')`,
+      `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status)
+       VALUES (@run_id, @flow_id, @flow_name, @flow_label, @parent_run_id, @parent_item_index, @created_at, @total, @max_concurrency, @variables, @overrides, 'running')`,
     ),
     deleteItems: db.prepare(`DELETE FROM items WHERE run_id = ?`),
     insertItem: db.prepare(`INSERT INTO items (run_id, item_index, status, attempts, input) VALUES (?, ?, 'pending', 0, ?)`),
