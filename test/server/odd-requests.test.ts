@@ -6,6 +6,7 @@ import { ErrorCodes, MAX_TIMEOUT_MS, RpcError, RunsGet, RunsSubmit } from '../..
 import { connect, type FlowrunClient } from '../../src/client/index.js';
 import { loadConfig, parseConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
+import { StepflowPlugin } from '../../src/plugins/stepflow-plugin.js';
 import { Runtime } from '../../src/runtime.js';
 import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-server.js';
 import { ECHO_FLOW, GATE_FLOW, ROOT, startGate } from './serve-helpers.js';
@@ -119,6 +120,11 @@ describe('timeoutMs past what a timer can hold', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain('plugins.tools.timeoutMs');
+  });
+
+  it('refuses a plugin timeoutMs above the limit when the plugin is made in code', () => {
+    const make = () => new StepflowPlugin({ name: 'tools', command: 'node', timeoutMs: tooLong, runtimeApi: runtime.service });
+    expect(make).toThrow(`"plugins.tools.timeoutMs" must be a positive integer of at most ${MAX_TIMEOUT_MS} ms`);
   });
 });
 
