@@ -3,32 +3,45 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunStatus } from '../../protocol/index.js';
 import { connect, type FlowrunClient } from '../../src/client/index.js';
+import { startPostgres, type PostgresFixture } from '../setup/postgres.js';
 import { ROOT, spawnServe, startGate } from './serve-helpers.js';
 
 /**
  * `flowrun serve` is killed with SIGKILL while every item of a run waits for a child run it
  * submitted; after the restart the items run again and submit new children, and the children
- * of the first attempt are cancelled rather than resumed beside them.
+ * of the first attempt are cancelled rather than resumed beside them. On SQLite and PostgreSQL.
  */
 let dir: string;
-let config: string;
+let postgres: PostgresFixture;
 beforeAll(async () => {
   dir = await mkdtemp('/dev/shm/flowrun-children-');
-  config = join(dir, 'flowrun.yaml');
+  postgres = await startPostgres();
+});
+afterAll(async () => {
+  await postgres?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A config routing `/c/*` to the child-runs fixture, on the given state store; returns its path. */
+async function writeConfig(name: string, stateStore: string): Promise<string> {
+  const config = join(dir, `${name}.yaml`);
   await writeFile(
     config,
     `plugins:
   c: { type: stepflow, command: node, args: [${JSON.stringify(join(ROOT, 'test/server/fixtures/child-runs-server.mjs'))}] }
 routes:
   "/c/{*component}": [{ plugin: c }]
-blobStore: { type: filesystem, path: blobs }
-stateStore: { type: sqlite, path: state.db }
+blobStore: { type: filesystem, path: ${JSON.stringify(join(dir, `${name}-blobs`))} }
+stateStore: ${stateStore}
 `,
   );
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+  return config;
+}
+
+const STORES: Array<[string, () => string]> = [
+  ['sqlite', () => `{ type: sqlite, path: ${JSON.stringify(join(dir, 'state.db'))} }`],
+  ['postgres', () => `{ type: postgres, url: ${JSON.stringify(postgres.url)} }`],
+];
 
 const PARENT_FLOW = { name: 'parent', steps: [{ id: 'p', component: '/c/parent', input: { $input: '$' } }], output: { $step: 'p' } };
 
@@ -38,9 +51,10 @@ async function childrenOf(client: FlowrunClient, parentRunId: string): Promise<R
   return runs;
 }
 
-describe('recovery with child runs', () => {
+describe.each(STORES)('recovery with child runs (%s)', (name, stateStore) => {
   it('cancels the unfinished children of items that run again: one live child per item after a SIGKILL', async () => {
     const n = 3;
+    const config = await writeConfig(name, stateStore());
     const gate = await startGate();
     const first = await spawnServe(['--config', config], {}, dir);
     let second: Awaited<ReturnType<typeof spawnServe>> | undefined;
