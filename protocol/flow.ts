@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TimeoutMsSchema } from './timeout.js';
 import { LenientFlowResultSchema } from './types.js';
 
 /**
@@ -32,7 +33,7 @@ export const StepSchema = z.looseObject({
   skipIf: ExpressionSchema.optional(),
   mustExecute: z.boolean().nullable().optional(),
   metadata: z.record(z.string(), z.unknown()).nullable().optional(),
-  timeoutMs: z.number().int().positive().optional().describe('flowrun: per-call timeout of this step, overriding the plugin\'s'),
+  timeoutMs: TimeoutMsSchema.optional().describe('flowrun: per-call timeout of this step, overriding the plugin\'s'),
 });
 export type Step = z.infer<typeof StepSchema>;
 

@@ -6,5 +6,6 @@ export * from './flow.js';
 export * from './messages.js';
 export * from './methods.js';
 export * from './validate.js';
+export * from './timeout.js';
 export * from './wire-json.js';
 export * from './execute-fast-paths.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TimeoutMsSchema } from './timeout.js';
 import {
   ComponentInfoSchema,
   ObservabilitySchema,
@@ -71,7 +72,7 @@ export const RunsSubmitParams = z
     flow: z.record(z.string(), z.unknown()).optional(),
     inputs: z.array(z.unknown()),
     wait: nullAsAbsent(z.boolean().default(false)),
-    timeoutMs: nullAsAbsent(positiveInt.optional()),
+    timeoutMs: nullAsAbsent(TimeoutMsSchema.optional()),
     maxConcurrency: nullAsAbsent(positiveInt.optional()),
     overrides: nullAsAbsent(OverridesSchema.optional()),
     variables: nullAsAbsent(z.record(z.string(), z.unknown()).default({})),
@@ -93,7 +94,7 @@ export type ResultOrder = 'byIndex' | 'byCompletion';
 export const RunsGetParams = z.object({
   runId: z.string().min(1),
   wait: z.boolean().default(false),
-  timeoutMs: positiveInt.optional(),
+  timeoutMs: TimeoutMsSchema.optional(),
   includeResults: z.boolean().default(false),
   resultOrder: ResultOrderSchema.default('byIndex'),
   offset: z.number().int().nonnegative().default(0),

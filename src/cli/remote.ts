@@ -1,4 +1,4 @@
-import { RunsGet, isTerminal, type ItemResult, type ResultOrder, type RunStatus } from '../../protocol/index.js';
+import { isTerminal, type ResultOrder, type RunStatus } from '../../protocol/index.js';
 import { connect, type FlowrunClient } from '../client/index.js';
 import type { RunHandle } from '../sdk/run-handle.js';
 import { ProgressBar } from './progress.js';
@@ -14,7 +14,6 @@ export const REMOTE_USAGE = '--url ws://HOST:PORT/ [--token T | env FLOWRUN_TOKE
 
 /** Bound of each long poll while a progress bar is drawn: how stale the bar may get. */
 const PROGRESS_POLL_MS = 500;
-const RESULT_PAGE = 1000;
 
 /** Connects to `--url` with `--token` (or FLOWRUN_TOKEN); a refusal is one `ConnectError` naming the URL. */
 export function connectRemote(values: { url?: string; token?: string }, usage: string): Promise<FlowrunClient> {
@@ -45,20 +44,14 @@ export async function waitForRun(handle: RunHandle, initial: RunStatus | undefin
   return latest;
 }
 
-/** Every item result in `order` (for a running run: those available now), with the status of the last page. */
+/**
+ * Every item result in `order` (for a running run: those available now), with the run's status
+ * after them; paged under the client's frame limit by `RunHandle.itemResults`.
+ */
 export async function collectResults(client: FlowrunClient, runId: string, order: ResultOrder): Promise<RunStatus> {
-  const results: ItemResult[] = [];
-  let offset: number | undefined = 0;
-  let status: RunStatus | undefined;
-  while (offset !== undefined) {
-    status = await client.sendRequest(RunsGet, { runId, includeResults: true, resultOrder: order, offset, limit: RESULT_PAGE });
-    const page: ItemResult[] = status.results ?? [];
-    results.push(...page);
-    // byCompletion on a running run keeps a nextOffset for items yet to finish: stop at an empty page.
-    offset = page.length > 0 ? status.nextOffset : undefined;
-  }
-  const { nextOffset: _ignored, ...rest } = status!;
-  return { ...rest, results };
+  const handle = client.run(runId);
+  const results = await handle.itemResults({ order });
+  return { ...(await handle.status()), results };
 }
 
 /** Parses `--order`. */

@@ -63,14 +63,17 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
  */
 export class FlowrunClient {
   private readonly peer: RpcPeer;
+  /** Largest frame accepted from the server: `RunHandle` pages results under it. */
+  readonly maxMessageBytes: number;
 
   /** Use {@link connect}. */
   constructor(
     private readonly socket: WebSocket,
     readonly url: string,
-    options: Pick<ConnectOptions, 'logger' | 'pingIntervalMs'> = {},
+    options: Pick<ConnectOptions, 'logger' | 'pingIntervalMs' | 'maxMessageBytes'> = {},
   ) {
     const logger = options.logger ?? silentLogger;
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     // Registered before the reader's own listener so the peer closes with the reason, not without.
     socket.once('close', (code, reason) => {
       const why = reason.length > 0 ? `: ${reason.toString()}` : '';
@@ -92,9 +95,19 @@ export class FlowrunClient {
     return this.peer.sendRequest(d, params, options);
   }
 
-  /** Submits a run (`runs/submit`) and returns its handle; `handle.submitted` is the status at submit. */
-  submit(params: SubmitParams, options?: RequestOptions): Promise<RunHandle> {
-    return submitRun(this, params, options);
+  /**
+   * Submits a run (`runs/submit`) and returns its handle; `handle.submitted` is the status at
+   * submit. With `wait`, it is the status once the run is terminal (or `timeoutMs` passed), with
+   * every result: the client waits and pages the results itself, since one answer holding them
+   * all could exceed its frame limit.
+   */
+  async submit(params: SubmitParams, options: RequestOptions = {}): Promise<RunHandle> {
+    if (!params.wait) return submitRun(this, params, options);
+    const { wait: _wait, timeoutMs, ...submit } = params;
+    const handle = await submitRun(this, submit, options);
+    const status = await handle.wait({ timeoutMs: timeoutMs as number | undefined, signal: options.signal });
+    const results = await handle.itemResults({ signal: options.signal });
+    return new RunHandle(this, handle.runId, { ...status, results });
   }
 
   /** A handle on an existing run; nothing is sent until it is used. */

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_BLOB_PATH } from '../../blobstore/index.js';
+import { MAX_TIMEOUT_MS } from '../../protocol/timeout.js';
 import { ConfigReader, type ConfigSource, type FieldPath } from './config-reader.js';
 import { MissingVariableError, substituteEnv, type Environment } from './env-substitution.js';
 import { parseMockComponents } from './mock-behaviors.js';
@@ -26,6 +27,8 @@ const STATE_STORE_TYPES = ['memory', 'sqlite', 'postgres'] as const;
 // `${VAR}` substitution yields strings, so numbers and booleans are also read from their text.
 const integer = (min: number) =>
   z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v), z.number().int().min(min));
+/** A delay in ms: Node's timers fire at once above `MAX_TIMEOUT_MS`. */
+const delayMs = integer(1).pipe(z.number().max(MAX_TIMEOUT_MS));
 const boolean = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 const scalarString = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 
@@ -46,11 +49,11 @@ const StepflowSchema = z.object({
   cwd: z.string().min(1).optional(),
   inheritEnv: boolean.default(true),
   url: z.string().min(1).optional(),
-  timeoutMs: integer(1).optional(),
+  timeoutMs: delayMs.optional(),
   transportRetries: integer(0).default(3),
-  connectTimeoutMs: integer(1).optional(),
-  pingIntervalMs: integer(1).optional(),
-  initializeTimeoutMs: integer(1).optional(),
+  connectTimeoutMs: delayMs.optional(),
+  pingIntervalMs: delayMs.optional(),
+  initializeTimeoutMs: delayMs.optional(),
 });
 
 const RuleSchema = z.object({

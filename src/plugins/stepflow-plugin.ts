@@ -1,4 +1,4 @@
-import { ComponentsList, ErrorCodes, RpcError, type ComponentInfo, type FlowResult, type Observability } from '../../protocol/index.js';
+import { ComponentsList, ErrorCodes, MAX_TIMEOUT_MS, RpcError, type ComponentInfo, type FlowResult, type Observability } from '../../protocol/index.js';
 import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError, type ErrorContext } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { RuntimeApi } from '../server/runtime-api.js';
@@ -105,14 +105,14 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
     requireNonEmpty(options.name, 'name', 'StepflowPlugin');
     const name = options.name;
     this.name = name;
-    this.timeoutMs = optionalPositiveInt(options.timeoutMs, `plugins.${name}.timeoutMs`) ?? DEFAULT_CALL_TIMEOUT_MS;
-    this.closeTimeoutMs = optionalPositiveInt(options.closeTimeoutMs, 'closeTimeoutMs') ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.timeoutMs = optionalDelayMs(options.timeoutMs, `plugins.${name}.timeoutMs`) ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.closeTimeoutMs = optionalDelayMs(options.closeTimeoutMs, 'closeTimeoutMs') ?? DEFAULT_CLOSE_TIMEOUT_MS;
     this.logger = options.logger ?? createLogger().child({ plugin: name });
     this.session = {
       plugin: name,
       logger: this.logger,
       runtimeApi: options.runtimeApi,
-      initializeTimeoutMs: optionalPositiveInt(options.initializeTimeoutMs, 'initializeTimeoutMs') ?? DEFAULT_INITIALIZE_TIMEOUT_MS,
+      initializeTimeoutMs: optionalDelayMs(options.initializeTimeoutMs, 'initializeTimeoutMs') ?? DEFAULT_INITIALIZE_TIMEOUT_MS,
     };
     this.open = options.url !== undefined ? diallerFor(options, this.logger) : spawnerFor(options, this.logger, this.closeTimeoutMs);
   }
@@ -325,7 +325,7 @@ function diallerFor(options: StepflowWebSocketPluginOptions, logger: Logger): Tr
     url: options.url,
     logger,
     maxMessageBytes: options.maxMessageBytes,
-    connectTimeoutMs: optionalPositiveInt(options.connectTimeoutMs, `plugins.${options.name}.connectTimeoutMs`) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    connectTimeoutMs: optionalDelayMs(options.connectTimeoutMs, `plugins.${options.name}.connectTimeoutMs`) ?? DEFAULT_CONNECT_TIMEOUT_MS,
     pingIntervalMs: validatePingIntervalMs(options.pingIntervalMs),
   });
 }
@@ -368,8 +368,11 @@ function requireNonEmpty(value: unknown, field: string, owner: string): void {
   if (typeof value !== 'string' || value.trim() === '') throw new TypeError(`${owner}: "${field}" must be a non-empty string`);
 }
 
-function optionalPositiveInt(value: number | undefined, field: string): number | undefined {
+/** A delay option: a positive integer of ms that a timer can hold (Node fires a longer one at once). */
+function optionalDelayMs(value: number | undefined, field: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`"${field}" must be a positive integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) {
+    throw new RangeError(`"${field}" must be a positive integer of at most ${MAX_TIMEOUT_MS} ms, got ${String(value)}`);
+  }
   return value;
 }

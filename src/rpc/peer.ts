@@ -12,6 +12,7 @@ import {
   parseExecuteParamsFast,
   parseExecuteResultFast,
   parseOrInvalidParams,
+  MAX_TIMEOUT_MS,
   type JsonRpcId,
   type NotificationMessage,
   type NotificationMethod,
@@ -527,8 +528,6 @@ export class RpcPeer {
   }
 }
 
-/** setTimeout's ceiling (2^31 - 1 ms); a longer delay would fire at once. */
-const MAX_TIMEOUT_MS = 2_147_483_647;
 /** Timeouts from this long up are checked by the shared sweep (see `sendRequestTo`). */
 export const SWEPT_TIMEOUT_MIN_MS = 10_000;
 /** How often the sweep runs: a swept timeout fires at most two of these late. */

@@ -3,6 +3,7 @@ import { setMaxListeners } from 'node:events';
 import type { Span } from '@opentelemetry/api';
 import {
   ErrorCodes,
+  MAX_TIMEOUT_MS,
   RpcError,
   type FlowResult,
   type Observability,
@@ -20,11 +21,14 @@ import {
   startItem, type ItemExecutionOptions, type ItemOutcome, type ItemSink, type RunningItem, type StepInvoker, type TransportRetries,
 } from '../executor/item-executor.js';
 import type { ExecutionScope } from '../plugins/plugin.js';
+import { ITEMS_PER_SLICE, yieldToEventLoop } from '../event-loop.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MemoryStateStore } from '../store/memory-state-store.js';
 import type { LoadedRun, RunRecord, RunSummary, StateStore } from '../store/state-store.js';
 import { RunState } from './run-state.js';
 import { FlowCache, compileOrInvalid } from './flow-cache.js';
+import { refuseDeepSubmit } from './json-depth.js';
+import { cancelStaleChildren } from './stale-children.js';
 import { StoreWriter } from './store-writer.js';
 import { contextFrom, endWithResult, startItemSpan, startRunSpan } from './tracing.js';
 
@@ -66,13 +70,14 @@ interface ActiveRun {
   span?: Span;
   abort: AbortController;
   children: Set<string>;
+  /** Set while a cancel is cancelling the run's pending items (see `cancelRun`). */
+  cancelling?: Promise<void>;
 }
 
 const CANCELLED: FlowResult = { outcome: 'failed', error: { code: ErrorCodes.RequestCancelled, message: 'item cancelled' } };
 
 /** Item completions between two turns given to the event loop (see `schedule`). */
 const YIELD_EVERY_ITEMS = 256;
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Finished runs kept in memory once journaled, for quick reads; the store holds them all. */
 const RECENT_FINISHED_RUNS = 256;
@@ -110,6 +115,7 @@ export class RunManager {
 
   /** Submits a run (SPEC §5.1); with `wait`, returns when it is terminal or `timeoutMs` passed. */
   async submit(params: RunsSubmitParamsType, context: SubmitContext = {}): Promise<RunStatus> {
+    await refuseDeepSubmit(params);
     const { flowId, compiled } = await this.resolveFlow(params.flow, params.flowId, params.overrides);
     const run = await this.start(compiled, flowId, params.inputs, {
       maxConcurrency: params.maxConcurrency,
@@ -134,7 +140,7 @@ export class RunManager {
       flowId,
       ...(compiled.flow.name !== undefined && { flowName: compiled.flow.name }),
       ...(options.flowLabel !== undefined && { flowLabel: options.flowLabel }),
-      ...(options.parent && { parentRunId: options.parent.runId }),
+      ...(options.parent && { parentRunId: options.parent.runId, parentItemIndex: options.parent.itemIndex }),
       createdAt: this.now(),
       total: inputs.length,
       maxConcurrency: Math.max(1, options.maxConcurrency ?? inputs.length),
@@ -154,7 +160,8 @@ export class RunManager {
   /**
    * Resumes every unfinished run of the state store (after a restart): finished items keep
    * their results, items that were running run again with `attempt + 1`, runs whose cancel was
-   * requested finish cancelling. Returns how many runs were resumed.
+   * requested finish cancelling; unfinished child runs of items that run again are cancelled
+   * (their new attempt submits its own). Returns how many runs were resumed.
    */
   async recover(): Promise<number> {
     const ids = await this.store.unfinishedRuns();
@@ -162,10 +169,12 @@ export class RunManager {
       if (this.runs.has(runId)) continue;
       const loaded = await this.store.loadRun(runId);
       if (!loaded) continue;
+      const stale = await cancelStaleChildren(this.store, loaded);
+      if (stale.length > 0) this.logger.info({ runId, childRunIds: stale }, 'cancelling child runs of items that run again');
       const run = this.activate(restoreState(loaded));
       const { record } = loaded;
       if (run.state.isCancelRequested) {
-        this.cancelRun(run);
+        void this.cancelRun(run);
         continue;
       }
       let compiled: CompiledFlow;
@@ -223,7 +232,7 @@ export class RunManager {
   /** Cancels a run and its children (SPEC §5.5). A terminal run is returned unchanged. */
   async cancel(runId: string): Promise<RunStatus> {
     const { state, live } = await this.lookup(runId);
-    if (live) this.cancelRun(live);
+    if (live) await this.cancelRun(live);
     return state.snapshot();
   }
 
@@ -261,7 +270,8 @@ export class RunManager {
         resolve();
       };
       const unsubscribe = state.onTerminal(done);
-      if (timeoutMs !== undefined) timer = setTimeout(done, timeoutMs);
+      // In-process callers skip the wire schema: a longer delay would fire at once.
+      if (timeoutMs !== undefined) timer = setTimeout(done, Math.min(timeoutMs, MAX_TIMEOUT_MS));
       signal?.addEventListener('abort', done, { once: true });
     });
   }
@@ -278,7 +288,7 @@ export class RunManager {
 
   /** Cancels every unfinished run (`flowrun run` at exit), and waits until the store has it all. */
   async cancelAll(): Promise<void> {
-    for (const run of this.runs.values()) this.cancelRun(run);
+    await Promise.all([...this.runs.values()].map((run) => this.cancelRun(run)));
     await this.writer.drain();
   }
 
@@ -313,21 +323,33 @@ export class RunManager {
       if (parent) {
         parent.children.add(runId);
         // A child submitted after its parent was cancelled is cancelled at once.
-        if (parent.state.isCancelRequested) queueMicrotask(() => this.cancelRun(run));
+        if (parent.state.isCancelRequested) queueMicrotask(() => void this.cancelRun(run));
       }
     }
     return run;
   }
 
-  private cancelRun(run: ActiveRun): void {
-    if (run.state.isTerminal) return;
+  /**
+   * Cancels a run and its children. Pending items are cancelled in slices with a turn of the
+   * event loop between them (a run of 100k pending items would block it for a noticeable time);
+   * resolves once none is left pending. The cancel is recorded first, so a crash mid-way still
+   * ends the run cancelled.
+   */
+  private cancelRun(run: ActiveRun): Promise<void> {
+    if (run.state.isTerminal) return Promise.resolve();
+    if (run.cancelling) return run.cancelling;
     this.writer.markCancelled(run.state.runId);
-    run.state.cancelPending(this.now());
+    // The first slice at once: a small run has no pending item left when this returns.
+    const done = run.state.cancelPending(this.now(), ITEMS_PER_SLICE);
     run.abort.abort();
-    for (const childId of run.children) {
-      const child = this.runs.get(childId);
-      if (child) this.cancelRun(child);
-    }
+    const children = [...run.children].map((childId) => this.runs.get(childId)).filter((child) => child !== undefined);
+    run.cancelling = Promise.all([done ? undefined : this.cancelRestSliced(run.state), ...children.map((child) => this.cancelRun(child))]).then(() => {});
+    return run.cancelling;
+  }
+
+  private async cancelRestSliced(state: RunState): Promise<void> {
+    do await yieldToEventLoop();
+    while (!state.cancelPending(this.now(), ITEMS_PER_SLICE));
   }
 
   /** A run in memory, else from the store (a run of an earlier process), else -32011. */

@@ -49,6 +49,8 @@ export class RunState {
   private completedCount = 0;
   private startedAny = false;
   private cancelRequested = false;
+  /** Where the next slice of `cancelPending` looks for pending items. */
+  private cancelScan = 0;
   private finishedAt: number | undefined;
   private startFailure: FlowResult | undefined;
   private terminalListeners: Array<() => void> | undefined;
@@ -138,17 +140,28 @@ export class RunState {
     this.settle(index, outcome, result, attempts, now);
   }
 
-  /** Cancels every pending item at once and marks the run cancelled; running items are the caller's to abort. */
-  cancelPending(now: number): void {
-    if (this.isTerminal) return;
+  /**
+   * Marks the run cancelled and cancels up to `maxItems` of its pending items, lowest index first;
+   * running items are the caller's to abort. Returns true once no item is left pending: a caller
+   * slicing a big run calls it again after a turn of the event loop until then, and the counters
+   * are consistent between slices.
+   */
+  cancelPending(now: number, maxItems = Infinity): boolean {
+    if (this.isTerminal) return true;
     this.cancelRequested = true;
     const status = this.itemStatus;
-    for (let i = 0; i < status.length && this.counts.pending > 0; i++) {
+    let left = maxItems;
+    let i = this.cancelScan;
+    for (; i < status.length && this.counts.pending > 0 && left > 0; i++) {
       if (status[i] !== S.Pending) continue;
       this.counts.pending--;
+      left--;
       this.settle(i, 'cancelled', undefined, this.attempts[i], now);
     }
+    // Items never turn pending again, so the next slice goes on from here.
+    this.cancelScan = i;
     this.checkTerminal(now);
+    return this.counts.pending === 0;
   }
 
   /** The run could not start (flow failed to load after submit): every pending item fails with `error`. */

@@ -10,12 +10,21 @@ import {
   type RunStatus,
 } from '../../protocol/index.js';
 import type { RequestOptions, RpcPeer } from '../rpc/peer.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 
-/** Anything that can send typed requests to a runtime: an `RpcPeer`, a client connection. */
-export type RuntimeCaller = Pick<RpcPeer, 'sendRequest'>;
+/**
+ * Anything that can send typed requests to a runtime: an `RpcPeer`, a client connection. A caller
+ * whose frames are limited says so (`maxMessageBytes`), and `result()` keeps its pages under it.
+ */
+export type RuntimeCaller = Pick<RpcPeer, 'sendRequest'> & { readonly maxMessageBytes?: number };
 
-/** Page size used when `result()` collects every item result. */
-const PAGE = 1000;
+/** Most items `itemResults()` asks for in one page (docs/limits.md). */
+export const MAX_PAGE_ITEMS = 10_000;
+/**
+ * `itemResults()` sizes its pages for a quarter of the frame limit by the largest result seen so
+ * far: results vary, and a frame over the limit closes the connection.
+ */
+const PAGE_SHARE_OF_FRAME = 4;
 
 /**
  * A handle on a run, by id: `status()`, `wait()`, `result()`, `results()`, `cancel()`. Waits are
@@ -54,11 +63,28 @@ export class RunHandle {
   async result(options: { signal?: AbortSignal } = {}): Promise<FlowResult[]> {
     let status = await this.wait({ signal: options.signal });
     while (!isTerminal(status.status)) status = await this.wait({ signal: options.signal });
-    const out: FlowResult[] = [];
+    const items = await this.itemResults({ signal: options.signal });
+    return items.map((item) => item.result ?? { outcome: 'failed', error: { code: -32800, message: `item ${item.itemIndex} ${item.status}` } });
+  }
+
+  /**
+   * Every item's result as it is now, in the chosen order, fetched in pages that stay well under
+   * the caller's frame limit however big the run's results are (the first page is one item; then
+   * up to `MAX_PAGE_ITEMS`, sized by the largest result seen).
+   */
+  async itemResults(options: { order?: ResultOrder; signal?: AbortSignal } = {}): Promise<ItemResult[]> {
+    const budget = (this.caller.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES) / PAGE_SHARE_OF_FRAME;
+    const out: ItemResult[] = [];
+    let largest = 1;
+    let limit = 1;
     let offset: number | undefined = 0;
     while (offset !== undefined) {
-      const page = await this.results({ offset, limit: PAGE, signal: options.signal });
-      for (const item of page.results) out.push(item.result ?? { outcome: 'failed', error: { code: -32800, message: `item ${item.itemIndex} ${item.status}` } });
+      const page = await this.results({ order: options.order, offset, limit, signal: options.signal });
+      for (const item of page.results) {
+        out.push(item);
+        largest = Math.max(largest, Buffer.byteLength(JSON.stringify(item)));
+      }
+      limit = Math.max(1, Math.min(MAX_PAGE_ITEMS, Math.floor(budget / largest)));
       offset = page.results.length > 0 ? page.nextOffset : undefined;
     }
     return out;

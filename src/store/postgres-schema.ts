@@ -43,6 +43,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS items_by_status ON items (run_id, status);
   `,
+  `ALTER TABLE runs ADD COLUMN IF NOT EXISTS parent_item_index integer;`,
 ];
 
 /** Brings the database to the newest schema, holding an advisory lock so concurrent starters do not race. */

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Status } from '../../protocol/index.js';
+import { ITEMS_PER_SLICE } from '../event-loop.js';
 import { silentLogger, type Logger } from '../log.js';
 import { collapseItemUpdates } from './collapse-item-updates.js';
 import { listRunsFrom } from './list-runs.js';
@@ -173,14 +174,15 @@ export class PostgresStateStore implements StateStore {
 
 async function insertRun(client: pg.PoolClient, run: RunRecord, inputs: readonly unknown[]): Promise<void> {
   await client.query(
-    `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, created_at, total, max_concurrency, variables, overrides, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running')`,
+    `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'running')`,
     [
       run.runId,
       run.flowId,
       run.flowName ?? null,
       run.flowLabel ?? null,
       run.parentRunId ?? null,
+      run.parentItemIndex ?? null,
       run.createdAt,
       run.total,
       run.maxConcurrency,
@@ -190,8 +192,10 @@ async function insertRun(client: pg.PoolClient, run: RunRecord, inputs: readonly
   );
   const insertItems = `INSERT INTO items (run_id, item_index, status, attempts, input)
     SELECT $1, $2 + ordinality - 1, 'pending', 0, value FROM json_array_elements($3::json) WITH ORDINALITY`;
-  for (const { first, json } of jsonArrayChunks(inputs.map(jsonText))) {
-    await client.query(insertItems, [run.runId, first, json]);
+  // JSON texts a slice at a time: a million at once would block the event loop.
+  for (let start = 0; start < inputs.length; start += ITEMS_PER_SLICE) {
+    const texts = inputs.slice(start, start + ITEMS_PER_SLICE).map(jsonText);
+    for (const { first, json } of jsonArrayChunks(texts)) await client.query(insertItems, [run.runId, start + first, json]);
   }
 }
 

@@ -9,6 +9,7 @@ export interface RunRow {
   flow_name: string | null;
   flow_label: string | null;
   parent_run_id: string | null;
+  parent_item_index: number | null;
   created_at: number;
   total: number;
   max_concurrency: number;
@@ -39,7 +40,7 @@ export interface StatusCountRow {
 
 /** The columns of `runs` in SELECT order, shared by both backends so rows map the same way. */
 export const RUN_COLUMNS =
-  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested';
+  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested';
 
 /** The columns of `items` that make a StoredItem. */
 export const ITEM_COLUMNS = 'item_index, status, attempts, result, completed_at, completion_seq';
@@ -62,6 +63,7 @@ export function recordOfRow(row: RunRow): RunRecord {
   if (row.flow_name !== null) record.flowName = row.flow_name;
   if (row.flow_label !== null) record.flowLabel = row.flow_label;
   if (row.parent_run_id !== null) record.parentRunId = row.parent_run_id;
+  if (row.parent_item_index !== null) record.parentItemIndex = row.parent_item_index;
   if (row.overrides !== null) record.overrides = JSON.parse(row.overrides) as Overrides;
   return record;
 }

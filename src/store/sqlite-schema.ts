@@ -40,6 +40,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- Covers the per-run GROUP BY status that derives counters for lists.
   CREATE INDEX items_by_status ON items (run_id, status);
   `,
+  `ALTER TABLE runs ADD COLUMN parent_item_index INTEGER;`,
 ];
 
 /** Brings the database to the newest schema, in one immediate transaction so concurrent openers do not race. */

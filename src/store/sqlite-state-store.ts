@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Status } from '../../protocol/index.js';
+import { ITEMS_PER_SLICE, yieldToEventLoop } from '../event-loop.js';
 import { listRunsFrom } from './list-runs.js';
 import { runQueryCondition, type SqlParams } from './run-query-sql.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, recordOfRow, stateOfRow } from './sql-rows.js';
@@ -43,23 +44,26 @@ export class SqliteStateStore implements StateStore {
     }
   }
 
+  /**
+   * Inputs go in transactions of `ITEMS_PER_SLICE` rows with a turn of the event loop between
+   * them (a million rows would block it for seconds), and the run's row last: a run is seen (and
+   * resumed after a crash) only once every input is stored. A failure removes what was written.
+   */
   async createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void> {
-    const { insertRun, insertItem } = this.statements;
-    this.db.transaction(() => {
-      insertRun.run({
-        run_id: run.runId,
-        flow_id: run.flowId,
-        flow_name: run.flowName ?? null,
-        flow_label: run.flowLabel ?? null,
-        parent_run_id: run.parentRunId ?? null,
-        created_at: run.createdAt,
-        total: run.total,
-        max_concurrency: run.maxConcurrency,
-        variables: jsonText(run.variables),
-        overrides: run.overrides === undefined ? null : jsonText(run.overrides),
-      });
-      for (let i = 0; i < inputs.length; i++) insertItem.run(run.runId, i, jsonText(inputs[i]));
-    })();
+    const { insertRun, insertItem, deleteItems } = this.statements;
+    const insertSlice = this.db.transaction((start: number, end: number) => {
+      for (let i = start; i < end; i++) insertItem.run(run.runId, i, jsonText(inputs[i]));
+    });
+    try {
+      for (let start = 0; start < inputs.length; start += ITEMS_PER_SLICE) {
+        if (start > 0) await yieldToEventLoop();
+        insertSlice(start, Math.min(inputs.length, start + ITEMS_PER_SLICE));
+      }
+      insertRun.run(runRow(run));
+    } catch (err) {
+      if (this.db.open) deleteItems.run(run.runId);
+      throw err;
+    }
   }
 
   async recordItems(transitions: ItemTransitions): Promise<void> {
@@ -128,12 +132,30 @@ export class SqliteStateStore implements StateStore {
   }
 }
 
+/** The named parameters of `insertRun`. */
+function runRow(run: RunRecord) {
+  return {
+    run_id: run.runId,
+    flow_id: run.flowId,
+    flow_name: run.flowName ?? null,
+    flow_label: run.flowLabel ?? null,
+    parent_run_id: run.parentRunId ?? null,
+    parent_item_index: run.parentItemIndex ?? null,
+    created_at: run.createdAt,
+    total: run.total,
+    max_concurrency: run.maxConcurrency,
+    variables: jsonText(run.variables),
+    overrides: run.overrides === undefined ? null : jsonText(run.overrides),
+  };
+}
+
 function prepareStatements(db: Database.Database) {
   return {
     insertRun: db.prepare(
-      `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, created_at, total, max_concurrency, variables, overrides, status)
-       VALUES (@run_id, @flow_id, @flow_name, @flow_label, @parent_run_id, @created_at, @total, @max_concurrency, @variables, @overrides, 'running')`,
+      `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status)
+       VALUES (@run_id, @flow_id, @flow_name, @flow_label, @parent_run_id, @parent_item_index, @created_at, @total, @max_concurrency, @variables, @overrides, 'running')`,
     ),
+    deleteItems: db.prepare(`DELETE FROM items WHERE run_id = ?`),
     insertItem: db.prepare(`INSERT INTO items (run_id, item_index, status, attempts, input) VALUES (?, ?, 'pending', 0, ?)`),
     startItem: db.prepare(`UPDATE items SET status = 'running', attempts = ? WHERE run_id = ? AND item_index = ?`),
     finishItem: db.prepare(

@@ -40,6 +40,8 @@ export interface RunRecord {
   flowName?: string;
   flowLabel?: string;
   parentRunId?: string;
+  /** The item of the parent run that submitted this one: after a crash, an item that runs again has the children of its earlier attempt cancelled. */
+  parentItemIndex?: number;
   /** ms since the epoch */
   createdAt: number;
   total: number;

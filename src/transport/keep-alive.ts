@@ -1,4 +1,5 @@
 import type WebSocket from 'ws';
+import { MAX_TIMEOUT_MS } from '../../protocol/timeout.js';
 
 /** Options of {@link startKeepAlive}. */
 export interface KeepAliveOptions {
@@ -56,7 +57,7 @@ export function startKeepAlive(socket: WebSocket, options: KeepAliveOptions = {}
 /** Checks a ping interval option and applies its default. */
 export function validatePingIntervalMs(value: number | undefined): number {
   if (value === undefined) return DEFAULT_PING_INTERVAL_MS;
-  if (!Number.isSafeInteger(value) || value < 1 || value > 2_147_483_647) {
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) {
     throw new RangeError(`pingIntervalMs must be a positive integer of milliseconds, got ${String(value)}`);
   }
   return value;

@@ -79,6 +79,26 @@ describe('RunState', () => {
     expect(results.slice(1).map((r) => r.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
   });
 
+  it('cancels pending items in slices, lowest index first, with consistent counters between slices', () => {
+    const run = makeRun(25);
+    run.startItem(3);
+    run.finishItem(3, 'success', ok('kept'), 1, 2_000);
+    run.startItem(7);
+    expect(run.cancelPending(3_000, 10)).toBe(false);
+    expect(run.isCancelRequested).toBe(true);
+    expect(run.counts).toMatchObject({ success: 1, running: 1, cancelled: 10, pending: 13 });
+    expect(run.itemStatusOf(10)).toBe('cancelled'); // items 0-11 but 3 and 7
+    expect(run.itemStatusOf(12)).toBe('pending');
+    expect(run.status).toBe('running');
+    expect(run.cancelPending(3_001, 10)).toBe(false);
+    expect(run.cancelPending(3_002, 10)).toBe(true);
+    expect(run.counts).toMatchObject({ success: 1, running: 1, cancelled: 23, pending: 0 });
+    expect(run.isTerminal).toBe(false);
+    run.finishItem(7, 'cancelled', undefined, 1, 3_500);
+    expect(run.status).toBe('cancelled');
+    expect(sum(run.counts)).toBe(25);
+  });
+
   it('never changes once terminal', () => {
     const run = makeRun(1);
     run.startItem(0);

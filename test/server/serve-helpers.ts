@@ -95,6 +95,8 @@ export async function startGate() {
   return {
     url,
     /** Resolves once `n` requests reached the gate in total. */
+    /** Requests that reached the gate so far. */
+    count: () => count,
     arrived: (n: number) => new Promise<void>((r) => (count >= n ? r() : waiters.push({ n, resolve: r }))),
     release() {
       released = true;

@@ -77,6 +77,7 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
           flowName: 'résumé',
           flowLabel: 'prod',
           parentRunId: 'run-0',
+          parentItemIndex: 4,
           total: 3,
           maxConcurrency: 7,
           variables: { region: 'eu', limits: { max: 3, tags: ['a', 'b'] }, none: null },

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStateStore } from '../../src/store/index.js';
 import { PostgresStateStore } from '../../src/store/postgres-state-store.js';
+import { POSTGRES_MIGRATIONS } from '../../src/store/postgres-schema.js';
 import { startPostgres, type PostgresFixture } from '../setup/postgres.js';
 import { describeStateStoreContract } from './contract.js';
 
@@ -44,7 +45,7 @@ describe('PostgresStateStore', () => {
     try {
       const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresStateStore.connect({ url })));
       await Promise.all(stores.map((store) => store.close()));
-      expect(await adminQuery(`SELECT version FROM ${schema}.flowrun_schema`)).toEqual([{ version: 1 }]);
+      expect(await adminQuery(`SELECT version FROM ${schema}.flowrun_schema`)).toEqual([{ version: POSTGRES_MIGRATIONS.length }]);
       const tables = await adminQuery<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename', [schema]);
       expect(tables.map((t) => t.tablename)).toEqual(['flowrun_schema', 'items', 'runs']);
     } finally {

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStateStore, MemoryStateStore } from '../../src/store/index.js';
 import { SqliteStateStore } from '../../src/store/sqlite-state-store.js';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite-schema.js';
 import { ItemTransitions } from '../../src/store/item-transitions.js';
 
 describe('SqliteStateStore', () => {
@@ -23,7 +24,7 @@ describe('SqliteStateStore', () => {
     const db = new Database(path, { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(db.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
     } finally {
       db.close();
     }
