@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { exceedsJsonDepth, tooDeepError } from '../protocol/json-depth.js';
 
 /** Every blob id flowrun writes starts with this prefix (SPEC §4). */
 export const BLOB_ID_PREFIX = 'sha256:';
@@ -20,6 +21,8 @@ export function canonicalJson(data: unknown): string {
     if (!isWellFormed(data)) throw new TypeError('cannot store a blob: Lone surrogate is not allowed');
     return JSON.stringify(data);
   }
+  // Bounded first: the walk below and canonicalize recurse (docs/state-stores.md).
+  if (exceedsJsonDepth(data)) throw tooDeepError('cannot store a blob: its data', { field: 'data' });
   assertJsonValue(data);
   try {
     const json = canonicalize(data);

@@ -8,3 +8,4 @@ export * from './methods.js';
 export * from './validate.js';
 export * from './wire-json.js';
 export * from './execute-fast-paths.js';
+export * from './json-depth.js';

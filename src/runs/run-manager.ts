@@ -26,6 +26,7 @@ import type { LoadedRun, RunRecord, RunSummary, StateStore } from '../store/stat
 import { RunState } from './run-state.js';
 import { FlowCache, compileOrInvalid } from './flow-cache.js';
 import { StoreWriter } from './store-writer.js';
+import { checkRunDataDepth, storableResult } from './data-depth.js';
 import { contextFrom, endWithResult, startItemSpan, startRunSpan } from './tracing.js';
 
 /** Options of a RunManager. */
@@ -129,6 +130,7 @@ export class RunManager {
    * so an acknowledged run is never lost.
    */
   async start(compiled: CompiledFlow, flowId: string, inputs: readonly unknown[], options: StartOptions = {}): Promise<{ runId: string; state: RunState }> {
+    checkRunDataDepth(inputs, options.variables, options.overrides);
     const record: RunRecord = {
       runId: randomUUID(),
       flowId,
@@ -417,7 +419,8 @@ export class RunManager {
     let allDone!: () => void;
     const finished = new Promise<void>((resolve) => (allDone = resolve));
 
-    const finish = (index: number, result: FlowResult, attempts: number): void => {
+    const finish = (index: number, outcome: FlowResult, attempts: number): void => {
+      const result = storableResult(outcome, runId, index);
       const cancelled = aborted && result.outcome === 'failed' && result.error.code === ErrorCodes.RequestCancelled;
       const span = spans?.get(index);
       if (span) {
