@@ -106,7 +106,14 @@ export class RunManager {
     this.now = options.now ?? Date.now;
     this.flows = new FlowCache(options.blobs);
     this.store = options.store ?? new MemoryStateStore();
-    this.writer = new StoreWriter(this.store, this.logger);
+    this.writer = new StoreWriter(this.store, this.logger, {
+      // An item whose result the store refused is failed in memory too, so get and list agree.
+      onItemUnwritable: (runId, itemIndex, result) => {
+        const state = this.state(runId);
+        state?.replaceWithFailure(itemIndex, result);
+        return state?.isTerminal ? state.status : undefined;
+      },
+    });
   }
 
   /** Submits a run (SPEC §5.1); with `wait`, returns when it is terminal or `timeoutMs` passed. */
@@ -166,6 +173,11 @@ export class RunManager {
       if (!loaded) continue;
       const run = this.activate(restoreState(loaded));
       const { record } = loaded;
+      // Every item was stored settled, but not the run's finish (a crash in between): record it now.
+      if (run.state.isTerminal) {
+        run.state.journal?.runFinished(run.state.status, run.state.finishedAtMs!);
+        continue;
+      }
       if (run.state.isCancelRequested) {
         this.cancelRun(run);
         continue;
@@ -433,7 +445,8 @@ export class RunManager {
       // whole run: every so often the run pauses for one turn of the event loop.
       if (++this.sinceYield >= YIELD_EVERY_ITEMS) {
         this.sinceYield = 0;
-        this.pause ??= yieldToEventLoop().then(() => {
+        // A journal far behind (the store unreachable) holds new items back until it catches up.
+        this.pause ??= (this.writer.whenBelowLimit() ?? yieldToEventLoop()).then(() => {
           this.pause = undefined;
         });
       }
