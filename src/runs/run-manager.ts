@@ -27,6 +27,7 @@ import { RunState } from './run-state.js';
 import { FlowCache, compileOrInvalid } from './flow-cache.js';
 import { StoreWriter } from './store-writer.js';
 import { checkRunDataDepth, storableResult } from './data-depth.js';
+import { asStoreError } from '../store/store-unavailable.js';
 import { contextFrom, endWithResult, startItemSpan, startRunSpan } from './tracing.js';
 
 /** Options of a RunManager. */
@@ -150,7 +151,9 @@ export class RunManager {
       variables: options.variables ?? {},
       ...(options.overrides && Object.keys(options.overrides).length > 0 && { overrides: options.overrides }),
     };
-    await this.store.createRun(record, inputs);
+    await this.store.createRun(record, inputs).catch((err: unknown) => {
+      throw asStoreError(err, `cannot store run ${record.runId}`);
+    });
     const state = new RunState({ ...record });
     const run = this.activate(state, options.observability);
     // A run of no items is terminal from birth, before its journal was attached: record that.
@@ -247,8 +250,9 @@ export class RunManager {
     if (params.cursor !== undefined && !/^[0-9a-z]{1,11}$/.test(params.cursor)) {
       throw RpcError.invalidParams('Invalid params for runs/list: field "cursor": not a cursor returned by runs/list', { cursor: params.cursor });
     }
-    // Filters run in the store: bring it up to date with memory first (list is not a hot path).
-    await this.writer.settled();
+    // Filters run in the store: bring it up to date with memory first (list is not a hot path),
+    // unless the store is unreachable: then the query fails at once instead of waiting for it.
+    if (!this.writer.unreachable) await this.writer.settled();
     const page = await this.store.listRuns({
       statuses: params.status,
       flowId,
@@ -257,6 +261,8 @@ export class RunManager {
       createdBefore: params.createdBefore === undefined ? undefined : Date.parse(params.createdBefore),
       cursor: params.cursor,
       limit: params.limit,
+    }).catch((err: unknown) => {
+      throw asStoreError(err, 'cannot list runs');
     });
     // Live runs answer from memory (their counters are ahead of the journal).
     const runs = page.runs.map((s) => this.runs.get(s.record.runId)?.state.snapshot() ?? summaryStatus(s));
@@ -353,7 +359,9 @@ export class RunManager {
       this.remember(recent);
       return { state: recent };
     }
-    const loaded = await this.store.loadRun(runId);
+    const loaded = await this.store.loadRun(runId).catch((err: unknown) => {
+      throw asStoreError(err, `cannot load run ${runId}`);
+    });
     if (!loaded) throw RpcError.notFound(`Run not found: ${runId}`, { runId });
     const state = restoreState(loaded);
     if (state.isTerminal) this.remember(state);

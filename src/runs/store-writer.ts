@@ -60,6 +60,8 @@ export class StoreWriter {
   /** Transitions of the ops being written now. */
   private writingTransitions = 0;
   private belowLimit: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** Set while a write waits to be retried because the store is unreachable. */
+  private retrying = false;
   /** Wakes a retry that waits for the store (at stop). */
   private wakeRetry: (() => void) | undefined;
   /** Terminal statuses changed by items recorded as failed, until the run's finish is written. */
@@ -76,6 +78,11 @@ export class StoreWriter {
     this.retryMinMs = positive(options.retryMinMs, 100, 'retryMinMs');
     this.retryMaxMs = Math.max(this.retryMinMs, positive(options.retryMaxMs, 5_000, 'retryMaxMs'));
     this.maxPendingTransitions = positive(options.maxPendingTransitions, 200_000, 'maxPendingTransitions');
+  }
+
+  /** Whether the last write found the store unreachable and waits to retry it. */
+  get unreachable(): boolean {
+    return this.retrying;
   }
 
   /** A journal that records one run's transitions through this writer. */
@@ -258,9 +265,14 @@ export class StoreWriter {
       try {
         await write();
         if (attempt > 0) this.logger.info({ attempts: attempt + 1 }, 'state store reachable again; write retried');
+        this.retrying = false;
         return;
       } catch (err) {
-        if (!isStoreUnavailable(err)) throw err;
+        if (!isStoreUnavailable(err)) {
+          this.retrying = false;
+          throw err;
+        }
+        this.retrying = true;
         if (this.stopped) throw new Abandoned('state store unreachable at shutdown', { cause: err });
         const delayMs = Math.min(this.retryMaxMs, this.retryMinMs * 2 ** Math.min(attempt, 20));
         this.logger.warn({ err, attempt: attempt + 1, retryInMs: delayMs }, 'state store unreachable; retrying the write');

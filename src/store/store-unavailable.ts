@@ -1,3 +1,5 @@
+import { ErrorCodes, RpcError } from '../../protocol/index.js';
+
 /**
  * Whether a state store operation failed because the store could not be reached (a dropped or
  * refused PostgreSQL connection, a server shutting down, a busy or full SQLite file), so the same
@@ -26,3 +28,9 @@ const PG_CONNECTION_MESSAGES = [
   'timeout exceeded when trying to connect',
   'Connection terminated due to connection timeout',
 ];
+
+/** `-32005` naming what failed when the store could not be reached; any other error as it is. */
+export function asStoreError(err: unknown, what: string): unknown {
+  if (!isStoreUnavailable(err)) return err;
+  return new RpcError(ErrorCodes.ResourceUnavailable, `state store unavailable: ${what}: ${(err as Error).message}`);
+}

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunStatus } from '../../protocol/index.js';
+import { ErrorCodes, type RunStatus } from '../../protocol/index.js';
 import { MemoryBlobStore } from '../../blobstore/memory.js';
 import { parseConfig } from '../../src/config/index.js';
 import { RunManager } from '../../src/runs/run-manager.js';
@@ -149,8 +149,12 @@ describe('a PostgreSQL state store that blinks mid-run', () => {
       const atStop = state.counts.success;
       await until(() => state.counts.success >= Math.min(atStop + 200, GATED_FROM), 'items finishing while the store is down');
       await until(() => warnings.some((msg) => /state store unreachable; retrying/.test(msg)), 'a retried write');
-      // A new run cannot be stored now: refused with an error, the process unharmed.
-      await expect(runtime.runs.submit({ flow: FLOW, inputs: [{ i: 0 }], wait: false, variables: {} })).rejects.toThrow();
+      // A new run cannot be stored now, nor runs listed: refused with -32005, the process unharmed.
+      const unavailable = { code: ErrorCodes.ResourceUnavailable, message: expect.stringMatching(/^state store unavailable: /) };
+      await expect(runtime.runs.submit({ flow: FLOW, inputs: [{ i: 0 }], wait: false, variables: {} })).rejects.toMatchObject(unavailable);
+      await expect(runtime.runs.list({ limit: 10 })).rejects.toMatchObject(unavailable);
+      // A live run still answers from memory.
+      expect((await runtime.runs.get({ runId, wait: false, includeResults: false, resultOrder: 'byIndex', offset: 0 })).status).toBe('running');
       await postgres.start!();
       writeFileSync(gate, '');
       await runtime.runs.waitTerminal(state);
