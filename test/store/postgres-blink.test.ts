@@ -8,6 +8,7 @@ import { ErrorCodes, type RunStatus } from '../../protocol/index.js';
 import { MemoryBlobStore } from '../../blobstore/memory.js';
 import { parseConfig } from '../../src/config/index.js';
 import { RunManager } from '../../src/runs/run-manager.js';
+import { StoreWriter } from '../../src/runs/store-writer.js';
 import { Runtime } from '../../src/runtime.js';
 import { PostgresStateStore } from '../../src/store/postgres-state-store.js';
 import { startPostgres, type PostgresFixture } from '../setup/postgres.js';
@@ -164,5 +165,42 @@ describe('a PostgreSQL state store that blinks mid-run', () => {
       await runtime.close({ cancelRuns: false });
     }
     await expectStoredComplete(url, runId);
+  });
+
+  it('holds producers back once the journal is far behind, and lets them go when the store is back', async (ctx) => {
+    if (!postgres.stop || !postgres.start) ctx.skip();
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    await adminQuery(`CREATE SCHEMA ${schema}`);
+    const url = new URL(postgres.url);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg as string) });
+    const store = await PostgresStateStore.connect({ url: url.toString(), logger });
+    const n = 300;
+    await store.createRun({ runId: 'r', flowId: `sha256:${'a'.repeat(64)}`, createdAt: 1, total: n, maxConcurrency: n, variables: {} }, Array.from({ length: n }, (_, i) => i));
+    const writer = new StoreWriter(store, logger, { maxPendingTransitions: 100, retryMinMs: 10, retryMaxMs: 200 });
+    const journal = writer.journalFor('r');
+    try {
+      expect(writer.whenBelowLimit()).toBeUndefined();
+      await postgres.stop!();
+      for (let i = 0; i < n; i++) journal.itemSettled(i, 'success', { outcome: 'success', value: i }, 1, 10, i);
+      journal.runFinished('success', 10);
+      const held = writer.whenBelowLimit();
+      expect(held).toBeInstanceOf(Promise);
+      let released = false;
+      void held!.then(() => (released = true));
+      await until(() => warnings.some((msg) => /state store unreachable; retrying/.test(msg)), 'a retried write');
+      expect(writer.unreachable).toBe(true);
+      expect(released).toBe(false);
+      await postgres.start!();
+      await held;
+      await writer.drain();
+      expect(writer.unreachable).toBe(false);
+      const loaded = (await store.loadRun('r'))!;
+      expect(loaded.state).toMatchObject({ status: 'success', completedAt: 10 });
+      expect(loaded.items.every((item, i) => item.status === 'success' && (item.result as { value: number }).value === i)).toBe(true);
+    } finally {
+      await store.close();
+    }
   });
 });
