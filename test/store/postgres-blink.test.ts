@@ -203,4 +203,38 @@ describe('a PostgreSQL state store that blinks mid-run', () => {
       await store.close();
     }
   });
+
+  it('gives up on a store still unreachable when stopped, instead of hanging the shutdown', async (ctx) => {
+    if (!postgres.stop || !postgres.start) ctx.skip();
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    await adminQuery(`CREATE SCHEMA ${schema}`);
+    const url = new URL(postgres.url);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg as string) });
+    const store = await PostgresStateStore.connect({ url: url.toString(), logger });
+    await store.createRun({ runId: 'r', flowId: `sha256:${'a'.repeat(64)}`, createdAt: 1, total: 2, maxConcurrency: 2, variables: {} }, [0, 1]);
+    // Retries far apart: only stop() can end the wait in time.
+    const writer = new StoreWriter(store, logger, { retryMinMs: 60_000, retryMaxMs: 60_000 });
+    const journal = writer.journalFor('r');
+    try {
+      await postgres.stop!();
+      journal.itemSettled(0, 'success', { outcome: 'success', value: 0 }, 1, 10, 0);
+      await until(() => writer.unreachable, 'a write waiting for the store');
+      journal.itemSettled(1, 'success', { outcome: 'success', value: 1 }, 1, 10, 1);
+      journal.runFinished('success', 10);
+      writer.stop();
+      await writer.drain();
+      expect(warnings).toContain('state store unreachable at shutdown: the last transitions stay unwritten; unfinished items run again after a restart');
+    } finally {
+      await postgres.start!();
+    }
+    try {
+      // Nothing after the abandoned write was written: the run is not recorded finished.
+      expect(await store.unfinishedRuns()).toEqual(['r']);
+      expect((await store.loadRun('r'))!.items.map((item) => item.status)).toEqual(['pending', 'pending']);
+    } finally {
+      await store.close();
+    }
+  });
 });
