@@ -2,7 +2,7 @@ import { ErrorCodes, type FlowResult, type Status } from '../../protocol/index.j
 import type { Logger } from '../log.js';
 import { ItemTransitions, RUNNING_CODE } from '../store/item-transitions.js';
 import type { StateStore } from '../store/state-store.js';
-import { isStoreUnavailable } from '../store/store-unavailable.js';
+import { isStoreClosed, isStoreUnavailable } from '../store/store-unavailable.js';
 import type { RunStateJournal } from './run-state.js';
 
 type Op =
@@ -31,7 +31,7 @@ export interface StoreWriterOptions {
   maxPendingTransitions?: number;
 }
 
-/** Thrown inside the writer when it stops while the store is unreachable: what is left stays unwritten. */
+/** Thrown inside the writer when it stops while the store is unreachable, or finds it closed: what is left stays unwritten. */
 class Abandoned extends Error {}
 
 /**
@@ -268,6 +268,8 @@ export class StoreWriter {
         this.retrying = false;
         return;
       } catch (err) {
+        // A closed store refuses every write: no item is to blame, what is left stays unwritten.
+        if (isStoreClosed(err)) throw new Abandoned('state store closed', { cause: err });
         if (!isStoreUnavailable(err)) {
           this.retrying = false;
           throw err;
@@ -293,7 +295,7 @@ export class StoreWriter {
     this.abandoned = true;
     this.logger.error(
       { opsLeft: opsLeft + this.queue.length },
-      'state store unreachable at shutdown: the last transitions stay unwritten; unfinished items run again after a restart',
+      'state store unreachable at shutdown or closed: the last transitions stay unwritten; unfinished items run again after a restart',
     );
     this.queue = [];
     this.writingTransitions = 0;

@@ -64,10 +64,15 @@ export class PostgresStateStore implements StateStore {
     pool.on('error', (err) => logger.warn({ err }, 'postgres state store: an idle connection was lost'));
     try {
       const client = await pool.connect();
+      // A connection lost while migrating fails the query; its 'error' event must not crash the process.
+      let broken: Error | undefined;
+      const onError = (err: Error) => (broken = err);
+      client.on('error', onError);
       try {
         await migratePostgres(client);
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        client.release(broken);
       }
     } catch (err) {
       await pool.end().catch(() => {});

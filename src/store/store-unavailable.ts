@@ -34,3 +34,9 @@ export function asStoreError(err: unknown, what: string): unknown {
   if (!isStoreUnavailable(err)) return err;
   return new RpcError(ErrorCodes.ResourceUnavailable, `state store unavailable: ${what}: ${(err as Error).message}`);
 }
+
+/** Whether a store operation failed because the store was closed: nothing more can be written to it. */
+export function isStoreClosed(err: unknown): boolean {
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && (message.includes('state store is closed') || message.includes('database connection is not open'));
+}

@@ -225,7 +225,7 @@ describe('a PostgreSQL state store that blinks mid-run', () => {
       journal.runFinished('success', 10);
       writer.stop();
       await writer.drain();
-      expect(warnings).toContain('state store unreachable at shutdown: the last transitions stay unwritten; unfinished items run again after a restart');
+      expect(warnings).toContain('state store unreachable at shutdown or closed: the last transitions stay unwritten; unfinished items run again after a restart');
     } finally {
       await postgres.start!();
     }
