@@ -141,9 +141,16 @@ describe.each([
     }
   });
 
-  it('writes a batch the store refuses item by item: only the culprit is recorded failed, and the runs finish after their items', async () => {
+  it('writes a batch the store refuses in halves: only the culprit is recorded failed, and the runs finish after their items', async () => {
     const backend = await makeBackend();
     const store = await backend.open();
+    // Counts the store's item writes (the store itself is real).
+    let itemWrites = 0;
+    const recordItems = store.recordItems.bind(store);
+    store.recordItems = (transitions) => {
+      itemWrites++;
+      return recordItems(transitions);
+    };
     try {
       await store.createRun(record('victim', 100), Array.from({ length: 100 }, (_, i) => i));
       await store.createRun(record('culprit', 3), [0, 1, 2]);
@@ -172,6 +179,8 @@ describe.each([
       await writer.drain();
 
       expect(unwritable).toEqual([['culprit', 1]]);
+      // 203 transitions: the refused batch, two halves per level down to the culprit (8 levels), its replacement.
+      expect(itemWrites).toBeLessThanOrEqual(1 + 2 * 8 + 1);
       const v = (await store.loadRun('victim'))!;
       expect(v.state).toMatchObject({ status: 'success', completedAt: 20 });
       expect(v.items.map((item) => [item.status, (item.result as { value: number }).value])).toEqual(Array.from({ length: 100 }, (_, i) => ['success', i]));
