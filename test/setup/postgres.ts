@@ -1,11 +1,21 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+
+/**
+ * Whether PostgreSQL suites can run here (the same rule as vitest.config.ts): a server URL is
+ * given, Debian's server binaries are installed, or CI requires them.
+ */
+export function postgresAvailable(): boolean {
+  if (process.env.FLOWRUN_TEST_PG_URL || process.env.FLOWRUN_REQUIRE_POSTGRES === '1') return true;
+  const root = '/usr/lib/postgresql';
+  return existsSync(root) && readdirSync(root).some((v) => existsSync(`${root}/${v}/bin/initdb`));
+}
 
 /** A PostgreSQL database for one test file: a fresh cluster, or a fresh database on FLOWRUN_TEST_PG_URL. */
 export interface PostgresFixture {
