@@ -95,17 +95,22 @@ describe.each(BACKENDS)('journal isolation on %s', (_name, makeBackend) => {
     let culpritId: string;
     try {
       const victim = runtime.runs.submit({ flow: FLOW, inputs: Array.from({ length: n }, (_, i) => ({ i })), maxConcurrency: 32, wait: true, variables: {} });
-      const culprit = runtime.runs.submit({ flow: FLOW, inputs: [{ i: 0 }, { deep: 6_000 }, { i: 2 }], wait: true, variables: {} });
+      const culprit = runtime.runs.submit({ flow: FLOW, inputs: [{ i: 0 }, { deep: 6_000 }, { i: 2 }, { deepError: 6_000 }], wait: true, variables: {} });
       const [v, c] = await Promise.all([victim, culprit]);
       victimId = v.runId;
       culpritId = c.runId;
       expect(v.status).toBe('success');
       expect(v.items).toEqual({ total: n, pending: 0, running: 0, success: n, failed: 0, cancelled: 0 });
       expect(c.status).toBe('success');
-      expect(c.items).toMatchObject({ success: 2, failed: 1 });
+      expect(c.items).toMatchObject({ success: 2, failed: 2 });
       const bad = c.results![1].result as Extract<FlowResult, { outcome: 'failed' }>;
       expect(bad.error).toMatchObject({ code: 500, data: { stepId: 'work', cause: { code: ErrorCodes.InvalidValue, data: { field: 'output', maxDepth: MAX_JSON_DEPTH } } } });
       expect(JSON.stringify(bad)).toContain('field \\"output\\"');
+      // A component error whose data nests too deep fails its item with an error that names it instead.
+      expect(c.results![3].result).toEqual({
+        outcome: 'failed',
+        error: { code: ErrorCodes.InvalidValue, message: 'error data of item 3 is nested deeper than 256 levels', data: { runId: c.runId, itemIndex: 3, maxDepth: MAX_JSON_DEPTH } },
+      });
       await runtime.runs.flush();
     } finally {
       await runtime.close({ cancelRuns: false });
@@ -118,7 +123,7 @@ describe.each(BACKENDS)('journal isolation on %s', (_name, makeBackend) => {
       expect(loaded.state).toMatchObject({ status: 'success' });
       expect(loaded.items.every((item, i) => item.status === 'success' && (item.result as { value: { i: number } }).value.i === i)).toBe(true);
       const culprit = (await store.loadRun(culpritId))!;
-      expect(culprit.items.map((item) => item.status)).toEqual(['success', 'failed', 'success']);
+      expect(culprit.items.map((item) => item.status)).toEqual(['success', 'failed', 'success', 'failed']);
       for (const runId of [victimId, culpritId]) {
         const { got, listed } = await getAndList(store, runId);
         expect(listed.status).toBe(got.status);
