@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { MAX_JSON_DEPTH, tooDeepError } from '../protocol/json-depth.js';
 
 /** Every blob id flowrun writes starts with this prefix (SPEC §4). */
 export const BLOB_ID_PREFIX = 'sha256:';
@@ -60,8 +61,9 @@ export function blobIdHex(normalizedId: string): string {
 }
 
 /**
- * Walks a value and throws on anything JSON cannot carry. canonicalize alone would turn a nested
- * function into the text `undefined` and so produce an id for invalid JSON.
+ * Walks a value and throws on anything JSON cannot carry, or nested deeper than MAX_JSON_DEPTH.
+ * canonicalize alone would turn a nested function into the text `undefined` and so produce an id
+ * for invalid JSON.
  */
 function assertJsonValue(value: unknown, path = '$', ancestors = new Set<object>()): void {
   switch (typeof value) {
@@ -78,6 +80,8 @@ function assertJsonValue(value: unknown, path = '$', ancestors = new Set<object>
   }
   if (value === null) return;
   if (ancestors.has(value)) throw new TypeError(`cannot store a blob: circular reference at ${path}`);
+  // The ancestors are the depth: bounded, this walk and canonicalize's cannot overflow the stack (docs/state-stores.md).
+  if (ancestors.size >= MAX_JSON_DEPTH) throw tooDeepError('cannot store a blob: its data', { field: 'data' });
   // Objects with toJSON (Date) serialise through it; canonicalize handles them.
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return;
   ancestors.add(value);

@@ -9,3 +9,4 @@ export * from './validate.js';
 export * from './timeout.js';
 export * from './wire-json.js';
 export * from './execute-fast-paths.js';
+export * from './json-depth.js';

@@ -86,7 +86,7 @@ export class Runtime {
         },
       );
     };
-    const store = options.stateStore ?? (config.stateStore ? await createStateStore(config.stateStore) : new MemoryStateStore());
+    const store = options.stateStore ?? (config.stateStore ? await createStateStore(config.stateStore, { logger }) : new MemoryStateStore());
     // Each plugin's `transportRetries` applies to the calls routed to it.
     const transportRetries = (component: string, input: unknown): number => {
       try {

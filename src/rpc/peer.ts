@@ -11,6 +11,8 @@ import {
   fieldIssues,
   parseExecuteParamsFast,
   parseExecuteResultFast,
+  exceedsJsonDepth,
+  tooDeepError,
   parseOrInvalidParams,
   MAX_TIMEOUT_MS,
   type JsonRpcId,
@@ -303,7 +305,9 @@ export class RpcPeer {
     if (request.descriptor === ComponentsExecute) {
       const fast = parseExecuteResultFast(message.result);
       if (fast !== undefined) {
-        request.sink.resolve(fast);
+        // A value too deep to store or send on is refused here, naming the field (docs/state-stores.md).
+        if (exceedsJsonDepth(fast.output)) request.sink.reject(tooDeepError('field "output" of the components/execute result', { field: 'output' }));
+        else request.sink.resolve(fast);
         return;
       }
     }

@@ -1,4 +1,4 @@
-import { ErrorCodes, FLOW_SCHEMA_URL, RpcError } from '../../protocol/index.js';
+import { ErrorCodes, FLOW_SCHEMA_URL, MAX_JSON_DEPTH, RpcError, exceedsJsonDepth } from '../../protocol/index.js';
 import type { BlobStore } from '../../blobstore/blob-store.js';
 import { normalizeBlobId } from '../../blobstore/blob-id.js';
 import type { CompiledFlow } from '../flow/compile.js';
@@ -50,6 +50,10 @@ export class FlowCache {
 
 /** Compiles a flow or throws -32602 with the diagnostics (and `data`, naming the culprit). */
 export function compileOrInvalid(flow: unknown, what: string, data: Record<string, unknown> = {}): CompiledFlow {
+  // Validation recurses through the flow: bound its depth first (docs/state-stores.md).
+  if (exceedsJsonDepth(flow)) {
+    throw RpcError.invalidParams(`Invalid flow (${what}): nested deeper than ${MAX_JSON_DEPTH} levels`, { ...data, maxDepth: MAX_JSON_DEPTH });
+  }
   const { flow: parsed, diagnostics } = validateFlow(flow);
   const errors = diagnostics.filter((d) => d.level === 'error');
   if (!parsed || errors.length > 0) {

@@ -27,9 +27,10 @@ import { MemoryStateStore } from '../store/memory-state-store.js';
 import type { LoadedRun, RunRecord, RunSummary, StateStore } from '../store/state-store.js';
 import { RunState } from './run-state.js';
 import { FlowCache, compileOrInvalid } from './flow-cache.js';
-import { refuseDeepSubmit } from './json-depth.js';
 import { cancelStaleChildren } from './stale-children.js';
 import { StoreWriter } from './store-writer.js';
+import { checkRunDataDepth, storableResult } from './data-depth.js';
+import { asStoreError } from '../store/store-unavailable.js';
 import { contextFrom, endWithResult, startItemSpan, startRunSpan } from './tracing.js';
 
 /** Options of a RunManager. */
@@ -110,12 +111,18 @@ export class RunManager {
     this.now = options.now ?? Date.now;
     this.flows = new FlowCache(options.blobs);
     this.store = options.store ?? new MemoryStateStore();
-    this.writer = new StoreWriter(this.store, this.logger);
+    this.writer = new StoreWriter(this.store, this.logger, {
+      // An item whose result the store refused is failed in memory too, so get and list agree.
+      onItemUnwritable: (runId, itemIndex, result) => {
+        const state = this.state(runId);
+        state?.replaceWithFailure(itemIndex, result);
+        return state?.isTerminal ? state.status : undefined;
+      },
+    });
   }
 
   /** Submits a run (SPEC §5.1); with `wait`, returns when it is terminal or `timeoutMs` passed. */
   async submit(params: RunsSubmitParamsType, context: SubmitContext = {}): Promise<RunStatus> {
-    await refuseDeepSubmit(params);
     const { flowId, compiled } = await this.resolveFlow(params.flow, params.flowId, params.overrides);
     const run = await this.start(compiled, flowId, params.inputs, {
       maxConcurrency: params.maxConcurrency,
@@ -135,6 +142,7 @@ export class RunManager {
    * so an acknowledged run is never lost.
    */
   async start(compiled: CompiledFlow, flowId: string, inputs: readonly unknown[], options: StartOptions = {}): Promise<{ runId: string; state: RunState }> {
+    await checkRunDataDepth(inputs, options.variables, options.overrides);
     const record: RunRecord = {
       runId: randomUUID(),
       flowId,
@@ -147,7 +155,9 @@ export class RunManager {
       variables: options.variables ?? {},
       ...(options.overrides && Object.keys(options.overrides).length > 0 && { overrides: options.overrides }),
     };
-    await this.store.createRun(record, inputs);
+    await this.store.createRun(record, inputs).catch((err: unknown) => {
+      throw asStoreError(err, `cannot store run ${record.runId}`);
+    });
     const state = new RunState({ ...record });
     const run = this.activate(state, options.observability);
     // A run of no items is terminal from birth, before its journal was attached: record that.
@@ -173,6 +183,11 @@ export class RunManager {
       if (stale.length > 0) this.logger.info({ runId, childRunIds: stale }, 'cancelling child runs of items that run again');
       const run = this.activate(restoreState(loaded));
       const { record } = loaded;
+      // Every item was stored settled, but not the run's finish (a crash in between): record it now.
+      if (run.state.isTerminal) {
+        run.state.journal?.runFinished(run.state.status, run.state.finishedAtMs!);
+        continue;
+      }
       if (run.state.isCancelRequested) {
         void this.cancelRun(run);
         continue;
@@ -242,8 +257,9 @@ export class RunManager {
     if (params.cursor !== undefined && !/^[0-9a-z]{1,11}$/.test(params.cursor)) {
       throw RpcError.invalidParams('Invalid params for runs/list: field "cursor": not a cursor returned by runs/list', { cursor: params.cursor });
     }
-    // Filters run in the store: bring it up to date with memory first (list is not a hot path).
-    await this.writer.settled();
+    // Filters run in the store: bring it up to date with memory first (list is not a hot path),
+    // unless the store is unreachable: then the query fails at once instead of waiting for it.
+    if (!this.writer.unreachable) await this.writer.settled();
     const page = await this.store.listRuns({
       statuses: params.status,
       flowId,
@@ -252,6 +268,8 @@ export class RunManager {
       createdBefore: params.createdBefore === undefined ? undefined : Date.parse(params.createdBefore),
       cursor: params.cursor,
       limit: params.limit,
+    }).catch((err: unknown) => {
+      throw asStoreError(err, 'cannot list runs');
     });
     // Live runs answer from memory (their counters are ahead of the journal).
     const runs = page.runs.map((s) => this.runs.get(s.record.runId)?.state.snapshot() ?? summaryStatus(s));
@@ -361,7 +379,9 @@ export class RunManager {
       this.remember(recent);
       return { state: recent };
     }
-    const loaded = await this.store.loadRun(runId);
+    const loaded = await this.store.loadRun(runId).catch((err: unknown) => {
+      throw asStoreError(err, `cannot load run ${runId}`);
+    });
     if (!loaded) throw RpcError.notFound(`Run not found: ${runId}`, { runId });
     const state = restoreState(loaded);
     if (state.isTerminal) this.remember(state);
@@ -439,7 +459,8 @@ export class RunManager {
     let allDone!: () => void;
     const finished = new Promise<void>((resolve) => (allDone = resolve));
 
-    const finish = (index: number, result: FlowResult, attempts: number): void => {
+    const finish = (index: number, outcome: FlowResult, attempts: number): void => {
+      const result = storableResult(outcome, runId, index);
       const cancelled = aborted && result.outcome === 'failed' && result.error.code === ErrorCodes.RequestCancelled;
       const span = spans?.get(index);
       if (span) {
@@ -452,7 +473,8 @@ export class RunManager {
       // whole run: every so often the run pauses for one turn of the event loop.
       if (++this.sinceYield >= YIELD_EVERY_ITEMS) {
         this.sinceYield = 0;
-        this.pause ??= yieldToEventLoop().then(() => {
+        // A journal far behind (the store unreachable) holds new items back until it catches up.
+        this.pause ??= (this.writer.whenBelowLimit() ?? yieldToEventLoop()).then(() => {
           this.pause = undefined;
         });
       }

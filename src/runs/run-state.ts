@@ -81,6 +81,11 @@ export class RunState {
     return c.total > 0 && c.failed === c.total ? 'failed' : 'success';
   }
 
+  /** When the run turned terminal (ms since the epoch), or undefined. */
+  get finishedAtMs(): number | undefined {
+    return this.finishedAt;
+  }
+
   get isTerminal(): boolean {
     return this.finishedAt !== undefined;
   }
@@ -138,6 +143,21 @@ export class RunState {
     if (this.itemStatus[index] !== S.Running) return;
     this.counts.running--;
     this.settle(index, outcome, result, attempts, now);
+  }
+
+  /**
+   * A settled item becomes failed with `result`: its transition could not be stored, and memory
+   * must say what the store says. The run's status follows from the counters as always.
+   */
+  replaceWithFailure(index: number, result: FlowResult): void {
+    const s = this.itemStatus[index];
+    if (s < S.Success) return;
+    if (s !== S.Failed) {
+      this.counts[STATUS_NAMES[s] as 'success' | 'cancelled']--;
+      this.counts.failed++;
+      this.itemStatus[index] = S.Failed;
+    }
+    this.results[index] = result;
   }
 
   /**

@@ -66,6 +66,11 @@ export class ItemTransitions {
     this.push(runId, itemIndex, SETTLED_CODE[status], attempts, result, completedAt, completionSeq);
   }
 
+  /** Appends transition `k` of another batch. */
+  append(from: ItemTransitions, k: number): void {
+    this.push(from.runIds[k], from.indices[k], from.statuses[k], from.attempts[k], from.results[k], from.completedAt[k], from.completionSeqs[k]);
+  }
+
   /** Transition `k` as an object. */
   at(k: number): ItemUpdate {
     const status = ITEM_STATUS_BY_CODE[this.statuses[k]];

@@ -47,7 +47,10 @@ export class PostgresStateStore implements StateStore {
   private writes: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly pool: pg.Pool) {}
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly logger: Logger,
+  ) {}
 
   /** Connects and creates or upgrades the schema. */
   static async connect(options: PostgresStateStoreOptions): Promise<PostgresStateStore> {
@@ -59,19 +62,24 @@ export class PostgresStateStore implements StateStore {
     });
     const logger = options.logger ?? silentLogger;
     // An idle connection that dies (server restart) must not crash the process; the pool replaces it.
-    pool.on('error', (err) => logger.warn({ err }, 'postgres state store connection lost'));
+    pool.on('error', (err) => logger.warn({ err }, 'postgres state store: an idle connection was lost'));
     try {
       const client = await pool.connect();
+      // A connection lost while migrating fails the query; its 'error' event must not crash the process.
+      let broken: Error | undefined;
+      const onError = (err: Error) => (broken = err);
+      client.on('error', onError);
       try {
         await migratePostgres(client);
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        client.release(broken);
       }
     } catch (err) {
       await pool.end().catch(() => {});
       throw new Error(`cannot open postgres state store: ${(err as Error).message}`, { cause: err });
     }
-    return new PostgresStateStore(pool);
+    return new PostgresStateStore(pool, logger);
   }
 
   createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void> {
@@ -157,6 +165,13 @@ export class PostgresStateStore implements StateStore {
   private async transaction<T>(begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A connection lost while checked out emits 'error' besides failing its query; unheard, that
+    // event would crash the process. The connection is then discarded (the writer retries).
+    const onError = (err: Error) => {
+      broken = err;
+      this.logger.warn({ err }, 'postgres state store: a connection was lost during a transaction');
+    };
+    client.on('error', onError);
     try {
       await client.query(begin);
       const result = await work(client);
@@ -166,6 +181,7 @@ export class PostgresStateStore implements StateStore {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       throw err;
     } finally {
+      client.removeListener('error', onError);
       // A connection that cannot even roll back is discarded, not returned to the pool.
       client.release(broken);
     }

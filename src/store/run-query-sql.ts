@@ -12,7 +12,8 @@ export interface SqlParams {
 /**
  * The WHERE condition selecting candidate runs of a query, older than `beforeSeq` when given.
  * Statuses are narrowed as far as SQL can: a finished run's status is stored; an unfinished run's
- * pending/running status depends on its item counts, so those runs pass and are filtered after counting.
+ * status depends on its item counts (even a terminal one, when every item settled but the finish
+ * record is missing), so unfinished runs always pass and are filtered after counting.
  */
 export function runQueryCondition(query: RunQuery, beforeSeq: number | undefined, params: SqlParams): string {
   const conditions: string[] = [];
@@ -22,9 +23,7 @@ export function runQueryCondition(query: RunQuery, beforeSeq: number | undefined
   if (query.createdAfter !== undefined) conditions.push(`created_at > ${params.add(query.createdAfter)}`);
   if (query.createdBefore !== undefined) conditions.push(`created_at < ${params.add(query.createdBefore)}`);
   if (query.statuses !== undefined) {
-    const finished = `(completed_at IS NOT NULL AND ${params.oneOf('status', query.statuses)})`;
-    const live = query.statuses.includes('pending') || query.statuses.includes('running');
-    conditions.push(live ? `(${finished} OR completed_at IS NULL)` : finished);
+    conditions.push(`((completed_at IS NOT NULL AND ${params.oneOf('status', query.statuses)}) OR completed_at IS NULL)`);
   }
   return conditions.length === 0 ? '1 = 1' : conditions.join(' AND ');
 }

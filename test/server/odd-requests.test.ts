@@ -134,21 +134,21 @@ describe('deeply nested submits', () => {
     const frame = `{"jsonrpc":"2.0","id":1,"method":"runs/submit","params":{"flow":${JSON.stringify(ECHO_FLOW)},"inputs":[1,${deepJson(100_000)}]}}`;
     const answer = await rawExchange(frame);
     expect(answer.error?.code).toBe(ErrorCodes.InvalidParams);
-    expect(answer.error?.message).toBe('Invalid params for runs/submit: field "inputs[1]": nested deeper than 512 levels');
+    expect(answer.error?.message).toBe('Invalid params: field "inputs[1]" is nested deeper than 256 levels');
     expect((await client.list({ limit: 1000 })).runs).toHaveLength(before);
     const run = await client.submit({ flow: ECHO_FLOW, inputs: [2] });
     expect(await run.result()).toEqual([{ outcome: 'success', value: 2 }]);
   });
 
   it('names variables nested too deep', async () => {
-    const frame = `{"jsonrpc":"2.0","id":1,"method":"runs/submit","params":{"flow":${JSON.stringify(ECHO_FLOW)},"inputs":[1],"variables":{"v":${deepJson(600)}}}}`;
+    const frame = `{"jsonrpc":"2.0","id":1,"method":"runs/submit","params":{"flow":${JSON.stringify(ECHO_FLOW)},"inputs":[1],"variables":{"v":${deepJson(300)}}}}`;
     const answer = await rawExchange(frame);
     expect(answer.error?.code).toBe(ErrorCodes.InvalidParams);
     expect(answer.error?.message).toContain('field "variables"');
   });
 
   it('accepts an input exactly as deep as the limit', async () => {
-    const input = JSON.parse(deepJson(512)) as unknown;
+    const input = JSON.parse(deepJson(256)) as unknown;
     const run = await client.submit({ flow: ECHO_FLOW, inputs: [input] });
     expect(await run.result()).toEqual([{ outcome: 'success', value: input }]);
   });

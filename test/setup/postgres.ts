@@ -1,11 +1,21 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+
+/**
+ * Whether PostgreSQL suites can run here (the same rule as vitest.config.ts): a server URL is
+ * given, Debian's server binaries are installed, or CI requires them.
+ */
+export function postgresAvailable(): boolean {
+  if (process.env.FLOWRUN_TEST_PG_URL || process.env.FLOWRUN_REQUIRE_POSTGRES === '1') return true;
+  const root = '/usr/lib/postgresql';
+  return existsSync(root) && readdirSync(root).some((v) => existsSync(`${root}/${v}/bin/initdb`));
+}
 
 /** A PostgreSQL database for one test file: a fresh cluster, or a fresh database on FLOWRUN_TEST_PG_URL. */
 export interface PostgresFixture {
@@ -13,6 +23,10 @@ export interface PostgresFixture {
   url: string;
   /** Stops the server (or drops the database) and removes its files. */
   close(): Promise<void>;
+  /** Shuts the server down at once, keeping its data (throw-away clusters only, not FLOWRUN_TEST_PG_URL). */
+  stop?(): Promise<void>;
+  /** Starts the stopped server again on the same port and data. */
+  start?(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 30_000;
@@ -60,35 +74,65 @@ async function startCluster(): Promise<PostgresFixture> {
 class PortTakenError extends Error {}
 
 async function startServer(bin: string, dir: string, dataDir: string, socketDir: string, port: number, user: PosixUser | undefined): Promise<PostgresFixture> {
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  let server = await launch(bin, dataDir, socketDir, port, user, url);
+  // Never leave files behind when the test process exits without calling close().
+  const removeOnExit = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeOnExit);
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    // A fast shutdown (SIGINT) writes what was committed: with synchronous_commit off, an immediate
+    // one would lose the last commits, which no real server configured for durability does.
+    stop: () => server.stop('SIGINT'),
+    start: async () => {
+      await server.stop();
+      server = await launch(bin, dataDir, socketDir, port, user, url);
+    },
+    close: () =>
+      (closing ??= (async () => {
+        await server.stop();
+        process.off('exit', removeOnExit);
+        await rm(dir, { recursive: true, force: true });
+      })()),
+  };
+}
+
+/** Starts postgres on an initialized data directory and waits until it answers; `stop()` shuts it down at once. */
+async function launch(
+  bin: string,
+  dataDir: string,
+  socketDir: string,
+  port: number,
+  user: PosixUser | undefined,
+  url: string,
+): Promise<{ stop(signal?: 'SIGQUIT' | 'SIGINT'): Promise<void> }> {
   const args = ['-D', dataDir, '-h', '127.0.0.1', '-p', String(port), '-k', socketDir];
   // Durability is pointless for a throw-away cluster; small buffers let several run side by side.
   for (const setting of ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'shared_buffers=16MB', 'max_connections=50']) {
     args.push('-c', setting);
   }
-  const child = spawn(join(bin, 'postgres'), args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], ...user });
+  const child = spawn(join(bin, 'postgres'), args, { cwd: dirname(dataDir), stdio: ['ignore', 'ignore', 'pipe'], ...user });
   const stderr = tailOf(child);
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => resolve(code));
     child.once('error', () => resolve(null));
   });
-  // Never leave a server behind when the test process exits without calling close().
-  const killOnExit = () => {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
+  // Never leave a server behind when the test process exits without stopping it.
+  const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
-
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const stop = async () => {
-    process.off('exit', killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      // SIGQUIT is PostgreSQL's immediate shutdown: nothing in the cluster is worth keeping.
-      child.kill('SIGQUIT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
-    }
-  };
+  let stopping: Promise<void> | undefined;
+  // SIGQUIT is PostgreSQL's immediate shutdown (the default: nothing in the cluster is worth keeping).
+  const stop = (signal: 'SIGQUIT' | 'SIGINT' = 'SIGQUIT') =>
+    (stopping ??= (async () => {
+      process.off('exit', killOnExit);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        await exited;
+        clearTimeout(timer);
+      }
+    })());
 
   try {
     await waitUntilReady(url, dataDir, exited, stderr);
@@ -100,16 +144,7 @@ async function startServer(bin: string, dir: string, dataDir: string, socketDir:
     }
     throw err;
   }
-
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    close: () =>
-      (closing ??= (async () => {
-        await stop();
-        await rm(dir, { recursive: true, force: true });
-      })()),
-  };
+  return { stop };
 }
 
 /** Connects until the server answers, the process dies, or the deadline passes. */

@@ -265,16 +265,32 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
         expect(runs[3].counts).toEqual({ total: 2, pending: 2, running: 0, success: 0, failed: 0, cancelled: 0 });
       });
 
-      it('derives pending until an item starts, then running until finished', async () => {
+      it('derives pending until an item starts, then running until every item settled', async () => {
         await createRun('run-1', 2);
         const status = async () => (await listAll())[0].state.status;
         expect(await status()).toBe('pending');
         await recordItems(store, [started('run-1', 0)]);
         expect(await status()).toBe('running');
-        await recordItems(store, [settled('run-1', 0, 'success', 0), settled('run-1', 1, 'success', 1)]);
+        await recordItems(store, [settled('run-1', 0, 'success', 0)]);
         expect(await status()).toBe('running');
+        // Every item settled but no finish record (a crash in between): terminal by the live rule.
+        await recordItems(store, [settled('run-1', 1, 'success', 1)]);
+        expect(await status()).toBe('success');
+        expect(idsOf(await listAll({ statuses: ['success'] }))).toEqual(['run-1']);
+        expect(idsOf(await listAll({ statuses: ['running'] }))).toEqual([]);
         await store.finishRun('run-1', 'success', 5);
         expect(await status()).toBe('success');
+      });
+
+      it('derives failed or cancelled for a run whose items all settled without a finish record', async () => {
+        await createRun('all-failed', 2);
+        await recordItems(store, [settled('all-failed', 0, 'failed', 0), settled('all-failed', 1, 'failed', 1)]);
+        await createRun('cancelled', 1);
+        await store.markCancelled('cancelled');
+        await recordItems(store, [settled('cancelled', 0, 'cancelled', 0)]);
+        const runs = await listAll();
+        expect(runs.map((r) => [r.record.runId, r.state.status])).toEqual([['cancelled', 'cancelled'], ['all-failed', 'failed']]);
+        expect(idsOf(await listAll({ statuses: ['failed'] }))).toEqual(['all-failed']);
       });
 
       it('filters by derived status', async () => {
