@@ -6,7 +6,8 @@ import { connect, ConnectError, RequestCancelledError, RpcError, ErrorCodes, typ
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
 import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-server.js';
-import { createWorkspace, ECHO_FLOW, GATE_FLOW, startGate, type Workspace } from '../server/serve-helpers.js';
+import { startGate } from '../support/gate.js';
+import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
 
 let ws: Workspace;
 let runtime: Runtime;

@@ -12,7 +12,9 @@ import { Runtime } from '../../src/runtime.js';
 import { createComponentServer, defineComponent, type WebSocketServing } from '../../src/sdk/index.js';
 import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';
 import { FakeWebSocketComponentServer, type FakeServerOptions } from '../fixtures/fake-websocket-component-server.js';
-import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../fixtures/websocket-server-process.js';
+import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../support/component-server.js';
+import { TEMP_ROOT } from '../support/temp-dir.js';
+import { rejectionOf } from '../support/errors.js';
 
 // The fixture process runs the compiled SDK: `npx tsc -p .` (or `npm test`) builds dist/ first.
 const TEST_SERVER = 'test/fixtures/stepflow-test-server.mjs';
@@ -45,14 +47,7 @@ function call(component: string, input: unknown): ComponentCall {
   return { component, input, attempt: 1, scope: { runId: 'run-ws', itemIndex: nextItem++, stepId: 'step', flowId: 'sha256:flow' } };
 }
 
-async function componentError(promise: Promise<unknown>): Promise<ComponentError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ComponentError);
-  return error as ComponentError;
-}
+const componentError = (promise: Promise<unknown>): Promise<ComponentError> => rejectionOf(promise, ComponentError);
 
 const pidOf = (result: unknown): number => (result as { value: { pid: number } }).value.pid;
 
@@ -200,7 +195,7 @@ describe('Runtime with a WebSocket plugin', () => {
         routes: { '/remote/{*component}': [{ plugin: 'remote' }] },
         blobStore: { type: 'memory' },
       },
-      { workingDirectory: '/dev/shm', env: {} },
+      { workingDirectory: TEMP_ROOT, env: {} },
     );
     const runtime = await Runtime.create({ config, blobStore: new MemoryBlobStore() });
     cleanups.push(() => runtime.close());

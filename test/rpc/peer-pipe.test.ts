@@ -9,7 +9,8 @@ import { RpcPeer } from '../../src/rpc/peer.js';
 import { spawnStdioProcess } from '../../src/transport/child-process.js';
 import { NdjsonMessageReader } from '../../src/transport/ndjson-reader.js';
 import { NdjsonMessageWriter } from '../../src/transport/ndjson-writer.js';
-import { Add, Gate, Hold, settle } from './fixtures.js';
+import { waitFor } from '../support/wait-for.js';
+import { Add, Gate, Hold } from './fixtures.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const distPeer = `${root}dist/src/rpc/peer.js`;
@@ -159,11 +160,3 @@ describe('RpcPeer with a real child process', () => {
     expect((await proc.exited).code).toBe(3);
   });
 });
-
-async function waitFor(done: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const start = Date.now();
-  while (!done()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not reached');
-    await settle();
-  }
-}

@@ -4,6 +4,7 @@ import { MemoryBlobStore } from '../../blobstore/memory.js';
 import type { StepInvocation, StepInvoker } from '../../src/executor/item-executor.js';
 import { RunManager } from '../../src/runs/run-manager.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
+import { rejectionOf } from '../support/errors.js';
 
 const FLOW = {
   schema: 'https://stepflow.org/schemas/v1/flow.json',
@@ -52,15 +53,7 @@ function make(invoke: StepInvoker): RunManager {
   return manager;
 }
 
-async function rpcError(p: Promise<unknown>): Promise<RpcError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RpcError) return err;
-    throw err;
-  }
-  throw new Error('expected an RpcError');
-}
+const rpcError = (p: Promise<unknown>): Promise<RpcError> => rejectionOf(p, RpcError);
 
 const submitParams = (inputs: unknown[], extra: Record<string, unknown> = {}) => ({
   flow: FLOW,

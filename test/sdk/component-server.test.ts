@@ -26,6 +26,7 @@ import { createMemoryTransportPair } from '../../src/transport/memory-pair.js';
 import { WebSocketMessageReader } from '../../src/transport/websocket-reader.js';
 import { WebSocketMessageWriter } from '../../src/transport/websocket-writer.js';
 import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';
+import { rejectionOf } from '../support/errors.js';
 
 const greet = defineComponent({
   name: '/greet',
@@ -76,14 +77,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function rpcError(promise: Promise<unknown>): Promise<RpcError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RpcError);
-  return error as RpcError;
-}
+const rpcError = (promise: Promise<unknown>): Promise<RpcError> => rejectionOf(promise, RpcError);
 
 describe.each([
   { transport: 'memory', connect: connectInMemory },

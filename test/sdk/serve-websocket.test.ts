@@ -10,7 +10,8 @@ import { registerRuntimeHandlers } from '../../src/server/runtime-handlers.js';
 import { WebSocketMessageReader } from '../../src/transport/websocket-reader.js';
 import { WebSocketMessageWriter } from '../../src/transport/websocket-writer.js';
 import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';
-import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../fixtures/websocket-server-process.js';
+import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../support/component-server.js';
+import { deferred, type Deferred } from '../support/deferred.js';
 
 const TEST_SERVER = 'test/fixtures/stepflow-test-server.mjs';
 
@@ -23,16 +24,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   await killWebSocketServerProcesses();
 });
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-}
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 /** `/wait` handlers by tag: when each started, and the reason it was aborted. */
 const waiting = new Map<string, { started: Deferred<void>; aborted: Deferred<unknown> }>();

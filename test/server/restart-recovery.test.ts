@@ -1,9 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ItemResult } from '../../protocol/index.js';
 import { connect } from '../../src/client/index.js';
-import { ROOT, spawnServe } from './serve-helpers.js';
+import { ROOT } from '../support/paths.js';
+import { spawnServe } from '../support/serve.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 /**
  * `flowrun serve` is killed with SIGKILL in the middle of a 1,000-item run and started again on
@@ -11,7 +13,7 @@ import { ROOT, spawnServe } from './serve-helpers.js';
  */
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp('/dev/shm/flowrun-recovery-');
+  dir = await makeTempDir('recovery');
   await writeFile(
     join(dir, 'flowrun.yaml'),
     `plugins:

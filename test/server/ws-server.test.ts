@@ -9,7 +9,8 @@ import { ConnectionClosedError } from '../../src/errors.js';
 import { Runtime } from '../../src/runtime.js';
 import { packageVersion } from '../../src/server/package-version.js';
 import { startRuntimeServer, UnsafeBindError, type RuntimeServer, type RuntimeServerOptions } from '../../src/server/ws-server.js';
-import { createWorkspace, ECHO_FLOW, GATE_FLOW, startGate, type Workspace } from './serve-helpers.js';
+import { startGate } from '../support/gate.js';
+import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
 
 let ws: Workspace;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStateStore } from '../../src/store/index.js';
 import { PostgresStateStore } from '../../src/store/postgres-state-store.js';
-import { startPostgres, type PostgresFixture } from '../setup/postgres.js';
+import { startPostgres, type PostgresFixture } from '../support/postgres.js';
 import { describeStateStoreContract } from './contract.js';
 
 let server: PostgresFixture;

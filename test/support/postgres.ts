@@ -1,11 +1,12 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chown, mkdir, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { makeTempDir } from './temp-dir.js';
 
 /** A PostgreSQL database for one test file: a fresh cluster, or a fresh database on FLOWRUN_TEST_PG_URL. */
 export interface PostgresFixture {
@@ -21,7 +22,7 @@ const STOP_TIMEOUT_MS = 10_000;
 const PORT_ATTEMPTS = 5;
 
 /**
- * Starts a throw-away PostgreSQL cluster in /dev/shm (initdb, then postgres on 127.0.0.1 and a free
+ * Starts a throw-away PostgreSQL cluster in a temp dir (initdb, then postgres on 127.0.0.1 and a free
  * port, trust auth, no fsync), or, when FLOWRUN_TEST_PG_URL is set, creates a fresh database there.
  * Safe to call from several workers at once: each cluster has its own directory and port.
  */
@@ -33,7 +34,7 @@ export async function startPostgres(): Promise<PostgresFixture> {
 async function startCluster(): Promise<PostgresFixture> {
   const bin = await findPostgresBin();
   const user = await postgresUser();
-  const dir = await mkdtemp('/dev/shm/flowrun-pg-');
+  const dir = await makeTempDir('pg');
   const dataDir = join(dir, 'data');
   const socketDir = join(dir, 'socket');
   try {

@@ -1,0 +1,15 @@
+import { join, resolve } from 'node:path';
+
+/** The repository root: tests run compiled JS and fixtures from here, never from outside the clone. */
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+/** The built CLI (`npx tsc -p .` writes it). */
+export const BIN = join(ROOT, 'dist/src/cli/bin.js');
+
+/** A file under `test/fixtures/`. */
+export function fixturePath(...segments: string[]): string {
+  return join(ROOT, 'test/fixtures', ...segments);
+}
+
+/** The mock-plugin flows, their `stepflow-config.yml` and an input file, all written in Stepflow's formats. */
+export const MOCK_FLOWS = fixturePath('flows/mock');
