@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ItemResult, RunStatus } from '../../protocol/index.js';
@@ -8,6 +7,7 @@ import { connect, ConnectionClosedError } from '../../src/client/index.js';
 import { packageVersion } from '../../src/server/package-version.js';
 import { flowrun } from '../support/cli.js';
 import { startGate } from '../support/gate.js';
+import { freePort } from '../support/ports.js';
 import { spawnServe, type ServedProcess } from '../support/serve.js';
 import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
 
@@ -227,11 +227,7 @@ describe('flowrun serve: start and stop', () => {
   });
 
   it('exits 2 naming the URL when nothing listens there', async () => {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
-    const url = `ws://127.0.0.1:${port}/`;
+    const url = `ws://127.0.0.1:${await freePort()}/`;
     const r = await flowrun(['list', '--url', url]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(`flowrun list: cannot connect to ${url}: connection refused (is \`flowrun serve\` running there?)`);

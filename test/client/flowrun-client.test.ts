@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
 import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-server.js';
 import { startGate } from '../support/gate.js';
+import { freePort } from '../support/ports.js';
 import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
 
 let ws: Workspace;
@@ -45,11 +46,7 @@ async function silentServer(): Promise<{ url: string }> {
 
 describe('connect', () => {
   it('fails with a ConnectError naming the URL when nothing listens there', async () => {
-    const tcp = createTcpServer();
-    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
-    const port = (tcp.address() as AddressInfo).port;
-    await new Promise<void>((r) => tcp.close(() => r()));
-    const url = `ws://127.0.0.1:${port}/`;
+    const url = `ws://127.0.0.1:${await freePort()}/`;
     const err = await connect(url).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).message).toBe(`cannot connect to ${url}: connection refused (is \`flowrun serve\` running there?)`);

@@ -177,7 +177,7 @@ describe('RunManager', () => {
     expect(childFinal.status).toBe('cancelled');
   });
 
-  it('refuses bad requests with the SPEC error naming the culprit', async () => {
+  it('refuses bad requests with the protocol error naming the culprit', async () => {
     const runs = make(doubling);
     const unknownRun = await rpcError(runs.get({ runId: 'nope', wait: false, includeResults: false, resultOrder: 'byIndex', offset: 0 }));
     expect([unknownRun.code, unknownRun.data]).toEqual([ErrorCodes.NotFound, { runId: 'nope' }]);

@@ -1,9 +1,9 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ItemResult } from '../../protocol/index.js';
 import { connect } from '../../src/client/index.js';
 import { ROOT } from '../support/paths.js';
+import { allResults } from '../support/run-results.js';
 import { spawnServe } from '../support/serve.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -65,12 +65,7 @@ describe('restart recovery', () => {
       expect(final.status).toBe('success');
       expect(final.items).toEqual({ total: n, pending: 0, running: 0, success: n, failed: 0, cancelled: 0 });
 
-      const results: ItemResult[] = [];
-      for (let offset: number | undefined = 0; offset !== undefined; ) {
-        const p = await resumed.results({ offset, limit: 400 });
-        results.push(...p.results);
-        offset = p.nextOffset;
-      }
+      const results = await allResults(resumed, 400);
       expect(results.map((r) => r.itemIndex)).toEqual(Array.from({ length: n }, (_, i) => i));
 
       let reexecuted = 0;

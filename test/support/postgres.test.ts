@@ -1,19 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { startPostgres } from './postgres.js';
+import { queryRows as query, startPostgres } from './postgres.js';
 import { TEMP_ROOT } from './temp-dir.js';
-
-async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 /** The helper's directory in the temp root, found by the socket of the server's port. */
 async function clusterDirOf(url: string): Promise<string | undefined> {

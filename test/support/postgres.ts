@@ -2,10 +2,10 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { chown, mkdir, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort } from './ports.js';
 import { makeTempDir } from './temp-dir.js';
 
 /** A PostgreSQL database for one test file: a fresh cluster, or a fresh database on FLOWRUN_TEST_PG_URL. */
@@ -156,6 +156,11 @@ async function createScratchDatabase(serverUrl: string): Promise<PostgresFixture
   };
 }
 
+/** The rows of one query on a connection of its own. */
+export function queryRows<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+  return withClient(url, async (client) => (await client.query<T>(text, values)).rows);
+}
+
 async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -215,16 +220,4 @@ function tailOf(child: ChildProcess, withStdout = false): () => string {
   child.stderr?.on('data', keep);
   if (withStdout) child.stdout?.on('data', keep);
   return () => text;
-}
-
-/** A port nothing listens on right now, chosen by the kernel. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
