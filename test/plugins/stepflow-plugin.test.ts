@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';
 import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../support/component-server.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { rejectionOf } from '../support/errors.js';
+import { requireBuilt } from '../support/paths.js';
 
 // Child processes run compiled JS: `npx tsc -p .` (or `npm test`) builds dist/ first.
 const GREETER = 'dist/examples/greeter/server.js';
@@ -23,9 +23,7 @@ const TEST_SERVER = 'test/fixtures/stepflow-test-server.mjs';
 
 let tmp: string;
 beforeAll(async () => {
-  for (const file of [GREETER, BLOB_ROUNDTRIP, 'dist/src/sdk/index.js']) {
-    if (!existsSync(file)) throw new Error(`${file} is missing: run "npx tsc -p ." before these tests`);
-  }
+  requireBuilt(GREETER, BLOB_ROUNDTRIP, 'dist/src/sdk/index.js');
   tmp = await makeTempDir('stepflow-plugin');
 });
 afterAll(async () => {

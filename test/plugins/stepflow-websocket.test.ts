@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MemoryBlobStore } from '../../blobstore/memory.js';
@@ -15,12 +14,13 @@ import { FakeWebSocketComponentServer, type FakeServerOptions } from '../fixture
 import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../support/component-server.js';
 import { TEMP_ROOT } from '../support/temp-dir.js';
 import { rejectionOf } from '../support/errors.js';
+import { requireBuilt } from '../support/paths.js';
 
 // The fixture process runs the compiled SDK: `npx tsc -p .` (or `npm test`) builds dist/ first.
 const TEST_SERVER = 'test/fixtures/stepflow-test-server.mjs';
 
 beforeAll(() => {
-  if (!existsSync('dist/src/sdk/index.js')) throw new Error('dist/src/sdk/index.js is missing: run "npx tsc -p ." first');
+  requireBuilt('dist/src/sdk/index.js');
 });
 
 const cleanups: Array<() => Promise<unknown>> = [];

@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ComponentsExecute, Initialize } from '../../protocol/index.js';
@@ -12,11 +11,12 @@ import { WebSocketMessageWriter } from '../../src/transport/websocket-writer.js'
 import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';
 import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../support/component-server.js';
 import { deferred, type Deferred } from '../support/deferred.js';
+import { requireBuilt } from '../support/paths.js';
 
 const TEST_SERVER = 'test/fixtures/stepflow-test-server.mjs';
 
 beforeAll(() => {
-  if (!existsSync('dist/src/sdk/index.js')) throw new Error('dist/src/sdk/index.js is missing: run "npx tsc -p ." first');
+  requireBuilt('dist/src/sdk/index.js');
 });
 
 const cleanups: Array<() => unknown> = [];

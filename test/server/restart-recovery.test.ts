@@ -2,7 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/index.js';
-import { ROOT } from '../support/paths.js';
+import { fixturePath } from '../support/paths.js';
 import { allResults } from '../support/run-results.js';
 import { spawnServe } from '../support/serve.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -17,7 +17,7 @@ beforeAll(async () => {
   await writeFile(
     join(dir, 'flowrun.yaml'),
     `plugins:
-  r: { type: stepflow, command: node, args: [${JSON.stringify(join(ROOT, 'test/fixtures/recovery-server.mjs'))}], env: { RECOVERY_LOG: ${JSON.stringify(join(dir, 'executions.log'))} } }
+  r: { type: stepflow, command: node, args: [${JSON.stringify(fixturePath('recovery-server.mjs'))}], env: { RECOVERY_LOG: ${JSON.stringify(join(dir, 'executions.log'))} } }
 routes:
   "/r/{*component}": [{ plugin: r }]
 blobStore: { type: filesystem, path: blobs }
