@@ -1,5 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { fixturePath } from './paths.js';
 import { makeTempDir } from './temp-dir.js';
 
@@ -34,37 +35,20 @@ ${options.durable ? 'blobStore: { type: filesystem, path: blobs }' : 'blobStore:
 `,
   );
   const echoFlow = join(dir, 'echo.yaml');
-  await writeFile(echoFlow, ECHO_FLOW_YAML);
+  await writeFile(echoFlow, stringify(ECHO_FLOW));
   const gateFlow = join(dir, 'gate.yaml');
-  await writeFile(
-    gateFlow,
-    `name: gated
-steps:
-  - id: g
-    component: /t/gate
-    input: { $input: "$" }
-output: { $step: g }
-`,
-  );
+  await writeFile(gateFlow, stringify(GATE_FLOW));
   return { dir, config, echoFlow, gateFlow, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export const ECHO_FLOW_YAML = `name: echo
-steps:
-  - id: e
-    component: /t/echo
-    input: { $input: "$" }
-output: { $step: e }
-`;
-
-/** The echo flow as submitted inline. */
+/** The echo flow, as submitted inline (and written to `echo.yaml`). */
 export const ECHO_FLOW = {
   name: 'echo',
   steps: [{ id: 'e', component: '/t/echo', input: { $input: '$' } }],
   output: { $step: 'e' },
 };
 
-/** The gate flow as submitted inline. */
+/** The gate flow, as submitted inline (and written to `gate.yaml`). */
 export const GATE_FLOW = {
   name: 'gated',
   steps: [{ id: 'g', component: '/t/gate', input: { $input: '$' } }],
