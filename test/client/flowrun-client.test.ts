@@ -1,7 +1,7 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, ConnectError, RequestCancelledError, RpcError, ErrorCodes, type FlowrunClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
@@ -9,20 +9,18 @@ import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-serv
 import { startGate } from '../support/gate.js';
 import { freePort } from '../support/ports.js';
 import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
+import { cleanupAfterEach } from '../support/cleanups.js';
 
 let ws: Workspace;
 let runtime: Runtime;
 let server: RuntimeServer;
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
 beforeAll(async () => {
   ws = await createWorkspace();
   runtime = await Runtime.create({ config: await loadConfig({ configPath: ws.config }) });
   server = await startRuntimeServer({ runtime, port: 0 });
 });
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 afterAll(async () => {
   await server.close();
   await runtime.close();

@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MemoryBlobStore } from '../../blobstore/memory.js';
 import { ErrorCodes } from '../../protocol/index.js';
@@ -15,6 +15,7 @@ import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../su
 import { TEMP_ROOT } from '../support/temp-dir.js';
 import { rejectionOf } from '../support/errors.js';
 import { requireBuilt } from '../support/paths.js';
+import { cleanupAfterEach } from '../support/cleanups.js';
 
 // The fixture process runs the compiled SDK: `npx tsc -p .` (or `npm test`) builds dist/ first.
 const TEST_SERVER = 'test/fixtures/stepflow-test-server.mjs';
@@ -23,11 +24,7 @@ beforeAll(() => {
   requireBuilt('dist/src/sdk/index.js');
 });
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await killWebSocketServerProcesses();
-});
+const cleanups = cleanupAfterEach(killWebSocketServerProcesses);
 
 function wsPlugin(url: string, options: Partial<StepflowWebSocketPluginOptions> = {}) {
   const api = new FakeRuntimeApi();

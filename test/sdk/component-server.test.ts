@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { MessageReader, MessageWriter } from 'vscode-jsonrpc';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import {
@@ -27,6 +27,7 @@ import { WebSocketMessageReader } from '../../src/transport/websocket-reader.js'
 import { WebSocketMessageWriter } from '../../src/transport/websocket-writer.js';
 import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';
 import { rejectionOf } from '../support/errors.js';
+import { cleanupAfterEach } from '../support/cleanups.js';
 
 const greet = defineComponent({
   name: '/greet',
@@ -72,10 +73,7 @@ async function connectOverWebSocket(components: Component<any, any>[], options: 
   return { ...runtimePeer(new WebSocketMessageReader(socket), new WebSocketMessageWriter(socket)), connection: connection! };
 }
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
 const rpcError = (promise: Promise<unknown>): Promise<RpcError> => rejectionOf(promise, RpcError);
 

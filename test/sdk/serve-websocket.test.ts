@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ComponentsExecute, Initialize } from '../../protocol/index.js';
 import { silentLogger } from '../../src/log.js';
@@ -12,6 +12,7 @@ import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';
 import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../support/component-server.js';
 import { deferred, type Deferred } from '../support/deferred.js';
 import { requireBuilt } from '../support/paths.js';
+import { cleanupAfterEach } from '../support/cleanups.js';
 
 const TEST_SERVER = 'test/fixtures/stepflow-test-server.mjs';
 
@@ -19,11 +20,7 @@ beforeAll(() => {
   requireBuilt('dist/src/sdk/index.js');
 });
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await killWebSocketServerProcesses();
-});
+const cleanups = cleanupAfterEach(killWebSocketServerProcesses);
 
 /** `/wait` handlers by tag: when each started, and the reason it was aborted. */
 const waiting = new Map<string, { started: Deferred<void>; aborted: Deferred<unknown> }>();
