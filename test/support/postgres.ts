@@ -1,11 +1,12 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
-import { chown, mkdir, readdir, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { chown, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './ports.js';
+import { findPostgresBin, POSTGRES_NOT_FOUND } from './postgres-bin.js';
 import { makeTempDir } from './temp-dir.js';
 
 /** A PostgreSQL database for one test file: a fresh cluster, or a fresh database on FLOWRUN_TEST_PG_URL. */
@@ -32,7 +33,8 @@ export async function startPostgres(): Promise<PostgresFixture> {
 }
 
 async function startCluster(): Promise<PostgresFixture> {
-  const bin = await findPostgresBin();
+  const bin = findPostgresBin();
+  if (!bin) throw new Error(POSTGRES_NOT_FOUND);
   const user = await postgresUser();
   const dir = await makeTempDir('pg');
   const dataDir = join(dir, 'data');
@@ -169,16 +171,6 @@ async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>
   } finally {
     await client.end();
   }
-}
-
-/** The newest Debian PostgreSQL's bin directory (`/usr/lib/postgresql/<major>/bin`). */
-async function findPostgresBin(): Promise<string> {
-  const root = '/usr/lib/postgresql';
-  const majors = existsSync(root) ? (await readdir(root)).filter((name) => /^\d+$/.test(name)) : [];
-  majors.sort((a, b) => Number(b) - Number(a));
-  const bin = majors.map((major) => join(root, major, 'bin')).find((dir) => existsSync(join(dir, 'initdb')));
-  if (!bin) throw new Error('PostgreSQL not found in /usr/lib/postgresql: apt-get install postgresql, or set FLOWRUN_TEST_PG_URL');
-  return bin;
 }
 
 interface PosixUser {
