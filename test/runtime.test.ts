@@ -1,10 +1,9 @@
-import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBlobStore } from '../blobstore/memory.js';
 import { parseConfig } from '../src/config/index.js';
 import { Runtime } from '../src/runtime.js';
+import { fixturePath, ROOT } from './support/paths.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
 let runtime: Runtime | undefined;
 afterEach(async () => {
   await runtime?.close();
@@ -24,7 +23,7 @@ const oneStep = (component: string) => ({ steps: [{ id: 'a', component, input: {
 
 describe('Runtime', () => {
   it('reports a component server speaking another protocol version with -32002, without retrying it', async () => {
-    const rt = await runtimeWith({ command: process.execPath, args: [join(ROOT, 'test/fixtures/version-mismatch-server.mjs')] });
+    const rt = await runtimeWith({ command: process.execPath, args: [fixturePath('version-mismatch-server.mjs')] });
     const s = await rt.runs.submit({ flow: oneStep('/s/echo'), inputs: [1], wait: true, variables: {} });
     const item = s.results![0];
     expect(item.attempts).toBe(1);
@@ -33,13 +32,13 @@ describe('Runtime', () => {
   });
 
   it('fails a step whose component has no route with -32001 naming the component', async () => {
-    const rt = await runtimeWith({ command: process.execPath, args: [join(ROOT, 'test/fixtures/stepflow-test-server.mjs')] });
+    const rt = await runtimeWith({ command: process.execPath, args: [fixturePath('stepflow-test-server.mjs')] });
     const s = await rt.runs.submit({ flow: oneStep('/nowhere/x'), inputs: [1], wait: true, variables: {} });
     expect(s.results![0].result).toMatchObject({ outcome: 'failed', error: { code: 500, data: { cause: { code: -32001, data: { component: '/nowhere/x' } } } } });
   });
 
   it('bounds the initialize handshake by the plugin\'s initializeTimeoutMs', async () => {
-    const rt = await runtimeWith({ command: process.execPath, args: [join(ROOT, 'test/fixtures/silent-server.mjs')], initializeTimeoutMs: 300 });
+    const rt = await runtimeWith({ command: process.execPath, args: [fixturePath('silent-server.mjs')], initializeTimeoutMs: 300 });
     const s = await rt.runs.submit({ flow: oneStep('/s/echo'), inputs: [1], wait: true, variables: {} });
     expect(JSON.stringify(s.results![0].result)).toContain('did not answer initialize within 300 ms');
   });

@@ -10,7 +10,7 @@ export interface BlobStoreFixture {
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
-/** The behaviour every BlobStore backend must show (SPEC §4). */
+/** The behaviour every BlobStore backend must show. */
 export function describeBlobStoreContract(name: string, open: () => Promise<BlobStoreFixture>): void {
   describe(`${name} blob store contract`, () => {
     let fixture: BlobStoreFixture;

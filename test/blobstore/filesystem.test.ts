@@ -1,11 +1,12 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BlobReadError, createBlobStore, FilesystemBlobStore } from '../../blobstore/index.js';
 import { describeBlobStoreContract } from './contract.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 describeBlobStoreContract('filesystem', async () => {
-  const dir = await mkdtemp('/dev/shm/flowrun-blobs-');
+  const dir = await makeTempDir('blobs');
   return { store: new FilesystemBlobStore({ path: join(dir, 'blobs') }), cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
 
@@ -13,7 +14,7 @@ describe('FilesystemBlobStore on disk', () => {
   let dir: string;
   let store: FilesystemBlobStore;
   beforeEach(async () => {
-    dir = await mkdtemp('/dev/shm/flowrun-blobs-');
+    dir = await makeTempDir('blobs');
     store = new FilesystemBlobStore({ path: join(dir, 'blobs') });
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
@@ -80,7 +81,7 @@ describe('FilesystemBlobStore on disk', () => {
 describe('createBlobStore', () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp('/dev/shm/flowrun-blobs-');
+    dir = await makeTempDir('blobs');
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 

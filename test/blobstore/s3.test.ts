@@ -2,7 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } fr
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BlobReadError, createBlobStore } from '../../blobstore/index.js';
 import { S3BlobStore, S3BlobStoreError } from '../../blobstore/s3.js';
-import { startS3rver, type S3rverFixture } from '../setup/s3rver.js';
+import { startS3rver, type S3rverFixture } from '../support/s3.js';
 import { describeBlobStoreContract } from './contract.js';
 
 let server: S3rverFixture;

@@ -1,35 +1,16 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flowrun, lines } from '../support/cli.js';
+import { BIN, fixturePath, MOCK_FLOWS, ROOT } from '../support/paths.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'dist/src/cli/bin.js');
-const CONFORMANCE = resolve(ROOT, '../shared/conformance/stepflow-mock');
-const FLAKY = join(ROOT, 'test/fixtures/cli/flaky-server.mjs');
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI; resolves with its exit code and output (never rejects on a non-zero exit). */
-function flowrun(args: string[], cwd = ROOT): Promise<Result> {
-  return new Promise((resolvePromise) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, timeout: 60_000, env: { ...process.env, FLOWRUN_LOG_LEVEL: 'warn' } }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
-
-const lines = (s: string) => s.split('\n').filter((l) => l.trim() !== '');
+const FLAKY = fixturePath('cli/flaky-server.mjs');
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp('/dev/shm/flowrun-cli-');
+  dir = await makeTempDir('cli');
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -38,7 +19,7 @@ afterAll(async () => {
 async function writeFlowDir(name: string, files: Record<string, string>): Promise<string> {
   const d = join(dir, name);
   await rm(d, { recursive: true, force: true });
-  await import('node:fs/promises').then((fs) => fs.mkdir(d, { recursive: true }));
+  await mkdir(d, { recursive: true });
   for (const [file, text] of Object.entries(files)) await writeFile(join(d, file), text);
   return d;
 }
@@ -89,11 +70,15 @@ describe('flowrun run', () => {
     expect(JSON.stringify(result.error.data.cause)).toContain('name');
   });
 
-  it.skipIf(!existsSync(CONFORMANCE))('runs a Stepflow mock conformance flow', async () => {
-    const r = await flowrun(['run', '--flow', join(CONFORMANCE, 'basic.yaml'), '--input-json', '{"name":"a"}']);
-    expect(r.code).toBe(0);
-    expect(lines(r.stdout)).toHaveLength(1);
-    expect(JSON.parse(r.stdout)).toEqual({ outcome: 'success', value: { name: 'b', x: 1, y: 2 } });
+  it("runs a mock-plugin flow in Stepflow's format, input inline or from a JSON file", async () => {
+    const inline = await flowrun(['run', '--flow', join(MOCK_FLOWS, 'translate.yaml'), '--input-json', '{"word":"three"}']);
+    expect(inline.code).toBe(0);
+    expect(lines(inline.stdout)).toHaveLength(1);
+    expect(JSON.parse(inline.stdout)).toEqual({ outcome: 'success', value: { translation: 'tres', letters: 4, vowels: 1 } });
+
+    const fromFile = await flowrun(['run', '--flow', join(MOCK_FLOWS, 'translate.yaml'), '--input', join(MOCK_FLOWS, 'input.json')]);
+    expect(fromFile.code).toBe(0);
+    expect(JSON.parse(fromFile.stdout)).toEqual({ outcome: 'success', value: { translation: 'uno', letters: 3, vowels: 2 } });
   });
 
   it('names the file and line of a YAML syntax error, exit 2', async () => {
@@ -159,9 +144,9 @@ describe('flowrun test', () => {
     expect(r.code).toBe(0);
   });
 
-  it.skipIf(!existsSync(CONFORMANCE))('passes the Stepflow mock conformance flows', async () => {
-    const r = await flowrun(['test', CONFORMANCE]);
-    expect(r.stderr).toMatch(/\b(1[0-9]|[5-9]) passed, 0 failed/);
+  it("passes the test cases of the mock-plugin flows in Stepflow's format: outcomes, codes, messages, partial data", async () => {
+    const r = await flowrun(['test', MOCK_FLOWS]);
+    expect(r.stderr).toContain('11 passed, 0 failed');
     expect(r.code).toBe(0);
   });
 

@@ -6,7 +6,8 @@ import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
 import { RunHandle, type RuntimeCaller } from '../../src/sdk/run-handle.js';
 import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-server.js';
-import { createWorkspace, GATE_FLOW, startGate, type Workspace } from '../server/serve-helpers.js';
+import { startGate } from '../support/gate.js';
+import { createWorkspace, GATE_FLOW, type Workspace } from '../support/workspace.js';
 
 let ws: Workspace;
 let runtime: Runtime;

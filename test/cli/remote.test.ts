@@ -1,12 +1,15 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ItemResult, RunStatus } from '../../protocol/index.js';
 import { connect, ConnectionClosedError } from '../../src/client/index.js';
 import { packageVersion } from '../../src/server/package-version.js';
-import { createWorkspace, ECHO_FLOW, flowrun, GATE_FLOW, spawnServe, startGate, type ServedProcess, type Workspace } from '../server/serve-helpers.js';
+import { flowrun } from '../support/cli.js';
+import { startGate } from '../support/gate.js';
+import { freePort } from '../support/ports.js';
+import { spawnServe, type ServedProcess } from '../support/serve.js';
+import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
 
 const N = 2000;
 const COUNTS_ALL_SUCCESS = { total: N, pending: 0, running: 0, success: N, failed: 0, cancelled: 0 };
@@ -192,12 +195,12 @@ describe('flowrun serve with a token', () => {
     const flag = await flowrun(['list', '--url', served.url, '--token', token]);
     expect(flag.code).toBe(0);
     expect(json(flag.stdout).runs).toEqual([]);
-    const env = await flowrun(['list', '--url', served.url], { FLOWRUN_TOKEN: token });
+    const env = await flowrun(['list', '--url', served.url], { env: { FLOWRUN_TOKEN: token } });
     expect(env.code).toBe(0);
   });
 
   it('takes its token from FLOWRUN_TOKEN too', async () => {
-    const fromEnv = await spawnServe(['--config', ws.config], { FLOWRUN_TOKEN: token });
+    const fromEnv = await spawnServe(['--config', ws.config], { env: { FLOWRUN_TOKEN: token } });
     try {
       await expect(connect(fromEnv.url)).rejects.toMatchObject({ status: 401 });
       const client = await connect(fromEnv.url, { token });
@@ -224,11 +227,7 @@ describe('flowrun serve: start and stop', () => {
   });
 
   it('exits 2 naming the URL when nothing listens there', async () => {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
-    const url = `ws://127.0.0.1:${port}/`;
+    const url = `ws://127.0.0.1:${await freePort()}/`;
     const r = await flowrun(['list', '--url', url]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(`flowrun list: cannot connect to ${url}: connection refused (is \`flowrun serve\` running there?)`);
@@ -238,7 +237,7 @@ describe('flowrun serve: start and stop', () => {
     const durable = await createWorkspace({ durable: true });
     const gate = await startGate();
     try {
-      const first = await spawnServe(['--config', durable.config], {}, durable.dir);
+      const first = await spawnServe(['--config', durable.config], { cwd: durable.dir });
       const client = await connect(first.url);
       const run = await client.submit({ flow: GATE_FLOW, inputs: [0, 1, 2].map((item) => ({ url: gate.url, item })) });
       await gate.arrived(3);
@@ -247,7 +246,7 @@ describe('flowrun serve: start and stop', () => {
       expect(existsSync(join(durable.dir, '.flowrun/state.db'))).toBe(true);
       gate.release();
 
-      const second = await spawnServe(['--config', durable.config], {}, durable.dir);
+      const second = await spawnServe(['--config', durable.config], { cwd: durable.dir });
       try {
         const again = await connect(second.url);
         const done = await again.run(run.runId).wait();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, ROOT, startBackground, type BackgroundCommand } from '../readme/workspace.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 /** `flowrun serve` says at start which config it loaded (or that it found none) and the routes it serves. */
 describe('flowrun serve logs its config and routes', () => {
@@ -18,7 +19,7 @@ describe('flowrun serve logs its config and routes', () => {
   });
 
   async function startServe(args: string): Promise<BackgroundCommand> {
-    dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'flowrun-serve-log-'));
+    dir = await makeTempDir('serve-log');
     const env = { ...process.env, FLOWRUN_LOG_LEVEL: 'info' };
     serve = startBackground(`node ${JSON.stringify(BIN)} serve --port 0 ${args}`, dir, env, (l) => l.startsWith('{"url"'));
     await serve.ready;

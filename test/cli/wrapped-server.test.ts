@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilGone } from '../transport/process-liveness.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'dist/src/cli/bin.js');
@@ -13,7 +14,7 @@ const GRANDCHILD_SERVER = join(ROOT, 'test/fixtures/grandchild-server.mjs');
 let dir: string;
 beforeAll(async () => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run "npx tsc -p ." before these tests`);
-  dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'flowrun-wrapped-'));
+  dir = await makeTempDir('wrapped');
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -1,26 +1,26 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, ConnectError, RequestCancelledError, RpcError, ErrorCodes, type FlowrunClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
 import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-server.js';
-import { createWorkspace, ECHO_FLOW, GATE_FLOW, startGate, type Workspace } from '../server/serve-helpers.js';
+import { startGate } from '../support/gate.js';
+import { freePort } from '../support/ports.js';
+import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
+import { cleanupAfterEach } from '../support/cleanups.js';
 
 let ws: Workspace;
 let runtime: Runtime;
 let server: RuntimeServer;
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
 beforeAll(async () => {
   ws = await createWorkspace();
   runtime = await Runtime.create({ config: await loadConfig({ configPath: ws.config }) });
   server = await startRuntimeServer({ runtime, port: 0 });
 });
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 afterAll(async () => {
   await server.close();
   await runtime.close();
@@ -44,11 +44,7 @@ async function silentServer(): Promise<{ url: string }> {
 
 describe('connect', () => {
   it('fails with a ConnectError naming the URL when nothing listens there', async () => {
-    const tcp = createTcpServer();
-    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
-    const port = (tcp.address() as AddressInfo).port;
-    await new Promise<void>((r) => tcp.close(() => r()));
-    const url = `ws://127.0.0.1:${port}/`;
+    const url = `ws://127.0.0.1:${await freePort()}/`;
     const err = await connect(url).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).message).toBe(`cannot connect to ${url}: connection refused (is \`flowrun serve\` running there?)`);

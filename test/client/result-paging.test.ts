@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { ConnectionClosedError } from '../../src/errors.js';
 import { Runtime } from '../../src/runtime.js';
 import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-server.js';
-import { createWorkspace, ECHO_FLOW, type Workspace } from '../server/serve-helpers.js';
+import { createWorkspace, ECHO_FLOW, type Workspace } from '../support/workspace.js';
 
 /**
  * A client whose frame limit is far below the size of a run's results still gets every result:

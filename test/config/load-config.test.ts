@@ -1,14 +1,15 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findConfigFile, loadConfig, type MockPluginConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
-
-const CONFORMANCE_DIR = '/work/shared/conformance/stepflow-mock';
+import { rejectionOf } from '../support/errors.js';
+import { MOCK_FLOWS } from '../support/paths.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp('/dev/shm/flowrun-config-');
+  dir = await makeTempDir('config');
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -19,14 +20,7 @@ async function write(path: string, text: string): Promise<string> {
   return file;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<ConfigError> {
-  const error = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  return error as ConfigError;
-}
+const rejection = (promise: Promise<unknown>): Promise<ConfigError> => rejectionOf(promise, ConfigError);
 
 describe('findConfigFile', () => {
   it('prefers the config next to the flow over the one in cwd', async () => {
@@ -137,15 +131,15 @@ describe('loadConfig', () => {
     expect(error.message).toContain('REMOTE_HOST');
   });
 
-  it("reads Stepflow's mock conformance config, complex keys and all", async () => {
-    const config = await loadConfig({ flowPath: join(CONFORMANCE_DIR, 'basic.yaml'), cwd: dir, env: {} });
-    expect(config.file).toBe(join(CONFORMANCE_DIR, 'stepflow-config.yml'));
+  it("reads a mock config in Stepflow's format (stepflow-config.yml beside the flow), complex keys and all", async () => {
+    const config = await loadConfig({ flowPath: join(MOCK_FLOWS, 'translate.yaml'), cwd: dir, env: {} });
+    expect(config.file).toBe(join(MOCK_FLOWS, 'stepflow-config.yml'));
     expect(config.routes).toEqual({ '/mock/{component}': [{ plugin: 'mock' }] });
     const mock = config.plugins.mock as MockPluginConfig;
-    expect(Object.keys(mock.components)).toEqual(['/one_output', '/two_outputs', '/error', '/handle_skip']);
-    expect(mock.components['/one_output'].behaviors.map((b) => b.input)).toEqual([{ input: 'a' }, { input: 'hello' }, { input: 'b' }]);
-    expect(mock.components['/error'].behaviors[0]).toEqual({ input: { mode: 'error' }, behavior: { outcome: 'failed', error: { code: 8, message: 'error' } } });
-    expect(mock.components['/handle_skip'].behaviors[2]).toEqual({ input: { input: null }, behavior: { outcome: 'success', value: { output: 'received null' } } });
-    expect(mock.components['/two_outputs'].outputSchema).toMatchObject({ properties: { x: { type: 'integer' } } });
+    expect(Object.keys(mock.components)).toEqual(['/lookup', '/measure', '/toggle', '/nullable']);
+    expect(mock.components['/lookup'].behaviors.map((b) => b.input)).toEqual([{ word: 'one' }, { word: 'three' }, { word: 'uno' }]);
+    expect(mock.components['/toggle'].behaviors[0]).toEqual({ input: { mode: 'break' }, behavior: { outcome: 'failed', error: { code: 7, message: 'broken on purpose' } } });
+    expect(mock.components['/nullable'].behaviors[2]).toEqual({ input: { value: null }, behavior: { outcome: 'success', value: { output: 'got null' } } });
+    expect(mock.components['/measure'].outputSchema).toMatchObject({ properties: { letters: { type: 'integer' } } });
   });
 });

@@ -1,17 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type FlowrunConfig, type MockPluginConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
+import { thrownBy } from '../support/errors.js';
 
 const base = { workingDirectory: '/srv/app', env: {} as Record<string, string> };
 
 function configError(value: unknown, options: Partial<Parameters<typeof parseConfig>[1]> = {}): ConfigError {
-  try {
-    parseConfig(value, { ...base, file: '/srv/app/flowrun.yaml', ...options });
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
+  return thrownBy(() => parseConfig(value, { ...base, file: '/srv/app/flowrun.yaml', ...options }), ConfigError);
 }
 
 describe('parseConfig: plugins', () => {

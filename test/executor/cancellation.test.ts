@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { FlowResult } from '../../protocol/index.js';
 import { executeItem, type ItemExecutionOptions } from '../../src/executor/item-executor.js';
 import type { CompiledFlow } from '../../src/flow/compile.js';
-import { FakeInvoker, flowOf, settle } from './fake-invoker.js';
+import { FakeInvoker, flowOf } from './fake-invoker.js';
+import { settle } from '../support/wait-for.js';
 
 const start = (flow: CompiledFlow, fake: FakeInvoker, opts: Partial<ItemExecutionOptions> = {}) =>
   executeItem(flow, null, { runId: 'run-1', itemIndex: 0, flowId: 'sha256:f', invoke: fake.invoke, ...opts });

@@ -7,15 +7,15 @@ import { LenientFlowResultSchema, type FlowResult } from '../../protocol/index.j
 import { executeItem, type StepInvoker } from '../../src/executor/item-executor.js';
 import { compileFlow } from '../../src/flow/compile.js';
 import { loadFlowFile } from '../../src/flow/load.js';
+import { MOCK_FLOWS as DIR } from '../support/paths.js';
 import { componentError } from './fake-invoker.js';
 
 /**
- * Runs the test cases of Stepflow's mock conformance flows through the executor, with a small
- * stand-in for the mock plugin built from the behaviours in their config (the real plugin lives
- * in src/plugins/). Compared as SPEC §6.4 says: outcome, code and message; success values partially.
+ * Runs the test cases of the mock-plugin fixture flows (Stepflow's format) through the executor,
+ * with a small stand-in for the mock plugin built from the behaviours in their config (the real
+ * plugin lives in src/plugins/). Compared as `flowrun test` compares: outcome, code and message;
+ * success values partially.
  */
-
-const DIR = '/work/shared/conformance/stepflow-mock';
 
 async function mockInvoker(): Promise<StepInvoker> {
   // yaml 2.9.1 refuses a flow-mapping key that follows a nested block value ("Map comment with
@@ -41,7 +41,7 @@ function toPlain(v: unknown): unknown {
   return v;
 }
 
-describe('Stepflow mock conformance flows', async () => {
+describe("the mock-plugin fixture flows in Stepflow's format", async () => {
   const invoke = await mockInvoker();
   const files = (await readdir(DIR)).filter((f) => f.endsWith('.yaml'));
   for (const file of files) {

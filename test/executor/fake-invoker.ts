@@ -107,6 +107,3 @@ export const componentError = (code: number, message = 'boom', data?: unknown): 
 /** A call lost with its connection (-32005, marked as a transport failure by the plugin). */
 export const transportError = (message = 'connection lost'): ComponentError =>
   ComponentError.transport({ code: -32005, message });
-
-/** Lets pending promise callbacks run (a macrotask turn). */
-export const settle = (): Promise<void> => new Promise((r) => setImmediate(r));

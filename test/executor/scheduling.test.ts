@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { executeItem, type ItemExecutionOptions } from '../../src/executor/item-executor.js';
 import type { CompiledFlow } from '../../src/flow/compile.js';
-import { FakeInvoker, flowOf, ok, settle } from './fake-invoker.js';
+import { FakeInvoker, flowOf, ok } from './fake-invoker.js';
+import { settle } from '../support/wait-for.js';
 
 const start = (flow: CompiledFlow, input: unknown, fake: FakeInvoker, opts: Partial<ItemExecutionOptions> = {}) =>
   executeItem(flow, input, { runId: 'run-1', itemIndex: 3, flowId: 'sha256:f', invoke: fake.invoke, ...opts });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startItem, type ItemOutcome, type ItemSink, type RunningItem } from '../../src/executor/item-executor.js';
-import { FakeInvoker, flowOf, ok, settle } from './fake-invoker.js';
+import { FakeInvoker, flowOf, ok } from './fake-invoker.js';
+import { settle } from '../support/wait-for.js';
 
 const options = (fake: FakeInvoker) => ({ runId: 'run-1', itemIndex: 7, flowId: 'sha256:f', invoke: fake.invoke });
 

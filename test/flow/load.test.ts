@@ -1,23 +1,15 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlowLoadError } from '../../src/errors.js';
 import { compileFlow } from '../../src/flow/compile.js';
 import { loadFlowFile, parseFlowText } from '../../src/flow/load.js';
 import { validateFlow } from '../../src/flow/validate.js';
+import { thrownBy } from '../support/errors.js';
+import { MOCK_FLOWS } from '../support/paths.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
-const CONFORMANCE = '/work/shared/conformance/stepflow-mock';
-
-function loadError(fn: () => unknown): FlowLoadError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof FlowLoadError) return err;
-    throw err;
-  }
-  throw new Error('expected a FlowLoadError');
-}
+const loadError = (fn: () => unknown): FlowLoadError => thrownBy(fn, FlowLoadError);
 
 describe('parseFlowText', () => {
   it('parses YAML with the 1.2 core schema: dates and "yes" stay strings', () => {
@@ -64,7 +56,7 @@ describe('parseFlowText', () => {
 describe('loadFlowFile', () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(process.env.FLOWRUN_TMP ?? (await shmOrTmp()), 'flowrun-load-'));
+    dir = await makeTempDir('load');
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -83,23 +75,14 @@ describe('loadFlowFile', () => {
   });
 });
 
-describe('the Stepflow conformance flows', () => {
+describe("the mock-plugin fixture flows, written in Stepflow's format", () => {
   it('all load, validate without errors and compile', async () => {
-    const files = (await readdir(CONFORMANCE)).filter((f) => f.endsWith('.yaml'));
+    const files = (await readdir(MOCK_FLOWS)).filter((f) => f.endsWith('.yaml'));
     expect(files.length).toBeGreaterThanOrEqual(5);
     for (const file of files) {
-      const flow = await loadFlowFile(join(CONFORMANCE, file));
+      const flow = await loadFlowFile(join(MOCK_FLOWS, file));
       expect(validateFlow(flow).diagnostics.filter((d) => d.level === 'error'), file).toEqual([]);
       expect(compileFlow(flow).steps.length, file).toBeGreaterThan(0);
     }
   });
 });
-
-async function shmOrTmp(): Promise<string> {
-  try {
-    await readdir('/dev/shm');
-    return '/dev/shm';
-  } catch {
-    return tmpdir();
-  }
-}

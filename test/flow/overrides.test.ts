@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OverridesSchema, RpcError, type Flow, type Overrides } from '../../protocol/index.js';
 import { applyOverrides, mergePatch } from '../../src/flow/overrides.js';
 import { validateFlow } from '../../src/flow/validate.js';
+import { thrownBy } from '../support/errors.js';
 
 const base = validateFlow({
   steps: [
@@ -11,15 +12,7 @@ const base = validateFlow({
   output: { $step: 'a' },
 }).flow as Flow;
 
-function rpcError(fn: () => unknown): RpcError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof RpcError) return err;
-    throw err;
-  }
-  throw new Error('expected an RpcError');
-}
+const rpcError = (fn: () => unknown): RpcError => thrownBy(fn, RpcError);
 
 describe('applyOverrides', () => {
   it('applies a merge patch (the default) to the step JSON; null removes a key', () => {

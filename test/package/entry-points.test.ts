@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { ROOT } from '../support/paths.js';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
 
 /** Runs an ES module in a fresh node inside the repo, where `flowrun` resolves to this package (self-reference). */
 async function node(source: string): Promise<string> {
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', source], { cwd: repo, timeout: 60_000 });
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', source], { cwd: ROOT, timeout: 60_000 });
   return stdout.trim();
 }
 

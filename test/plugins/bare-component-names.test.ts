@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBlobStore } from '../../blobstore/memory.js';
 import { parseConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SERVER = join(ROOT, 'test/fixtures/bare-name-server.mjs');
@@ -37,7 +38,7 @@ async function calcRuntime(template: string): Promise<Runtime> {
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'flowrun-bare-names-'));
+  dir = await makeTempDir('bare-names');
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

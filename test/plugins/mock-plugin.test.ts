@@ -1,68 +1,65 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../protocol/index.js';
 import { loadConfig, type MockPluginConfig } from '../../src/config/index.js';
 import { ComponentError } from '../../src/plugins/component-error.js';
 import { MockPlugin } from '../../src/plugins/mock-plugin.js';
 import type { ComponentCall } from '../../src/plugins/plugin.js';
+import { rejectionOf } from '../support/errors.js';
+import { MOCK_FLOWS } from '../support/paths.js';
 
 const scope = { runId: 'r', itemIndex: 0, stepId: 's', flowId: 'sha256:0' };
 const call = (component: string, input: unknown, extra: Partial<ComponentCall> = {}): ComponentCall => ({ component, input, attempt: 1, scope, ...extra });
 
-async function conformancePlugin(): Promise<MockPlugin> {
-  const config = await loadConfig({ configPath: '/work/shared/conformance/stepflow-mock/stepflow-config.yml', env: {} });
+/** The mock plugin of the fixture config in Stepflow's format. */
+async function fixturePlugin(): Promise<MockPlugin> {
+  const config = await loadConfig({ configPath: join(MOCK_FLOWS, 'stepflow-config.yml'), env: {} });
   return new MockPlugin('mock', config.plugins.mock as MockPluginConfig);
 }
 
-async function failure(promise: Promise<unknown>): Promise<ComponentError> {
-  const error = await promise.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(ComponentError);
-  return error as ComponentError;
-}
+const failure = (promise: Promise<unknown>): Promise<ComponentError> => rejectionOf(promise, ComponentError);
 
-describe('MockPlugin with the conformance behaviours', () => {
+describe("MockPlugin with behaviours written in Stepflow's format", () => {
   it('returns the success value of the behaviour whose input matches', async () => {
-    const plugin = await conformancePlugin();
-    expect(await plugin.execute(call('/one_output', { input: 'hello' }))).toEqual({ outcome: 'success', value: { output: 'world' } });
-    expect(await plugin.execute(call('/two_outputs', { input: 'world' }))).toEqual({ outcome: 'success', value: { x: 2, y: 8 } });
+    const plugin = await fixturePlugin();
+    expect(await plugin.execute(call('/lookup', { word: 'three' }))).toEqual({ outcome: 'success', value: { translation: 'tres' } });
+    expect(await plugin.execute(call('/measure', { text: 'tres' }))).toEqual({ outcome: 'success', value: { letters: 4, vowels: 1 } });
   });
 
   it('returns a failed behaviour as a failed FlowResult with its own code', async () => {
-    const plugin = await conformancePlugin();
-    expect(await plugin.execute(call('/error', { mode: 'error' }))).toEqual({ outcome: 'failed', error: { code: 8, message: 'error' } });
+    const plugin = await fixturePlugin();
+    expect(await plugin.execute(call('/toggle', { mode: 'break' }))).toEqual({ outcome: 'failed', error: { code: 7, message: 'broken on purpose' } });
   });
 
   it('matches an explicit null, and not a missing key', async () => {
-    const plugin = await conformancePlugin();
-    expect(await plugin.execute(call('/handle_skip', { input: null }))).toEqual({ outcome: 'success', value: { output: 'received null' } });
-    const error = await failure(plugin.execute(call('/handle_skip', {})));
+    const plugin = await fixturePlugin();
+    expect(await plugin.execute(call('/nullable', { value: null }))).toEqual({ outcome: 'success', value: { output: 'got null' } });
+    const error = await failure(plugin.execute(call('/nullable', {})));
     expect(error.error.code).toBe(ErrorCodes.ComponentExecutionFailed);
   });
 
   it('fails with -32004 naming component and compact input when no behaviour matches', async () => {
-    const plugin = await conformancePlugin();
-    const error = await failure(plugin.execute(call('/one_output', { input: 'zzz', n: [1, 2] })));
+    const plugin = await fixturePlugin();
+    const error = await failure(plugin.execute(call('/lookup', { word: 'zzz', n: [1, 2] })));
     expect(error.error.code).toBe(ErrorCodes.ComponentExecutionFailed);
-    expect(error.error.message).toBe('No behavior defined for /one_output on {"input":"zzz","n":[1,2]}');
+    expect(error.error.message).toBe('No behavior defined for /lookup on {"word":"zzz","n":[1,2]}');
   });
 
   it('fails with -32001 for a component it does not have', async () => {
-    const plugin = await conformancePlugin();
+    const plugin = await fixturePlugin();
     const error = await failure(plugin.execute(call('/nope', {})));
     expect(error.error.code).toBe(ErrorCodes.ComponentNotFound);
     expect(error.error.message).toContain('/nope');
   });
 
   it('lists its components with their schemas', async () => {
-    const plugin = await conformancePlugin();
+    const plugin = await fixturePlugin();
     const components = await plugin.listComponents();
-    expect(components.map((c) => c.component)).toEqual(['/one_output', '/two_outputs', '/error', '/handle_skip']);
+    expect(components.map((c) => c.component)).toEqual(['/lookup', '/measure', '/toggle', '/nullable']);
     expect(components[0]).toEqual({
-      component: '/one_output',
-      input_schema: { type: 'object', properties: { input: { type: 'string' } } },
-      output_schema: { type: 'object', properties: { output: { type: 'string' } } },
+      component: '/lookup',
+      input_schema: { type: 'object', properties: { word: { type: 'string' } } },
+      output_schema: { type: 'object', properties: { translation: { type: 'string' } } },
     });
   });
 });

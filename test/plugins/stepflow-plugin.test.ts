@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../protocol/index.js';
@@ -12,7 +11,10 @@ import {
   type StepflowWebSocketPluginOptions,
 } from '../../src/plugins/stepflow-plugin.js';
 import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';
-import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../fixtures/websocket-server-process.js';
+import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../support/component-server.js';
+import { makeTempDir } from '../support/temp-dir.js';
+import { rejectionOf } from '../support/errors.js';
+import { requireBuilt } from '../support/paths.js';
 
 // Child processes run compiled JS: `npx tsc -p .` (or `npm test`) builds dist/ first.
 const GREETER = 'dist/examples/greeter/server.js';
@@ -21,10 +23,8 @@ const TEST_SERVER = 'test/fixtures/stepflow-test-server.mjs';
 
 let tmp: string;
 beforeAll(async () => {
-  for (const file of [GREETER, BLOB_ROUNDTRIP, 'dist/src/sdk/index.js']) {
-    if (!existsSync(file)) throw new Error(`${file} is missing: run "npx tsc -p ." before these tests`);
-  }
-  tmp = await mkdtemp('/dev/shm/flowrun-stepflow-plugin-');
+  requireBuilt(GREETER, BLOB_ROUNDTRIP, 'dist/src/sdk/index.js');
+  tmp = await makeTempDir('stepflow-plugin');
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
@@ -102,14 +102,7 @@ function call(component: string, input: unknown, extra: Partial<ComponentCall> =
   return { component, input, attempt: 1, scope: { runId: 'run-a', itemIndex: nextItem++, stepId: 'step-1', flowId: 'sha256:flow' }, ...extra };
 }
 
-async function componentError(promise: Promise<unknown>): Promise<ComponentError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ComponentError);
-  return error as ComponentError;
-}
+const componentError = (promise: Promise<unknown>): Promise<ComponentError> => rejectionOf(promise, ComponentError);
 
 const pidOf = (result: unknown): number => (result as { value: { pid: number } }).value.pid;
 

@@ -13,6 +13,7 @@ import { trackedGroups } from '../../src/transport/process-groups.js';
 import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';
 import { captureLogger, LEVEL } from '../transport/capture-logger.js';
 import { isAlive, waitUntil, waitUntilGone } from '../transport/process-liveness.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 // Child processes run compiled JS: `npx tsc -p .` builds dist/ first.
 const GRANDCHILD_SERVER = 'test/fixtures/grandchild-server.mjs';
@@ -22,7 +23,7 @@ const ABANDONING_RUNTIME = 'test/fixtures/abandoning-runtime.mjs';
 let tmp: string;
 beforeAll(async () => {
   if (!existsSync('dist/src/sdk/index.js')) throw new Error('dist/ is missing: run "npx tsc -p ." before these tests');
-  tmp = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'flowrun-process-groups-'));
+  tmp = await makeTempDir('process-groups');
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MemoryBlobStore } from '../../blobstore/memory.js';
 import { ErrorCodes } from '../../protocol/index.js';
@@ -12,20 +11,20 @@ import { Runtime } from '../../src/runtime.js';
 import { createComponentServer, defineComponent, type WebSocketServing } from '../../src/sdk/index.js';
 import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';
 import { FakeWebSocketComponentServer, type FakeServerOptions } from '../fixtures/fake-websocket-component-server.js';
-import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../fixtures/websocket-server-process.js';
+import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../support/component-server.js';
+import { TEMP_ROOT } from '../support/temp-dir.js';
+import { rejectionOf } from '../support/errors.js';
+import { requireBuilt } from '../support/paths.js';
+import { cleanupAfterEach } from '../support/cleanups.js';
 
 // The fixture process runs the compiled SDK: `npx tsc -p .` (or `npm test`) builds dist/ first.
 const TEST_SERVER = 'test/fixtures/stepflow-test-server.mjs';
 
 beforeAll(() => {
-  if (!existsSync('dist/src/sdk/index.js')) throw new Error('dist/src/sdk/index.js is missing: run "npx tsc -p ." first');
+  requireBuilt('dist/src/sdk/index.js');
 });
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await killWebSocketServerProcesses();
-});
+const cleanups = cleanupAfterEach(killWebSocketServerProcesses);
 
 function wsPlugin(url: string, options: Partial<StepflowWebSocketPluginOptions> = {}) {
   const api = new FakeRuntimeApi();
@@ -45,14 +44,7 @@ function call(component: string, input: unknown): ComponentCall {
   return { component, input, attempt: 1, scope: { runId: 'run-ws', itemIndex: nextItem++, stepId: 'step', flowId: 'sha256:flow' } };
 }
 
-async function componentError(promise: Promise<unknown>): Promise<ComponentError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ComponentError);
-  return error as ComponentError;
-}
+const componentError = (promise: Promise<unknown>): Promise<ComponentError> => rejectionOf(promise, ComponentError);
 
 const pidOf = (result: unknown): number => (result as { value: { pid: number } }).value.pid;
 
@@ -200,7 +192,7 @@ describe('Runtime with a WebSocket plugin', () => {
         routes: { '/remote/{*component}': [{ plugin: 'remote' }] },
         blobStore: { type: 'memory' },
       },
-      { workingDirectory: '/dev/shm', env: {} },
+      { workingDirectory: TEMP_ROOT, env: {} },
     );
     const runtime = await Runtime.create({ config, blobStore: new MemoryBlobStore() });
     cleanups.push(() => runtime.close());

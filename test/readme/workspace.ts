@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { TEMP_ROOT } from '../support/temp-dir.js';
 
 /** The repository root (this file is `test/readme/workspace.ts`). */
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -15,7 +16,7 @@ export const BIN = join(ROOT, 'dist/src/cli/bin.js');
  * state and blobs into it, not into the checkout.
  */
 export async function createRepoCopy(): Promise<{ dir: string; remove(): Promise<void> }> {
-  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const base = TEMP_ROOT;
   const dir = await mkdtemp(join(base, 'flowrun-readme-'));
   await cp(join(ROOT, 'examples'), join(dir, 'examples'), { recursive: true });
   await cp(join(ROOT, 'package.json'), join(dir, 'package.json'));

@@ -62,6 +62,3 @@ export class RawEnd {
     }
   }
 }
-
-/** Lets every queued microtask and one macrotask run. */
-export const settle = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -9,9 +7,11 @@ import { RpcPeer } from '../../src/rpc/peer.js';
 import { spawnStdioProcess } from '../../src/transport/child-process.js';
 import { NdjsonMessageReader } from '../../src/transport/ndjson-reader.js';
 import { NdjsonMessageWriter } from '../../src/transport/ndjson-writer.js';
-import { Add, Gate, Hold, settle } from './fixtures.js';
+import { waitFor } from '../support/wait-for.js';
+import { Add, Gate, Hold } from './fixtures.js';
+import { requireBuilt, ROOT } from '../support/paths.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = `${ROOT}/`;
 const distPeer = `${root}dist/src/rpc/peer.js`;
 
 /** Two peers over real byte streams: NDJSON encoded, split and parsed as over stdio. */
@@ -104,7 +104,7 @@ process.stderr.write('child ready\\n');
 `;
 
 async function spawnPeerChild() {
-  if (!existsSync(distPeer)) throw new Error(`${distPeer} is missing: build first with \`npx tsc -p .\``);
+  requireBuilt('dist/src/rpc/peer.js');
   const proc = await spawnStdioProcess({
     command: process.execPath,
     args: ['--input-type=module', '-e', CHILD],
@@ -159,11 +159,3 @@ describe('RpcPeer with a real child process', () => {
     expect((await proc.exited).code).toBe(3);
   });
 });
-
-async function waitFor(done: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const start = Date.now();
-  while (!done()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not reached');
-    await settle();
-  }
-}

@@ -6,7 +6,8 @@ import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError } fro
 import { RpcPeer } from '../../src/rpc/peer.js';
 import { createMemoryTransportPair } from '../../src/transport/memory-pair.js';
 import { captureLogger, LEVEL } from '../transport/capture-logger.js';
-import { Add, Gate, Hold, Note, peerPair, peerWithRawEnd, settle } from './fixtures.js';
+import { Add, Gate, Hold, Note, peerPair, peerWithRawEnd } from './fixtures.js';
+import { settle } from '../support/wait-for.js';
 
 describe('RpcPeer requests', () => {
   it('serves requests in both directions at once and matches out-of-order answers to their callers', async () => {

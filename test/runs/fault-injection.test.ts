@@ -1,15 +1,14 @@
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../protocol/index.js';
 import { MemoryBlobStore } from '../../blobstore/memory.js';
 import { parseConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
+import { fixturePath, ROOT } from '../support/paths.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 let runtime: Runtime;
 
 beforeAll(async () => {
-  const server = { type: 'stepflow', command: process.execPath, args: [join(ROOT, 'test/fixtures/crashy-server.mjs')] };
+  const server = { type: 'stepflow', command: process.execPath, args: [fixturePath('crashy-server.mjs')] };
   const config = parseConfig(
     {
       plugins: { crashy: server, fragile: { ...server, transportRetries: 0 } },

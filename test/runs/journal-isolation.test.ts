@@ -13,7 +13,8 @@ import { silentLogger } from '../../src/log.js';
 import { PostgresStateStore } from '../../src/store/postgres-state-store.js';
 import { SqliteStateStore } from '../../src/store/sqlite-state-store.js';
 import { ItemTransitions, type RunRecord, type StateStore } from '../../src/store/index.js';
-import { postgresAvailable, startPostgres, type PostgresFixture } from '../setup/postgres.js';
+import { postgresAvailable, startPostgres, type PostgresFixture } from '../support/postgres.js';
+import { makeTempDirSync } from '../support/temp-dir.js';
 
 /**
  * One item's bad data never touches another run, on real SQLite files and a real PostgreSQL
@@ -27,7 +28,7 @@ let postgres: PostgresFixture;
 let scratch: string;
 beforeAll(async () => {
   if (postgresAvailable()) postgres = await startPostgres();
-  scratch = mkdtempSync('/dev/shm/flowrun-journal-');
+  scratch = makeTempDirSync('journal');
 });
 afterAll(async () => {
   await postgres?.close();

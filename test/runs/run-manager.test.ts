@@ -4,6 +4,7 @@ import { MemoryBlobStore } from '../../blobstore/memory.js';
 import type { StepInvocation, StepInvoker } from '../../src/executor/item-executor.js';
 import { RunManager } from '../../src/runs/run-manager.js';
 import { MemoryStateStore } from '../../src/store/memory-state-store.js';
+import { rejectionOf } from '../support/errors.js';
 
 const FLOW = {
   schema: 'https://stepflow.org/schemas/v1/flow.json',
@@ -52,15 +53,7 @@ function make(invoke: StepInvoker): RunManager {
   return manager;
 }
 
-async function rpcError(p: Promise<unknown>): Promise<RpcError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RpcError) return err;
-    throw err;
-  }
-  throw new Error('expected an RpcError');
-}
+const rpcError = (p: Promise<unknown>): Promise<RpcError> => rejectionOf(p, RpcError);
 
 const submitParams = (inputs: unknown[], extra: Record<string, unknown> = {}) => ({
   flow: FLOW,
@@ -184,7 +177,7 @@ describe('RunManager', () => {
     expect(childFinal.status).toBe('cancelled');
   });
 
-  it('refuses bad requests with the SPEC error naming the culprit', async () => {
+  it('refuses bad requests with the protocol error naming the culprit', async () => {
     const runs = make(doubling);
     const unknownRun = await rpcError(runs.get({ runId: 'nope', wait: false, includeResults: false, resultOrder: 'byIndex', offset: 0 }));
     expect([unknownRun.code, unknownRun.data]).toEqual([ErrorCodes.NotFound, { runId: 'nope' }]);

@@ -1,19 +1,18 @@
-import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ItemCounts } from '../../protocol/index.js';
 import { MemoryBlobStore } from '../../blobstore/memory.js';
 import { parseConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
+import { fixturePath, ROOT } from '../support/paths.js';
 
 /** Runs through a real stdio component server: sizes, failures, order, cancellation. */
-const ROOT = resolve(import.meta.dirname, '../..');
 const FLOW = { steps: [{ id: 'work', component: '/runs/work', input: { $input: '$' } }], output: { $step: 'work', path: 'i' } };
 
 let runtime: Runtime;
 beforeEach(async () => {
   const config = parseConfig(
     {
-      plugins: { runs: { type: 'stepflow', command: process.execPath, args: [join(ROOT, 'test/fixtures/runs-server.mjs')] } },
+      plugins: { runs: { type: 'stepflow', command: process.execPath, args: [fixturePath('runs-server.mjs')] } },
       routes: { '/runs/{*component}': [{ plugin: 'runs' }] },
     },
     { workingDirectory: ROOT, env: process.env },

@@ -1,12 +1,11 @@
-import { join, resolve } from 'node:path';
 import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBlobStore } from '../../blobstore/memory.js';
 import { parseConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
+import { fixturePath, ROOT } from '../support/paths.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 let runtime: Runtime;
@@ -15,7 +14,7 @@ beforeAll(async () => {
   trace.setGlobalTracerProvider(provider);
   const config = parseConfig(
     {
-      plugins: { obs: { type: 'stepflow', command: process.execPath, args: [join(ROOT, 'test/fixtures/observability-server.mjs')] } },
+      plugins: { obs: { type: 'stepflow', command: process.execPath, args: [fixturePath('observability-server.mjs')] } },
       routes: { '/obs/{*component}': [{ plugin: 'obs' }] },
     },
     { workingDirectory: ROOT, env: process.env },

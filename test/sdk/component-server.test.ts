@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { MessageReader, MessageWriter } from 'vscode-jsonrpc';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import {
@@ -26,6 +26,8 @@ import { createMemoryTransportPair } from '../../src/transport/memory-pair.js';
 import { WebSocketMessageReader } from '../../src/transport/websocket-reader.js';
 import { WebSocketMessageWriter } from '../../src/transport/websocket-writer.js';
 import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';
+import { rejectionOf } from '../support/errors.js';
+import { cleanupAfterEach } from '../support/cleanups.js';
 
 const greet = defineComponent({
   name: '/greet',
@@ -71,19 +73,9 @@ async function connectOverWebSocket(components: Component<any, any>[], options: 
   return { ...runtimePeer(new WebSocketMessageReader(socket), new WebSocketMessageWriter(socket)), connection: connection! };
 }
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
-async function rpcError(promise: Promise<unknown>): Promise<RpcError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RpcError);
-  return error as RpcError;
-}
+const rpcError = (promise: Promise<unknown>): Promise<RpcError> => rejectionOf(promise, RpcError);
 
 describe.each([
   { transport: 'memory', connect: connectInMemory },

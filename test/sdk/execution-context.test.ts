@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../../src/log.js';
 import { RpcPeer } from '../../src/rpc/peer.js';
 import { createComponentServer, defineComponent, type Component, type ComponentContext } from '../../src/sdk/index.js';
 import { createMemoryTransportPair } from '../../src/transport/memory-pair.js';
+import { deferred } from '../support/deferred.js';
 
 const peers: RpcPeer[] = [];
 afterEach(() => {
@@ -21,12 +22,6 @@ function connect(components: Component<any, any>[], logger: Logger = silentLogge
   runtime.listen();
   peers.push(runtime, connection.peer);
   return runtime;
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 describe('component execution context', () => {

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { requireBuilt } from '../support/paths.js';
 
 // The fixture runs the compiled SDK: `npx tsc -p .` (or `npm test`) builds dist/ first.
 const SERVER = 'test/fixtures/stepflow-test-server.mjs';
 
 beforeAll(() => {
-  if (!existsSync('dist/src/sdk/index.js')) throw new Error('dist/src/sdk/index.js is missing: run "npx tsc -p ." first');
+  requireBuilt('dist/src/sdk/index.js');
 });
 
 /** A component server process driven line by line over raw stdio, as the runtime would. */

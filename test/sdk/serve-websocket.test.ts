@@ -1,6 +1,5 @@
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ComponentsExecute, Initialize } from '../../protocol/index.js';
 import { silentLogger } from '../../src/log.js';
@@ -10,29 +9,18 @@ import { registerRuntimeHandlers } from '../../src/server/runtime-handlers.js';
 import { WebSocketMessageReader } from '../../src/transport/websocket-reader.js';
 import { WebSocketMessageWriter } from '../../src/transport/websocket-writer.js';
 import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';
-import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../fixtures/websocket-server-process.js';
+import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../support/component-server.js';
+import { deferred, type Deferred } from '../support/deferred.js';
+import { requireBuilt } from '../support/paths.js';
+import { cleanupAfterEach } from '../support/cleanups.js';
 
 const TEST_SERVER = 'test/fixtures/stepflow-test-server.mjs';
 
 beforeAll(() => {
-  if (!existsSync('dist/src/sdk/index.js')) throw new Error('dist/src/sdk/index.js is missing: run "npx tsc -p ." first');
+  requireBuilt('dist/src/sdk/index.js');
 });
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await killWebSocketServerProcesses();
-});
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-}
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
+const cleanups = cleanupAfterEach(killWebSocketServerProcesses);
 
 /** `/wait` handlers by tag: when each started, and the reason it was aborted. */
 const waiting = new Map<string, { started: Deferred<void>; aborted: Deferred<unknown> }>();

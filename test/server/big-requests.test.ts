@@ -9,8 +9,11 @@ import { connect, type FlowrunClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
 import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-server.js';
-import { startPostgres, type PostgresFixture } from '../setup/postgres.js';
-import { ECHO_FLOW, GATE_FLOW, ROOT, startGate } from './serve-helpers.js';
+import { startPostgres, type PostgresFixture } from '../support/postgres.js';
+import { startGate } from '../support/gate.js';
+import { ROOT } from '../support/paths.js';
+import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 /**
  * A big submit and a big cancel on a served runtime (SQLite, PostgreSQL) do their work in slices:
@@ -22,7 +25,7 @@ let dir: string;
 let postgres: PostgresFixture;
 let gate: Awaited<ReturnType<typeof startGate>>;
 beforeAll(async () => {
-  dir = await mkdtemp('/dev/shm/flowrun-big-');
+  dir = await makeTempDir('big');
   postgres = await startPostgres();
   gate = await startGate();
 });
@@ -38,7 +41,7 @@ async function serveOn(name: string, stateStore: string): Promise<{ runtime: Run
   await writeFile(
     config,
     `plugins:
-  t: { type: stepflow, command: node, args: [${JSON.stringify(join(ROOT, 'test/server/fixtures/gate-server.mjs'))}] }
+  t: { type: stepflow, command: node, args: [${JSON.stringify(join(ROOT, 'test/fixtures/gate-server.mjs'))}] }
 routes:
   "/t/{*component}": [{ plugin: t }]
 blobStore: { type: memory }

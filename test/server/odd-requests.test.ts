@@ -9,7 +9,10 @@ import { ConfigError } from '../../src/errors.js';
 import { StepflowPlugin } from '../../src/plugins/stepflow-plugin.js';
 import { Runtime } from '../../src/runtime.js';
 import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-server.js';
-import { ECHO_FLOW, GATE_FLOW, ROOT, startGate } from './serve-helpers.js';
+import { startGate } from '../support/gate.js';
+import { ROOT } from '../support/paths.js';
+import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 /**
  * Odd requests to a served runtime on SQLite: timeouts past what a timer can hold, and inputs
@@ -21,11 +24,11 @@ let runtime: Runtime;
 let server: RuntimeServer;
 let client: FlowrunClient;
 beforeAll(async () => {
-  dir = await mkdtemp('/dev/shm/flowrun-odd-');
+  dir = await makeTempDir('odd');
   await writeFile(
     join(dir, 'flowrun.yaml'),
     `plugins:
-  t: { type: stepflow, command: node, args: [${JSON.stringify(join(ROOT, 'test/server/fixtures/gate-server.mjs'))}] }
+  t: { type: stepflow, command: node, args: [${JSON.stringify(join(ROOT, 'test/fixtures/gate-server.mjs'))}] }
 routes:
   "/t/{*component}": [{ plugin: t }]
 blobStore: { type: filesystem, path: ${JSON.stringify(join(dir, 'blobs'))} }

@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunStatus } from '../../protocol/index.js';
 import { connect, type FlowrunClient } from '../../src/client/index.js';
-import { startPostgres, type PostgresFixture } from '../setup/postgres.js';
-import { ROOT, spawnServe, startGate } from './serve-helpers.js';
+import { startPostgres, type PostgresFixture } from '../support/postgres.js';
+import { startGate } from '../support/gate.js';
+import { ROOT } from '../support/paths.js';
+import { spawnServe } from '../support/serve.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 /**
  * `flowrun serve` is killed with SIGKILL while every item of a run waits for a child run it
@@ -14,7 +17,7 @@ import { ROOT, spawnServe, startGate } from './serve-helpers.js';
 let dir: string;
 let postgres: PostgresFixture;
 beforeAll(async () => {
-  dir = await mkdtemp('/dev/shm/flowrun-children-');
+  dir = await makeTempDir('children');
   postgres = await startPostgres();
 });
 afterAll(async () => {
@@ -28,7 +31,7 @@ async function writeConfig(name: string, stateStore: string): Promise<string> {
   await writeFile(
     config,
     `plugins:
-  c: { type: stepflow, command: node, args: [${JSON.stringify(join(ROOT, 'test/server/fixtures/child-runs-server.mjs'))}] }
+  c: { type: stepflow, command: node, args: [${JSON.stringify(join(ROOT, 'test/fixtures/child-runs-server.mjs'))}] }
 routes:
   "/c/{*component}": [{ plugin: c }]
 blobStore: { type: filesystem, path: ${JSON.stringify(join(dir, `${name}-blobs`))} }
@@ -56,7 +59,7 @@ describe.each(STORES)('recovery with child runs (%s)', (name, stateStore) => {
     const n = 3;
     const config = await writeConfig(name, stateStore());
     const gate = await startGate();
-    const first = await spawnServe(['--config', config], {}, dir);
+    const first = await spawnServe(['--config', config], { cwd: dir });
     let second: Awaited<ReturnType<typeof spawnServe>> | undefined;
     try {
       const client = await connect(first.url);
@@ -71,7 +74,7 @@ describe.each(STORES)('recovery with child runs (%s)', (name, stateStore) => {
       await first.exited;
       await client.close();
 
-      second = await spawnServe(['--config', config], {}, dir);
+      second = await spawnServe(['--config', config], { cwd: dir });
       const again = await connect(second.url);
       // The items run again and submit new children, which reach the gate too.
       await gate.arrived(2 * n);

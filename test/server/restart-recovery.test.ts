@@ -1,9 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ItemResult } from '../../protocol/index.js';
 import { connect } from '../../src/client/index.js';
-import { ROOT, spawnServe } from './serve-helpers.js';
+import { fixturePath } from '../support/paths.js';
+import { allResults } from '../support/run-results.js';
+import { spawnServe } from '../support/serve.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 /**
  * `flowrun serve` is killed with SIGKILL in the middle of a 1,000-item run and started again on
@@ -11,11 +13,11 @@ import { ROOT, spawnServe } from './serve-helpers.js';
  */
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp('/dev/shm/flowrun-recovery-');
+  dir = await makeTempDir('recovery');
   await writeFile(
     join(dir, 'flowrun.yaml'),
     `plugins:
-  r: { type: stepflow, command: node, args: [${JSON.stringify(join(ROOT, 'test/fixtures/recovery-server.mjs'))}], env: { RECOVERY_LOG: ${JSON.stringify(join(dir, 'executions.log'))} } }
+  r: { type: stepflow, command: node, args: [${JSON.stringify(fixturePath('recovery-server.mjs'))}], env: { RECOVERY_LOG: ${JSON.stringify(join(dir, 'executions.log'))} } }
 routes:
   "/r/{*component}": [{ plugin: r }]
 blobStore: { type: filesystem, path: blobs }
@@ -63,12 +65,7 @@ describe('restart recovery', () => {
       expect(final.status).toBe('success');
       expect(final.items).toEqual({ total: n, pending: 0, running: 0, success: n, failed: 0, cancelled: 0 });
 
-      const results: ItemResult[] = [];
-      for (let offset: number | undefined = 0; offset !== undefined; ) {
-        const p = await resumed.results({ offset, limit: 400 });
-        results.push(...p.results);
-        offset = p.nextOffset;
-      }
+      const results = await allResults(resumed, 400);
       expect(results.map((r) => r.itemIndex)).toEqual(Array.from({ length: n }, (_, i) => i));
 
       let reexecuted = 0;

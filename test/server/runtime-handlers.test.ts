@@ -5,6 +5,7 @@ import { RpcPeer } from '../../src/rpc/peer.js';
 import type { CallerContext, RuntimeApi } from '../../src/server/runtime-api.js';
 import { registerRuntimeHandlers } from '../../src/server/runtime-handlers.js';
 import { createMemoryTransportPair } from '../../src/transport/memory-pair.js';
+import { waitFor } from '../support/wait-for.js';
 
 const status = (runId: string, s: RunStatus['status'] = 'running'): RunStatus => ({
   runId,
@@ -125,11 +126,3 @@ describe('registerRuntimeHandlers', () => {
     await waitFor(() => calls[0].caller.signal!.aborted && server.isClosed && server.inFlightCount === 0);
   });
 });
-
-async function waitFor(done: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const start = Date.now();
-  while (!done()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not reached');
-    await new Promise((r) => setImmediate(r));
-  }
-}

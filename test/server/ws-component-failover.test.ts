@@ -1,10 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ItemResult } from '../../protocol/index.js';
 import { connect } from '../../src/client/index.js';
-import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../fixtures/websocket-server-process.js';
-import { ROOT, spawnServe } from './serve-helpers.js';
+import { killWebSocketServerProcesses, startWebSocketServerProcess } from '../support/component-server.js';
+import { ROOT } from '../support/paths.js';
+import { allResults } from '../support/run-results.js';
+import { spawnServe } from '../support/serve.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 /**
  * The whole deployment on loopback: a served runtime, a WebSocket component server on another
@@ -15,7 +17,7 @@ const GREETER = join(ROOT, 'dist/examples/greeter/server.js');
 let dir: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp('/dev/shm/flowrun-failover-');
+  dir = await makeTempDir('failover');
 });
 afterAll(async () => {
   await killWebSocketServerProcesses();
@@ -56,12 +58,7 @@ stateStore: { type: memory }
       expect(items.success + items.failed + items.cancelled).toBe(n);
       expect(items.cancelled).toBe(0);
 
-      const results: ItemResult[] = [];
-      for (let offset: number | undefined = 0; offset !== undefined; ) {
-        const page = await run.results({ offset, limit: 1000 });
-        results.push(...page.results);
-        offset = page.nextOffset;
-      }
+      const results = await allResults(run, 1000);
       expect(results).toHaveLength(n);
       let retried = 0;
       for (const r of results) {

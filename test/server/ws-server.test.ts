@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect as connectTcp } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ErrorCodes, RpcError } from '../../protocol/index.js';
 import { connect, ConnectError, type FlowrunClient } from '../../src/client/index.js';
@@ -9,17 +9,16 @@ import { ConnectionClosedError } from '../../src/errors.js';
 import { Runtime } from '../../src/runtime.js';
 import { packageVersion } from '../../src/server/package-version.js';
 import { startRuntimeServer, UnsafeBindError, type RuntimeServer, type RuntimeServerOptions } from '../../src/server/ws-server.js';
-import { createWorkspace, ECHO_FLOW, GATE_FLOW, startGate, type Workspace } from './serve-helpers.js';
+import { startGate } from '../support/gate.js';
+import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
+import { cleanupAfterEach } from '../support/cleanups.js';
 
 let ws: Workspace;
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
 beforeAll(async () => {
   ws = await createWorkspace();
 });
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 afterAll(async () => {
   await ws.remove();
 });

@@ -20,7 +20,7 @@ export interface StateStoreContractOptions {
   durable: boolean;
 }
 
-/** The behaviour every StateStore backend must show (issue 5: durability). */
+/** The behaviour every StateStore backend must show, durability included. */
 export function describeStateStoreContract(name: string, options: StateStoreContractOptions, createFixture: () => Promise<StateStoreFixture>): void {
   describe(`${name} state store contract`, () => {
     let fixture: StateStoreFixture;

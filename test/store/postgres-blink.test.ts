@@ -11,7 +11,8 @@ import { RunManager } from '../../src/runs/run-manager.js';
 import { StoreWriter } from '../../src/runs/store-writer.js';
 import { Runtime } from '../../src/runtime.js';
 import { PostgresStateStore } from '../../src/store/postgres-state-store.js';
-import { startPostgres, type PostgresFixture } from '../setup/postgres.js';
+import { startPostgres, type PostgresFixture } from '../support/postgres.js';
+import { makeTempDirSync } from '../support/temp-dir.js';
 
 /**
  * The state store may blink: PostgreSQL backends terminated, or the whole server stopped and
@@ -29,7 +30,7 @@ let postgres: PostgresFixture;
 let scratch: string;
 beforeAll(async () => {
   postgres = await startPostgres();
-  scratch = mkdtempSync('/dev/shm/flowrun-blink-');
+  scratch = makeTempDirSync('blink');
 });
 afterAll(async () => {
   await postgres?.close();

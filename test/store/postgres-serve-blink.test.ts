@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/index.js';
-import { ROOT, spawnServe } from '../server/serve-helpers.js';
-import { startPostgres, type PostgresFixture } from '../setup/postgres.js';
+import { ROOT } from '../support/paths.js';
+import { spawnServe } from '../support/serve.js';
+import { startPostgres, type PostgresFixture } from '../support/postgres.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 /**
  * `flowrun serve` on PostgreSQL while the database blinks: its backends are terminated and the
@@ -19,7 +21,7 @@ let postgres: PostgresFixture;
 let dir: string;
 beforeAll(async () => {
   postgres = await startPostgres();
-  dir = await mkdtemp('/dev/shm/flowrun-serve-pg-');
+  dir = await makeTempDir('serve-pg');
 });
 afterAll(async () => {
   await postgres?.close();

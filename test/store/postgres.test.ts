@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStateStore } from '../../src/store/index.js';
 import { PostgresStateStore } from '../../src/store/postgres-state-store.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres-schema.js';
-import { startPostgres, type PostgresFixture } from '../setup/postgres.js';
+import { queryRows, startPostgres, type PostgresFixture } from '../support/postgres.js';
 import { describeStateStoreContract } from './contract.js';
 
 let server: PostgresFixture;
@@ -15,15 +15,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function adminQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: server.url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const adminQuery = <T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> => queryRows<T>(server.url, text, values);
 
 /** A fresh schema on the shared server and a URL whose connections work in it. */
 async function freshSchema(): Promise<{ schema: string; url: string; drop(): Promise<void> }> {

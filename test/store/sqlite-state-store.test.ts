@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,11 +6,12 @@ import { createStateStore, MemoryStateStore } from '../../src/store/index.js';
 import { SqliteStateStore } from '../../src/store/sqlite-state-store.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite-schema.js';
 import { ItemTransitions } from '../../src/store/item-transitions.js';
+import { makeTempDir } from '../support/temp-dir.js';
 
 describe('SqliteStateStore', () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp('/dev/shm/flowrun-sqlite-');
+    dir = await makeTempDir('sqlite');
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -65,7 +66,7 @@ describe('SqliteStateStore', () => {
 describe('createStateStore', () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp('/dev/shm/flowrun-factory-');
+    dir = await makeTempDir('factory');
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });

@@ -1,10 +1,12 @@
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../protocol/index.js';
 import { asStoreError, isStoreClosed, isStoreUnavailable } from '../../src/store/store-unavailable.js';
+import { TEMP_ROOT } from '../support/temp-dir.js';
 
 /** A port nothing listens on. */
 function closedPort(): Promise<number> {
@@ -41,7 +43,7 @@ describe('isStoreUnavailable', () => {
   });
 
   it('is true for a busy SQLite database and false for a value JSON cannot write', async () => {
-    const path = `/dev/shm/flowrun-unavailable-${process.pid}.db`;
+    const path = join(TEMP_ROOT, `flowrun-unavailable-${process.pid}.db`);
     const holder = new Database(path);
     const writer = new Database(path, { timeout: 1 });
     try {

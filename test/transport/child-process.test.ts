@@ -3,6 +3,7 @@ import type { Message } from 'vscode-jsonrpc';
 import { FlowrunError } from '../../src/errors.js';
 import { spawnStdioProcess } from '../../src/transport/child-process.js';
 import { captureLogger, LEVEL } from './capture-logger.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** A child that writes 60 stderr lines, then echoes every stdin line to stdout with `echoed: true`. */
 const ECHO_CHILD = `
@@ -68,12 +69,3 @@ describe('spawnStdioProcess', () => {
     proc.kill(); // already gone: a no-op
   });
 });
-
-/** Waits (event-loop turns, generous bound) until `done()` holds. */
-async function waitFor(done: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const start = Date.now();
-  while (!done()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

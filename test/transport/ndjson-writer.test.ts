@@ -2,6 +2,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Message } from 'vscode-jsonrpc';
 import { NdjsonMessageWriter } from '../../src/transport/ndjson-writer.js';
+import { settle } from '../support/wait-for.js';
 
 const msg = (id: number): Message => ({ jsonrpc: '2.0', id, method: 'm' }) as Message;
 
@@ -23,14 +24,12 @@ function recordingStream(options: { highWaterMark?: number; hold?: boolean } = {
   return { stream, writes, release };
 }
 
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 describe('NdjsonMessageWriter', () => {
   it('sends every message written in one tick in a single write() call', async () => {
     const { stream, writes } = recordingStream();
     const writer = new NdjsonMessageWriter(stream);
     for (let i = 1; i <= 100; i++) void writer.write(msg(i));
-    await tick();
+    await settle();
     expect(writes).toHaveLength(1);
     expect(writes[0].split('\n').slice(0, -1).map((l) => JSON.parse(l).id)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     expect(writes[0].endsWith('\n')).toBe(true);
@@ -43,7 +42,7 @@ describe('NdjsonMessageWriter', () => {
     for (let i = 1; i <= 7; i++) void writer.write(msg(i));
     // Two full batches are written synchronously, before the tick ends.
     expect(writes.map((w) => w.length)).toEqual([3 * line, 3 * line]);
-    await tick();
+    await settle();
     expect(writes.map((w) => w.length)).toEqual([3 * line, 3 * line, line]);
     expect(writes.join('').split('\n').slice(0, -1).map((l) => JSON.parse(l).id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
@@ -52,11 +51,11 @@ describe('NdjsonMessageWriter', () => {
     const { stream, writes, release } = recordingStream({ highWaterMark: 10, hold: true });
     const writer = new NdjsonMessageWriter(stream, { batchChars: 1 });
     for (let i = 1; i <= 4; i++) void writer.write(msg(i));
-    await tick();
+    await settle();
     // The first message filled the stream's buffer; the others wait for 'drain' and go together.
     expect(writes).toHaveLength(1);
     release();
-    await tick();
+    await settle();
     expect(writes.map((w) => w.split('\n').slice(0, -1).map((l) => JSON.parse(l).id))).toEqual([[1], [2, 3, 4]]);
   });
 
@@ -70,10 +69,10 @@ describe('NdjsonMessageWriter', () => {
     const { stream, writes } = recordingStream();
     const writer = new NdjsonMessageWriter(stream);
     void writer.write(msg(1));
-    await tick();
+    await settle();
     void writer.write(msg(2));
     void writer.write(msg(3));
-    await tick();
+    await settle();
     expect(writes).toEqual([`${JSON.stringify(msg(1))}\n`, `${JSON.stringify(msg(2))}\n${JSON.stringify(msg(3))}\n`]);
   });
 
@@ -81,16 +80,16 @@ describe('NdjsonMessageWriter', () => {
     const { stream, writes, release } = recordingStream({ highWaterMark: 10, hold: true });
     const writer = new NdjsonMessageWriter(stream);
     void writer.write(msg(1));
-    await tick();
+    await settle();
     expect(writes).toHaveLength(1);
     for (let i = 2; i <= 5; i++) {
       void writer.write(msg(i));
-      await tick();
+      await settle();
     }
     // Blocked: nothing reached the stream since the first write.
     expect(writes).toHaveLength(1);
     release();
-    await tick();
+    await settle();
     expect(writes).toHaveLength(2);
     expect(writes[1].split('\n').slice(0, -1).map((l) => JSON.parse(l).id)).toEqual([2, 3, 4, 5]);
   });
@@ -104,7 +103,7 @@ describe('NdjsonMessageWriter', () => {
     void writer.write(msg(1));
     await expect(writer.write(bad)).rejects.toThrow(/BigInt/);
     void writer.write(msg(3));
-    await tick();
+    await settle();
     expect(errors).toHaveLength(1);
     expect(errors[0][1]).toBe(bad);
     expect(writes.join('').split('\n').slice(0, -1).map((l) => JSON.parse(l).id)).toEqual([1, 3]);

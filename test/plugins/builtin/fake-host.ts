@@ -1,9 +1,9 @@
-import { expect } from 'vitest';
 import { MemoryBlobStore } from '../../../blobstore/memory.js';
 import type { FlowResult } from '../../../protocol/index.js';
 import { BuiltinPlugin, DEFAULT_LOAD_FILE_MAX_BYTES, type BuiltinHost, type LoadFileLimits } from '../../../src/plugins/builtin/index.js';
 import { ComponentError } from '../../../src/plugins/component-error.js';
 import type { ComponentCall, ExecutionScope } from '../../../src/plugins/plugin.js';
+import { rejectionOf } from '../../support/errors.js';
 
 type ChildFlow = Parameters<BuiltinHost['runChild']>[0];
 type ChildOptions = Parameters<BuiltinHost['runChild']>[2];
@@ -51,12 +51,5 @@ export function callOf(component: string, input: unknown, extra: Partial<Compone
 
 /** Awaits a call that must reject with a ComponentError, and returns its wire error. */
 export async function componentError(promise: Promise<unknown>): Promise<ComponentError['error']> {
-  const err = await promise.then(
-    (value) => {
-      throw new Error(`expected a ComponentError, got ${JSON.stringify(value)}`);
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ComponentError);
-  return (err as ComponentError).error;
+  return (await rejectionOf(promise, ComponentError)).error;
 }

@@ -8,6 +8,7 @@ import { loadConfig, parseConfig } from '../../../src/config/index.js';
 import { ConfigError } from '../../../src/errors.js';
 import { DEFAULT_LOAD_FILE_MAX_BYTES, loadFileLimits } from '../../../src/plugins/builtin/index.js';
 import { Runtime } from '../../../src/runtime.js';
+import { makeTempDir } from '../../support/temp-dir.js';
 
 const base = { workingDirectory: '/srv/app', env: { DATA: 'shared' } };
 const builtinConfig = (loadFile: unknown) => ({ plugins: { builtin: { type: 'builtin', loadFile } } });
@@ -54,7 +55,7 @@ describe('/builtin/load_file in a runtime loaded for a flow', () => {
   let dir: string;
   let runtime: Runtime | undefined;
   beforeAll(async () => {
-    dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'flowrun-load-file-config-'));
+    dir = await makeTempDir('load-file-config');
     await mkdir(join(dir, 'flows'));
     await writeFile(join(dir, 'flows', 'data.json'), '{"n": 7}');
     await writeFile(join(dir, 'flows', 'flow.yaml'), 'output: null\n');

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callOf, componentError, fakeHost } from './fake-host.js';
+import { makeTempDirSync } from '../../support/temp-dir.js';
 
 // Layout: <base>/root is the allowed root; <base>/outside is not.
 let base: string;
 let root: string;
 let outside: string;
 beforeAll(() => {
-  base = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'flowrun-load-file-roots-'));
+  base = makeTempDirSync('load-file-roots');
   root = join(base, 'root');
   outside = join(base, 'outside');
   mkdirSync(join(root, 'sub'), { recursive: true });

@@ -1,11 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callOf, componentError, fakeHost } from './fake-host.js';
+import { makeTempDirSync } from '../../support/temp-dir.js';
 
 let dir: string;
 beforeAll(() => {
-  dir = mkdtempSync('/dev/shm/flowrun-load-file-');
+  dir = makeTempDirSync('load-file');
   mkdirSync(join(dir, 'data'));
   writeFileSync(join(dir, 'data', 'config.json'), '{"a": [1, 2], "b": "ü"}');
   writeFileSync(join(dir, 'data', 'list.YML'), '- one\n- two: 2\n');

@@ -1,11 +1,13 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { rmSync } from 'node:fs';
+import { chown, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort } from './ports.js';
+import { findPostgresBin, POSTGRES_NOT_FOUND } from './postgres-bin.js';
+import { makeTempDir } from './temp-dir.js';
 
 /**
  * Whether PostgreSQL suites can run here (the same rule as vitest.config.ts): a server URL is
@@ -13,8 +15,7 @@ import pg from 'pg';
  */
 export function postgresAvailable(): boolean {
   if (process.env.FLOWRUN_TEST_PG_URL || process.env.FLOWRUN_REQUIRE_POSTGRES === '1') return true;
-  const root = '/usr/lib/postgresql';
-  return existsSync(root) && readdirSync(root).some((v) => existsSync(`${root}/${v}/bin/initdb`));
+  return findPostgresBin() !== undefined;
 }
 
 /** A PostgreSQL database for one test file: a fresh cluster, or a fresh database on FLOWRUN_TEST_PG_URL. */
@@ -35,7 +36,7 @@ const STOP_TIMEOUT_MS = 10_000;
 const PORT_ATTEMPTS = 5;
 
 /**
- * Starts a throw-away PostgreSQL cluster in /dev/shm (initdb, then postgres on 127.0.0.1 and a free
+ * Starts a throw-away PostgreSQL cluster in a temp dir (initdb, then postgres on 127.0.0.1 and a free
  * port, trust auth, no fsync), or, when FLOWRUN_TEST_PG_URL is set, creates a fresh database there.
  * Safe to call from several workers at once: each cluster has its own directory and port.
  */
@@ -45,9 +46,10 @@ export async function startPostgres(): Promise<PostgresFixture> {
 }
 
 async function startCluster(): Promise<PostgresFixture> {
-  const bin = await findPostgresBin();
+  const bin = findPostgresBin();
+  if (!bin) throw new Error(POSTGRES_NOT_FOUND);
   const user = await postgresUser();
-  const dir = await mkdtemp('/dev/shm/flowrun-pg-');
+  const dir = await makeTempDir('pg');
   const dataDir = join(dir, 'data');
   const socketDir = join(dir, 'socket');
   try {
@@ -190,6 +192,11 @@ async function createScratchDatabase(serverUrl: string): Promise<PostgresFixture
   };
 }
 
+/** The rows of one query on a connection of its own. */
+export function queryRows<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+  return withClient(url, async (client) => (await client.query<T>(text, values)).rows);
+}
+
 async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -198,16 +205,6 @@ async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>
   } finally {
     await client.end();
   }
-}
-
-/** The newest Debian PostgreSQL's bin directory (`/usr/lib/postgresql/<major>/bin`). */
-async function findPostgresBin(): Promise<string> {
-  const root = '/usr/lib/postgresql';
-  const majors = existsSync(root) ? (await readdir(root)).filter((name) => /^\d+$/.test(name)) : [];
-  majors.sort((a, b) => Number(b) - Number(a));
-  const bin = majors.map((major) => join(root, major, 'bin')).find((dir) => existsSync(join(dir, 'initdb')));
-  if (!bin) throw new Error('PostgreSQL not found in /usr/lib/postgresql: apt-get install postgresql, or set FLOWRUN_TEST_PG_URL');
-  return bin;
 }
 
 interface PosixUser {
@@ -249,16 +246,4 @@ function tailOf(child: ChildProcess, withStdout = false): () => string {
   child.stderr?.on('data', keep);
   if (withStdout) child.stdout?.on('data', keep);
   return () => text;
-}
-
-/** A port nothing listens on right now, chosen by the kernel. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }

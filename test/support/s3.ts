@@ -1,6 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
+import { makeTempDir } from './temp-dir.js';
 
 /** A running s3rver with one empty bucket. */
 export interface S3rverFixture {
@@ -13,9 +14,9 @@ export interface S3rverFixture {
   close(): Promise<void>;
 }
 
-/** Starts s3rver on 127.0.0.1 (a free port) over a fresh directory in /dev/shm, with a bucket created. */
+/** Starts s3rver on 127.0.0.1 (a free port) over a fresh temp dir, with a bucket created. */
 export async function startS3rver(bucket = 'flowrun-test'): Promise<S3rverFixture> {
-  const directory = await mkdtemp('/dev/shm/flowrun-s3rver-');
+  const directory = await makeTempDir('s3rver');
   const server = new S3rver({
     address: '127.0.0.1',
     port: 0,

@@ -1,24 +1,15 @@
 import { readdir, stat } from 'node:fs/promises';
-import pg from 'pg';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startPostgres } from './postgres.js';
+import { queryRows as query, startPostgres } from './postgres.js';
+import { TEMP_ROOT } from './temp-dir.js';
 
-async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-/** The helper's directory in /dev/shm, found by the socket of the server's port. */
+/** The helper's directory in the temp root, found by the socket of the server's port. */
 async function clusterDirOf(url: string): Promise<string | undefined> {
   const port = new URL(url).port;
-  for (const name of (await readdir('/dev/shm')).filter((entry) => entry.startsWith('flowrun-pg-'))) {
-    const exists = await stat(`/dev/shm/${name}/socket/.s.PGSQL.${port}`).then(() => true, () => false);
-    if (exists) return `/dev/shm/${name}`;
+  for (const name of (await readdir(TEMP_ROOT)).filter((entry) => entry.startsWith('flowrun-pg-'))) {
+    const exists = await stat(join(TEMP_ROOT, name, `socket/.s.PGSQL.${port}`)).then(() => true, () => false);
+    if (exists) return join(TEMP_ROOT, name);
   }
   return undefined;
 }
@@ -51,7 +42,7 @@ describe('startPostgres', () => {
     }
   });
 
-  it.skipIf(process.env.FLOWRUN_TEST_PG_URL !== undefined)('runs the cluster from its own /dev/shm directory and removes it on close', async () => {
+  it.skipIf(process.env.FLOWRUN_TEST_PG_URL !== undefined)('runs the cluster from its own temp directory and removes it on close', async () => {
     const server = await startPostgres();
     const dir = await clusterDirOf(server.url);
     expect(dir).toBeDefined();
