@@ -4,12 +4,13 @@ import { createLogger } from '../../log.js';
 import { Runtime } from '../../runtime.js';
 import { DEFAULT_STATE_DB_PATH } from '../../store/index.js';
 import { isLoopbackHost } from '../../server/loopback.js';
+import { normalizeOrigin } from '../../server/origin-policy.js';
 import { DEFAULT_HOST, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PORT, startRuntimeServer } from '../../server/ws-server.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
 import { parseCommandArgs } from '../args.js';
 
-const USAGE = `flowrun serve [--host H] [--port P] [--token T] [--config C] [--max-message-bytes N] [--max-in-flight N]
+const USAGE = `flowrun serve [--host H] [--port P] [--token T] [--config C] [--allow-origin O]… [--max-message-bytes N] [--max-in-flight N]
 
   --host               interface to bind (default ${DEFAULT_HOST}); anything but loopback needs a token
   --port               TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
@@ -17,6 +18,9 @@ const USAGE = `flowrun serve [--host H] [--port P] [--token T] [--config C] [--m
   --config             config file (default: flowrun.yaml in the working directory); without a
                        stateStore in it, runs are kept in sqlite at .flowrun/state.db in the
                        current directory (next to the default blob store, .flowrun/blobs)
+  --allow-origin       a web origin (https://app.example.com) whose pages may connect besides the
+                       server's own; repeatable, added to the config's serve.allowOrigins. Requests
+                       from any other page (an Origin header) are refused with 403
   --max-message-bytes  largest accepted WebSocket frame (default 64 MiB)
   --max-in-flight      requests one connection may have in flight (default ${DEFAULT_MAX_IN_FLIGHT})
 
@@ -42,18 +46,26 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   }
   const maxMessageBytes = parseInteger(values['max-message-bytes'], '--max-message-bytes', 1);
   const maxInFlight = parseInteger(values['max-in-flight'], '--max-in-flight', 1);
+  const allowOriginFlags = (values['allow-origin'] ?? []).map((origin) => {
+    try {
+      return normalizeOrigin(origin);
+    } catch (err) {
+      throw new UsageError(`--allow-origin: ${(err as Error).message}`);
+    }
+  });
 
   const loaded = await loadConfig({ configPath: values.config });
   // A server keeps its runs by default (SPEC §7): sqlite next to the config unless it names a store.
   const config = loaded.stateStore ? loaded : { ...loaded, stateStore: { type: 'sqlite' as const, path: resolve(process.cwd(), DEFAULT_STATE_DB_PATH) } };
   const logger = createLogger();
   const runtime = await Runtime.create({ config, logger });
+  const allowOrigins = [...(config.serve?.allowOrigins ?? []), ...allowOriginFlags];
   let server;
   try {
     // Runs left unfinished by the previous process (durable state store) go on before clients come (SPEC §7).
     const resumed = await runtime.runs.recover();
     if (resumed > 0) logger.info({ resumed }, `resumed ${resumed} unfinished run(s)`);
-    server = await startRuntimeServer({ runtime, host, port, token, maxMessageBytes, maxInFlight, logger });
+    server = await startRuntimeServer({ runtime, host, port, token, allowOrigins, maxMessageBytes, maxInFlight, logger });
   } catch (err) {
     await runtime.close({ cancelRuns: false });
     throw err;
@@ -80,6 +92,7 @@ function parseOptions(argv: string[]) {
         port: { type: 'string' },
         token: { type: 'string' },
         config: { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
         'max-message-bytes': { type: 'string' },
         'max-in-flight': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
