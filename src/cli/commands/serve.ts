@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/index.js';
-import { createLogger } from '../../log.js';
+import { createLogger, type Logger } from '../../log.js';
 import { Runtime } from '../../runtime.js';
 import { DEFAULT_STATE_DB_PATH } from '../../store/index.js';
 import { isLoopbackHost } from '../../server/loopback.js';
@@ -24,8 +24,9 @@ const USAGE = `flowrun serve [--host H] [--port P] [--token T] [--config C] [--a
   --max-message-bytes  largest accepted WebSocket frame (default 64 MiB)
   --max-in-flight      requests one connection may have in flight (default ${DEFAULT_MAX_IN_FLIGHT})
 
-Prints {"url": "ws://…/"} on stdout once listening; logs go to stderr. SIGINT/SIGTERM stop it;
-unfinished runs are left in the state store and resumed by the next start.`;
+Prints {"url": "ws://…/"} on stdout once listening; logs go to stderr. Unfinished runs of an
+earlier start are resumed in the background once it listens. SIGINT/SIGTERM stop it; unfinished
+runs are left in the state store and resumed by the next start.`;
 
 /** `flowrun serve`: hosts the runtime over WebSocket (SPEC §7) until SIGINT/SIGTERM. */
 export async function serveCommand(argv: string[], out: Output): Promise<number> {
@@ -62,9 +63,6 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   const allowOrigins = [...(config.serve?.allowOrigins ?? []), ...allowOriginFlags];
   let server;
   try {
-    // Runs left unfinished by the previous process (durable state store) go on before clients come (SPEC §7).
-    const resumed = await runtime.runs.recover();
-    if (resumed > 0) logger.info({ resumed }, `resumed ${resumed} unfinished run(s)`);
     server = await startRuntimeServer({ runtime, host, port, token, allowOrigins, maxMessageBytes, maxInFlight, logger });
   } catch (err) {
     await runtime.close({ cancelRuns: false });
@@ -74,6 +72,9 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
     out.line(JSON.stringify({ url: server.url }));
+    // Listening first: however many runs the store holds unfinished, clients are answered while
+    // they resume (docs/serve.md).
+    resumeInBackground(runtime, logger);
   });
   logger.info({ signal }, `${signal}: shutting down`);
   await server.close();
@@ -81,6 +82,16 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   await runtime.close({ cancelRuns: false });
   logger.flush();
   return 0;
+}
+
+/** Resumes the runs an earlier process left unfinished, logging how many (or why it could not). */
+function resumeInBackground(runtime: Runtime, logger: Logger): void {
+  runtime.runs.recover().then(
+    (resumed) => {
+      if (resumed > 0) logger.info({ resumed }, `resumed ${resumed} unfinished run(s)`);
+    },
+    (err: unknown) => logger.error({ err }, `cannot resume unfinished runs: ${(err as Error)?.message ?? String(err)}`),
+  );
 }
 
 function parseOptions(argv: string[]) {
