@@ -27,6 +27,7 @@ import { resolveRunLimits, runTooDeep, tooManyLiveRuns, type RunLimits } from '.
 import { RunState } from './run-state.js';
 import { FlowCache, compileOrInvalid } from './flow-cache.js';
 import { StoreWriter } from './store-writer.js';
+import { TurnBudget } from './turn-budget.js';
 import { contextFrom, endWithResult, startItemSpan, startRunSpan } from './tracing.js';
 
 /** Options of a RunManager. */
@@ -79,6 +80,9 @@ const CANCELLED: FlowResult = { outcome: 'failed', error: { code: ErrorCodes.Req
 const YIELD_EVERY_ITEMS = 256;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Child runs started per turn of the event loop at most (see `admit`). */
+const CHILD_RUNS_PER_TURN = 64;
+
 /** Finished runs kept in memory once journaled, for quick reads; the store holds them all. */
 const RECENT_FINISHED_RUNS = 256;
 
@@ -110,6 +114,7 @@ export class RunManager {
   private readonly toResume = new Map<string, Promise<void> | undefined>();
   /** Set by `suspend` and `cancelAll`: runs not resumed yet stay as they are for the next process. */
   private stopping = false;
+  private readonly childStarts = new TurnBudget(CHILD_RUNS_PER_TURN);
 
   constructor(private readonly options: RunManagerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -175,6 +180,9 @@ export class RunManager {
    * refuses (-32014) a child of a run at `maxRunDepth`, or any run while `maxLiveRuns` are live.
    */
   private async admit(parentRunId: string | undefined): Promise<number> {
+    // Builtins start child runs without I/O: a flow that starts itself would cascade through
+    // microtasks alone and starve every client, so few children start per turn of the event loop.
+    if (parentRunId !== undefined) await this.childStarts.take();
     const parentDepth = parentRunId === undefined ? -1 : await this.depthOf(parentRunId);
     if (parentRunId !== undefined && parentDepth >= this.limits.maxRunDepth) {
       throw runTooDeep(parentRunId, parentDepth, this.limits.maxRunDepth);
