@@ -80,6 +80,8 @@ describe('flowrun serve after a restart', () => {
       const sample = await client.run(runIds[7]).result();
       expect(sample).toEqual([0, 1].map((i) => ({ outcome: 'success', value: { item: 7 * ITEMS + i, gate: 'open' } })));
 
+      // The log line reaches our pipe on its own schedule: wait for it (bounded).
+      for (let i = 0; i < 200 && !served.stderr().includes('unfinished run(s)'); i++) await new Promise((r) => setTimeout(r, 50));
       const log = served.stderr();
       const listening = log.indexOf('flowrun runtime serving on');
       const resumed = log.indexOf(`resumed ${RUNS} unfinished run(s)`);

@@ -61,6 +61,8 @@ describe('flowrun serve refuses web pages of foreign origins', () => {
     const { status, body } = await upgrade(served.url, 'https://evil.example');
     expect(status).toBe(403);
     expect(JSON.parse(body).error).toMatch(/origin "https:\/\/evil\.example" are refused.*--allow-origin/);
+    // The log line reaches our pipe on its own schedule: wait for it (bounded).
+    for (let i = 0; i < 200 && !served.stderr().includes('refused a request from a foreign web origin'); i++) await new Promise((r) => setTimeout(r, 50));
     expect(served.stderr()).toContain('refused a request from a foreign web origin');
   });
 
