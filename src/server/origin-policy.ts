@@ -17,6 +17,7 @@ export function normalizeOrigin(text: string): string {
   if (extra) {
     throw new RangeError(`"${text}" is not an origin: give only scheme://host[:port], without a path, query or credentials`);
   }
+  if (url.hostname.includes('*')) throw new RangeError(`"${text}": wildcards are not supported; list each origin`);
   return url.origin;
 }
 

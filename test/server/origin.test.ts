@@ -129,5 +129,9 @@ describe('allowed origins from the config', () => {
     const fromFlag = await flowrun(['serve', '--port', '0', '--config', ws.config, '--allow-origin', '*']);
     expect(fromFlag.code).toBe(2);
     expect(fromFlag.stderr).toContain('--allow-origin: "*" is not an origin');
+
+    const wildcard = await flowrun(['serve', '--port', '0', '--config', ws.config, '--allow-origin', 'https://*.example.com']);
+    expect(wildcard.code).toBe(2);
+    expect(wildcard.stderr).toContain('--allow-origin: "https://*.example.com": wildcards are not supported');
   });
 });
