@@ -149,23 +149,12 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = pathOf(req);
     const foreignOrigin = refusedOrigin(req);
     if (foreignOrigin !== undefined) {
       replyJson(res, 403, { error: foreignOrigin });
       return;
     }
-    if (path === '/health') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        replyJson(res, 405, { error: `${req.method} not allowed on /health` }, { Allow: 'GET, HEAD' });
-        return;
-      }
-      replyJson(res, 200, { status: 'ok', version: packageVersion(), uptimeMs: Date.now() - startedAt });
-    } else if (path === '/') {
-      replyJson(res, 426, { error: 'the runtime speaks JSON-RPC over WebSocket here: upgrade the connection' }, { Upgrade: 'websocket' });
-    } else {
-      replyJson(res, 404, { error: `not found: ${path}` });
-    }
+    answerPlainRequest(req, res, startedAt);
   };
 
   const http = createServer(onRequest);
@@ -199,6 +188,22 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
         logger.info({ url }, 'flowrun runtime server closed');
       })()),
   };
+}
+
+/** Answers a request that is not an upgrade: `GET /health`, and why other paths have nothing for it. */
+function answerPlainRequest(req: IncomingMessage, res: ServerResponse, startedAt: number): void {
+  const path = pathOf(req);
+  if (path === '/health') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      replyJson(res, 405, { error: `${req.method} not allowed on /health` }, { Allow: 'GET, HEAD' });
+      return;
+    }
+    replyJson(res, 200, { status: 'ok', version: packageVersion(), uptimeMs: Date.now() - startedAt });
+  } else if (path === '/') {
+    replyJson(res, 426, { error: 'the runtime speaks JSON-RPC over WebSocket here: upgrade the connection' }, { Upgrade: 'websocket' });
+  } else {
+    replyJson(res, 404, { error: `not found: ${path}` });
+  }
 }
 
 /** Closes a client socket with 1001 and waits for it; a client that does not answer in time is cut off. */
