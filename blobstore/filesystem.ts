@@ -15,6 +15,10 @@ import { WritesInFlight } from './writes-in-flight.js';
  */
 const SYNC_IO_MAX_BYTES = 64 * 1024;
 
+/** Blobs may hold anything a flow handled: only the runtime's own user may read them (docs/serve.md). */
+const DIRECTORY_MODE = 0o700;
+const FILE_MODE = 0o600;
+
 export interface FilesystemBlobStoreOptions {
   /** Root directory of the store; created (with its shard directories) on first put. */
   path: string;
@@ -111,7 +115,8 @@ export class FilesystemBlobStore implements BlobStore {
   }
 
   async #createShard(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
+    // Every directory this creates (root and shard) is private; an existing one is left as it is.
+    await mkdir(dir, { recursive: true, mode: DIRECTORY_MODE });
     this.#shards.add(dir);
   }
 }
@@ -134,7 +139,7 @@ function tempFileFor(file: string): string {
 /** A small blob: create and write synchronously (page cache), fsync off the loop, then close and rename. */
 async function writeSmallThenRename(file: string, content: string): Promise<void> {
   const temp = tempFileFor(file);
-  const fd = openSync(temp, 'wx');
+  const fd = openSync(temp, 'wx', FILE_MODE);
   try {
     try {
       writeSync(fd, content, null, 'utf8');
@@ -159,7 +164,7 @@ function fsyncFd(fd: number): Promise<void> {
 
 async function writeLargeThenRename(file: string, content: string): Promise<void> {
   const temp = tempFileFor(file);
-  const handle = await open(temp, 'wx');
+  const handle = await open(temp, 'wx', FILE_MODE);
   try {
     try {
       await handle.writeFile(content, 'utf8');

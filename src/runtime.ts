@@ -96,7 +96,7 @@ export class Runtime {
         return 0; // no route: the call fails with -32001, nothing to retry
       }
     };
-    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries });
+    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits });
     const service = new RuntimeService(blobs, runs);
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
       plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service })));

@@ -6,6 +6,7 @@ import { ConfigReader, type ConfigSource, type FieldPath } from './config-reader
 import { MissingVariableError, substituteEnv, type Environment } from './env-substitution.js';
 import { parseMockComponents } from './mock-behaviors.js';
 import { findRouteProblem } from './route-pattern.js';
+import { parseLimitsConfig, parseServeConfig } from './serve-config.js';
 import type { BlobStoreConfig, BuiltinPluginConfig, FlowrunConfig, PluginConfig, RouteRule, StateStoreConfig, StepflowPluginConfig } from './types.js';
 
 export interface ParseConfigOptions extends ConfigSource {
@@ -38,6 +39,8 @@ const TopLevelSchema = z.object({
   routes: z.record(z.string(), z.unknown()).default({}),
   blobStore: z.unknown().optional(),
   stateStore: z.unknown().optional(),
+  serve: z.unknown().optional(),
+  limits: z.unknown().optional(),
 });
 
 const StepflowSchema = z.object({
@@ -118,6 +121,8 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
     routes,
     blobStore: parseBlobStore(top.blobStore, workingDirectory, options.dataDirectory ?? process.cwd(), reader),
     ...optional('stateStore', parseStateStore(top.stateStore, workingDirectory, reader)),
+    ...optional('serve', parseServeConfig(top.serve, reader)),
+    ...optional('limits', parseLimitsConfig(top.limits, reader)),
   };
 }
 

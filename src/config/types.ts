@@ -18,6 +18,24 @@ export interface FlowrunConfig {
   blobStore: BlobStoreConfig;
   /** Absent when the config names none: the command picks (`run`: memory, `serve`: sqlite). */
   stateStore?: StateStoreConfig;
+  /** Settings of `flowrun serve` (`serve:`). */
+  serve?: ServeConfig;
+  /** Bounds on child runs (`limits:`); absent keys take the run manager's defaults. */
+  limits?: LimitsConfig;
+}
+
+/** `serve:` — what `flowrun serve` allows besides its flags. */
+export interface ServeConfig {
+  /** Web origins (normalized `scheme://host[:port]`) allowed besides the server's own. */
+  allowOrigins: string[];
+}
+
+/** `limits:` — see docs/serve.md for the defaults. */
+export interface LimitsConfig {
+  /** Deepest nesting of child runs: a top-level run is at depth 0. */
+  maxRunDepth?: number;
+  /** Most runs not yet terminal at once in this runtime. */
+  maxLiveRuns?: number;
 }
 
 export type PluginConfig = StepflowPluginConfig | MockPluginConfig | BuiltinPluginConfig;

@@ -25,12 +25,14 @@ import { ITEMS_PER_SLICE, yieldToEventLoop } from '../event-loop.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MemoryStateStore } from '../store/memory-state-store.js';
 import type { LoadedRun, RunRecord, RunSummary, StateStore } from '../store/state-store.js';
+import { resolveRunLimits, runTooDeep, tooManyLiveRuns, type RunLimits } from './run-limits.js';
 import { RunState } from './run-state.js';
 import { FlowCache, compileOrInvalid } from './flow-cache.js';
 import { cancelStaleChildren } from './stale-children.js';
 import { StoreWriter } from './store-writer.js';
 import { checkRunDataDepth, storableResult } from './data-depth.js';
 import { asStoreError } from '../store/store-unavailable.js';
+import { TurnBudget } from './turn-budget.js';
 import { contextFrom, endWithResult, startItemSpan, startRunSpan } from './tracing.js';
 
 /** Options of a RunManager. */
@@ -45,6 +47,8 @@ export interface RunManagerOptions {
   transportRetries?: TransportRetries;
   /** Clock in ms since the epoch; injectable for tests. Default Date.now. */
   now?: () => number;
+  /** Bounds on child-run depth and live runs (defaults in `run-limits.ts`). */
+  limits?: RunLimits;
 }
 
 /** Who submits: a component executing an item (its run becomes the parent), or nobody. */
@@ -73,12 +77,17 @@ interface ActiveRun {
   children: Set<string>;
   /** Set while a cancel is cancelling the run's pending items (see `cancelRun`). */
   cancelling?: Promise<void>;
+  /** 0 for a top-level run, its parent's depth + 1 for a child. */
+  depth: number;
 }
 
 const CANCELLED: FlowResult = { outcome: 'failed', error: { code: ErrorCodes.RequestCancelled, message: 'item cancelled' } };
 
 /** Item completions between two turns given to the event loop (see `schedule`). */
 const YIELD_EVERY_ITEMS = 256;
+
+/** Child runs started per turn of the event loop at most (see `admit`). */
+const CHILD_RUNS_PER_TURN = 64;
 
 /** Finished runs kept in memory once journaled, for quick reads; the store holds them all. */
 const RECENT_FINISHED_RUNS = 256;
@@ -104,9 +113,18 @@ export class RunManager {
   private readonly logger: Logger;
   private readonly transportRetries: TransportRetries;
   private readonly now: () => number;
+  private readonly limits: Required<RunLimits>;
+  /** Runs not yet terminal, plus those being created (counted against `maxLiveRuns`). */
+  private liveRuns = 0;
+  /** Unfinished runs of an earlier process not resumed yet, and the resumption under way. */
+  private readonly toResume = new Map<string, Promise<void> | undefined>();
+  /** Set by `suspend` and `cancelAll`: runs not resumed yet stay as they are for the next process. */
+  private stopping = false;
+  private readonly childStarts = new TurnBudget(CHILD_RUNS_PER_TURN);
 
   constructor(private readonly options: RunManagerOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.limits = resolveRunLimits(options.limits);
     this.transportRetries = options.transportRetries ?? 3;
     this.now = options.now ?? Date.now;
     this.flows = new FlowCache(options.blobs);
@@ -143,6 +161,7 @@ export class RunManager {
    */
   async start(compiled: CompiledFlow, flowId: string, inputs: readonly unknown[], options: StartOptions = {}): Promise<{ runId: string; state: RunState }> {
     await checkRunDataDepth(inputs, options.variables, options.overrides);
+    const depth = await this.admit(options.parent?.runId);
     const record: RunRecord = {
       runId: randomUUID(),
       flowId,
@@ -155,56 +174,123 @@ export class RunManager {
       variables: options.variables ?? {},
       ...(options.overrides && Object.keys(options.overrides).length > 0 && { overrides: options.overrides }),
     };
-    await this.store.createRun(record, inputs).catch((err: unknown) => {
+    try {
+      await this.store.createRun(record, inputs);
+    } catch (err) {
+      this.liveRuns--; // the slot `admit` took
       throw asStoreError(err, `cannot store run ${record.runId}`);
-    });
+    }
     const state = new RunState({ ...record });
-    const run = this.activate(state, options.observability);
+    const run = this.activate(state, options.observability, depth, true);
     // A run of no items is terminal from birth, before its journal was attached: record that.
     if (state.isTerminal) state.journal?.runFinished(state.status, record.createdAt);
-    this.logger.debug({ runId: record.runId, flowId, items: inputs.length, parentRunId: record.parentRunId }, 'run submitted');
+    this.logger.debug({ runId: record.runId, flowId, items: inputs.length, parentRunId: record.parentRunId, depth }, 'run submitted');
     void this.schedule(run, compiled, inputs, record.maxConcurrency, record.variables);
     return { runId: record.runId, state };
+  }
+
+  /**
+   * Takes a live-run slot for a new run, child of `parentRunId` if given, and returns its depth;
+   * refuses (-32014) a child of a run at `maxRunDepth`, or any run while `maxLiveRuns` are live.
+   */
+  private async admit(parentRunId: string | undefined): Promise<number> {
+    // Builtins start child runs without I/O: a flow that starts itself would cascade through
+    // microtasks alone and starve every client, so few children start per turn of the event loop.
+    if (parentRunId !== undefined) await this.childStarts.take();
+    const parentDepth = parentRunId === undefined ? -1 : await this.depthOf(parentRunId);
+    if (parentRunId !== undefined && parentDepth >= this.limits.maxRunDepth) {
+      throw runTooDeep(parentRunId, parentDepth, this.limits.maxRunDepth);
+    }
+    if (this.liveRuns >= this.limits.maxLiveRuns) {
+      throw tooManyLiveRuns(this.limits.maxLiveRuns, parentRunId === undefined ? undefined : { runId: parentRunId, depth: parentDepth });
+    }
+    this.liveRuns++;
+    return parentDepth + 1;
+  }
+
+  /**
+   * The depth of a run: kept with live runs; for others, counted along the `parentRunId` chain in
+   * the store (no further than just past `maxRunDepth`, which is all a refusal needs to know).
+   */
+  private async depthOf(runId: string): Promise<number> {
+    let depth = 0;
+    for (let id: string | undefined = runId; id !== undefined && depth <= this.limits.maxRunDepth; depth++) {
+      const live = this.runs.get(id);
+      if (live) return depth + live.depth;
+      id = (await this.store.loadRun(id))?.record.parentRunId;
+      if (id === undefined) return depth;
+    }
+    return depth;
   }
 
   /**
    * Resumes every unfinished run of the state store (after a restart): finished items keep
    * their results, items that were running run again with `attempt + 1`, runs whose cancel was
    * requested finish cancelling; unfinished child runs of items that run again are cancelled
-   * (their new attempt submits its own). Returns how many runs were resumed.
+   * (their new attempt submits its own). Runs resume one at a time, each after a turn of the event
+   * loop, so a server started first keeps answering; a run asked for (`get`, `cancel`) before its
+   * turn resumes at once. Resolves, with how many runs there were, once all have resumed.
    */
   async recover(): Promise<number> {
-    const ids = await this.store.unfinishedRuns();
+    const ids = (await this.store.unfinishedRuns()).filter((runId) => !this.runs.has(runId));
+    for (const runId of ids) if (!this.toResume.has(runId)) this.toResume.set(runId, undefined);
     for (const runId of ids) {
-      if (this.runs.has(runId)) continue;
-      const loaded = await this.store.loadRun(runId);
-      if (!loaded) continue;
-      const stale = await cancelStaleChildren(this.store, loaded);
-      if (stale.length > 0) this.logger.info({ runId, childRunIds: stale }, 'cancelling child runs of items that run again');
-      const run = this.activate(restoreState(loaded));
-      const { record } = loaded;
-      // Every item was stored settled, but not the run's finish (a crash in between): record it now.
-      if (run.state.isTerminal) {
-        run.state.journal?.runFinished(run.state.status, run.state.finishedAtMs!);
-        continue;
-      }
-      if (run.state.isCancelRequested) {
-        void this.cancelRun(run);
-        continue;
-      }
-      let compiled: CompiledFlow;
-      try {
-        ({ compiled } = await this.resolveFlow(undefined, record.flowId, record.overrides));
-      } catch (err) {
-        const error = err instanceof RpcError ? err.toObject() : { code: ErrorCodes.InternalError, message: String(err) };
-        run.state.failToStart({ outcome: 'failed', error }, this.now());
-        continue;
-      }
-      const inputs = await this.store.loadInputs(runId);
-      this.logger.info({ runId, items: record.total, remaining: run.state.counts.pending }, 'resuming run');
-      void this.schedule(run, compiled, inputs, record.maxConcurrency, record.variables);
+      await yieldToEventLoop();
+      if (this.stopping) break;
+      await this.resume(runId);
     }
     return ids.length;
+  }
+
+  /** Resumes a run of an earlier process if it still waits for that (once, however often asked). */
+  private resume(runId: string): Promise<void> {
+    if (!this.toResume.has(runId)) return Promise.resolve();
+    let resuming = this.toResume.get(runId);
+    if (resuming === undefined) {
+      resuming = this.resumeRun(runId)
+        .catch((err: unknown) => this.logger.error({ err, runId }, `cannot resume run ${runId}: ${(err as Error)?.message ?? String(err)}`))
+        .finally(() => this.toResume.delete(runId));
+      this.toResume.set(runId, resuming);
+    }
+    return resuming;
+  }
+
+  /** Loads a stored unfinished run and executes what is left of it. */
+  private async resumeRun(runId: string): Promise<void> {
+    const loaded = await this.store.loadRun(runId);
+    if (!loaded || this.runs.has(runId)) return;
+    const { record } = loaded;
+    // Its parent first, so that cancelling the parent reaches it.
+    if (record.parentRunId !== undefined) await this.resume(record.parentRunId);
+    const depth = record.parentRunId === undefined ? 0 : (await this.depthOf(record.parentRunId)) + 1;
+    const stale = await cancelStaleChildren(this.store, loaded);
+    if (stale.length > 0) this.logger.info({ runId, childRunIds: stale }, 'cancelling child runs of items that run again');
+    const state = restoreState(loaded);
+    // Every item was stored settled, but not the run's finish (a crash in between): record it now.
+    if (state.isTerminal) {
+      this.activate(state, undefined, depth, false);
+      state.journal?.runFinished(state.status, state.finishedAtMs!);
+      return;
+    }
+    if (state.isCancelRequested) {
+      void this.cancelRun(this.activate(state, undefined, depth, false));
+      return;
+    }
+    const inputs = await this.store.loadInputs(runId);
+    let compiled: CompiledFlow | undefined;
+    let failure: FlowResult | undefined;
+    try {
+      ({ compiled } = await this.resolveFlow(undefined, record.flowId, record.overrides));
+    } catch (err) {
+      failure = { outcome: 'failed', error: err instanceof RpcError ? err.toObject() : { code: ErrorCodes.InternalError, message: String(err) } };
+    }
+    const run = this.activate(state, undefined, depth, false);
+    if (compiled === undefined) {
+      run.state.failToStart(failure!, this.now());
+      return;
+    }
+    this.logger.debug({ runId, items: record.total, remaining: run.state.counts.pending }, 'resuming run');
+    void this.schedule(run, compiled, inputs, record.maxConcurrency, record.variables);
   }
 
   /**
@@ -306,6 +392,7 @@ export class RunManager {
 
   /** Cancels every unfinished run (`flowrun run` at exit), and waits until the store has it all. */
   async cancelAll(): Promise<void> {
+    this.stopping = true;
     await Promise.all([...this.runs.values()].map((run) => this.cancelRun(run)));
     await this.writer.drain();
   }
@@ -315,6 +402,7 @@ export class RunManager {
    * durable store still holds them as unfinished and the next process resumes them.
    */
   async suspend(): Promise<void> {
+    this.stopping = true;
     this.writer.stop();
     for (const run of this.runs.values()) run.abort.abort();
     await this.writer.drain();
@@ -325,16 +413,19 @@ export class RunManager {
     return this.writer.settled();
   }
 
-  private activate(state: RunState, observability?: Observability): ActiveRun {
+  /** Makes a run live; `admitted` when `admit` already counted it among the live runs. */
+  private activate(state: RunState, observability: Observability | undefined, depth: number, admitted: boolean): ActiveRun {
     const { runId, flowId, flowName, total, parentRunId } = state.identity;
     const span = startRunSpan(contextFrom(observability), { runId, flowId, flowName, items: total, parentRunId });
     const abort = new AbortController();
     // One signal per run, shared by every in-flight call of its items: many listeners are expected.
     setMaxListeners(0, abort.signal);
-    const run: ActiveRun = { state, span, abort, children: new Set() };
+    const run: ActiveRun = { state, span, abort, children: new Set(), depth };
     if (span) state.onTerminal(() => endWithResult(span, undefined, state.status));
     state.journal = this.writer.journalFor(runId);
     this.runs.set(runId, run);
+    if (!admitted) this.liveRuns++;
+    state.onTerminal(() => this.liveRuns--);
     state.onTerminal(() => this.retire(run));
     if (parentRunId !== undefined) {
       const parent = this.runs.get(parentRunId);
@@ -372,6 +463,8 @@ export class RunManager {
 
   /** A run in memory, else from the store (a run of an earlier process), else -32011. */
   private async lookup(runId: string): Promise<{ state: RunState; live?: ActiveRun }> {
+    // A run of an earlier process not resumed yet: resume it now, so it can be waited on and cancelled.
+    if (this.toResume.has(runId)) await this.resume(runId);
     const live = this.runs.get(runId);
     if (live) return { state: live.state, live };
     const recent = this.recent.get(runId);

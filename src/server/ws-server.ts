@@ -12,6 +12,7 @@ import { WebSocketMessageWriter } from '../transport/websocket-writer.js';
 import { bearerTokenMatches } from './bearer-token.js';
 import { refuseUpgrade, replyJson } from './http-replies.js';
 import { isLoopbackHost } from './loopback.js';
+import { OriginPolicy } from './origin-policy.js';
 import { packageVersion } from './package-version.js';
 import type { RuntimeApi } from './runtime-api.js';
 import { registerRuntimeHandlers } from './runtime-handlers.js';
@@ -33,6 +34,12 @@ export interface RuntimeServerOptions {
   port?: number;
   /** When set, every WebSocket upgrade must carry `Authorization: Bearer <token>`. */
   token?: string;
+  /**
+   * Origins (`https://app.example.com`) whose web pages may connect besides the server's own.
+   * A request carrying any other `Origin` header is refused with 403; requests without one
+   * (programs, not pages) are unaffected. Default: none.
+   */
+  allowOrigins?: readonly string[];
   /** Largest accepted frame; a bigger one closes that connection with 1009. Default 64 MiB. */
   maxMessageBytes?: number;
   /** Requests one connection may have in flight; beyond it they are answered `-32005`. Default 64. */
@@ -82,6 +89,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   const maxMessageBytes = positiveInteger('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
   const maxInFlight = positiveInteger('maxInFlight', options.maxInFlight, DEFAULT_MAX_IN_FLIGHT);
   const pingIntervalMs = validatePingIntervalMs(options.pingIntervalMs);
+  const origins = new OriginPolicy(host, options.allowOrigins);
   const logger = options.logger ?? silentLogger;
   const api = options.runtime.service;
   const startedAt = Date.now();
@@ -116,6 +124,11 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       refuseUpgrade(socket, 404, `no WebSocket endpoint at ${path}; connect to /`);
       return;
     }
+    const foreignOrigin = refusedOrigin(req);
+    if (foreignOrigin !== undefined) {
+      refuseUpgrade(socket, 403, foreignOrigin);
+      return;
+    }
     if (token !== undefined && !bearerTokenMatches(req.headers.authorization, token)) {
       logger.warn({ remote: req.socket.remoteAddress }, 'refused a connection without a valid bearer token');
       refuseUpgrade(socket, 401, 'unauthorized: a valid "Authorization: Bearer <token>" header is required', { 'WWW-Authenticate': 'Bearer' });
@@ -128,19 +141,20 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     wss.handleUpgrade(req, socket, head, (ws) => serveConnection(ws, req));
   };
 
+  /** Why a request from a web page of a foreign origin is refused (logged), or undefined. */
+  const refusedOrigin = (req: IncomingMessage): string | undefined => {
+    const refusal = origins.refusal(req.headers.origin, req.headers.host, req.socket.localPort);
+    if (refusal !== undefined) logger.warn({ origin: req.headers.origin, remote: req.socket.remoteAddress }, 'refused a request from a foreign web origin');
+    return refusal;
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = pathOf(req);
-    if (path === '/health') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        replyJson(res, 405, { error: `${req.method} not allowed on /health` }, { Allow: 'GET, HEAD' });
-        return;
-      }
-      replyJson(res, 200, { status: 'ok', version: packageVersion(), uptimeMs: Date.now() - startedAt });
-    } else if (path === '/') {
-      replyJson(res, 426, { error: 'the runtime speaks JSON-RPC over WebSocket here: upgrade the connection' }, { Upgrade: 'websocket' });
-    } else {
-      replyJson(res, 404, { error: `not found: ${path}` });
+    const foreignOrigin = refusedOrigin(req);
+    if (foreignOrigin !== undefined) {
+      replyJson(res, 403, { error: foreignOrigin });
+      return;
     }
+    answerPlainRequest(req, res, startedAt);
   };
 
   const http = createServer(onRequest);
@@ -174,6 +188,22 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
         logger.info({ url }, 'flowrun runtime server closed');
       })()),
   };
+}
+
+/** Answers a request that is not an upgrade: `GET /health`, and why other paths have nothing for it. */
+function answerPlainRequest(req: IncomingMessage, res: ServerResponse, startedAt: number): void {
+  const path = pathOf(req);
+  if (path === '/health') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      replyJson(res, 405, { error: `${req.method} not allowed on /health` }, { Allow: 'GET, HEAD' });
+      return;
+    }
+    replyJson(res, 200, { status: 'ok', version: packageVersion(), uptimeMs: Date.now() - startedAt });
+  } else if (path === '/') {
+    replyJson(res, 426, { error: 'the runtime speaks JSON-RPC over WebSocket here: upgrade the connection' }, { Upgrade: 'websocket' });
+  } else {
+    replyJson(res, 404, { error: `not found: ${path}` });
+  }
 }
 
 /** Closes a client socket with 1001 and waits for it; a client that does not answer in time is cut off. */

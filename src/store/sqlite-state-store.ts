@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Status } from '../../protocol/index.js';
@@ -29,7 +29,7 @@ export class SqliteStateStore implements StateStore {
 
   /** Opens (creating it and its directory if needed) the database at `path`, or a private one for `:memory:`. */
   static open(path: string): SqliteStateStore {
-    if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:' && !path.startsWith('file:')) createPrivately(path);
     const db = new Database(path);
     try {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -188,4 +188,19 @@ function sqliteParams(): SqlParams {
       return `${column} IN (SELECT value FROM json_each(?))`;
     },
   };
+}
+
+/**
+ * Creates the database file (and its directory) readable by its owner only, before SQLite opens
+ * it: SQLite gives the `-wal` and `-shm` files the database file's mode. Files an earlier version
+ * left readable are made private too (docs/serve.md).
+ */
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    // Only our own files: a database shared through group permissions is the owner's choice.
+    if (stat !== undefined && stat.uid === process.getuid?.() && (stat.mode & 0o077) !== 0) chmodSync(file, 0o600);
+  }
 }

@@ -4,12 +4,13 @@ import { createLogger, type Logger } from '../../log.js';
 import { Runtime } from '../../runtime.js';
 import { DEFAULT_STATE_DB_PATH } from '../../store/index.js';
 import { isLoopbackHost } from '../../server/loopback.js';
+import { normalizeOrigin } from '../../server/origin-policy.js';
 import { DEFAULT_HOST, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PORT, startRuntimeServer } from '../../server/ws-server.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
 import { parseCommandArgs } from '../args.js';
 
-const USAGE = `flowrun serve [--host H] [--port P] [--token T] [--config C] [--max-message-bytes N] [--max-in-flight N]
+const USAGE = `flowrun serve [--host H] [--port P] [--token T] [--config C] [--allow-origin O]… [--max-message-bytes N] [--max-in-flight N]
 
   --host               interface to bind (default ${DEFAULT_HOST}); anything but loopback needs a token
   --port               TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
@@ -17,11 +18,15 @@ const USAGE = `flowrun serve [--host H] [--port P] [--token T] [--config C] [--m
   --config             config file (default: flowrun.yaml in the working directory); without a
                        stateStore in it, runs are kept in sqlite at .flowrun/state.db in the
                        current directory (next to the default blob store, .flowrun/blobs)
+  --allow-origin       a web origin (https://app.example.com) whose pages may connect besides the
+                       server's own; repeatable, added to the config's serve.allowOrigins. Requests
+                       from any other page (an Origin header) are refused with 403
   --max-message-bytes  largest accepted WebSocket frame (default 64 MiB)
   --max-in-flight      requests one connection may have in flight (default ${DEFAULT_MAX_IN_FLIGHT})
 
-Prints {"url": "ws://…/"} on stdout once listening; logs go to stderr. SIGINT/SIGTERM stop it;
-unfinished runs are left in the state store and resumed by the next start.`;
+Prints {"url": "ws://…/"} on stdout once listening; logs go to stderr. Unfinished runs of an
+earlier start are resumed in the background once it listens. SIGINT/SIGTERM stop it; unfinished
+runs are left in the state store and resumed by the next start.`;
 
 /** `flowrun serve`: hosts the runtime over WebSocket (SPEC §7) until SIGINT/SIGTERM. */
 export async function serveCommand(argv: string[], out: Output): Promise<number> {
@@ -42,6 +47,13 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   }
   const maxMessageBytes = parseInteger(values['max-message-bytes'], '--max-message-bytes', 1);
   const maxInFlight = parseInteger(values['max-in-flight'], '--max-in-flight', 1);
+  const allowOriginFlags = (values['allow-origin'] ?? []).map((origin) => {
+    try {
+      return normalizeOrigin(origin);
+    } catch (err) {
+      throw new UsageError(`--allow-origin: ${(err as Error).message}`);
+    }
+  });
 
   const loaded = await loadConfig({ configPath: values.config });
   // A server keeps its runs by default (SPEC §7): sqlite next to the config unless it names a store.
@@ -49,12 +61,10 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   const logger = createLogger();
   logConfig(logger, config);
   const runtime = await Runtime.create({ config, logger });
+  const allowOrigins = [...(config.serve?.allowOrigins ?? []), ...allowOriginFlags];
   let server;
   try {
-    // Runs left unfinished by the previous process (durable state store) go on before clients come (SPEC §7).
-    const resumed = await runtime.runs.recover();
-    if (resumed > 0) logger.info({ resumed }, `resumed ${resumed} unfinished run(s)`);
-    server = await startRuntimeServer({ runtime, host, port, token, maxMessageBytes, maxInFlight, logger });
+    server = await startRuntimeServer({ runtime, host, port, token, allowOrigins, maxMessageBytes, maxInFlight, logger });
   } catch (err) {
     await runtime.close({ cancelRuns: false });
     throw err;
@@ -63,6 +73,9 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
     out.line(JSON.stringify({ url: server.url }));
+    // Listening first: however many runs the store holds unfinished, clients are answered while
+    // they resume (docs/serve.md).
+    resumeInBackground(runtime, logger);
   });
   logger.info({ signal }, `${signal}: shutting down`);
   await server.close();
@@ -86,6 +99,16 @@ function logConfig(logger: Logger, config: FlowrunConfig): void {
   logger.info({ routes: Object.keys(config.routes) }, `routes: ${routes.join('; ') || 'none'}`);
 }
 
+/** Resumes the runs an earlier process left unfinished, logging how many (or why it could not). */
+function resumeInBackground(runtime: Runtime, logger: Logger): void {
+  runtime.runs.recover().then(
+    (resumed) => {
+      if (resumed > 0) logger.info({ resumed }, `resumed ${resumed} unfinished run(s)`);
+    },
+    (err: unknown) => logger.error({ err }, `cannot resume unfinished runs: ${(err as Error)?.message ?? String(err)}`),
+  );
+}
+
 function parseOptions(argv: string[]) {
   return parseCommandArgs(
     {
@@ -95,6 +118,7 @@ function parseOptions(argv: string[]) {
         port: { type: 'string' },
         token: { type: 'string' },
         config: { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
         'max-message-bytes': { type: 'string' },
         'max-in-flight': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
