@@ -26,6 +26,7 @@ import type { LoadedRun, RunRecord, RunSummary, StateStore } from '../store/stat
 import { RunState } from './run-state.js';
 import { FlowCache, compileOrInvalid } from './flow-cache.js';
 import { StoreWriter } from './store-writer.js';
+import { refuseUnroutedSteps } from './unrouted-steps.js';
 import { contextFrom, endWithResult, startItemSpan, startRunSpan } from './tracing.js';
 
 /** Options of a RunManager. */
@@ -47,6 +48,8 @@ export interface SubmitContext {
   parent?: ExecutionScope;
   /** Released waits: a waiting submit returns early when this aborts. */
   signal?: AbortSignal;
+  /** When given, a flow with a step no route takes is refused before the run starts (`-32602`). */
+  isRoutable?: (component: string) => boolean;
 }
 
 /** How a run is started in process (CLI, builtins, recovery). */
@@ -111,6 +114,7 @@ export class RunManager {
   /** Submits a run (SPEC §5.1); with `wait`, returns when it is terminal or `timeoutMs` passed. */
   async submit(params: RunsSubmitParamsType, context: SubmitContext = {}): Promise<RunStatus> {
     const { flowId, compiled } = await this.resolveFlow(params.flow, params.flowId, params.overrides);
+    if (context.isRoutable) refuseUnroutedSteps(compiled.flow, context.isRoutable);
     const run = await this.start(compiled, flowId, params.inputs, {
       maxConcurrency: params.maxConcurrency,
       variables: params.variables,
