@@ -41,7 +41,7 @@ export function connectRemote(values: { url?: string; token?: string }): Promise
  * poll at a time without a bound. Either way the server answers the moment the run ends.
  * Aborting `signal` (Ctrl-C) rejects; the run goes on.
  */
-export async function waitForRun(handle: RunHandle, initial: RunStatus | undefined, signal?: AbortSignal, stream: ProgressStream = process.stderr): Promise<RunStatus> {
+export async function waitForRun(handle: RunHandle, initial: RunStatus | undefined, stream: ProgressStream = process.stderr, signal?: AbortSignal): Promise<RunStatus> {
   if (initial !== undefined && isTerminal(initial.status)) return initial;
   if (!stream.isTTY) {
     let status = await handle.wait({ signal });

@@ -51,7 +51,7 @@ async function waitOrDetach(handle: RunHandle, out: Output): Promise<RunStatus |
   const detach = new AbortController();
   const stopListening = handleInterrupt(() => detach.abort());
   try {
-    return await waitForRun(handle, handle.submitted, detach.signal);
+    return await waitForRun(handle, handle.submitted, process.stderr, detach.signal);
   } catch (err) {
     if (!detach.signal.aborted) throw err;
     const id = handle.runId;
