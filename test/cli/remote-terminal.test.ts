@@ -1,9 +1,10 @@
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcError } from '../../protocol/index.js';
 import { connect } from '../../src/client/index.js';
-import { createWorkspace, spawnServe, startGate, type ServedProcess, type Workspace } from '../server/serve-helpers.js';
+import { BIN, ROOT, createWorkspace, spawnServe, startGate, type ServedProcess, type Workspace } from '../server/serve-helpers.js';
 import { lines, runCli, spawnCli } from './cli-process.js';
 
 // The remote commands against a real `flowrun serve` and the real gate component server.
@@ -134,6 +135,21 @@ describe('run ids, defaults and listings', () => {
     expect(JSON.parse(plain.stdout).runs.length).toBeGreaterThan(0);
     expect(lines(json.stdout)).toHaveLength(1);
     expect(JSON.parse(json.stdout).runs.map((r: { runId: string }) => r.runId)).toEqual(JSON.parse(plain.stdout).runs.map((r: { runId: string }) => r.runId));
+  });
+
+  it('list and get print a table on a terminal (a pseudo-terminal from script(1))', async () => {
+    const { runId } = JSON.parse((await runCli(['submit', '--flow', ws.echoFlow, '--input-json', '{"n":1}', '--wait'], { env })).stdout);
+    const inTerminal = (args: string) =>
+      new Promise<string>((resolve) => {
+        const command = `"${process.execPath}" "${BIN}" ${args} --url ${served.url}`;
+        execFile('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, timeout: 60_000, env: { ...process.env, FLOWRUN_LOG_LEVEL: 'warn' } }, (_err, stdout) => resolve(stdout));
+      });
+    const listed = await inTerminal('list --limit 1000');
+    expect(listed).toMatch(/^RUN +STATUS +DONE +FAILED +CANCELLED +CREATED +FLOW\r?\n/);
+    expect(listed).toMatch(new RegExp(`${runId} +success +1/1 +0 +0 +\\S+Z +echo`));
+    const got = await inTerminal(`get ${runId.slice(0, 8)}`);
+    expect(got.split(/\r?\n/).filter((l) => l.trim() !== '')).toHaveLength(2);
+    expect(got).toContain(runId);
   });
 
   it('connects to ws://127.0.0.1:7837/ when neither --url nor FLOWRUN_URL is given, and says so', async () => {
