@@ -117,6 +117,16 @@ describe('flowrun test --diff and --update', () => {
   });
 });
 
+describe('progress bar on a terminal', () => {
+  it('ends on a summary line with the counts and the elapsed time', async () => {
+    const command = `"${process.execPath}" "${BIN}" run --flow ${GREETER} --inputs examples/greeter/inputs.jsonl --output ${join(ws.dir, 'progress.jsonl')}`;
+    const out = await new Promise<string>((resolve) => {
+      execFile('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, timeout: 60_000, env: { ...process.env, FLOWRUN_LOG_LEVEL: 'warn' } }, (_err, stdout) => resolve(stdout));
+    });
+    expect(out).toMatch(/200\/200 done · 200 ok · 0 failed · 0 cancelled · [\d.]+ items\/s · elapsed [\dhms.]+\r?\n/);
+  });
+});
+
 describe('logs', () => {
   it('are JSON lines on stderr when it is not a terminal', async () => {
     const r = await runCli(['run', '--flow', GREETER, '--input-json', '{"name":"Ada"}'], { env: { FLOWRUN_LOG_LEVEL: 'debug' } });
