@@ -14,7 +14,7 @@ one JSON line {component, plugin, description?} per component otherwise (or with
 Starts the configured component servers to ask them.
 
   --config FILE        config file (default: flowrun.yaml or stepflow-config.yml in the
-                       working directory or a parent)
+                       working directory)
   --json               JSON lines even on a terminal
 
 example:

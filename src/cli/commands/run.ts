@@ -22,7 +22,7 @@ the config's routes before anything starts.
 
 ${RUN_INPUT_HELP}
   --config FILE           config file (default: flowrun.yaml or stepflow-config.yml next to the
-                          flow or in a parent directory)
+                          flow, else in the working directory)
   --order ORDER           byIndex (default) or byCompletion
   --output FILE           write the results to FILE instead of stdout
 
