@@ -53,34 +53,48 @@ export async function testCommand(argv: string[], out: Output): Promise<number> 
       out.error(`- ${file}: no test cases, skipped`);
       continue;
     }
-    const config = await configFor(flow, file, values.config);
-    // Test runs are throw-away: keep their blobs in memory, not in the configured store.
-    const runtime = await Runtime.create({ config, logger: createCliLogger(), blobStore: new MemoryBlobStore() });
-    const updates = new Map<number, FlowResult>();
-    try {
-      for (const { testCase, index } of cases) {
-        const actual = await runCase(runtime, flow, testCase);
-        const problem = compare(testCase.output, actual);
-        if (problem === undefined) {
-          passed++;
-          out.error(`✓ ${file} › ${testCase.name}`);
-          continue;
-        }
-        failed++;
-        out.error(`✗ ${file} › ${testCase.name}\n    ${problem}\n    actual: ${JSON.stringify(actual)}`);
-        if (values.diff) out.error(formatDiff(testCase.output, actual));
-        if (values.update) updates.set(index, actual);
-      }
-    } finally {
-      await runtime.close();
-    }
-    if (updates.size > 0) {
-      await rewriteExpectedOutputs(file, updates);
-      out.error(`  updated ${updates.size} expected output(s) in ${file}`);
-    }
+    const outcome = await testFlow(file, flow, cases, values, out);
+    passed += outcome.passed;
+    failed += outcome.failed;
   }
   out.error(`${passed} passed, ${failed} failed`);
   return failed > 0 ? 1 : 0;
+}
+
+/** Runs the cases of one flow file, reporting each; with `update`, rewrites the failing cases' expectations. */
+async function testFlow(
+  file: string,
+  flow: Flow,
+  cases: ReadonlyArray<{ testCase: TestCase; index: number }>,
+  options: { config?: string; diff?: boolean; update?: boolean },
+  out: Output,
+): Promise<{ passed: number; failed: number }> {
+  const config = await configFor(flow, file, options.config);
+  // Test runs are throw-away: keep their blobs in memory, not in the configured store.
+  const runtime = await Runtime.create({ config, logger: createCliLogger(), blobStore: new MemoryBlobStore() });
+  const updates = new Map<number, FlowResult>();
+  let passed = 0;
+  try {
+    for (const { testCase, index } of cases) {
+      const actual = await runCase(runtime, flow, testCase);
+      const problem = compare(testCase.output, actual);
+      if (problem === undefined) {
+        passed++;
+        out.error(`✓ ${file} › ${testCase.name}`);
+        continue;
+      }
+      out.error(`✗ ${file} › ${testCase.name}\n    ${problem}\n    actual: ${JSON.stringify(actual)}`);
+      if (options.diff) out.error(formatDiff(testCase.output, actual));
+      if (options.update) updates.set(index, actual);
+    }
+  } finally {
+    await runtime.close();
+  }
+  if (updates.size > 0) {
+    await rewriteExpectedOutputs(file, updates);
+    out.error(`  updated ${updates.size} expected output(s) in ${file}`);
+  }
+  return { passed, failed: cases.length - passed };
 }
 
 async function runCase(runtime: Runtime, flow: Flow, testCase: TestCase): Promise<FlowResult> {
