@@ -17,12 +17,18 @@ export function formatProgress({ counts: c, elapsedMs }: ProgressSnapshot, width
   return `[${bar}] ${done}/${c.total} · ${c.failed} failed · ${c.cancelled} cancelled · ${formatRate(rate)} · ETA ${eta === undefined ? '?' : formatDuration(eta * 1000)}`;
 }
 
-/** The line a finished bar is replaced by: counts and the elapsed time. */
+/**
+ * The line a finished bar is replaced by: how the items ended, the rate of items that ran to
+ * an end (cancelled ones did not), and the elapsed time.
+ */
 export function formatProgressSummary({ counts: c, elapsedMs }: ProgressSnapshot): string {
-  const done = c.success + c.failed + c.cancelled;
   const seconds = elapsedMs / 1000;
-  const rate = seconds > 0 ? done / seconds : 0;
-  return `${done}/${c.total} done · ${c.success} ok · ${c.failed} failed · ${c.cancelled} cancelled · ${formatRate(rate)} · elapsed ${formatDuration(elapsedMs)}`;
+  const rate = seconds > 0 ? (c.success + c.failed) / seconds : 0;
+  const unfinished = c.pending + c.running;
+  return (
+    `${c.total} items: ${c.success} ok · ${c.failed} failed · ${c.cancelled} cancelled` +
+    `${unfinished > 0 ? ` · ${unfinished} unfinished` : ''} · ${formatRate(rate)} · elapsed ${formatDuration(elapsedMs)}`
+  );
 }
 
 function formatRate(perSecond: number): string {

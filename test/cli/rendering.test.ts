@@ -51,7 +51,9 @@ describe('progress bar', () => {
 
   it('ends on a summary line with the elapsed time', () => {
     const done = { total: 3, pending: 0, running: 0, success: 2, failed: 1, cancelled: 0 };
-    expect(formatProgressSummary({ counts: done, elapsedMs: 125_000 })).toBe('3/3 done · 2 ok · 1 failed · 0 cancelled · 0.0 items/s · elapsed 2m05s');
+    expect(formatProgressSummary({ counts: done, elapsedMs: 125_000 })).toBe('3 items: 2 ok · 1 failed · 0 cancelled · 0.0 items/s · elapsed 2m05s');
+    const interrupted = { total: 20000, pending: 0, running: 0, success: 4794, failed: 5, cancelled: 15201 };
+    expect(formatProgressSummary({ counts: interrupted, elapsedMs: 4_799 })).toBe('20000 items: 4794 ok · 5 failed · 15201 cancelled · 1000 items/s · elapsed 4.8s');
     expect([formatDuration(850), formatDuration(12_340), formatDuration(3_725_000)]).toEqual(['850ms', '12.3s', '1h02m']);
   });
 
@@ -61,7 +63,7 @@ describe('progress bar', () => {
     const bar = new ProgressBar(() => counts, tty).start(60_000);
     bar.stop();
     expect(writes[0]).toMatch(/^\r\x1b\[2K\[#+-*\] 9984\/20000 · 80 failed · 4 cancelled · /);
-    expect(writes.at(-1)).toMatch(/^\r\x1b\[2K9984\/20000 done · 9900 ok · 80 failed · 4 cancelled · .* · elapsed \S+\n$/);
+    expect(writes.at(-1)).toMatch(/^\r\x1b\[2K20000 items: 9900 ok · 80 failed · 4 cancelled · 10016 unfinished · .* · elapsed \S+\n$/);
 
     const piped: string[] = [];
     new ProgressBar(() => counts, { isTTY: false, write: (s: string) => (piped.push(s), true) }).start(1).stop();
