@@ -69,6 +69,7 @@ describe('flowrun run input', () => {
       [['--input-json', '{}', '--input-yaml', 'a: 1'], '--input-json and --input-yaml'],
       [['--stdin-format', 'xml'], '--stdin-format'],
       [['--order', 'sideways', '--input-json', '{}'], '--order'],
+      [['--bogus'], "Unknown option '--bogus'"],
     ] as const) {
       const r = await runCli(['run', '--flow', GREETER, ...args], { input: '' });
       expect(r.code, args.join(' ')).toBe(2);
