@@ -97,7 +97,7 @@ export class Runtime {
       }
     };
     const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits });
-    const service = new RuntimeService(blobs, runs);
+    const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component));
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
       plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service })));
     }

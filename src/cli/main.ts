@@ -5,12 +5,14 @@ import type { Diagnostic } from '../flow/validate.js';
 import { cancelCommand } from './commands/cancel.js';
 import { componentsCommand } from './commands/components.js';
 import { getCommand } from './commands/get.js';
+import { itemsCommand } from './commands/items.js';
 import { listCommand } from './commands/list.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { submitCommand } from './commands/submit.js';
 import { testCommand } from './commands/test.js';
 import { validateCommand } from './commands/validate.js';
+import { packageVersion } from '../server/package-version.js';
 import { processOutput, type Output } from './output.js';
 import { UsageError } from './usage-error.js';
 
@@ -24,29 +26,47 @@ const COMMANDS: Record<string, (argv: string[], out: Output) => Promise<number>>
   get: getCommand,
   cancel: cancelCommand,
   list: listCommand,
+  items: itemsCommand,
 };
 
 const HELP = `flowrun — a workflow runtime for Stepflow v1 flows
 
+usage: flowrun <command> [options]
+
 commands:
-  run         run a flow over one input or a JSONL file of inputs
+  run         run a flow over one input or a JSONL file of inputs, in this process
   test        run the test cases of flow files
   validate    check a flow file and its routes
   components  list the components the config routes to
   serve       host the runtime over WebSocket (ws://127.0.0.1:7837/)
-  submit      submit a run to a served runtime (--url)
+  submit      submit a run to a served runtime
   get         a run's status and results from a served runtime
+  items       a run's items (e.g. the failed ones) from a served runtime
   cancel      cancel a run on a served runtime
   list        list the runs of a served runtime
 
-flowrun <command> --help for details`;
+Remote commands connect to --url, else $FLOWRUN_URL, else ws://127.0.0.1:7837/, with --token,
+else $FLOWRUN_TOKEN. FLOWRUN_LOG_LEVEL sets the log level (default info; logs go to stderr).
 
-/** Runs the CLI; returns the exit code. Usage, config and flow errors are one message, exit 2. */
+example:
+  flowrun run --flow examples/greeter/flow.yaml --input-json '{"name":"Ada"}'
+
+flowrun <command> --help for details; flowrun --version for the version`;
+
+/** Runs the CLI; returns the exit code. Usage, config and flow errors are one message, exit 2 (docs/cli.md). */
 export async function main(argv: string[], out: Output = processOutput): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+  if (command === undefined) {
     out.error(HELP);
-    return command === undefined ? 2 : 0;
+    return 2;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    out.line(HELP);
+    return 0;
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    out.line(packageVersion());
+    return 0;
   }
   const handler = COMMANDS[command];
   if (!handler) {

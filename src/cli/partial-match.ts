@@ -1,5 +1,5 @@
 /**
- * Partial comparison of a flow `test` case (SPEC §6.4): every key of the expected object must
+ * Partial comparison of a flow `test` case (docs/cli.md, `flowrun test`): every key of the expected object must
  * match in the actual one; arrays match element-wise and in length; other values are equal.
  * Returns the path of the first mismatch with both values, or undefined when it matches.
  */

@@ -33,6 +33,7 @@ import { StoreWriter } from './store-writer.js';
 import { checkRunDataDepth, storableResult } from './data-depth.js';
 import { asStoreError } from '../store/store-unavailable.js';
 import { TurnBudget } from './turn-budget.js';
+import { refuseUnroutedSteps } from './unrouted-steps.js';
 import { contextFrom, endWithResult, startItemSpan, startRunSpan } from './tracing.js';
 
 /** Options of a RunManager. */
@@ -56,6 +57,8 @@ export interface SubmitContext {
   parent?: ExecutionScope;
   /** Released waits: a waiting submit returns early when this aborts. */
   signal?: AbortSignal;
+  /** When given, a flow with a step no route takes is refused before the run starts (`-32602`). */
+  isRoutable?: (component: string) => boolean;
 }
 
 /** How a run is started in process (CLI, builtins, recovery). */
@@ -142,6 +145,7 @@ export class RunManager {
   /** Submits a run (SPEC §5.1); with `wait`, returns when it is terminal or `timeoutMs` passed. */
   async submit(params: RunsSubmitParamsType, context: SubmitContext = {}): Promise<RunStatus> {
     const { flowId, compiled } = await this.resolveFlow(params.flow, params.flowId, params.overrides);
+    if (context.isRoutable) refuseUnroutedSteps(compiled.flow, context.isRoutable);
     const run = await this.start(compiled, flowId, params.inputs, {
       maxConcurrency: params.maxConcurrency,
       variables: params.variables,

@@ -54,6 +54,7 @@ export class RunState {
   private finishedAt: number | undefined;
   private startFailure: FlowResult | undefined;
   private terminalListeners: Array<() => void> | undefined;
+  private settledListeners: Array<() => void> | undefined;
   /** Set after restoring, so replayed transitions are not journaled again. */
   journal: RunStateJournal | undefined;
 
@@ -206,6 +207,7 @@ export class RunState {
     const seq = this.completedCount++;
     this.completionOrder[seq] = index;
     this.journal?.itemSettled(index, outcome, result, attempts, now, seq);
+    if (this.settledListeners) for (const l of this.settledListeners) l();
     this.checkTerminal(now);
   }
 
@@ -230,6 +232,14 @@ export class RunState {
       if (!ls) return;
       const i = ls.indexOf(listener);
       if (i >= 0) ls.splice(i, 1);
+    };
+  }
+
+  /** Calls `listener` after each item reaches a terminal state (how `flowrun run` streams results). Returns an unsubscribe. */
+  onItemSettled(listener: () => void): () => void {
+    (this.settledListeners ??= []).push(listener);
+    return () => {
+      this.settledListeners = this.settledListeners?.filter((l) => l !== listener);
     };
   }
 

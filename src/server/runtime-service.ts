@@ -10,6 +10,8 @@ export class RuntimeService implements RuntimeApi {
   constructor(
     private readonly blobs: BlobStore,
     private readonly runs: RunManager,
+    /** Whether some route takes a component; submitted flows with a step it refuses are refused. */
+    private readonly isRoutable?: (component: string) => boolean,
   ) {}
 
   async blobsPut(params: { data: unknown; blob_type: 'data' | 'flow' }): Promise<{ blob_id: string }> {
@@ -29,7 +31,7 @@ export class RuntimeService implements RuntimeApi {
   }
 
   runsSubmit(params: Parameters<RuntimeApi['runsSubmit']>[0], caller: CallerContext): Promise<RunStatus> {
-    return this.runs.submit(params, { parent: caller.parent, signal: caller.signal });
+    return this.runs.submit(params, { parent: caller.parent, signal: caller.signal, isRoutable: this.isRoutable });
   }
 
   runsGet(params: Parameters<RuntimeApi['runsGet']>[0], caller: CallerContext): Promise<RunStatus> {

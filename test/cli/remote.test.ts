@@ -84,9 +84,10 @@ describe('flowrun serve, driven by the client library and by the remote CLI', ()
     const file = join(ws.dir, 'inputs.jsonl');
     await writeFile(file, Array.from({ length: N }, (_, i) => JSON.stringify({ n: i })).join('\n') + '\n');
     const submitted = await flowrun(['submit', '--url', served.url, '--flow', ws.echoFlow, '--inputs', file, '--wait', '--max-concurrency', '16']);
-    expect(submitted.stderr).toBe('');
     expect(submitted.code).toBe(0);
     const status = json(submitted.stdout);
+    // The run id comes on stderr as soon as the run is accepted, and nothing else is said.
+    expect(submitted.stderr).toBe(`submitted run ${status.runId} (${N} item(s))\n`);
     expect(status).toMatchObject({ status: 'success', flowName: 'echo', items: COUNTS_ALL_SUCCESS });
     expect(status.results).toBeUndefined();
 
@@ -155,7 +156,7 @@ describe('flowrun serve, driven by the client library and by the remote CLI', ()
       ['get', '--url', served.url],
       ['get', 'r', '--url', served.url, '--results', '--order', 'sideways'],
       ['list', '--url', served.url, '--status', 'done'],
-      ['list'],
+      ['list', '--url', served.url, '--limit', '0'],
     ]) {
       const r = await flowrun(args);
       expect(r.code, args.join(' ')).toBe(2);

@@ -1,41 +1,50 @@
 import { StatusSchema, type Status } from '../../../protocol/index.js';
-import type { Output } from '../output.js';
-import { REMOTE_OPTIONS, REMOTE_USAGE, connectRemote } from '../remote.js';
-import { UsageError } from '../usage-error.js';
 import { parseCommandArgs } from '../args.js';
+import { HELP_OPTION, printHelp } from '../help.js';
+import { JSON_OPTION, printListing } from '../listing.js';
+import type { Output } from '../output.js';
+import { REMOTE_HELP, REMOTE_OPTIONS, withRemote } from '../remote.js';
+import { runTable } from '../run-table.js';
+import { UsageError } from '../usage-error.js';
 
-const USAGE = `flowrun list ${REMOTE_USAGE} [--status s,…] [--limit N] [--cursor C]
+const USAGE = `flowrun list [--status S,…] [--limit N] [--cursor C] [--json]
 
-Lists runs, newest first, as JSON {runs, nextCursor?}. --status filters by pending, running,
-success, failed, cancelled (comma-separated).`;
+Lists the runs of a served runtime, newest first: a table on a terminal, JSON
+{runs, nextCursor?} otherwise (or with --json).
 
-/** `flowrun list`: the runs of a served runtime (SPEC §9, §5.4). */
+  --status S,…         only runs in these states: pending, running, success, failed, cancelled
+  --limit N            at most N runs (1..1000, default 50)
+  --cursor C           the next page: the nextCursor of the previous answer
+  --json               JSON even on a terminal
+${REMOTE_HELP}
+
+examples:
+  flowrun list
+  flowrun list --status running,failed --json`;
+
+/** `flowrun list`: the runs of a served runtime (docs/cli.md). */
 export async function listCommand(argv: string[], out: Output): Promise<number> {
-  const { values, positionals } = parseOptions(argv);
-  if (values.help) {
-    out.error(USAGE);
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\nusage: ${USAGE}`);
+  const { values, positionals } = parseCommandArgs({ args: argv, options: OPTIONS, allowPositionals: true }, USAGE);
+  if (values.help) return printHelp(out, USAGE);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\nusage: flowrun list [options] (see flowrun list --help)`);
   const status = values.status === undefined ? undefined : parseStatuses(values.status);
   const limit = values.limit === undefined ? undefined : parseLimit(values.limit);
-  const client = await connectRemote(values, USAGE);
-  try {
-    out.line(JSON.stringify(await client.list({ status, limit, cursor: values.cursor })));
+  return withRemote(values, async (client) => {
+    const page = await client.list({ status, limit, cursor: values.cursor });
+    printListing(out, values.json, page, () => runTable(page.runs) + (page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : ''));
     return 0;
-  } finally {
-    await client.close();
-  }
+  });
 }
 
-function parseStatuses(text: string): Status[] {
+/** Parses `--status a,b`; an unknown state names itself and the choices. */
+export function parseStatuses(text: string, flag = '--status'): Status[] {
   return text
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '')
     .map((s) => {
       const parsed = StatusSchema.safeParse(s);
-      if (!parsed.success) throw new UsageError(`--status: "${s}" is not one of ${StatusSchema.options.join(', ')}`);
+      if (!parsed.success) throw new UsageError(`${flag}: "${s}" is not one of ${StatusSchema.options.join(', ')}`);
       return parsed.data;
     });
 }
@@ -46,19 +55,11 @@ function parseLimit(text: string): number {
   return n;
 }
 
-function parseOptions(argv: string[]) {
-  return parseCommandArgs(
-    {
-      args: argv,
-      options: {
-        ...REMOTE_OPTIONS,
-        status: { type: 'string' },
-        limit: { type: 'string' },
-        cursor: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-    },
-    USAGE,
-  );
-}
+const OPTIONS = {
+  ...REMOTE_OPTIONS,
+  status: { type: 'string' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+  ...JSON_OPTION,
+  ...HELP_OPTION,
+} as const;

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { loadConfig, type FlowrunConfig } from '../../config/index.js';
-import { createLogger, type Logger } from '../../log.js';
+import type { Logger } from '../../log.js';
+import { createCliLogger } from '../logger.js';
+import { printHelp } from '../help.js';
 import { Runtime } from '../../runtime.js';
 import { DEFAULT_STATE_DB_PATH } from '../../store/index.js';
 import { isLoopbackHost } from '../../server/loopback.js';
@@ -26,15 +28,15 @@ const USAGE = `flowrun serve [--host H] [--port P] [--token T] [--config C] [--a
 
 Prints {"url": "ws://…/"} on stdout once listening; logs go to stderr. Unfinished runs of an
 earlier start are resumed in the background once it listens. SIGINT/SIGTERM stop it; unfinished
-runs are left in the state store and resumed by the next start.`;
+runs are left in the state store and resumed by the next start.
+
+example:
+  flowrun serve --config examples/greeter/flowrun.yaml --port 7837`;
 
 /** `flowrun serve`: hosts the runtime over WebSocket (SPEC §7) until SIGINT/SIGTERM. */
 export async function serveCommand(argv: string[], out: Output): Promise<number> {
   const { values } = parseOptions(argv);
-  if (values.help) {
-    out.error(USAGE);
-    return 0;
-  }
+  if (values.help) return printHelp(out, USAGE);
   const host = values.host ?? DEFAULT_HOST;
   const port = parseInteger(values.port, '--port', 0, 65535) ?? DEFAULT_PORT;
   const token = values.token ?? (process.env.FLOWRUN_TOKEN || undefined);
@@ -58,7 +60,7 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   const loaded = await loadConfig({ configPath: values.config });
   // A server keeps its runs by default (SPEC §7): sqlite next to the config unless it names a store.
   const config = loaded.stateStore ? loaded : { ...loaded, stateStore: { type: 'sqlite' as const, path: resolve(process.cwd(), DEFAULT_STATE_DB_PATH) } };
-  const logger = createLogger();
+  const logger = createCliLogger();
   logConfig(logger, config);
   const runtime = await Runtime.create({ config, logger });
   const allowOrigins = [...(config.serve?.allowOrigins ?? []), ...allowOriginFlags];

@@ -1,67 +1,72 @@
+import type { RunStatus } from '../../../protocol/index.js';
+import type { FlowrunClient } from '../../client/index.js';
 import { loadFlowFile } from '../../flow/load.js';
-import { parseJsonFlag, readJsonLines } from '../inputs.js';
-import type { Output } from '../output.js';
-import { REMOTE_OPTIONS, REMOTE_USAGE, connectRemote, exitCodeOf, waitForRun } from '../remote.js';
-import { UsageError } from '../usage-error.js';
+import type { RunHandle } from '../../sdk/run-handle.js';
 import { parseCommandArgs } from '../args.js';
+import { HELP_OPTION, printHelp } from '../help.js';
+import { handleInterrupt, INTERRUPTED_EXIT_CODE } from '../interrupt.js';
+import type { Output } from '../output.js';
+import { REMOTE_HELP, REMOTE_OPTIONS, exitCodeOf, reportFailures, waitForRun, withRemote } from '../remote.js';
+import { RUN_INPUT_HELP, RUN_INPUT_OPTIONS, readRunRequest } from '../run-options.js';
+import { UsageError } from '../usage-error.js';
 
-const USAGE = `flowrun submit ${REMOTE_USAGE} --flow F (--input-json J | --inputs FILE.jsonl) [--wait] [--max-concurrency N]
+const USAGE = `flowrun submit --flow FILE [input] [options]
 
-Submits a run to a served runtime and prints its RunStatus as JSON. The flow file is validated
-locally and sent inline. --wait: print the final status once the run ends (a progress bar on
-stderr when it is a terminal); exit 1 if any item did not succeed.`;
+Submits a run to a served runtime (\`flowrun serve\`) and prints its RunStatus as JSON. The flow
+is validated here and sent inline; the server refuses it (exit 2) when a step's component has
+no route there. The run id is printed on stderr as soon as the run is accepted.
 
-/** `flowrun submit`: submits a run to a served runtime (SPEC §9). */
+${RUN_INPUT_HELP}
+  --wait                  wait for the run to end, then print its final status (a progress bar
+                          on stderr when it is a terminal); exit 1 if any item did not succeed.
+                          Ctrl-C stops waiting and leaves the run going (exit 130)
+${REMOTE_HELP}
+
+examples:
+  flowrun submit --flow examples/greeter/flow.yaml --inputs examples/greeter/inputs.jsonl --wait
+  FLOWRUN_URL=ws://10.0.0.5:7837/ FLOWRUN_TOKEN=secret flowrun submit --flow flow.yaml --input-json '{"x":1}'`;
+
+/** `flowrun submit`: submits a run to a served runtime (docs/cli.md). */
 export async function submitCommand(argv: string[], out: Output): Promise<number> {
-  const { values } = parseOptions(argv);
-  if (values.help) {
-    out.error(USAGE);
-    return 0;
-  }
-  if (values.flow === undefined) throw new UsageError(`--flow is required\nusage: ${USAGE}`);
-  if ((values['input-json'] === undefined) === (values.inputs === undefined)) {
-    throw new UsageError(`give exactly one of --input-json and --inputs\nusage: ${USAGE}`);
-  }
+  const { values } = parseCommandArgs({ args: argv, options: OPTIONS }, USAGE);
+  if (values.help) return printHelp(out, USAGE);
+  if (values.flow === undefined) throw new UsageError(`--flow is required\nusage: flowrun submit --flow FILE [input] [options] (see flowrun submit --help)`);
   const flow = await loadFlowFile(values.flow, { onWarning: (w) => out.error(w) });
-  const inputs = values.inputs !== undefined ? await readJsonLines(values.inputs) : [parseJsonFlag(values['input-json']!, '--input-json')];
-  const maxConcurrency = parsePositiveInt(values['max-concurrency'], '--max-concurrency');
-
-  const client = await connectRemote(values, USAGE);
-  try {
-    const handle = await client.submit({ flow: flow as Record<string, unknown>, inputs, maxConcurrency });
+  const { batch: _batch, ...request } = await readRunRequest(values);
+  return withRemote(values, async (client) => {
+    const handle = await client.submit({ flow: flow as Record<string, unknown>, ...request });
+    out.error(`submitted run ${handle.runId} (${request.inputs.length} item(s))`);
     if (!values.wait) {
       out.line(JSON.stringify(handle.submitted));
       return 0;
     }
-    const status = await waitForRun(handle, handle.submitted);
-    out.line(JSON.stringify(status));
-    return exitCodeOf(status);
+    const status = await waitOrDetach(handle, out);
+    if (status === undefined) return INTERRUPTED_EXIT_CODE;
+    return finishWaiting(client, status, out);
+  });
+}
+
+/** Waits for the run; at Ctrl-C stops waiting (the run goes on), says how to come back, and returns undefined. */
+async function waitOrDetach(handle: RunHandle, out: Output): Promise<RunStatus | undefined> {
+  const detach = new AbortController();
+  const stopListening = handleInterrupt(() => detach.abort());
+  try {
+    return await waitForRun(handle, handle.submitted, process.stderr, detach.signal);
+  } catch (err) {
+    if (!detach.signal.aborted) throw err;
+    const id = handle.runId;
+    out.error(`interrupted: run ${id} goes on; reattach with \`flowrun get ${id} --wait\`, stop it with \`flowrun cancel ${id}\``);
+    return undefined;
   } finally {
-    await client.close();
+    stopListening();
   }
 }
 
-function parseOptions(argv: string[]) {
-  return parseCommandArgs(
-    {
-      args: argv,
-      options: {
-        ...REMOTE_OPTIONS,
-        flow: { type: 'string' },
-        'input-json': { type: 'string' },
-        inputs: { type: 'string' },
-        wait: { type: 'boolean' },
-        'max-concurrency': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    },
-    USAGE,
-  );
+async function finishWaiting(client: FlowrunClient, status: RunStatus, out: Output): Promise<number> {
+  const { results: _results, ...summary } = status;
+  out.line(JSON.stringify(summary));
+  await reportFailures(client, status, out);
+  return exitCodeOf(status);
 }
 
-function parsePositiveInt(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag}: expected an integer ≥ 1, got "${text}"`);
-  return n;
-}
+const OPTIONS = { ...RUN_INPUT_OPTIONS, ...REMOTE_OPTIONS, wait: { type: 'boolean' }, ...HELP_OPTION } as const;

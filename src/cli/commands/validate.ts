@@ -1,21 +1,28 @@
 import { loadConfig } from '../../config/index.js';
 import { FlowLoadError } from '../../errors.js';
-import { formatDiagnostic, loadFlowFile } from '../../flow/load.js';
+import { loadFlowFile } from '../../flow/load.js';
 import { Router } from '../../plugins/router.js';
-import { UsageError } from '../usage-error.js';
 import { parseCommandArgs } from '../args.js';
+import { HELP_OPTION, printHelp } from '../help.js';
 import type { Output } from '../output.js';
+import { unroutedDiagnostics } from '../route-check.js';
+import { UsageError } from '../usage-error.js';
 
-const USAGE = 'flowrun validate FLOW [--config C]';
+const USAGE = `flowrun validate FLOW [--config FILE]
 
-/**
- * `flowrun validate`: prints every diagnostic as `file:line: level: step "id" field "f": message`
- * and checks that each step's component has a route in the config. Exit 0 valid, 1 invalid.
- */
+Checks a flow file: prints every diagnostic as \`file:line: level: step "id" field "f": message\`
+on stdout, and checks that each step's component has a route in the config (found as for
+\`flowrun run\` unless --config is given). Exit codes: 0 valid, 1 invalid, 2 usage or config error.
+
+example:
+  flowrun validate examples/greeter/flow.yaml`;
+
+/** `flowrun validate`: a flow's diagnostics and unrouted components (docs/cli.md). */
 export async function validateCommand(argv: string[], out: Output): Promise<number> {
-  const parsed = parseCommandArgs({ args: argv, options: { config: { type: 'string' } }, allowPositionals: true }, USAGE);
+  const parsed = parseCommandArgs({ args: argv, options: { config: { type: 'string' }, ...HELP_OPTION }, allowPositionals: true }, USAGE);
+  if (parsed.values.help) return printHelp(out, USAGE);
   const file = parsed.positionals[0];
-  if (!file || parsed.positionals.length > 1) throw new UsageError(`give exactly one flow file\nusage: ${USAGE}`);
+  if (!file || parsed.positionals.length > 1) throw new UsageError(`give exactly one flow file\nusage: flowrun validate FLOW [--config FILE]`);
 
   const problems: string[] = [];
   let flow;
@@ -30,14 +37,8 @@ export async function validateCommand(argv: string[], out: Output): Promise<numb
   }
   const config = await loadConfig({ configPath: parsed.values.config, flowPath: file });
   const router = new Router(config.routes, new Set(Object.keys(config.plugins)));
-  let errors = 0;
-  flow.steps.forEach((step, i) => {
-    if (router.hasRouteFor(step.component)) return;
-    errors++;
-    const message = `no route for component "${step.component}" in ${config.file ?? 'the default config'}`;
-    problems.push(formatDiagnostic(file, { level: 'error', stepId: step.id, field: `steps[${i}].component`, message }));
-  });
-  for (const p of problems) out.line(p);
-  out.error(errors === 0 ? `${file}: valid` : `${file}: ${errors} error(s)`);
-  return errors === 0 ? 0 : 1;
+  const unrouted = unroutedDiagnostics(flow, file, router, config.file);
+  for (const p of [...problems, ...unrouted]) out.line(p);
+  out.error(unrouted.length === 0 ? `${file}: valid` : `${file}: ${unrouted.length} error(s)`);
+  return unrouted.length === 0 ? 0 : 1;
 }
