@@ -1,5 +1,5 @@
 import type { FlowResult, ItemCounts, ItemResult, ResultOrder, RunStatus, Status } from '../../protocol/index.js';
-import type { RunRecord, StoredItem } from '../store/state-store.js';
+import type { RunRecord, StoredItem } from '../statestore/state-store.js';
 
 /** Item states, stored one byte per item. */
 const enum S {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerTokenMatches } from '../../src/server/bearer-token.js';
+import { bearerTokenMatches } from '../../src/serve/bearer-token.js';
 
 describe('bearerTokenMatches', () => {
   it('accepts the exact token after the Bearer scheme, whatever the scheme case', () => {

@@ -8,7 +8,7 @@ import { loadConfig, parseConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { StepflowPlugin } from '../../src/plugins/stepflow-plugin.js';
 import { Runtime } from '../../src/runtime.js';
-import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-server.js';
+import { startRuntimeServer, type RuntimeServer } from '../../src/serve/ws-server.js';
 import { startGate } from '../support/gate.js';
 import { ROOT } from '../support/paths.js';
 import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';

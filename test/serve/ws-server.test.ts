@@ -7,8 +7,8 @@ import { connect, ConnectError, type FlowrunClient } from '../../src/client/inde
 import { loadConfig } from '../../src/config/index.js';
 import { ConnectionClosedError } from '../../src/errors.js';
 import { Runtime } from '../../src/runtime.js';
-import { packageVersion } from '../../src/server/package-version.js';
-import { startRuntimeServer, UnsafeBindError, type RuntimeServer, type RuntimeServerOptions } from '../../src/server/ws-server.js';
+import { packageVersion } from '../../src/serve/package-version.js';
+import { startRuntimeServer, UnsafeBindError, type RuntimeServer, type RuntimeServerOptions } from '../../src/serve/ws-server.js';
 import { startGate } from '../support/gate.js';
 import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
 import { cleanupAfterEach } from '../support/cleanups.js';

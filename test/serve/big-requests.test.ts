@@ -8,7 +8,7 @@ import type { RunStatus } from '../../protocol/index.js';
 import { connect, type FlowrunClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
-import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-server.js';
+import { startRuntimeServer, type RuntimeServer } from '../../src/serve/ws-server.js';
 import { startPostgres, type PostgresFixture } from '../support/postgres.js';
 import { startGate } from '../support/gate.js';
 import { ROOT } from '../support/paths.js';

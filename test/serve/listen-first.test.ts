@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilesystemBlobStore } from '../../blobstore/index.js';
 import { connect } from '../../src/client/index.js';
-import { SqliteStateStore } from '../../src/store/sqlite-state-store.js';
+import { SqliteStateStore } from '../../src/statestore/sqlite-state-store.js';
 import { startGate } from '../support/gate.js';
 import { ROOT } from '../support/paths.js';
 import { spawnServe } from '../support/serve.js';

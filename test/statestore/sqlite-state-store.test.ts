@@ -2,10 +2,10 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createStateStore, MemoryStateStore } from '../../src/store/index.js';
-import { SqliteStateStore } from '../../src/store/sqlite-state-store.js';
-import { SQLITE_MIGRATIONS } from '../../src/store/sqlite-schema.js';
-import { ItemTransitions } from '../../src/store/item-transitions.js';
+import { createStateStore, MemoryStateStore } from '../../src/statestore/index.js';
+import { SqliteStateStore } from '../../src/statestore/sqlite-state-store.js';
+import { SQLITE_MIGRATIONS } from '../../src/statestore/sqlite-schema.js';
+import { ItemTransitions } from '../../src/statestore/item-transitions.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 describe('SqliteStateStore', () => {

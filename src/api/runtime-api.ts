@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type * as M from '../../protocol/messages.js';
 import type { RunStatus } from '../../protocol/index.js';
-import type { ExecutionScope } from '../plugins/plugin.js';
+import type { ExecutionScope } from '../calls/plugin.js';
 
 /**
  * Who is calling the runtime's `blobs/*` and `runs/*` methods. A component server calls during

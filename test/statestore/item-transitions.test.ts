@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ItemTransitions } from '../../src/store/item-transitions.js';
-import type { ItemUpdate } from '../../src/store/index.js';
+import { ItemTransitions } from '../../src/statestore/item-transitions.js';
+import type { ItemUpdate } from '../../src/statestore/index.js';
 
 describe('ItemTransitions', () => {
   const updates: ItemUpdate[] = [

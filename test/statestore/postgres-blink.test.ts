@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { RunManager } from '../../src/runs/run-manager.js';
 import { StoreWriter } from '../../src/runs/store-writer.js';
 import { Runtime } from '../../src/runtime.js';
-import { PostgresStateStore } from '../../src/store/postgres-state-store.js';
+import { PostgresStateStore } from '../../src/statestore/postgres-state-store.js';
 import { startPostgres, type PostgresFixture } from '../support/postgres.js';
 import { makeTempDirSync } from '../support/temp-dir.js';
 

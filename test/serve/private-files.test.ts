@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FilesystemBlobStore } from '../../blobstore/index.js';
-import { SqliteStateStore } from '../../src/store/sqlite-state-store.js';
+import { SqliteStateStore } from '../../src/statestore/sqlite-state-store.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 /** Permission bits of a file or directory. */

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { BlobsGet, BlobsPut, ErrorCodes, RpcError, RunsCancel, RunsGet, RunsList, RunsSubmit, type RunStatus } from '../../protocol/index.js';
 import { RequestCancelledError } from '../../src/errors.js';
 import { RpcPeer } from '../../src/rpc/peer.js';
-import type { CallerContext, RuntimeApi } from '../../src/server/runtime-api.js';
-import { registerRuntimeHandlers } from '../../src/server/runtime-handlers.js';
+import type { CallerContext, RuntimeApi } from '../../src/api/runtime-api.js';
+import { registerRuntimeHandlers } from '../../src/api/runtime-handlers.js';
 import { createMemoryTransportPair } from '../../src/transport/memory-pair.js';
 import { waitFor } from '../support/wait-for.js';
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Status } from '../../protocol/index.js';
-import type { ItemCountsRecord, ItemUpdate, RunQuery, RunRecord, RunSummary, StateStore } from '../../src/store/index.js';
-import { ItemTransitions } from '../../src/store/item-transitions.js';
+import type { ItemCountsRecord, ItemUpdate, RunQuery, RunRecord, RunSummary, StateStore } from '../../src/statestore/index.js';
+import { ItemTransitions } from '../../src/statestore/item-transitions.js';
 
 /** Applies transitions given as objects. */
 const recordItems = (store: StateStore, updates: readonly ItemUpdate[]): Promise<void> => store.recordItems(ItemTransitions.of(updates));

@@ -14,8 +14,8 @@ import { refuseUpgrade, replyJson } from './http-replies.js';
 import { isLoopbackHost } from './loopback.js';
 import { OriginPolicy } from './origin-policy.js';
 import { packageVersion } from './package-version.js';
-import type { RuntimeApi } from './runtime-api.js';
-import { registerRuntimeHandlers } from './runtime-handlers.js';
+import type { RuntimeApi } from '../api/runtime-api.js';
+import { registerRuntimeHandlers } from '../api/runtime-handlers.js';
 import { replyParseError, replyToUnaddressableMessages } from './unaddressable-replies.js';
 
 export const DEFAULT_HOST = '127.0.0.1';

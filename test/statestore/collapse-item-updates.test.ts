@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collapseItemUpdates } from '../../src/store/collapse-item-updates.js';
+import { collapseItemUpdates } from '../../src/statestore/collapse-item-updates.js';
 
 describe('collapseItemUpdates', () => {
   it('keeps one update per item with the status and attempts of its last transition', () => {

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../protocol/index.js';
-import { asStoreError, isStoreClosed, isStoreUnavailable } from '../../src/store/store-unavailable.js';
+import { asStoreError, isStoreClosed, isStoreUnavailable } from '../../src/statestore/store-unavailable.js';
 import { TEMP_ROOT } from '../support/temp-dir.js';
 
 /** A port nothing listens on. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RouteRule } from '../../src/config/index.js';
-import { Router } from '../../src/plugins/router.js';
+import { Router } from '../../src/routing/router.js';
 
 const router = (routes: Record<string, RouteRule[]>) => new Router(routes, new Set(['calc', 'builtin']));
 

@@ -2,7 +2,7 @@ import { ErrorCodes } from '../../../protocol/index.js';
 import type { Logger } from '../../log.js';
 import { spawnStdioProcess, type ProcessExit, type StdioProcess } from '../../transport/child-process.js';
 import type { StderrExcerpt } from '../../transport/stderr-excerpt.js';
-import { errorMessage, ServerStartError, type ServerTransport, type TransportOpener } from './server-transport.js';
+import { errorMessage, ServerStartError, type ServerChannel, type ChannelOpener } from './server-channel.js';
 
 /** What it takes to spawn one component server process. */
 export interface StdioLaunch {
@@ -22,7 +22,7 @@ export interface StdioLaunch {
  * An opener that spawns the server as a child process speaking NDJSON on stdin/stdout, in its own
  * process group (docs/component-servers.md).
  */
-export function stdioOpener(launch: StdioLaunch): TransportOpener {
+export function stdioOpener(launch: StdioLaunch): ChannelOpener {
   return async () => {
     let proc: StdioProcess;
     try {
@@ -51,7 +51,7 @@ export function stdioOpener(launch: StdioLaunch): TransportOpener {
   };
 }
 
-class StdioTransport implements ServerTransport {
+class StdioTransport implements ServerChannel {
   readonly label: string;
   readonly details: Readonly<Record<string, unknown>>;
   readonly ended: Promise<string>;

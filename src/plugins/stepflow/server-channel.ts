@@ -1,12 +1,12 @@
 import type { MessageReader, MessageWriter } from 'vscode-jsonrpc';
 import type { StderrExcerpt } from '../../transport/stderr-excerpt.js';
-import { ComponentError } from '../component-error.js';
+import { ComponentError } from '../../calls/component-error.js';
 
 /**
  * An open channel to one component server — a spawned process's stdio, or a dialled WebSocket.
  * The session on top of it (`ServerConnection`) is the same for both; only opening and ending differ.
  */
-export interface ServerTransport {
+export interface ServerChannel {
   readonly reader: MessageReader;
   readonly writer: MessageWriter;
   /** Names the server in error messages: `command "node server.js"` or `url "ws://…"`. */
@@ -31,7 +31,7 @@ export interface ServerTransport {
 }
 
 /** Opens a fresh transport to the server; rejects with a `ServerStartError`. */
-export type TransportOpener = () => Promise<ServerTransport>;
+export type ChannelOpener = () => Promise<ServerChannel>;
 
 /**
  * Why a server could not be brought up; `retryable` is false when trying again cannot help.

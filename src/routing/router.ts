@@ -7,13 +7,13 @@ import {
   matchRoutePattern,
   parseRoutePattern,
   type RoutePattern,
-} from '../config/route-pattern.js';
+} from './route-pattern.js';
 import { formatFieldPath } from '../config/config-reader.js';
 import type { RouteRule } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { NOT_FOUND, parsePath, PathSyntaxError, selectPath, type CompiledPath } from '../flow/paths.js';
-import { ComponentError } from './component-error.js';
-import { jsonEqual } from './json-equal.js';
+import { ComponentError } from '../calls/component-error.js';
+import { jsonEqual } from '../plugins/json-equal.js';
 
 /** Where a component call goes: the plugin and the plugin-relative component name. */
 export interface ResolvedRoute {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStateStore } from '../../src/store/index.js';
-import { PostgresStateStore } from '../../src/store/postgres-state-store.js';
-import { POSTGRES_MIGRATIONS } from '../../src/store/postgres-schema.js';
+import { createStateStore } from '../../src/statestore/index.js';
+import { PostgresStateStore } from '../../src/statestore/postgres-state-store.js';
+import { POSTGRES_MIGRATIONS } from '../../src/statestore/postgres-schema.js';
 import { queryRows, startPostgres, type PostgresFixture } from '../support/postgres.js';
 import { describeStateStoreContract } from './contract.js';
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../protocol/index.js';
 import type { RouteRule } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
-import { ComponentError } from '../../src/plugins/component-error.js';
-import { Router } from '../../src/plugins/router.js';
+import { ComponentError } from '../../src/calls/component-error.js';
+import { Router } from '../../src/routing/router.js';
 
 const PLUGINS = ['builtin', 'tools', 'openai', 'local', 'mock'];
 const router = (routes: Record<string, RouteRule[]>) => new Router(routes, new Set(PLUGINS));

@@ -5,7 +5,7 @@ import { startKeepAlive } from '../../transport/keep-alive.js';
 import { validateMaxMessageBytes } from '../../transport/ndjson-reader.js';
 import { WebSocketMessageReader } from '../../transport/websocket-reader.js';
 import { WebSocketMessageWriter } from '../../transport/websocket-writer.js';
-import { errorMessage, ServerStartError, within, type ServerTransport, type TransportOpener } from './server-transport.js';
+import { errorMessage, ServerStartError, within, type ServerChannel, type ChannelOpener } from './server-channel.js';
 
 /** What it takes to dial one component server listening on a WebSocket URL. */
 export interface WebSocketLaunch {
@@ -22,7 +22,7 @@ export interface WebSocketLaunch {
 }
 
 /** An opener that dials the server's WebSocket URL (SPEC §2: one message per text frame, ping/pong keep-alive). */
-export function webSocketOpener(launch: WebSocketLaunch): TransportOpener {
+export function webSocketOpener(launch: WebSocketLaunch): ChannelOpener {
   const maxPayload = validateMaxMessageBytes(launch.maxMessageBytes);
   return async () => {
     let socket: WebSocket;
@@ -82,7 +82,7 @@ function unreachable(launch: WebSocketLaunch, reason: string, retryable: boolean
   );
 }
 
-class WebSocketTransport implements ServerTransport {
+class WebSocketTransport implements ServerChannel {
   readonly reader: WebSocketMessageReader;
   readonly writer: WebSocketMessageWriter;
   readonly label: string;

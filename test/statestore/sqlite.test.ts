@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeStateStoreContract } from './contract.js';
-import { SqliteStateStore } from '../../src/store/sqlite-state-store.js';
+import { SqliteStateStore } from '../../src/statestore/sqlite-state-store.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 describeStateStoreContract('sqlite', { durable: true }, async () => {
