@@ -3,7 +3,7 @@ export { loadConfig, type LoadConfigOptions } from './load-config.js';
 export { parseConfig, defaultConfig, PLUGIN_TYPES, type ParseConfigOptions } from './parse-config.js';
 export { findConfigFile, CONFIG_FILE_NAMES, type FindConfigFileOptions } from './find-config-file.js';
 export { substituteEnv, MissingVariableError, type Environment } from './env-substitution.js';
-export { parseYamlKeepingComplexKeys, yamlDocumentToJs, YamlSyntaxError, type YamlSource } from '../yaml/yaml-values.js';
+export { parseYamlKeepingComplexKeys, yamlDocumentToJs, YamlSyntaxError, type YamlSource } from '../values/yaml-values.js';
 export { formatFieldPath, type FieldPath } from './config-reader.js';
 export * from '../routing/route-pattern.js';
 export type * from './types.js';

@@ -1,7 +1,7 @@
 import { ErrorCodes, type ComponentInfo, type FlowResult } from '../../protocol/index.js';
 import type { MockComponentConfig, MockPluginConfig } from '../config/types.js';
 import { ComponentError } from '../calls/component-error.js';
-import { jsonEqual } from './json-equal.js';
+import { jsonEqual } from '../values/json-equal.js';
 import type { ComponentCall, Plugin } from '../calls/plugin.js';
 
 /**

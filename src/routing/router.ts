@@ -8,12 +8,12 @@ import {
   parseRoutePattern,
   type RoutePattern,
 } from './route-pattern.js';
-import { formatFieldPath } from '../config/config-reader.js';
-import type { RouteRule } from '../config/types.js';
+import { formatFieldPath } from '../values/field-path.js';
+import type { RouteRule } from './route-rule.js';
 import { ConfigError } from '../errors.js';
 import { NOT_FOUND, parsePath, PathSyntaxError, selectPath, type CompiledPath } from '../flow/paths.js';
 import { ComponentError } from '../calls/component-error.js';
-import { jsonEqual } from '../plugins/json-equal.js';
+import { jsonEqual } from '../values/json-equal.js';
 
 /** Where a component call goes: the plugin and the plugin-relative component name. */
 export interface ResolvedRoute {

@@ -1,10 +1,10 @@
 import type { FlowResult } from '../../protocol/index.js';
 import type { ItemUpdate } from './state-store.js';
 
-/** Item statuses by code, as item transitions carry them (`pending` is never a transition). */
-export const ITEM_STATUS_BY_CODE = ['pending', 'running', 'success', 'failed', 'cancelled'] as const;
-export const RUNNING_CODE = 1;
-export const SETTLED_CODE = { success: 2, failed: 3, cancelled: 4 } as const;
+import { ITEM_STATUS_BY_CODE, ItemStatusCode, SETTLED_CODE } from './item-status.js';
+
+/** The code of a `running` transition (`pending` is never a transition). */
+export const RUNNING_CODE = ItemStatusCode.Running;
 
 /**
  * Item transitions in order, kept column by column: recording one costs a few array pushes

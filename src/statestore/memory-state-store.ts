@@ -1,5 +1,6 @@
 import type { FlowResult, Status } from '../../protocol/index.js';
-import { ITEM_STATUS_BY_CODE, RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
+import { ITEM_STATUS_BY_CODE } from './item-status.js';
+import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type {
   ItemCountsRecord,
   LoadedRun,

@@ -8,7 +8,8 @@ import { runQueryCondition, type SqlParams } from './run-query-sql.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, recordOfRow, stateOfRow } from './sql-rows.js';
 import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
 import { migrateSqlite } from './sqlite-schema.js';
-import { ITEM_STATUS_BY_CODE, RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
+import { ITEM_STATUS_BY_CODE } from './item-status.js';
+import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type { LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
 
 /** How long a statement waits for another process's write lock before failing. */

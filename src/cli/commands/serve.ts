@@ -6,7 +6,7 @@ import { printHelp } from '../help.js';
 import { Runtime } from '../../runtime.js';
 import { DEFAULT_STATE_DB_PATH } from '../../statestore/index.js';
 import { isLoopbackHost } from '../../serve/loopback.js';
-import { normalizeOrigin } from '../../serve/origin-policy.js';
+import { normalizeOrigin } from '../../config/origin.js';
 import { DEFAULT_HOST, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PORT, startRuntimeServer } from '../../serve/ws-server.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonEqual } from '../../src/plugins/json-equal.js';
+import { jsonEqual } from '../../src/values/json-equal.js';
 
 describe('jsonEqual', () => {
   it('ignores object key order, recursively', () => {
