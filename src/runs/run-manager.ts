@@ -261,11 +261,16 @@ export class RunManager {
 
   /** Loads a stored unfinished run and executes what is left of it. */
   private async resumeRun(runId: string): Promise<void> {
-    const loaded = await this.store.loadRun(runId);
+    let loaded = await this.store.loadRun(runId);
     if (!loaded || this.runs.has(runId)) return;
+    if (loaded.record.parentRunId !== undefined) {
+      // Its parent first, so that cancelling the parent reaches it. Resuming the parent may cancel
+      // this run (a child of an item that runs again), so it is read again after.
+      await this.resume(loaded.record.parentRunId);
+      loaded = await this.store.loadRun(runId);
+      if (!loaded || this.runs.has(runId)) return;
+    }
     const { record } = loaded;
-    // Its parent first, so that cancelling the parent reaches it.
-    if (record.parentRunId !== undefined) await this.resume(record.parentRunId);
     const depth = record.parentRunId === undefined ? 0 : (await this.depthOf(record.parentRunId)) + 1;
     const stale = await cancelStaleChildren(this.store, loaded);
     if (stale.length > 0) this.logger.info({ runId, childRunIds: stale }, 'cancelling child runs of items that run again');
