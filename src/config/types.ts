@@ -3,7 +3,7 @@ import type { BlobStoreConfig } from '../../blobstore/index.js';
 
 export type { BlobStoreConfig };
 
-/** A parsed, validated config (SPEC §8). Paths in it are absolute. */
+/** A parsed, validated config (docs/config.md). Paths in it are absolute. */
 export interface FlowrunConfig {
   /** Absolute path of the file it came from; undefined for the default or an inline config. */
   file?: string;
@@ -79,7 +79,7 @@ export interface StepflowWebSocketPluginConfig extends StepflowPluginCommon {
 
 export type StepflowPluginConfig = StepflowStdioPluginConfig | StepflowWebSocketPluginConfig;
 
-/** Canned answers per component and input (reference §18). */
+/** Canned answers per component and input (docs/config.md, "type: mock"). */
 export interface MockPluginConfig {
   type: 'mock';
   /** Plugin-relative component path (always starting with `/`) → its behaviours. */
@@ -120,7 +120,7 @@ export interface LoadFileConfig {
   maxBytes?: number;
 }
 
-/** One rule of a route (reference §15). */
+/** One rule of a route (docs/routing.md). */
 export interface RouteRule {
   plugin: string;
   /** Template of the plugin-relative name, e.g. `/{component}`, or `{component}` for a bare `add`; default `/` + the `component` capture. */
@@ -139,7 +139,7 @@ export interface RouteCondition {
   value: unknown;
 }
 
-/** Where runs and items are kept (SPEC §8). */
+/** Where runs and items are kept (docs/config.md, "stateStore"). */
 export type StateStoreConfig =
   | { type: 'memory' }
   | {
