@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (issue 6): baselines, flowrun runs over stdio and WebSocket, a three-step
+ * `npm run bench` (bench/README.md): baselines, flowrun runs over stdio and WebSocket, a three-step
  * flow, memory for a million items, long-poll wake-up latency and the filesystem blob store,
  * in one process tree. Prints a markdown table and writes bench/results.json.
  *

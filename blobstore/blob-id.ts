@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { MAX_JSON_DEPTH, tooDeepError } from '../protocol/json-depth.js';
 
-/** Every blob id flowrun writes starts with this prefix (SPEC §4). */
+/** Every blob id flowrun writes starts with this prefix (docs/protocol.md, "Blobs"). */
 export const BLOB_ID_PREFIX = 'sha256:';
 
 const PREFIXED_ID = /^sha256:([0-9a-fA-F]{64})$/;
@@ -41,7 +41,7 @@ export function blobIdOfCanonicalJson(json: string): string {
   return BLOB_ID_PREFIX + sha256Hex(json);
 }
 
-/** The blob id of a JSON value: `sha256:` + hex SHA-256 of its JCS canonical JSON (SPEC §4). */
+/** The blob id of a JSON value: `sha256:` + hex SHA-256 of its JCS canonical JSON (docs/protocol.md, "Blobs"). */
 export function blobIdOf(data: unknown): string {
   return blobIdOfCanonicalJson(canonicalJson(data));
 }

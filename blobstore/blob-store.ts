@@ -9,7 +9,7 @@ export interface Blob {
 }
 
 /**
- * Content-addressed, immutable JSON blobs (SPEC §4). Ids are `sha256:` + 64 hex digits of the
+ * Content-addressed, immutable JSON blobs (docs/protocol.md, "Blobs"). Ids are `sha256:` + 64 hex digits of the
  * SHA-256 of the value's RFC 8785 (JCS) canonical JSON. `put` is idempotent; readers never see a
  * partial blob.
  */

@@ -15,7 +15,7 @@ export type { S3BlobStore, S3BlobStoreError, S3BlobStoreOptions } from './s3.js'
 /** Where a runtime keeps its blobs when the config says nothing (relative to the base directory). */
 export const DEFAULT_BLOB_PATH = '.flowrun/blobs';
 
-/** The `blobStore` section of a config (SPEC §4, §8). */
+/** The `blobStore` section of a config (docs/config.md). */
 export type BlobStoreConfig =
   | { type: 'memory' }
   | {

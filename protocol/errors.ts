@@ -1,4 +1,4 @@
-/** JSON-RPC error codes used on the wire (SPEC §10). The one place they are defined. */
+/** JSON-RPC error codes used on the wire (docs/protocol.md, "Errors"). The one place they are defined. */
 export const ErrorCodes = {
   ParseError: -32700,
   InvalidRequest: -32600,

@@ -2,7 +2,7 @@ import type { ComponentsExecute, ParamsOut, ResultOut } from './methods.js';
 import type { Observability } from './types.js';
 
 /**
- * Hot-path helpers (issue 6): `components/execute` params and results of the usual shape, checked
+ * Hot-path helpers (bench/README.md): `components/execute` params and results of the usual shape, checked
  * by hand. The zod schemas stay the contract; test/rpc checks these functions against them.
  */
 

@@ -3,14 +3,14 @@ import { TimeoutMsSchema } from './timeout.js';
 import { LenientFlowResultSchema } from './types.js';
 
 /**
- * The Stepflow v1 flow format (SPEC §6). Structural only: references, cycles and expression
+ * The Stepflow v1 flow format (docs/flows.md). Structural only: references, cycles and expression
  * forms are checked by the flow validator, which names the step and field. Unknown keys pass
  * through here and are warned about by the validator.
  */
 
 export const FLOW_SCHEMA_URL = 'https://stepflow.org/schemas/v1/flow.json';
 
-/** Any JSON value; expressions are recognised by their `$` keys (SPEC §6.2). */
+/** Any JSON value; expressions are recognised by their `$` keys (docs/flows.md, "Expressions"). */
 export const ExpressionSchema = z.unknown().describe('A value expression: JSON, possibly with $input/$step/$variable/$literal/$if/$coalesce/$from forms');
 
 export const ErrorActionSchema = z.discriminatedUnion('action', [

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RpcError, ErrorCodes } from './errors.js';
 
-/** JSON-RPC 2.0 envelopes (SPEC §2). Strict at the envelope, lenient inside params. */
+/** JSON-RPC 2.0 envelopes (docs/protocol.md, "Wire format"). Strict at the envelope, lenient inside params. */
 
 export const JsonRpcIdSchema = z.union([z.string(), z.number().int()]);
 export type JsonRpcId = z.infer<typeof JsonRpcIdSchema>;

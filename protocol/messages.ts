@@ -8,13 +8,13 @@ import {
 } from './types.js';
 
 /**
- * One zod schema per wire message of SPEC §3 (params and results). `runs/*` are camelCase;
+ * One zod schema per wire message of docs/protocol.md (params and results). `runs/*` are camelCase;
  * every other method keeps Stepflow's snake_case so existing component servers work unchanged.
  */
 
 export const PROTOCOL_VERSION = 1;
 
-// --- runtime → component server (SPEC §3.1) ---
+// --- runtime → component server ---
 
 export const InitializeParams = z.looseObject({
   runtime_protocol_version: z.number().int().nonnegative(),
@@ -40,7 +40,7 @@ export const ComponentsExecuteParams = z.object({
 });
 export const ComponentsExecuteResult = z.object({ output: z.unknown() });
 
-// --- component server / client → runtime (SPEC §3.2) ---
+// --- component server / client → runtime ---
 
 export const BlobTypeSchema = z.enum(['data', 'flow']);
 export type BlobType = z.infer<typeof BlobTypeSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Shared wire types (SPEC §3.1, §5.3). */
+/** Shared wire types (docs/protocol.md). */
 
 const hex = (len: number) => z.string().regex(new RegExp(`^[0-9a-f]{${len}}$`), `${len} lower-case hex digits`);
 
@@ -55,7 +55,7 @@ export const LenientFlowResultSchema = z
   );
 
 export const StatusSchema = z.enum(['pending', 'running', 'success', 'failed', 'cancelled']);
-/** Status of a run or of an item (SPEC §5.5). */
+/** Status of a run or of an item (docs/protocol.md, "RunStatus"). */
 export type Status = z.infer<typeof StatusSchema>;
 export const TERMINAL_STATUSES: readonly Status[] = ['success', 'failed', 'cancelled'];
 export const isTerminal = (s: Status): boolean => s === 'success' || s === 'failed' || s === 'cancelled';

@@ -1,7 +1,7 @@
 import type { Observability } from './types.js';
 
 /**
- * Hot-path helpers (issue 6): the JSON text of outgoing requests and results, assembled by hand.
+ * Hot-path helpers (bench/README.md): the JSON text of outgoing requests and results, assembled by hand.
  *
  * Node 20's V8 stringifies nested objects slowly: a `components/execute` request with its
  * observability took ≈1 µs in `JSON.stringify`, the largest single cost of a call on the runtime
@@ -55,7 +55,7 @@ export class ResultEnvelope {
   }
 }
 
-/** The params of `components/execute` (SPEC §3.1), knowing their own JSON text. */
+/** The params of `components/execute` (docs/protocol.md), knowing their own JSON text. */
 export class ExecuteRequestParams {
   readonly component: string;
   readonly input: unknown;

@@ -22,7 +22,7 @@ import {
 } from '../protocol/types.js';
 
 /**
- * JSON Schema (draft 2020-12) generated from the zod schemas of protocol/ (SPEC §1).
+ * JSON Schema (draft 2020-12) generated from the zod schemas of protocol/ (docs/protocol.md).
  *
  * A message is described as its receiver reads it. Params (and the request/notification
  * envelopes) use io `input`: a sender may omit defaulted fields, and transforms are described by
@@ -68,7 +68,7 @@ export function methodTypeName(method: string): string {
     .join('');
 }
 
-/** `schemas/flow.json`: the flow file format (SPEC §6), as a flow author may write it. */
+/** `schemas/flow.json`: the flow file format (docs/flows.md), as a flow author may write it. */
 function buildFlowSchema(): JsonSchema {
   const body = convert(FlowSchema, 'input');
   return {
@@ -78,7 +78,7 @@ function buildFlowSchema(): JsonSchema {
   };
 }
 
-/** `schemas/protocol.json`: one `$defs` entry per wire message and shared type (SPEC §2, §3, §5). */
+/** `schemas/protocol.json`: one `$defs` entry per wire message and shared type (docs/protocol.md). */
 function buildProtocolSchema(): JsonSchema {
   const received = new DefRegistry('input');
   const sent = new DefRegistry('output');

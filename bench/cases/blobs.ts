@@ -1,12 +1,12 @@
 /**
- * The blob store case (issue 6 f): `blobs/put` then `blobs/get` of 1 KiB and 1 MiB JSON values
+ * The blob store case (f): `blobs/put` then `blobs/get` of 1 KiB and 1 MiB JSON values
  * through the runtime's service (what those requests reach once off the wire) on the
  * filesystem backend, against a raw loop doing the same work by hand with the sync fs API:
  * JSON text, SHA-256 → file name in a 2-hex shard directory, temp file, write, fsync, close,
  * rename (the store's durability) — and for get, read + JSON.parse. One blob at a time, each
  * value distinct (a put of a known id is a no-op). Both write into fresh directories that are
  * removed only when the whole bench ends (on ext4 without a journal, creating files right after
- * deleting many is ≈10× slower; see LIMITS.md).
+ * deleting many is ≈10× slower).
  */
 import * as crypto from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The flowrun cases (issue 6 b, c): a run of N items through `runs/submit` with `wait`, in this
+ * The flowrun cases (b, c): a run of N items through `runs/submit` with `wait`, in this
  * process, against the SDK echo server as a real child (stdio or WebSocket). In-process
  * `runs.submit` is what a client's `runs/submit` reaches once off the wire; state and blobs are
  * the memory stores. The CPU measured is this process's: the runtime's share.

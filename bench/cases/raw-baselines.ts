@@ -1,6 +1,6 @@
 /**
- * The baselines (issue 6 a): a minimal JSON-RPC client loop with no flowrun code, against a raw
- * echo child over stdio NDJSON and over `ws`. The loop has the shape of LIMITS.md's method: C
+ * The baselines (a): a minimal JSON-RPC client loop with no flowrun code, against a raw
+ * echo child over stdio NDJSON and over `ws`. The loop has this shape: C
  * async workers each awaiting one request at a time, responses matched by id through a Map of
  * pending promises; over stdio the requests of one tick go out in one `write()`.
  */

@@ -1,5 +1,5 @@
 /**
- * Wake-up latency of a long poll (issue 6 e): how long after a run's last item completes does a
+ * Wake-up latency of a long poll (e): how long after a run's last item completes does a
  * waiting `runs/get {wait: true}` return. Measured in this process on a RunManager whose
  * component calls are promises the bench settles itself, so the time is the runtime's own
  * (executor, run state, waiter wake-up, status snapshot), with no transport in it.

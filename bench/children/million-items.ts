@@ -1,5 +1,5 @@
 /**
- * The memory case (issue 6 d), in a process of its own so its peak RSS is the run's: a runtime
+ * The memory case (d), in a process of its own so its peak RSS is the run's: a runtime
  * with the memory state and blob stores runs `--items` small items (default 1,000,000) through
  * the one-step flow against the stdio SDK echo server, at `--concurrency` (default 256).
  * The run is submitted without `wait` and awaited with `runs/get {wait: true}` (no results in the

@@ -1,4 +1,4 @@
-/** The two payloads of the bench, the same as in LIMITS.md: a tiny object and a 1 KiB string. */
+/** The two payloads of the bench, as bench/README.md describes them: a tiny object and a 1 KiB string. */
 export type PayloadName = 'small' | '1KiB';
 
 export const PAYLOAD_NAMES: readonly PayloadName[] = ['small', '1KiB'];

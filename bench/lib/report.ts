@@ -130,7 +130,7 @@ export function renderReport(r: Report): string {
   const targets = evaluateTargets(r);
   if (targets.length > 0) {
     lines.push('');
-    lines.push('### Targets (issue 6)');
+    lines.push('### Targets');
     lines.push('');
     lines.push('| target | goal | actual | met |');
     lines.push('|---|---|---|---|');

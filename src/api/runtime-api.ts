@@ -14,8 +14,8 @@ export interface CallerContext {
 }
 
 /**
- * The methods the runtime serves to component servers and clients (SPEC §3.2), with params
- * already parsed by the protocol schemas. Errors are thrown as `RpcError` with SPEC §10 codes.
+ * The methods the runtime serves to component servers and clients (docs/protocol.md), with params
+ * already parsed by the protocol schemas. Errors are thrown as `RpcError` with the codes of docs/protocol.md, "Errors".
  */
 export interface RuntimeApi {
   blobsPut(params: z.output<typeof M.BlobsPutParams>, caller: CallerContext): Promise<z.input<typeof M.BlobsPutResult>>;

@@ -6,7 +6,7 @@ import type { CallerContext, RuntimeApi } from './runtime-api.js';
 export type CallerResolver = (ctx: RequestContext, params: unknown) => CallerContext;
 
 /**
- * Serves the runtime's methods (SPEC §3.2: `blobs/*`, `runs/*`) on `peer` by delegating to `api`.
+ * Serves the runtime's methods (`blobs/*`, `runs/*`, docs/protocol.md) on `peer` by delegating to `api`.
  * Each call gets the caller from `callerFor`, with the request's signal, so a long-poll `runs/get`
  * is released when the caller cancels or its connection closes.
  */

@@ -15,7 +15,7 @@ export class RuntimeService implements RuntimeApi {
   ) {}
 
   async blobsPut(params: { data: unknown; blob_type: 'data' | 'flow' }): Promise<{ blob_id: string }> {
-    // A flow blob must be a valid flow: refuse it now rather than at the first run (SPEC §3.2).
+    // A flow blob must be a valid flow: refuse it now rather than at the first run (docs/protocol.md, "Blobs").
     if (params.blob_type === 'flow') compileOrInvalid(params.data, 'blobs/put');
     return { blob_id: await this.blobs.put(params.data, params.blob_type) };
   }

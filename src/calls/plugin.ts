@@ -24,7 +24,7 @@ export interface ComponentCall {
 }
 
 /**
- * A source of components (SPEC §8 `plugins`): a stdio or WebSocket component server, the mock
+ * A source of components (`plugins` in docs/config.md): a stdio or WebSocket component server, the mock
  * plugin, the builtins.
  *
  * `execute` resolves to a FlowResult: `success` with the output, or a `failed` result that the

@@ -41,7 +41,7 @@ export type ListRunsResult = ResultOut<typeof RunsList>;
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
-/** Connects to a runtime served by `flowrun serve` (SPEC §7). Fails with `ConnectError` naming the URL. */
+/** Connects to a runtime served by `flowrun serve` (docs/client.md). Fails with `ConnectError` naming the URL. */
 export async function connect(url: string, options: ConnectOptions = {}): Promise<FlowrunClient> {
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   if (!(Number.isSafeInteger(connectTimeoutMs) && connectTimeoutMs > 0)) {

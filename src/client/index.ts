@@ -1,5 +1,5 @@
 /**
- * Client of a runtime served by `flowrun serve` (SPEC §7).
+ * Client of a runtime served by `flowrun serve` (docs/client.md).
  *
  * ```ts
  * const client = await connect('ws://127.0.0.1:7837/', { token });

@@ -21,7 +21,7 @@ export interface FindConfigFileOptions {
 }
 
 /**
- * The config file to use (SPEC §8): the explicit path; else the one next to the flow; else the
+ * The config file to use (docs/config.md): the explicit path; else the one next to the flow; else the
  * one in `cwd`; undefined when there is none. Two candidates in one directory → ConfigError.
  */
 export async function findConfigFile(options: FindConfigFileOptions): Promise<string | undefined> {

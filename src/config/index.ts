@@ -1,4 +1,4 @@
-/** Config discovery, `${VAR}` substitution and parsing of plugins, routes and stores (SPEC §8). */
+/** Config discovery, `${VAR}` substitution and parsing of plugins, routes and stores (docs/config.md). */
 export { loadConfig, type LoadConfigOptions } from './load-config.js';
 export { parseConfig, defaultConfig, PLUGIN_TYPES, type ParseConfigOptions } from './parse-config.js';
 export { findConfigFile, CONFIG_FILE_NAMES, type FindConfigFileOptions } from './find-config-file.js';

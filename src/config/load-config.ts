@@ -18,7 +18,7 @@ export interface LoadConfigOptions {
   env?: Environment;
 }
 
-/** Finds, reads and validates the config (SPEC §8); the default config when there is no file. */
+/** Finds, reads and validates the config (docs/config.md); the default config when there is no file. */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<FlowrunConfig> {
   const cwd = options.cwd ?? process.cwd();
   const config = await findAndParse(options, cwd);

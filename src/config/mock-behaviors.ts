@@ -21,7 +21,7 @@ const FailedSchema = z.object({ outcome: z.literal('failed'), error: FlowErrorSc
 const BEHAVIOR_FORMS =
   'expected {outcome: success, result: …}, {outcome: failed, error: {code, message}} or {error: "<message>"}';
 
-/** Parses a mock plugin's `components` (reference §18): component path → schemas and behaviours. */
+/** Parses a mock plugin's `components` (docs/config.md, "type: mock"): component path → schemas and behaviours. */
 export function parseMockComponents(raw: unknown, path: FieldPath, reader: ConfigReader): Record<string, MockComponentConfig> {
   const components = reader.parse(z.record(z.string(), z.unknown()), toPlainKeys(raw), path);
   const parsed: Record<string, MockComponentConfig> = {};

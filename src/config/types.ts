@@ -6,7 +6,7 @@ export type { RouteCondition, RouteRule } from '../routing/route-rule.js';
 
 export type { BlobStoreConfig };
 
-/** A parsed, validated config (SPEC §8). Paths in it are absolute. */
+/** A parsed, validated config (docs/config.md). Paths in it are absolute. */
 export interface FlowrunConfig {
   /** Absolute path of the file it came from; undefined for the default or an inline config. */
   file?: string;
@@ -82,7 +82,7 @@ export interface StepflowWebSocketPluginConfig extends StepflowPluginCommon {
 
 export type StepflowPluginConfig = StepflowStdioPluginConfig | StepflowWebSocketPluginConfig;
 
-/** Canned answers per component and input (reference §18). */
+/** Canned answers per component and input (docs/config.md, "type: mock"). */
 export interface MockPluginConfig {
   type: 'mock';
   /** Plugin-relative component path (always starting with `/`) → its behaviours. */
@@ -123,7 +123,7 @@ export interface LoadFileConfig {
   maxBytes?: number;
 }
 
-/** Where runs and items are kept (SPEC §8). */
+/** Where runs and items are kept (docs/config.md, "stateStore"). */
 export type StateStoreConfig =
   | { type: 'memory' }
   | {

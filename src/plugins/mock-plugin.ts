@@ -5,7 +5,7 @@ import { jsonEqual } from '../values/json-equal.js';
 import type { ComponentCall, Plugin } from '../calls/plugin.js';
 
 /**
- * Answers component calls from canned behaviours (reference §18): the behaviour whose input
+ * Answers component calls from canned behaviours (docs/config.md, "type: mock"): the behaviour whose input
  * deep-equals the call's input (key order irrelevant) gives the result. A FlowResult behaviour is
  * returned as is (a `failed` one propagates with its own code); `{error}` fails the call.
  */

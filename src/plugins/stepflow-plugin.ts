@@ -78,7 +78,7 @@ const RECONNECT_BACKOFF_MAX_MS = 5_000;
 const MAX_SHARED_OBSERVABILITY = 256;
 
 /**
- * A Stepflow component server (SPEC §8 `type: stepflow`): spawned with `command` (stdio) or dialled
+ * A Stepflow component server (`type: stepflow`, docs/config.md): spawned with `command` (stdio) or dialled
  * at `url` (WebSocket). Opens and initializes a session, serves it the runtime API for its
  * callbacks, and opens a fresh one on the next call after the server died or the connection
  * dropped. A call lost with its connection fails with -32005 (which the executor retries). Both
@@ -247,7 +247,7 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
     );
   }
 
-  /** Maps a failed request to the ComponentError the executor expects (SPEC §5.6, §10). */
+  /** Maps a failed request to the ComponentError the executor expects (docs/component-servers.md, docs/protocol.md "Errors"). */
   private async callFailure(error: unknown, connection: ServerConnection, what: string, context: ErrorContext): Promise<ComponentError> {
     const ctx = { ...context, cause: error };
     const component = context.component;

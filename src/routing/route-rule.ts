@@ -1,4 +1,4 @@
-/** One rule of a route (reference §15). */
+/** One rule of a route (docs/routing.md). */
 export interface RouteRule {
   plugin: string;
   /** Template of the plugin-relative name, e.g. `/{component}`, or `{component}` for a bare `add`; default `/` + the `component` capture. */

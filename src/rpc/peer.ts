@@ -80,7 +80,7 @@ interface RegisteredNotification {
 }
 
 /**
- * A JSON-RPC 2.0 endpoint over a message reader/writer pair (SPEC §2), driven by the typed
+ * A JSON-RPC 2.0 endpoint over a message reader/writer pair (docs/protocol.md, "Wire format"), driven by the typed
  * descriptors of `protocol/methods.ts`. Both sides may send requests; handlers run concurrently and
  * are cancelled with `$/cancelRequest`. Written for the hot path: integer ids in a Map, no timer
  * unless a request has `timeoutMs`, no AbortController unless a handler reads its signal, and

@@ -44,7 +44,7 @@ export interface RunManagerOptions {
   /** Where runs are kept. Default: a MemoryStateStore (nothing survives the process). */
   store?: StateStore;
   logger?: Logger;
-  /** Retries of a step call after a transport failure (SPEC §5.6), fixed or per component. Default 3. */
+  /** Retries of a step call after a transport failure (docs/component-servers.md), fixed or per component. Default 3. */
   transportRetries?: TransportRetries;
   /** Clock in ms since the epoch; injectable for tests. Default Date.now. */
   now?: () => number;
@@ -96,7 +96,7 @@ const CHILD_RUNS_PER_TURN = 64;
 const RECENT_FINISHED_RUNS = 256;
 
 /**
- * Runs flows over many inputs (SPEC §5): submit, get (with event-driven long poll), cancel,
+ * Runs flows over many inputs (docs/protocol.md): submit, get (with event-driven long poll), cancel,
  * list, and resume after a restart. Each run is scheduled by a pool of `maxConcurrency`
  * workers pulling the next pending item, so a run of a million items costs no more than its
  * workers. Live runs are held in memory and journaled to the state store in batches.
@@ -142,7 +142,7 @@ export class RunManager {
     });
   }
 
-  /** Submits a run (SPEC §5.1); with `wait`, returns when it is terminal or `timeoutMs` passed. */
+  /** Submits a run (docs/protocol.md, `runs/submit`); with `wait`, returns when it is terminal or `timeoutMs` passed. */
   async submit(params: RunsSubmitParamsType, context: SubmitContext = {}): Promise<RunStatus> {
     const { flowId, compiled } = await this.resolveFlow(params.flow, params.flowId, params.overrides);
     if (context.isRoutable) refuseUnroutedSteps(compiled.flow, context.isRoutable);
@@ -261,11 +261,16 @@ export class RunManager {
 
   /** Loads a stored unfinished run and executes what is left of it. */
   private async resumeRun(runId: string): Promise<void> {
-    const loaded = await this.store.loadRun(runId);
+    let loaded = await this.store.loadRun(runId);
     if (!loaded || this.runs.has(runId)) return;
+    if (loaded.record.parentRunId !== undefined) {
+      // Its parent first, so that cancelling the parent reaches it. Resuming the parent may cancel
+      // this run (a child of an item that runs again), so it is read again after.
+      await this.resume(loaded.record.parentRunId);
+      loaded = await this.store.loadRun(runId);
+      if (!loaded || this.runs.has(runId)) return;
+    }
     const { record } = loaded;
-    // Its parent first, so that cancelling the parent reaches it.
-    if (record.parentRunId !== undefined) await this.resume(record.parentRunId);
     const depth = record.parentRunId === undefined ? 0 : (await this.depthOf(record.parentRunId)) + 1;
     const stale = await cancelStaleChildren(this.store, loaded);
     if (stale.length > 0) this.logger.info({ runId, childRunIds: stale }, 'cancelling child runs of items that run again');
@@ -320,7 +325,7 @@ export class RunManager {
   }
 
   /**
-   * Returns a run's status (SPEC §5.2), long-polling with `wait`. Unknown id → -32011. Only runs
+   * Returns a run's status (docs/protocol.md, `runs/get`), long-polling with `wait`. Unknown id → -32011. Only runs
    * this process executes are waited on; a run read from the store is answered as stored.
    */
   async get(params: RunsGetParamsType, signal?: AbortSignal): Promise<RunStatus> {
@@ -334,14 +339,14 @@ export class RunManager {
     });
   }
 
-  /** Cancels a run and its children (SPEC §5.5). A terminal run is returned unchanged. */
+  /** Cancels a run and its children (docs/protocol.md, `runs/cancel`). A terminal run is returned unchanged. */
   async cancel(runId: string): Promise<RunStatus> {
     const { state, live } = await this.lookup(runId);
     if (live) await this.cancelRun(live);
     return state.snapshot();
   }
 
-  /** Lists runs newest first with filters and cursor paging (SPEC §5.4). */
+  /** Lists runs newest first with filters and cursor paging (docs/protocol.md, `runs/list`). */
   async list(params: RunsListParamsType): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
     const flowId = params.flowId === undefined ? undefined : (normalizeBlobId(params.flowId) ?? params.flowId);
     if (params.cursor !== undefined && !/^[0-9a-z]{1,11}$/.test(params.cursor)) {

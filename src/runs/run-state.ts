@@ -17,7 +17,7 @@ export interface RunStateJournal {
   runFinished(status: Status, completedAt: number): void;
 }
 
-/** Options for a status snapshot (SPEC §5.2). */
+/** Options for a status snapshot (docs/protocol.md, `runs/get`). */
 export interface SnapshotOptions {
   includeResults?: boolean;
   resultOrder?: ResultOrder;
@@ -66,7 +66,7 @@ export class RunState {
     return this.identity.runId;
   }
 
-  /** The run's status (SPEC §5.5), derived from the item counters. */
+  /** The run's status (docs/protocol.md, "How states change"), derived from the item counters. */
   get status(): Status {
     if (this.finishedAt === undefined) return this.startedAny ? 'running' : 'pending';
     if (this.cancelRequested) return 'cancelled';
@@ -236,7 +236,7 @@ export class RunState {
     };
   }
 
-  /** The RunStatus of SPEC §5.3, with a page of results when asked. */
+  /** The RunStatus of docs/protocol.md, with a page of results when asked. */
   snapshot(options: SnapshotOptions = {}): RunStatus {
     const id = this.identity;
     const status: RunStatus = {

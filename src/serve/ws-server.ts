@@ -26,7 +26,7 @@ const CLOSE_GRACE_MS = 2000;
 
 /** Options of {@link startRuntimeServer}. */
 export interface RuntimeServerOptions {
-  /** What is served: its `service` answers `blobs/*` and `runs/*` (SPEC §3.2). */
+  /** What is served: its `service` answers `blobs/*` and `runs/*` (docs/protocol.md). */
   runtime: { readonly service: RuntimeApi };
   /** Interface to bind. Default `127.0.0.1`; anything but loopback requires `token`. */
   host?: string;
@@ -75,7 +75,7 @@ export class UnsafeBindError extends FlowrunError {
 }
 
 /**
- * Serves a runtime to external clients (SPEC §7): JSON-RPC over WebSocket on path `/` (one message
+ * Serves a runtime to external clients (docs/serve.md): JSON-RPC over WebSocket on path `/` (one message
  * per text frame) and `GET /health`. Authentication happens at the upgrade, so a refused client
  * never gets a single message read.
  */

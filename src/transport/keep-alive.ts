@@ -14,7 +14,7 @@ export const DEFAULT_PING_INTERVAL_MS = 15_000;
 /**
  * Pings the peer every `intervalMs` and terminates the socket when a whole interval passed after a
  * ping with no pong and no message: a dead peer is detected within 2 intervals of its last sign of
- * life (SPEC §2). Any incoming message counts as a sign of life, so a peer too busy to answer a
+ * life (docs/protocol.md, "Wire format"). Any incoming message counts as a sign of life, so a peer too busy to answer a
  * ping in time but still sending results is kept. Returns a function that stops the pings; they
  * also stop when the socket closes.
  */

@@ -17,7 +17,7 @@ const CARRIAGE_RETURN = 0x0d;
 const LOGGED_LINE_CHARS = 200;
 
 /**
- * Reads newline-delimited JSON (SPEC §2) from a byte stream and hands each parsed value to the
+ * Reads newline-delimited JSON (docs/protocol.md, "Wire format") from a byte stream and hands each parsed value to the
  * listener. Each chunk is cut at its last `\n` byte: everything before it is decoded in one go
  * and split into lines, the rest waits for the next chunk. `\n` never occurs inside a
  * multi-byte UTF-8 sequence, so a character split across chunks is always reassembled within its

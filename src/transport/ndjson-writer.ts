@@ -18,7 +18,7 @@ export interface NdjsonWriterOptions {
 const DEFAULT_BATCH_CHARS = 16_384;
 
 /**
- * Writes newline-delimited JSON (SPEC §2) to a byte stream. Messages written in the same tick are
+ * Writes newline-delimited JSON (docs/protocol.md, "Wire format") to a byte stream. Messages written in the same tick are
  * joined and handed to the stream in one `write()` call, which is what makes a busy connection
  * cheap: one syscall carries many small messages. A batch that reaches `batchChars` is written at
  * once (the rest of the tick's messages follow in the next write); while the stream reports
@@ -30,7 +30,7 @@ const DEFAULT_BATCH_CHARS = 16_384;
  * concurrency 1–4 `setImmediate` costs an extra event-loop phase per round trip (≈20 vs ≈16 µs
  * CPU at c=1, ≈10 vs ≈6.5 at c=4).
  *
- * Why 16 KiB (issue 6, bench/README.md "Fifth pass"): at maxConcurrency 256 the runtime's tick
+ * Why 16 KiB (bench/README.md, "Fifth pass"): at maxConcurrency 256 the runtime's tick
  * produces ≈73 KB of requests. Written whole, the server's 64 KiB reads split it anyway and the two
  * processes mostly take turns; written in 16–32 KiB pieces, the server starts on the first piece
  * while the runtime produces the next: +11–24% items/s at the same CPU per item (A/B, 8 rounds

@@ -15,7 +15,7 @@ export interface WebSocketReaderOptions {
 const LOGGED_FRAME_CHARS = 200;
 
 /**
- * Reads one JSON-RPC message per text frame (SPEC §2) from a `ws` WebSocket. Each frame is parsed
+ * Reads one JSON-RPC message per text frame (docs/protocol.md, "Wire format") from a `ws` WebSocket. Each frame is parsed
  * once; a frame that is not JSON, or a binary frame, is logged and skipped, never fatal. The frame
  * size cap is the socket's own `maxPayload` (the socket closes with 1009 when it is exceeded).
  * Frames that arrive before `listen()` are kept and delivered then, so a caller may wire the reader

@@ -6,7 +6,7 @@ import { handledRejection } from './ndjson-writer.js';
 const WRITTEN: Promise<void> = Promise.resolve();
 
 /**
- * Writes one JSON-RPC message per text frame (SPEC §2) to a `ws` WebSocket. `ws` already corks the
+ * Writes one JSON-RPC message per text frame (docs/protocol.md, "Wire format") to a `ws` WebSocket. `ws` already corks the
  * frames written in one tick into one socket write, so no batching here. A write on a socket that
  * is closing or closed is dropped (its close event tells the owner); messages written while the
  * socket is still connecting go out once it opens.

@@ -64,7 +64,9 @@ function bottomOf(result: FlowResult): { runIds: string[]; cause: { code: number
   const runIds: string[] = [];
   let current = result;
   while (current.outcome === 'success') {
-    const out = current.value as { result: FlowResult; run_id: string };
+    // The run's own result carries `value`; FlowResults inside /eval outputs carry `result`, as Stepflow's do.
+    const payload = 'value' in current ? current.value : (current as { result?: unknown }).result;
+    const out = payload as { result: FlowResult; run_id: string };
     runIds.push(out.run_id);
     current = out.result;
   }

@@ -33,7 +33,7 @@ runs are left in the state store and resumed by the next start.
 example:
   flowrun serve --config examples/greeter/flowrun.yaml --port 7837`;
 
-/** `flowrun serve`: hosts the runtime over WebSocket (SPEC §7) until SIGINT/SIGTERM. */
+/** `flowrun serve`: hosts the runtime over WebSocket (docs/serve.md) until SIGINT/SIGTERM. */
 export async function serveCommand(argv: string[], out: Output): Promise<number> {
   const { values } = parseOptions(argv);
   if (values.help) return printHelp(out, USAGE);
@@ -58,7 +58,7 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   });
 
   const loaded = await loadConfig({ configPath: values.config });
-  // A server keeps its runs by default (SPEC §7): sqlite next to the config unless it names a store.
+  // A server keeps its runs by default (docs/serve.md): sqlite next to the config unless it names a store.
   const config = loaded.stateStore ? loaded : { ...loaded, stateStore: { type: 'sqlite' as const, path: resolve(process.cwd(), DEFAULT_STATE_DB_PATH) } };
   const logger = createCliLogger();
   logConfig(logger, config);

@@ -21,7 +21,7 @@ export interface WebSocketLaunch {
   pingIntervalMs: number;
 }
 
-/** An opener that dials the server's WebSocket URL (SPEC §2: one message per text frame, ping/pong keep-alive). */
+/** An opener that dials the server's WebSocket URL (docs/protocol.md: one message per text frame, ping/pong keep-alive). */
 export function webSocketOpener(launch: WebSocketLaunch): ChannelOpener {
   const maxPayload = validateMaxMessageBytes(launch.maxMessageBytes);
   return async () => {
