@@ -27,8 +27,8 @@ export {
   type FilesystemBlobStoreOptions,
   type S3BlobStoreOptions,
 } from '../blobstore/index.js';
-export { createStateStore, MemoryStateStore, DEFAULT_STATE_DB_PATH, type StateStore, type CreateStateStoreOptions } from './store/index.js';
-export { ComponentError } from './plugins/component-error.js';
+export { createStateStore, MemoryStateStore, DEFAULT_STATE_DB_PATH, type StateStore, type CreateStateStoreOptions } from './statestore/index.js';
+export { ComponentError } from './calls/component-error.js';
 export { FlowrunError, ConfigError, FlowLoadError, ConnectionClosedError, RequestCancelledError, RequestTimeoutError } from './errors.js';
 export { createLogger, type Logger } from './log.js';
 export { RpcError, ErrorCodes } from '../protocol/index.js';

@@ -6,16 +6,16 @@ import type { FlowrunConfig, PluginConfig } from './config/index.js';
 import type { StepInvoker } from './executor/item-executor.js';
 import { silentLogger, type Logger } from './log.js';
 import { BuiltinPlugin, loadFileLimits } from './plugins/builtin/index.js';
-import { ComponentError } from './plugins/component-error.js';
+import { ComponentError } from './calls/component-error.js';
 import { MockPlugin } from './plugins/mock-plugin.js';
-import type { Plugin } from './plugins/plugin.js';
-import { Router, type ResolvedRoute } from './plugins/router.js';
+import type { Plugin } from './calls/plugin.js';
+import { Router, type ResolvedRoute } from './routing/router.js';
 import { StepflowPlugin } from './plugins/stepflow-plugin.js';
 import { RunManager } from './runs/run-manager.js';
-import { createStateStore } from './store/index.js';
-import { MemoryStateStore } from './store/memory-state-store.js';
-import type { StateStore } from './store/state-store.js';
-import { RuntimeService } from './server/runtime-service.js';
+import { createStateStore } from './statestore/index.js';
+import { MemoryStateStore } from './statestore/memory-state-store.js';
+import type { StateStore } from './statestore/state-store.js';
+import { RuntimeService } from './api/runtime-service.js';
 
 /** Options of `Runtime.create`. */
 export interface RuntimeOptions {

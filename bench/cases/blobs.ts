@@ -12,9 +12,9 @@ import * as crypto from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { FilesystemBlobStore } from '../../blobstore/filesystem.js';
-import { MemoryStateStore } from '../../src/store/memory-state-store.js';
+import { MemoryStateStore } from '../../src/statestore/memory-state-store.js';
 import { RunManager } from '../../src/runs/run-manager.js';
-import { RuntimeService } from '../../src/server/runtime-service.js';
+import { RuntimeService } from '../../src/api/runtime-service.js';
 import { measure, type Measure } from '../lib/measure.js';
 
 export type BlobSize = '1KiB' | '1MiB';

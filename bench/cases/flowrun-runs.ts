@@ -9,7 +9,7 @@ import { MemoryBlobStore } from '../../blobstore/memory.js';
 import type { RunStatus } from '../../protocol/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
-import { MemoryStateStore } from '../../src/store/memory-state-store.js';
+import { MemoryStateStore } from '../../src/statestore/memory-state-store.js';
 import { childScript, readPort, spawnNode, stopChild } from '../lib/children.js';
 import { measure, type Measure } from '../lib/measure.js';
 import { inputsOf, type PayloadName } from '../lib/payloads.js';

@@ -8,7 +8,7 @@ import { MemoryBlobStore } from '../../blobstore/memory.js';
 import type { FlowResult } from '../../protocol/index.js';
 import type { StepInvocation } from '../../src/executor/item-executor.js';
 import { RunManager } from '../../src/runs/run-manager.js';
-import { MemoryStateStore } from '../../src/store/memory-state-store.js';
+import { MemoryStateStore } from '../../src/statestore/memory-state-store.js';
 import { median, quantile } from '../lib/measure.js';
 import { ONE_STEP_FLOW } from './flowrun-runs.js';
 

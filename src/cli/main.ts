@@ -12,7 +12,7 @@ import { serveCommand } from './commands/serve.js';
 import { submitCommand } from './commands/submit.js';
 import { testCommand } from './commands/test.js';
 import { validateCommand } from './commands/validate.js';
-import { packageVersion } from '../server/package-version.js';
+import { packageVersion } from '../serve/package-version.js';
 import { processOutput, type Output } from './output.js';
 import { UsageError } from './usage-error.js';
 

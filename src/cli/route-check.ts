@@ -1,6 +1,6 @@
 import type { Flow } from '../../protocol/index.js';
 import { formatDiagnostic } from '../flow/load.js';
-import type { Router } from '../plugins/router.js';
+import type { Router } from '../routing/router.js';
 import { findUnroutedSteps } from '../runs/unrouted-steps.js';
 import { UsageError } from './usage-error.js';
 

@@ -1,17 +1,8 @@
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { formatFieldPath, type FieldPath } from '../values/field-path.js';
 
-export type FieldPath = ReadonlyArray<PropertyKey>;
-
-/** `plugins.tools.args[0]`: keys joined by dots, indexes in brackets. */
-export function formatFieldPath(path: FieldPath): string {
-  let text = '';
-  for (const key of path) {
-    if (typeof key === 'number') text += `[${key}]`;
-    else text += text === '' ? String(key) : `.${String(key)}`;
-  }
-  return text;
-}
+export { formatFieldPath, type FieldPath };
 
 /** Where a config comes from, so every error can name the file, the field and the line. */
 export interface ConfigSource {

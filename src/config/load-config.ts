@@ -5,7 +5,7 @@ import type { Environment } from './env-substitution.js';
 import { findConfigFile } from './find-config-file.js';
 import { defaultConfig, parseConfig } from './parse-config.js';
 import type { FlowrunConfig } from './types.js';
-import { parseYamlKeepingComplexKeys, YamlSyntaxError, type YamlSource } from './yaml-values.js';
+import { parseYamlKeepingComplexKeys, YamlSyntaxError, type YamlSource } from '../values/yaml-values.js';
 
 export interface LoadConfigOptions {
   /** An explicit config file (`--config`). */

@@ -5,7 +5,7 @@ import { MAX_TIMEOUT_MS } from '../../protocol/timeout.js';
 import { ConfigReader, type ConfigSource, type FieldPath } from './config-reader.js';
 import { MissingVariableError, substituteEnv, type Environment } from './env-substitution.js';
 import { parseMockComponents } from './mock-behaviors.js';
-import { findRouteProblem } from './route-pattern.js';
+import { findRouteProblem } from '../routing/route-pattern.js';
 import { parseLimitsConfig, parseServeConfig } from './serve-config.js';
 import type { BlobStoreConfig, BuiltinPluginConfig, FlowrunConfig, PluginConfig, RouteRule, StateStoreConfig, StepflowPluginConfig } from './types.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { normalizeOrigin } from '../server/origin-policy.js';
+import { normalizeOrigin } from './origin.js';
 import type { ConfigReader } from './config-reader.js';
 import type { LimitsConfig, ServeConfig } from './types.js';
 

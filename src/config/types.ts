@@ -1,5 +1,8 @@
 import type { FlowError } from '../../protocol/index.js';
 import type { BlobStoreConfig } from '../../blobstore/index.js';
+import type { RouteRule } from '../routing/route-rule.js';
+
+export type { RouteCondition, RouteRule } from '../routing/route-rule.js';
 
 export type { BlobStoreConfig };
 
@@ -118,25 +121,6 @@ export interface LoadFileConfig {
   roots?: string[];
   /** Largest file read, in bytes. Default 16 MiB. */
   maxBytes?: number;
-}
-
-/** One rule of a route (docs/routing.md). */
-export interface RouteRule {
-  plugin: string;
-  /** Template of the plugin-relative name, e.g. `/{component}`, or `{component}` for a bare `add`; default `/` + the `component` capture. */
-  component?: string;
-  /** All must hold for the rule to apply. */
-  conditions?: RouteCondition[];
-  /** When set, only these resolved names go through this rule. */
-  componentAllow?: string[];
-  /** Resolved names that never go through this rule. */
-  componentDeny?: string[];
-}
-
-/** `path` (JSONPath subset, `$.a.b[0]`) into the step input must deep-equal `value`. */
-export interface RouteCondition {
-  path: string;
-  value: unknown;
 }
 
 /** Where runs and items are kept (docs/config.md, "stateStore"). */

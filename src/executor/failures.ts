@@ -1,5 +1,5 @@
 import { ErrorCodes, type FlowError, type FlowResult, type RpcErrorObject } from '../../protocol/index.js';
-import { ComponentError } from '../plugins/component-error.js';
+import { ComponentError } from '../calls/component-error.js';
 
 /** The shared results and failure shapes of item execution (docs/flows.md, "Failures"). Frozen: items share them. */
 

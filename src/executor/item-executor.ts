@@ -3,8 +3,8 @@ import type { FlowResult } from '../../protocol/index.js';
 import type { CompiledFlow, CompiledStep } from '../flow/compile.js';
 import type { CoalesceExpr, Expr, IfExpr, ObjectExpr, ArrayExpr, StepExpr, VariableExpr } from '../flow/expressions.js';
 import { NOT_FOUND, selectPath, type CompiledPath } from '../flow/paths.js';
-import { ComponentError } from '../plugins/component-error.js';
-import type { ExecutionScope } from '../plugins/plugin.js';
+import { ComponentError } from '../calls/component-error.js';
+import type { ExecutionScope } from '../calls/plugin.js';
 import {
   CANCELLED, internalFailure, NULL_RESULT, pathNotFound, SKIPPED, stepFailure, variableNotDefined,
 } from './failures.js';

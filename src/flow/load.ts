@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { LineCounter, type Document } from 'yaml';
-import { parseYamlDocument, yamlDocumentToJs } from '../config/yaml-values.js';
+import { parseYamlDocument, yamlDocumentToJs } from '../values/yaml-values.js';
 import type { Flow } from '../../protocol/index.js';
 import { FlowLoadError } from '../errors.js';
 import { validateFlow, type Diagnostic } from './validate.js';

@@ -1,8 +1,8 @@
 import { ErrorCodes, type ComponentInfo, type FlowResult } from '../../protocol/index.js';
 import type { MockComponentConfig, MockPluginConfig } from '../config/types.js';
-import { ComponentError } from './component-error.js';
-import { jsonEqual } from './json-equal.js';
-import type { ComponentCall, Plugin } from './plugin.js';
+import { ComponentError } from '../calls/component-error.js';
+import { jsonEqual } from '../values/json-equal.js';
+import type { ComponentCall, Plugin } from '../calls/plugin.js';
 
 /**
  * Answers component calls from canned behaviours (docs/config.md, "type: mock"): the behaviour whose input

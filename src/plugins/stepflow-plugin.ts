@@ -1,14 +1,14 @@
 import { ComponentsList, ErrorCodes, MAX_TIMEOUT_MS, RpcError, type ComponentInfo, type FlowResult, type Observability } from '../../protocol/index.js';
 import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError, type ErrorContext } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import type { RuntimeApi } from '../server/runtime-api.js';
+import type { RuntimeApi } from '../api/runtime-api.js';
 import { validatePingIntervalMs } from '../transport/keep-alive.js';
-import { ComponentError } from './component-error.js';
-import type { ComponentCall, Plugin } from './plugin.js';
+import { ComponentError } from '../calls/component-error.js';
+import type { ComponentCall, Plugin } from '../calls/plugin.js';
 import { quoteStderr, ServerConnection, ServerStartError, type ExecuteFailureMapper, type SessionOptions } from './stepflow/server-connection.js';
-import type { TransportOpener } from './stepflow/server-transport.js';
-import { stdioOpener } from './stepflow/stdio-transport.js';
-import { webSocketOpener } from './stepflow/websocket-transport.js';
+import type { ChannelOpener } from './stepflow/server-channel.js';
+import { stdioOpener } from './stepflow/stdio-channel.js';
+import { webSocketOpener } from './stepflow/websocket-channel.js';
 
 /** Options of {@link StepflowPlugin} common to both transports. */
 interface StepflowPluginCommonOptions {
@@ -86,7 +86,7 @@ const MAX_SHARED_OBSERVABILITY = 256;
  */
 export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
   readonly name: string;
-  private readonly open: TransportOpener;
+  private readonly open: ChannelOpener;
   private readonly session: SessionOptions;
   private readonly timeoutMs: number;
   private readonly closeTimeoutMs: number;
@@ -299,7 +299,7 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
 }
 
 /** Opens stdio transports: spawns `command`. */
-function spawnerFor(options: StepflowStdioPluginOptions, logger: Logger, killGraceMs: number): TransportOpener {
+function spawnerFor(options: StepflowStdioPluginOptions, logger: Logger, killGraceMs: number): ChannelOpener {
   requireNonEmpty(options.command, `plugins.${options.name}.command`, 'StepflowPlugin');
   const inheritEnv = options.inheritEnv ?? true;
   return stdioOpener({
@@ -315,7 +315,7 @@ function spawnerFor(options: StepflowStdioPluginOptions, logger: Logger, killGra
 }
 
 /** Opens WebSocket transports: dials `url`. */
-function diallerFor(options: StepflowWebSocketPluginOptions, logger: Logger): TransportOpener {
+function diallerFor(options: StepflowWebSocketPluginOptions, logger: Logger): ChannelOpener {
   requireNonEmpty(options.url, `plugins.${options.name}.url`, 'StepflowPlugin');
   if (!/^wss?:\/\//i.test(options.url)) {
     throw new TypeError(`StepflowPlugin: "plugins.${options.name}.url" must be a ws:// or wss:// URL, got "${options.url}"`);

@@ -20,18 +20,18 @@ import { applyOverrides } from '../flow/overrides.js';
 import {
   startItem, type ItemExecutionOptions, type ItemOutcome, type ItemSink, type RunningItem, type StepInvoker, type TransportRetries,
 } from '../executor/item-executor.js';
-import type { ExecutionScope } from '../plugins/plugin.js';
+import type { ExecutionScope } from '../calls/plugin.js';
 import { ITEMS_PER_SLICE, yieldToEventLoop } from '../event-loop.js';
 import { silentLogger, type Logger } from '../log.js';
-import { MemoryStateStore } from '../store/memory-state-store.js';
-import type { LoadedRun, RunRecord, RunSummary, StateStore } from '../store/state-store.js';
+import { MemoryStateStore } from '../statestore/memory-state-store.js';
+import type { LoadedRun, RunRecord, RunSummary, StateStore } from '../statestore/state-store.js';
 import { resolveRunLimits, runTooDeep, tooManyLiveRuns, type RunLimits } from './run-limits.js';
 import { RunState } from './run-state.js';
 import { FlowCache, compileOrInvalid } from './flow-cache.js';
 import { cancelStaleChildren } from './stale-children.js';
 import { StoreWriter } from './store-writer.js';
 import { checkRunDataDepth, storableResult } from './data-depth.js';
-import { asStoreError } from '../store/store-unavailable.js';
+import { asStoreError } from '../statestore/store-unavailable.js';
 import { TurnBudget } from './turn-budget.js';
 import { refuseUnroutedSteps } from './unrouted-steps.js';
 import { contextFrom, endWithResult, startItemSpan, startRunSpan } from './tracing.js';

@@ -1,15 +1,8 @@
 import type { FlowResult, ItemCounts, ItemResult, ResultOrder, RunStatus, Status } from '../../protocol/index.js';
-import type { RunRecord, StoredItem } from '../store/state-store.js';
+import type { RunRecord, StoredItem } from '../statestore/state-store.js';
+import { ITEM_STATUS_BY_CODE, ItemStatusCode as S } from '../statestore/item-status.js';
 
-/** Item states, stored one byte per item. */
-const enum S {
-  Pending = 0,
-  Running = 1,
-  Success = 2,
-  Failed = 3,
-  Cancelled = 4,
-}
-const STATUS_NAMES: readonly Status[] = ['pending', 'running', 'success', 'failed', 'cancelled'];
+const STATUS_NAMES: readonly Status[] = ITEM_STATUS_BY_CODE;
 
 /** What a run is, fixed at submit: the stored record without how it was submitted. */
 export type RunIdentity = Pick<RunRecord, 'runId' | 'flowId' | 'flowName' | 'flowLabel' | 'parentRunId' | 'createdAt' | 'total'>;

@@ -1,4 +1,4 @@
-import type { LoadedRun, RunSummary, StateStore } from '../store/state-store.js';
+import type { LoadedRun, RunSummary, StateStore } from '../statestore/state-store.js';
 
 /** Runs read per page while looking for children. */
 const PAGE = 1000;

@@ -1,8 +1,8 @@
 import { ErrorCodes, type FlowResult, type Status } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
-import { ItemTransitions, RUNNING_CODE } from '../store/item-transitions.js';
-import type { StateStore } from '../store/state-store.js';
-import { isStoreClosed, isStoreUnavailable } from '../store/store-unavailable.js';
+import { ItemTransitions, RUNNING_CODE } from '../statestore/item-transitions.js';
+import type { StateStore } from '../statestore/state-store.js';
+import { isStoreClosed, isStoreUnavailable } from '../statestore/store-unavailable.js';
 import type { RunStateJournal } from './run-state.js';
 
 type Op =

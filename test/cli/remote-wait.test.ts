@@ -5,7 +5,7 @@ import { waitForRun } from '../../src/cli/remote.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
 import { RunHandle, type RuntimeCaller } from '../../src/sdk/run-handle.js';
-import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-server.js';
+import { startRuntimeServer, type RuntimeServer } from '../../src/serve/ws-server.js';
 import { startGate } from '../support/gate.js';
 import { createWorkspace, GATE_FLOW, type Workspace } from '../support/workspace.js';
 

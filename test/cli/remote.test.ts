@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ItemResult, RunStatus } from '../../protocol/index.js';
 import { connect, ConnectionClosedError } from '../../src/client/index.js';
-import { packageVersion } from '../../src/server/package-version.js';
+import { packageVersion } from '../../src/serve/package-version.js';
 import { flowrun } from '../support/cli.js';
 import { startGate } from '../support/gate.js';
 import { freePort } from '../support/ports.js';

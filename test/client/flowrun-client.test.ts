@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, ConnectError, RequestCancelledError, RpcError, ErrorCodes, type FlowrunClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
-import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-server.js';
+import { startRuntimeServer, type RuntimeServer } from '../../src/serve/ws-server.js';
 import { startGate } from '../support/gate.js';
 import { freePort } from '../support/ports.js';
 import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';

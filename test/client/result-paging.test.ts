@@ -3,7 +3,7 @@ import { connect, type FlowrunClient } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { ConnectionClosedError } from '../../src/errors.js';
 import { Runtime } from '../../src/runtime.js';
-import { startRuntimeServer, type RuntimeServer } from '../../src/server/ws-server.js';
+import { startRuntimeServer, type RuntimeServer } from '../../src/serve/ws-server.js';
 import { createWorkspace, ECHO_FLOW, type Workspace } from '../support/workspace.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { FlowResult } from '../../protocol/index.js';
 import type { StepInvocation, StepInvoker } from '../../src/executor/item-executor.js';
-import { ComponentError } from '../../src/plugins/component-error.js';
+import { ComponentError } from '../../src/calls/component-error.js';
 import { compileFlow, type CompiledFlow } from '../../src/flow/compile.js';
 import { parseFlowText } from '../../src/flow/load.js';
 

@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../protocol/index.js';
 import { loadConfig, type MockPluginConfig } from '../../src/config/index.js';
-import { ComponentError } from '../../src/plugins/component-error.js';
+import { ComponentError } from '../../src/calls/component-error.js';
 import { MockPlugin } from '../../src/plugins/mock-plugin.js';
-import type { ComponentCall } from '../../src/plugins/plugin.js';
+import type { ComponentCall } from '../../src/calls/plugin.js';
 import { rejectionOf } from '../support/errors.js';
 import { MOCK_FLOWS } from '../support/paths.js';
 

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../protocol/index.js';
 import { silentLogger } from '../../src/log.js';
-import { ComponentError } from '../../src/plugins/component-error.js';
-import type { ComponentCall } from '../../src/plugins/plugin.js';
+import { ComponentError } from '../../src/calls/component-error.js';
+import type { ComponentCall } from '../../src/calls/plugin.js';
 import {
   StepflowPlugin,
   type StepflowStdioPluginOptions,

@@ -5,8 +5,8 @@ import { ErrorCodes, REQUEST_METHODS } from '../../protocol/index.js';
 import { MemoryBlobStore } from '../../blobstore/memory.js';
 import { RpcPeer } from '../../src/rpc/peer.js';
 import { RunManager } from '../../src/runs/run-manager.js';
-import { registerRuntimeHandlers } from '../../src/server/runtime-handlers.js';
-import { RuntimeService } from '../../src/server/runtime-service.js';
+import { registerRuntimeHandlers } from '../../src/api/runtime-handlers.js';
+import { RuntimeService } from '../../src/api/runtime-service.js';
 import { NdjsonMessageReader } from '../../src/transport/ndjson-reader.js';
 import { NdjsonMessageWriter } from '../../src/transport/ndjson-writer.js';
 

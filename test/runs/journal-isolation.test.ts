@@ -10,9 +10,9 @@ import { RunManager } from '../../src/runs/run-manager.js';
 import { StoreWriter } from '../../src/runs/store-writer.js';
 import { Runtime } from '../../src/runtime.js';
 import { silentLogger } from '../../src/log.js';
-import { PostgresStateStore } from '../../src/store/postgres-state-store.js';
-import { SqliteStateStore } from '../../src/store/sqlite-state-store.js';
-import { ItemTransitions, type RunRecord, type StateStore } from '../../src/store/index.js';
+import { PostgresStateStore } from '../../src/statestore/postgres-state-store.js';
+import { SqliteStateStore } from '../../src/statestore/sqlite-state-store.js';
+import { ItemTransitions, type RunRecord, type StateStore } from '../../src/statestore/index.js';
 import { postgresAvailable, startPostgres, type PostgresFixture } from '../support/postgres.js';
 import { makeTempDirSync } from '../support/temp-dir.js';
 

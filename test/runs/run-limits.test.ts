@@ -7,7 +7,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { Runtime } from '../../src/runtime.js';
 import { DEFAULT_MAX_LIVE_RUNS, DEFAULT_MAX_RUN_DEPTH, resolveRunLimits } from '../../src/runs/run-limits.js';
-import { SqliteStateStore } from '../../src/store/sqlite-state-store.js';
+import { SqliteStateStore } from '../../src/statestore/sqlite-state-store.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 /** Evaluates the flow `flow_id` (itself) on `{flow_id}`: one child run per level. */

@@ -3,7 +3,7 @@ import { ErrorCodes, RpcError, type FlowResult, type RunStatus } from '../../pro
 import { MemoryBlobStore } from '../../blobstore/memory.js';
 import type { StepInvocation, StepInvoker } from '../../src/executor/item-executor.js';
 import { RunManager } from '../../src/runs/run-manager.js';
-import { MemoryStateStore } from '../../src/store/memory-state-store.js';
+import { MemoryStateStore } from '../../src/statestore/memory-state-store.js';
 import { rejectionOf } from '../support/errors.js';
 
 const FLOW = {

@@ -21,7 +21,7 @@ import {
   type ComponentContext,
   type ComponentServerConnection,
 } from '../../src/sdk/index.js';
-import { registerRuntimeHandlers } from '../../src/server/runtime-handlers.js';
+import { registerRuntimeHandlers } from '../../src/api/runtime-handlers.js';
 import { createMemoryTransportPair } from '../../src/transport/memory-pair.js';
 import { WebSocketMessageReader } from '../../src/transport/websocket-reader.js';
 import { WebSocketMessageWriter } from '../../src/transport/websocket-writer.js';

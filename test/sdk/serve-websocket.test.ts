@@ -5,7 +5,7 @@ import { ComponentsExecute, Initialize } from '../../protocol/index.js';
 import { silentLogger } from '../../src/log.js';
 import { RpcPeer } from '../../src/rpc/peer.js';
 import { createComponentServer, defineComponent, parseServerCommandLine, type ServeWebSocketOptions } from '../../src/sdk/index.js';
-import { registerRuntimeHandlers } from '../../src/server/runtime-handlers.js';
+import { registerRuntimeHandlers } from '../../src/api/runtime-handlers.js';
 import { WebSocketMessageReader } from '../../src/transport/websocket-reader.js';
 import { WebSocketMessageWriter } from '../../src/transport/websocket-writer.js';
 import { FakeRuntimeApi } from '../fixtures/fake-runtime-api.js';

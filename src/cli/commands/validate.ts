@@ -1,7 +1,7 @@
 import { loadConfig } from '../../config/index.js';
 import { FlowLoadError } from '../../errors.js';
 import { loadFlowFile } from '../../flow/load.js';
-import { Router } from '../../plugins/router.js';
+import { Router } from '../../routing/router.js';
 import { parseCommandArgs } from '../args.js';
 import { HELP_OPTION, printHelp } from '../help.js';
 import type { Output } from '../output.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { BlobStore } from '../../../blobstore/blob-store.js';
 import type { ComponentInfo, FlowError, FlowInput, FlowResult } from '../../../protocol/index.js';
-import type { ComponentCall, ExecutionScope } from '../plugin.js';
+import type { ComponentCall, ExecutionScope } from '../../calls/plugin.js';
 import { invalidInput, toComponentError } from './builtin-errors.js';
 import type { LoadFileLimits } from './load-file-limits.js';
 

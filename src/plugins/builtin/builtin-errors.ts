@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { ErrorCodes, RpcError, fieldIssues } from '../../../protocol/index.js';
 import { FlowrunError } from '../../errors.js';
-import { ComponentError } from '../component-error.js';
+import { ComponentError } from '../../calls/component-error.js';
 
 /** `-32602` for an input that does not match a builtin's schema; the message names the first bad field. */
 export function invalidInput(component: string, error: z.ZodError): ComponentError {

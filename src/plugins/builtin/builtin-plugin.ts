@@ -1,6 +1,6 @@
 import { ErrorCodes, type ComponentInfo, type FlowResult } from '../../../protocol/index.js';
-import { ComponentError } from '../component-error.js';
-import type { ComponentCall, Plugin } from '../plugin.js';
+import { ComponentError } from '../../calls/component-error.js';
+import type { ComponentCall, Plugin } from '../../calls/plugin.js';
 import type { BuiltinComponent, BuiltinHost } from './builtin-component.js';
 import { createMessagesBuiltin } from './create-messages.js';
 import { evalBuiltin } from './eval.js';

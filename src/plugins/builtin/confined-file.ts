@@ -2,7 +2,7 @@ import { constants, type Stats } from 'node:fs';
 import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { ErrorCodes } from '../../../protocol/index.js';
-import { ComponentError } from '../component-error.js';
+import { ComponentError } from '../../calls/component-error.js';
 import type { LoadFileLimits } from './load-file-limits.js';
 
 /** A file `/load_file` is asked for: the path as given and as resolved against the working directory. */

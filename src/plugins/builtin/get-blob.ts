@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorCodes } from '../../../protocol/index.js';
-import { ComponentError } from '../component-error.js';
+import { ComponentError } from '../../calls/component-error.js';
 import { defineBuiltin, success } from './builtin-component.js';
 
 /** `/get_blob`: reads a blob's value by id (`sha256:<hex>` or Stepflow's bare hex). */

@@ -2,7 +2,7 @@ import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ErrorCodes } from '../../../protocol/index.js';
-import { ComponentError } from '../component-error.js';
+import { ComponentError } from '../../calls/component-error.js';
 import { defineBuiltin, success } from './builtin-component.js';
 import { readConfinedFile } from './confined-file.js';
 

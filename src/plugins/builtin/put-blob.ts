@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BlobTypeSchema, ErrorCodes } from '../../../protocol/index.js';
 import { validateFlow } from '../../flow/validate.js';
-import { ComponentError } from '../component-error.js';
+import { ComponentError } from '../../calls/component-error.js';
 import { defineBuiltin, success } from './builtin-component.js';
 
 /** `/put_blob`: stores a JSON value in the blob store and returns its id. A `flow` blob must be a valid flow (docs/builtins.md). */

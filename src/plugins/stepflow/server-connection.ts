@@ -14,12 +14,12 @@ import { ConnectionClosedError, RequestTimeoutError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { IntrusiveList } from '../../rpc/intrusive-list.js';
 import { RpcPeer, type ResponseSink } from '../../rpc/peer.js';
-import type { CallerContext, RuntimeApi } from '../../server/runtime-api.js';
-import { registerRuntimeHandlers } from '../../server/runtime-handlers.js';
-import type { ComponentCall } from '../plugin.js';
-import { ServerStartError, within, type ServerTransport, type TransportOpener } from './server-transport.js';
+import type { CallerContext, RuntimeApi } from '../../api/runtime-api.js';
+import { registerRuntimeHandlers } from '../../api/runtime-handlers.js';
+import type { ComponentCall } from '../../calls/plugin.js';
+import { ServerStartError, within, type ServerChannel, type ChannelOpener } from './server-channel.js';
 
-export { ServerStartError } from './server-transport.js';
+export { ServerStartError } from './server-channel.js';
 
 /** What a session needs besides its transport. */
 export interface SessionOptions {
@@ -103,7 +103,7 @@ export class ServerConnection {
 
   private constructor(
     readonly options: SessionOptions,
-    readonly transport: ServerTransport,
+    readonly transport: ServerChannel,
     readonly peer: RpcPeer,
   ) {
     const { plugin, logger } = options;
@@ -120,7 +120,7 @@ export class ServerConnection {
   }
 
   /** Opens a transport, serves the runtime API over it and performs the initialize handshake. */
-  static async open(opener: TransportOpener, options: SessionOptions): Promise<ServerConnection> {
+  static async open(opener: ChannelOpener, options: SessionOptions): Promise<ServerConnection> {
     const transport = await opener();
     const peer = new RpcPeer(transport.reader, transport.writer, { name: options.plugin, logger: options.logger });
     const connection = new ServerConnection(options, transport, peer);

@@ -1,8 +1,8 @@
 import { MemoryBlobStore } from '../../../blobstore/memory.js';
 import type { FlowResult } from '../../../protocol/index.js';
 import { BuiltinPlugin, DEFAULT_LOAD_FILE_MAX_BYTES, type BuiltinHost, type LoadFileLimits } from '../../../src/plugins/builtin/index.js';
-import { ComponentError } from '../../../src/plugins/component-error.js';
-import type { ComponentCall, ExecutionScope } from '../../../src/plugins/plugin.js';
+import { ComponentError } from '../../../src/calls/component-error.js';
+import type { ComponentCall, ExecutionScope } from '../../../src/calls/plugin.js';
 import { rejectionOf } from '../../support/errors.js';
 
 type ChildFlow = Parameters<BuiltinHost['runChild']>[0];

@@ -1,0 +1,27 @@
+import type { z } from 'zod';
+import type * as M from '../../protocol/messages.js';
+import type { RunStatus } from '../../protocol/index.js';
+import type { ExecutionScope } from '../calls/plugin.js';
+
+/**
+ * Who is calling the runtime's `blobs/*` and `runs/*` methods. A component server calls during
+ * `components/execute`: `parent` is the item it is executing (runs it submits are children of
+ * that run). External clients have no parent.
+ */
+export interface CallerContext {
+  parent?: ExecutionScope;
+  signal?: AbortSignal;
+}
+
+/**
+ * The methods the runtime serves to component servers and clients (docs/protocol.md), with params
+ * already parsed by the protocol schemas. Errors are thrown as `RpcError` with the codes of docs/protocol.md, "Errors".
+ */
+export interface RuntimeApi {
+  blobsPut(params: z.output<typeof M.BlobsPutParams>, caller: CallerContext): Promise<z.input<typeof M.BlobsPutResult>>;
+  blobsGet(params: z.output<typeof M.BlobsGetParams>, caller: CallerContext): Promise<z.input<typeof M.BlobsGetResult>>;
+  runsSubmit(params: z.output<typeof M.RunsSubmitParams>, caller: CallerContext): Promise<RunStatus>;
+  runsGet(params: z.output<typeof M.RunsGetParams>, caller: CallerContext): Promise<RunStatus>;
+  runsCancel(params: z.output<typeof M.RunsCancelParams>, caller: CallerContext): Promise<RunStatus>;
+  runsList(params: z.output<typeof M.RunsListParams>, caller: CallerContext): Promise<z.input<typeof M.RunsListResult>>;
+}

@@ -1,0 +1,248 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import { FlowrunError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { RpcPeer } from '../rpc/peer.js';
+import { startKeepAlive, validatePingIntervalMs } from '../transport/keep-alive.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
+import { WebSocketMessageReader } from '../transport/websocket-reader.js';
+import { WebSocketMessageWriter } from '../transport/websocket-writer.js';
+import { bearerTokenMatches } from './bearer-token.js';
+import { refuseUpgrade, replyJson } from './http-replies.js';
+import { isLoopbackHost } from './loopback.js';
+import { OriginPolicy } from './origin-policy.js';
+import { packageVersion } from './package-version.js';
+import type { RuntimeApi } from '../api/runtime-api.js';
+import { registerRuntimeHandlers } from '../api/runtime-handlers.js';
+import { replyParseError, replyToUnaddressableMessages } from './unaddressable-replies.js';
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 7837;
+export const DEFAULT_MAX_IN_FLIGHT = 64;
+/** Time a closing server gives its clients to answer the close handshake before cutting them off. */
+const CLOSE_GRACE_MS = 2000;
+
+/** Options of {@link startRuntimeServer}. */
+export interface RuntimeServerOptions {
+  /** What is served: its `service` answers `blobs/*` and `runs/*` (docs/protocol.md). */
+  runtime: { readonly service: RuntimeApi };
+  /** Interface to bind. Default `127.0.0.1`; anything but loopback requires `token`. */
+  host?: string;
+  /** Default 7837; 0 picks a free port (see `port` of the result). */
+  port?: number;
+  /** When set, every WebSocket upgrade must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  /**
+   * Origins (`https://app.example.com`) whose web pages may connect besides the server's own.
+   * A request carrying any other `Origin` header is refused with 403; requests without one
+   * (programs, not pages) are unaffected. Default: none.
+   */
+  allowOrigins?: readonly string[];
+  /** Largest accepted frame; a bigger one closes that connection with 1009. Default 64 MiB. */
+  maxMessageBytes?: number;
+  /** Requests one connection may have in flight; beyond it they are answered `-32005`. Default 64. */
+  maxInFlight?: number;
+  /** Keep-alive ping interval; a silent client is dropped within two. Default 15 s. */
+  pingIntervalMs?: number;
+  /** Default: silent. */
+  logger?: Logger;
+}
+
+/** A listening runtime server. */
+export interface RuntimeServer {
+  /** `ws://host:port/` — where clients connect. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Open client connections. */
+  readonly connectionCount: number;
+  /** Stops listening and closes every connection (1001). Does not close the runtime. */
+  close(): Promise<void>;
+}
+
+/** Refusal to serve a non-loopback address without a token: anyone on the network could run flows. */
+export class UnsafeBindError extends FlowrunError {
+  override name = 'UnsafeBindError';
+  constructor(readonly host: string) {
+    super(
+      'UNSAFE_BIND',
+      `refusing to listen on ${host} without a token: only loopback addresses (127.0.0.1, ::1, localhost) may be served without one; ` +
+        'give --token or set FLOWRUN_TOKEN',
+    );
+  }
+}
+
+/**
+ * Serves a runtime to external clients (docs/serve.md): JSON-RPC over WebSocket on path `/` (one message
+ * per text frame) and `GET /health`. Authentication happens at the upgrade, so a refused client
+ * never gets a single message read.
+ */
+export async function startRuntimeServer(options: RuntimeServerOptions): Promise<RuntimeServer> {
+  const host = options.host ?? DEFAULT_HOST;
+  const port = options.port ?? DEFAULT_PORT;
+  const token = options.token;
+  if (token !== undefined && token.length === 0) throw new RangeError('token must not be empty');
+  if (token === undefined && !isLoopbackHost(host)) throw new UnsafeBindError(host);
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer in 0..65535, got ${String(port)}`);
+  const maxMessageBytes = positiveInteger('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
+  const maxInFlight = positiveInteger('maxInFlight', options.maxInFlight, DEFAULT_MAX_IN_FLIGHT);
+  const pingIntervalMs = validatePingIntervalMs(options.pingIntervalMs);
+  const origins = new OriginPolicy(host, options.allowOrigins);
+  const logger = options.logger ?? silentLogger;
+  const api = options.runtime.service;
+  const startedAt = Date.now();
+
+  const sockets = new Set<WebSocket>();
+  let closing = false;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, clientTracking: false });
+
+  const serveConnection = (ws: WebSocket, req: IncomingMessage): void => {
+    const name = `client ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    sockets.add(ws);
+    ws.on('error', (error) => logger.warn({ client: name, err: error }, `${name}: ${error.message}`));
+    ws.once('close', (code, reason) => {
+      sockets.delete(ws);
+      logger.debug({ client: name, code, reason: reason.toString() }, `${name} disconnected (${code})`);
+    });
+    const writer = new WebSocketMessageWriter(ws);
+    const frames = new WebSocketMessageReader(ws, { logger, name, onSkippedFrame: (reason) => replyParseError(writer, reason) });
+    const reader = replyToUnaddressableMessages(frames, writer);
+    const peer = new RpcPeer(reader, writer, { name, logger, maxInFlight });
+    // External clients have no parent item: the runs they submit are top-level runs.
+    registerRuntimeHandlers(peer, api, () => ({}));
+    startKeepAlive(ws, { intervalMs: pingIntervalMs, onDead: () => logger.info({ client: name }, `${name} stopped answering pings; dropped`) });
+    peer.listen();
+    logger.debug({ client: name }, `${name} connected`);
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
+    const path = pathOf(req);
+    if (path !== '/') {
+      refuseUpgrade(socket, 404, `no WebSocket endpoint at ${path}; connect to /`);
+      return;
+    }
+    const foreignOrigin = refusedOrigin(req);
+    if (foreignOrigin !== undefined) {
+      refuseUpgrade(socket, 403, foreignOrigin);
+      return;
+    }
+    if (token !== undefined && !bearerTokenMatches(req.headers.authorization, token)) {
+      logger.warn({ remote: req.socket.remoteAddress }, 'refused a connection without a valid bearer token');
+      refuseUpgrade(socket, 401, 'unauthorized: a valid "Authorization: Bearer <token>" header is required', { 'WWW-Authenticate': 'Bearer' });
+      return;
+    }
+    if (closing) {
+      refuseUpgrade(socket, 503, 'server is shutting down');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serveConnection(ws, req));
+  };
+
+  /** Why a request from a web page of a foreign origin is refused (logged), or undefined. */
+  const refusedOrigin = (req: IncomingMessage): string | undefined => {
+    const refusal = origins.refusal(req.headers.origin, req.headers.host, req.socket.localPort);
+    if (refusal !== undefined) logger.warn({ origin: req.headers.origin, remote: req.socket.remoteAddress }, 'refused a request from a foreign web origin');
+    return refusal;
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const foreignOrigin = refusedOrigin(req);
+    if (foreignOrigin !== undefined) {
+      replyJson(res, 403, { error: foreignOrigin });
+      return;
+    }
+    answerPlainRequest(req, res, startedAt);
+  };
+
+  const http = createServer(onRequest);
+  http.on('upgrade', onUpgrade);
+  http.on('clientError', (error, socket) => {
+    logger.debug({ err: error }, 'malformed HTTP request');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  await listen(http, port, host);
+  const boundPort = (http.address() as AddressInfo).port;
+  const url = `ws://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${boundPort}/`;
+  logger.info({ url, auth: token !== undefined }, `flowrun runtime serving on ${url}`);
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    host,
+    port: boundPort,
+    get connectionCount() {
+      return sockets.size;
+    },
+    close: () =>
+      (closed ??= (async () => {
+        closing = true;
+        const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeIdleConnections();
+        await Promise.all([...sockets].map((ws) => closeSocket(ws)));
+        http.closeAllConnections();
+        await stopped;
+        logger.info({ url }, 'flowrun runtime server closed');
+      })()),
+  };
+}
+
+/** Answers a request that is not an upgrade: `GET /health`, and why other paths have nothing for it. */
+function answerPlainRequest(req: IncomingMessage, res: ServerResponse, startedAt: number): void {
+  const path = pathOf(req);
+  if (path === '/health') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      replyJson(res, 405, { error: `${req.method} not allowed on /health` }, { Allow: 'GET, HEAD' });
+      return;
+    }
+    replyJson(res, 200, { status: 'ok', version: packageVersion(), uptimeMs: Date.now() - startedAt });
+  } else if (path === '/') {
+    replyJson(res, 426, { error: 'the runtime speaks JSON-RPC over WebSocket here: upgrade the connection' }, { Upgrade: 'websocket' });
+  } else {
+    replyJson(res, 404, { error: `not found: ${path}` });
+  }
+}
+
+/** Closes a client socket with 1001 and waits for it; a client that does not answer in time is cut off. */
+function closeSocket(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ws.close(1001, 'server shutting down');
+  });
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const reason = error.code === 'EADDRINUSE' ? 'address already in use' : error.code === 'EADDRNOTAVAIL' ? 'address not available' : error.message;
+      reject(new FlowrunError('LISTEN_FAILED', `cannot listen on ${host}:${port}: ${reason}`, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function pathOf(req: IncomingMessage): string {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return req.url ?? '/';
+  }
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}

@@ -1,0 +1,165 @@
+import type { FlowResult, Status } from '../../protocol/index.js';
+import { ITEM_STATUS_BY_CODE } from './item-status.js';
+import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
+import type {
+  ItemCountsRecord,
+  LoadedRun,
+  RunQuery,
+  RunRecord,
+  RunSummary,
+  StateStore,
+  StoredItem,
+  StoredRunState,
+} from './state-store.js';
+import { deriveRunStatus } from './derive.js';
+
+/** Item statuses as stored, one byte per item: the codes of item transitions. */
+const STATUSES: readonly Status[] = ITEM_STATUS_BY_CODE;
+
+/**
+ * One run's items, column by column (a byte of status, the attempts, result, completion time and
+ * completion position per item) with its counters kept as items change: a million items cost
+ * about 21 bytes each plus their results, and listing a run does not count its items.
+ */
+class MemoryItems {
+  readonly status: Uint8Array;
+  readonly attempts: Uint32Array;
+  readonly results: Array<FlowResult | undefined>;
+  /** NaN until the item settles. */
+  readonly completedAt: Float64Array;
+  /** -1 until the item settles. */
+  readonly completionSeq: Int32Array;
+  /** Items per status code. */
+  private readonly countByCode: Int32Array;
+
+  constructor(n: number) {
+    this.status = new Uint8Array(n);
+    this.attempts = new Uint32Array(n);
+    this.results = new Array(n);
+    this.completedAt = new Float64Array(n).fill(NaN);
+    this.completionSeq = new Int32Array(n).fill(-1);
+    this.countByCode = new Int32Array(STATUSES.length);
+    this.countByCode[0] = n;
+  }
+
+  get total(): number {
+    return this.status.length;
+  }
+
+  counts(): ItemCountsRecord {
+    const c = this.countByCode;
+    return { total: this.status.length, pending: c[0], running: c[1], success: c[2], failed: c[3], cancelled: c[4] };
+  }
+
+  /** Transition `k` of a batch. */
+  apply(t: ItemTransitions, k: number): void {
+    const i = t.indices[k];
+    if (!(i >= 0 && i < this.status.length)) return;
+    const code = t.statuses[k];
+    this.countByCode[this.status[i]]--;
+    this.countByCode[code]++;
+    this.status[i] = code;
+    this.attempts[i] = t.attempts[k];
+    // A `running` transition (a resumed item) keeps what an earlier settle recorded.
+    if (code !== RUNNING_CODE) {
+      this.results[i] = t.results[k];
+      this.completedAt[i] = t.completedAt[k];
+      this.completionSeq[i] = t.completionSeqs[k];
+    }
+  }
+
+  item(i: number): StoredItem {
+    const item: StoredItem = { itemIndex: i, status: STATUSES[this.status[i]], attempts: this.attempts[i] };
+    if (this.completionSeq[i] >= 0) {
+      item.result = this.results[i];
+      item.completedAt = this.completedAt[i];
+      item.completionSeq = this.completionSeq[i];
+    }
+    return item;
+  }
+}
+
+interface MemoryRun {
+  seq: number;
+  record: RunRecord;
+  state: StoredRunState;
+  items: MemoryItems;
+}
+
+/** Keeps runs in process memory: the default for `flowrun run`; nothing survives the process. */
+export class MemoryStateStore implements StateStore {
+  private readonly runs = new Map<string, MemoryRun>();
+  private readonly order: MemoryRun[] = [];
+
+  async createRun(record: RunRecord, inputs: readonly unknown[]): Promise<void> {
+    const run: MemoryRun = {
+      seq: this.order.length,
+      record,
+      state: { status: 'running', cancelRequested: false },
+      items: new MemoryItems(inputs.length),
+    };
+    this.runs.set(record.runId, run);
+    this.order.push(run);
+  }
+
+  async recordItems(transitions: ItemTransitions): Promise<void> {
+    // Batches are mostly one run's: look it up once per change of run.
+    const runIds = transitions.runIds;
+    let runId: string | undefined;
+    let run: MemoryRun | undefined;
+    for (let k = 0; k < transitions.length; k++) {
+      if (runIds[k] !== runId) {
+        runId = runIds[k];
+        run = this.runs.get(runId);
+      }
+      run?.items.apply(transitions, k);
+    }
+  }
+
+  async markCancelled(runId: string): Promise<void> {
+    const run = this.runs.get(runId);
+    if (run) run.state.cancelRequested = true;
+  }
+
+  async finishRun(runId: string, status: Status, completedAt: number): Promise<void> {
+    const run = this.runs.get(runId);
+    if (run) run.state = { ...run.state, status, completedAt };
+  }
+
+  async loadRun(runId: string): Promise<LoadedRun | undefined> {
+    const run = this.runs.get(runId);
+    if (!run) return undefined;
+    const items = new Array<StoredItem>(run.items.total);
+    for (let i = 0; i < items.length; i++) items[i] = run.items.item(i);
+    return { record: run.record, state: { ...run.state }, items };
+  }
+
+  async loadInputs(): Promise<unknown[]> {
+    // Memory runs never outlive their process, so there is nothing to resume.
+    return [];
+  }
+
+  async unfinishedRuns(): Promise<string[]> {
+    return this.order.filter((r) => r.state.completedAt === undefined).map((r) => r.record.runId);
+  }
+
+  async listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
+    const statuses = query.statuses && new Set(query.statuses);
+    let i = query.cursor === undefined ? this.order.length - 1 : Number.parseInt(query.cursor, 36) - 1;
+    const runs: RunSummary[] = [];
+    for (; i >= 0 && runs.length < query.limit; i--) {
+      const { record, state, items } = this.order[i];
+      if (query.flowId !== undefined && record.flowId !== query.flowId) continue;
+      if (query.parentRunId !== undefined && record.parentRunId !== query.parentRunId) continue;
+      if (query.createdAfter !== undefined && record.createdAt <= query.createdAfter) continue;
+      if (query.createdBefore !== undefined && record.createdAt >= query.createdBefore) continue;
+      const counts = items.counts();
+      const status = deriveRunStatus(state, counts);
+      if (statuses && !statuses.has(status)) continue;
+      runs.push({ record, state: { ...state, status }, counts });
+    }
+    return i >= 0 && runs.length === query.limit ? { runs, nextCursor: (i + 1).toString(36) } : { runs };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,207 @@
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Status } from '../../protocol/index.js';
+import { ITEMS_PER_SLICE, yieldToEventLoop } from '../event-loop.js';
+import { listRunsFrom } from './list-runs.js';
+import { runQueryCondition, type SqlParams } from './run-query-sql.js';
+import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, recordOfRow, stateOfRow } from './sql-rows.js';
+import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
+import { migrateSqlite } from './sqlite-schema.js';
+import { ITEM_STATUS_BY_CODE } from './item-status.js';
+import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
+import type { LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
+
+/** How long a statement waits for another process's write lock before failing. */
+const BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * Keeps runs in one SQLite file (WAL, synchronous=NORMAL): the default of `flowrun serve`.
+ * better-sqlite3 is synchronous, so every write takes effect when the method is called, in call order.
+ */
+export class SqliteStateStore implements StateStore {
+  private readonly db: Database.Database;
+  private readonly statements: ReturnType<typeof prepareStatements>;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.statements = prepareStatements(db);
+  }
+
+  /** Opens (creating it and its directory if needed) the database at `path`, or a private one for `:memory:`. */
+  static open(path: string): SqliteStateStore {
+    if (path !== ':memory:' && !path.startsWith('file:')) createPrivately(path);
+    const db = new Database(path);
+    try {
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.pragma('journal_mode = WAL');
+      // With WAL, NORMAL loses at most the last transactions on power loss, never consistency.
+      db.pragma('synchronous = NORMAL');
+      migrateSqlite(db);
+      return new SqliteStateStore(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Inputs go in transactions of `ITEMS_PER_SLICE` rows with a turn of the event loop between
+   * them (a million rows would block it for seconds), and the run's row last: a run is seen (and
+   * resumed after a crash) only once every input is stored. A failure removes what was written.
+   */
+  async createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void> {
+    const { insertRun, insertItem, deleteItems } = this.statements;
+    const insertSlice = this.db.transaction((start: number, end: number) => {
+      for (let i = start; i < end; i++) insertItem.run(run.runId, i, jsonText(inputs[i]));
+    });
+    try {
+      for (let start = 0; start < inputs.length; start += ITEMS_PER_SLICE) {
+        if (start > 0) await yieldToEventLoop();
+        insertSlice(start, Math.min(inputs.length, start + ITEMS_PER_SLICE));
+      }
+      insertRun.run(runRow(run));
+    } catch (err) {
+      if (this.db.open) deleteItems.run(run.runId);
+      throw err;
+    }
+  }
+
+  async recordItems(transitions: ItemTransitions): Promise<void> {
+    const { startItem, finishItem } = this.statements;
+    const { runIds, indices, statuses, attempts, results, completedAt, completionSeqs } = transitions;
+    this.db.transaction(() => {
+      for (let k = 0; k < transitions.length; k++) {
+        if (statuses[k] === RUNNING_CODE) startItem.run(attempts[k], runIds[k], indices[k]);
+        else {
+          const result = results[k] === undefined ? null : jsonText(results[k]);
+          finishItem.run(ITEM_STATUS_BY_CODE[statuses[k]], attempts[k], result, completedAt[k], completionSeqs[k], runIds[k], indices[k]);
+        }
+      }
+    })();
+  }
+
+  async markCancelled(runId: string): Promise<void> {
+    this.statements.markCancelled.run(runId);
+  }
+
+  async finishRun(runId: string, status: Status, completedAt: number): Promise<void> {
+    this.statements.finishRun.run(status, completedAt, runId);
+  }
+
+  async loadRun(runId: string): Promise<LoadedRun | undefined> {
+    // One read transaction, so the run and its items are one snapshot.
+    return this.db.transaction(() => {
+      const row = this.statements.selectRun.get(runId) as RunRow | undefined;
+      if (!row) return undefined;
+      const items = (this.statements.selectItems.all(runId) as ItemRow[]).map(itemOfRow);
+      return { record: recordOfRow(row), state: stateOfRow(row), items };
+    })();
+  }
+
+  async loadInputs(runId: string): Promise<unknown[]> {
+    return (this.statements.selectInputs.all(runId) as string[]).map((text) => JSON.parse(text) as unknown);
+  }
+
+  async unfinishedRuns(): Promise<string[]> {
+    return this.statements.selectUnfinished.all() as string[];
+  }
+
+  async listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
+    return listRunsFrom(
+      {
+        candidates: async (q, beforeSeq, limit) => {
+          const params = sqliteParams();
+          const where = runQueryCondition(q, beforeSeq, params);
+          const sql = `SELECT ${RUN_COLUMNS} FROM runs WHERE ${where} ORDER BY seq DESC LIMIT ${params.add(limit)}`;
+          return this.db.prepare(sql).all(...params.values) as RunRow[];
+        },
+        statusCounts: async (runIds) => this.statusCounts(runIds),
+      },
+      query,
+    );
+  }
+
+  /** Item counts by run and status: the only query deriving counters. */
+  private statusCounts(runIds: readonly string[]): StatusCountRow[] {
+    if (runIds.length === 0) return [];
+    return this.statements.countItems.all(JSON.stringify(runIds)) as StatusCountRow[];
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** The named parameters of `insertRun`. */
+function runRow(run: RunRecord) {
+  return {
+    run_id: run.runId,
+    flow_id: run.flowId,
+    flow_name: run.flowName ?? null,
+    flow_label: run.flowLabel ?? null,
+    parent_run_id: run.parentRunId ?? null,
+    parent_item_index: run.parentItemIndex ?? null,
+    created_at: run.createdAt,
+    total: run.total,
+    max_concurrency: run.maxConcurrency,
+    variables: jsonText(run.variables),
+    overrides: run.overrides === undefined ? null : jsonText(run.overrides),
+  };
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insertRun: db.prepare(
+      `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status)
+       VALUES (@run_id, @flow_id, @flow_name, @flow_label, @parent_run_id, @parent_item_index, @created_at, @total, @max_concurrency, @variables, @overrides, 'running')`,
+    ),
+    deleteItems: db.prepare(`DELETE FROM items WHERE run_id = ?`),
+    insertItem: db.prepare(`INSERT INTO items (run_id, item_index, status, attempts, input) VALUES (?, ?, 'pending', 0, ?)`),
+    startItem: db.prepare(`UPDATE items SET status = 'running', attempts = ? WHERE run_id = ? AND item_index = ?`),
+    finishItem: db.prepare(
+      `UPDATE items SET status = ?, attempts = ?, result = ?, completed_at = ?, completion_seq = ? WHERE run_id = ? AND item_index = ?`,
+    ),
+    markCancelled: db.prepare(`UPDATE runs SET cancel_requested = 1 WHERE run_id = ?`),
+    finishRun: db.prepare(`UPDATE runs SET status = ?, completed_at = ? WHERE run_id = ?`),
+    selectRun: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`),
+    selectItems: db.prepare(`SELECT ${ITEM_COLUMNS} FROM items WHERE run_id = ? ORDER BY item_index`),
+    selectInputs: db.prepare(`SELECT input FROM items WHERE run_id = ? ORDER BY item_index`).pluck(),
+    selectUnfinished: db.prepare(`SELECT run_id FROM runs WHERE completed_at IS NULL ORDER BY seq`).pluck(),
+    countItems: db.prepare(
+      `SELECT run_id, status, count(*) AS n FROM items
+       WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id, status`,
+    ),
+  };
+}
+
+/** Positional `?` parameters; lists are bound as one JSON array. */
+function sqliteParams(): SqlParams {
+  const values: unknown[] = [];
+  return {
+    values,
+    add(value) {
+      values.push(value);
+      return '?';
+    },
+    oneOf(column, list) {
+      values.push(JSON.stringify(list));
+      return `${column} IN (SELECT value FROM json_each(?))`;
+    },
+  };
+}
+
+/**
+ * Creates the database file (and its directory) readable by its owner only, before SQLite opens
+ * it: SQLite gives the `-wal` and `-shm` files the database file's mode. Files an earlier version
+ * left readable are made private too (docs/serve.md).
+ */
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    // Only our own files: a database shared through group permissions is the owner's choice.
+    if (stat !== undefined && stat.uid === process.getuid?.() && (stat.mode & 0o077) !== 0) chmodSync(file, 0o600);
+  }
+}

@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStateStore } from '../../src/statestore/index.js';
+import { PostgresStateStore } from '../../src/statestore/postgres-state-store.js';
+import { POSTGRES_MIGRATIONS } from '../../src/statestore/postgres-schema.js';
+import { queryRows, startPostgres, type PostgresFixture } from '../support/postgres.js';
+import { describeStateStoreContract } from './contract.js';
+
+let server: PostgresFixture;
+beforeAll(async () => {
+  server = await startPostgres();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+const adminQuery = <T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> => queryRows<T>(server.url, text, values);
+
+/** A fresh schema on the shared server and a URL whose connections work in it. */
+async function freshSchema(): Promise<{ schema: string; url: string; drop(): Promise<void> }> {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`CREATE SCHEMA ${schema}`);
+  const url = new URL(server.url);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { schema, url: url.toString(), drop: async () => void (await adminQuery(`DROP SCHEMA ${schema} CASCADE`)) };
+}
+
+describeStateStoreContract('postgres', { durable: true }, async () => {
+  const { url, drop } = await freshSchema();
+  return { open: () => PostgresStateStore.connect({ url }), cleanup: drop };
+});
+
+describe('PostgresStateStore', () => {
+  it('creates its tables once when several processes start together', async () => {
+    const { schema, url, drop } = await freshSchema();
+    try {
+      const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresStateStore.connect({ url })));
+      await Promise.all(stores.map((store) => store.close()));
+      expect(await adminQuery(`SELECT version FROM ${schema}.flowrun_schema`)).toEqual([{ version: POSTGRES_MIGRATIONS.length }]);
+      const tables = await adminQuery<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename', [schema]);
+      expect(tables.map((t) => t.tablename)).toEqual(['flowrun_schema', 'items', 'runs']);
+    } finally {
+      await drop();
+    }
+  });
+
+  it('refuses a database whose schema is newer than it knows', async () => {
+    const { schema, url, drop } = await freshSchema();
+    try {
+      await (await PostgresStateStore.connect({ url })).close();
+      await adminQuery(`UPDATE ${schema}.flowrun_schema SET version = 99`);
+      await expect(PostgresStateStore.connect({ url })).rejects.toThrow(/schema version 99 is newer/);
+    } finally {
+      await drop();
+    }
+  });
+
+  it('is what createStateStore opens for a postgres config', async () => {
+    const { url, drop } = await freshSchema();
+    try {
+      const store = await createStateStore({ type: 'postgres', url });
+      expect(store).toBeInstanceOf(PostgresStateStore);
+      await store.close();
+    } finally {
+      await drop();
+    }
+  });
+
+  it('fails to open with an error naming the cause when the server cannot be reached', async () => {
+    const unreachable = new URL(server.url);
+    unreachable.port = '1';
+    await expect(PostgresStateStore.connect({ url: unreachable.toString() })).rejects.toThrow(/cannot open postgres state store: .*ECONNREFUSED/);
+  });
+});
