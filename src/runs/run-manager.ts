@@ -24,7 +24,7 @@ import type { ExecutionScope } from '../calls/plugin.js';
 import { ITEMS_PER_SLICE, yieldToEventLoop } from '../event-loop.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MemoryStateStore } from '../statestore/memory-state-store.js';
-import type { LoadedRun, RunRecord, RunSummary, StateStore } from '../statestore/state-store.js';
+import type { LoadedRun, RunRecord, StateStore } from '../statestore/state-store.js';
 import { resolveRunLimits, runTooDeep, tooManyLiveRuns, type RunLimits } from './run-limits.js';
 import { RunState } from './run-state.js';
 import { FlowCache, compileOrInvalid } from './flow-cache.js';
@@ -34,6 +34,8 @@ import { checkRunDataDepth, storableResult } from './data-depth.js';
 import { asStoreError } from '../statestore/store-unavailable.js';
 import { TurnBudget } from './turn-budget.js';
 import { refuseUnroutedSteps } from './unrouted-steps.js';
+import { storedRunStatus } from './run-status.js';
+import { CANCELLED } from '../executor/failures.js';
 import { contextFrom, endWithResult, startItemSpan, startRunSpan } from './tracing.js';
 
 /** Options of a RunManager. */
@@ -83,8 +85,6 @@ interface ActiveRun {
   /** 0 for a top-level run, its parent's depth + 1 for a child. */
   depth: number;
 }
-
-const CANCELLED: FlowResult = { outcome: 'failed', error: { code: ErrorCodes.RequestCancelled, message: 'item cancelled' } };
 
 /** Item completions between two turns given to the event loop (see `schedule`). */
 const YIELD_EVERY_ITEMS = 256;
@@ -367,7 +367,7 @@ export class RunManager {
       throw asStoreError(err, 'cannot list runs');
     });
     // Live runs answer from memory (their counters are ahead of the journal).
-    const runs = page.runs.map((s) => this.runs.get(s.record.runId)?.state.snapshot() ?? summaryStatus(s));
+    const runs = page.runs.map((s) => this.runs.get(s.record.runId)?.state.snapshot() ?? storedRunStatus(s));
     return page.nextCursor === undefined ? { runs } : { runs, nextCursor: page.nextCursor };
   }
 
@@ -690,20 +690,4 @@ class RunningItems {
 function restoreState(loaded: LoadedRun): RunState {
   const { record, state, items } = loaded;
   return RunState.restore({ ...record }, items, state.cancelRequested, state.completedAt);
-}
-
-/** The RunStatus of a stored run that is not in memory. */
-function summaryStatus(s: RunSummary): RunStatus {
-  const { record, state, counts } = s;
-  return {
-    runId: record.runId,
-    flowId: record.flowId,
-    ...(record.flowName !== undefined && { flowName: record.flowName }),
-    ...(record.flowLabel !== undefined && { flowLabel: record.flowLabel }),
-    ...(record.parentRunId !== undefined && { parentRunId: record.parentRunId }),
-    status: state.status,
-    items: counts,
-    createdAt: new Date(record.createdAt).toISOString(),
-    ...(state.completedAt !== undefined && { completedAt: new Date(state.completedAt).toISOString() }),
-  };
 }
