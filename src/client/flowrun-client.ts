@@ -12,7 +12,7 @@ import {
 import { ConnectionClosedError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { RpcPeer, type RequestOptions } from '../rpc/peer.js';
-import { RunHandle, submitRun } from '../sdk/run-handle.js';
+import { RunHandle, submitRun } from './run-handle.js';
 import { startKeepAlive } from '../transport/keep-alive.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 import { WebSocketMessageReader } from '../transport/websocket-reader.js';
