@@ -17,6 +17,7 @@ import { startKeepAlive } from '../transport/keep-alive.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 import { WebSocketMessageReader } from '../transport/websocket-reader.js';
 import { WebSocketMessageWriter } from '../transport/websocket-writer.js';
+import { namedClientError } from './client-errors.js';
 import { openSocket } from './open-socket.js';
 
 /** Options of {@link connect}. */
@@ -90,9 +91,14 @@ export class FlowrunClient {
     return this.peer.isClosed;
   }
 
-  /** Calls any runtime method by its descriptor (what `RunHandle` uses). */
+  /**
+   * Calls any runtime method by its descriptor (what `RunHandle` uses). Errors with a name of
+   * their own reject as it (`RunNotFoundError`, `BlobNotFoundError`, …: `client-errors.ts`).
+   */
   sendRequest<D extends RequestMethod<any, any>>(d: D, params: ParamsIn<D>, options?: RequestOptions): Promise<ResultOut<D>> {
-    return this.peer.sendRequest(d, params, options);
+    return this.peer.sendRequest(d, params, options).catch((error: unknown) => {
+      throw namedClientError(error, d, params);
+    });
   }
 
   /**
@@ -117,18 +123,18 @@ export class FlowrunClient {
 
   /** Lists runs, newest first (`runs/list`). */
   list(params: ListRunsParams = {}, options?: RequestOptions): Promise<ListRunsResult> {
-    return this.peer.sendRequest(RunsList, params, options);
+    return this.sendRequest(RunsList, params, options);
   }
 
   /** Stores a blob and returns its id (`sha256:…`). A `flow` blob is validated first. */
   async putBlob(data: unknown, type: BlobType = 'data', options?: RequestOptions): Promise<string> {
-    const result = await this.peer.sendRequest(BlobsPut, { data, blob_type: type }, options);
+    const result = await this.sendRequest(BlobsPut, { data, blob_type: type }, options);
     return result.blob_id;
   }
 
-  /** Reads a blob; a missing id rejects with `RpcError` -32008. */
+  /** Reads a blob; a missing id rejects with `BlobNotFoundError` (an `RpcError`, -32008). */
   async getBlob(blobId: string, options?: RequestOptions): Promise<{ data: unknown; blobType: BlobType }> {
-    const result = await this.peer.sendRequest(BlobsGet, { blob_id: blobId }, options);
+    const result = await this.sendRequest(BlobsGet, { blob_id: blobId }, options);
     return { data: result.data, blobType: result.blob_type };
   }
 
