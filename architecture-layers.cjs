@@ -23,8 +23,8 @@ module.exports = {
   'src/client': ['protocol', 'src/rpc', 'src/transport', 'src/errors.ts', 'src/log.ts'],
   'src/sdk': ['protocol', 'src/rpc', 'src/transport', 'src/client', 'src/errors.ts', 'src/log.ts'],
   'src/serve': ['protocol', 'src/api', 'src/config', 'src/rpc', 'src/transport', 'src/errors.ts', 'src/log.ts'],
-  'src/runtime.ts': ['protocol', 'blobstore', 'src/api', 'src/calls', 'src/config', 'src/executor', 'src/flow', 'src/plugins', 'src/routing', 'src/runs', 'src/statestore', 'src/errors.ts', 'src/log.ts', 'src/event-loop.ts'],
-  'src/index.ts': ['protocol', 'blobstore', 'src/calls', 'src/config', 'src/flow', 'src/runs', 'src/runtime.ts', 'src/statestore', 'src/errors.ts', 'src/log.ts'],
+  'src/runtime.ts': ['protocol', 'blobstore', 'src/api', 'src/calls', 'src/client', 'src/config', 'src/executor', 'src/flow', 'src/plugins', 'src/routing', 'src/rpc', 'src/runs', 'src/statestore', 'src/errors.ts', 'src/log.ts', 'src/event-loop.ts'],
+  'src/index.ts': ['protocol', 'blobstore', 'src/calls', 'src/client', 'src/config', 'src/flow', 'src/runs', 'src/runtime.ts', 'src/statestore', 'src/errors.ts', 'src/log.ts'],
   'src/cli': ['*'],
 };
 

@@ -12,7 +12,7 @@ import {
 import { ConnectionClosedError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { RpcPeer, type RequestOptions } from '../rpc/peer.js';
-import { RunHandle, submitRun } from './run-handle.js';
+import { RunHandle, submitAndWait } from './run-handle.js';
 import { startKeepAlive } from '../transport/keep-alive.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 import { WebSocketMessageReader } from '../transport/websocket-reader.js';
@@ -107,13 +107,8 @@ export class FlowrunClient {
    * every result: the client waits and pages the results itself, since one answer holding them
    * all could exceed its frame limit.
    */
-  async submit(params: SubmitParams, options: RequestOptions = {}): Promise<RunHandle> {
-    if (!params.wait) return submitRun(this, params, options);
-    const { wait: _wait, timeoutMs, ...submit } = params;
-    const handle = await submitRun(this, submit, options);
-    const status = await handle.wait({ timeoutMs: timeoutMs as number | undefined, signal: options.signal });
-    const results = await handle.itemResults({ signal: options.signal });
-    return new RunHandle(this, handle.runId, { ...status, results });
+  submit(params: SubmitParams, options: RequestOptions = {}): Promise<RunHandle> {
+    return submitAndWait(this, params, options);
   }
 
   /** A handle on an existing run; nothing is sent until it is used. */
