@@ -17,6 +17,7 @@ import { MemoryStateStore } from './statestore/memory-state-store.js';
 import type { StateStore } from './statestore/state-store.js';
 import { RuntimeService } from './api/runtime-service.js';
 import { InProcessCaller } from './api/in-process-caller.js';
+import { watchRun, type LiveRun } from './api/live-run.js';
 import { RunHandle, submitAndWait } from './client/run-handle.js';
 import type { RequestOptions } from './rpc/peer.js';
 
@@ -73,6 +74,14 @@ export class Runtime {
   /** A handle on a run of this runtime by id (also one of an earlier process on a durable store). */
   run(runId: string): RunHandle {
     return new RunHandle(this.caller, runId);
+  }
+
+  /**
+   * Watches a run this process executes, item by item, as it runs (what `flowrun run` streams
+   * its results and progress from); undefined when no such run is in memory.
+   */
+  watch(runId: string): LiveRun | undefined {
+    return watchRun(this.runs, runId);
   }
 
   /** Builds a runtime from a config. Plugins start on their first call. */

@@ -97,3 +97,31 @@ describe('Runtime.submit: the client\'s RunHandle over the embedded runtime', ()
     expect((await rt.runs.list({ limit: 10 })).runs).toEqual([]);
   });
 });
+
+describe('Runtime.watch: a run of this process, item by item', () => {
+  it('tells each settled item, its status and result, the counts, and the end', async () => {
+    const rt = await embedded();
+    const run = await rt.submit({ flow: oneStep('/s/echo'), inputs: ['a', 'b'] });
+    const live = rt.watch(run.runId)!;
+    expect(live.runId).toBe(run.runId);
+    expect(live.total).toBe(2);
+    let settled = 0;
+    const stop = live.onItemSettled(() => settled++);
+    await live.finished();
+    stop();
+    expect(settled).toBe(2);
+    expect(live.counts).toMatchObject({ total: 2, success: 2 });
+    expect([live.itemStatus(0), live.itemStatus(1)]).toEqual(['success', 'success']);
+    expect(live.results({ offset: 1 }).map((item) => item.result)).toEqual([{ outcome: 'success', value: 'b' }]);
+    expect(rt.watch('no-such-run')).toBeUndefined();
+  });
+
+  it('cancels the run it watches', async () => {
+    const rt = await embedded();
+    const run = await rt.submit({ flow: oneStep('/s/slow'), inputs: [{ tag: 'z' }] });
+    const live = rt.watch(run.runId)!;
+    await live.cancel();
+    await live.finished();
+    expect(live.counts).toMatchObject({ cancelled: 1 });
+  });
+});
