@@ -11,6 +11,7 @@ import {
 } from '../../protocol/index.js';
 import { ConnectionClosedError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { byteSize, delayMs } from '../options.js';
 import { RpcPeer, type RequestOptions } from '../rpc/peer.js';
 import { RunHandle, submitAndWait } from './run-handle.js';
 import { startKeepAlive } from '../transport/keep-alive.js';
@@ -44,15 +45,12 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Connects to a runtime served by `flowrun serve` (docs/client.md). Fails with `ConnectError` naming the URL. */
 export async function connect(url: string, options: ConnectOptions = {}): Promise<FlowrunClient> {
-  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  if (!(Number.isSafeInteger(connectTimeoutMs) && connectTimeoutMs > 0)) {
-    throw new RangeError(`connectTimeoutMs must be a positive integer, got ${String(connectTimeoutMs)}`);
-  }
+  const connectTimeoutMs = delayMs('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
   const socket = await openSocket(url, {
     token: options.token,
     signal: options.signal,
     connectTimeoutMs,
-    maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    maxMessageBytes: byteSize('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
   });
   return new FlowrunClient(socket, url, options);
 }
