@@ -76,6 +76,7 @@ describe('Runtime.submit: the client\'s RunHandle over the embedded runtime', ()
     const timedOut = await caller.sendRequest(RunsGet, { runId: run.runId, wait: true }, { timeoutMs: 50 }).catch((e: unknown) => e);
     expect(timedOut).toBeInstanceOf(RequestTimeoutError);
     expect(timedOut).toMatchObject({ method: 'runs/get', timeoutMs: 50 });
+    await expect(caller.sendRequest(RunsGet, { runId: run.runId }, { timeoutMs: 0 })).rejects.toThrow('runs/get: timeoutMs must be a positive integer');
     expect(await run.status()).toMatchObject({ status: 'running' });
     await run.cancel();
   });

@@ -5,13 +5,13 @@ import {
   RunsGet,
   RunsList,
   RunsSubmit,
-  MAX_TIMEOUT_MS,
   parseOrInvalidParams,
   type ParamsIn,
   type RequestMethod,
   type ResultOut,
 } from '../../protocol/index.js';
 import { RequestCancelledError, RequestTimeoutError } from '../errors.js';
+import { delayMs } from '../options.js';
 import type { RequestOptions } from '../rpc/peer.js';
 import type { CallerContext, RuntimeApi } from './runtime-api.js';
 
@@ -42,8 +42,10 @@ export class InProcessCaller {
   sendRequest<D extends AnyMethod>(d: D, params: ParamsIn<D>, options: RequestOptions = {}): Promise<ResultOut<D>> {
     const handler = HANDLERS.get(d);
     if (handler === undefined) return Promise.reject(new RangeError(`${d.method} is not a method of the runtime`));
-    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0 && options.timeoutMs <= MAX_TIMEOUT_MS)) {
-      return Promise.reject(new RangeError(`${d.method}: timeoutMs must be in (0, ${MAX_TIMEOUT_MS}], got ${options.timeoutMs}`));
+    try {
+      delayMs(`${d.method}: timeoutMs`, options.timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
     }
     if (options.signal?.aborted) return Promise.reject(new RequestCancelledError(d.method, { cause: options.signal.reason }));
     const controller = new AbortController();
