@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { startKeepAlive, validatePingIntervalMs } from '../transport/keep-alive.js';
-import { validateMaxMessageBytes } from '../transport/ndjson-reader.js';
+import { byteSize, delayMs } from '../options.js';
+import { DEFAULT_PING_INTERVAL_MS, startKeepAlive } from '../transport/keep-alive.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 import { WebSocketMessageReader } from '../transport/websocket-reader.js';
 import { WebSocketMessageWriter } from '../transport/websocket-writer.js';
 import type { ComponentServer, ComponentServerConnection } from './component-server.js';
@@ -43,8 +44,8 @@ const CLOSE_GRACE_MS = 1000;
  */
 export async function serveOverWebSocket(server: ComponentServer, options: ServeWebSocketOptions = {}): Promise<WebSocketServing> {
   const host = options.host ?? '127.0.0.1';
-  const maxPayload = validateMaxMessageBytes(options.maxMessageBytes ?? server.maxMessageBytes);
-  const pingIntervalMs = validatePingIntervalMs(options.pingIntervalMs);
+  const maxPayload = byteSize('maxMessageBytes', options.maxMessageBytes ?? server.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
+  const pingIntervalMs = delayMs('pingIntervalMs', options.pingIntervalMs, DEFAULT_PING_INTERVAL_MS);
   const wss = new WebSocketServer({
     host,
     port: options.port ?? 0,

@@ -2,7 +2,8 @@ import WebSocket from 'ws';
 import { ErrorCodes } from '../../../protocol/index.js';
 import type { Logger } from '../../log.js';
 import { startKeepAlive } from '../../transport/keep-alive.js';
-import { validateMaxMessageBytes } from '../../transport/ndjson-reader.js';
+import { byteSize } from '../../options.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../../transport/ndjson-reader.js';
 import { WebSocketMessageReader } from '../../transport/websocket-reader.js';
 import { WebSocketMessageWriter } from '../../transport/websocket-writer.js';
 import { errorMessage, ServerStartError, within, type ServerChannel, type ChannelOpener } from './server-channel.js';
@@ -23,7 +24,7 @@ export interface WebSocketLaunch {
 
 /** An opener that dials the server's WebSocket URL (docs/protocol.md: one message per text frame, ping/pong keep-alive). */
 export function webSocketOpener(launch: WebSocketLaunch): ChannelOpener {
-  const maxPayload = validateMaxMessageBytes(launch.maxMessageBytes);
+  const maxPayload = byteSize('maxMessageBytes', launch.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
   return async () => {
     let socket: WebSocket;
     try {
