@@ -8,7 +8,7 @@ import type { ExecutionScope } from '../calls/plugin.js';
 import {
   CANCELLED, internalFailure, NULL_RESULT, pathNotFound, SKIPPED, stepFailure, variableNotDefined,
 } from './failures.js';
-import { unwatchAbort, watchAbort, type AbortListener } from './abort-callbacks.js';
+import { unwatchAbort, watchAbort, type AbortWaiter } from '../signals/abort-watch.js';
 import { abortableSleep } from './sleep.js';
 
 /**
@@ -133,7 +133,7 @@ const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnPropert
 const isTruthy = (r: FlowResult): boolean => r.outcome === 'success' && r.value !== null && r.value !== undefined && r.value !== false;
 
 /** The state of one item: each step's result once known, or its promise while running. */
-class ItemExecution implements AbortListener, RunningItem {
+class ItemExecution implements AbortWaiter, RunningItem {
   attempts: number;
   slot = -1;
   /** Set when the item's signal aborts: no step starts after that. */
@@ -142,7 +142,10 @@ class ItemExecution implements AbortListener, RunningItem {
   private settle: ((outcome: ItemOutcome) => void) | undefined;
   /** Started by `startItem`: told the outcome once, then cleared. */
   sink: ItemSink | undefined;
-  private signal: AbortSignal | undefined;
+  /** While watching a signal (`watch`): its place among the signal's waiters. */
+  abortWatch: AbortWaiter['abortWatch'];
+  prev: AbortWaiter | undefined;
+  next: AbortWaiter | undefined;
   private readonly results: Array<FlowResult | undefined>;
   private readonly running: Array<Promise<FlowResult> | undefined>;
 
@@ -169,7 +172,6 @@ class ItemExecution implements AbortListener, RunningItem {
    */
   watch(signal: AbortSignal, settle: (outcome: ItemOutcome) => void): void {
     this.settle = settle;
-    this.signal = signal;
     watchAbort(signal, this);
     const pending = this.start();
     if (pending instanceof Promise) this.settleWhen(pending);
@@ -196,7 +198,7 @@ class ItemExecution implements AbortListener, RunningItem {
   }
 
   private finish(result: FlowResult): void {
-    if (this.signal !== undefined) unwatchAbort(this.signal, this);
+    unwatchAbort(this);
     this.deliver(result);
   }
 

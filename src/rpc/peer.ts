@@ -30,7 +30,7 @@ import {
 } from '../../protocol/index.js';
 import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { IntrusiveList } from './intrusive-list.js';
+import { unwatchAbort, watchAbort, type AbortWaiter } from '../signals/abort-watch.js';
 
 /** Options of {@link RpcPeer}. */
 export interface RpcPeerOptions {
@@ -103,7 +103,6 @@ export class RpcPeer {
   private guardedWrite: Promise<void> | undefined;
   /** What pending requests call back into when their signal aborts or their timer fires. */
   private readonly owner: RequestOwner = { abandon: (request, error) => this.abandon(request, error) };
-  private readonly signalWatches = new SignalWatches(this.owner);
   /** Counts sweeps of long timeouts; such a request expires at a tick, not by a timer of its own. */
   private tick = 0;
   private sweeper: ReturnType<typeof setInterval> | undefined;
@@ -174,7 +173,7 @@ export class RpcPeer {
     const id = this.nextId++;
     const request = new OutgoingRequest(this.owner, id, d as AnyRequestMethod, sink);
     this.pending.set(id, request);
-    if (signal !== undefined) this.signalWatches.watch(signal, request);
+    if (signal !== undefined) watchAbort(signal, request);
     if (timeoutMs !== undefined) {
       request.timeoutMs = timeoutMs;
       if (timeoutMs >= SWEPT_TIMEOUT_MIN_MS) {
@@ -550,18 +549,17 @@ export interface ResponseSink<T> {
   reject(error: Error): void;
 }
 
-/** An outgoing request awaiting its answer. Listens for its signal's abort without a closure. */
-class OutgoingRequest {
+/** An outgoing request awaiting its answer. Waits on its signal without a closure (`AbortWaiter`). */
+class OutgoingRequest implements AbortWaiter {
   timer: ReturnType<typeof setTimeout> | undefined;
   timeoutMs = 0;
   /** The sweep tick at which a long timeout expires; 0 when the request has none. */
   expiresAtTick = 0;
 
-  /** Set when the request has a signal: the watch it leaves once it settles (no lookup by signal). */
-  watch: SignalWatch | undefined;
-  /** Links in its watch's list of requests. */
-  prev: OutgoingRequest | undefined;
-  next: OutgoingRequest | undefined;
+  /** Set while the request waits on its signal, with its links among the signal's waiters. */
+  abortWatch: AbortWaiter['abortWatch'];
+  prev: AbortWaiter | undefined;
+  next: AbortWaiter | undefined;
 
   constructor(
     readonly owner: RequestOwner,
@@ -570,73 +568,14 @@ class OutgoingRequest {
     readonly sink: ResponseSink<any>,
   ) {}
 
+  /** Its signal aborted: the request is abandoned as cancelled. */
+  aborted(reason: unknown): void {
+    this.owner.abandon(this, new RequestCancelledError(this.descriptor.method, { cause: reason }));
+  }
+
   dispose(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.watch?.remove(this);
-  }
-}
-
-/**
- * One 'abort' listener per signal, shared by every pending request that carries it. A run's signal
- * typically rides on hundreds of concurrent calls; a listener each would trip Node's
- * MaxListenersExceededWarning and make every abort walk a long EventTarget list.
- */
-class SignalWatches {
-  private readonly watches = new Map<AbortSignal, SignalWatch>();
-  /** The watch used last: consecutive requests mostly carry the same (run's) signal. */
-  private last: SignalWatch | undefined;
-  constructor(private readonly owner: RequestOwner) {}
-
-  watch(signal: AbortSignal, request: OutgoingRequest): void {
-    let watch = this.last;
-    if (watch === undefined || watch.signal !== signal || watch.ended) {
-      watch = this.watches.get(signal);
-      if (watch === undefined) {
-        watch = new SignalWatch(signal, this.owner, this.watches);
-        this.watches.set(signal, watch);
-        signal.addEventListener('abort', watch, { once: true });
-      }
-      this.last = watch;
-    }
-    watch.add(request);
-  }
-}
-
-class SignalWatch {
-  private readonly requests = new IntrusiveList<OutgoingRequest>();
-  /** Set once the listener is gone (the last request left, or the signal aborted). */
-  ended = false;
-
-  constructor(
-    readonly signal: AbortSignal,
-    private readonly owner: RequestOwner,
-    private readonly watches: Map<AbortSignal, SignalWatch>,
-  ) {}
-
-  add(request: OutgoingRequest): void {
-    request.watch = this;
-    this.requests.add(request);
-  }
-
-  /** A settled request stops watching; the last one out removes the listener. */
-  remove(request: OutgoingRequest): void {
-    this.requests.remove(request);
-    request.watch = undefined;
-    if (this.requests.isEmpty && !this.ended) {
-      this.ended = true;
-      if (this.watches.get(this.signal) === this) this.watches.delete(this.signal);
-      this.signal.removeEventListener('abort', this);
-    }
-  }
-
-  /** The signal's 'abort' listener (EventTarget calls `handleEvent` on listener objects). */
-  handleEvent(): void {
-    this.ended = true;
-    if (this.watches.get(this.signal) === this) this.watches.delete(this.signal);
-    for (const request of this.requests.takeAll()) {
-      request.watch = undefined;
-      this.owner.abandon(request, new RequestCancelledError(request.descriptor.method, { cause: this.signal.reason }));
-    }
+    if (this.abortWatch !== undefined) unwatchAbort(this);
   }
 }
 
