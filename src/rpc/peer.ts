@@ -8,6 +8,7 @@ import {
   ResultEnvelope,
   RpcError,
   messageKind,
+  describeFirstIssue,
   fieldIssues,
   parseExecuteParamsFast,
   parseExecuteResultFast,
@@ -316,14 +317,7 @@ export class RpcPeer {
       request.sink.resolve(parsed.data);
     } else {
       const issues = fieldIssues(parsed.error);
-      const first = issues[0];
-      request.sink.reject(
-        new RpcError(
-          ErrorCodes.InternalError,
-          `Invalid result for ${method}: ${first ? `field "${first.field}": ${first.message}` : 'malformed'}`,
-          { method, issues },
-        ),
-      );
+      request.sink.reject(new RpcError(ErrorCodes.InternalError, `Invalid result for ${method}: ${describeFirstIssue(issues)}`, { method, issues }));
     }
   }
 
