@@ -1,3 +1,4 @@
+import type { Disposable } from 'vscode-jsonrpc';
 import type WebSocket from 'ws';
 import {
   BlobsGet,
@@ -134,9 +135,9 @@ export class FlowrunClient {
     return { data: result.data, blobType: result.blob_type };
   }
 
-  /** Calls `listener` once when the connection closes, with the reason when it was not `close()`. */
-  onClose(listener: (reason?: Error) => void): void {
-    this.peer.onClose(listener);
+  /** Calls `listener` once when the connection closes, with the reason when it was not `close()`; disposing stops that. */
+  onClose(listener: (reason?: Error) => void): Disposable {
+    return this.peer.onClose(listener);
   }
 
   /** Closes the connection (1000); pending calls reject. Resolves once the socket is closed. */

@@ -1,4 +1,4 @@
-import type { Message, MessageReader, MessageWriter } from 'vscode-jsonrpc';
+import { Disposable, type Message, type MessageReader, type MessageWriter } from 'vscode-jsonrpc';
 import type { z } from 'zod';
 import {
   CancelRequest,
@@ -136,14 +136,18 @@ export class RpcPeer {
     return this.inFlight.size;
   }
 
-  /** Serves requests of `d`; params arrive parsed by its schema, the return value is the result. */
-  onRequest<D extends RequestMethod<any, any>>(d: D, handler: RequestHandler<D>): void {
-    this.requestHandlers.set(d.method, { descriptor: d, handler: handler as AnyRequestHandler });
+  /** Serves requests of `d`; params arrive parsed by its schema, the return value is the result. Disposing unregisters it. */
+  onRequest<D extends RequestMethod<any, any>>(d: D, handler: RequestHandler<D>): Disposable {
+    const registered: RegisteredRequest = { descriptor: d, handler: handler as AnyRequestHandler };
+    this.requestHandlers.set(d.method, registered);
+    return unregister(this.requestHandlers, d.method, registered);
   }
 
-  /** Handles notifications of `d`; params that fail its schema are logged and dropped. */
-  onNotification<D extends NotificationMethod<any>>(d: D, handler: (params: ParamsOut<D>) => void): void {
-    this.notificationHandlers.set(d.method, { descriptor: d, handler: handler as NotificationHandler });
+  /** Handles notifications of `d`; params that fail its schema are logged and dropped. Disposing unregisters it. */
+  onNotification<D extends NotificationMethod<any>>(d: D, handler: (params: ParamsOut<D>) => void): Disposable {
+    const registered: RegisteredNotification = { descriptor: d, handler: handler as NotificationHandler };
+    this.notificationHandlers.set(d.method, registered);
+    return unregister(this.notificationHandlers, d.method, registered);
   }
 
   /** Calls `d` on the other side and resolves with its result, parsed by the descriptor's result schema. */
@@ -241,10 +245,16 @@ export class RpcPeer {
     }
   }
 
-  /** Calls `listener` once when the peer closes (at once if it already has). */
-  onClose(listener: (reason?: Error) => void): void {
-    if (this.closed) queueMicrotask(() => listener(this.closeReason));
+  /** Calls `listener` once when the peer closes (soon if it already has), unless disposed before. */
+  onClose(listener: (reason?: Error) => void): Disposable {
+    let disposed = false;
+    if (this.closed) queueMicrotask(() => disposed || listener(this.closeReason));
     else this.closeListeners.push(listener);
+    return Disposable.create(() => {
+      disposed = true;
+      const at = this.closeListeners.indexOf(listener);
+      if (at >= 0) this.closeListeners.splice(at, 1);
+    });
   }
 
   // --- incoming ---
@@ -571,6 +581,13 @@ class OutgoingRequest implements AbortWaiter {
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.abortWatch !== undefined) unwatchAbort(this);
   }
+}
+
+/** Removes a handler from `handlers` when it is still the one registered for `method`. */
+function unregister<H>(handlers: Map<string, H>, method: string, registered: H): Disposable {
+  return Disposable.create(() => {
+    if (handlers.get(method) === registered) handlers.delete(method);
+  });
 }
 
 function onRequestTimeout(request: OutgoingRequest): void {
