@@ -52,6 +52,8 @@ class AbortWatch {
   private end(): void {
     this.ended = true;
     if (watches.get(this.signal) === this) watches.delete(this.signal);
+    // An ended watch must not keep its signal alive through the cache.
+    if (lastWatch === this) lastWatch = undefined;
   }
 }
 
