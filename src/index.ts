@@ -2,7 +2,8 @@
  * `flowrun`: the runtime, for embedding it in a program (the CLI is built on the same pieces).
  *
  *   const runtime = await Runtime.create({ config: await loadConfig({ flowPath }) });
- *   const status = await runtime.runs.submit({ flow, inputs, wait: true, maxConcurrency: 16, variables: {} });
+ *   const run = await runtime.submit({ flow, inputs, maxConcurrency: 16 });
+ *   const results = await run.result();
  *   await runtime.close();
  *
  * Component servers use `flowrun/sdk`, clients of a served runtime `flowrun/client`, and the wire
@@ -10,6 +11,8 @@
  */
 export { Runtime, type RuntimeOptions, type RoutedComponent } from './runtime.js';
 export type { RunManager } from './runs/run-manager.js';
+export { RunHandle } from './client/run-handle.js';
+export { RunNotFoundError, BlobNotFoundError, FlowNotFoundError, RunLimitError } from './client/client-errors.js';
 export { loadConfig, parseConfig, defaultConfig, findConfigFile, CONFIG_FILE_NAMES } from './config/index.js';
 export type { LoadConfigOptions, ParseConfigOptions, FlowrunConfig, PluginConfig, StateStoreConfig } from './config/index.js';
 export { loadFlowFile, validateFlow, type Diagnostic, type ValidationResult } from './flow/index.js';

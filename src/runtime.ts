@@ -1,6 +1,6 @@
 import type { BlobStore } from '../blobstore/blob-store.js';
 import { createBlobStore } from '../blobstore/index.js';
-import { ErrorCodes, type ComponentInfo, type FlowResult, type Observability } from '../protocol/index.js';
+import { ErrorCodes, type ComponentInfo, type FlowResult, type Observability, type ParamsIn, type RunsSubmit } from '../protocol/index.js';
 import { endWithResult, idsOf, startCallSpan } from './runs/tracing.js';
 import type { FlowrunConfig, PluginConfig } from './config/index.js';
 import type { StepInvoker } from './executor/item-executor.js';
@@ -16,6 +16,10 @@ import { createStateStore } from './statestore/index.js';
 import { MemoryStateStore } from './statestore/memory-state-store.js';
 import type { StateStore } from './statestore/state-store.js';
 import { RuntimeService } from './api/runtime-service.js';
+import { InProcessCaller } from './api/in-process-caller.js';
+import { watchRun, type LiveRun } from './api/live-run.js';
+import { RunHandle, submitAndWait } from './client/run-handle.js';
+import type { RequestOptions } from './rpc/peer.js';
 
 /** Options of `Runtime.create`. */
 export interface RuntimeOptions {
@@ -39,6 +43,9 @@ export interface RoutedComponent {
  * router, run manager and the `blobs/*` + `runs/*` service served to component servers.
  */
 export class Runtime {
+  /** Sends the handles' requests to `service`, as a connection to `flowrun serve` would. */
+  private readonly caller: InProcessCaller;
+
   private constructor(
     readonly config: FlowrunConfig,
     readonly blobs: BlobStore,
@@ -50,7 +57,32 @@ export class Runtime {
     /** Calls a flow step's component through the router (what the run manager uses). */
     readonly invoke: StepInvoker,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.caller = new InProcessCaller(service);
+  }
+
+  /**
+   * Submits a run and returns its handle, the same `RunHandle` a `flowrun/client` connection
+   * gives (docs/client.md): params as `runs/submit` takes them, defaults applied; with `wait`,
+   * `handle.submitted` is the terminal status with every result. A flow with a step no route
+   * takes is refused before the run starts, as over the wire.
+   */
+  submit(params: ParamsIn<typeof RunsSubmit>, options: RequestOptions = {}): Promise<RunHandle> {
+    return submitAndWait(this.caller, params, options);
+  }
+
+  /** A handle on a run of this runtime by id (also one of an earlier process on a durable store). */
+  run(runId: string): RunHandle {
+    return new RunHandle(this.caller, runId);
+  }
+
+  /**
+   * Watches a run this process executes, item by item, as it runs (what `flowrun run` streams
+   * its results and progress from); undefined when no such run is in memory.
+   */
+  watch(runId: string): LiveRun | undefined {
+    return watchRun(this.runs, runId);
+  }
 
   /** Builds a runtime from a config. Plugins start on their first call. */
   static async create(options: RuntimeOptions): Promise<Runtime> {

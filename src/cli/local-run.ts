@@ -1,6 +1,5 @@
 import type { ResultOrder } from '../../protocol/index.js';
-import type { RunManager } from '../runs/run-manager.js';
-import type { RunState } from '../runs/run-state.js';
+import type { LiveRun } from '../api/live-run.js';
 import { formatFailureSummary, type FirstFailure } from './failure-summary.js';
 import { handleInterrupt, INTERRUPTED_EXIT_CODE } from './interrupt.js';
 import type { Output } from './output.js';
@@ -20,22 +19,22 @@ export interface LocalRunOptions {
  * bar, and on Ctrl-C cancels the run, writes every finished result and says what was done.
  * Returns the exit code: 0 all succeeded, 1 some failed, 130 interrupted.
  */
-export async function followLocalRun(runs: RunManager, state: RunState, sink: ResultSink, out: Output, options: LocalRunOptions): Promise<number> {
-  const stream = new ResultStream(state, options.order, sink);
-  const progress = options.progress ? new ProgressBar(() => state.counts).start() : undefined;
+export async function followLocalRun(run: LiveRun, sink: ResultSink, out: Output, options: LocalRunOptions): Promise<number> {
+  const stream = new ResultStream(run, options.order, sink);
+  const progress = options.progress ? new ProgressBar(() => run.counts).start() : undefined;
   let interrupted = false;
   const stopListening = handleInterrupt(() => {
     interrupted = true;
-    void runs.cancel(state.runId);
+    void run.cancel();
   });
   try {
-    await runs.waitTerminal(state);
+    await run.finished();
   } finally {
     stopListening();
     progress?.stop();
     stream.close();
   }
-  const c = state.counts;
+  const c = run.counts;
   if (interrupted) {
     stream.flushFinished();
     const done = c.success + c.failed;
@@ -43,15 +42,15 @@ export async function followLocalRun(runs: RunManager, state: RunState, sink: Re
     return INTERRUPTED_EXIT_CODE;
   }
   stream.flush();
-  if (c.failed > 0) out.error(formatFailureSummary(c, firstFailure(state)));
+  if (c.failed > 0) out.error(formatFailureSummary(c, firstFailure(run)));
   return c.failed > 0 || c.cancelled > 0 ? 1 : 0;
 }
 
 /** The failed item with the lowest index, with its result. */
-function firstFailure(state: RunState): FirstFailure | undefined {
-  for (let i = 0; i < state.identity.total; i++) {
-    if (state.itemStatusOf(i) !== 'failed') continue;
-    return { itemIndex: i, result: state.resultPage({ offset: i, limit: 1 }).results[0]?.result };
+function firstFailure(run: LiveRun): FirstFailure | undefined {
+  for (let i = 0; i < run.total; i++) {
+    if (run.itemStatus(i) !== 'failed') continue;
+    return { itemIndex: i, result: run.results({ offset: i, limit: 1 })[0]?.result };
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 import { RunsGet, isTerminal, type ResultOrder, type RunStatus } from '../../protocol/index.js';
 import { connect, type FlowrunClient } from '../client/index.js';
-import type { RunHandle } from '../sdk/run-handle.js';
+import type { RunHandle } from '../client/run-handle.js';
 import { ProgressBar, type ProgressStream } from './progress.js';
 import { formatFailureSummary, type FirstFailure } from './failure-summary.js';
 import type { Output } from './output.js';

@@ -1,7 +1,7 @@
 import type { Disposable } from 'vscode-jsonrpc';
 import type { FlowResult, ResultOrder } from '../../protocol/index.js';
 import { CANCELLED } from '../executor/failures.js';
-import type { RunState } from '../runs/run-state.js';
+import type { LiveRun } from '../api/live-run.js';
 import type { ResultSink } from './result-sink.js';
 
 /**
@@ -17,11 +17,11 @@ export class ResultStream {
   private readonly subscription: Disposable;
 
   constructor(
-    private readonly state: RunState,
+    private readonly run: LiveRun,
     private readonly order: ResultOrder,
     private readonly sink: ResultSink,
   ) {
-    this.subscription = state.onItemSettled(() => this.schedule());
+    this.subscription = run.onItemSettled(() => this.schedule());
   }
 
   get count(): number {
@@ -31,8 +31,8 @@ export class ResultStream {
   /** Writes what is ready now; call once the run is terminal to write the rest. */
   flush(): void {
     const end = this.order === 'byIndex' ? this.readyPrefix() : undefined;
-    const page = this.state.resultPage({ resultOrder: this.order, offset: this.written, limit: end === undefined ? undefined : end - this.written });
-    this.writeResults(page.results.map((r) => r.result ?? CANCELLED));
+    const results = this.run.results({ order: this.order, offset: this.written, limit: end === undefined ? undefined : end - this.written });
+    this.writeResults(results.map((r) => r.result ?? CANCELLED));
   }
 
   /**
@@ -40,10 +40,9 @@ export class ResultStream {
    * order), leaving out the items the interruption cancelled. Returns how many were written.
    */
   flushFinished(): number {
-    const page = this.state.resultPage({ resultOrder: this.order, offset: this.written });
-    const finished = page.results.filter((r) => r.status === 'success' || r.status === 'failed').map((r) => r.result ?? CANCELLED);
+    const finished = this.run.results({ order: this.order, offset: this.written }).filter((r) => r.status === 'success' || r.status === 'failed').map((r) => r.result ?? CANCELLED);
     this.writeResults(finished);
-    this.written = this.order === 'byIndex' ? this.state.identity.total : this.written;
+    this.written = this.order === 'byIndex' ? this.run.total : this.written;
     return finished.length;
   }
 
@@ -63,9 +62,9 @@ export class ResultStream {
 
   /** byIndex: the end of the run of finished items starting at the next one to write. */
   private readyPrefix(): number {
-    const total = this.state.identity.total;
+    const total = this.run.total;
     let end = this.written;
-    while (end < total && isDone(this.state.itemStatusOf(end))) end++;
+    while (end < total && isDone(this.run.itemStatus(end))) end++;
     return end;
   }
 

@@ -1,5 +1,6 @@
 import type { Overrides } from '../../protocol/index.js';
 import { OverridesSchema, describeFirstIssue, fieldIssues } from '../../protocol/index.js';
+import { integerFlag } from './integer-flag.js';
 import { parseJsonFlag, parseJsonLines, parseYamlText, readAll, readInputFile, readJsonLines } from './inputs.js';
 import { UsageError } from './usage-error.js';
 
@@ -52,7 +53,7 @@ export async function readRunRequest(values: RunInputValues, stdin: NodeJS.ReadS
   return {
     inputs,
     batch,
-    maxConcurrency: parsePositiveInt(values['max-concurrency'] ?? values['max-concurrent'], concurrencyFlag),
+    maxConcurrency: integerFlag(values['max-concurrency'] ?? values['max-concurrent'], concurrencyFlag),
     overrides: values['overrides-json'] !== undefined ? parseOverrides(values['overrides-json']) : undefined,
     variables: values['variables-json'] !== undefined ? parseObject(values['variables-json'], '--variables-json') : {},
   };
@@ -73,14 +74,6 @@ async function readInputs(values: RunInputValues, stdin: NodeJS.ReadStream): Pro
   if (format === 'jsonl') return { inputs: parseJsonLines(text, 'stdin'), batch: true };
   if (format === 'yaml') return { inputs: [parseYamlText(text, 'stdin')], batch: false };
   return { inputs: [parseJsonFlag(text, 'stdin')], batch: false };
-}
-
-/** Parses a flag that must be an integer ≥ 1. */
-export function parsePositiveInt(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag}: expected an integer ≥ 1, got "${text}"`);
-  return n;
 }
 
 function parseObject(text: string, flag: string): Record<string, unknown> {

@@ -12,10 +12,12 @@ import {
 } from '../../protocol/index.js';
 import { ConnectionClosedError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { byteSize, delayMs } from '../options.js';
 import { RpcPeer, type RequestOptions } from '../rpc/peer.js';
-import { RunHandle, submitRun } from '../sdk/run-handle.js';
+import { RunHandle, submitAndWait } from './run-handle.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 import { wireWebSocket } from '../transport/websocket-connection.js';
+import { namedClientError } from './client-errors.js';
 import { openSocket } from './open-socket.js';
 
 /** Options of {@link connect}. */
@@ -42,15 +44,12 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Connects to a runtime served by `flowrun serve` (docs/client.md). Fails with `ConnectError` naming the URL. */
 export async function connect(url: string, options: ConnectOptions = {}): Promise<FlowrunClient> {
-  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  if (!(Number.isSafeInteger(connectTimeoutMs) && connectTimeoutMs > 0)) {
-    throw new RangeError(`connectTimeoutMs must be a positive integer, got ${String(connectTimeoutMs)}`);
-  }
+  const connectTimeoutMs = delayMs('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
   const socket = await openSocket(url, {
     token: options.token,
     signal: options.signal,
     connectTimeoutMs,
-    maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    maxMessageBytes: byteSize('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES),
   });
   return new FlowrunClient(socket, url, options);
 }
@@ -93,9 +92,14 @@ export class FlowrunClient {
     return this.peer.isClosed;
   }
 
-  /** Calls any runtime method by its descriptor (what `RunHandle` uses). */
+  /**
+   * Calls any runtime method by its descriptor (what `RunHandle` uses). Errors with a name of
+   * their own reject as it (`RunNotFoundError`, `BlobNotFoundError`, …: `client-errors.ts`).
+   */
   sendRequest<D extends RequestMethod<any, any>>(d: D, params: ParamsIn<D>, options?: RequestOptions): Promise<ResultOut<D>> {
-    return this.peer.sendRequest(d, params, options);
+    return this.peer.sendRequest(d, params, options).catch((error: unknown) => {
+      throw namedClientError(error, d, params);
+    });
   }
 
   /**
@@ -104,13 +108,8 @@ export class FlowrunClient {
    * every result: the client waits and pages the results itself, since one answer holding them
    * all could exceed its frame limit.
    */
-  async submit(params: SubmitParams, options: RequestOptions = {}): Promise<RunHandle> {
-    if (!params.wait) return submitRun(this, params, options);
-    const { wait: _wait, timeoutMs, ...submit } = params;
-    const handle = await submitRun(this, submit, options);
-    const status = await handle.wait({ timeoutMs: timeoutMs as number | undefined, signal: options.signal });
-    const results = await handle.itemResults({ signal: options.signal });
-    return new RunHandle(this, handle.runId, { ...status, results });
+  submit(params: SubmitParams, options: RequestOptions = {}): Promise<RunHandle> {
+    return submitAndWait(this, params, options);
   }
 
   /** A handle on an existing run; nothing is sent until it is used. */
@@ -120,18 +119,18 @@ export class FlowrunClient {
 
   /** Lists runs, newest first (`runs/list`). */
   list(params: ListRunsParams = {}, options?: RequestOptions): Promise<ListRunsResult> {
-    return this.peer.sendRequest(RunsList, params, options);
+    return this.sendRequest(RunsList, params, options);
   }
 
   /** Stores a blob and returns its id (`sha256:…`). A `flow` blob is validated first. */
   async putBlob(data: unknown, type: BlobType = 'data', options?: RequestOptions): Promise<string> {
-    const result = await this.peer.sendRequest(BlobsPut, { data, blob_type: type }, options);
+    const result = await this.sendRequest(BlobsPut, { data, blob_type: type }, options);
     return result.blob_id;
   }
 
-  /** Reads a blob; a missing id rejects with `RpcError` -32008. */
+  /** Reads a blob; a missing id rejects with `BlobNotFoundError` (an `RpcError`, -32008). */
   async getBlob(blobId: string, options?: RequestOptions): Promise<{ data: unknown; blobType: BlobType }> {
-    const result = await this.peer.sendRequest(BlobsGet, { blob_id: blobId }, options);
+    const result = await this.sendRequest(BlobsGet, { blob_id: blobId }, options);
     return { data: result.data, blobType: result.blob_type };
   }
 

@@ -11,7 +11,8 @@
 export { connect, FlowrunClient } from './flowrun-client.js';
 export type { ConnectOptions, SubmitParams, ListRunsParams, ListRunsResult } from './flowrun-client.js';
 export { ConnectError } from './connect-error.js';
-export { RunHandle } from '../sdk/run-handle.js';
+export { RunNotFoundError, BlobNotFoundError, FlowNotFoundError, RunLimitError } from './client-errors.js';
+export { RunHandle } from './run-handle.js';
 export type { RequestOptions } from '../rpc/peer.js';
 export { ConnectionClosedError, RequestCancelledError, RequestTimeoutError } from '../errors.js';
 export { RpcError, ErrorCodes } from '../../protocol/index.js';

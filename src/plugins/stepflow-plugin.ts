@@ -1,8 +1,9 @@
-import { ComponentsList, ErrorCodes, MAX_TIMEOUT_MS, RpcError, type ComponentInfo, type FlowResult, type Observability } from '../../protocol/index.js';
+import { ComponentsList, ErrorCodes, RpcError, type ComponentInfo, type FlowResult, type Observability } from '../../protocol/index.js';
 import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError, type ErrorContext } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { RuntimeApi } from '../api/runtime-api.js';
-import { validatePingIntervalMs } from '../transport/keep-alive.js';
+import { delayMs, nonEmptyString } from '../options.js';
+import { DEFAULT_PING_INTERVAL_MS } from '../transport/keep-alive.js';
 import { ComponentError } from '../calls/component-error.js';
 import type { ComponentCall, Plugin } from '../calls/plugin.js';
 import { quoteStderr, ServerConnection, ServerStartError, type ExecuteFailureMapper, type SessionOptions } from './stepflow/server-connection.js';
@@ -102,17 +103,16 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
   private readonly sharedObservability = new Map<string, Observability>();
 
   constructor(options: StepflowPluginOptions) {
-    requireNonEmpty(options.name, 'name', 'StepflowPlugin');
-    const name = options.name;
+    const name = nonEmptyString('StepflowPlugin: "name"', options.name);
     this.name = name;
-    this.timeoutMs = optionalDelayMs(options.timeoutMs, `plugins.${name}.timeoutMs`) ?? DEFAULT_CALL_TIMEOUT_MS;
-    this.closeTimeoutMs = optionalDelayMs(options.closeTimeoutMs, 'closeTimeoutMs') ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.timeoutMs = delayMs(`"plugins.${name}.timeoutMs"`, options.timeoutMs, DEFAULT_CALL_TIMEOUT_MS);
+    this.closeTimeoutMs = delayMs('"closeTimeoutMs"', options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS);
     this.logger = options.logger ?? createLogger().child({ plugin: name });
     this.session = {
       plugin: name,
       logger: this.logger,
       runtimeApi: options.runtimeApi,
-      initializeTimeoutMs: optionalDelayMs(options.initializeTimeoutMs, 'initializeTimeoutMs') ?? DEFAULT_INITIALIZE_TIMEOUT_MS,
+      initializeTimeoutMs: delayMs('"initializeTimeoutMs"', options.initializeTimeoutMs, DEFAULT_INITIALIZE_TIMEOUT_MS),
     };
     this.open = options.url !== undefined ? diallerFor(options, this.logger) : spawnerFor(options, this.logger, this.closeTimeoutMs);
   }
@@ -300,7 +300,7 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
 
 /** Opens stdio transports: spawns `command`. */
 function spawnerFor(options: StepflowStdioPluginOptions, logger: Logger, killGraceMs: number): ChannelOpener {
-  requireNonEmpty(options.command, `plugins.${options.name}.command`, 'StepflowPlugin');
+  nonEmptyString(`StepflowPlugin: "plugins.${options.name}.command"`, options.command);
   const inheritEnv = options.inheritEnv ?? true;
   return stdioOpener({
     plugin: options.name,
@@ -316,7 +316,7 @@ function spawnerFor(options: StepflowStdioPluginOptions, logger: Logger, killGra
 
 /** Opens WebSocket transports: dials `url`. */
 function diallerFor(options: StepflowWebSocketPluginOptions, logger: Logger): ChannelOpener {
-  requireNonEmpty(options.url, `plugins.${options.name}.url`, 'StepflowPlugin');
+  nonEmptyString(`StepflowPlugin: "plugins.${options.name}.url"`, options.url);
   if (!/^wss?:\/\//i.test(options.url)) {
     throw new TypeError(`StepflowPlugin: "plugins.${options.name}.url" must be a ws:// or wss:// URL, got "${options.url}"`);
   }
@@ -325,8 +325,8 @@ function diallerFor(options: StepflowWebSocketPluginOptions, logger: Logger): Ch
     url: options.url,
     logger,
     maxMessageBytes: options.maxMessageBytes,
-    connectTimeoutMs: optionalDelayMs(options.connectTimeoutMs, `plugins.${options.name}.connectTimeoutMs`) ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    pingIntervalMs: validatePingIntervalMs(options.pingIntervalMs),
+    connectTimeoutMs: delayMs(`"plugins.${options.name}.connectTimeoutMs"`, options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS),
+    pingIntervalMs: delayMs('pingIntervalMs', options.pingIntervalMs, DEFAULT_PING_INTERVAL_MS),
   });
 }
 
@@ -362,17 +362,4 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAb
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function requireNonEmpty(value: unknown, field: string, owner: string): void {
-  if (typeof value !== 'string' || value.trim() === '') throw new TypeError(`${owner}: "${field}" must be a non-empty string`);
-}
-
-/** A delay option: a positive integer of ms that a timer can hold (Node fires a longer one at once). */
-function optionalDelayMs(value: number | undefined, field: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) {
-    throw new RangeError(`"${field}" must be a positive integer of at most ${MAX_TIMEOUT_MS} ms, got ${String(value)}`);
-  }
-  return value;
 }

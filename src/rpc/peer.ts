@@ -31,6 +31,7 @@ import {
 } from '../../protocol/index.js';
 import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { positiveInt } from '../options.js';
 import { unwatchAbort, watchAbort, type AbortWaiter } from '../signals/abort-watch.js';
 
 /** Options of {@link RpcPeer}. */
@@ -115,7 +116,7 @@ export class RpcPeer {
   ) {
     this.name = options.name;
     this.logger = (options.logger ?? silentLogger).child({ peer: options.name });
-    this.maxInFlight = validateMaxInFlight(options.maxInFlight);
+    this.maxInFlight = positiveInt('maxInFlight', options.maxInFlight, Infinity);
     // Subscribed at once: a request sent before listen() must still learn that it could not be written.
     writer.onError(([error, message]) => this.onWriteError(error, message));
     writer.onClose(() => this.close());
@@ -641,12 +642,4 @@ function previewMessage(value: unknown): string {
     fields.push(`${JSON.stringify(key)}:${text.length > PREVIEW_VALUE_CHARS ? `${text.slice(0, PREVIEW_VALUE_CHARS)}…` : text}`);
   }
   return `{${fields.join(',')}}`.slice(0, PREVIEW_CHARS);
-}
-
-function validateMaxInFlight(value: number | undefined): number {
-  if (value === undefined) return Infinity;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`maxInFlight must be a positive integer, got ${String(value)}`);
-  }
-  return value;
 }

@@ -1,4 +1,5 @@
 import { ErrorCodes, RpcError } from '../../protocol/index.js';
+import { positiveInt } from '../options.js';
 
 /** Default deepest nesting of child runs (a top-level run is at depth 0). */
 export const DEFAULT_MAX_RUN_DEPTH = 16;
@@ -19,8 +20,8 @@ export interface RunLimits {
 /** Limits validated, defaults filled in. */
 export function resolveRunLimits(limits: RunLimits = {}): Required<RunLimits> {
   return {
-    maxRunDepth: positiveInteger('maxRunDepth', limits.maxRunDepth, DEFAULT_MAX_RUN_DEPTH),
-    maxLiveRuns: positiveInteger('maxLiveRuns', limits.maxLiveRuns, DEFAULT_MAX_LIVE_RUNS),
+    maxRunDepth: positiveInt('maxRunDepth', limits.maxRunDepth, DEFAULT_MAX_RUN_DEPTH),
+    maxLiveRuns: positiveInt('maxLiveRuns', limits.maxLiveRuns, DEFAULT_MAX_LIVE_RUNS),
   };
 }
 
@@ -41,10 +42,4 @@ export function tooManyLiveRuns(maxLiveRuns: number, parent?: { runId: string; d
     `too many live runs: ${maxLiveRuns} runs are not finished yet (maxLiveRuns); new run${by} refused, try again later`,
     { limit: 'maxLiveRuns', max: maxLiveRuns, ...(parent && { runId: parent.runId, depth: parent.depth }) },
   );
-}
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
-  return value;
 }

@@ -2,6 +2,7 @@ import { Disposable } from 'vscode-jsonrpc';
 import type { FlowResult, ItemCounts, ItemResult, ResultOrder, RunStatus, Status } from '../../protocol/index.js';
 import type { RunRecord, StoredItem } from '../statestore/state-store.js';
 import { ITEM_STATUS_BY_CODE, ItemStatusCode as S } from '../statestore/item-status.js';
+import { runStatusOf } from './run-status.js';
 
 const STATUS_NAMES: readonly Status[] = ITEM_STATUS_BY_CODE;
 
@@ -239,18 +240,7 @@ export class RunState {
 
   /** The RunStatus of docs/protocol.md, with a page of results when asked. */
   snapshot(options: SnapshotOptions = {}): RunStatus {
-    const id = this.identity;
-    const status: RunStatus = {
-      runId: id.runId,
-      flowId: id.flowId,
-      ...(id.flowName !== undefined && { flowName: id.flowName }),
-      ...(id.flowLabel !== undefined && { flowLabel: id.flowLabel }),
-      ...(id.parentRunId !== undefined && { parentRunId: id.parentRunId }),
-      status: this.status,
-      items: { ...this.counts },
-      createdAt: new Date(id.createdAt).toISOString(),
-      ...(this.finishedAt !== undefined && { completedAt: new Date(this.finishedAt).toISOString() }),
-    };
+    const status = runStatusOf(this.identity, this.status, { ...this.counts }, this.finishedAt);
     if (options.includeResults) {
       const { results, nextOffset } = this.resultPage(options);
       status.results = results;

@@ -9,9 +9,11 @@ import {
   type BlobType,
   type Observability,
   type ParamsIn,
+  type RequestMethod,
   type ResultOut,
   type RunStatus,
 } from '../../protocol/index.js';
+import { namedClientError } from '../client/client-errors.js';
 import type { RpcPeer } from '../rpc/peer.js';
 
 export type SubmitRunParams = ParamsIn<typeof RunsSubmit>;
@@ -36,9 +38,12 @@ export interface ComponentContext {
   readonly logger: Logger;
   /** Stores a JSON value in the runtime's blob store and returns its id (`sha256:…`). */
   putBlob(data: unknown, blobType?: BlobType): Promise<string>;
-  /** Reads a blob's JSON value; a missing blob rejects with `RpcError` -32008. */
+  /** Reads a blob's JSON value; a missing blob rejects with `BlobNotFoundError` (an `RpcError`, -32008). */
   getBlob(blobId: string): Promise<unknown>;
-  /** Submits a run as a child of the item being executed. */
+  /**
+   * Submits a run as a child of the item being executed. The run methods reject with the
+   * client's named errors (`RunNotFoundError` carrying `runId`, …), which are `RpcError`s.
+   */
   submitRun(params: SubmitRunParams): Promise<RunStatus>;
   getRun(params: GetRunParams): Promise<RunStatus>;
   cancelRun(runId: string): Promise<RunStatus>;
@@ -77,30 +82,37 @@ export class ExecutionContext implements ComponentContext {
     return this.#logger;
   }
 
+  /** Sends a request to the runtime, cancelled with this execution; named errors reject as such. */
+  private call<D extends RequestMethod<any, any>>(d: D, params: ParamsIn<D>): Promise<ResultOut<D>> {
+    return this.peer.sendRequest(d, params, { signal: this.signal }).catch((error: unknown) => {
+      throw namedClientError(error, d, params);
+    });
+  }
+
   async putBlob(data: unknown, blobType: BlobType = 'data'): Promise<string> {
-    const result = await this.peer.sendRequest(BlobsPut, { data, blob_type: blobType }, { signal: this.signal });
+    const result = await this.call(BlobsPut, { data, blob_type: blobType });
     return result.blob_id;
   }
 
   async getBlob(blobId: string): Promise<unknown> {
-    const result = await this.peer.sendRequest(BlobsGet, { blob_id: blobId }, { signal: this.signal });
+    const result = await this.call(BlobsGet, { blob_id: blobId });
     return result.data;
   }
 
   submitRun(params: SubmitRunParams): Promise<RunStatus> {
     // The runtime links the child run to this item through run_id and step_id.
-    return this.peer.sendRequest(RunsSubmit, { ...params, observability: params.observability ?? this.observability }, { signal: this.signal });
+    return this.call(RunsSubmit, { ...params, observability: params.observability ?? this.observability });
   }
 
   getRun(params: GetRunParams): Promise<RunStatus> {
-    return this.peer.sendRequest(RunsGet, params, { signal: this.signal });
+    return this.call(RunsGet, params);
   }
 
   cancelRun(runId: string): Promise<RunStatus> {
-    return this.peer.sendRequest(RunsCancel, { runId }, { signal: this.signal });
+    return this.call(RunsCancel, { runId });
   }
 
   listRuns(params?: ListRunsParams): Promise<ListRunsResult> {
-    return this.peer.sendRequest(RunsList, params ?? {}, { signal: this.signal });
+    return this.call(RunsList, params ?? {});
   }
 }

@@ -26,5 +26,6 @@ export type { ServeWebSocketOptions, WebSocketServing } from './websocket.js';
 export { parseServerCommandLine, runComponentServer } from './run.js';
 export type { ServerCommandLine } from './run.js';
 export { RpcError, ErrorCodes } from '../../protocol/index.js';
+export { RunNotFoundError, BlobNotFoundError, FlowNotFoundError, RunLimitError } from '../client/client-errors.js';
 export type { Observability, RunStatus, BlobType, ComponentInfo } from '../../protocol/index.js';
-export { RunHandle, submitRun, type RuntimeCaller } from './run-handle.js';
+export { RunHandle, submitRun, type RuntimeCaller } from '../client/run-handle.js';

@@ -1,3 +1,4 @@
+import { isIntegerIn } from '../options.js';
 import type { ComponentServer } from './component-server.js';
 import { guardComponentProcess } from './process-guards.js';
 
@@ -25,7 +26,7 @@ export function parseServerCommandLine(argv: readonly string[]): ServerCommandLi
     if (value === undefined || value === '') throw new Error(`--${name} needs a value`);
     if (name === 'port') {
       const port = Number(value);
-      if (!/^\d+$/.test(value) || port > 65535) throw new Error(`--port must be an integer from 0 to 65535, got "${value}"`);
+      if (!/^\d+$/.test(value) || !isIntegerIn(port, 0, 65535)) throw new Error(`--port must be an integer from 0 to 65535, got "${value}"`);
       out.port = port;
     } else {
       out[name] = value;

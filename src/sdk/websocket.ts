@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { validatePingIntervalMs } from '../transport/keep-alive.js';
-import { validateMaxMessageBytes } from '../transport/ndjson-reader.js';
+import { byteSize, delayMs } from '../options.js';
+import { DEFAULT_PING_INTERVAL_MS } from '../transport/keep-alive.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 import { closeWebSocket, wireWebSocket } from '../transport/websocket-connection.js';
 import type { ComponentServer, ComponentServerConnection } from './component-server.js';
 
@@ -41,8 +42,8 @@ const CLOSE_GRACE_MS = 1000;
  */
 export async function serveOverWebSocket(server: ComponentServer, options: ServeWebSocketOptions = {}): Promise<WebSocketServing> {
   const host = options.host ?? '127.0.0.1';
-  const maxPayload = validateMaxMessageBytes(options.maxMessageBytes ?? server.maxMessageBytes);
-  const pingIntervalMs = validatePingIntervalMs(options.pingIntervalMs);
+  const maxPayload = byteSize('maxMessageBytes', options.maxMessageBytes ?? server.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
+  const pingIntervalMs = delayMs('pingIntervalMs', options.pingIntervalMs, DEFAULT_PING_INTERVAL_MS);
   const wss = new WebSocketServer({
     host,
     port: options.port ?? 0,

@@ -5,7 +5,8 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { FlowrunError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { RpcPeer } from '../rpc/peer.js';
-import { validatePingIntervalMs } from '../transport/keep-alive.js';
+import { byteSize, delayMs, integerIn, positiveInt } from '../options.js';
+import { DEFAULT_PING_INTERVAL_MS } from '../transport/keep-alive.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 import { closeWebSocket, wireWebSocket, type WebSocketConnection } from '../transport/websocket-connection.js';
 import { bearerTokenMatches } from './bearer-token.js';
@@ -84,10 +85,10 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   const token = options.token;
   if (token !== undefined && token.length === 0) throw new RangeError('token must not be empty');
   if (token === undefined && !isLoopbackHost(host)) throw new UnsafeBindError(host);
-  if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer in 0..65535, got ${String(port)}`);
-  const maxMessageBytes = positiveInteger('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
-  const maxInFlight = positiveInteger('maxInFlight', options.maxInFlight, DEFAULT_MAX_IN_FLIGHT);
-  const pingIntervalMs = validatePingIntervalMs(options.pingIntervalMs);
+  integerIn('port', port, 0, 65535);
+  const maxMessageBytes = byteSize('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
+  const maxInFlight = positiveInt('maxInFlight', options.maxInFlight, DEFAULT_MAX_IN_FLIGHT);
+  const pingIntervalMs = delayMs('pingIntervalMs', options.pingIntervalMs, DEFAULT_PING_INTERVAL_MS);
   const origins = new OriginPolicy(host, options.allowOrigins);
   const logger = options.logger ?? silentLogger;
   const api = options.runtime.service;
@@ -230,10 +231,4 @@ function pathOf(req: IncomingMessage): string {
   } catch {
     return req.url ?? '/';
   }
-}
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
-  return value;
 }

@@ -63,6 +63,10 @@ export class PostgresStateStore implements StateStore {
     const logger = options.logger ?? silentLogger;
     // An idle connection that dies (server restart) must not crash the process; the pool replaces it.
     pool.on('error', (err) => logger.warn({ err }, 'postgres state store: an idle connection was lost'));
+    // A lost connection may emit 'error' more than once, also after it was checked out and released
+    // (pg-pool's own query listens only once): every connection keeps a listener, so no such event
+    // is ever unheard. Queries fail on their own; this only keeps the process alive.
+    pool.on('connect', (client) => client.on('error', () => {}));
     try {
       const client = await pool.connect();
       // A connection lost while migrating fails the query; its 'error' event must not crash the process.

@@ -1,5 +1,5 @@
 import type WebSocket from 'ws';
-import { MAX_TIMEOUT_MS } from '../../protocol/timeout.js';
+import { delayMs } from '../options.js';
 
 /** Options of {@link startKeepAlive}. */
 export interface KeepAliveOptions {
@@ -19,7 +19,7 @@ export const DEFAULT_PING_INTERVAL_MS = 15_000;
  * also stop when the socket closes.
  */
 export function startKeepAlive(socket: WebSocket, options: KeepAliveOptions = {}): () => void {
-  const intervalMs = validatePingIntervalMs(options.intervalMs);
+  const intervalMs = delayMs('pingIntervalMs', options.intervalMs, DEFAULT_PING_INTERVAL_MS);
   let heard = true;
   let stopped = false;
   const onLife = (): void => {
@@ -52,15 +52,6 @@ export function startKeepAlive(socket: WebSocket, options: KeepAliveOptions = {}
   socket.on('message', onLife);
   socket.on('close', stop);
   return stop;
-}
-
-/** Checks a ping interval option and applies its default. */
-export function validatePingIntervalMs(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_PING_INTERVAL_MS;
-  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) {
-    throw new RangeError(`pingIntervalMs must be a positive integer of milliseconds, got ${String(value)}`);
-  }
-  return value;
 }
 
 function ignoreError(): void {}

@@ -1,5 +1,6 @@
 import { AbstractMessageReader, Disposable, type DataCallback, type Message } from 'vscode-jsonrpc/node';
 import { silentLogger, type Logger } from '../log.js';
+import { byteSize } from '../options.js';
 
 /** Options of {@link NdjsonMessageReader}. */
 export interface NdjsonReaderOptions {
@@ -41,7 +42,7 @@ export class NdjsonMessageReader extends AbstractMessageReader {
     options: NdjsonReaderOptions = {},
   ) {
     super();
-    this.maxMessageBytes = validateMaxMessageBytes(options.maxMessageBytes);
+    this.maxMessageBytes = byteSize('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
     this.logger = options.logger ?? silentLogger;
     this.name = options.name ?? 'ndjson';
   }
@@ -187,13 +188,4 @@ export class NdjsonMessageReader extends AbstractMessageReader {
   private readonly onStreamError = (error: unknown): void => {
     this.fireError(error);
   };
-}
-
-/** Checks a `maxMessageBytes` option and applies its default. */
-export function validateMaxMessageBytes(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_MAX_MESSAGE_BYTES;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`maxMessageBytes must be a positive integer, got ${String(value)}`);
-  }
-  return value;
 }

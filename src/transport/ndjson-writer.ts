@@ -1,5 +1,6 @@
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
 import { messageJson } from '../../protocol/wire-json.js';
+import { positiveInt } from '../options.js';
 
 /** Returned by every successful write: callers learn about failures through `onError`. */
 const WRITTEN: Promise<void> = Promise.resolve();
@@ -49,7 +50,7 @@ export class NdjsonMessageWriter extends AbstractMessageWriter implements Messag
     options: NdjsonWriterOptions = {},
   ) {
     super();
-    this.batchChars = validateBatchChars(options.batchChars);
+    this.batchChars = positiveInt('batchChars', options.batchChars, DEFAULT_BATCH_CHARS);
     writable.on('error', this.onStreamError);
     writable.on('close', this.onStreamClose);
   }
@@ -122,12 +123,6 @@ export class NdjsonMessageWriter extends AbstractMessageWriter implements Messag
     this.batch = '';
     this.fireClose();
   };
-}
-
-function validateBatchChars(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_BATCH_CHARS;
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`batchChars must be a positive integer, got ${String(value)}`);
-  return value;
 }
 
 /** A rejected promise that never counts as unhandled: callers may await it, or not. */

@@ -4,7 +4,7 @@ import { connect, type FlowrunClient } from '../../src/client/index.js';
 import { waitForRun } from '../../src/cli/remote.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
-import { RunHandle, type RuntimeCaller } from '../../src/sdk/run-handle.js';
+import { RunHandle, type RuntimeCaller } from '../../src/client/run-handle.js';
 import { startRuntimeServer, type RuntimeServer } from '../../src/serve/ws-server.js';
 import { startGate } from '../support/gate.js';
 import { createWorkspace, GATE_FLOW, type Workspace } from '../support/workspace.js';

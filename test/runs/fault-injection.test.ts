@@ -58,7 +58,7 @@ describe('a component server that crashes in ~2% of calls', () => {
     }
     // About 2% of calls crash (plus the calls in flight with them): retries did happen.
     expect(retried).toBeGreaterThan(10);
-  });
+  }, 240_000); // ~40 server restarts with backoff: slow on a loaded machine, so a generous bound
 
   it('honours a plugin\'s transportRetries: with 0, a call that loses its server fails at once', async () => {
     const status = await runtime.runs.submit({

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { NdjsonMessageReader, validateMaxMessageBytes } from '../../src/transport/ndjson-reader.js';
+import { byteSize } from '../../src/options.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, NdjsonMessageReader } from '../../src/transport/ndjson-reader.js';
 import { captureLogger, LEVEL } from './capture-logger.js';
 
 /** Feeds `chunks` into a reader and resolves with every delivered message once the stream ends. */
@@ -118,6 +119,8 @@ describe('NdjsonMessageReader', () => {
   });
 
   it('refuses a maxMessageBytes that is not a positive integer', () => {
+    const validateMaxMessageBytes = (value: number | undefined) => byteSize('maxMessageBytes', value, DEFAULT_MAX_MESSAGE_BYTES);
+    expect(() => new NdjsonMessageReader(new PassThrough(), { maxMessageBytes: 0 })).toThrow('maxMessageBytes must be a positive integer, got 0');
     expect(() => validateMaxMessageBytes(0)).toThrow(/positive integer/);
     expect(() => validateMaxMessageBytes(1.5)).toThrow(/positive integer/);
     expect(validateMaxMessageBytes(undefined)).toBe(64 * 1024 * 1024);

@@ -4,6 +4,7 @@ import { HELP_OPTION, printHelp } from '../help.js';
 import { JSON_OPTION, printListing } from '../listing.js';
 import type { Output } from '../output.js';
 import { REMOTE_HELP, REMOTE_OPTIONS, withRemote } from '../remote.js';
+import { integerFlag } from '../integer-flag.js';
 import { runTable } from '../run-table.js';
 import { UsageError } from '../usage-error.js';
 
@@ -28,7 +29,7 @@ export async function listCommand(argv: string[], out: Output): Promise<number> 
   if (values.help) return printHelp(out, USAGE);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\nusage: flowrun list [options] (see flowrun list --help)`);
   const status = values.status === undefined ? undefined : parseStatuses(values.status);
-  const limit = values.limit === undefined ? undefined : parseLimit(values.limit);
+  const limit = integerFlag(values.limit, '--limit', 1, 1000);
   return withRemote(values, async (client) => {
     const page = await client.list({ status, limit, cursor: values.cursor });
     printListing(out, values.json, page, () => runTable(page.runs) + (page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : ''));
@@ -47,12 +48,6 @@ export function parseStatuses(text: string, flag = '--status'): Status[] {
       if (!parsed.success) throw new UsageError(`${flag}: "${s}" is not one of ${StatusSchema.options.join(', ')}`);
       return parsed.data;
     });
-}
-
-function parseLimit(text: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1 || n > 1000) throw new UsageError(`--limit: expected an integer in 1..1000, got "${text}"`);
-  return n;
 }
 
 const OPTIONS = {

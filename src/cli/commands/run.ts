@@ -51,8 +51,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
     const sink = openResultSink(values.output, out);
     try {
       const submitted = await runtime.runs.submit({ flow: flow as Record<string, unknown>, wait: false, ...request });
-      const state = runtime.runs.state(submitted.runId)!;
-      return await followLocalRun(runtime.runs, state, sink, out, { order, progress: request.batch });
+      return await followLocalRun(runtime.watch(submitted.runId)!, sink, out, { order, progress: request.batch });
     } finally {
       sink.close();
     }

@@ -11,6 +11,7 @@ import { DEFAULT_HOST, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PORT, startRuntimeServer }
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
 import { parseCommandArgs } from '../args.js';
+import { integerFlag } from '../integer-flag.js';
 
 const USAGE = `flowrun serve [--host H] [--port P] [--token T] [--config C] [--allow-origin O]… [--max-message-bytes N] [--max-in-flight N]
 
@@ -38,7 +39,7 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   const { values } = parseOptions(argv);
   if (values.help) return printHelp(out, USAGE);
   const host = values.host ?? DEFAULT_HOST;
-  const port = parseInteger(values.port, '--port', 0, 65535) ?? DEFAULT_PORT;
+  const port = integerFlag(values.port, '--port', 0, 65535) ?? DEFAULT_PORT;
   const token = values.token ?? (process.env.FLOWRUN_TOKEN || undefined);
   if (token !== undefined && token.length === 0) throw new UsageError('--token must not be empty');
   if (token === undefined && !isLoopbackHost(host)) {
@@ -47,8 +48,8 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
         'Give --token or set FLOWRUN_TOKEN, or bind to a loopback address (127.0.0.1, ::1)',
     );
   }
-  const maxMessageBytes = parseInteger(values['max-message-bytes'], '--max-message-bytes', 1);
-  const maxInFlight = parseInteger(values['max-in-flight'], '--max-in-flight', 1);
+  const maxMessageBytes = integerFlag(values['max-message-bytes'], '--max-message-bytes', 1);
+  const maxInFlight = integerFlag(values['max-in-flight'], '--max-in-flight', 1);
   const allowOriginFlags = (values['allow-origin'] ?? []).map((origin) => {
     try {
       return normalizeOrigin(origin);
@@ -128,14 +129,4 @@ function parseOptions(argv: string[]) {
     },
     USAGE,
   );
-}
-
-function parseInteger(text: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isSafeInteger(n) || n < min || n > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in ${min}..${max}`;
-    throw new UsageError(`${flag}: expected an integer ${range}, got "${text}"`);
-  }
-  return n;
 }

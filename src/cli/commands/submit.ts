@@ -1,7 +1,7 @@
 import type { RunStatus } from '../../../protocol/index.js';
 import type { FlowrunClient } from '../../client/index.js';
 import { loadFlowFile } from '../../flow/load.js';
-import type { RunHandle } from '../../sdk/run-handle.js';
+import type { RunHandle } from '../../client/run-handle.js';
 import { parseCommandArgs } from '../args.js';
 import { HELP_OPTION, printHelp } from '../help.js';
 import { handleInterrupt, INTERRUPTED_EXIT_CODE } from '../interrupt.js';

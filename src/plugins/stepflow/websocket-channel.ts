@@ -1,7 +1,8 @@
 import type WebSocket from 'ws';
 import { ErrorCodes } from '../../../protocol/index.js';
 import type { Logger } from '../../log.js';
-import { validateMaxMessageBytes } from '../../transport/ndjson-reader.js';
+import { byteSize } from '../../options.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../../transport/ndjson-reader.js';
 import { wireWebSocket, type WebSocketClose } from '../../transport/websocket-connection.js';
 import { dialWebSocket, WebSocketDialError, type DialFailure } from '../../transport/websocket-dial.js';
 import type { WebSocketMessageReader } from '../../transport/websocket-reader.js';
@@ -24,7 +25,7 @@ export interface WebSocketLaunch {
 
 /** An opener that dials the server's WebSocket URL (docs/protocol.md: one message per text frame, ping/pong keep-alive). */
 export function webSocketOpener(launch: WebSocketLaunch): ChannelOpener {
-  const maxPayload = validateMaxMessageBytes(launch.maxMessageBytes);
+  const maxPayload = byteSize('maxMessageBytes', launch.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
   return async () => {
     let socket: WebSocket;
     try {

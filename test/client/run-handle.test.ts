@@ -8,7 +8,7 @@ import { registerRuntimeHandlers } from '../../src/api/runtime-handlers.js';
 import { RuntimeService } from '../../src/api/runtime-service.js';
 import { createMemoryTransportPair } from '../../src/transport/memory-pair.js';
 import { RequestCancelledError } from '../../src/errors.js';
-import { submitRun } from '../../src/sdk/run-handle.js';
+import { submitRun } from '../../src/client/run-handle.js';
 
 const FLOW = { steps: [{ id: 'w', component: '/t/w', input: { $input: '$' } }], output: { $step: 'w' } };
 

@@ -6,14 +6,18 @@ import {
   type FlowResult,
   type ItemResult,
   type ParamsIn,
+  type RequestMethod,
   type ResultOrder,
+  type ResultOut,
   type RunStatus,
 } from '../../protocol/index.js';
 import type { RequestOptions, RpcPeer } from '../rpc/peer.js';
+import { namedClientError } from './client-errors.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 
 /**
- * Anything that can send typed requests to a runtime: an `RpcPeer`, a client connection. A caller
+ * Anything that can send typed requests to a runtime: an `RpcPeer`, a client connection, the
+ * embedded runtime's in-process caller. A caller
  * whose frames are limited says so (`maxMessageBytes`), and `result()` keeps its pages under it.
  */
 export type RuntimeCaller = Pick<RpcPeer, 'sendRequest'> & { readonly maxMessageBytes?: number };
@@ -27,8 +31,10 @@ export const MAX_PAGE_ITEMS = 10_000;
 const PAGE_SHARE_OF_FRAME = 4;
 
 /**
- * A handle on a run, by id: `status()`, `wait()`, `result()`, `results()`, `cancel()`. Waits are
- * server-side long polls (`runs/get` with `wait`), never client-side polling.
+ * A handle on a run, by id: `status()`, `wait()`, `result()`, `results()`, `itemResults()`,
+ * `cancel()`. Waits are server-side long polls (`runs/get` with `wait`), never client-side
+ * polling. The same handle serves a remote runtime and an embedded one; a run the runtime does
+ * not know rejects with `RunNotFoundError`.
  */
 export class RunHandle {
   constructor(
@@ -38,20 +44,27 @@ export class RunHandle {
     readonly submitted?: RunStatus,
   ) {}
 
+  /** Sends one request for this run; errors with a name of their own reject as it. */
+  private request<D extends RequestMethod<any, any>>(d: D, params: ParamsIn<D>, options: RequestOptions): Promise<ResultOut<D>> {
+    return this.caller.sendRequest(d, params, options).catch((error: unknown) => {
+      throw namedClientError(error, d, params);
+    });
+  }
+
   /** The run's current status, without results. */
   status(options: RequestOptions = {}): Promise<RunStatus> {
-    return this.caller.sendRequest(RunsGet, { runId: this.runId }, options);
+    return this.request(RunsGet, { runId: this.runId }, options);
   }
 
   /** Waits until the run is terminal (or `timeoutMs` passed: then the current status). */
   wait(options: RequestOptions & { timeoutMs?: number } = {}): Promise<RunStatus> {
     const { timeoutMs, ...request } = options;
-    return this.caller.sendRequest(RunsGet, { runId: this.runId, wait: true, timeoutMs }, request);
+    return this.request(RunsGet, { runId: this.runId, wait: true, timeoutMs }, request);
   }
 
   /** One page of item results in the chosen order; `nextOffset` is set while more remain. */
   async results(options: { order?: ResultOrder; offset?: number; limit?: number; signal?: AbortSignal } = {}): Promise<{ results: ItemResult[]; nextOffset?: number }> {
-    const status = await this.caller.sendRequest(
+    const status = await this.request(
       RunsGet,
       { runId: this.runId, includeResults: true, resultOrder: options.order ?? 'byIndex', offset: options.offset ?? 0, limit: options.limit },
       { signal: options.signal },
@@ -92,12 +105,28 @@ export class RunHandle {
 
   /** Cancels the run (and its children); finished results are kept. */
   cancel(options: RequestOptions = {}): Promise<RunStatus> {
-    return this.caller.sendRequest(RunsCancel, { runId: this.runId }, options);
+    return this.request(RunsCancel, { runId: this.runId }, options);
   }
 }
 
 /** Submits a run and returns its handle. */
 export async function submitRun(caller: RuntimeCaller, params: ParamsIn<typeof RunsSubmit>, options: RequestOptions = {}): Promise<RunHandle> {
-  const status = await caller.sendRequest(RunsSubmit, params, options);
+  const status = await caller.sendRequest(RunsSubmit, params, options).catch((error: unknown) => {
+    throw namedClientError(error, RunsSubmit, params);
+  });
   return new RunHandle(caller, status.runId, status);
+}
+
+/**
+ * Submits a run and, with `wait`, waits for it here rather than in one `runs/submit` answer: the
+ * handle's `submitted` is then the status once the run is terminal (or `timeoutMs` passed), with
+ * every result, paged under the caller's frame limit (one answer holding them all could exceed it).
+ */
+export async function submitAndWait(caller: RuntimeCaller, params: ParamsIn<typeof RunsSubmit>, options: RequestOptions = {}): Promise<RunHandle> {
+  if (!params.wait) return submitRun(caller, params, options);
+  const { wait: _wait, timeoutMs, ...submit } = params;
+  const handle = await submitRun(caller, submit, options);
+  const status = await handle.wait({ timeoutMs: timeoutMs as number | undefined, signal: options.signal });
+  const results = await handle.itemResults({ signal: options.signal });
+  return new RunHandle(caller, handle.runId, { ...status, results });
 }
