@@ -94,13 +94,14 @@ export interface ItemSink {
   itemSettled(item: RunningItem, result: FlowResult, attempts: number): void;
 }
 
-/** An item still executing after `startItem`: its caller cancels it with `aborted()`. */
-export interface RunningItem {
+/**
+ * An item still executing after `startItem`: its caller cancels it with `aborted()`, typically by
+ * letting it wait on the run's signal (`watchAbort`) with the run's other items.
+ */
+export interface RunningItem extends AbortWaiter {
   readonly itemIndex: number;
   /** Settles the item at once as cancelled (-32800); no step starts after this. */
   aborted(): void;
-  /** The caller's to use (e.g. the item's position in its list of running items, for O(1) removal); -1 at first. */
-  slot: number;
 }
 
 /**
@@ -135,14 +136,13 @@ const isTruthy = (r: FlowResult): boolean => r.outcome === 'success' && r.value 
 /** The state of one item: each step's result once known, or its promise while running. */
 class ItemExecution implements AbortWaiter, RunningItem {
   attempts: number;
-  slot = -1;
   /** Set when the item's signal aborts: no step starts after that. */
   cancelled = false;
   /** While watching a signal: how the item's outcome is delivered, once. */
   private settle: ((outcome: ItemOutcome) => void) | undefined;
   /** Started by `startItem`: told the outcome once, then cleared. */
   sink: ItemSink | undefined;
-  /** While watching a signal (`watch`): its place among the signal's waiters. */
+  /** While waiting on a signal (`watch`, or its caller's `watchAbort`): its place among the signal's waiters. */
   abortWatch: AbortWaiter['abortWatch'];
   prev: AbortWaiter | undefined;
   next: AbortWaiter | undefined;

@@ -40,10 +40,12 @@ class AbortWatch {
     }
   }
 
-  /** The signal's 'abort' listener (EventTarget calls `handleEvent` on listener objects). */
+  /** The signal's 'abort' listener (EventTarget calls `handleEvent` on listener objects): tells the waiters oldest first. */
   handleEvent(): void {
     this.end();
-    for (const waiter of this.waiters.takeAll()) {
+    const waiters = this.waiters.takeAll(); // newest first
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const waiter = waiters[i];
       waiter.abortWatch = undefined;
       waiter.aborted(this.signal.reason);
     }
@@ -61,7 +63,10 @@ const watches = new Map<AbortSignal, AbortWatch>();
 /** The watch used last: consecutive waits mostly carry the same (run's) signal. */
 let lastWatch: AbortWatch | undefined;
 
-/** Tells `waiter.aborted(reason)` once when `signal` aborts, unless it leaves first. `signal` must not have aborted yet. */
+/**
+ * Tells `waiter.aborted(reason)` once when `signal` aborts, unless it leaves first; waiters are told
+ * in the order they began to wait. `signal` must not have aborted yet.
+ */
 export function watchAbort(signal: AbortSignal, waiter: AbortWaiter): void {
   let watch = lastWatch;
   if (watch === undefined || watch.signal !== signal || watch.ended) {

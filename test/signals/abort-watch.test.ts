@@ -20,6 +20,14 @@ describe('watchAbort', () => {
     expect(waiters.every((w) => w.abortWatch === undefined)).toBe(true);
   });
 
+  it('tells the waiters in the order they began to wait, so a run\'s own flag is set before its items hear', () => {
+    const controller = new AbortController();
+    const told: string[] = [];
+    for (const name of ['run flag', 'item 0', 'item 1', 'item 2']) watchAbort(controller.signal, waiter(told, name));
+    controller.abort('x');
+    expect(told).toEqual(['run flag: x', 'item 0: x', 'item 1: x', 'item 2: x']);
+  });
+
   it('removes the listener when the last waiter leaves, and adds one again for the next', () => {
     const controller = new AbortController();
     const told: string[] = [];
