@@ -22,6 +22,29 @@ export function fieldIssues(error: z.ZodError): FieldIssue[] {
   return error.issues.map((i) => ({ field: formatPath(i.path) || '(root)', message: i.message }));
 }
 
+/** A problem to name in a message: its field, and its step when it is in one (flow diagnostics). */
+export interface NamedIssue {
+  field: string;
+  message: string;
+  stepId?: string;
+}
+
+/** `step "a" field "f": message`; without the step part outside steps, without the field part when it has none. */
+export function describeIssue(issue: NamedIssue, stepSeparator = ' '): string {
+  const step = issue.stepId === undefined ? '' : `step "${issue.stepId}"${stepSeparator}`;
+  const field = issue.field === '' ? '' : `field "${issue.field}": `;
+  return `${step}${field}${issue.message}`;
+}
+
+/**
+ * The first of `issues` described (`malformed` when there is none): every message that names
+ * "the first problem" says it this way, while its data lists them all.
+ */
+export function describeFirstIssue(issues: readonly NamedIssue[], stepSeparator?: string): string {
+  const first = issues[0];
+  return first === undefined ? 'malformed' : describeIssue(first, stepSeparator);
+}
+
 /**
  * Parses `value` with `schema`, or throws `-32602 Invalid params` whose message names the first
  * offending field and whose data lists every issue: `{method, issues: [{field, message}]}`.
@@ -30,9 +53,5 @@ export function parseOrInvalidParams<S extends z.ZodType>(schema: S, value: unkn
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issues = fieldIssues(parsed.error);
-  const first = issues[0];
-  throw RpcError.invalidParams(
-    `Invalid params for ${method}: ${first ? `field "${first.field}": ${first.message}` : 'malformed'}`,
-    { method, issues },
-  );
+  throw RpcError.invalidParams(`Invalid params for ${method}: ${describeFirstIssue(issues)}`, { method, issues });
 }

@@ -107,9 +107,9 @@ describe('Runtime.watch: a run of this process, item by item', () => {
     expect(live.runId).toBe(run.runId);
     expect(live.total).toBe(2);
     let settled = 0;
-    const stop = live.onItemSettled(() => settled++);
+    const subscription = live.onItemSettled(() => settled++);
     await live.finished();
-    stop();
+    subscription.dispose();
     expect(settled).toBe(2);
     expect(live.counts).toMatchObject({ total: 2, success: 2 });
     expect([live.itemStatus(0), live.itemStatus(1)]).toEqual(['success', 'success']);

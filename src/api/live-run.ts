@@ -1,3 +1,4 @@
+import type { Disposable } from 'vscode-jsonrpc';
 import type { ItemCounts, ItemResult, ResultOrder, RunStatus, Status } from '../../protocol/index.js';
 import type { RunManager } from '../runs/run-manager.js';
 import type { RunState } from '../runs/run-state.js';
@@ -37,8 +38,8 @@ export class LiveRun {
     return this.state.resultPage({ resultOrder: options.order, offset: options.offset, limit: options.limit }).results;
   }
 
-  /** Calls `listener` after each item settles; returns the function that stops it. */
-  onItemSettled(listener: () => void): () => void {
+  /** Calls `listener` after each item settles, until disposed. */
+  onItemSettled(listener: () => void): Disposable {
     return this.state.onItemSettled(listener);
   }
 

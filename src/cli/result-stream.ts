@@ -1,3 +1,4 @@
+import type { Disposable } from 'vscode-jsonrpc';
 import type { FlowResult, ResultOrder } from '../../protocol/index.js';
 import { CANCELLED } from '../executor/failures.js';
 import type { LiveRun } from '../api/live-run.js';
@@ -13,14 +14,14 @@ export class ResultStream {
   private written = 0;
   private scheduled = false;
   private closed = false;
-  private readonly unsubscribe: () => void;
+  private readonly subscription: Disposable;
 
   constructor(
     private readonly run: LiveRun,
     private readonly order: ResultOrder,
     private readonly sink: ResultSink,
   ) {
-    this.unsubscribe = run.onItemSettled(() => this.schedule());
+    this.subscription = run.onItemSettled(() => this.schedule());
   }
 
   get count(): number {
@@ -47,7 +48,7 @@ export class ResultStream {
 
   close(): void {
     this.closed = true;
-    this.unsubscribe();
+    this.subscription.dispose();
   }
 
   private schedule(): void {

@@ -1,5 +1,5 @@
 import type { Overrides } from '../../protocol/index.js';
-import { OverridesSchema } from '../../protocol/index.js';
+import { OverridesSchema, describeFirstIssue, fieldIssues } from '../../protocol/index.js';
 import { integerFlag } from './integer-flag.js';
 import { parseJsonFlag, parseJsonLines, parseYamlText, readAll, readInputFile, readJsonLines } from './inputs.js';
 import { UsageError } from './usage-error.js';
@@ -85,8 +85,7 @@ function parseObject(text: string, flag: string): Record<string, unknown> {
 function parseOverrides(text: string): Overrides {
   const parsed = OverridesSchema.safeParse(parseJsonFlag(text, '--overrides-json'));
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError(`--overrides-json: field "${issue.path.join('.')}": ${issue.message}`);
+    throw new UsageError(`--overrides-json: ${describeFirstIssue(fieldIssues(parsed.error))}`);
   }
   return parsed.data;
 }

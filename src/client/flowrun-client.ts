@@ -1,3 +1,4 @@
+import type { Disposable } from 'vscode-jsonrpc';
 import type WebSocket from 'ws';
 import {
   BlobsGet,
@@ -14,10 +15,8 @@ import { silentLogger, type Logger } from '../log.js';
 import { byteSize, delayMs } from '../options.js';
 import { RpcPeer, type RequestOptions } from '../rpc/peer.js';
 import { RunHandle, submitAndWait } from './run-handle.js';
-import { startKeepAlive } from '../transport/keep-alive.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
-import { WebSocketMessageReader } from '../transport/websocket-reader.js';
-import { WebSocketMessageWriter } from '../transport/websocket-writer.js';
+import { wireWebSocket } from '../transport/websocket-connection.js';
 import { namedClientError } from './client-errors.js';
 import { openSocket } from './open-socket.js';
 
@@ -73,14 +72,18 @@ export class FlowrunClient {
   ) {
     const logger = options.logger ?? silentLogger;
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    // Registered before the reader's own listener so the peer closes with the reason, not without.
-    socket.once('close', (code, reason) => {
-      const why = reason.length > 0 ? `: ${reason.toString()}` : '';
-      this.peer.close(new ConnectionClosedError(`connection to ${url} closed (code ${code}${why})`));
+    const { reader, writer } = wireWebSocket(socket, {
+      logger,
+      name: url,
+      pingIntervalMs: options.pingIntervalMs,
+      onError: (error) => logger.debug({ err: error, url }, `${url}: ${error.message}`),
+      // Called before the reader's and writer's own close, so the peer closes with the reason.
+      onClose: (code, reason) => {
+        const why = reason.length > 0 ? `: ${reason}` : '';
+        this.peer.close(new ConnectionClosedError(`connection to ${url} closed (code ${code}${why})`));
+      },
     });
-    socket.on('error', (error) => logger.debug({ err: error, url }, `${url}: ${error.message}`));
-    this.peer = new RpcPeer(new WebSocketMessageReader(socket, { logger, name: url }), new WebSocketMessageWriter(socket), { name: url, logger });
-    startKeepAlive(socket, { intervalMs: options.pingIntervalMs });
+    this.peer = new RpcPeer(reader, writer, { name: url, logger });
     this.peer.listen();
   }
 
@@ -131,9 +134,9 @@ export class FlowrunClient {
     return { data: result.data, blobType: result.blob_type };
   }
 
-  /** Calls `listener` once when the connection closes, with the reason when it was not `close()`. */
-  onClose(listener: (reason?: Error) => void): void {
-    this.peer.onClose(listener);
+  /** Calls `listener` once when the connection closes, with the reason when it was not `close()`; disposing stops that. */
+  onClose(listener: (reason?: Error) => void): Disposable {
+    return this.peer.onClose(listener);
   }
 
   /** Closes the connection (1000); pending calls reject. Resolves once the socket is closed. */

@@ -1,4 +1,5 @@
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import { dialWebSocket, WebSocketDialError, type DialFailure } from '../transport/websocket-dial.js';
 import { ConnectError } from './connect-error.js';
 
 /** Options of {@link openSocket}. */
@@ -14,51 +15,36 @@ export interface OpenSocketOptions {
  * `ConnectError` naming the URL: refused, host not found, an HTTP status instead of the upgrade
  * (401 for a missing or wrong token), timeout, abort.
  */
-export function openSocket(url: string, options: OpenSocketOptions): Promise<WebSocket> {
-  if (options.signal?.aborted) return Promise.reject(new ConnectError(url, `connecting to ${url} was aborted`, undefined, options.signal.reason));
-  let socket: WebSocket;
+export async function openSocket(url: string, options: OpenSocketOptions): Promise<WebSocket> {
   try {
-    const protocol = new URL(url).protocol;
-    if (protocol !== 'ws:' && protocol !== 'wss:') throw new Error(`the scheme must be ws: or wss:, not ${protocol}`);
-    socket = new WebSocket(url, {
-      headers: options.token !== undefined ? { Authorization: `Bearer ${options.token}` } : {},
+    return await dialWebSocket(url, {
+      connectTimeoutMs: options.connectTimeoutMs,
       maxPayload: options.maxMessageBytes,
+      headers: options.token !== undefined ? { Authorization: `Bearer ${options.token}` } : {},
+      signal: options.signal,
     });
   } catch (error) {
-    return Promise.reject(new ConnectError(url, `invalid runtime URL "${url}": ${(error as Error).message} (expected ws://HOST:PORT/)`, undefined, error));
+    if (!(error instanceof WebSocketDialError)) throw error;
+    throw connectError(url, error.failure, options.connectTimeoutMs, error.cause);
   }
-  return new Promise((resolve, reject) => {
-    const fail = (error: ConnectError): void => {
-      cleanup();
-      // Swallows the error events the teardown itself may still emit.
-      socket.on('error', ignore);
-      socket.terminate();
-      reject(error);
-    };
-    const onOpen = (): void => {
-      cleanup();
-      resolve(socket);
-    };
-    const onError = (error: NodeJS.ErrnoException): void => fail(new ConnectError(url, `cannot connect to ${url}: ${describeNetworkError(error)}`, undefined, error));
-    const onResponse = (_req: unknown, res: { statusCode?: number; statusMessage?: string }): void => {
-      const status = res.statusCode ?? 0;
+}
+
+function connectError(url: string, failure: DialFailure, connectTimeoutMs: number, cause: unknown): ConnectError {
+  switch (failure.kind) {
+    case 'invalid-url':
+      return new ConnectError(url, `invalid runtime URL "${url}": ${failure.reason} (expected ws://HOST:PORT/)`, undefined, cause);
+    case 'network':
+      return new ConnectError(url, `cannot connect to ${url}: ${describeNetworkError(failure.error)}`, undefined, cause);
+    case 'http': {
+      const { status } = failure;
       const hint = status === 401 ? ' (missing or wrong token: give --token or set FLOWRUN_TOKEN)' : status === 404 ? ' (no runtime endpoint at this path)' : '';
-      fail(new ConnectError(url, `${url} refused the connection: HTTP ${status} ${res.statusMessage ?? ''}`.trimEnd() + hint, status));
-    };
-    const onAbort = (): void => fail(new ConnectError(url, `connecting to ${url} was aborted`, undefined, options.signal!.reason));
-    const timer = setTimeout(() => fail(new ConnectError(url, `cannot connect to ${url}: no answer within ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      socket.off('open', onOpen);
-      socket.off('error', onError);
-      socket.off('unexpected-response', onResponse);
-      options.signal?.removeEventListener('abort', onAbort);
-    };
-    socket.on('open', onOpen);
-    socket.on('error', onError);
-    socket.on('unexpected-response', onResponse);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-  });
+      return new ConnectError(url, `${url} refused the connection: HTTP ${status} ${failure.statusMessage}`.trimEnd() + hint, status);
+    }
+    case 'timeout':
+      return new ConnectError(url, `cannot connect to ${url}: no answer within ${connectTimeoutMs} ms`);
+    case 'aborted':
+      return new ConnectError(url, `connecting to ${url} was aborted`, undefined, cause);
+  }
 }
 
 function describeNetworkError(error: NodeJS.ErrnoException): string {
@@ -76,5 +62,3 @@ function describeNetworkError(error: NodeJS.ErrnoException): string {
       return error.message;
   }
 }
-
-function ignore(): void {}

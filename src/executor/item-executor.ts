@@ -8,7 +8,7 @@ import type { ExecutionScope } from '../calls/plugin.js';
 import {
   CANCELLED, internalFailure, NULL_RESULT, pathNotFound, SKIPPED, stepFailure, variableNotDefined,
 } from './failures.js';
-import { unwatchAbort, watchAbort, type AbortListener } from './abort-callbacks.js';
+import { unwatchAbort, watchAbort, type AbortWaiter } from '../signals/abort-watch.js';
 import { abortableSleep } from './sleep.js';
 
 /**
@@ -94,13 +94,14 @@ export interface ItemSink {
   itemSettled(item: RunningItem, result: FlowResult, attempts: number): void;
 }
 
-/** An item still executing after `startItem`: its caller cancels it with `aborted()`. */
-export interface RunningItem {
+/**
+ * An item still executing after `startItem`: its caller cancels it with `aborted()`, typically by
+ * letting it wait on the run's signal (`watchAbort`) with the run's other items.
+ */
+export interface RunningItem extends AbortWaiter {
   readonly itemIndex: number;
   /** Settles the item at once as cancelled (-32800); no step starts after this. */
   aborted(): void;
-  /** The caller's to use (e.g. the item's position in its list of running items, for O(1) removal); -1 at first. */
-  slot: number;
 }
 
 /**
@@ -133,16 +134,18 @@ const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnPropert
 const isTruthy = (r: FlowResult): boolean => r.outcome === 'success' && r.value !== null && r.value !== undefined && r.value !== false;
 
 /** The state of one item: each step's result once known, or its promise while running. */
-class ItemExecution implements AbortListener, RunningItem {
+class ItemExecution implements AbortWaiter, RunningItem {
   attempts: number;
-  slot = -1;
   /** Set when the item's signal aborts: no step starts after that. */
   cancelled = false;
   /** While watching a signal: how the item's outcome is delivered, once. */
   private settle: ((outcome: ItemOutcome) => void) | undefined;
   /** Started by `startItem`: told the outcome once, then cleared. */
   sink: ItemSink | undefined;
-  private signal: AbortSignal | undefined;
+  /** While waiting on a signal (`watch`, or its caller's `watchAbort`): its place among the signal's waiters. */
+  abortWatch: AbortWaiter['abortWatch'];
+  prev: AbortWaiter | undefined;
+  next: AbortWaiter | undefined;
   private readonly results: Array<FlowResult | undefined>;
   private readonly running: Array<Promise<FlowResult> | undefined>;
 
@@ -169,7 +172,6 @@ class ItemExecution implements AbortListener, RunningItem {
    */
   watch(signal: AbortSignal, settle: (outcome: ItemOutcome) => void): void {
     this.settle = settle;
-    this.signal = signal;
     watchAbort(signal, this);
     const pending = this.start();
     if (pending instanceof Promise) this.settleWhen(pending);
@@ -196,7 +198,7 @@ class ItemExecution implements AbortListener, RunningItem {
   }
 
   private finish(result: FlowResult): void {
-    if (this.signal !== undefined) unwatchAbort(this.signal, this);
+    unwatchAbort(this);
     this.deliver(result);
   }
 

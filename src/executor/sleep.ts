@@ -1,4 +1,4 @@
-import { onAbort } from './abort-callbacks.js';
+import { onAbort } from '../signals/abort-watch.js';
 
 /** Resolves after `ms`, or at once when `signal` aborts (the timer is cleared, so nothing lingers). */
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -6,10 +6,10 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   return new Promise((resolve) => {
     const done = (): void => {
       clearTimeout(timer);
-      unregister?.();
+      subscription?.dispose();
       resolve();
     };
     const timer = setTimeout(done, ms);
-    const unregister = signal ? onAbort(signal, done) : undefined;
+    const subscription = signal ? onAbort(signal, done) : undefined;
   });
 }

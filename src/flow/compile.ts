@@ -1,4 +1,4 @@
-import type { ErrorAction, Flow, FlowResult } from '../../protocol/index.js';
+import { describeFirstIssue, type ErrorAction, type Flow, type FlowResult } from '../../protocol/index.js';
 import { FlowLoadError } from '../errors.js';
 import { frozenCopy, stepDependencies, type Expr } from './expressions.js';
 import { analyzeFlow, type Diagnostic } from './validate.js';
@@ -54,9 +54,7 @@ export function compileFlow(flow: Flow): CompiledFlow {
   const parsed = analysis.flow;
   if (parsed === undefined) {
     const errors = analysis.diagnostics.filter((d) => d.level === 'error');
-    const first = errors[0];
-    const where = first ? `${first.stepId === undefined ? '' : `step "${first.stepId}", `}field "${first.field}": ${first.message}` : 'malformed';
-    throw new FlowLoadError(`invalid flow: ${where}`, undefined, undefined, analysis.diagnostics);
+    throw new FlowLoadError(`invalid flow: ${describeFirstIssue(errors, ', ')}`, undefined, undefined, analysis.diagnostics);
   }
   const stepIndex = new Map<string, number>(parsed.steps.map((s, i) => [s.id, i]));
   const link = (refs: ReadonlyArray<{ stepId: string; node: { index: number } }>): void => {

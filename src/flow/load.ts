@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { LineCounter, type Document } from 'yaml';
 import { parseYamlDocument, yamlDocumentToJs } from '../values/yaml-values.js';
-import type { Flow } from '../../protocol/index.js';
+import { describeIssue, type Flow } from '../../protocol/index.js';
 import { FlowLoadError } from '../errors.js';
 import { validateFlow, type Diagnostic } from './validate.js';
 
@@ -38,8 +38,7 @@ export function parseFlowText(text: string, file: string, options: FlowLoadOptio
 /** `file:line: level: step "id" field "f": message` — how every flow diagnostic is shown. */
 export function formatDiagnostic(file: string, d: Diagnostic, line?: number): string {
   const where = `${file}${line === undefined ? '' : `:${line}`}`;
-  const step = d.stepId === undefined ? '' : `step "${d.stepId}" `;
-  return `${where}: ${d.level}: ${step}${d.field ? `field "${d.field}": ` : ''}${d.message}`;
+  return `${where}: ${d.level}: ${describeIssue(d)}`;
 }
 
 function checked(value: unknown, file: string, options: FlowLoadOptions, lineOf?: (field: string) => number | undefined): Flow {

@@ -1,4 +1,4 @@
-import type { Message, MessageReader, MessageWriter } from 'vscode-jsonrpc';
+import { Disposable, type Message, type MessageReader, type MessageWriter } from 'vscode-jsonrpc';
 import type { z } from 'zod';
 import {
   CancelRequest,
@@ -8,6 +8,7 @@ import {
   ResultEnvelope,
   RpcError,
   messageKind,
+  describeFirstIssue,
   fieldIssues,
   parseExecuteParamsFast,
   parseExecuteResultFast,
@@ -31,7 +32,7 @@ import {
 import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { positiveInt } from '../options.js';
-import { IntrusiveList } from './intrusive-list.js';
+import { unwatchAbort, watchAbort, type AbortWaiter } from '../signals/abort-watch.js';
 
 /** Options of {@link RpcPeer}. */
 export interface RpcPeerOptions {
@@ -104,7 +105,6 @@ export class RpcPeer {
   private guardedWrite: Promise<void> | undefined;
   /** What pending requests call back into when their signal aborts or their timer fires. */
   private readonly owner: RequestOwner = { abandon: (request, error) => this.abandon(request, error) };
-  private readonly signalWatches = new SignalWatches(this.owner);
   /** Counts sweeps of long timeouts; such a request expires at a tick, not by a timer of its own. */
   private tick = 0;
   private sweeper: ReturnType<typeof setInterval> | undefined;
@@ -137,14 +137,18 @@ export class RpcPeer {
     return this.inFlight.size;
   }
 
-  /** Serves requests of `d`; params arrive parsed by its schema, the return value is the result. */
-  onRequest<D extends RequestMethod<any, any>>(d: D, handler: RequestHandler<D>): void {
-    this.requestHandlers.set(d.method, { descriptor: d, handler: handler as AnyRequestHandler });
+  /** Serves requests of `d`; params arrive parsed by its schema, the return value is the result. Disposing unregisters it. */
+  onRequest<D extends RequestMethod<any, any>>(d: D, handler: RequestHandler<D>): Disposable {
+    const registered: RegisteredRequest = { descriptor: d, handler: handler as AnyRequestHandler };
+    this.requestHandlers.set(d.method, registered);
+    return unregister(this.requestHandlers, d.method, registered);
   }
 
-  /** Handles notifications of `d`; params that fail its schema are logged and dropped. */
-  onNotification<D extends NotificationMethod<any>>(d: D, handler: (params: ParamsOut<D>) => void): void {
-    this.notificationHandlers.set(d.method, { descriptor: d, handler: handler as NotificationHandler });
+  /** Handles notifications of `d`; params that fail its schema are logged and dropped. Disposing unregisters it. */
+  onNotification<D extends NotificationMethod<any>>(d: D, handler: (params: ParamsOut<D>) => void): Disposable {
+    const registered: RegisteredNotification = { descriptor: d, handler: handler as NotificationHandler };
+    this.notificationHandlers.set(d.method, registered);
+    return unregister(this.notificationHandlers, d.method, registered);
   }
 
   /** Calls `d` on the other side and resolves with its result, parsed by the descriptor's result schema. */
@@ -175,7 +179,7 @@ export class RpcPeer {
     const id = this.nextId++;
     const request = new OutgoingRequest(this.owner, id, d as AnyRequestMethod, sink);
     this.pending.set(id, request);
-    if (signal !== undefined) this.signalWatches.watch(signal, request);
+    if (signal !== undefined) watchAbort(signal, request);
     if (timeoutMs !== undefined) {
       request.timeoutMs = timeoutMs;
       if (timeoutMs >= SWEPT_TIMEOUT_MIN_MS) {
@@ -242,10 +246,16 @@ export class RpcPeer {
     }
   }
 
-  /** Calls `listener` once when the peer closes (at once if it already has). */
-  onClose(listener: (reason?: Error) => void): void {
-    if (this.closed) queueMicrotask(() => listener(this.closeReason));
+  /** Calls `listener` once when the peer closes (soon if it already has), unless disposed before. */
+  onClose(listener: (reason?: Error) => void): Disposable {
+    let disposed = false;
+    if (this.closed) queueMicrotask(() => disposed || listener(this.closeReason));
     else this.closeListeners.push(listener);
+    return Disposable.create(() => {
+      disposed = true;
+      const at = this.closeListeners.indexOf(listener);
+      if (at >= 0) this.closeListeners.splice(at, 1);
+    });
   }
 
   // --- incoming ---
@@ -318,14 +328,7 @@ export class RpcPeer {
       request.sink.resolve(parsed.data);
     } else {
       const issues = fieldIssues(parsed.error);
-      const first = issues[0];
-      request.sink.reject(
-        new RpcError(
-          ErrorCodes.InternalError,
-          `Invalid result for ${method}: ${first ? `field "${first.field}": ${first.message}` : 'malformed'}`,
-          { method, issues },
-        ),
-      );
+      request.sink.reject(new RpcError(ErrorCodes.InternalError, `Invalid result for ${method}: ${describeFirstIssue(issues)}`, { method, issues }));
     }
   }
 
@@ -551,18 +554,17 @@ export interface ResponseSink<T> {
   reject(error: Error): void;
 }
 
-/** An outgoing request awaiting its answer. Listens for its signal's abort without a closure. */
-class OutgoingRequest {
+/** An outgoing request awaiting its answer. Waits on its signal without a closure (`AbortWaiter`). */
+class OutgoingRequest implements AbortWaiter {
   timer: ReturnType<typeof setTimeout> | undefined;
   timeoutMs = 0;
   /** The sweep tick at which a long timeout expires; 0 when the request has none. */
   expiresAtTick = 0;
 
-  /** Set when the request has a signal: the watch it leaves once it settles (no lookup by signal). */
-  watch: SignalWatch | undefined;
-  /** Links in its watch's list of requests. */
-  prev: OutgoingRequest | undefined;
-  next: OutgoingRequest | undefined;
+  /** Set while the request waits on its signal, with its links among the signal's waiters. */
+  abortWatch: AbortWaiter['abortWatch'];
+  prev: AbortWaiter | undefined;
+  next: AbortWaiter | undefined;
 
   constructor(
     readonly owner: RequestOwner,
@@ -571,74 +573,22 @@ class OutgoingRequest {
     readonly sink: ResponseSink<any>,
   ) {}
 
+  /** Its signal aborted: the request is abandoned as cancelled. */
+  aborted(reason: unknown): void {
+    this.owner.abandon(this, new RequestCancelledError(this.descriptor.method, { cause: reason }));
+  }
+
   dispose(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.watch?.remove(this);
+    if (this.abortWatch !== undefined) unwatchAbort(this);
   }
 }
 
-/**
- * One 'abort' listener per signal, shared by every pending request that carries it. A run's signal
- * typically rides on hundreds of concurrent calls; a listener each would trip Node's
- * MaxListenersExceededWarning and make every abort walk a long EventTarget list.
- */
-class SignalWatches {
-  private readonly watches = new Map<AbortSignal, SignalWatch>();
-  /** The watch used last: consecutive requests mostly carry the same (run's) signal. */
-  private last: SignalWatch | undefined;
-  constructor(private readonly owner: RequestOwner) {}
-
-  watch(signal: AbortSignal, request: OutgoingRequest): void {
-    let watch = this.last;
-    if (watch === undefined || watch.signal !== signal || watch.ended) {
-      watch = this.watches.get(signal);
-      if (watch === undefined) {
-        watch = new SignalWatch(signal, this.owner, this.watches);
-        this.watches.set(signal, watch);
-        signal.addEventListener('abort', watch, { once: true });
-      }
-      this.last = watch;
-    }
-    watch.add(request);
-  }
-}
-
-class SignalWatch {
-  private readonly requests = new IntrusiveList<OutgoingRequest>();
-  /** Set once the listener is gone (the last request left, or the signal aborted). */
-  ended = false;
-
-  constructor(
-    readonly signal: AbortSignal,
-    private readonly owner: RequestOwner,
-    private readonly watches: Map<AbortSignal, SignalWatch>,
-  ) {}
-
-  add(request: OutgoingRequest): void {
-    request.watch = this;
-    this.requests.add(request);
-  }
-
-  /** A settled request stops watching; the last one out removes the listener. */
-  remove(request: OutgoingRequest): void {
-    this.requests.remove(request);
-    request.watch = undefined;
-    if (this.requests.isEmpty && !this.ended) {
-      this.ended = true;
-      if (this.watches.get(this.signal) === this) this.watches.delete(this.signal);
-      this.signal.removeEventListener('abort', this);
-    }
-  }
-
-  /** The signal's 'abort' listener (EventTarget calls `handleEvent` on listener objects). */
-  handleEvent(): void {
-    this.ended = true;
-    if (this.watches.get(this.signal) === this) this.watches.delete(this.signal);
-    for (const request of this.requests.takeAll()) {
-      request.watch = undefined;
-      this.owner.abandon(request, new RequestCancelledError(request.descriptor.method, { cause: this.signal.reason }));
-    }
-  }
+/** Removes a handler from `handlers` when it is still the one registered for `method`. */
+function unregister<H>(handlers: Map<string, H>, method: string, registered: H): Disposable {
+  return Disposable.create(() => {
+    if (handlers.get(method) === registered) handlers.delete(method);
+  });
 }
 
 function onRequestTimeout(request: OutgoingRequest): void {

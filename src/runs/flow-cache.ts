@@ -1,4 +1,4 @@
-import { ErrorCodes, FLOW_SCHEMA_URL, MAX_JSON_DEPTH, RpcError, exceedsJsonDepth } from '../../protocol/index.js';
+import { ErrorCodes, FLOW_SCHEMA_URL, MAX_JSON_DEPTH, RpcError, describeFirstIssue, exceedsJsonDepth } from '../../protocol/index.js';
 import type { BlobStore } from '../../blobstore/blob-store.js';
 import { normalizeBlobId } from '../../blobstore/blob-id.js';
 import type { CompiledFlow } from '../flow/compile.js';
@@ -57,11 +57,7 @@ export function compileOrInvalid(flow: unknown, what: string, data: Record<strin
   const { flow: parsed, diagnostics } = validateFlow(flow);
   const errors = diagnostics.filter((d) => d.level === 'error');
   if (!parsed || errors.length > 0) {
-    const first = errors[0];
-    throw RpcError.invalidParams(
-      `Invalid flow (${what}): ${first ? `${first.stepId !== undefined ? `step "${first.stepId}" ` : ''}field "${first.field}": ${first.message}` : 'malformed'}`,
-      { ...data, diagnostics: errors },
-    );
+    throw RpcError.invalidParams(`Invalid flow (${what}): ${describeFirstIssue(errors)}`, { ...data, diagnostics: errors });
   }
   return compileFlow(parsed);
 }

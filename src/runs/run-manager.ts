@@ -254,11 +254,11 @@ export class RunManager {
       let timer: NodeJS.Timeout | undefined;
       const done = () => {
         if (timer) clearTimeout(timer);
-        unsubscribe();
+        subscription.dispose();
         signal?.removeEventListener('abort', done);
         resolve();
       };
-      const unsubscribe = state.onTerminal(done);
+      const subscription = state.onTerminal(done);
       // In-process callers skip the wire schema: a longer delay would fire at once.
       if (timeoutMs !== undefined) timer = setTimeout(done, Math.min(timeoutMs, MAX_TIMEOUT_MS));
       signal?.addEventListener('abort', done, { once: true });

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { RunState } from './run-state.js';
 import { storableResult } from './data-depth.js';
 import { endWithResult, startItemSpan } from './tracing.js';
-import { RunningItems } from './running-items.js';
+import { unwatchAbort, watchAbort, type AbortWaiter } from '../signals/abort-watch.js';
 
 /** Item completions between two turns given to the event loop, and workers launched per turn. */
 const YIELD_EVERY_ITEMS = 256;
@@ -116,7 +116,19 @@ class RunWorkers implements ItemSink {
   private paused = false;
   /** `signal.aborted`, kept by a listener: the getter costs more than a field, twice per item. */
   private aborted: boolean;
-  private readonly running = new RunningItems();
+  /**
+   * Sets `aborted` when the run's signal aborts. It waits on the signal before any item, so it is
+   * told first (items are told after it, oldest first), and it keeps the signal's one listener
+   * while no item runs.
+   */
+  private readonly abortFlag: AbortWaiter = {
+    abortWatch: undefined,
+    prev: undefined,
+    next: undefined,
+    aborted: () => {
+      this.aborted = true;
+    },
+  };
   /** Item spans by index, only when tracing. */
   private readonly spans: Map<number, Span> | undefined;
   /** One options object for every item of the run: startItem reads the per-item fields at once. */
@@ -138,10 +150,8 @@ class RunWorkers implements ItemSink {
   /** Launches the workers, `YIELD_EVERY_ITEMS` per turn of the event loop, and waits for them all. */
   async execute(): Promise<void> {
     const finished = new Promise<void>((resolve) => (this.allDone = resolve));
-    this.run.signal.addEventListener('abort', () => {
-      this.aborted = true;
-      this.running.abortAll();
-    }, { once: true });
+    // Running items wait on the run's signal too: one abort listener cancels them all.
+    if (!this.aborted) watchAbort(this.run.signal, this.abortFlag);
     const { workers } = this.run;
     while (this.launched < workers) {
       const batch = Math.min(YIELD_EVERY_ITEMS, workers - this.launched);
@@ -152,6 +162,7 @@ class RunWorkers implements ItemSink {
     }
     if (workers === 0) this.allDone(); // a run of no items
     await finished;
+    unwatchAbort(this.abortFlag);
   }
 
   /**
@@ -178,7 +189,7 @@ class RunWorkers implements ItemSink {
       else {
         this.idle--;
         this.active++;
-        this.running.add(started);
+        watchAbort(this.run.signal, started);
       }
     }
     if (this.active === 0 && this.launched === this.run.workers && !this.paused) this.allDone();
@@ -205,7 +216,7 @@ class RunWorkers implements ItemSink {
   }
 
   itemSettled(item: RunningItem, result: FlowResult, attempts: number): void {
-    this.running.remove(item);
+    unwatchAbort(item);
     this.active--;
     this.idle++;
     try {

@@ -1,3 +1,4 @@
+import { Disposable } from 'vscode-jsonrpc';
 import type { FlowResult, ItemCounts, ItemResult, ResultOrder, RunStatus, Status } from '../../protocol/index.js';
 import type { RunRecord, StoredItem } from '../statestore/state-store.js';
 import { ITEM_STATUS_BY_CODE, ItemStatusCode as S } from '../statestore/item-status.js';
@@ -214,27 +215,27 @@ export class RunState {
     if (listeners) for (const l of listeners) l();
   }
 
-  /** Calls `listener` once when the run turns terminal (at once if it already is). Returns an unsubscribe. */
-  onTerminal(listener: () => void): () => void {
+  /** Calls `listener` once when the run turns terminal (at once if it already is), unless disposed before. */
+  onTerminal(listener: () => void): Disposable {
     if (this.isTerminal) {
       listener();
-      return () => {};
+      return Disposable.create(() => {});
     }
     (this.terminalListeners ??= []).push(listener);
-    return () => {
+    return Disposable.create(() => {
       const ls = this.terminalListeners;
       if (!ls) return;
       const i = ls.indexOf(listener);
       if (i >= 0) ls.splice(i, 1);
-    };
+    });
   }
 
-  /** Calls `listener` after each item reaches a terminal state (how `flowrun run` streams results). Returns an unsubscribe. */
-  onItemSettled(listener: () => void): () => void {
+  /** Calls `listener` after each item reaches a terminal state (how `flowrun run` streams results), until disposed. */
+  onItemSettled(listener: () => void): Disposable {
     (this.settledListeners ??= []).push(listener);
-    return () => {
+    return Disposable.create(() => {
       this.settledListeners = this.settledListeners?.filter((l) => l !== listener);
-    };
+    });
   }
 
   /** The RunStatus of docs/protocol.md, with a page of results when asked. */

@@ -1,11 +1,9 @@
-import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import WebSocket, { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { byteSize, delayMs } from '../options.js';
-import { DEFAULT_PING_INTERVAL_MS, startKeepAlive } from '../transport/keep-alive.js';
+import { DEFAULT_PING_INTERVAL_MS } from '../transport/keep-alive.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
-import { WebSocketMessageReader } from '../transport/websocket-reader.js';
-import { WebSocketMessageWriter } from '../transport/websocket-writer.js';
+import { closeWebSocket, wireWebSocket } from '../transport/websocket-connection.js';
 import type { ComponentServer, ComponentServerConnection } from './component-server.js';
 
 /** Options of `ComponentServer.serveWebSocket`. */
@@ -66,18 +64,19 @@ export async function serveOverWebSocket(server: ComponentServer, options: Serve
     const remote = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
     server.logger.debug({ remote }, `${server.name}: runtime connected`);
     sockets.add(socket);
-    startKeepAlive(socket, {
-      intervalMs: pingIntervalMs,
+    const { reader, writer } = wireWebSocket(socket, {
+      logger: server.logger,
+      name: server.name,
+      pingIntervalMs,
       onDead: () => server.logger.warn({ remote }, `${server.name}: runtime stopped answering pings; disconnecting`),
+      onClose: (code) => {
+        sockets.delete(socket);
+        connections.delete(connection);
+        server.logger.debug({ remote, code }, `${server.name}: runtime disconnected`);
+      },
     });
-    const reader = new WebSocketMessageReader(socket, { logger: server.logger, name: server.name });
-    const connection = server.serve(reader, new WebSocketMessageWriter(socket));
+    const connection = server.serve(reader, writer);
     connections.add(connection);
-    socket.once('close', (code) => {
-      sockets.delete(socket);
-      connections.delete(connection);
-      server.logger.debug({ remote, code }, `${server.name}: runtime disconnected`);
-    });
   });
 
   const { port } = wss.address() as AddressInfo;
@@ -93,12 +92,6 @@ export async function serveOverWebSocket(server: ComponentServer, options: Serve
 
 async function shutdown(wss: WebSocketServer, sockets: Set<WebSocket>): Promise<void> {
   const closed = new Promise<void>((resolve) => wss.close(() => resolve()));
-  const open = [...sockets];
-  for (const socket of open) socket.close(1001, 'component server shutting down');
-  const timer = setTimeout(() => {
-    for (const socket of open) socket.terminate();
-  }, CLOSE_GRACE_MS);
-  await Promise.all(open.map((socket) => (socket.readyState === WebSocket.CLOSED ? undefined : once(socket, 'close'))));
-  clearTimeout(timer);
+  await Promise.all([...sockets].map((socket) => closeWebSocket(socket, 1001, 'component server shutting down', CLOSE_GRACE_MS)));
   await closed;
 }

@@ -6,10 +6,9 @@ import { FlowrunError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { RpcPeer } from '../rpc/peer.js';
 import { byteSize, delayMs, integerIn, positiveInt } from '../options.js';
-import { DEFAULT_PING_INTERVAL_MS, startKeepAlive } from '../transport/keep-alive.js';
+import { DEFAULT_PING_INTERVAL_MS } from '../transport/keep-alive.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
-import { WebSocketMessageReader } from '../transport/websocket-reader.js';
-import { WebSocketMessageWriter } from '../transport/websocket-writer.js';
+import { closeWebSocket, wireWebSocket, type WebSocketConnection } from '../transport/websocket-connection.js';
 import { bearerTokenMatches } from './bearer-token.js';
 import { refuseUpgrade, replyJson } from './http-replies.js';
 import { isLoopbackHost } from './loopback.js';
@@ -102,18 +101,23 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   const serveConnection = (ws: WebSocket, req: IncomingMessage): void => {
     const name = `client ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     sockets.add(ws);
-    ws.on('error', (error) => logger.warn({ client: name, err: error }, `${name}: ${error.message}`));
-    ws.once('close', (code, reason) => {
-      sockets.delete(ws);
-      logger.debug({ client: name, code, reason: reason.toString() }, `${name} disconnected (${code})`);
+    const connection: WebSocketConnection = wireWebSocket(ws, {
+      logger,
+      name,
+      pingIntervalMs,
+      onSkippedFrame: (reason) => replyParseError(connection.writer, reason),
+      onError: (error) => logger.warn({ client: name, err: error }, `${name}: ${error.message}`),
+      onDead: () => logger.info({ client: name }, `${name} stopped answering pings; dropped`),
+      onClose: (code, reason) => {
+        sockets.delete(ws);
+        logger.debug({ client: name, code, reason }, `${name} disconnected (${code})`);
+      },
     });
-    const writer = new WebSocketMessageWriter(ws);
-    const frames = new WebSocketMessageReader(ws, { logger, name, onSkippedFrame: (reason) => replyParseError(writer, reason) });
-    const reader = replyToUnaddressableMessages(frames, writer);
+    const { writer } = connection;
+    const reader = replyToUnaddressableMessages(connection.reader, writer);
     const peer = new RpcPeer(reader, writer, { name, logger, maxInFlight });
     // External clients have no parent item: the runs they submit are top-level runs.
     registerRuntimeHandlers(peer, api, () => ({}));
-    startKeepAlive(ws, { intervalMs: pingIntervalMs, onDead: () => logger.info({ client: name }, `${name} stopped answering pings; dropped`) });
     peer.listen();
     logger.debug({ client: name }, `${name} connected`);
   };
@@ -183,7 +187,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
         closing = true;
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
-        await Promise.all([...sockets].map((ws) => closeSocket(ws)));
+        await Promise.all([...sockets].map((ws) => closeWebSocket(ws, 1001, 'server shutting down', CLOSE_GRACE_MS)));
         http.closeAllConnections();
         await stopped;
         logger.info({ url }, 'flowrun runtime server closed');
@@ -205,19 +209,6 @@ function answerPlainRequest(req: IncomingMessage, res: ServerResponse, startedAt
   } else {
     replyJson(res, 404, { error: `not found: ${path}` });
   }
-}
-
-/** Closes a client socket with 1001 and waits for it; a client that does not answer in time is cut off. */
-function closeSocket(ws: WebSocket): Promise<void> {
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
-    ws.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    ws.close(1001, 'server shutting down');
-  });
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MemoryBlobStore } from '../../blobstore/memory.js';
@@ -159,6 +160,23 @@ describe('StepflowPlugin over WebSocket: connecting', () => {
     expect(error.message).toContain('ECONNREFUSED');
     const again = await componentError(plugin.execute(call('/echo', 1)));
     expect(again.error.message).toContain('gave up after 5 attempts');
+  });
+
+  it('gives up on a server that never answers the upgrade within connectTimeoutMs, without retrying', async () => {
+    // Accepts the TCP connection and says nothing: the upgrade hangs.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    cleanups.push(() => new Promise<void>((resolve) => {
+      for (const socket of held) socket.destroy();
+      silent.close(() => resolve());
+    }));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `ws://127.0.0.1:${(silent.address() as AddressInfo).port}/`;
+    const { plugin } = wsPlugin(url, { connectTimeoutMs: 200 });
+    const error = await componentError(plugin.execute(call('/echo', 1)));
+    expect(error.error.code).toBe(ErrorCodes.ResourceUnavailable);
+    expect(error.message).toContain(`component server "remote" (url "${url}") cannot be reached: no answer to the upgrade within 200 ms`);
+    expect(error.message).not.toContain('gave up');
   });
 
   it('does not retry an upgrade the server refuses with an HTTP error', async () => {

@@ -7,7 +7,7 @@ describe('RunState.onItemSettled (how flowrun run streams results)', () => {
   it('hears every item that reaches a terminal state, cancelled ones included, until unsubscribed', () => {
     const run = makeRun(3);
     const heard: string[] = [];
-    const unsubscribe = run.onItemSettled(() => heard.push(`${run.counts.success}/${run.counts.cancelled}`));
+    const subscription = run.onItemSettled(() => heard.push(`${run.counts.success}/${run.counts.cancelled}`));
     run.startItem(0);
     expect(heard).toEqual([]);
     run.finishItem(0, 'success', { outcome: 'success', value: 1 }, 1, 2_000);
@@ -17,10 +17,10 @@ describe('RunState.onItemSettled (how flowrun run streams results)', () => {
 
     const other = makeRun(1);
     let calls = 0;
-    other.onItemSettled(() => calls++)();
+    other.onItemSettled(() => calls++).dispose();
     other.startItem(0);
     other.finishItem(0, 'failed', { outcome: 'failed', error: { code: 1, message: 'no' } }, 1, 2_000);
     expect(calls).toBe(0);
-    unsubscribe();
+    subscription.dispose();
   });
 });

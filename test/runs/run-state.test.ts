@@ -142,8 +142,8 @@ describe('RunState', () => {
     const run = makeRun(1);
     let calls = 0;
     run.onTerminal(() => calls++);
-    const unsubscribed = run.onTerminal(() => calls += 100);
-    unsubscribed();
+    const subscription = run.onTerminal(() => calls += 100);
+    subscription.dispose();
     run.startItem(0);
     run.finishItem(0, 'success', ok(1), 1, 2_000);
     expect(calls).toBe(1);

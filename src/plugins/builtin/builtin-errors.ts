@@ -1,15 +1,13 @@
 import type { z } from 'zod';
-import { ErrorCodes, RpcError, fieldIssues } from '../../../protocol/index.js';
+import { ErrorCodes, RpcError, describeFirstIssue, fieldIssues } from '../../../protocol/index.js';
 import { FlowrunError } from '../../errors.js';
 import { ComponentError } from '../../calls/component-error.js';
 
 /** `-32602` for an input that does not match a builtin's schema; the message names the first bad field. */
 export function invalidInput(component: string, error: z.ZodError): ComponentError {
   const issues = fieldIssues(error);
-  const first = issues[0];
-  const where = first ? `field "${first.field}": ${first.message}` : 'malformed';
   return new ComponentError(
-    { code: ErrorCodes.InvalidParams, message: `Invalid input for builtin ${component}: ${where}`, data: { component, issues } },
+    { code: ErrorCodes.InvalidParams, message: `Invalid input for builtin ${component}: ${describeFirstIssue(issues)}`, data: { component, issues } },
     { component },
   );
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BlobTypeSchema, ErrorCodes } from '../../../protocol/index.js';
+import { BlobTypeSchema, ErrorCodes, describeFirstIssue } from '../../../protocol/index.js';
 import { validateFlow } from '../../flow/validate.js';
 import { ComponentError } from '../../calls/component-error.js';
 import { defineBuiltin, success } from './builtin-component.js';
@@ -17,10 +17,9 @@ export const putBlobBuiltin = defineBuiltin({
     if (input.blob_type === 'flow') {
       const errors = validateFlow(input.data).diagnostics.filter((d) => d.level === 'error');
       if (errors.length > 0) {
-        const first = errors[0];
         throw new ComponentError({
           code: ErrorCodes.InvalidParams,
-          message: `Invalid flow for /put_blob: ${first.stepId !== undefined ? `step "${first.stepId}" ` : ''}field "${first.field}": ${first.message}`,
+          message: `Invalid flow for /put_blob: ${describeFirstIssue(errors)}`,
           data: { component: '/put_blob', diagnostics: errors },
         });
       }

@@ -12,7 +12,7 @@ import {
 } from '../../../protocol/index.js';
 import { ConnectionClosedError, RequestTimeoutError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { IntrusiveList } from '../../rpc/intrusive-list.js';
+import { IntrusiveList } from '../../signals/intrusive-list.js';
 import { RpcPeer, type ResponseSink } from '../../rpc/peer.js';
 import type { CallerContext, RuntimeApi } from '../../api/runtime-api.js';
 import { registerRuntimeHandlers } from '../../api/runtime-handlers.js';

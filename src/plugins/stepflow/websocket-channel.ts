@@ -1,11 +1,12 @@
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { ErrorCodes } from '../../../protocol/index.js';
 import type { Logger } from '../../log.js';
-import { startKeepAlive } from '../../transport/keep-alive.js';
 import { byteSize } from '../../options.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../transport/ndjson-reader.js';
-import { WebSocketMessageReader } from '../../transport/websocket-reader.js';
-import { WebSocketMessageWriter } from '../../transport/websocket-writer.js';
+import { wireWebSocket, type WebSocketClose } from '../../transport/websocket-connection.js';
+import { dialWebSocket, WebSocketDialError, type DialFailure } from '../../transport/websocket-dial.js';
+import type { WebSocketMessageReader } from '../../transport/websocket-reader.js';
+import type { WebSocketMessageWriter } from '../../transport/websocket-writer.js';
 import { errorMessage, ServerStartError, within, type ServerChannel, type ChannelOpener } from './server-channel.js';
 
 /** What it takes to dial one component server listening on a WebSocket URL. */
@@ -28,50 +29,17 @@ export function webSocketOpener(launch: WebSocketLaunch): ChannelOpener {
   return async () => {
     let socket: WebSocket;
     try {
-      socket = new WebSocket(launch.url, { perMessageDeflate: false, maxPayload, handshakeTimeout: launch.connectTimeoutMs });
+      socket = await dialWebSocket(launch.url, { connectTimeoutMs: launch.connectTimeoutMs, maxPayload });
     } catch (error) {
-      throw unreachable(launch, errorMessage(error), false);
+      throw error instanceof WebSocketDialError ? unreachable(launch, error.failure) : unreachable(launch, { kind: 'invalid-url', reason: errorMessage(error) });
     }
-    await connected(socket, launch);
     return new WebSocketTransport(launch, socket);
   };
 }
 
-/** Resolves once the socket is open; rejects with a `ServerStartError` saying why it could not connect. */
-function connected(socket: WebSocket, launch: WebSocketLaunch): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const cleanup = (): void => {
-      socket.off('open', onOpen);
-      socket.off('error', onError);
-      socket.off('unexpected-response', onResponse);
-      // Late errors of an abandoned socket must not become uncaught 'error' events.
-      socket.on('error', ignore);
-    };
-    const onOpen = (): void => {
-      cleanup();
-      resolve();
-    };
-    const onError = (error: NodeJS.ErrnoException): void => {
-      cleanup();
-      socket.terminate();
-      // A system error (refused, reset, unreachable) may pass once the server is back; a handshake
-      // timeout or a protocol violation will not.
-      reject(unreachable(launch, error.message, typeof error.code === 'string' && error.code.startsWith('E')));
-    };
-    const onResponse = (request: { destroy(): void }, response: { statusCode?: number; statusMessage?: string }): void => {
-      cleanup();
-      request.destroy();
-      const status = response.statusCode ?? 0;
-      // A proxy answers 502/503 while the server behind it restarts; 4xx is a wrong URL or missing token.
-      reject(unreachable(launch, `the upgrade was refused with HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd(), status >= 500));
-    };
-    socket.once('open', onOpen);
-    socket.on('error', onError);
-    socket.once('unexpected-response', onResponse);
-  });
-}
-
-function unreachable(launch: WebSocketLaunch, reason: string, retryable: boolean): ServerStartError {
+/** A `ServerStartError` saying why the server could not be reached, and whether trying again may help. */
+function unreachable(launch: WebSocketLaunch, failure: DialFailure): ServerStartError {
+  const { reason, retryable } = describeFailure(launch, failure);
   return new ServerStartError(
     {
       code: ErrorCodes.ResourceUnavailable,
@@ -81,6 +49,23 @@ function unreachable(launch: WebSocketLaunch, reason: string, retryable: boolean
     retryable,
     launch.plugin,
   );
+}
+
+function describeFailure(launch: WebSocketLaunch, failure: DialFailure): { reason: string; retryable: boolean } {
+  switch (failure.kind) {
+    case 'network':
+      // A system error (refused, reset, unreachable) may pass once the server is back; a protocol violation will not.
+      return { reason: failure.error.message, retryable: typeof failure.error.code === 'string' && failure.error.code.startsWith('E') };
+    case 'http':
+      // A proxy answers 502/503 while the server behind it restarts; 4xx is a wrong URL or missing token.
+      return { reason: `the upgrade was refused with HTTP ${failure.status} ${failure.statusMessage}`.trimEnd(), retryable: failure.status >= 500 };
+    case 'timeout':
+      return { reason: `no answer to the upgrade within ${launch.connectTimeoutMs} ms`, retryable: false };
+    case 'invalid-url':
+      return { reason: failure.reason, retryable: false };
+    case 'aborted':
+      return { reason: 'dialling was aborted', retryable: false };
+  }
 }
 
 class WebSocketTransport implements ServerChannel {
@@ -100,24 +85,22 @@ class WebSocketTransport implements ServerChannel {
     this.details = { url: launch.url };
     /** Why the connection ended, when the close code alone would not tell. */
     let cause: string | undefined;
-    socket.on('error', (error) => {
-      cause ??= `broke the connection: ${error.message}`;
-    });
-    startKeepAlive(socket, {
-      intervalMs: launch.pingIntervalMs,
+    const connection = wireWebSocket(socket, {
+      logger: launch.logger,
+      name: launch.plugin,
+      pingIntervalMs: launch.pingIntervalMs,
+      onError: (error) => {
+        cause ??= `broke the connection: ${error.message}`;
+      },
       onDead: () => {
         cause = `stopped answering pings (sent every ${launch.pingIntervalMs} ms)`;
         launch.logger.warn({ url: launch.url }, `component server "${launch.plugin}" ${cause}; dropping the connection`);
       },
     });
-    this.ended = new Promise<string>((resolve) => {
-      const describe = (code: number, reason: Buffer): string =>
-        cause ?? `closed the connection (code ${code}${reason.length > 0 ? `: ${reason.toString()}` : ''})`;
-      if (socket.readyState === WebSocket.CLOSED) resolve(describe(1006, Buffer.alloc(0)));
-      else socket.once('close', (code, reason) => resolve(describe(code, reason)));
-    });
-    this.reader = new WebSocketMessageReader(socket, { logger: launch.logger, name: launch.plugin });
-    this.writer = new WebSocketMessageWriter(socket);
+    const describe = ({ code, reason }: WebSocketClose): string => cause ?? `closed the connection (code ${code}${reason.length > 0 ? `: ${reason}` : ''})`;
+    this.ended = connection.closed.then(describe);
+    this.reader = connection.reader;
+    this.writer = connection.writer;
   }
 
   destroy(): void {
@@ -132,5 +115,3 @@ class WebSocketTransport implements ServerChannel {
     }
   }
 }
-
-function ignore(): void {}

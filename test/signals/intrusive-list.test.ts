@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IntrusiveList } from '../../src/rpc/intrusive-list.js';
+import { IntrusiveList } from '../../src/signals/intrusive-list.js';
 
 class Node {
   prev: Node | undefined;
