@@ -6,7 +6,7 @@ import type { Observability } from './types.js';
 import { ExecuteRequestParams } from './wire-json.js';
 
 /**
- * The fast path of `components/execute` (bench/README.md), carried by its descriptor in
+ * The fast path of `components/execute` (bench/HISTORY.md), carried by its descriptor in
  * protocol/methods.ts and used by every `RpcPeer` that sends or serves it; not part of the
  * `protocol` entry. test/rpc/execute-fast-paths.test.ts holds it to the zod schemas, key by key.
  */

@@ -20,7 +20,7 @@ export class RequestMethod<P extends z.ZodType, R extends z.ZodType> {
 
 /**
  * Hand-written writing and reading of a method's usual messages, for a method every component call
- * goes through (bench/README.md). The schemas stay the contract: a codec answers what they would
+ * goes through (bench/HISTORY.md). The schemas stay the contract: a codec answers what they would
  * answer, only faster, and leaves anything unusual to them. Tests hold each codec to its schemas.
  */
 export interface FastPathCodec<P extends z.ZodType, R extends z.ZodType> {

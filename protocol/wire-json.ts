@@ -1,7 +1,7 @@
 import type { Observability } from './types.js';
 
 /**
- * Hot-path helpers (bench/README.md): the JSON text of outgoing requests and results, assembled by
+ * Hot-path helpers (bench/HISTORY.md): the JSON text of outgoing requests and results, assembled by
  * hand. Internal: `RpcPeer` and the NDJSON writer use them, the `protocol` entry does not export them.
  *
  * Node 20's V8 stringifies nested objects slowly: a `components/execute` request with its
