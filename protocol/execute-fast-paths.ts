@@ -1,10 +1,24 @@
-import type { ComponentsExecute, ParamsOut, ResultOut } from './methods.js';
+import type { z } from 'zod';
+import { exceedsJsonDepth, tooDeepError } from './json-depth.js';
+import type { ComponentsExecuteParams, ComponentsExecuteResult } from './messages.js';
+import type { FastPathCodec } from './methods.js';
 import type { Observability } from './types.js';
+import { ExecuteRequestParams } from './wire-json.js';
 
 /**
- * Hot-path helpers (bench/README.md): `components/execute` params and results of the usual shape, checked
- * by hand. The zod schemas stay the contract; test/rpc checks these functions against them.
+ * The fast path of `components/execute` (bench/HISTORY.md), carried by its descriptor in
+ * protocol/methods.ts and used by every `RpcPeer` that sends or serves it; not part of the
+ * `protocol` entry. test/rpc/execute-fast-paths.test.ts holds it to the zod schemas, key by key.
  */
+
+type ExecuteParams = z.output<typeof ComponentsExecuteParams>;
+type ExecuteResult = z.output<typeof ComponentsExecuteResult>;
+
+export const executeFastPath: FastPathCodec<typeof ComponentsExecuteParams, typeof ComponentsExecuteResult> = {
+  writeParams: (params) => new ExecuteRequestParams(params.component, params.input, params.attempt, params.observability),
+  parseParams: parseExecuteParamsFast,
+  parseResult: parseExecuteResultFast,
+};
 
 /**
  * `components/execute` params of the usual shape, checked by hand.
@@ -13,7 +27,7 @@ import type { Observability } from './types.js';
  * or `undefined` for anything unusual (trace ids, which need their pattern checked, or a value
  * the schema would refuse): the schema then decides and words the error.
  */
-export function parseExecuteParamsFast(value: unknown): ParamsOut<typeof ComponentsExecute> | undefined {
+function parseExecuteParamsFast(value: unknown): ExecuteParams | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const v = value as Record<string, unknown>;
   const component = v.component;
@@ -28,18 +42,21 @@ export function parseExecuteParamsFast(value: unknown): ParamsOut<typeof Compone
     if (observability === undefined) return undefined;
   }
   // Keys as the schema writes them: in its order, `observability` only when given.
-  const parsed: ParamsOut<typeof ComponentsExecute> = { component, input: v.input, attempt: attempt as number };
+  const parsed: ExecuteParams = { component, input: v.input, attempt: attempt as number };
   if (observability !== undefined) parsed.observability = observability;
   return parsed;
 }
 
 /**
  * What `ComponentsExecuteResult.parse(value)` returns (`{output}`, other keys dropped), or
- * `undefined` when the schema must decide. The runtime reads every call's answer through it.
+ * `undefined` when the schema must decide. The runtime reads every call's answer through it, and
+ * refuses here an output too deep to store or send on, naming the field (docs/state-stores.md).
  */
-export function parseExecuteResultFast(value: unknown): ResultOut<typeof ComponentsExecute> | undefined {
+function parseExecuteResultFast(value: unknown): ExecuteResult | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || !('output' in value)) return undefined;
-  return { output: (value as { output: unknown }).output };
+  const output = (value as { output: unknown }).output;
+  if (exceedsJsonDepth(output)) throw tooDeepError('field "output" of the components/execute result', { field: 'output' });
+  return { output };
 }
 
 /** An observability holding only run, flow and step ids (strings), copied without other keys. */

@@ -7,6 +7,4 @@ export * from './messages.js';
 export * from './methods.js';
 export * from './validate.js';
 export * from './timeout.js';
-export * from './wire-json.js';
-export * from './execute-fast-paths.js';
 export * from './json-depth.js';

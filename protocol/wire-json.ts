@@ -1,7 +1,8 @@
 import type { Observability } from './types.js';
 
 /**
- * Hot-path helpers (bench/README.md): the JSON text of outgoing requests and results, assembled by hand.
+ * Hot-path helpers (bench/HISTORY.md): the JSON text of outgoing requests and results, assembled by
+ * hand. Internal: `RpcPeer` and the NDJSON writer use them, the `protocol` entry does not export them.
  *
  * Node 20's V8 stringifies nested objects slowly: a `components/execute` request with its
  * observability took ≈1 µs in `JSON.stringify`, the largest single cost of a call on the runtime
@@ -59,10 +60,10 @@ export class ResultEnvelope {
 export class ExecuteRequestParams {
   readonly component: string;
   readonly input: unknown;
-  readonly attempt: number;
+  readonly attempt: number | undefined;
   readonly observability: Observability | undefined;
 
-  constructor(component: string, input: unknown, attempt: number, observability: Observability | undefined) {
+  constructor(component: string, input: unknown, attempt: number | undefined, observability: Observability | undefined) {
     this.component = component;
     this.input = input;
     this.attempt = attempt;

@@ -2,20 +2,14 @@ import { Disposable, type Message, type MessageReader, type MessageWriter } from
 import type { z } from 'zod';
 import {
   CancelRequest,
-  ComponentsExecute,
   ErrorCodes,
-  RequestEnvelope,
-  ResultEnvelope,
   RpcError,
   messageKind,
   describeFirstIssue,
   fieldIssues,
-  parseExecuteParamsFast,
-  parseExecuteResultFast,
-  exceedsJsonDepth,
-  tooDeepError,
   parseOrInvalidParams,
   MAX_TIMEOUT_MS,
+  type ErrorResponse,
   type JsonRpcId,
   type NotificationMessage,
   type NotificationMethod,
@@ -29,6 +23,8 @@ import {
   type InvalidMessage,
   type RpcErrorObject,
 } from '../../protocol/index.js';
+// Envelopes that write their own JSON text, cheaper than JSON.stringify: internal to flowrun.
+import { RequestEnvelope, ResultEnvelope } from '../../protocol/wire-json.js';
 import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { positiveInt } from '../options.js';
@@ -191,8 +187,9 @@ export class RpcPeer {
         request.timer = setTimeout(onRequestTimeout, timeoutMs, request);
       }
     }
-    // An envelope that writes its own JSON text (protocol/wire-json.ts): cheaper than JSON.stringify.
-    this.send(new RequestEnvelope(id, d.method, params) as unknown as Message & Record<string, unknown>);
+    // A hot method's params write their own JSON text (its descriptor's fast path).
+    const fastPath = request.descriptor.fastPath;
+    this.send(new RequestEnvelope(id, d.method, fastPath === undefined ? params : fastPath.writeParams(params)));
   }
 
   /** Sends a notification of `d`; dropped (with a debug log) when the connection is closed. */
@@ -312,13 +309,18 @@ export class RpcPeer {
       request.sink.reject(RpcError.fromObject(message.error));
       return;
     }
-    // Every call's answer on the runtime side: the usual `{output}` is checked by hand (protocol/execute-fast-paths.ts).
-    if (request.descriptor === ComponentsExecute) {
-      const fast = parseExecuteResultFast(message.result);
+    // A hot method's usual result is read by hand (its descriptor's fast path); the rest by its schema.
+    const fastPath = request.descriptor.fastPath;
+    if (fastPath !== undefined) {
+      let fast: unknown;
+      try {
+        fast = fastPath.parseResult(message.result);
+      } catch (error) {
+        request.sink.reject(error as Error);
+        return;
+      }
       if (fast !== undefined) {
-        // A value too deep to store or send on is refused here, naming the field (docs/state-stores.md).
-        if (exceedsJsonDepth(fast.output)) request.sink.reject(tooDeepError('field "output" of the components/execute result', { field: 'output' }));
-        else request.sink.resolve(fast);
+        request.sink.resolve(fast);
         return;
       }
     }
@@ -351,9 +353,9 @@ export class RpcPeer {
       });
       return;
     }
-    // `components/execute` is every call of a component server: its usual params are checked by
-    // hand (protocol/execute-fast-paths.ts); anything else, and every other method, goes to the schema.
-    let params: unknown = registered.descriptor === ComponentsExecute ? parseExecuteParamsFast(message.params) : undefined;
+    // A hot method's usual params are checked by hand (its descriptor's fast path); anything
+    // else, and every other method, goes to the schema, which words the error.
+    let params: unknown = registered.descriptor.fastPath?.parseParams(message.params);
     if (params === undefined) {
       try {
         params = parseOrInvalidParams(registered.descriptor.params, message.params, method);
@@ -395,8 +397,7 @@ export class RpcPeer {
       return;
     }
     // `undefined` would vanish from the JSON and leave a response with neither result nor error.
-    // An envelope that writes its own JSON text (protocol/wire-json.ts).
-    this.send(new ResultEnvelope(incoming.id, value === undefined ? null : value) as unknown as Message & Record<string, unknown>);
+    this.send(new ResultEnvelope(incoming.id, value === undefined ? null : value));
   }
 
   private finishWithError(incoming: IncomingRequest, error: unknown): void {
@@ -498,7 +499,7 @@ export class RpcPeer {
     this.sendError(id, { code: ErrorCodes.RequestCancelled, message: 'Request cancelled' });
   }
 
-  private send(message: Message & Record<string, unknown>): void {
+  private send(message: OutgoingMessage): void {
     const written = this.writer.write(message);
     // Writers that return a fresh promise per write get a guard so a failed write never becomes an
     // unhandled rejection; writers returning one shared promise (ours) pay for this check only.
@@ -543,6 +544,9 @@ export const SWEEP_INTERVAL_MS = 1_000;
 const PREVIEW_CHARS = 200;
 const PREVIEW_FIELDS = 8;
 const PREVIEW_VALUE_CHARS = 60;
+
+/** What a peer writes: envelopes that know their JSON text, notifications, error responses. */
+type OutgoingMessage = RequestEnvelope | ResultEnvelope | NotificationMessage | ErrorResponse;
 
 interface RequestOwner {
   abandon(request: OutgoingRequest, error: Error): void;

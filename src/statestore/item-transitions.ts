@@ -8,7 +8,7 @@ export const RUNNING_CODE = ItemStatusCode.Running;
 
 /**
  * Item transitions in order, kept column by column: recording one costs a few array pushes
- * instead of an object, and a store applies them without making any (bench/README.md: with one object
+ * instead of an object, and a store applies them without making any (bench/HISTORY.md: with one object
  * per transition, journaling took ≈0.7 µs of the ≈4 µs a small item cost the runtime, and such
  * objects were most of what the GC promoted in a run of a million items).
  */

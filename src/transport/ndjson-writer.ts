@@ -31,7 +31,7 @@ const DEFAULT_BATCH_CHARS = 16_384;
  * concurrency 1–4 `setImmediate` costs an extra event-loop phase per round trip (≈20 vs ≈16 µs
  * CPU at c=1, ≈10 vs ≈6.5 at c=4).
  *
- * Why 16 KiB (bench/README.md, "Fifth pass"): at maxConcurrency 256 the runtime's tick
+ * Why 16 KiB (bench/HISTORY.md, "Fifth pass"): at maxConcurrency 256 the runtime's tick
  * produces ≈73 KB of requests. Written whole, the server's 64 KiB reads split it anyway and the two
  * processes mostly take turns; written in 16–32 KiB pieces, the server starts on the first piece
  * while the runtime produces the next: +11–24% items/s at the same CPU per item (A/B, 8 rounds

@@ -1,7 +1,6 @@
 import {
   ComponentsExecute,
   ErrorCodes,
-  ExecuteRequestParams,
   Initialize,
   Initialized,
   PROTOCOL_VERSION,
@@ -150,8 +149,7 @@ export class ServerConnection {
       pending.fail = reject;
     });
     this.inFlight.add(pending);
-    // Params that write their own JSON text (protocol/wire-json.ts): the request is the hot path.
-    const params = new ExecuteRequestParams(call.component, call.input, call.attempt, observability);
+    const params = { component: call.component, input: call.input, attempt: call.attempt, observability };
     this.peer.sendRequestTo(ComponentsExecute, params, pending, call.signal, timeoutMs);
     return promise;
   }
