@@ -86,3 +86,22 @@ export class FlowLoadError extends FlowrunError {
     super('FLOW_INVALID', message);
   }
 }
+
+/**
+ * A SQLite state store is already held by another process: one process per SQLite file
+ * (docs/state-stores.md). `pid` and `host` name the holder when it could be told.
+ */
+export class StateStoreInUseError extends FlowrunError {
+  override name = 'StateStoreInUseError';
+  constructor(
+    readonly path: string,
+    readonly holder: { pid: number; host: string } | undefined,
+  ) {
+    const who = holder === undefined ? 'another flowrun process' : `another flowrun process (pid ${holder.pid} on host ${holder.host})`;
+    super(
+      'STATE_STORE_IN_USE',
+      `state store ${path} is in use by ${who}; one process per SQLite file — stop it, ` +
+        'or use a PostgreSQL state store to run several nodes',
+    );
+  }
+}

@@ -32,7 +32,7 @@ export {
 } from '../blobstore/index.js';
 export { createStateStore, MemoryStateStore, DEFAULT_STATE_DB_PATH, type StateStore, type CreateStateStoreOptions } from './statestore/index.js';
 export { ComponentError } from './calls/component-error.js';
-export { FlowrunError, ConfigError, FlowLoadError, ConnectionClosedError, RequestCancelledError, RequestTimeoutError } from './errors.js';
+export { FlowrunError, ConfigError, FlowLoadError, ConnectionClosedError, RequestCancelledError, RequestTimeoutError, StateStoreInUseError } from './errors.js';
 export { createLogger, type Logger } from './log.js';
 export { RpcError, ErrorCodes } from '../protocol/index.js';
 export type { FlowResult, RunStatus, ItemResult, Observability, ResultOrder, Status } from '../protocol/index.js';

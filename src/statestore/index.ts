@@ -1,5 +1,6 @@
 import type { StateStoreConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { StateStoreInUseError } from '../errors.js';
 import { MemoryStateStore } from './memory-state-store.js';
 import type { StateStore } from './state-store.js';
 
@@ -36,6 +37,7 @@ export async function createStateStore(config: StateStoreConfig, options: Create
       try {
         return SqliteStateStore.open(config.path);
       } catch (err) {
+        if (err instanceof StateStoreInUseError) throw err; // its message already names the file and says why
         throw new Error(`cannot open state database ${config.path}: ${(err as Error).message}`, { cause: err });
       }
     }

@@ -8,6 +8,7 @@ import { runQueryCondition, type SqlParams } from './run-query-sql.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, recordOfRow, stateOfRow } from './sql-rows.js';
 import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
 import { migrateSqlite } from './sqlite-schema.js';
+import { lockStateFile, type ProcessLock } from './sqlite-process-lock.js';
 import { ITEM_STATUS_BY_CODE } from './item-status.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type { LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
@@ -23,24 +24,40 @@ export class SqliteStateStore implements StateStore {
   private readonly db: Database.Database;
   private readonly statements: ReturnType<typeof prepareStatements>;
 
-  private constructor(db: Database.Database) {
+  private constructor(
+    db: Database.Database,
+    private readonly lock: ProcessLock | undefined,
+  ) {
     this.db = db;
     this.statements = prepareStatements(db);
   }
 
-  /** Opens (creating it and its directory if needed) the database at `path`, or a private one for `:memory:`. */
+  /**
+   * Opens (creating it and its directory if needed) the database at `path`, or a private one for
+   * `:memory:`. Throws `StateStoreInUseError` when another process has the file open
+   * (./sqlite-process-lock.ts); stores of this process may share it.
+   */
   static open(path: string): SqliteStateStore {
-    if (path !== ':memory:' && !path.startsWith('file:')) createPrivately(path);
-    const db = new Database(path);
+    const onDisk = path !== ':memory:' && !path.startsWith('file:');
+    if (onDisk) createPrivately(path);
+    const lock = onDisk ? lockStateFile(path) : undefined;
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
     try {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.pragma('journal_mode = WAL');
       // With WAL, NORMAL loses at most the last transactions on power loss, never consistency.
       db.pragma('synchronous = NORMAL');
       migrateSqlite(db);
-      return new SqliteStateStore(db);
+      return new SqliteStateStore(db, lock);
     } catch (err) {
       db.close();
+      lock?.release();
       throw err;
     }
   }
@@ -130,6 +147,7 @@ export class SqliteStateStore implements StateStore {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+    this.lock?.release();
   }
 }
 
