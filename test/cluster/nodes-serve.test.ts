@@ -156,6 +156,26 @@ describe.skipIf(!postgresAvailable())('flowrun serve nodes on one PostgreSQL', (
     expect((await health(node)).membership.state).toBe('joined');
     expect(await node.stop()).toBe(0);
   });
+
+  // Last of this file's PostgreSQL tests: it stops the shared server.
+  it('stays up while the database is down: heartbeats fail and are logged, then resume', async (ctx) => {
+    if (!postgres.stop || !postgres.start) ctx.skip(); // an external server is not the test's to stop
+    const { config } = await freshDatabaseConfig();
+    const node = await serveNode(config);
+    const { nodeId } = await health(node);
+    await postgres.stop!();
+    try {
+      await until('a failing heartbeat', async () => ((await health(node)).membership.state === 'heartbeatFailing' ? true : undefined));
+      expect(node.stderr()).toContain(`node ${nodeId}: heartbeat failed`);
+    } finally {
+      await postgres.start!();
+    }
+    await until('the heartbeat restored', async () => ((await health(node)).membership.state === 'joined' ? true : undefined));
+    const listed = await until('the node listed alive', async () => (await nodesVia(node)).find((n) => n.nodeId === nodeId && n.alive));
+    expect(listed.pid).toBe(node.child.pid);
+    expect(node.child.exitCode).toBeNull();
+    expect(await node.stop()).toBe(0);
+  });
 });
 
 describe('flowrun serve on a store of one process', () => {
