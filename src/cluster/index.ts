@@ -1,5 +1,4 @@
-import type { ClusterConfig } from '../config/index.js';
-import { DEFAULT_CLUSTER_CONFIG } from '../config/index.js';
+import { DEFAULT_CLUSTER_CONFIG, type ClusterConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { PostgresStateStore } from '../statestore/postgres-state-store.js';
 import type { StateStore } from '../statestore/state-store.js';

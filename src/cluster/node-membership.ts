@@ -41,7 +41,7 @@ export class NodeMembership implements NodeDirectory {
   }
 
   async list(): Promise<NodeInfo[]> {
-    const { rows } = await this.options.query<NodeRow & Record<string, unknown>>(LIST_NODES, [this.options.cluster.leaseMs]);
+    const { rows } = await this.options.query<NodeRow>(LIST_NODES, [this.options.cluster.leaseMs]);
     return rows.map(nodeInfoOfRow);
   }
 

@@ -24,7 +24,7 @@ export const LIST_NODES = `
   FROM nodes ORDER BY started_at, node_id`;
 
 /** A row of {@link LIST_NODES}. */
-export interface NodeRow {
+export type NodeRow = {
   node_id: string;
   host: string;
   pid: number;
@@ -33,4 +33,4 @@ export interface NodeRow {
   chunks_held: number;
   items_in_flight: number;
   alive: boolean;
-}
+};
