@@ -124,6 +124,25 @@ export const RunsListResult = z.object({
   nextCursor: z.string().optional(),
 });
 
+/** `nodes/list`: the nodes of the cluster sharing this runtime's state store (docs/cluster.md). */
+export const NodesListParams = z
+  .object({})
+  .nullish()
+  .transform(() => ({}));
+export const NodeInfoSchema = z.object({
+  nodeId: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  startedAt: z.string(),
+  heartbeatAt: z.string(),
+  /** Its last heartbeat is younger than `cluster.leaseMs`. */
+  alive: z.boolean(),
+  chunksHeld: z.number().int().nonnegative(),
+  itemsInFlight: z.number().int().nonnegative(),
+});
+export type NodeInfo = z.output<typeof NodeInfoSchema>;
+export const NodesListResult = z.object({ nodes: z.array(NodeInfoSchema) });
+
 // --- both directions ---
 
 export const CancelRequestParams = z.object({ id: z.union([z.string(), z.number().int()]) });

@@ -20,6 +20,7 @@ import { InProcessCaller } from './api/in-process-caller.js';
 import { watchRun, type LiveRun } from './api/live-run.js';
 import { RunHandle, submitAndWait } from './client/run-handle.js';
 import type { RequestOptions } from './rpc/peer.js';
+import { joinCluster, type NodeDirectory } from './cluster/index.js';
 
 /** Options of `Runtime.create`. */
 export interface RuntimeOptions {
@@ -56,6 +57,8 @@ export class Runtime {
     readonly plugins: ReadonlyMap<string, LazyPlugin>,
     /** Calls a flow step's component through the router (what the run manager uses). */
     readonly invoke: StepInvoker,
+    /** This process as a node of the cluster on its state store (docs/cluster.md). */
+    readonly nodes: NodeDirectory,
     private readonly logger: Logger,
   ) {
     this.caller = new InProcessCaller(service);
@@ -128,12 +131,16 @@ export class Runtime {
         return 0; // no route: the call fails with -32001, nothing to retry
       }
     };
+    const nodes = await joinCluster(store, config.cluster, logger).catch(async (err: unknown) => {
+      await store.close();
+      throw err;
+    });
     const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits });
     const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component));
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
       plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service })));
     }
-    return new Runtime(config, blobs, store, runs, service, router, plugins, invoke, logger);
+    return new Runtime(config, blobs, store, runs, service, router, plugins, invoke, nodes, logger);
   }
 
   /** Every component reachable through the routes, with the plugin serving it. */
@@ -155,6 +162,7 @@ export class Runtime {
     if (options.cancelRuns === false) await this.runs.suspend();
     else await this.runs.cancelAll();
     await Promise.allSettled([...this.plugins.values()].map((p) => p.close()));
+    await this.nodes.close();
     await this.blobs.close();
     await this.store.close();
     this.logger.debug('runtime closed');

@@ -7,6 +7,7 @@ import { componentsCommand } from './commands/components.js';
 import { getCommand } from './commands/get.js';
 import { itemsCommand } from './commands/items.js';
 import { listCommand } from './commands/list.js';
+import { nodesCommand } from './commands/nodes.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { submitCommand } from './commands/submit.js';
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, (argv: string[], out: Output) => Promise<number>>
   cancel: cancelCommand,
   list: listCommand,
   items: itemsCommand,
+  nodes: nodesCommand,
 };
 
 const HELP = `flowrun — a workflow runtime for Stepflow v1 flows
@@ -44,6 +46,7 @@ commands:
   items       a run's items (e.g. the failed ones) from a served runtime
   cancel      cancel a run on a served runtime
   list        list the runs of a served runtime
+  nodes       list the nodes of a served runtime's cluster
 
 Remote commands connect to --url, else $FLOWRUN_URL, else ws://127.0.0.1:7837/, with --token,
 else $FLOWRUN_TOKEN. FLOWRUN_LOG_LEVEL sets the log level (default info; logs go to stderr).

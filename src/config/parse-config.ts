@@ -7,6 +7,7 @@ import { MissingVariableError, substituteEnv, type Environment } from './env-sub
 import { parseMockComponents } from './mock-behaviors.js';
 import { findRouteProblem } from '../routing/route-pattern.js';
 import { parseLimitsConfig, parseServeConfig } from './serve-config.js';
+import { parseClusterConfig } from './cluster-config.js';
 import type { BlobStoreConfig, BuiltinPluginConfig, FlowrunConfig, PluginConfig, RouteRule, StateStoreConfig, StepflowPluginConfig } from './types.js';
 
 export interface ParseConfigOptions extends ConfigSource {
@@ -41,6 +42,7 @@ const TopLevelSchema = z.object({
   stateStore: z.unknown().optional(),
   serve: z.unknown().optional(),
   limits: z.unknown().optional(),
+  cluster: z.unknown().optional(),
 });
 
 const StepflowSchema = z.object({
@@ -123,6 +125,7 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
     ...optional('stateStore', parseStateStore(top.stateStore, workingDirectory, reader)),
     ...optional('serve', parseServeConfig(top.serve, reader)),
     ...optional('limits', parseLimitsConfig(top.limits, reader)),
+    ...optional('cluster', parseClusterConfig(top.cluster, reader)),
   };
 }
 

@@ -25,6 +25,18 @@ export interface FlowrunConfig {
   serve?: ServeConfig;
   /** Bounds on child runs (`limits:`); absent keys take the run manager's defaults. */
   limits?: LimitsConfig;
+  /** Nodes sharing a PostgreSQL state store (`cluster:`); absent: the defaults of docs/config.md. */
+  cluster?: ClusterConfig;
+}
+
+/** `cluster:` — see docs/config.md for the defaults. */
+export interface ClusterConfig {
+  /** Items per chunk of a run, the unit nodes claim. */
+  chunkSize: number;
+  /** A node whose last heartbeat is older than this is no longer alive. */
+  leaseMs: number;
+  /** How often a node heartbeats; less than half of `leaseMs`. */
+  heartbeatMs: number;
 }
 
 /** `serve:` — what `flowrun serve` allows besides its flags. */

@@ -17,6 +17,8 @@ import { packageVersion } from './package-version.js';
 import type { RuntimeApi } from '../api/runtime-api.js';
 import { registerRuntimeHandlers } from '../api/runtime-handlers.js';
 import { replyParseError, replyToUnaddressableMessages } from './unaddressable-replies.js';
+import type { NodeDirectory } from '../cluster/index.js';
+import { nodeHealth, registerNodesHandler } from './nodes-handler.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7837;
@@ -27,7 +29,7 @@ const CLOSE_GRACE_MS = 2000;
 /** Options of {@link startRuntimeServer}. */
 export interface RuntimeServerOptions {
   /** What is served: its `service` answers `blobs/*` and `runs/*` (docs/protocol.md). */
-  runtime: { readonly service: RuntimeApi };
+  runtime: { readonly service: RuntimeApi; readonly nodes?: NodeDirectory };
   /** Interface to bind. Default `127.0.0.1`; anything but loopback requires `token`. */
   host?: string;
   /** Default 7837; 0 picks a free port (see `port` of the result). */
@@ -92,6 +94,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   const origins = new OriginPolicy(host, options.allowOrigins);
   const logger = options.logger ?? silentLogger;
   const api = options.runtime.service;
+  const nodes = options.runtime.nodes;
   const startedAt = Date.now();
 
   const sockets = new Set<WebSocket>();
@@ -118,6 +121,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     const peer = new RpcPeer(reader, writer, { name, logger, maxInFlight });
     // External clients have no parent item: the runs they submit are top-level runs.
     registerRuntimeHandlers(peer, api, () => ({}));
+    if (nodes !== undefined) registerNodesHandler(peer, nodes);
     peer.listen();
     logger.debug({ client: name }, `${name} connected`);
   };
@@ -159,7 +163,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       replyJson(res, 403, { error: foreignOrigin });
       return;
     }
-    answerPlainRequest(req, res, startedAt);
+    answerPlainRequest(req, res, startedAt, nodes);
   };
 
   const http = createServer(onRequest);
@@ -196,14 +200,14 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
 }
 
 /** Answers a request that is not an upgrade: `GET /health`, and why other paths have nothing for it. */
-function answerPlainRequest(req: IncomingMessage, res: ServerResponse, startedAt: number): void {
+function answerPlainRequest(req: IncomingMessage, res: ServerResponse, startedAt: number, nodes: NodeDirectory | undefined): void {
   const path = pathOf(req);
   if (path === '/health') {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       replyJson(res, 405, { error: `${req.method} not allowed on /health` }, { Allow: 'GET, HEAD' });
       return;
     }
-    replyJson(res, 200, { status: 'ok', version: packageVersion(), uptimeMs: Date.now() - startedAt });
+    replyJson(res, 200, { status: 'ok', version: packageVersion(), uptimeMs: Date.now() - startedAt, ...nodeHealth(nodes) });
   } else if (path === '/') {
     replyJson(res, 426, { error: 'the runtime speaks JSON-RPC over WebSocket here: upgrade the connection' }, { Upgrade: 'websocket' });
   } else {

@@ -44,6 +44,18 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS items_by_status ON items (run_id, status);
   `,
   `ALTER TABLE runs ADD COLUMN IF NOT EXISTS parent_item_index integer;`,
+  // Cluster membership (docs/cluster.md): times are ms of the database's clock, shared by every node.
+  `
+  CREATE TABLE IF NOT EXISTS nodes (
+    node_id text PRIMARY KEY,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    started_at bigint NOT NULL,
+    heartbeat_at bigint NOT NULL,
+    chunks_held integer NOT NULL DEFAULT 0,
+    items_in_flight integer NOT NULL DEFAULT 0
+  );
+  `,
 ];
 
 /** Brings the database to the newest schema, holding an advisory lock so concurrent starters do not race. */

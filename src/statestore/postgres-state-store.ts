@@ -154,6 +154,16 @@ export class PostgresStateStore implements StateStore {
     return (await this.pool.query<StatusCountRow>(sql, [runIds])).rows;
   }
 
+  /**
+   * One statement on the pool, outside the journal's write order: for the cluster's own tables
+   * (nodes), whose statements must not wait behind a long journal write.
+   */
+  async query<R extends pg.QueryResultRow>(sql: string, params: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+    if (this.closing) throw new Error('postgres state store is closed');
+    const result = await this.pool.query<R>(sql, params as unknown[]);
+    return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+  }
+
   close(): Promise<void> {
     return (this.closing ??= this.writes.then(() => this.pool.end()));
   }

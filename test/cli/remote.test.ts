@@ -37,7 +37,7 @@ describe('flowrun serve, driven by the client library and by the remote CLI', ()
     expect(served.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/);
     const res = await fetch(served.httpUrl + 'health');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', version: packageVersion(), uptimeMs: expect.any(Number) });
+    expect(await res.json()).toEqual({ status: 'ok', version: packageVersion(), uptimeMs: expect.any(Number), nodeId: expect.any(String), membership: { state: 'single', lastHeartbeatAt: expect.any(String) } });
     expect((await fetch(served.httpUrl + 'metrics')).status).toBe(404);
   });
 

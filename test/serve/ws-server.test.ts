@@ -67,12 +67,18 @@ function closeOf(socket: WebSocket): Promise<number> {
 }
 
 describe('flowrun runtime server: HTTP', () => {
-  it('answers GET /health with status, version and uptime', async () => {
-    const { server } = await serve();
+  it('answers GET /health with status, version, uptime and this node\'s membership', async () => {
+    const { server, runtime } = await serve();
     const res = await fetch(server.url.replace('ws:', 'http:') + 'health');
     expect(res.status).toBe(200);
     const body = (await res.json()) as { version: string };
-    expect(body).toEqual({ status: 'ok', version: packageVersion(), uptimeMs: expect.any(Number) });
+    expect(body).toEqual({
+      status: 'ok',
+      version: packageVersion(),
+      uptimeMs: expect.any(Number),
+      nodeId: runtime.nodes.nodeId,
+      membership: { state: 'single', lastHeartbeatAt: expect.any(String) },
+    });
     expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
   });
 

@@ -39,7 +39,21 @@ describe('PostgresStateStore', () => {
       await Promise.all(stores.map((store) => store.close()));
       expect(await adminQuery(`SELECT version FROM ${schema}.flowrun_schema`)).toEqual([{ version: POSTGRES_MIGRATIONS.length }]);
       const tables = await adminQuery<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename', [schema]);
-      expect(tables.map((t) => t.tablename)).toEqual(['flowrun_schema', 'items', 'runs']);
+      expect(tables.map((t) => t.tablename)).toEqual(['flowrun_schema', 'items', 'nodes', 'runs']);
+    } finally {
+      await drop();
+    }
+  });
+
+  it('upgrades a database of the schema before cluster membership: the nodes table is added', async () => {
+    const { schema, url, drop } = await freshSchema();
+    try {
+      await (await PostgresStateStore.connect({ url })).close();
+      await adminQuery(`DROP TABLE ${schema}.nodes`);
+      await adminQuery(`UPDATE ${schema}.flowrun_schema SET version = 2`);
+      await (await PostgresStateStore.connect({ url })).close();
+      expect(await adminQuery(`SELECT version FROM ${schema}.flowrun_schema`)).toEqual([{ version: POSTGRES_MIGRATIONS.length }]);
+      expect(await adminQuery(`SELECT count(*)::int AS n FROM ${schema}.nodes`)).toEqual([{ n: 0 }]);
     } finally {
       await drop();
     }
