@@ -12,7 +12,7 @@ import { PostgresStateStore } from '../src/statestore/postgres-state-store.js';
 import { flowrunPass, ONE_STEP_FLOW } from './cases/flowrun-runs.js';
 import { cpuPerItem, median, rate, settle, type Measure } from './lib/measure.js';
 import { peerPass } from './lib/peer-pass.js';
-import { queryRows, startPostgres } from './lib/throwaway-postgres.js';
+import { createDatabase, startPostgres } from './lib/throwaway-postgres.js';
 
 export interface PeersOptions {
   quick: boolean;
@@ -75,7 +75,7 @@ export async function runPeers(options: PeersOptions): Promise<void> {
         if (failures.has(c.id)) continue;
         options.progress(`peers rep ${rep}/${reps} ${c.id} (${c.items} items)`);
         try {
-          const url = await freshDatabase(server.url, `${c.id.replace(/-/g, '_')}_${rep}`);
+          const url = await createDatabase(server.url, `${c.id.replace(/-/g, '_')}_${rep}`);
           const m = await c.run(url, c.items, c.warmup);
           measures.get(c.id)!.push(m);
           options.progress(`  ${Math.round(rate(m))} ${c.unit}, ${cpuPerItem(m).toFixed(1)} µs CPU/item`);
@@ -101,14 +101,6 @@ export async function runPeers(options: PeersOptions): Promise<void> {
   const out = options.out ?? fileURLToPath(new URL('../../bench/peers-results.json', import.meta.url));
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
   options.progress(`wrote ${out} (${report.durationSeconds.toFixed(0)} s)`);
-}
-
-/** Creates database `name` on the server and returns its URL. */
-async function freshDatabase(serverUrl: string, name: string): Promise<string> {
-  await queryRows(serverUrl, `CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 function summarize(cases: PeerCase[], measures: Map<string, Measure[]>, failures: Map<string, string>): PeerSummary[] {

@@ -192,6 +192,14 @@ async function createScratchDatabase(serverUrl: string): Promise<PostgresFixture
   };
 }
 
+/** Creates database `name` (an SQL identifier) on the server of `serverUrl` and returns its URL. */
+export async function createDatabase(serverUrl: string, name: string): Promise<string> {
+  await withClient(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 /** The rows of one query on a connection of its own. */
 export function queryRows<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
   return withClient(url, async (client) => (await client.query<T>(text, values)).rows);
