@@ -24,6 +24,9 @@ export function parsePeerArgs(argv: string[]): PeerArgs {
   return { url: value('--url'), items: Number(value('--items')), warmup: Number(value('--warmup')) };
 }
 
+/** A peer child that has not finished by then is killed and its pass fails. */
+const PEER_TIMEOUT_MS = 300_000;
+
 /** Runs a peer child to completion and returns the measure it printed. */
 export function peerPass(child: string, args: PeerArgs): Promise<Measure> {
   return new Promise((resolve, reject) => {
@@ -32,8 +35,11 @@ export function peerPass(child: string, args: PeerArgs): Promise<Measure> {
     let out = '';
     proc.stdout.setEncoding('utf8');
     proc.stdout.on('data', (chunk: string) => (out += chunk));
+    const timer = setTimeout(() => proc.kill('SIGKILL'), PEER_TIMEOUT_MS);
     proc.once('error', reject);
-    proc.once('close', (code) => {
+    proc.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (signal === 'SIGKILL') return reject(new Error(`${child} did not finish within ${PEER_TIMEOUT_MS / 1000} s`));
       const last = out.trim().split('\n').pop();
       if (code !== 0 || !last) reject(new Error(`${child} exited with code ${code}`));
       else resolve(JSON.parse(last) as Measure);
