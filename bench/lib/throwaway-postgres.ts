@@ -18,7 +18,7 @@ export function postgresAvailable(): boolean {
   return findPostgresBin() !== undefined;
 }
 
-/** A PostgreSQL database for one test file: a fresh cluster, or a fresh database on FLOWRUN_TEST_PG_URL. */
+/** A PostgreSQL database for one test file or bench run: a fresh cluster, or a fresh database on FLOWRUN_TEST_PG_URL. */
 export interface PostgresFixture {
   /** `postgres://…` of a database nobody else uses. */
   url: string;
