@@ -12,7 +12,7 @@ if (!postgres) {
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: [...configDefaults.exclude, ...(postgres ? [] : ['test/statestore/postgres*.test.ts', 'test/support/postgres.test.ts'])],
+    exclude: [...configDefaults.exclude, ...(postgres ? [] : ['test/statestore/postgres*.test.ts', 'test/support/postgres.test.ts', 'test/bench/peers.test.ts'])],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

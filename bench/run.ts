@@ -4,6 +4,7 @@
  * in one process tree. Prints a markdown table and writes bench/results.json.
  *
  *   node dist/bench/run.js [--quick] [--reps N] [--only TEXT] [--blob-dir DIR] [--out FILE]
+ *   node dist/bench/run.js --peers [--quick] [--reps N] [--out FILE]   (only flowrun and its PostgreSQL peers: peers.ts)
  *
  * Each timed pass spawns fresh children and warms up first; passes run rep by rep through every
  * case, so noise spreads over all of them; the reported figures are medians over the reps.
@@ -18,6 +19,7 @@ import { flowrunPass, ONE_STEP_FLOW, THREE_STEP_FLOW, type Transport } from './c
 import { rawNdjsonPass, rawWebSocketPass } from './cases/raw-baselines.js';
 import { waitLatency, type WaitLatency } from './cases/wait-latency.js';
 import { childScript } from './lib/children.js';
+import { runPeers } from './peers.js';
 import { cpuPerItem, median, rate, settle, type Measure } from './lib/measure.js';
 import { makePlan, type Plan } from './lib/plan.js';
 import type { PayloadName } from './lib/payloads.js';
@@ -48,6 +50,10 @@ const PASS_TIMEOUT_MS = 180_000;
 const args = parseArgs(process.argv.slice(2));
 const plan = makePlan(args.quick, args.reps);
 const started = Date.now();
+if (args.peers) {
+  await runPeers({ quick: args.quick, reps: args.reps, out: args.out, progress });
+  process.exit(0);
+}
 
 const cases = runCases(plan).filter((c) => args.only === undefined || c.id.includes(args.only));
 const measures = new Map<string, Measure[]>(cases.map((c) => [c.id, []]));
@@ -234,11 +240,11 @@ function progress(line: string): void {
   process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 }
 
-function parseArgs(argv: string[]): { quick: boolean; reps?: number; only?: string; blobDir?: string; out?: string } {
+function parseArgs(argv: string[]): { quick: boolean; peers: boolean; reps?: number; only?: string; blobDir?: string; out?: string } {
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(name);
     return i === -1 ? undefined : argv[i + 1];
   };
   const reps = value('--reps');
-  return { quick: argv.includes('--quick'), reps: reps === undefined ? undefined : Number(reps), only: value('--only'), blobDir: value('--blob-dir'), out: value('--out') };
+  return { quick: argv.includes('--quick'), peers: argv.includes('--peers'), reps: reps === undefined ? undefined : Number(reps), only: value('--only'), blobDir: value('--blob-dir'), out: value('--out') };
 }

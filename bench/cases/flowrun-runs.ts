@@ -10,6 +10,7 @@ import type { RunStatus } from '../../protocol/index.js';
 import { parseConfig } from '../../src/config/index.js';
 import { Runtime } from '../../src/runtime.js';
 import { MemoryStateStore } from '../../src/statestore/memory-state-store.js';
+import type { StateStore } from '../../src/statestore/state-store.js';
 import { childScript, readPort, spawnNode, stopChild } from '../lib/children.js';
 import { measure, type Measure } from '../lib/measure.js';
 import { inputsOf, type PayloadName } from '../lib/payloads.js';
@@ -51,8 +52,11 @@ export interface BenchRuntime {
   close(): Promise<void>;
 }
 
-/** Starts a runtime with the memory stores and one plugin, `bench`, served by a fresh SDK echo child. */
-export async function startBenchRuntime(transport: Transport): Promise<BenchRuntime> {
+/**
+ * Starts a runtime with the memory blob store, `stateStore` (default: the memory store; the runtime
+ * closes it) and one plugin, `bench`, served by a fresh SDK echo child.
+ */
+export async function startBenchRuntime(transport: Transport, stateStore: StateStore = new MemoryStateStore()): Promise<BenchRuntime> {
   let child: ChildProcess | undefined;
   let plugin: Record<string, unknown>;
   if (transport === 'stdio') {
@@ -66,7 +70,7 @@ export async function startBenchRuntime(transport: Transport): Promise<BenchRunt
     { plugins: { bench: plugin }, routes: { '/bench/{*component}': [{ plugin: 'bench' }] } },
     { workingDirectory: process.cwd(), env: process.env },
   );
-  const runtime = await Runtime.create({ config, blobStore: new MemoryBlobStore(), stateStore: new MemoryStateStore() });
+  const runtime = await Runtime.create({ config, blobStore: new MemoryBlobStore(), stateStore });
   return {
     runtime,
     close: async () => {
@@ -102,8 +106,8 @@ async function serverCpu(runtime: Runtime): Promise<number> {
 }
 
 /** One timed run on a fresh runtime + server after a warm-up run. */
-export async function flowrunPass(options: FlowrunPassOptions): Promise<Measure> {
-  const bench = await startBenchRuntime(options.transport);
+export async function flowrunPass(options: FlowrunPassOptions, stateStore?: StateStore): Promise<Measure> {
+  const bench = await startBenchRuntime(options.transport, stateStore);
   try {
     const { runtime } = bench;
     await submitAndWait(runtime, options.flow, inputsOf(options.payload, options.warmup), options.concurrency);

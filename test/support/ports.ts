@@ -1,13 +1,2 @@
-import { createServer } from 'node:net';
-
-/** A port nothing listens on right now on 127.0.0.1, chosen by the kernel (another process may take it later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+// The bench starts servers on free ports too; the one implementation lives there.
+export * from '../../bench/lib/ports.js';
