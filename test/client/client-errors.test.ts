@@ -9,29 +9,21 @@ import {
   RunNotFoundError,
   type FlowrunClient,
 } from '../../src/client/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { Runtime } from '../../src/runtime.js';
-import { startRuntimeServer, type RuntimeServer } from '../../src/serve/ws-server.js';
+import type { RuntimeServer } from '../../src/serve/ws-server.js';
 import { cleanupAfterEach } from '../support/cleanups.js';
 import { startGate } from '../support/gate.js';
-import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
+import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
+import { startServedRuntime, type ServedRuntime } from '../support/served-runtime.js';
 
-let ws: Workspace;
-let runtime: Runtime;
+let served: ServedRuntime;
 let server: RuntimeServer;
 
 beforeAll(async () => {
-  ws = await createWorkspace();
-  const config = await loadConfig({ configPath: ws.config });
-  runtime = await Runtime.create({ config: { ...config, limits: { ...config.limits, maxLiveRuns: 1 } } });
-  server = await startRuntimeServer({ runtime, port: 0 });
+  served = await startServedRuntime((config) => ({ ...config, limits: { ...config.limits, maxLiveRuns: 1 } }));
+  ({ server } = served);
 });
 const cleanups = cleanupAfterEach();
-afterAll(async () => {
-  await server.close();
-  await runtime.close();
-  await ws.remove();
-});
+afterAll(() => served.close());
 
 async function client(): Promise<FlowrunClient> {
   const c = await connect(server.url);

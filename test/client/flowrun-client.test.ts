@@ -3,29 +3,22 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, ConnectError, RequestCancelledError, RpcError, ErrorCodes, type FlowrunClient } from '../../src/client/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { Runtime } from '../../src/runtime.js';
-import { startRuntimeServer, type RuntimeServer } from '../../src/serve/ws-server.js';
+import type { RuntimeServer } from '../../src/serve/ws-server.js';
 import { startGate } from '../support/gate.js';
 import { freePort } from '../support/ports.js';
-import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
+import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
 import { cleanupAfterEach } from '../support/cleanups.js';
+import { startServedRuntime, type ServedRuntime } from '../support/served-runtime.js';
 
-let ws: Workspace;
-let runtime: Runtime;
+let served: ServedRuntime;
 let server: RuntimeServer;
 
 beforeAll(async () => {
-  ws = await createWorkspace();
-  runtime = await Runtime.create({ config: await loadConfig({ configPath: ws.config }) });
-  server = await startRuntimeServer({ runtime, port: 0 });
+  served = await startServedRuntime();
+  ({ server } = served);
 });
 const cleanups = cleanupAfterEach();
-afterAll(async () => {
-  await server.close();
-  await runtime.close();
-  await ws.remove();
-});
+afterAll(() => served.close());
 
 async function client(): Promise<FlowrunClient> {
   const c = await connect(server.url);

@@ -1,28 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type FlowrunClient } from '../../src/client/index.js';
-import { loadConfig } from '../../src/config/index.js';
 import { ConnectionClosedError } from '../../src/errors.js';
-import { Runtime } from '../../src/runtime.js';
-import { startRuntimeServer, type RuntimeServer } from '../../src/serve/ws-server.js';
-import { createWorkspace, ECHO_FLOW, type Workspace } from '../support/workspace.js';
+import type { RuntimeServer } from '../../src/serve/ws-server.js';
+import { ECHO_FLOW } from '../support/workspace.js';
+import { startServedRuntime, type ServedRuntime } from '../support/served-runtime.js';
 
 /**
  * A client whose frame limit is far below the size of a run's results still gets every result:
  * `result()` and a waiting `submit` page them under the limit. One page of everything would not fit.
  */
-let ws: Workspace;
-let runtime: Runtime;
+let served: ServedRuntime;
 let server: RuntimeServer;
 beforeAll(async () => {
-  ws = await createWorkspace();
-  runtime = await Runtime.create({ config: await loadConfig({ configPath: ws.config }) });
-  server = await startRuntimeServer({ runtime, port: 0 });
+  served = await startServedRuntime();
+  ({ server } = served);
 });
-afterAll(async () => {
-  await server.close();
-  await runtime.close();
-  await ws.remove();
-});
+afterAll(() => served.close());
 
 const FRAME_LIMIT = 64 * 1024;
 const N = 300;

@@ -65,14 +65,26 @@ async function until(done: () => boolean, what: string): Promise<void> {
   }
 }
 
-/** A runtime on a fresh schema, with its warnings collected. */
-async function start(): Promise<{ runtime: Runtime; url: string; warnings: string[] }> {
+/** A schema of its own on the test server, its URL, and a logger whose warnings the test reads. */
+async function freshSchema(): Promise<{ url: URL; logger: pino.Logger; warnings: string[] }> {
   const schema = `t_${randomBytes(6).toString('hex')}`;
   await adminQuery(`CREATE SCHEMA ${schema}`);
   const url = new URL(postgres.url);
   url.searchParams.set('options', `-c search_path=${schema}`);
   const warnings: string[] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg as string) });
+  return { url, logger, warnings };
+}
+
+/** A PostgreSQL state store in a {@link freshSchema}. */
+async function storeInFreshSchema(): Promise<{ store: PostgresStateStore; logger: pino.Logger; warnings: string[] }> {
+  const { url, logger, warnings } = await freshSchema();
+  return { store: await PostgresStateStore.connect({ url: url.toString(), logger }), logger, warnings };
+}
+
+/** A runtime on a fresh schema, with its warnings collected. */
+async function start(): Promise<{ runtime: Runtime; url: string; warnings: string[] }> {
+  const { url, logger, warnings } = await freshSchema();
   const config = parseConfig(
     {
       plugins: { deep: { type: 'stepflow', command: process.execPath, args: [join(ROOT, 'test/fixtures/deep-output-server.mjs')] } },
@@ -170,13 +182,7 @@ describe('a PostgreSQL state store that blinks mid-run', () => {
 
   it('holds producers back once the journal is far behind, and lets them go when the store is back', async (ctx) => {
     if (!postgres.stop || !postgres.start) ctx.skip();
-    const schema = `t_${randomBytes(6).toString('hex')}`;
-    await adminQuery(`CREATE SCHEMA ${schema}`);
-    const url = new URL(postgres.url);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    const warnings: string[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg as string) });
-    const store = await PostgresStateStore.connect({ url: url.toString(), logger });
+    const { store, logger, warnings } = await storeInFreshSchema();
     const n = 300;
     await store.createRun({ runId: 'r', flowId: `sha256:${'a'.repeat(64)}`, createdAt: 1, total: n, maxConcurrency: n, variables: {} }, Array.from({ length: n }, (_, i) => i));
     const writer = new StoreWriter(store, logger, { maxPendingTransitions: 100, retryMinMs: 10, retryMaxMs: 200 });
@@ -207,13 +213,7 @@ describe('a PostgreSQL state store that blinks mid-run', () => {
 
   it('gives up on a store still unreachable when stopped, instead of hanging the shutdown', async (ctx) => {
     if (!postgres.stop || !postgres.start) ctx.skip();
-    const schema = `t_${randomBytes(6).toString('hex')}`;
-    await adminQuery(`CREATE SCHEMA ${schema}`);
-    const url = new URL(postgres.url);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    const warnings: string[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg as string) });
-    const store = await PostgresStateStore.connect({ url: url.toString(), logger });
+    const { store, logger, warnings } = await storeInFreshSchema();
     await store.createRun({ runId: 'r', flowId: `sha256:${'a'.repeat(64)}`, createdAt: 1, total: 2, maxConcurrency: 2, variables: {} }, [0, 1]);
     // Retries far apart: only stop() can end the wait in time.
     const writer = new StoreWriter(store, logger, { retryMinMs: 60_000, retryMaxMs: 60_000 });
