@@ -80,6 +80,11 @@ export const COMPLETE_CHUNK = `
   UPDATE chunks SET state = 'done', holder = NULL, slots = 0
   WHERE run_id = $1 AND chunk_index = $2 AND holder = $3 AND epoch = $4 AND state = 'open'`;
 
+/** A held chunk's items all settled: its slots are free. `$1` run id, `$2` chunk index, `$3` node, `$4` epoch. */
+export const RELEASE_SLOTS = `
+  UPDATE chunks SET slots = 0
+  WHERE run_id = $1 AND chunk_index = $2 AND holder = $3 AND epoch = $4 AND state = 'open'`;
+
 /** A run's row, locked: whether it may finish now. `$1` run id. */
 export const LOCK_RUN = `SELECT total, cancel_requested, completed_at FROM runs WHERE run_id = $1 FOR UPDATE`;
 

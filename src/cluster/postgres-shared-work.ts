@@ -7,7 +7,7 @@ import type { PostgresStateStore } from '../statestore/postgres-state-store.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, recordOfRow, type ItemRow, type RunRow } from '../statestore/sql-rows.js';
 import {
   CANCEL_CHANNEL, CANCEL_ITEMS, CANCEL_UNHELD_CHUNKS, CLAIM_CANDIDATES, COMPLETE_CHUNK, FINISHED_RUNS, LOCK_RUN_TREE,
-  MARK_CANCEL_REQUESTED, RELEASE_LEASES, RENEW_LEASES, REPORT_LOAD, RUNS_CHANNEL, RUN_SLOTS, STALE_CHILDREN, TAKE_CHUNKS, WORK_CHANNEL,
+  MARK_CANCEL_REQUESTED, RELEASE_LEASES, RELEASE_SLOTS, RENEW_LEASES, REPORT_LOAD, RUNS_CHANNEL, RUN_SLOTS, STALE_CHILDREN, TAKE_CHUNKS, WORK_CHANNEL,
 } from './chunks-sql.js';
 import type { HeldLease, LeaseBook } from './lease-book.js';
 import { NotificationListener } from './notification-listener.js';
@@ -15,6 +15,8 @@ import { finishRunIfDone } from './run-finish.js';
 
 /** How often waits on runs of other nodes re-check the database, in case a notification was lost. */
 const WAIT_RECHECK_MS = 1_000;
+/** Chunks of one run that may run at once: each claim takes at most this share of its maxConcurrency. */
+const CHUNKS_PER_RUN = 4;
 /** Run ids per cancel notification (a payload holds at most 8000 bytes). */
 const IDS_PER_NOTIFICATION = 100;
 
@@ -114,21 +116,24 @@ export class PostgresSharedWork implements SharedWork {
     maxSlots: number,
   ): Promise<Array<{ runId: string; chunkIndex: number; slots: number; cancelRequested: boolean }>> {
     const chosen: Array<{ runId: string; chunkIndex: number; slots: number; cancelRequested: boolean }> = [];
-    const budgets = new Map<string, { free: number; cancelRequested: boolean }>();
+    const budgets = new Map<string, { free: number; share: number; cancelRequested: boolean }>();
     let left = maxSlots;
     for (const { run_id: runId, chunk_index: chunkIndex, first_item: first, end_item: end } of candidates) {
       let budget = budgets.get(runId);
       if (!budget) {
         const { rows } = await client.query<{ max_concurrency: number; cancel_requested: boolean; used: number }>(RUN_SLOTS, [runId]);
         if (rows.length === 0) continue;
-        budget = { free: rows[0].max_concurrency - rows[0].used, cancelRequested: rows[0].cancel_requested };
+        const max = rows[0].max_concurrency;
+        // A chunk takes a share of the run's concurrency, so several chunks of a run run at once:
+        // while one is being completed and the next claimed, the others keep its items going.
+        budget = { free: max - rows[0].used, share: Math.max(1, Math.ceil(max / CHUNKS_PER_RUN)), cancelRequested: rows[0].cancel_requested };
         budgets.set(runId, budget);
       }
       if (budget.cancelRequested) {
         chosen.push({ runId, chunkIndex, slots: 0, cancelRequested: true });
         continue;
       }
-      const slots = Math.min(budget.free, left, end - first);
+      const slots = Math.min(budget.free, budget.share, left, end - first);
       if (slots <= 0) continue;
       budget.free -= slots;
       left -= slots;
@@ -171,6 +176,10 @@ export class PostgresSharedWork implements SharedWork {
     });
     book.remove(lease);
     return done;
+  }
+
+  async releaseSlots(lease: ChunkLease): Promise<void> {
+    await this.options.store.query(RELEASE_SLOTS, [lease.runId, lease.chunkIndex, this.nodeId, lease.epoch]);
   }
 
   /** Leases a journal write found lost: told to the runner of the chunks. */

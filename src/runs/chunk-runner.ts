@@ -11,6 +11,9 @@ import type { StoreWriter } from './store-writer.js';
 export const NODE_SLOTS = 1024;
 /** Chunks a node holds at most. */
 export const MAX_CHUNKS_HELD = 8;
+/** Waits between attempts to complete a chunk while the store is unreachable. */
+const COMPLETE_RETRY_MIN_MS = 100;
+const COMPLETE_RETRY_MAX_MS = 5_000;
 /** How often an idle node looks for chunks (released by others, or whose lease expired). */
 const CLAIM_EVERY_MS = 250;
 
@@ -30,6 +33,8 @@ class HeldChunk {
   state: RunState | undefined;
   /** Another node holds it now, or this node stopped: nothing of it is completed here. */
   dropped = false;
+  /** Every item settled here: it only waits for its transitions to be written and its completion. */
+  settled = false;
   cancelRequested: boolean;
 
   constructor(readonly lease: ChunkLease) {
@@ -129,12 +134,18 @@ export class ChunkRunner implements SharedWorkListener {
   private async claimWhileRoom(): Promise<void> {
     do {
       this.claimAgain = false;
+      // Chunks whose items all settled wait only for the journal: they take no room.
       let slots = 0;
-      for (const chunk of this.held.values()) slots += chunk.lease.slots;
-      if (this.held.size >= MAX_CHUNKS_HELD || slots >= NODE_SLOTS) return;
+      let running = 0;
+      for (const chunk of this.held.values()) {
+        if (chunk.settled) continue;
+        slots += chunk.lease.slots;
+        running++;
+      }
+      if (running >= MAX_CHUNKS_HELD || slots >= NODE_SLOTS) return;
       let leases: ChunkLease[];
       try {
-        leases = await this.options.shared.claim(MAX_CHUNKS_HELD - this.held.size, NODE_SLOTS - slots);
+        leases = await this.options.shared.claim(MAX_CHUNKS_HELD - running, NODE_SLOTS - slots);
       } catch (err) {
         this.options.logger.warn({ err }, `cannot claim chunks: ${(err as Error).message}`);
         return;
@@ -216,24 +227,51 @@ export class ChunkRunner implements SharedWorkListener {
     return {
       itemStarted: (index, attempt) => run.itemStarted(first + index, attempt),
       itemSettled: (index, status, result, attempts, completedAt, seq) => run.itemSettled(first + index, status, result, attempts, completedAt, seq),
-      runFinished: () => this.completeAfterWrites(chunk, resolve),
+      runFinished: () => {
+        this.settledHere(chunk);
+        this.completeAfterWrites(chunk, resolve);
+      },
     };
   }
 
+  /** A chunk's items all settled: its slots go back at once, so the run's next chunks need not wait for the journal. */
+  private settledHere(chunk: HeldChunk): void {
+    chunk.settled = true;
+    this.options.shared.releaseSlots(chunk.lease).then(
+      () => this.claimSoon(),
+      (err: unknown) => this.options.logger.warn({ err, runId: chunk.lease.runId }, `cannot release the slots of chunk ${chunk.lease.chunkIndex}: ${(err as Error).message}`),
+    );
+  }
+
+  /**
+   * Completes the chunk once the journal has written every transition queued before now. The
+   * completion runs beside the journal's later writes, not in its queue: a chunk's few statements
+   * must not hold back every other chunk's transitions.
+   */
   private completeAfterWrites(chunk: HeldChunk, resolve: (completed: boolean) => void): void {
-    const { shared, writer, logger } = this.options;
-    writer.after(async () => {
-      if (chunk.dropped) return resolve(false);
-      try {
-        const ok = await shared.complete(chunk.lease);
-        if (!ok) this.leasesLost([chunk.lease]);
-        resolve(ok);
-      } catch (err) {
-        if (isStoreUnavailable(err)) throw err; // the writer retries
-        logger.error({ err, runId: chunk.lease.runId, chunkIndex: chunk.lease.chunkIndex }, `cannot complete chunk ${chunk.lease.chunkIndex} of run ${chunk.lease.runId}: ${(err as Error).message}`);
-        resolve(false);
-      }
+    this.options.writer.after(async () => {
+      void this.complete(chunk).then(resolve);
     });
+  }
+
+  /** Completes a chunk, retrying while the store is unreachable; false when the lease was lost or it failed. */
+  private async complete(chunk: HeldChunk): Promise<boolean> {
+    const { shared, logger } = this.options;
+    const { lease } = chunk;
+    for (let delayMs = COMPLETE_RETRY_MIN_MS; ; delayMs = Math.min(COMPLETE_RETRY_MAX_MS, delayMs * 2)) {
+      if (chunk.dropped) return false;
+      try {
+        const ok = await shared.complete(lease);
+        if (!ok) this.leasesLost([lease]);
+        return ok;
+      } catch (err) {
+        if (!isStoreUnavailable(err) || this.stopped) {
+          logger.error({ err, runId: lease.runId, chunkIndex: lease.chunkIndex }, `cannot complete chunk ${lease.chunkIndex} of run ${lease.runId}: ${(err as Error).message}`);
+          return false;
+        }
+        await new Promise((r) => setTimeout(r, delayMs));
+      }
+    }
   }
 
   /** Stops a chunk here: nothing more of it is journaled or completed, its running calls are cancelled. */

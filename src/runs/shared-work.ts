@@ -56,6 +56,11 @@ export interface SharedWork {
    * the last chunk of a run finishes the run, once cluster-wide. False when the lease was lost.
    */
   complete(lease: ChunkLease): Promise<boolean>;
+  /**
+   * Gives back a held chunk's slots once its items all settled, before its transitions are written
+   * and it is completed: the run's concurrency is free for other chunks while the journal catches up.
+   */
+  releaseSlots(lease: ChunkLease): Promise<void>;
   /** The lease is no longer held here: drop it from what the journal may write and what is renewed. */
   forget(lease: ChunkLease): void;
   /** Cancels a run and its descendants cluster-wide; returns the runs newly cancel-requested. */
