@@ -37,12 +37,51 @@ export const CLAIM_CANDIDATES = `
   LIMIT $1
   FOR UPDATE OF c SKIP LOCKED`;
 
-/** A run's concurrency budget, its row locked so claims of one run are counted one after another. `$1` run id. */
+/**
+ * A run's concurrency budget, its row locked so claims of one run are counted one after another,
+ * and how many nodes are alive (a chunk's share of the run depends on it). `$1` run id, `$2` lease ms.
+ */
 export const RUN_SLOTS = `
   SELECT r.max_concurrency, r.cancel_requested,
     (SELECT coalesce(sum(h.slots), 0) FROM chunks h
-     WHERE h.run_id = r.run_id AND h.state = 'open' AND h.holder IS NOT NULL AND h.lease_until >= ${NOW_MS})::integer AS used
+     WHERE h.run_id = r.run_id AND h.state = 'open' AND h.holder IS NOT NULL AND h.lease_until >= ${NOW_MS})::integer AS used,
+    (SELECT count(*) FROM nodes WHERE heartbeat_at > ${NOW_MS} - $2::bigint)::integer AS nodes
   FROM runs r WHERE r.run_id = $1 FOR UPDATE`;
+
+/**
+ * Claims the next claimable chunk of a run without slots: this node prepares it while it runs
+ * others of the run, and hands it their slots when one ends. `$1` run id, `$2` node, `$3` lease ms.
+ */
+export const CLAIM_SUCCESSOR = `
+  WITH c AS (
+    SELECT run_id, chunk_index FROM chunks
+    WHERE run_id = $1 AND state = 'open' AND (holder IS NULL OR lease_until < ${NOW_MS})
+    ORDER BY chunk_index LIMIT 1
+    FOR UPDATE SKIP LOCKED)
+  UPDATE chunks t SET holder = $2, epoch = t.epoch + 1, lease_until = ${NOW_MS} + $3::bigint, slots = 0
+  FROM c WHERE t.run_id = c.run_id AND t.chunk_index = c.chunk_index
+  RETURNING t.run_id, t.chunk_index, t.chunk_size, t.first_item, t.end_item, t.epoch, t.slots,
+    (SELECT cancel_requested FROM runs WHERE run_id = $1) AS cancel_requested`;
+
+/**
+ * Moves a settled chunk's slots to another chunk of the run held by this node, both at their
+ * epochs, or changes nothing: the run's slots in use stay the same, so no budget check is needed.
+ * `$1` run id, `$2` node, `$3`/`$4` from chunk and epoch, `$5`/`$6` to chunk and epoch, `$7` slots.
+ */
+export const TRANSFER_SLOTS = `
+  WITH pair AS (
+    SELECT run_id, chunk_index FROM chunks
+    WHERE run_id = $1 AND holder = $2 AND state = 'open'
+      AND ((chunk_index = $3 AND epoch = $4) OR (chunk_index = $5 AND epoch = $6))
+    FOR UPDATE)
+  UPDATE chunks c SET slots = CASE WHEN c.chunk_index = $3 THEN 0 ELSE $7::integer END
+  FROM pair p
+  WHERE c.run_id = p.run_id AND c.chunk_index = p.chunk_index AND (SELECT count(*) FROM pair) = 2`;
+
+/** Gives a held chunk slots. `$1` run id, `$2` chunk index, `$3` node, `$4` epoch, `$5` slots. */
+export const GRANT_SLOTS = `
+  UPDATE chunks SET slots = $5
+  WHERE run_id = $1 AND chunk_index = $2 AND holder = $3 AND epoch = $4 AND state = 'open'`;
 
 /** Takes the chunks: holder, a new epoch, a lease. `$1` node, `$2` lease ms, `$3..$5` run ids, chunk indices, slots. */
 export const TAKE_CHUNKS = `
@@ -75,9 +114,16 @@ export const UPDATE_ITEMS = `
     settled boolean, result json, completed_at bigint)
   WHERE i.run_id = u.run_id AND i.item_index = u.item_index`;
 
-/** Marks a held chunk done. `$1` run id, `$2` chunk index, `$3` node, `$4` epoch. */
-export const COMPLETE_CHUNK = `
-  UPDATE chunks SET state = 'done', holder = NULL, slots = 0
+/** Marks held chunks done; returns those still held at their epochs. `$1` node, `$2..$4` run ids, chunk indices, epochs. */
+export const COMPLETE_CHUNKS = `
+  UPDATE chunks c SET state = 'done', holder = NULL, slots = 0
+  FROM unnest($2::text[], $3::integer[], $4::bigint[]) AS u(run_id, chunk_index, epoch)
+  WHERE c.run_id = u.run_id AND c.chunk_index = u.chunk_index AND c.epoch = u.epoch AND c.holder = $1 AND c.state = 'open'
+  RETURNING c.run_id, c.chunk_index`;
+
+/** A held chunk's items all settled: its slots are free. `$1` run id, `$2` chunk index, `$3` node, `$4` epoch. */
+export const RELEASE_SLOTS = `
+  UPDATE chunks SET slots = 0
   WHERE run_id = $1 AND chunk_index = $2 AND holder = $3 AND epoch = $4 AND state = 'open'`;
 
 /** A run's row, locked: whether it may finish now. `$1` run id. */

@@ -6,8 +6,8 @@ import type { ChunkLease, ChunkWork, SharedWork, SharedWorkListener } from '../r
 import type { PostgresStateStore } from '../statestore/postgres-state-store.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, recordOfRow, type ItemRow, type RunRow } from '../statestore/sql-rows.js';
 import {
-  CANCEL_CHANNEL, CANCEL_ITEMS, CANCEL_UNHELD_CHUNKS, CLAIM_CANDIDATES, COMPLETE_CHUNK, FINISHED_RUNS, LOCK_RUN_TREE,
-  MARK_CANCEL_REQUESTED, RELEASE_LEASES, RENEW_LEASES, REPORT_LOAD, RUNS_CHANNEL, RUN_SLOTS, STALE_CHILDREN, TAKE_CHUNKS, WORK_CHANNEL,
+  CANCEL_CHANNEL, CANCEL_ITEMS, CANCEL_UNHELD_CHUNKS, CLAIM_CANDIDATES, CLAIM_SUCCESSOR, COMPLETE_CHUNKS, FINISHED_RUNS, GRANT_SLOTS, LOCK_RUN_TREE,
+  MARK_CANCEL_REQUESTED, RELEASE_LEASES, RELEASE_SLOTS, RENEW_LEASES, REPORT_LOAD, RUNS_CHANNEL, RUN_SLOTS, STALE_CHILDREN, TAKE_CHUNKS, TRANSFER_SLOTS, WORK_CHANNEL,
 } from './chunks-sql.js';
 import type { HeldLease, LeaseBook } from './lease-book.js';
 import { NotificationListener } from './notification-listener.js';
@@ -15,6 +15,8 @@ import { finishRunIfDone } from './run-finish.js';
 
 /** How often waits on runs of other nodes re-check the database, in case a notification was lost. */
 const WAIT_RECHECK_MS = 1_000;
+/** Chunks of one run each live node runs at once (see `runBudget`). */
+const CHUNKS_PER_NODE = 2;
 /** Run ids per cancel notification (a payload holds at most 8000 bytes). */
 const IDS_PER_NOTIFICATION = 100;
 
@@ -89,16 +91,7 @@ export class PostgresSharedWork implements SharedWork {
       return rows.map((row) => ({ row, cancelRequested: chosen.find((c) => c.runId === row.run_id)!.cancelRequested }));
     });
     return taken.map(({ row, cancelRequested }) => {
-      const lease: HeldLease = {
-        runId: row.run_id,
-        chunkIndex: row.chunk_index,
-        first: row.first_item,
-        end: row.end_item,
-        epoch: row.epoch,
-        slots: row.slots,
-        chunkSize: row.chunk_size,
-        cancelRequested,
-      };
+      const lease = leaseOfRow(row, cancelRequested);
       book.add(lease);
       return lease;
     });
@@ -114,21 +107,20 @@ export class PostgresSharedWork implements SharedWork {
     maxSlots: number,
   ): Promise<Array<{ runId: string; chunkIndex: number; slots: number; cancelRequested: boolean }>> {
     const chosen: Array<{ runId: string; chunkIndex: number; slots: number; cancelRequested: boolean }> = [];
-    const budgets = new Map<string, { free: number; cancelRequested: boolean }>();
+    const budgets = new Map<string, { free: number; share: number; cancelRequested: boolean }>();
     let left = maxSlots;
     for (const { run_id: runId, chunk_index: chunkIndex, first_item: first, end_item: end } of candidates) {
       let budget = budgets.get(runId);
       if (!budget) {
-        const { rows } = await client.query<{ max_concurrency: number; cancel_requested: boolean; used: number }>(RUN_SLOTS, [runId]);
-        if (rows.length === 0) continue;
-        budget = { free: rows[0].max_concurrency - rows[0].used, cancelRequested: rows[0].cancel_requested };
+        budget = await this.runBudget(client, runId);
+        if (!budget) continue;
         budgets.set(runId, budget);
       }
       if (budget.cancelRequested) {
         chosen.push({ runId, chunkIndex, slots: 0, cancelRequested: true });
         continue;
       }
-      const slots = Math.min(budget.free, left, end - first);
+      const slots = Math.min(budget.free, budget.share, left, end - first);
       if (slots <= 0) continue;
       budget.free -= slots;
       left -= slots;
@@ -136,6 +128,44 @@ export class PostgresSharedWork implements SharedWork {
       if (left <= 0) break;
     }
     return chosen;
+  }
+
+  /**
+   * A run's slots left, with its row locked, and a chunk's share of them: each live node runs
+   * `CHUNKS_PER_NODE` chunks of a run at once, so the run is spread over the nodes and, on each,
+   * one chunk keeps running while another changes hands.
+   */
+  private async runBudget(client: pg.ClientBase, runId: string): Promise<{ free: number; share: number; cancelRequested: boolean } | undefined> {
+    const { rows } = await client.query<{ max_concurrency: number; cancel_requested: boolean; used: number; nodes: number }>(RUN_SLOTS, [runId, this.options.cluster.leaseMs]);
+    if (rows.length === 0) return undefined;
+    const { max_concurrency: max, used, nodes, cancel_requested: cancelRequested } = rows[0];
+    return { free: max - used, share: Math.max(1, Math.ceil(max / (CHUNKS_PER_NODE * Math.max(1, nodes)))), cancelRequested };
+  }
+
+  async claimSuccessor(runId: string): Promise<ChunkLease | undefined> {
+    if (this.stopped) return undefined;
+    const { store, nodeId, cluster, book } = this.options;
+    const { rows } = await store.query<TakenRow & { cancel_requested: boolean }>(CLAIM_SUCCESSOR, [runId, nodeId, cluster.leaseMs]);
+    if (rows.length === 0) return undefined;
+    const lease = leaseOfRow(rows[0], rows[0].cancel_requested);
+    book.add(lease);
+    return lease;
+  }
+
+  async transferSlots(from: ChunkLease, to: ChunkLease, slots: number): Promise<boolean> {
+    const { rowCount } = await this.options.store.query(TRANSFER_SLOTS, [from.runId, this.nodeId, from.chunkIndex, from.epoch, to.chunkIndex, to.epoch, slots]);
+    return rowCount === 2;
+  }
+
+  async acquireSlots(lease: ChunkLease): Promise<number> {
+    return this.options.store.inTransaction(async (client) => {
+      const budget = await this.runBudget(client, lease.runId);
+      if (!budget || budget.cancelRequested) return 0;
+      const slots = Math.min(budget.free, budget.share, lease.end - lease.first);
+      if (slots <= 0) return 0;
+      const { rowCount } = await client.query(GRANT_SLOTS, [lease.runId, lease.chunkIndex, this.nodeId, lease.epoch, slots]);
+      return rowCount === 1 ? slots : 0;
+    });
   }
 
   async load(lease: ChunkLease): Promise<ChunkWork> {
@@ -159,18 +189,28 @@ export class PostgresSharedWork implements SharedWork {
     };
   }
 
-  async complete(lease: ChunkLease): Promise<boolean> {
+  async complete(leases: readonly ChunkLease[]): Promise<boolean[]> {
     const { store, nodeId, book } = this.options;
     const done = await store.inTransaction(async (client) => {
-      const { rowCount } = await client.query(COMPLETE_CHUNK, [lease.runId, lease.chunkIndex, nodeId, lease.epoch]);
-      if (rowCount !== 1) return false;
-      await finishRunIfDone(client, lease.runId);
-      // Its slots are free again: other nodes may claim more of the run.
-      await client.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, lease.runId]);
-      return true;
+      const { rows } = await client.query<{ run_id: string; chunk_index: number }>(COMPLETE_CHUNKS, [
+        nodeId,
+        leases.map((l) => l.runId),
+        leases.map((l) => l.chunkIndex),
+        leases.map((l) => l.epoch),
+      ]);
+      const completed = new Set(rows.map((r) => `${r.chunk_index}:${r.run_id}`));
+      // Runs one after another in a fixed order, so two nodes completing chunks of the same runs do not deadlock.
+      for (const runId of [...new Set(rows.map((r) => r.run_id))].sort()) await finishRunIfDone(client, runId);
+      // Their slots are free again: other nodes may claim more of the runs.
+      if (rows.length > 0) await client.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, '']);
+      return leases.map((l) => completed.has(`${l.chunkIndex}:${l.runId}`));
     });
-    book.remove(lease);
+    for (const lease of leases) book.remove(lease);
     return done;
+  }
+
+  async releaseSlots(lease: ChunkLease): Promise<void> {
+    await this.options.store.query(RELEASE_SLOTS, [lease.runId, lease.chunkIndex, this.nodeId, lease.epoch]);
   }
 
   /** Leases a journal write found lost: told to the runner of the chunks. */
@@ -294,4 +334,17 @@ export class PostgresSharedWork implements SharedWork {
       this.renewing = false;
     }
   }
+}
+
+function leaseOfRow(row: TakenRow, cancelRequested: boolean): HeldLease {
+  return {
+    runId: row.run_id,
+    chunkIndex: row.chunk_index,
+    first: row.first_item,
+    end: row.end_item,
+    epoch: row.epoch,
+    slots: row.slots,
+    chunkSize: row.chunk_size,
+    cancelRequested,
+  };
 }

@@ -11,6 +11,9 @@ import type { StoreWriter } from './store-writer.js';
 export const NODE_SLOTS = 1024;
 /** Chunks a node holds at most. */
 export const MAX_CHUNKS_HELD = 8;
+/** Waits between attempts to complete a chunk while the store is unreachable. */
+const COMPLETE_RETRY_MIN_MS = 100;
+const COMPLETE_RETRY_MAX_MS = 5_000;
 /** How often an idle node looks for chunks (released by others, or whose lease expired). */
 const CLAIM_EVERY_MS = 250;
 
@@ -24,20 +27,47 @@ export interface ChunkRunnerOptions {
   now: () => number;
 }
 
-/** A chunk held by this node while it runs. */
+/** A chunk held by this node, from its claim until it is completed or dropped. */
 class HeldChunk {
   readonly abort = new AbortController();
   state: RunState | undefined;
+  /** Items it may run at once: its lease's, or those handed to it by another chunk of its run. */
+  slots: number;
   /** Another node holds it now, or this node stopped: nothing of it is completed here. */
   dropped = false;
+  /** Every item settled here: it only waits for its transitions to be written and its completion. */
+  settled = false;
+  /** Another chunk of its run is handing it its slots. */
+  reserved = false;
   cancelRequested: boolean;
+  /** Resolves with the slots it runs with (0: it runs nothing more, dropped or cancelled). */
+  readonly granted: Promise<number>;
+  private resolveGranted!: (slots: number) => void;
 
   constructor(readonly lease: ChunkLease) {
     this.cancelRequested = lease.cancelRequested;
+    this.slots = lease.slots;
+    this.granted = new Promise((resolve) => (this.resolveGranted = resolve));
+    if (lease.slots > 0) this.resolveGranted(lease.slots);
   }
 
   get key(): string {
     return chunkKey(this.lease.runId, this.lease.chunkIndex);
+  }
+
+  /** Running: it has slots and items not all settled. */
+  get running(): boolean {
+    return this.slots > 0 && !this.settled && !this.dropped;
+  }
+
+  /** Waiting for slots: claimed as a successor, prepared or being prepared. */
+  get waiting(): boolean {
+    return this.slots === 0 && !this.settled && !this.dropped && !this.cancelRequested;
+  }
+
+  grant(slots: number): void {
+    this.slots = slots;
+    this.resolveGranted(slots);
   }
 }
 
@@ -49,13 +79,20 @@ function chunkKey(runId: string, chunkIndex: number): string {
  * A cluster node's share of the work (docs/cluster.md): it claims chunks of runs from the shared
  * database while it has room, executes each chunk's items with the run scheduler (the chunk's
  * `slots` at a time, journaled through the store writer, whose writes the database fences by the
- * chunk's epoch), and completes the chunk once its transitions are written. A lost lease or a
- * cancel from any node reaches it through the `SharedWorkListener` calls.
+ * chunk's epoch), and completes the chunk once its transitions are written. While a chunk runs,
+ * the next chunk of its run is claimed and prepared without slots; when the first settles, its
+ * slots move to the second in one statement, so a run's items keep flowing across chunk
+ * boundaries. A lost lease or a cancel from any node reaches it through `SharedWorkListener`.
  */
 export class ChunkRunner implements SharedWorkListener {
   private readonly held = new Map<string, HeldChunk>();
+  /** Successor claims under way, by run. */
+  private readonly prefetching = new Map<string, number>();
   private claiming = false;
   private claimAgain = false;
+  /** Chunks whose transitions are written, to complete together. */
+  private toComplete: Array<{ chunk: HeldChunk; resolve: (completed: boolean) => void }> = [];
+  private completing: Promise<void> | undefined;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -102,6 +139,8 @@ export class ChunkRunner implements SharedWorkListener {
       chunk.cancelRequested = true;
       chunk.state?.cancelPending(this.options.now());
       chunk.abort.abort();
+      // One waiting for slots ends cancelled without them.
+      if (chunk.slots === 0) chunk.grant(0);
     }
   }
 
@@ -129,29 +168,55 @@ export class ChunkRunner implements SharedWorkListener {
   private async claimWhileRoom(): Promise<void> {
     do {
       this.claimAgain = false;
+      await this.grantWaiting();
+      // Only running chunks take room: settled ones wait for the journal, waiting ones for slots.
       let slots = 0;
-      for (const chunk of this.held.values()) slots += chunk.lease.slots;
-      if (this.held.size >= MAX_CHUNKS_HELD || slots >= NODE_SLOTS) return;
+      let running = 0;
+      for (const chunk of this.held.values()) {
+        if (!chunk.running) continue;
+        slots += chunk.slots;
+        running++;
+      }
+      if (running >= MAX_CHUNKS_HELD || slots >= NODE_SLOTS) return;
       let leases: ChunkLease[];
       try {
-        leases = await this.options.shared.claim(MAX_CHUNKS_HELD - this.held.size, NODE_SLOTS - slots);
+        leases = await this.options.shared.claim(MAX_CHUNKS_HELD - running, NODE_SLOTS - slots);
       } catch (err) {
         this.options.logger.warn({ err }, `cannot claim chunks: ${(err as Error).message}`);
         return;
       }
-      if (this.stopped) {
-        // Claimed while stopping: hand them back with the rest.
-        return;
-      }
+      // Claimed while stopping: handed back with the rest.
+      if (this.stopped) return;
       for (const lease of leases) this.begin(lease);
       // A full claim may leave more to take.
       if (leases.length > 0) this.claimAgain = true;
     } while (this.claimAgain && !this.stopped);
   }
 
+  /** Waiting chunks of runs this node runs nothing of get slots of their own, if their run has any left. */
+  private async grantWaiting(): Promise<void> {
+    const runningRuns = new Set<string>();
+    for (const chunk of this.held.values()) if (chunk.running || chunk.reserved) runningRuns.add(chunk.lease.runId);
+    for (const chunk of [...this.held.values()]) {
+      if (!chunk.waiting || chunk.reserved || runningRuns.has(chunk.lease.runId)) continue;
+      try {
+        const slots = await this.options.shared.acquireSlots(chunk.lease);
+        if (slots > 0 && chunk.waiting && !chunk.reserved) {
+          chunk.grant(slots);
+          runningRuns.add(chunk.lease.runId);
+          this.prefetch(chunk.lease.runId);
+        }
+      } catch (err) {
+        this.options.logger.warn({ err }, `cannot acquire slots: ${(err as Error).message}`);
+        return;
+      }
+    }
+  }
+
   private begin(lease: ChunkLease): void {
     const chunk = new HeldChunk(lease);
     this.held.set(chunk.key, chunk);
+    if (chunk.running) this.prefetch(lease.runId);
     void this.execute(chunk)
       .catch((err: unknown) => {
         this.options.logger.error({ err, runId: lease.runId, chunkIndex: lease.chunkIndex }, `chunk ${lease.chunkIndex} of run ${lease.runId} failed to run: ${(err as Error).message}`);
@@ -164,7 +229,36 @@ export class ChunkRunner implements SharedWorkListener {
       });
   }
 
-  /** Loads, executes and completes one chunk; returns early when it is dropped. */
+  /** Claims a successor for each running chunk of a run that has none waiting. */
+  private prefetch(runId: string): void {
+    if (this.stopped) return;
+    let running = 0;
+    let waiting = this.prefetching.get(runId) ?? 0;
+    for (const chunk of this.held.values()) {
+      if (chunk.lease.runId !== runId) continue;
+      if (chunk.running) running++;
+      else if (chunk.waiting) waiting++;
+    }
+    if (waiting >= running) return;
+    this.prefetching.set(runId, (this.prefetching.get(runId) ?? 0) + 1);
+    this.options.shared
+      .claimSuccessor(runId)
+      .then(
+        (lease) => {
+          if (lease && !this.stopped) this.begin(lease);
+          // More room may want another successor.
+          if (lease) queueMicrotask(() => this.prefetch(runId));
+        },
+        (err: unknown) => this.options.logger.warn({ err, runId }, `cannot claim the next chunk of run ${runId}: ${(err as Error).message}`),
+      )
+      .finally(() => {
+        const n = (this.prefetching.get(runId) ?? 1) - 1;
+        if (n > 0) this.prefetching.set(runId, n);
+        else this.prefetching.delete(runId);
+      });
+  }
+
+  /** Loads, executes (once it has slots) and completes one chunk; returns early when it is dropped. */
   private async execute(chunk: HeldChunk): Promise<void> {
     const { lease } = chunk;
     const { shared, scheduler, now } = this.options;
@@ -178,9 +272,11 @@ export class ChunkRunner implements SharedWorkListener {
     const completed = new Promise<boolean>((resolve) => (resolveCompleted = resolve));
     chunk.abort.signal.addEventListener('abort', () => chunk.dropped && resolveCompleted(false), { once: true });
     state.journal = this.chunkJournal(chunk, resolveCompleted);
-    // Every item was settled by an earlier holder that lost the chunk before completing it.
-    if (state.isTerminal) this.completeAfterWrites(chunk, resolveCompleted);
-    else if (chunk.cancelRequested) state.cancelPending(now());
+    if (state.isTerminal) {
+      // Every item was settled by an earlier holder that lost the chunk before completing it.
+      this.settledHere(chunk);
+      this.completeAfterWrites(chunk, resolveCompleted);
+    } else if (chunk.cancelRequested) state.cancelPending(now());
     else {
       let compiled: CompiledFlow | undefined;
       try {
@@ -188,14 +284,15 @@ export class ChunkRunner implements SharedWorkListener {
       } catch (err) {
         state.failToStart(startFailure(err), now());
       }
-      if (compiled && !chunk.dropped) {
+      const slots = compiled ? await chunk.granted : 0;
+      if (compiled && slots > 0 && !chunk.dropped) {
         if (chunk.cancelRequested) state.cancelPending(now());
         await scheduler.schedule({
           state,
           compiled,
           inputs: work.inputs,
           items: new IndexRange(size),
-          workers: workersFor(lease.slots, size),
+          workers: workersFor(slots, size),
           variables: record.variables,
           signal: chunk.abort.signal,
           indexOffset: lease.first,
@@ -208,7 +305,8 @@ export class ChunkRunner implements SharedWorkListener {
 
   /**
    * The chunk's journal: the run's journal with the run's item indices; the chunk's end (every item
-   * settled) completes it once its transitions are written. Detached when the chunk is dropped.
+   * settled) hands its slots on and completes it once its transitions are written. Detached when the
+   * chunk is dropped.
    */
   private chunkJournal(chunk: HeldChunk, resolve: (completed: boolean) => void): RunStateJournal {
     const run = this.options.writer.journalFor(chunk.lease.runId);
@@ -216,24 +314,90 @@ export class ChunkRunner implements SharedWorkListener {
     return {
       itemStarted: (index, attempt) => run.itemStarted(first + index, attempt),
       itemSettled: (index, status, result, attempts, completedAt, seq) => run.itemSettled(first + index, status, result, attempts, completedAt, seq),
-      runFinished: () => this.completeAfterWrites(chunk, resolve),
+      runFinished: () => {
+        this.settledHere(chunk);
+        this.completeAfterWrites(chunk, resolve);
+      },
     };
   }
 
+  /**
+   * A chunk's items all settled: its slots go to a waiting chunk of its run held here (one
+   * statement), else back to the run at once; either way the run's next items need not wait for
+   * the journal.
+   */
+  private settledHere(chunk: HeldChunk): void {
+    if (chunk.settled) return;
+    chunk.settled = true;
+    const slots = chunk.slots;
+    if (slots === 0 || this.stopped) return;
+    const { shared, logger } = this.options;
+    const next = [...this.held.values()].find((c) => c.lease.runId === chunk.lease.runId && c.waiting && !c.reserved);
+    if (next) {
+      next.reserved = true;
+      shared.transferSlots(chunk.lease, next.lease, slots).then(
+        (moved) => {
+          next.reserved = false;
+          if (moved && next.waiting) {
+            next.grant(slots);
+            this.prefetch(chunk.lease.runId);
+          } else this.releaseSlots(chunk);
+        },
+        (err: unknown) => {
+          next.reserved = false;
+          logger.warn({ err, runId: chunk.lease.runId }, `cannot hand the slots of chunk ${chunk.lease.chunkIndex} on: ${(err as Error).message}`);
+          this.releaseSlots(chunk);
+        },
+      );
+    } else this.releaseSlots(chunk);
+  }
+
+  private releaseSlots(chunk: HeldChunk): void {
+    this.options.shared.releaseSlots(chunk.lease).then(
+      () => this.claimSoon(),
+      (err: unknown) => this.options.logger.warn({ err, runId: chunk.lease.runId }, `cannot release the slots of chunk ${chunk.lease.chunkIndex}: ${(err as Error).message}`),
+    );
+  }
+
+  /**
+   * Completes the chunk once the journal has written every transition queued before now. The
+   * completion runs beside the journal's later writes, not in its queue (a chunk's few statements
+   * must not hold back every other chunk's transitions), and the chunks ready meanwhile complete
+   * together in one transaction.
+   */
   private completeAfterWrites(chunk: HeldChunk, resolve: (completed: boolean) => void): void {
-    const { shared, writer, logger } = this.options;
-    writer.after(async () => {
-      if (chunk.dropped) return resolve(false);
-      try {
-        const ok = await shared.complete(chunk.lease);
-        if (!ok) this.leasesLost([chunk.lease]);
-        resolve(ok);
-      } catch (err) {
-        if (isStoreUnavailable(err)) throw err; // the writer retries
-        logger.error({ err, runId: chunk.lease.runId, chunkIndex: chunk.lease.chunkIndex }, `cannot complete chunk ${chunk.lease.chunkIndex} of run ${chunk.lease.runId}: ${(err as Error).message}`);
-        resolve(false);
-      }
+    this.options.writer.after(async () => {
+      this.toComplete.push({ chunk, resolve });
+      if (!this.completing) this.completing = this.completeReady().finally(() => (this.completing = undefined));
     });
+  }
+
+  /** Completes the chunks ready, in batches, until none is left; retries while the store is unreachable. */
+  private async completeReady(): Promise<void> {
+    const { shared, logger } = this.options;
+    let delayMs = COMPLETE_RETRY_MIN_MS;
+    while (this.toComplete.length > 0) {
+      const batch = this.toComplete.filter(({ chunk, resolve }) => !chunk.dropped || (resolve(false), false));
+      this.toComplete = [];
+      if (batch.length === 0) continue;
+      try {
+        const done = await shared.complete(batch.map(({ chunk }) => chunk.lease));
+        batch.forEach(({ chunk, resolve }, k) => {
+          if (!done[k]) this.leasesLost([chunk.lease]);
+          resolve(done[k]);
+        });
+        delayMs = COMPLETE_RETRY_MIN_MS;
+      } catch (err) {
+        if (!isStoreUnavailable(err) || this.stopped) {
+          logger.error({ err, chunks: batch.length }, `cannot complete ${batch.length} chunks: ${(err as Error).message}`);
+          for (const { resolve } of batch) resolve(false);
+          continue;
+        }
+        this.toComplete.unshift(...batch);
+        await new Promise((r) => setTimeout(r, delayMs));
+        delayMs = Math.min(COMPLETE_RETRY_MAX_MS, delayMs * 2);
+      }
+    }
   }
 
   /** Stops a chunk here: nothing more of it is journaled or completed, its running calls are cancelled. */
@@ -241,6 +405,7 @@ export class ChunkRunner implements SharedWorkListener {
     chunk.dropped = true;
     if (chunk.state) chunk.state.journal = undefined;
     chunk.abort.abort();
+    chunk.grant(0);
   }
 }
 

@@ -49,13 +49,24 @@ export interface SharedWork {
    * `maxSlots`, never giving a run more slots across the cluster than its maxConcurrency.
    */
   claim(maxChunks: number, maxSlots: number): Promise<ChunkLease[]>;
+  /** Claims the next claimable chunk of a run with no slots (to run once another chunk of the run hands it its slots). */
+  claimSuccessor(runId: string): Promise<ChunkLease | undefined>;
+  /** Moves `slots` from a chunk whose items settled to another chunk of the run held here; false when either lease is lost. */
+  transferSlots(from: ChunkLease, to: ChunkLease, slots: number): Promise<boolean>;
+  /** Gives a held chunk without slots what its run has left (at most its share); returns how many. */
+  acquireSlots(lease: ChunkLease): Promise<number>;
   /** The run record, items and inputs of a claimed chunk; cancels child runs left by items that run again. */
   load(lease: ChunkLease): Promise<ChunkWork>;
   /**
-   * Marks a held chunk done once its items' transitions are written (call it in the journal's order);
-   * the last chunk of a run finishes the run, once cluster-wide. False when the lease was lost.
+   * Marks held chunks done once their items' transitions are written, in one transaction; the last
+   * chunk of a run finishes the run, once cluster-wide. Per lease: false when it was lost.
    */
-  complete(lease: ChunkLease): Promise<boolean>;
+  complete(leases: readonly ChunkLease[]): Promise<boolean[]>;
+  /**
+   * Gives back a held chunk's slots once its items all settled, before its transitions are written
+   * and it is completed: the run's concurrency is free for other chunks while the journal catches up.
+   */
+  releaseSlots(lease: ChunkLease): Promise<void>;
   /** The lease is no longer held here: drop it from what the journal may write and what is renewed. */
   forget(lease: ChunkLease): void;
   /** Cancels a run and its descendants cluster-wide; returns the runs newly cancel-requested. */
