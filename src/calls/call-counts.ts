@@ -9,8 +9,8 @@ import { ComponentError } from './component-error.js';
  */
 export type CallOutcome = 'success' | 'failed' | 'error';
 
-/** The outcomes in the order {@link CallCounts} keeps their counts. */
-export const CALL_OUTCOMES: readonly CallOutcome[] = ['success', 'failed', 'error'];
+/** The calls of one component path by outcome. */
+export type CallCountsRow = { component: string } & Record<CallOutcome, number>;
 
 const SUCCESS = 0;
 const FAILED = 1;
@@ -49,9 +49,11 @@ export class CallCounts {
     this.countsOf(component)[failed ? FAILED : ERROR]++;
   }
 
-  /** Every counted component path with its counts by outcome (in {@link CALL_OUTCOMES} order). */
-  entries(): IterableIterator<[string, readonly number[]]> {
-    return this.byComponent.entries();
+  /** Every counted component path with its counts by outcome, in the order of first calls. */
+  snapshot(): CallCountsRow[] {
+    const rows: CallCountsRow[] = [];
+    for (const [component, counts] of this.byComponent) rows.push({ component, success: counts[SUCCESS], failed: counts[FAILED], error: counts[ERROR] });
+    return rows;
   }
 
   private countsOf(component: string): number[] {

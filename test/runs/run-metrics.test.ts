@@ -43,7 +43,7 @@ const invoke: StepInvoker = async (inv) => {
 let manager: RunManager | undefined;
 afterEach(async () => manager?.cancelAll());
 
-const outcomes = (counts: CallCounts) => Object.fromEntries([...counts.entries()].map(([component, [success, failed, error]]) => [component, { success, failed, error }]));
+const outcomes = (counts: CallCounts) => Object.fromEntries(counts.snapshot().map(({ component, ...byOutcome }) => [component, byOutcome]));
 
 describe('RunManager metrics', () => {
   it('counts every component call, retries included, by component and outcome', async () => {
