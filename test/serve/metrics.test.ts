@@ -3,6 +3,9 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type FlowrunClient } from '../../src/client/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { Runtime } from '../../src/runtime.js';
+import { startRuntimeServer } from '../../src/serve/ws-server.js';
 import { fixturePath, requireBuilt } from '../support/paths.js';
 import { spawnServe, type ServedProcess } from '../support/serve.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -51,10 +54,10 @@ interface Reply {
   body: string;
 }
 
-/** Sends `method /metrics` with the given headers. */
-function metrics(headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
+/** Sends `method /metrics` with the given headers (to `httpUrl`, default the served process). */
+function metrics(headers: Record<string, string> = {}, method = 'GET', httpUrl = served.httpUrl): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(new URL('/metrics', served.httpUrl), { method, headers }, (res) => {
+    const req = request(new URL('/metrics', httpUrl), { method, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d));
       res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -137,5 +140,30 @@ describe('GET /metrics', () => {
     const reply = await metrics(authorized, 'POST');
     expect(reply.status).toBe(405);
     expect(reply.headers.allow).toBe('GET, HEAD');
+  });
+});
+
+describe('GET /metrics with the state store unreadable', () => {
+  it('leaves out the run counts, says so in flowrun_metrics_source_up, and serves the rest', async () => {
+    const storeDir = await makeTempDir('metrics-store');
+    const configPath = join(storeDir, 'flowrun.yaml');
+    await writeFile(configPath, 'stateStore: { type: sqlite, path: state.db }\nblobStore: { type: memory }\n');
+    const runtime = await Runtime.create({ config: await loadConfig({ configPath }) });
+    const server = await startRuntimeServer({ runtime, port: 0 });
+    try {
+      await runtime.store.close(); // every later read of the store fails
+      const reply = await metrics({}, 'GET', server.url.replace(/^ws:/, 'http:'));
+      expect(reply.status).toBe(200);
+      const values = samples(reply.body);
+      expect(values.get('flowrun_metrics_source_up{source="runs"}')).toBe(0);
+      expect(values.get('flowrun_metrics_source_up{source="nodes"}')).toBe(1);
+      expect(reply.body).not.toMatch(/^flowrun_runs/m);
+      expect(values.get('flowrun_items_total{status="success"}')).toBe(0);
+      expect(values.get('flowrun_nodes{state="alive"}')).toBe(1);
+    } finally {
+      await server.close();
+      await runtime.close();
+      await rm(storeDir, { recursive: true, force: true });
+    }
   });
 });
