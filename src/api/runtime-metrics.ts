@@ -1,6 +1,8 @@
 import type { Status } from '../../protocol/index.js';
 import type { CallCountsRow } from '../calls/call-counts.js';
 
+export { CALL_OUTCOMES } from '../calls/call-counts.js';
+
 /** What a runtime tells `GET /metrics` about itself (docs/serve.md, "Metrics"). */
 export interface RuntimeMetrics {
   /** Runs of the state store by status (every node's, on a shared store). */

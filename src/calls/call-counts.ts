@@ -9,6 +9,9 @@ import { ComponentError } from './component-error.js';
  */
 export type CallOutcome = 'success' | 'failed' | 'error';
 
+/** Every outcome, in the order `GET /metrics` lists them. */
+export const CALL_OUTCOMES = ['success', 'failed', 'error'] as const satisfies readonly CallOutcome[];
+
 /** The calls of one component path by outcome. */
 export type CallCountsRow = { component: string } & Record<CallOutcome, number>;
 

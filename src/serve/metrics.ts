@@ -1,11 +1,10 @@
 import type { Logger } from '../log.js';
 import type { NodeDirectory } from '../cluster/index.js';
-import type { RuntimeMetrics } from '../api/runtime-metrics.js';
+import { StatusSchema } from '../../protocol/index.js';
+import { CALL_OUTCOMES, type RuntimeMetrics } from '../api/runtime-metrics.js';
 import type { MetricFamily } from './prometheus-text.js';
 
-const RUN_STATUSES = ['pending', 'running', 'success', 'failed', 'cancelled'] as const;
-const ITEM_STATUSES = ['success', 'failed', 'cancelled'] as const;
-const CALL_OUTCOMES = ['success', 'failed', 'error'] as const;
+const ITEM_STATUSES = ['success', 'failed', 'cancelled'] as const satisfies readonly (keyof ReturnType<RuntimeMetrics['itemsSettled']>)[];
 
 /** Where `GET /metrics` reads from: the runtime, when there is one, and the node directory. */
 export interface MetricsSources {
@@ -50,7 +49,7 @@ function runsFamily(counts: Readonly<Record<string, number>>): MetricFamily {
     name: 'flowrun_runs',
     help: 'Runs in the state store by status (every node\'s on a shared store), derived as runs/list derives it.',
     type: 'gauge',
-    samples: RUN_STATUSES.map((status) => ({ labels: { status }, value: counts[status] ?? 0 })),
+    samples: StatusSchema.options.map((status) => ({ labels: { status }, value: counts[status] ?? 0 })),
   };
 }
 
