@@ -16,6 +16,7 @@ import { createStateStore } from './statestore/index.js';
 import { MemoryStateStore } from './statestore/memory-state-store.js';
 import type { StateStore } from './statestore/state-store.js';
 import { RuntimeService } from './api/runtime-service.js';
+import type { RuntimeMetrics } from './api/runtime-metrics.js';
 import { InProcessCaller } from './api/in-process-caller.js';
 import { watchRun, type LiveRun } from './api/live-run.js';
 import { RunHandle, submitAndWait } from './client/run-handle.js';
@@ -52,6 +53,8 @@ export interface RoutedComponent {
 export class Runtime {
   /** Sends the handles' requests to `service`, as a connection to `flowrun serve` would. */
   private readonly caller: InProcessCaller;
+  /** What `GET /metrics` of `flowrun serve` reports (docs/serve.md). */
+  readonly metrics: RuntimeMetrics;
 
   private constructor(
     readonly config: FlowrunConfig,
@@ -68,6 +71,13 @@ export class Runtime {
     private readonly logger: Logger,
   ) {
     this.caller = new InProcessCaller(service);
+    this.metrics = {
+      runsByStatus: () => store.countRunsByStatus(),
+      liveRuns: () => runs.liveRunCount,
+      itemsSettled: () => runs.itemTally.settled,
+      itemsPerSecond: (now) => runs.itemTally.perSecond(now),
+      calls: () => runs.callCounts.snapshot(),
+    };
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Status } from '../../protocol/index.js';
 import type { ItemTransitions } from '../statestore/item-transitions.js';
 import { insertRun, type PostgresStateStore } from '../statestore/postgres-state-store.js';
 import type { LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from '../statestore/state-store.js';
+import type { RunStatusCounts } from '../statestore/run-status-counts.js';
 import { FINISH_EMPTY_RUN, INSERT_CHUNKS, WORK_CHANNEL } from './chunks-sql.js';
 import { writeFenced } from './fenced-journal.js';
 import type { HeldLease, LeaseBook } from './lease-book.js';
@@ -76,6 +77,10 @@ export class ClusterStateStore implements StateStore {
 
   listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
     return this.options.store.listRuns(query);
+  }
+
+  countRunsByStatus(): Promise<RunStatusCounts> {
+    return this.options.store.countRunsByStatus();
   }
 
   close(): Promise<void> {

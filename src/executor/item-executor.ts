@@ -5,6 +5,7 @@ import type { CoalesceExpr, Expr, IfExpr, ObjectExpr, ArrayExpr, StepExpr, Varia
 import { NOT_FOUND, selectPath, type CompiledPath } from '../flow/paths.js';
 import { ComponentError } from '../calls/component-error.js';
 import type { ExecutionScope } from '../calls/plugin.js';
+import type { CallCounts } from '../calls/call-counts.js';
 import {
   CANCELLED, internalFailure, NULL_RESULT, pathNotFound, SKIPPED, stepFailure, variableNotDefined,
 } from './failures.js';
@@ -56,6 +57,8 @@ export interface ItemExecutionOptions {
   firstAttempt?: number;
   /** OpenTelemetry context of the item's span, handed to every invocation. */
   traceContext?: Context;
+  /** Where every component call is counted by component and outcome (`GET /metrics`, docs/serve.md). */
+  callCounts?: CallCounts;
 }
 
 /** How many transport retries a call gets: fixed, or per component (its plugin's setting). */
@@ -366,8 +369,14 @@ class ItemExecution implements AbortWaiter, RunningItem {
     };
     const first = this.invokeAttempt(step, input, scope, this.firstAttempt);
     return first.then(
-      (result) => (isFlowResult(result) && result.outcome !== 'failed' ? this.done(step, result) : this.callAgain(step, input, scope, first)),
-      () => this.callAgain(step, input, scope, first),
+      (result) => {
+        this.options.callCounts?.answered(step.component, result);
+        return isFlowResult(result) && result.outcome !== 'failed' ? this.done(step, result) : this.callAgain(step, input, scope, first);
+      },
+      (err: unknown) => {
+        this.options.callCounts?.rejected(step.component, err);
+        return this.callAgain(step, input, scope, first);
+      },
     );
   }
 
@@ -385,15 +394,21 @@ class ItemExecution implements AbortWaiter, RunningItem {
     let attempt = this.firstAttempt;
     let pending: Promise<FlowResult> | undefined = first;
     for (;;) {
-      if (pending === undefined) {
+      // The first attempt was counted when it settled (`call`); retries are counted here.
+      const retry = pending === undefined;
+      if (retry) {
         if (this.cancelled) return this.done(step, CANCELLED);
         pending = this.invokeAttempt(step, input, scope, attempt);
       }
       let result: FlowResult;
+      let answered = false;
       try {
-        result = await pending;
+        result = await pending!;
+        answered = true;
+        if (retry) this.options.callCounts?.answered(step.component, result);
         if (!isFlowResult(result)) throw new Error(`component returned an invalid result (expected a FlowResult)`);
       } catch (err) {
+        if (retry && !answered) this.options.callCounts?.rejected(step.component, err);
         if (this.cancelled) return this.done(step, CANCELLED);
         if (err instanceof ComponentError && err.isTransportFailure) {
           transportLeft ??= this.transportRetriesOf(step, input);

@@ -6,6 +6,7 @@ import { RunState, type RunStateJournal } from './run-state.js';
 import { IndexRange, workersFor, type RunScheduler } from './run-scheduler.js';
 import type { ChunkLease, SharedWork, SharedWorkListener } from './shared-work.js';
 import type { StoreWriter } from './store-writer.js';
+import type { ItemTally } from './item-tally.js';
 
 /** Items this node runs at once at most, over every chunk it holds (docs/cluster.md). */
 export const NODE_SLOTS = 1024;
@@ -25,6 +26,8 @@ export interface ChunkRunnerOptions {
   compile: (flowId: string, overrides: Overrides | undefined) => Promise<CompiledFlow>;
   logger: Logger;
   now: () => number;
+  /** Counts the items settled here (`GET /metrics`). */
+  tally?: ItemTally;
 }
 
 /** A chunk held by this node, from its claim until it is completed or dropped. */
@@ -309,7 +312,8 @@ export class ChunkRunner implements SharedWorkListener {
    * chunk is dropped.
    */
   private chunkJournal(chunk: HeldChunk, resolve: (completed: boolean) => void): RunStateJournal {
-    const run = this.options.writer.journalFor(chunk.lease.runId);
+    const writer = this.options.writer.journalFor(chunk.lease.runId);
+    const run = this.options.tally ? this.options.tally.counting(writer) : writer;
     const first = chunk.lease.first;
     return {
       itemStarted: (index, attempt) => run.itemStarted(first + index, attempt),

@@ -33,6 +33,8 @@ import { RunRecovery, restoreState } from './run-recovery.js';
 import { IndexRange, RunScheduler, workersFor } from './run-scheduler.js';
 import { ChunkRunner } from './chunk-runner.js';
 import type { SharedWork } from './shared-work.js';
+import { ItemTally } from './item-tally.js';
+import { CallCounts } from '../calls/call-counts.js';
 
 /** Options of a RunManager. */
 export interface RunManagerOptions {
@@ -93,10 +95,15 @@ export class RunManager {
   private readonly now: () => number;
   private readonly shared: SharedWork | undefined;
   private readonly chunks: ChunkRunner | undefined;
+  /** Component calls of this manager's items by component and outcome (`GET /metrics`). */
+  readonly callCounts = new CallCounts();
+  /** Items this manager settled, by status, and the recent rate (`GET /metrics`). */
+  readonly itemTally: ItemTally;
 
   constructor(options: RunManagerOptions) {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.itemTally = new ItemTally(this.now());
     this.flows = new FlowCache(options.blobs);
     this.store = options.store ?? new MemoryStateStore();
     this.writer = new StoreWriter(this.store, this.logger, {
@@ -108,7 +115,7 @@ export class RunManager {
       },
     });
     const { store, writer, logger, now } = this;
-    this.registry = new RunRegistry({ store, writer, now, limits: resolveRunLimits(options.limits) });
+    this.registry = new RunRegistry({ store, writer, now, limits: resolveRunLimits(options.limits), tally: this.itemTally });
     this.scheduler = new RunScheduler({
       invoke: options.invoke,
       transportRetries: options.transportRetries ?? 3,
@@ -116,6 +123,7 @@ export class RunManager {
       logger,
       // A journal far behind (the store unreachable) holds new items back until it catches up.
       backpressure: () => writer.whenBelowLimit(),
+      callCounts: this.callCounts,
     });
     this.recovery = new RunRecovery({
       store,
@@ -133,6 +141,7 @@ export class RunManager {
         writer,
         logger,
         now,
+        tally: this.itemTally,
         compile: async (flowId, overrides) => (await this.resolveFlow(undefined, flowId, overrides)).compiled,
       });
     }

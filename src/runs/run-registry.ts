@@ -6,6 +6,7 @@ import type { StateStore } from '../statestore/state-store.js';
 import { runTooDeep, tooManyLiveRuns, type RunLimits } from './run-limits.js';
 import type { RunState } from './run-state.js';
 import type { StoreWriter } from './store-writer.js';
+import type { ItemTally } from './item-tally.js';
 import { TurnBudget } from './turn-budget.js';
 import { contextFrom, endWithResult, startRunSpan } from './tracing.js';
 
@@ -33,6 +34,8 @@ export interface RunRegistryOptions {
   writer: StoreWriter;
   now: () => number;
   limits: Required<RunLimits>;
+  /** Counts the items of every live run as they settle. */
+  tally: ItemTally;
 }
 
 /**
@@ -123,7 +126,7 @@ export class RunRegistry {
     setMaxListeners(0, abort.signal);
     const run: ActiveRun = { state, span, abort, children: new Set(), depth };
     if (span) state.onTerminal(() => endWithResult(span, undefined, state.status));
-    state.journal = this.options.writer.journalFor(runId);
+    state.journal = this.options.tally.counting(this.options.writer.journalFor(runId));
     this.runs.set(runId, run);
     if (!admitted) this.liveRuns++;
     state.onTerminal(() => this.liveRuns--);

@@ -5,6 +5,7 @@ import {
   startItem, type ItemExecutionOptions, type ItemOutcome, type ItemSink, type RunningItem, type StepInvoker, type TransportRetries,
 } from '../executor/item-executor.js';
 import { yieldToEventLoop } from '../event-loop.js';
+import type { CallCounts } from '../calls/call-counts.js';
 import type { Logger } from '../log.js';
 import type { RunState } from './run-state.js';
 import { storableResult } from './data-depth.js';
@@ -72,6 +73,8 @@ export interface RunSchedulerOptions {
   logger: Logger;
   /** A promise while the journal is too far behind to take more items, else undefined. */
   backpressure: () => Promise<void> | undefined;
+  /** Where every component call of every item is counted. */
+  callCounts?: CallCounts;
 }
 
 /**
@@ -145,13 +148,13 @@ class RunWorkers implements ItemSink {
 
   constructor(private readonly scheduler: RunScheduler, private readonly run: ScheduledRun) {
     const { runId, flowId } = run.state.identity;
-    const { invoke, transportRetries, now } = scheduler.options;
+    const { invoke, transportRetries, now, callCounts } = scheduler.options;
     this.now = now;
     this.offset = run.indexOffset ?? 0;
     this.aborted = run.signal.aborted;
     this.spans = run.span ? new Map() : undefined;
     this.itemOptions = {
-      runId, itemIndex: 0, flowId, variables: run.variables, invoke, signal: run.signal, transportRetries, firstAttempt: 1, traceContext: undefined,
+      runId, itemIndex: 0, flowId, variables: run.variables, invoke, signal: run.signal, transportRetries, firstAttempt: 1, traceContext: undefined, callCounts,
     };
   }
 

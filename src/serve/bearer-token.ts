@@ -14,3 +14,6 @@ export function bearerTokenMatches(authorization: string | undefined, token: str
 function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
+
+/** Why a request without a valid token is refused (401). */
+export const UNAUTHORIZED_MESSAGE = 'unauthorized: a valid "Authorization: Bearer <token>" header is required';

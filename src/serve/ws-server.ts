@@ -9,7 +9,9 @@ import { byteSize, delayMs, integerIn, positiveInt } from '../options.js';
 import { DEFAULT_PING_INTERVAL_MS } from '../transport/keep-alive.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 import { closeWebSocket, wireWebSocket, type WebSocketConnection } from '../transport/websocket-connection.js';
-import { bearerTokenMatches } from './bearer-token.js';
+import { bearerTokenMatches, UNAUTHORIZED_MESSAGE } from './bearer-token.js';
+import { answerMetrics } from './metrics-route.js';
+import type { RuntimeMetrics } from '../api/runtime-metrics.js';
 import { refuseUpgrade, replyJson } from './http-replies.js';
 import { isLoopbackHost } from './loopback.js';
 import { OriginPolicy } from './origin-policy.js';
@@ -28,8 +30,8 @@ const CLOSE_GRACE_MS = 2000;
 
 /** Options of {@link startRuntimeServer}. */
 export interface RuntimeServerOptions {
-  /** What is served: its `service` answers `blobs/*` and `runs/*` (docs/protocol.md). */
-  runtime: { readonly service: RuntimeApi; readonly nodes?: NodeDirectory };
+  /** What is served: its `service` answers `blobs/*` and `runs/*` (docs/protocol.md); `metrics` feed `GET /metrics`. */
+  runtime: { readonly service: RuntimeApi; readonly nodes?: NodeDirectory; readonly metrics?: RuntimeMetrics };
   /** Interface to bind. Default `127.0.0.1`; anything but loopback requires `token`. */
   host?: string;
   /** Default 7837; 0 picks a free port (see `port` of the result). */
@@ -78,7 +80,7 @@ export class UnsafeBindError extends FlowrunError {
 
 /**
  * Serves a runtime to external clients (docs/serve.md): JSON-RPC over WebSocket on path `/` (one message
- * per text frame) and `GET /health`. Authentication happens at the upgrade, so a refused client
+ * per text frame), `GET /health` and `GET /metrics`. Authentication happens at the upgrade, so a refused client
  * never gets a single message read.
  */
 export async function startRuntimeServer(options: RuntimeServerOptions): Promise<RuntimeServer> {
@@ -95,6 +97,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   const logger = options.logger ?? silentLogger;
   const api = options.runtime.service;
   const nodes = options.runtime.nodes;
+  const metricsSources = { runtime: options.runtime.metrics, nodes, logger };
   const startedAt = Date.now();
 
   const sockets = new Set<WebSocket>();
@@ -140,7 +143,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     }
     if (token !== undefined && !bearerTokenMatches(req.headers.authorization, token)) {
       logger.warn({ remote: req.socket.remoteAddress }, 'refused a connection without a valid bearer token');
-      refuseUpgrade(socket, 401, 'unauthorized: a valid "Authorization: Bearer <token>" header is required', { 'WWW-Authenticate': 'Bearer' });
+      refuseUpgrade(socket, 401, UNAUTHORIZED_MESSAGE, { 'WWW-Authenticate': 'Bearer' });
       return;
     }
     if (closing) {
@@ -163,7 +166,8 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       replyJson(res, 403, { error: foreignOrigin });
       return;
     }
-    answerPlainRequest(req, res, startedAt, nodes);
+    if (pathOf(req) === '/metrics') answerMetrics(req, res, token, metricsSources);
+    else answerPlainRequest(req, res, startedAt, nodes);
   };
 
   const http = createServer(onRequest);

@@ -18,6 +18,7 @@ export type {
 export { MemoryStateStore } from './memory-state-store.js';
 export { ItemTransitions } from './item-transitions.js';
 export { deriveRunStatus } from './derive.js';
+export type { RunStatusCounts } from './run-status-counts.js';
 
 /** Where `flowrun serve` keeps its state when the config says nothing (relative to the base directory). */
 export const DEFAULT_STATE_DB_PATH = '.flowrun/state.db';

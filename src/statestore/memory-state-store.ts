@@ -12,6 +12,7 @@ import type {
   StoredRunState,
 } from './state-store.js';
 import { deriveRunStatus } from './derive.js';
+import { emptyRunStatusCounts, type RunStatusCounts } from './run-status-counts.js';
 
 /** Item statuses as stored, one byte per item: the codes of item transitions. */
 const STATUSES: readonly Status[] = ITEM_STATUS_BY_CODE;
@@ -162,4 +163,10 @@ export class MemoryStateStore implements StateStore {
   }
 
   async close(): Promise<void> {}
+
+  async countRunsByStatus(): Promise<RunStatusCounts> {
+    const counts = emptyRunStatusCounts();
+    for (const { state, items } of this.order) counts[deriveRunStatus(state, items.counts())]++;
+    return counts;
+  }
 }

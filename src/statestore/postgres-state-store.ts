@@ -9,6 +9,7 @@ import { runQueryCondition, type SqlParams } from './run-query-sql.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, recordOfRow, stateOfRow } from './sql-rows.js';
 import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
 import type { ItemTransitions } from './item-transitions.js';
+import { COUNT_RUNS_BY_STATUS_SQL, runStatusCountsOf, type RunStatusCounts } from './run-status-counts.js';
 import type { ItemUpdate, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
 
 export interface PostgresStateStoreOptions {
@@ -218,6 +219,11 @@ export class PostgresStateStore implements StateStore {
       // A connection that cannot even roll back is discarded, not returned to the pool.
       client.release(broken);
     }
+  }
+
+  async countRunsByStatus(): Promise<RunStatusCounts> {
+    await this.writes;
+    return runStatusCountsOf((await this.pool.query<{ status: string; n: number }>(COUNT_RUNS_BY_STATUS_SQL)).rows);
   }
 }
 

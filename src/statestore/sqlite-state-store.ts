@@ -8,6 +8,7 @@ import { runQueryCondition, type SqlParams } from './run-query-sql.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, recordOfRow, stateOfRow } from './sql-rows.js';
 import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
 import { migrateSqlite } from './sqlite-schema.js';
+import { COUNT_RUNS_BY_STATUS_SQL, runStatusCountsOf, type RunStatusCounts } from './run-status-counts.js';
 import { lockStateFile, type ProcessLock } from './sqlite-process-lock.js';
 import { ITEM_STATUS_BY_CODE } from './item-status.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
@@ -149,6 +150,10 @@ export class SqliteStateStore implements StateStore {
     if (this.db.open) this.db.close();
     this.lock?.release();
   }
+
+  async countRunsByStatus(): Promise<RunStatusCounts> {
+    return runStatusCountsOf(this.statements.countRunsByStatus.all() as { status: string; n: number }[]);
+  }
 }
 
 /** The named parameters of `insertRun`. */
@@ -186,6 +191,7 @@ function prepareStatements(db: Database.Database) {
     selectItems: db.prepare(`SELECT ${ITEM_COLUMNS} FROM items WHERE run_id = ? ORDER BY item_index`),
     selectInputs: db.prepare(`SELECT input FROM items WHERE run_id = ? ORDER BY item_index`).pluck(),
     selectUnfinished: db.prepare(`SELECT run_id FROM runs WHERE completed_at IS NULL ORDER BY seq`).pluck(),
+    countRunsByStatus: db.prepare(COUNT_RUNS_BY_STATUS_SQL),
     countItems: db.prepare(
       `SELECT run_id, status, count(*) AS n FROM items
        WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id, status`,

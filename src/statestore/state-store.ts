@@ -1,5 +1,6 @@
 import type { FlowResult, Overrides, Status } from '../../protocol/index.js';
 import type { ItemTransitions } from './item-transitions.js';
+import type { RunStatusCounts } from './run-status-counts.js';
 
 /**
  * Durable state of runs and items (issue: durability). The run manager keeps live runs in
@@ -30,6 +31,8 @@ export interface StateStore {
   unfinishedRuns(): Promise<string[]>;
   /** Runs newest first (by creation), with derived counters, filtered, after `cursor`. */
   listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }>;
+  /** How many runs have each status, derived as `listRuns` derives it (for `GET /metrics`). */
+  countRunsByStatus(): Promise<RunStatusCounts>;
   close(): Promise<void>;
 }
 

@@ -424,6 +424,74 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
       });
     });
 
+    describe('countRunsByStatus', () => {
+      /** The counts `listRuns` implies: each listed run under its derived status. */
+      const countsFromList = async () => {
+        const counts = { pending: 0, running: 0, success: 0, failed: 0, cancelled: 0 };
+        for (const run of await listAll()) counts[run.state.status]++;
+        return counts;
+      };
+
+      it('counts every status at zero in an empty store', async () => {
+        expect(await store.countRunsByStatus()).toEqual({ pending: 0, running: 0, success: 0, failed: 0, cancelled: 0 });
+      });
+
+      it('counts finished runs by their stored status and unfinished ones as pending until an item starts, then running', async () => {
+        await createRun('pending-1', 2);
+        await createRun('pending-2', 1_000);
+        await createRun('running', 3);
+        await recordItems(store, [started('running', 1)]);
+        await createRun('running-settled', 2);
+        await recordItems(store, [settled('running-settled', 0, 'failed', 0)]);
+        await createRun('success', 1);
+        await recordItems(store, [settled('success', 0, 'success', 0)]);
+        await store.finishRun('success', 'success', 10);
+        await createRun('failed', 1);
+        await recordItems(store, [settled('failed', 0, 'failed', 0)]);
+        await store.finishRun('failed', 'failed', 11);
+        await createRun('cancelled', 2);
+        await store.markCancelled('cancelled');
+        await recordItems(store, [settled('cancelled', 0, 'cancelled', 0, 0), settled('cancelled', 1, 'cancelled', 1, 0)]);
+        await store.finishRun('cancelled', 'cancelled', 12);
+        expect(await store.countRunsByStatus()).toEqual({ pending: 2, running: 2, success: 1, failed: 1, cancelled: 1 });
+      });
+
+      it('counts a run whose items all settled without a finish record as terminal, as listRuns derives it', async () => {
+        await createRun('all-failed', 2);
+        await recordItems(store, [settled('all-failed', 0, 'failed', 0), settled('all-failed', 1, 'failed', 1)]);
+        await createRun('partly-failed', 2);
+        await recordItems(store, [settled('partly-failed', 0, 'failed', 0), settled('partly-failed', 1, 'success', 1)]);
+        await createRun('cancel-requested', 1);
+        await store.markCancelled('cancel-requested');
+        await recordItems(store, [settled('cancel-requested', 0, 'success', 0)]);
+        await createRun('empty', 0);
+        expect(await store.countRunsByStatus()).toEqual({ pending: 0, running: 0, success: 2, failed: 1, cancelled: 1 });
+        expect(await store.countRunsByStatus()).toEqual(await countsFromList());
+      });
+
+      it('agrees with the statuses listRuns derives through any sequence of batches', async () => {
+        const transition = fc.record({
+          run: fc.integer({ min: 0, max: 2 }),
+          itemIndex: fc.integer({ min: 0, max: 2 }),
+          status: fc.constantFrom<'running' | 'success' | 'failed' | 'cancelled'>('running', 'success', 'failed', 'cancelled'),
+        });
+        let round = 0;
+        await fc.assert(
+          fc.asyncProperty(fc.array(transition, { maxLength: 10 }), fc.boolean(), async (transitions, cancel) => {
+            const runIds = [0, 1, 2].map((r) => `prop-${round}-${r}`);
+            round++;
+            for (const runId of runIds) await createRun(runId, 3);
+            if (cancel) await store.markCancelled(runIds[0]);
+            let seq = 0;
+            await recordItems(store, transitions.map(({ run, itemIndex, status }) =>
+              status === 'running' ? started(runIds[run], itemIndex) : settled(runIds[run], itemIndex, status, seq++)));
+            expect(await store.countRunsByStatus()).toEqual(await countsFromList());
+          }),
+          { numRuns: 20 },
+        );
+      });
+    });
+
     describe.skipIf(!options.durable)('durability', () => {
       it('keeps runs, items, inputs and run state across a close and reopen', async () => {
         await createRun('done', 2, { flowName: 'f', variables: { v: [1, 'two'] } });
