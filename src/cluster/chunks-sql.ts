@@ -169,12 +169,22 @@ export const CANCEL_ITEMS = `
   WHERE i.run_id = d.run_id AND i.item_index >= d.first_item AND i.item_index < d.end_item
     AND i.status IN ('pending', 'running')`;
 
-/** Renews this node's leases; returns what it still holds and whether their runs were cancelled. `$1` node, `$2` lease ms. */
+/**
+ * Renews the leases this node holds and still works on (a chunk it gave up is left to expire);
+ * returns those it still holds and whether their runs were cancelled.
+ * `$1` node, `$2` lease ms, `$3..$5` run ids, chunk indices, epochs.
+ */
 export const RENEW_LEASES = `
   UPDATE chunks c SET lease_until = ${NOW_MS} + $2::bigint
-  FROM runs r
-  WHERE c.holder = $1 AND c.state = 'open' AND r.run_id = c.run_id
+  FROM unnest($3::text[], $4::integer[], $5::bigint[]) AS l(run_id, chunk_index, epoch), runs r
+  WHERE c.run_id = l.run_id AND c.chunk_index = l.chunk_index AND c.epoch = l.epoch
+    AND c.holder = $1 AND c.state = 'open' AND r.run_id = c.run_id
   RETURNING c.run_id, c.chunk_index, c.epoch, r.cancel_requested`;
+
+/** Hands one lease back. `$1` run id, `$2` chunk index, `$3` node, `$4` epoch. */
+export const RELEASE_LEASE = `
+  UPDATE chunks SET holder = NULL, lease_until = 0, slots = 0
+  WHERE run_id = $1 AND chunk_index = $2 AND holder = $3 AND epoch = $4 AND state = 'open'`;
 
 /** This node's load for `flowrun nodes`. `$1` node, `$2` chunks held, `$3` items in flight. */
 export const REPORT_LOAD = `UPDATE nodes SET chunks_held = $2, items_in_flight = $3 WHERE node_id = $1`;

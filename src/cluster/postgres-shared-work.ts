@@ -7,7 +7,7 @@ import type { PostgresStateStore } from '../statestore/postgres-state-store.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, recordOfRow, type ItemRow, type RunRow } from '../statestore/sql-rows.js';
 import {
   CANCEL_CHANNEL, CANCEL_ITEMS, CANCEL_UNHELD_CHUNKS, CLAIM_CANDIDATES, CLAIM_SUCCESSOR, COMPLETE_CHUNKS, FINISHED_RUNS, GRANT_SLOTS, LOCK_RUN_TREE,
-  MARK_CANCEL_REQUESTED, RELEASE_LEASES, RELEASE_SLOTS, RENEW_LEASES, REPORT_LOAD, RUNS_CHANNEL, RUN_SLOTS, STALE_CHILDREN, TAKE_CHUNKS, TRANSFER_SLOTS, WORK_CHANNEL,
+  MARK_CANCEL_REQUESTED, RELEASE_LEASE, RELEASE_LEASES, RELEASE_SLOTS, RENEW_LEASES, REPORT_LOAD, RUNS_CHANNEL, RUN_SLOTS, STALE_CHILDREN, TAKE_CHUNKS, TRANSFER_SLOTS, WORK_CHANNEL,
 } from './chunks-sql.js';
 import type { HeldLease, LeaseBook } from './lease-book.js';
 import { NotificationListener } from './notification-listener.js';
@@ -209,6 +209,11 @@ export class PostgresSharedWork implements SharedWork {
     return done;
   }
 
+  async release(lease: ChunkLease): Promise<void> {
+    this.options.book.remove(lease);
+    await this.options.store.query(RELEASE_LEASE, [lease.runId, lease.chunkIndex, this.nodeId, lease.epoch]);
+  }
+
   async releaseSlots(lease: ChunkLease): Promise<void> {
     await this.options.store.query(RELEASE_SLOTS, [lease.runId, lease.chunkIndex, this.nodeId, lease.epoch]);
   }
@@ -319,12 +324,20 @@ export class PostgresSharedWork implements SharedWork {
     const { store, nodeId, cluster, book, logger } = this.options;
     const before = book.all();
     try {
-      const { rows } = await store.query<{ run_id: string; chunk_index: number; epoch: number; cancel_requested: boolean }>(RENEW_LEASES, [nodeId, cluster.leaseMs]);
+      const { rows } = await store.query<{ run_id: string; chunk_index: number; epoch: number; cancel_requested: boolean }>(RENEW_LEASES, [
+        nodeId,
+        cluster.leaseMs,
+        before.map((l) => l.runId),
+        before.map((l) => l.chunkIndex),
+        before.map((l) => l.epoch),
+      ]);
       const held = new Set(rows.map((r) => `${r.chunk_index}:${r.run_id}:${r.epoch}`));
       // Leases completed or claimed since the statement began are not judged by it.
       const lost = before.filter((l) => !held.has(`${l.chunkIndex}:${l.runId}:${l.epoch}`) && book.has(l));
       if (lost.length > 0) this.listener?.leasesLost(lost);
       const cancelled = [...new Set(rows.filter((r) => r.cancel_requested && !this.toldCancelled.has(r.run_id)).map((r) => r.run_id))];
+      // Bounded: a run told twice only cancels what is already cancelled.
+      if (this.toldCancelled.size > 10_000) this.toldCancelled.clear();
       for (const id of cancelled) this.toldCancelled.add(id);
       if (cancelled.length > 0) this.listener?.runsCancelled(cancelled);
       await store.query(REPORT_LOAD, [nodeId, this.nodeLoad.chunks, this.nodeLoad.items]);

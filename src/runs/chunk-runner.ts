@@ -224,6 +224,8 @@ export class ChunkRunner implements SharedWorkListener {
       .catch((err: unknown) => {
         this.options.logger.error({ err, runId: lease.runId, chunkIndex: lease.chunkIndex }, `chunk ${lease.chunkIndex} of run ${lease.runId} failed to run: ${(err as Error).message}`);
         this.drop(chunk);
+        // Another node (or this one, later) takes it; if the database cannot be told, the lease expires.
+        this.options.shared.release(lease).catch(() => {});
       })
       .finally(() => {
         if (this.held.get(chunk.key) === chunk) this.held.delete(chunk.key);

@@ -67,6 +67,8 @@ export interface SharedWork {
    * and it is completed: the run's concurrency is free for other chunks while the journal catches up.
    */
   releaseSlots(lease: ChunkLease): Promise<void>;
+  /** Hands a lease back at once (this node gave up on the chunk); without the database, it expires after leaseMs. */
+  release(lease: ChunkLease): Promise<void>;
   /** The lease is no longer held here: drop it from what the journal may write and what is renewed. */
   forget(lease: ChunkLease): void;
   /** Cancels a run and its descendants cluster-wide; returns the runs newly cancel-requested. */
