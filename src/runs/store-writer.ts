@@ -6,7 +6,7 @@ import { isStoreClosed, isStoreUnavailable } from '../statestore/store-unavailab
 import type { RunStateJournal } from './run-state.js';
 
 type Op =
-  | { kind: 'items'; batch: ItemTransitions }
+  | { kind: 'items'; batch: ItemTransitions; after?: Array<() => Promise<void>> }
   | { kind: 'cancel'; runId: string }
   | { kind: 'finish'; runId: string; status: Status; at: number }
   | { kind: 'after'; work: () => Promise<void> };
@@ -105,7 +105,12 @@ export class StoreWriter {
    * while the store is unreachable: a cluster node completes a chunk after its items' transitions.
    */
   after(work: () => Promise<void>): void {
-    this.push({ kind: 'after', work });
+    if (this.stopped) return;
+    // Riding on the batch being filled keeps it whole: later transitions may join it, which only
+    // delays `work` until they are written too.
+    const last = this.queue[this.queue.length - 1];
+    if (last?.kind === 'items') (last.after ??= []).push(work);
+    else this.push({ kind: 'after', work });
   }
 
   /** Stops journaling; what is queued is still written (see `drain`), unless the store is unreachable. */
@@ -199,6 +204,7 @@ export class StoreWriter {
         this.writingTransitions -= op.batch.length;
         this.recycle(op.batch);
         this.checkBelowLimit();
+        if (op.after) for (const work of op.after) await this.writeOp({ kind: 'after', work }).catch((err: unknown) => this.logger.error({ err }, 'a step after a journal write failed'));
       }
     }
   }
