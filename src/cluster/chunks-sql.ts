@@ -39,13 +39,15 @@ export const CLAIM_CANDIDATES = `
 
 /**
  * A run's concurrency budget, its row locked so claims of one run are counted one after another,
- * and how many nodes are alive (a chunk's share of the run depends on it). `$1` run id, `$2` lease ms.
+ * how many nodes are alive and how many of its chunks are open (a chunk's share of the run depends
+ * on both). `$1` run id, `$2` lease ms.
  */
 export const RUN_SLOTS = `
   SELECT r.max_concurrency, r.cancel_requested,
     (SELECT coalesce(sum(h.slots), 0) FROM chunks h
      WHERE h.run_id = r.run_id AND h.state = 'open' AND h.holder IS NOT NULL AND h.lease_until >= ${NOW_MS})::integer AS used,
-    (SELECT count(*) FROM nodes WHERE heartbeat_at > ${NOW_MS} - $2::bigint)::integer AS nodes
+    (SELECT count(*) FROM nodes WHERE heartbeat_at > ${NOW_MS} - $2::bigint)::integer AS nodes,
+    (SELECT count(*) FROM chunks o WHERE o.run_id = r.run_id AND o.state = 'open')::integer AS open_chunks
   FROM runs r WHERE r.run_id = $1 FOR UPDATE`;
 
 /**
@@ -65,13 +67,13 @@ export const CLAIM_SUCCESSOR = `
 
 /**
  * Moves a settled chunk's slots to another chunk of the run held by this node, both at their
- * epochs, or changes nothing: the run's slots in use stay the same, so no budget check is needed.
+ * epochs and under live leases (an expired lease's slots count as free to others), or changes nothing: the run's slots in use stay the same, so no budget check is needed.
  * `$1` run id, `$2` node, `$3`/`$4` from chunk and epoch, `$5`/`$6` to chunk and epoch, `$7` slots.
  */
 export const TRANSFER_SLOTS = `
   WITH pair AS (
     SELECT run_id, chunk_index FROM chunks
-    WHERE run_id = $1 AND holder = $2 AND state = 'open'
+    WHERE run_id = $1 AND holder = $2 AND state = 'open' AND lease_until >= ${NOW_MS}
       AND ((chunk_index = $3 AND epoch = $4) OR (chunk_index = $5 AND epoch = $6))
     FOR UPDATE)
   UPDATE chunks c SET slots = CASE WHEN c.chunk_index = $3 THEN 0 ELSE $7::integer END
@@ -81,7 +83,7 @@ export const TRANSFER_SLOTS = `
 /** Gives a held chunk slots. `$1` run id, `$2` chunk index, `$3` node, `$4` epoch, `$5` slots. */
 export const GRANT_SLOTS = `
   UPDATE chunks SET slots = $5
-  WHERE run_id = $1 AND chunk_index = $2 AND holder = $3 AND epoch = $4 AND state = 'open'`;
+  WHERE run_id = $1 AND chunk_index = $2 AND holder = $3 AND epoch = $4 AND state = 'open' AND lease_until >= ${NOW_MS}`;
 
 /** Takes the chunks: holder, a new epoch, a lease. `$1` node, `$2` lease ms, `$3..$5` run ids, chunk indices, slots. */
 export const TAKE_CHUNKS = `
@@ -171,14 +173,16 @@ export const CANCEL_ITEMS = `
 
 /**
  * Renews the leases this node holds and still works on (a chunk it gave up is left to expire);
- * returns those it still holds and whether their runs were cancelled.
+ * returns those it still holds and whether their runs were cancelled. An expired lease is not
+ * revived, even if no node claimed the chunk yet: its slots may have been counted free and taken
+ * for other chunks, so its holder gives it up.
  * `$1` node, `$2` lease ms, `$3..$5` run ids, chunk indices, epochs.
  */
 export const RENEW_LEASES = `
   UPDATE chunks c SET lease_until = ${NOW_MS} + $2::bigint
   FROM unnest($3::text[], $4::integer[], $5::bigint[]) AS l(run_id, chunk_index, epoch), runs r
   WHERE c.run_id = l.run_id AND c.chunk_index = l.chunk_index AND c.epoch = l.epoch
-    AND c.holder = $1 AND c.state = 'open' AND r.run_id = c.run_id
+    AND c.holder = $1 AND c.state = 'open' AND c.lease_until >= ${NOW_MS} AND r.run_id = c.run_id
   RETURNING c.run_id, c.chunk_index, c.epoch, r.cancel_requested`;
 
 /** Hands one lease back. `$1` run id, `$2` chunk index, `$3` node, `$4` epoch. */

@@ -133,13 +133,19 @@ export class PostgresSharedWork implements SharedWork {
   /**
    * A run's slots left, with its row locked, and a chunk's share of them: each live node runs
    * `CHUNKS_PER_NODE` chunks of a run at once, so the run is spread over the nodes and, on each,
-   * one chunk keeps running while another changes hands.
+   * one chunk keeps running while another changes hands; but no less than an even split over its
+   * open chunks, so a run of one chunk runs `maxConcurrency` items at once.
    */
   private async runBudget(client: pg.ClientBase, runId: string): Promise<{ free: number; share: number; cancelRequested: boolean } | undefined> {
-    const { rows } = await client.query<{ max_concurrency: number; cancel_requested: boolean; used: number; nodes: number }>(RUN_SLOTS, [runId, this.options.cluster.leaseMs]);
+    const { rows } = await client.query<{ max_concurrency: number; cancel_requested: boolean; used: number; nodes: number; open_chunks: number }>(RUN_SLOTS, [
+      runId,
+      this.options.cluster.leaseMs,
+    ]);
     if (rows.length === 0) return undefined;
-    const { max_concurrency: max, used, nodes, cancel_requested: cancelRequested } = rows[0];
-    return { free: max - used, share: Math.max(1, Math.ceil(max / (CHUNKS_PER_NODE * Math.max(1, nodes)))), cancelRequested };
+    const { max_concurrency: max, used, nodes, open_chunks: open, cancel_requested: cancelRequested } = rows[0];
+    // A run with few chunks left gives each a larger share: its last chunk may use all it has.
+    const share = Math.max(Math.ceil(max / (CHUNKS_PER_NODE * Math.max(1, nodes))), Math.ceil(max / Math.max(1, open)));
+    return { free: max - used, share, cancelRequested };
   }
 
   async claimSuccessor(runId: string): Promise<ChunkLease | undefined> {

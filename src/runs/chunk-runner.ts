@@ -190,7 +190,10 @@ export class ChunkRunner implements SharedWorkListener {
       }
       // Claimed while stopping: handed back with the rest.
       if (this.stopped) return;
-      for (const lease of leases) this.begin(lease);
+      // Chunks claimed together load one after another, oldest run first: a parent's chunk that
+      // runs items again cancels their stale children before a claimed chunk of a child starts.
+      let loaded: Promise<unknown> = Promise.resolve();
+      for (const lease of leases) loaded = this.begin(lease, loaded);
       // A full claim may leave more to take.
       if (leases.length > 0) this.claimAgain = true;
     } while (this.claimAgain && !this.stopped);
@@ -216,11 +219,14 @@ export class ChunkRunner implements SharedWorkListener {
     }
   }
 
-  private begin(lease: ChunkLease): void {
+  /** Holds and executes a claimed chunk, loading it after `before`; resolves once it is loaded. */
+  private begin(lease: ChunkLease, before: Promise<unknown> = Promise.resolve()): Promise<unknown> {
     const chunk = new HeldChunk(lease);
     this.held.set(chunk.key, chunk);
     if (chunk.running) this.prefetch(lease.runId);
-    void this.execute(chunk)
+    let loaded!: () => void;
+    const onLoaded = new Promise<void>((resolve) => (loaded = resolve));
+    void this.execute(chunk, before, loaded)
       .catch((err: unknown) => {
         this.options.logger.error({ err, runId: lease.runId, chunkIndex: lease.chunkIndex }, `chunk ${lease.chunkIndex} of run ${lease.runId} failed to run: ${(err as Error).message}`);
         this.drop(chunk);
@@ -228,10 +234,12 @@ export class ChunkRunner implements SharedWorkListener {
         this.options.shared.release(lease).catch(() => {});
       })
       .finally(() => {
+        loaded();
         if (this.held.get(chunk.key) === chunk) this.held.delete(chunk.key);
         this.options.shared.forget(lease);
         this.claimSoon();
       });
+    return onLoaded;
   }
 
   /** Claims a successor for each running chunk of a run that has none waiting. */
@@ -250,7 +258,7 @@ export class ChunkRunner implements SharedWorkListener {
       .claimSuccessor(runId)
       .then(
         (lease) => {
-          if (lease && !this.stopped) this.begin(lease);
+          if (lease && !this.stopped) void this.begin(lease);
           // More room may want another successor.
           if (lease) queueMicrotask(() => this.prefetch(runId));
         },
@@ -264,10 +272,11 @@ export class ChunkRunner implements SharedWorkListener {
   }
 
   /** Loads, executes (once it has slots) and completes one chunk; returns early when it is dropped. */
-  private async execute(chunk: HeldChunk): Promise<void> {
+  private async execute(chunk: HeldChunk, before: Promise<unknown>, loaded: () => void): Promise<void> {
     const { lease } = chunk;
     const { shared, scheduler, now } = this.options;
-    const work = await shared.load(lease);
+    await before;
+    const work = await shared.load(lease).finally(loaded);
     if (chunk.dropped) return;
     const { record } = work;
     const size = lease.end - lease.first;

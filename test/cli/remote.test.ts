@@ -38,7 +38,7 @@ describe('flowrun serve, driven by the client library and by the remote CLI', ()
     const res = await fetch(served.httpUrl + 'health');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ok', version: packageVersion(), uptimeMs: expect.any(Number), nodeId: expect.any(String), membership: { state: 'single', lastHeartbeatAt: expect.any(String) } });
-    expect((await fetch(served.httpUrl + 'metrics')).status).toBe(404);
+    expect((await fetch(served.httpUrl + 'metrics')).status).toBe(200);
   });
 
   it('runs 2,000 items from the client library: exact counters, results byIndex and byCompletion in pages', async () => {
