@@ -137,7 +137,10 @@ export class Runtime {
         },
       );
     };
-    const ownStore = options.stateStore ?? (config.stateStore ? await createStateStore(config.stateStore, { logger }) : new MemoryStateStore());
+    // A node paused inside a transaction is cut off well before its lease ends (docs/cluster.md).
+    const idleInTransactionTimeoutMs = Math.min(5_000, Math.floor((config.cluster?.leaseMs ?? 10_000) / 2));
+    const ownStore =
+      options.stateStore ?? (config.stateStore ? await createStateStore(config.stateStore, { logger, idleInTransactionTimeoutMs }) : new MemoryStateStore());
     // Each plugin's `transportRetries` applies to the calls routed to it.
     const transportRetries = (component: string, input: unknown): number => {
       try {

@@ -37,18 +37,21 @@ export const CLAIM_CANDIDATES = `
   LIMIT $1
   FOR UPDATE OF c SKIP LOCKED`;
 
+/** Locks a run's row, so claims of one run count its slots one after another. `$1` run id. */
+export const LOCK_RUN_FOR_SLOTS = `SELECT max_concurrency, cancel_requested FROM runs WHERE run_id = $1 FOR UPDATE`;
+
 /**
- * A run's concurrency budget, its row locked so claims of one run are counted one after another,
- * how many nodes are alive and how many of its chunks are open (a chunk's share of the run depends
- * on both). `$1` run id, `$2` lease ms.
+ * A run's slots in use, how many nodes are alive and how many of its chunks are open (a chunk's
+ * share depends on both). A statement of its own after `LOCK_RUN_FOR_SLOTS`: it sees every claim
+ * committed while the lock was awaited (in the locking statement, a subquery would not).
+ * `$1` run id, `$2` lease ms.
  */
 export const RUN_SLOTS = `
-  SELECT r.max_concurrency, r.cancel_requested,
+  SELECT
     (SELECT coalesce(sum(h.slots), 0) FROM chunks h
-     WHERE h.run_id = r.run_id AND h.state = 'open' AND h.holder IS NOT NULL AND h.lease_until >= ${NOW_MS})::integer AS used,
+     WHERE h.run_id = $1 AND h.state = 'open' AND h.holder IS NOT NULL AND h.lease_until >= ${NOW_MS})::integer AS used,
     (SELECT count(*) FROM nodes WHERE heartbeat_at > ${NOW_MS} - $2::bigint)::integer AS nodes,
-    (SELECT count(*) FROM chunks o WHERE o.run_id = r.run_id AND o.state = 'open')::integer AS open_chunks
-  FROM runs r WHERE r.run_id = $1 FOR UPDATE`;
+    (SELECT count(*) FROM chunks o WHERE o.run_id = $1 AND o.state = 'open')::integer AS open_chunks`;
 
 /**
  * Claims the next claimable chunk of a run without slots: this node prepares it while it runs

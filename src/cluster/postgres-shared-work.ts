@@ -6,7 +6,7 @@ import type { ChunkLease, ChunkWork, SharedWork, SharedWorkListener } from '../r
 import type { PostgresStateStore } from '../statestore/postgres-state-store.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, recordOfRow, type ItemRow, type RunRow } from '../statestore/sql-rows.js';
 import {
-  CANCEL_CHANNEL, CANCEL_ITEMS, CANCEL_UNHELD_CHUNKS, CLAIM_CANDIDATES, CLAIM_SUCCESSOR, COMPLETE_CHUNKS, FINISHED_RUNS, GRANT_SLOTS, LOCK_RUN_TREE,
+  CANCEL_CHANNEL, CANCEL_ITEMS, CANCEL_UNHELD_CHUNKS, CLAIM_CANDIDATES, CLAIM_SUCCESSOR, COMPLETE_CHUNKS, FINISHED_RUNS, GRANT_SLOTS, LOCK_RUN_FOR_SLOTS, LOCK_RUN_TREE,
   MARK_CANCEL_REQUESTED, RELEASE_LEASE, RELEASE_LEASES, RELEASE_SLOTS, RENEW_LEASES, REPORT_LOAD, RUNS_CHANNEL, RUN_SLOTS, STALE_CHILDREN, TAKE_CHUNKS, TRANSFER_SLOTS, WORK_CHANNEL,
 } from './chunks-sql.js';
 import type { HeldLease, LeaseBook } from './lease-book.js';
@@ -43,6 +43,8 @@ export class PostgresSharedWork implements SharedWork {
   private heartbeat: NodeJS.Timeout | undefined;
   private recheck: NodeJS.Timeout | undefined;
   private renewing = false;
+  /** Claims not yet committed or rolled back (see `tracked`). */
+  private readonly claimsInFlight = new Set<Promise<void>>();
   private stopped = false;
   private nodeLoad = { chunks: 0, items: 0 };
   /** Callers waiting for runs to turn terminal, by run id. */
@@ -73,7 +75,23 @@ export class PostgresSharedWork implements SharedWork {
     this.recheck.unref();
   }
 
-  async claim(maxChunks: number, maxSlots: number): Promise<ChunkLease[]> {
+  claim(maxChunks: number, maxSlots: number): Promise<ChunkLease[]> {
+    return this.tracked(() => this.claimChunks(maxChunks, maxSlots));
+  }
+
+  /**
+   * Runs a claim, counted among those in flight: `stop` waits for them before it hands leases
+   * back, so a claim committing during shutdown does not leave a chunk held until its lease ends.
+   */
+  private tracked<T>(claim: () => Promise<T>): Promise<T> {
+    const done = claim();
+    const settled = done.then(() => {}, () => {});
+    this.claimsInFlight.add(settled);
+    void settled.then(() => this.claimsInFlight.delete(settled));
+    return done;
+  }
+
+  private async claimChunks(maxChunks: number, maxSlots: number): Promise<ChunkLease[]> {
     if (this.stopped || maxChunks <= 0 || maxSlots <= 0) return [];
     const { store, nodeId, cluster, book } = this.options;
     const taken = await store.inTransaction(async (client) => {
@@ -137,18 +155,21 @@ export class PostgresSharedWork implements SharedWork {
    * open chunks, so a run of one chunk runs `maxConcurrency` items at once.
    */
   private async runBudget(client: pg.ClientBase, runId: string): Promise<{ free: number; share: number; cancelRequested: boolean } | undefined> {
-    const { rows } = await client.query<{ max_concurrency: number; cancel_requested: boolean; used: number; nodes: number; open_chunks: number }>(RUN_SLOTS, [
-      runId,
-      this.options.cluster.leaseMs,
-    ]);
-    if (rows.length === 0) return undefined;
-    const { max_concurrency: max, used, nodes, open_chunks: open, cancel_requested: cancelRequested } = rows[0];
+    const run = await client.query<{ max_concurrency: number; cancel_requested: boolean }>(LOCK_RUN_FOR_SLOTS, [runId]);
+    if (run.rows.length === 0) return undefined;
+    const { max_concurrency: max, cancel_requested: cancelRequested } = run.rows[0];
+    const { rows } = await client.query<{ used: number; nodes: number; open_chunks: number }>(RUN_SLOTS, [runId, this.options.cluster.leaseMs]);
+    const { used, nodes, open_chunks: open } = rows[0];
     // A run with few chunks left gives each a larger share: its last chunk may use all it has.
     const share = Math.max(Math.ceil(max / (CHUNKS_PER_NODE * Math.max(1, nodes))), Math.ceil(max / Math.max(1, open)));
     return { free: max - used, share, cancelRequested };
   }
 
-  async claimSuccessor(runId: string): Promise<ChunkLease | undefined> {
+  claimSuccessor(runId: string): Promise<ChunkLease | undefined> {
+    return this.tracked(() => this.claimNext(runId));
+  }
+
+  private async claimNext(runId: string): Promise<ChunkLease | undefined> {
     if (this.stopped) return undefined;
     const { store, nodeId, cluster, book } = this.options;
     const { rows } = await store.query<TakenRow & { cancel_requested: boolean }>(CLAIM_SUCCESSOR, [runId, nodeId, cluster.leaseMs]);
@@ -284,6 +305,7 @@ export class PostgresSharedWork implements SharedWork {
     this.stopped = true;
     clearInterval(this.heartbeat);
     clearInterval(this.recheck);
+    await Promise.all(this.claimsInFlight);
     const { store, nodeId, logger } = this.options;
     try {
       await store.inTransaction(async (client) => {

@@ -398,7 +398,8 @@ export class RunManager {
       throw asStoreError(err, `cannot load run ${runId}`);
     });
     if (!loaded) throw RpcError.notFound(`Run not found: ${runId}`, { runId });
-    const state = restoreState(loaded);
+    // On a cluster, a run's running items may be running on any node right now.
+    const state = restoreState(loaded, { keepRunning: this.shared !== undefined });
     if (state.isTerminal) this.registry.remember(state);
     return { state };
   }

@@ -125,8 +125,8 @@ export class RunRecovery {
   }
 }
 
-/** A RunState rebuilt from the store. */
-export function restoreState(loaded: LoadedRun): RunState {
+/** A RunState rebuilt from the store; `keepRunning` for a view of a run other processes may be executing. */
+export function restoreState(loaded: LoadedRun, options: { keepRunning?: boolean } = {}): RunState {
   const { record, state, items } = loaded;
-  return RunState.restore({ ...record }, items, state.cancelRequested, state.completedAt);
+  return RunState.restore({ ...record }, items, state.cancelRequested, state.completedAt, options);
 }

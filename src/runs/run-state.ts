@@ -101,9 +101,10 @@ export class RunState {
   /**
    * Rebuilds a run from stored items: finished items are replayed in completion order (so
    * byCompletion survives), items that were running become pending again and keep their
-   * attempt count, so their next execution is `attempts + 1`.
+   * attempt count, so their next execution is `attempts + 1` — or, with `keepRunning` (a view
+   * of a run that cluster nodes execute), stay running.
    */
-  static restore(identity: RunIdentity, items: readonly StoredItem[], cancelRequested: boolean, finishedAt?: number): RunState {
+  static restore(identity: RunIdentity, items: readonly StoredItem[], cancelRequested: boolean, finishedAt?: number, options: { keepRunning?: boolean } = {}): RunState {
     const state = new RunState(identity);
     const finished = items
       .map((item, index) => ({ item, index }))
@@ -116,6 +117,13 @@ export class RunState {
     }
     items.forEach((item, index) => {
       if (item.status === 'running' || item.status === 'pending') state.attempts[index] = item.attempts;
+      // A view of a run another node executes: its running items are running, not to run again.
+      if (item.status === 'running' && options.keepRunning) {
+        state.itemStatus[index] = S.Running;
+        state.counts.pending--;
+        state.counts.running++;
+        state.startedAny = true;
+      }
     });
     state.cancelRequested = cancelRequested;
     if (finishedAt !== undefined && state.finishedAt === undefined) state.finishedAt = finishedAt;

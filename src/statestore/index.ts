@@ -26,6 +26,8 @@ export const DEFAULT_STATE_DB_PATH = '.flowrun/state.db';
 export interface CreateStateStoreOptions {
   /** Receives errors of idle PostgreSQL connections; default silent. */
   logger?: Logger;
+  /** PostgreSQL: sessions idle inside a transaction longer than this are ended by the server (default 5000 ms). */
+  idleInTransactionTimeoutMs?: number;
 }
 
 /** Opens the configured state store; the SQL backends are loaded only when configured. */
@@ -44,7 +46,7 @@ export async function createStateStore(config: StateStoreConfig, options: Create
     }
     case 'postgres': {
       const { PostgresStateStore } = await import('./postgres-state-store.js');
-      return PostgresStateStore.connect({ url: config.url, logger: options.logger });
+      return PostgresStateStore.connect({ url: config.url, logger: options.logger, idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs });
     }
   }
 }

@@ -19,6 +19,12 @@ export interface PostgresStateStoreOptions {
   maxConnections?: number;
   /** Receives errors of idle connections; default silent. */
   logger?: Logger;
+  /**
+   * The server ends a session left idle inside a transaction this long (ms): a process paused
+   * mid-transaction (SIGSTOP, a long stall) must not hold row locks the others wait on. Default
+   * 5000; a cluster node uses at most half its lease.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 /** Rows per multi-row statement: big enough to amortize round trips, small enough to keep one statement cheap. */
@@ -61,6 +67,7 @@ export class PostgresStateStore implements StateStore {
       connectionString: options.url,
       max: options.maxConnections ?? 8,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 5_000,
       types: typeParsers,
     });
     const logger = options.logger ?? silentLogger;
