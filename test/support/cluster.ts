@@ -3,13 +3,15 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { NodesList, isTerminal, type NodeInfo, type RunStatus } from '../../protocol/index.js';
+import { expect } from 'vitest';
+import { NodesList, isTerminal, type ItemResult, type NodeInfo, type RunStatus } from '../../protocol/index.js';
 import { connect, type FlowrunClient } from '../../src/client/index.js';
 import { fixturePath, requireBuilt } from './paths.js';
 import { createDatabase, startPostgres, type PostgresFixture } from './postgres.js';
 import { startS3rver, type S3rverFixture } from './s3.js';
 import { spawnServe, type ServedProcess } from './serve.js';
 import { makeTempDir } from './temp-dir.js';
+import { until } from './wait-for.js';
 
 /**
  * A cluster of `flowrun serve` nodes on real parts (docs/cluster.md): one PostgreSQL database as
@@ -52,6 +54,31 @@ export interface RecordOutput {
   ppid: number;
   attempt: number;
 }
+
+/** /record's answer in an item's result, when the item succeeded. */
+export function recordOutput(item: ItemResult): RecordOutput | undefined {
+  return item.result?.outcome === 'success' ? (item.result.value as RecordOutput) : undefined;
+}
+
+/**
+ * Checks that a finished run of `total` /record items has each item exactly once, in order, succeeded with its own
+ * output, and that its counters say so; returns the outputs by item index.
+ */
+export function expectEachItemSucceededOnce(status: RunStatus, results: ItemResult[], total: number): RecordOutput[] {
+  expect(status.status).toBe('success');
+  expect(status.items).toEqual({ total, pending: 0, running: 0, success: total, failed: 0, cancelled: 0 });
+  expect(results).toHaveLength(total);
+  return results.map((item, index) => {
+    expect(item.itemIndex).toBe(index);
+    expect(item.status, `item ${index}`).toBe('success');
+    const output = recordOutput(item);
+    expect(output?.item, `item ${index}`).toBe(index);
+    return output!;
+  });
+}
+
+/** SQL: the node (ppid) whose component server produced an `items` row's result. */
+export const RESULT_PPID_SQL = "(result->'value'->>'ppid')::int";
 
 /** One line of `calls.jsonl`, written by /record for inputs with `log: true`. */
 export interface CallRecord {
@@ -273,6 +300,21 @@ async function waitForRun(node: ClusterNode, runId: string, timeoutMs: number): 
     const status = await handle.wait({ timeoutMs: Math.min(left, 10_000) });
     if (isTerminal(status.status)) return status;
   }
+}
+
+/**
+ * Waits until `node` holds an open chunk of the run and its server has answered at least
+ * `minDone` of the run's items; returns the open chunks it holds then.
+ */
+export async function holdingWork(cluster: TestCluster, node: ClusterNode, runId: string, minDone: number): Promise<ChunkRow[]> {
+  return until(
+    async () => {
+      const [row] = await cluster.sql<{ done: string }>(`SELECT count(*) AS done FROM items WHERE run_id = $1 AND status = 'success' AND ${RESULT_PPID_SQL} = $2`, [runId, node.pid]);
+      const held = (await cluster.chunks(runId)).filter((chunk) => chunk.holder === node.nodeId && chunk.state === 'open');
+      return Number(row.done) >= minDone && held.length > 0 ? held : undefined;
+    },
+    { what: `${node.name} holding a chunk of run ${runId} after answering ${minDone} of its items`, timeoutMs: CLUSTER_WAIT_MS },
+  );
 }
 
 const toNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
