@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAfterEach } from '../support/cleanups.js';
 import {
   CLUSTER_WAIT_MS,
+  expectEachItemSucceededOnce,
   PARENT_FLOW,
   RECORD_FLOW,
   startClusterBackends,
@@ -16,7 +17,8 @@ import { until } from '../support/wait-for.js';
 
 /**
  * Any node answers for any run: a wait on one node wakes when a run submitted to another
- * finishes, a cancel on a third stops the items every node is running, and lists agree.
+ * finishes, a cancel on a third stops the items every node is running, and lists agree. A
+ * run's maxConcurrency holds across the nodes.
  */
 /** Items that never finish on their own: only a cancel ends them. */
 const FOREVER_MS = 600_000;
@@ -26,7 +28,7 @@ let cluster: TestCluster;
 beforeAll(async () => {
   if (!postgresAvailable()) return;
   backends = await startClusterBackends();
-  // Small chunks: a run of a few dozen items is spread over every node.
+  // Small chunks (smaller than maxConcurrency below): a run of a few dozen items is spread over every node.
   cluster = await startTestCluster(backends, { nodes: 3, settings: { chunkSize: 4 } });
 }, 120_000);
 afterAll(async () => {
@@ -59,7 +61,24 @@ async function clusterIdle(): Promise<void> {
   });
 }
 
-describe.skipIf(!postgresAvailable())('cluster: runs answered by any node', () => {
+describe.skipIf(!postgresAvailable())('cluster: runs across nodes', () => {
+  it('never has more than maxConcurrency calls of a run in flight across all nodes', async () => {
+    const [first] = cluster.nodes;
+    const items = 200;
+    const maxConcurrency = 8;
+    const inputs = Array.from({ length: items }, (_, i) => ({ i, delayMs: 20, log: true }));
+    const run = await first.client.submit({ flow: RECORD_FLOW, inputs, maxConcurrency });
+    const status = await cluster.waitForRun(first, run.runId);
+    expectEachItemSucceededOnce(status, await run.itemResults(), items);
+
+    // Each call counted the calls in flight on every node's server as it started (this run is the first of the cluster).
+    const starts = callsOf(run.runId).filter((call) => call.event === 'start');
+    expect(starts).toHaveLength(items);
+    const most = Math.max(...starts.map((call) => call.inFlight!));
+    expect(most).toBeLessThanOrEqual(maxConcurrency);
+    expect(most).toBeGreaterThan(1);
+  }, 150_000);
+
   it('wakes a wait on node 2 when a run submitted to node 1 finishes, and every node lists the run', async () => {
     const [a, b] = cluster.nodes;
     const gate = await startGate();
@@ -91,7 +110,7 @@ describe.skipIf(!postgresAvailable())('cluster: runs answered by any node', () =
       const listed = (await node.client.list({ limit: 1000 })).runs.find((r) => r.runId === run.runId);
       expect(listed?.status, node.name).toBe('success');
     }
-  });
+  }, 150_000);
 
   it('cancels on node 3 a run submitted to node 1: the calls in flight on every node are cancelled and no item starts after', async () => {
     const [a, , c] = cluster.nodes;
@@ -118,7 +137,7 @@ describe.skipIf(!postgresAvailable())('cluster: runs answered by any node', () =
     expect(callsOf(run.runId).filter((call) => call.event === 'start' && call.at > cancelAnsweredAt)).toEqual([]);
     expect((await cluster.chunks(run.runId)).filter((chunk) => chunk.state !== 'done')).toEqual([]);
     expect((await cluster.items(run.runId)).filter((item) => item.status !== 'cancelled')).toEqual([]);
-  });
+  }, 150_000);
 
   it('cancels on node 2 a parent run submitted to node 1: its child run, wherever it runs, ends cancelled', async () => {
     const [a, b, c] = cluster.nodes;
@@ -140,5 +159,6 @@ describe.skipIf(!postgresAvailable())('cluster: runs answered by any node', () =
     expect(child.parentRunId).toBe(parent.runId);
     expect(child.items).toEqual({ total: children.length, pending: 0, running: 0, success: 0, failed: 0, cancelled: children.length });
     await everyCallAborted(childRunId);
-  });
+  }, 150_000);
+
 });
