@@ -17,7 +17,7 @@ import { until } from '../support/wait-for.js';
  * A node that dies (SIGKILL) or stops (SIGTERM) in the middle of a run: its chunks go to the
  * other nodes and the run finishes, each item settled once, finished results unchanged.
  */
-const ITEMS = 3000;
+const ITEMS = 1500;
 /**
  * Items take a while and chunks are small, so that the run lasts several seconds and every node
  * holds chunks (a few at most each) with items in flight at any moment of it.

@@ -22,7 +22,7 @@ import { until, waitFor } from '../support/wait-for.js';
  * results that count are those it stored before it froze, and the items it was running then are
  * run again by the new holders.
  */
-const ITEMS = 3000;
+const ITEMS = 1500;
 const inputs = Array.from({ length: ITEMS }, (_, i) => ({ i, delayMs: 200, log: true }));
 
 let backends: ClusterBackends | undefined;
