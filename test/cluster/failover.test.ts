@@ -23,7 +23,7 @@ const ITEMS = 1500;
  * holds chunks (a few at most each) with items in flight at any moment of it.
  */
 const inputs = Array.from({ length: ITEMS }, (_, i) => ({ i, delayMs: 200, log: true }));
-const CHUNK_SIZE = 4;
+const CHUNK_SIZE = 16;
 const MAX_CONCURRENCY = 1000;
 
 let backends: ClusterBackends | undefined;

@@ -46,7 +46,7 @@ async function freezeHolding(cluster: TestCluster, node: ClusterNode, runId: str
 
 describe.skipIf(!postgresAvailable())('cluster: a paused node whose leases expired', () => {
   it('cannot store results after its chunks were claimed by others, and logs that it lost the lease (-32013)', async () => {
-    const cluster = await startTestCluster(backends!, { nodes: 3, settings: { chunkSize: 4 }, logLevel: 'info' });
+    const cluster = await startTestCluster(backends!, { nodes: 3, settings: { chunkSize: 16 }, logLevel: 'info' });
     cleanups.push(() => cluster.close());
     const [first, , zombie] = cluster.nodes;
     const run = await first.client.submit({ flow: RECORD_FLOW, inputs, maxConcurrency: 1000 });
