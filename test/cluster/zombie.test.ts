@@ -65,7 +65,9 @@ describe.skipIf(!postgresAvailable())('cluster: a paused node whose leases expir
         return claimed ? true : undefined;
       },
       { what: `the chunks of the frozen ${zombie.name} claimed by others`, timeoutMs: CLUSTER_WAIT_MS },
-    );
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}; sessions in a transaction: ${await cluster.sessionsInTransaction()}`, { cause: err });
+    });
     // Frozen, it cannot write: what it stored so far is all it may ever have stored for good.
     const storedByZombie = new Map(
       (

@@ -172,6 +172,11 @@ export interface TestCluster {
   sql<T extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<T[]>;
   chunks(runId: string): Promise<ChunkRow[]>;
   items(runId: string): Promise<ItemRow[]>;
+  /**
+   * The database's sessions in a transaction, longest first (state, age of the transaction, query):
+   * what a test adds to its failure when the cluster stops making progress.
+   */
+  sessionsInTransaction(): Promise<string>;
   /** Every call /record logged so far (inputs with `log: true`). */
   calls(): CallRecord[];
   /** `nodes/list` asked of `node`. */
@@ -272,6 +277,13 @@ function makeCluster(parts: ClusterParts): TestCluster {
           [runId],
         )
       ).map(itemRow),
+    sessionsInTransaction: async () =>
+      JSON.stringify(
+        await sql(
+          `SELECT state, wait_event_type, round(extract(epoch FROM now() - xact_start) * 1000) AS xact_ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS query
+           FROM pg_stat_activity WHERE datname = current_database() AND xact_start IS NOT NULL AND pid <> pg_backend_pid() ORDER BY xact_start`,
+        ),
+      ),
     calls: () => readCalls(callsDir),
     nodesList: async (node) => (await node.client.sendRequest(NodesList, {})).nodes,
     waitForRun: (node, runId, timeoutMs = CLUSTER_WAIT_MS) => waitForRun(node, runId, timeoutMs),
