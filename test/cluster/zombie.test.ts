@@ -46,7 +46,7 @@ async function freezeHolding(cluster: TestCluster, node: ClusterNode, runId: str
 
 describe.skipIf(!postgresAvailable())('cluster: a paused node whose leases expired', () => {
   it('cannot store results after its chunks were claimed by others, and logs that it lost the lease (-32013)', async () => {
-    const cluster = await startTestCluster(backends!, { nodes: 3, settings: { chunkSize: 16 }, logLevel: 'info' });
+    const cluster = await startTestCluster(backends!, { nodes: 3, settings: { chunkSize: 16 } });
     cleanups.push(() => cluster.close());
     const [first, , zombie] = cluster.nodes;
     const run = await first.client.submit({ flow: RECORD_FLOW, inputs, maxConcurrency: 1000 });
@@ -83,7 +83,12 @@ describe.skipIf(!postgresAvailable())('cluster: a paused node whose leases expir
     const status = await cluster.waitForRun(first, run.runId);
     const results = await run.itemResults();
     const outputs = expectEachItemSucceededOnce(status, results, ITEMS);
-    await waitFor(() => zombie.served.stderr().includes('-32013'), { what: `${zombie.name} logging its lost lease`, timeoutMs: CLUSTER_WAIT_MS });
+    // It says so, naming a chunk it lost.
+    const lostLog = `-32013 lease lost: chunk (\\d+) of run ${run.runId}`;
+    await waitFor(() => new RegExp(lostLog).test(zombie.served.stderr()), { what: `${zombie.name} logging its lost lease`, timeoutMs: CLUSTER_WAIT_MS });
+    const named = [...zombie.served.stderr().matchAll(new RegExp(lostLog, 'g'))].map((match) => Number(match[1]));
+    expect(named.length).toBeGreaterThan(0);
+    for (const index of named) expect(held.map((chunk) => chunk.chunk_index)).toContain(index);
     expect(zombie.served.child.exitCode).toBeNull();
 
     // In the chunks it lost, a result of the zombie is one it stored before it froze, unchanged.
