@@ -64,7 +64,8 @@ describe.skipIf(!postgresAvailable())('cluster: a paused node whose leases expir
         });
         return claimed ? true : undefined;
       },
-      { what: `the chunks of the frozen ${zombie.name} claimed by others`, timeoutMs: CLUSTER_WAIT_MS },
+      // Ten leases: generous for a claim, short of stalling the suite when the takeover never comes.
+      { what: `the chunks of the frozen ${zombie.name} claimed by others`, timeoutMs: 10 * cluster.settings.leaseMs },
     ).catch(async (err: Error) => {
       throw new Error(`${err.message}; sessions in a transaction: ${await cluster.sessionsInTransaction()}`, { cause: err });
     });
