@@ -20,3 +20,18 @@ export async function waitFor(done: () => boolean, options: WaitForOptions = {})
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
+
+/**
+ * Asks `probe` until it yields a value (not `undefined`), every 50 ms; rejects naming `what` once
+ * `timeoutMs` passed. For conditions read over the network or from a database.
+ */
+export async function until<T>(probe: () => Promise<T | undefined>, options: WaitForOptions = {}): Promise<T> {
+  const { timeoutMs = 20_000, what = 'condition' } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

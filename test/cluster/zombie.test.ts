@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupAfterEach } from '../support/cleanups.js';
+import {
+  CLUSTER_WAIT_MS,
+  expectEachItemSucceededOnce,
+  holdingWork,
+  RECORD_FLOW,
+  RESULT_PPID_SQL,
+  startClusterBackends,
+  startTestCluster,
+  type ChunkRow,
+  type ClusterBackends,
+  type ClusterNode,
+  type TestCluster,
+} from '../support/cluster.js';
+import { postgresAvailable } from '../support/postgres.js';
+import { until, waitFor } from '../support/wait-for.js';
+
+/**
+ * A zombie: a node frozen (SIGSTOP) while it holds chunks, long enough for its leases to expire
+ * and others to claim them, then continued. Whatever it finishes after that is fenced out: the
+ * results that count are those it stored before it froze, and the items it was running then are
+ * run again by the new holders.
+ */
+const ITEMS = 1500;
+const inputs = Array.from({ length: ITEMS }, (_, i) => ({ i, delayMs: 200, log: true }));
+
+let backends: ClusterBackends | undefined;
+beforeAll(async () => {
+  if (postgresAvailable()) backends = await startClusterBackends();
+});
+afterAll(() => backends?.close());
+const cleanups = cleanupAfterEach();
+
+/** Freezes `node` while it holds open chunks of the run (tries again if it froze between two); returns those chunks. */
+async function freezeHolding(cluster: TestCluster, node: ClusterNode, runId: string): Promise<ChunkRow[]> {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    await holdingWork(cluster, node, runId, 10);
+    cluster.pause(node);
+    const held = (await cluster.chunks(runId)).filter((chunk) => chunk.holder === node.nodeId && chunk.state === 'open');
+    if (held.length > 0) return held;
+    cluster.resume(node);
+  }
+  throw new Error(`${node.name} never froze holding a chunk of run ${runId}`);
+}
+
+describe.skipIf(!postgresAvailable())('cluster: a paused node whose leases expired', () => {
+  it('cannot store results after its chunks were claimed by others, and logs that it lost the lease (-32013)', async () => {
+    const cluster = await startTestCluster(backends!, { nodes: 3, settings: { chunkSize: 16 } });
+    cleanups.push(() => cluster.close());
+    const [first, , zombie] = cluster.nodes;
+    const run = await first.client.submit({ flow: RECORD_FLOW, inputs, maxConcurrency: 1000 });
+    const held = await freezeHolding(cluster, zombie, run.runId);
+    const inLostChunks = (index: number) => held.some((chunk) => index >= chunk.first_item && index < chunk.end_item);
+    const runningAtFreeze = (await cluster.items(run.runId)).filter((item) => item.status === 'running' && inLostChunks(item.item_index)).map((item) => item.item_index);
+
+    // Its chunks are claimed by the others: a new holder at a higher epoch.
+    await until(
+      async () => {
+        const chunks = new Map((await cluster.chunks(run.runId)).map((chunk) => [chunk.chunk_index, chunk]));
+        const claimed = held.every(({ chunk_index, epoch }) => {
+          const now = chunks.get(chunk_index)!;
+          return now.state === 'done' || (now.holder !== null && now.holder !== zombie.nodeId && now.epoch > epoch);
+        });
+        return claimed ? true : undefined;
+      },
+      // Ten leases: generous for a claim, short of stalling the suite when the takeover never comes.
+      { what: `the chunks of the frozen ${zombie.name} claimed by others`, timeoutMs: 10 * cluster.settings.leaseMs },
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}; sessions in a transaction: ${await cluster.sessionsInTransaction()}`, { cause: err });
+    });
+    // Frozen, it cannot write: what it stored so far is all it may ever have stored for good.
+    const storedByZombie = new Map(
+      (
+        await cluster.sql<{ item_index: number; result: string }>(
+          `SELECT item_index, result::text AS result FROM items WHERE run_id = $1 AND status = 'success' AND ${RESULT_PPID_SQL} = $2`,
+          [run.runId, zombie.pid],
+        )
+      ).map((row) => [row.item_index, row.result]),
+    );
+    const continuedAt = Date.now();
+    cluster.resume(zombie);
+
+    const status = await cluster.waitForRun(first, run.runId);
+    const results = await run.itemResults();
+    const outputs = expectEachItemSucceededOnce(status, results, ITEMS);
+    // It says so, naming among others a chunk it held when it froze (it may have claimed more just then).
+    const lostLog = `-32013 lease lost: chunk (\\d+) of run ${run.runId}`;
+    await waitFor(() => new RegExp(lostLog).test(zombie.served.stderr()), { what: `${zombie.name} logging its lost lease`, timeoutMs: CLUSTER_WAIT_MS });
+    const named = [...zombie.served.stderr().matchAll(new RegExp(lostLog, 'g'))].map((match) => Number(match[1]));
+    expect(named.some((index) => held.some((chunk) => chunk.chunk_index === index)), `chunks named: ${named.join(', ')}`).toBe(true);
+    expect(zombie.served.child.exitCode).toBeNull();
+
+    // In the chunks it lost, a result of the zombie is one it stored before it froze, unchanged.
+    const finalText = new Map((await cluster.items(run.runId)).map((item) => [item.item_index, item.result_text]));
+    for (const [index, output] of outputs.entries()) {
+      if (!inLostChunks(index) || output.ppid !== zombie.pid) continue;
+      expect(storedByZombie.get(index), `item ${index}`).toBe(finalText.get(index));
+    }
+    // The items of those chunks stored as running ran again elsewhere, as attempt 2 or later.
+    expect(runningAtFreeze.length).toBeGreaterThan(0);
+    for (const index of runningAtFreeze) {
+      expect(outputs[index].ppid, `item ${index}`).not.toBe(zombie.pid);
+      expect(results[index].attempts, `item ${index}`).toBeGreaterThanOrEqual(2);
+    }
+    // Those its server started before it was continued and whose end it had not stored (nor perhaps their start) ended with another node's result.
+    const startedFrozen = cluster
+      .calls()
+      .filter((call) => call.event === 'start' && call.runId === run.runId && call.ppid === zombie.pid && call.at < continuedAt && inLostChunks(call.item));
+    for (const { item } of startedFrozen) if (!storedByZombie.has(item)) expect(outputs[item].ppid, `item ${item}`).not.toBe(zombie.pid);
+  }, 150_000);
+});
