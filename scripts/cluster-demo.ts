@@ -10,7 +10,7 @@ import { makeTempDir } from '../bench/lib/temp-dir.js';
 import { connect, type FlowrunClient, type RunStatus } from '../src/client/index.js';
 import { ChunkClaims } from './cluster-demo/chunk-claims.js';
 import { ClusterNodes, type ClusterNode } from './cluster-demo/cluster-nodes.js';
-import { spreadLines, verify } from './cluster-demo/report.js';
+import { spreadLines, verify, type Verdict } from './cluster-demo/report.js';
 
 /**
  * `npm run cluster-demo`: three `flowrun serve` nodes on one throw-away PostgreSQL share a run of
@@ -42,7 +42,44 @@ async function main(): Promise<boolean> {
     console.error(`cluster-demo: ${POSTGRES_NOT_FOUND}`);
     return false;
   }
+  console.log('flowrun cluster demo: three `flowrun serve` nodes on one throw-away PostgreSQL share a run; node 2 is killed mid-run');
   const started = Date.now();
+  const cluster = await startCluster();
+  const [first, second, third] = cluster.nodes.nodes;
+
+  const client = await connectTo(first);
+  const names = Array.from({ length: ITEMS }, (_, i) => `${['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara'][i % 5]} ${i}`);
+  const flow = parseYaml(readFileSync(GREETER_FLOW, 'utf8')) as Record<string, unknown>;
+  const submittedAt = Date.now();
+  const run = await client.submit({ flow, inputs: names.map((name) => ({ name })), maxConcurrency: MAX_CONCURRENCY });
+  console.log(`submitted run ${run.runId} to node 1: ${ITEMS} greetings, chunks of ${CLUSTER.chunkSize}, maxConcurrency ${MAX_CONCURRENCY}`);
+
+  await killWhenBusy(cluster, second, client, run.runId);
+  console.log(`waiting on node 3 for the run: node 2's chunks are free to claim once its lease (${CLUSTER.leaseMs} ms) runs out`);
+  const client3 = await connectTo(third);
+  const status = await waitForEnd(client3, run.runId);
+  const runMs = Date.now() - submittedAt;
+  const verdict = verify(status, await client3.run(run.runId).itemResults(), names);
+
+  await printReport(cluster, status, verdict);
+  console.log(`elapsed: run ${seconds(runMs)}, whole demo ${seconds(Date.now() - started)}`);
+  if (verdict.ok) console.log(`every item succeeded exactly once: ${ITEMS} of ${ITEMS}`);
+  for (const problem of verdict.problems) console.log(`PROBLEM: ${problem}`);
+
+  console.log(`\n$ flowrun nodes --url ${third.url}`);
+  await listNodes(third.url);
+  return verdict.ok;
+}
+
+/** The demo's cluster: PostgreSQL, three nodes and the claim log, each node's id in `nodes`. */
+interface Cluster {
+  nodes: ClusterNodes;
+  claims: ChunkClaims;
+  nodeIds: string[];
+}
+
+/** Starts PostgreSQL and three nodes on it, all stopped by the cleanups. */
+async function startCluster(): Promise<Cluster> {
   const dir = await makeTempDir('cluster-demo');
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const postgres = await startPostgres();
@@ -53,47 +90,33 @@ async function main(): Promise<boolean> {
   logDir = await makeTempDir('cluster-demo-logs');
   const nodes = new ClusterNodes(BIN, writeConfig(dir, postgres.url), join(logDir, 'nodes.log'));
   cleanups.push(() => nodes.stopAll());
-  const first = await nodes.start();
+  await nodes.start();
   // The first node created the schema: the claim log can go on it before any chunk exists.
   const claims = await ChunkClaims.open(postgres.url);
   cleanups.push(() => claims.close());
-  const [second, third] = [await nodes.start(), await nodes.start()];
+  // One after the other, so that `flowrun nodes` (oldest first) lists them in their numbers' order.
+  await nodes.start();
+  await nodes.start();
   for (const node of nodes.nodes) console.log(`node ${node.number}: ${node.url} (pid ${node.child.pid})`);
+  return { nodes, claims, nodeIds: await nodeIdsOf(claims, nodes.nodes) };
+}
 
-  const client = await connect(first.url);
+async function connectTo(node: ClusterNode): Promise<FlowrunClient> {
+  const client = await connect(node.url);
   cleanups.push(() => client.close());
-  const names = Array.from({ length: ITEMS }, (_, i) => `${['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara'][i % 5]} ${i}`);
-  const flow = parseYaml(readFileSync(GREETER_FLOW, 'utf8')) as Record<string, unknown>;
-  const submittedAt = Date.now();
-  const run = await client.submit({ flow, inputs: names.map((name) => ({ name })), maxConcurrency: MAX_CONCURRENCY });
-  console.log(`submitted run ${run.runId} to node 1: ${ITEMS} greetings, chunks of ${CLUSTER.chunkSize}, maxConcurrency ${MAX_CONCURRENCY}`);
+  return client;
+}
 
-  const nodeIds = await nodeIdsOf(claims, nodes.nodes);
-  await killWhenBusy(nodes, second, nodeIds[1], claims, client, run.runId);
-  console.log(`waiting on node 3 for the run: node 2's chunks are free to claim once its lease (${CLUSTER.leaseMs} ms) runs out`);
-
-  const client3 = await connect(third.url);
-  cleanups.push(() => client3.close());
-  const status = await waitForEnd(client3, run.runId);
-  const finishedAt = Date.now();
-  const results = await client3.run(run.runId).itemResults();
-  const verdict = verify(status, results, names);
-
-  console.log('');
-  const { items } = status;
-  console.log(`run ${run.runId}: ${status.status}, ${items.success} of ${items.total} items succeeded (${items.failed} failed, ${items.cancelled} cancelled)`);
-  const finishers = await claims.itemsByFinisher(run.runId);
-  const perNode = nodes.nodes.map((node, i) => ({ name: `node ${node.number}${node === second ? ' (killed)' : ''}`, items: finishers.get(nodeIds[i]) ?? 0 }));
+/** The run's outcome and who did what: items per node, node 2's chunks taken over, items run again. */
+async function printReport({ nodes, claims, nodeIds }: Cluster, status: RunStatus, verdict: Verdict): Promise<void> {
+  const { runId, items } = status;
+  console.log(`\nrun ${runId}: ${status.status}, ${items.success} of ${items.total} items succeeded (${items.failed} failed, ${items.cancelled} cancelled)`);
+  const finishers = await claims.itemsByFinisher(runId);
+  const perNode = nodes.nodes.map((node, i) => ({ name: `node ${node.number}${i === 1 ? ' (killed)' : ''}`, items: finishers.get(nodeIds[i]) ?? 0 }));
   for (const line of spreadLines(perNode, verdict)) console.log(line);
-  const takers = (await claims.takenOver(run.runId, nodeIds[1])).map((t) => nodeIds.indexOf(t.by) + 1);
-  console.log(`node 2's chunks taken over by the others: ${takers.length}${[1, 3].map((n) => `, ${takers.filter((t) => t === n).length} by node ${n}`).join('')}`);
-  console.log(`elapsed: run ${seconds(finishedAt - submittedAt)}, whole demo ${seconds(Date.now() - started)}`);
-  if (verdict.ok) console.log(`every item succeeded exactly once: ${ITEMS} of ${ITEMS}`);
-  for (const problem of verdict.problems) console.log(`PROBLEM: ${problem}`);
-
-  console.log(`\n$ flowrun nodes --url ${third.url}`);
-  await listNodes(third.url);
-  return verdict.ok;
+  const takers = (await claims.takenOver(runId, nodeIds[1])).map((t) => nodeIds.indexOf(t.by) + 1);
+  const byWhom = [1, 3].map((n) => `, ${takers.filter((t) => t === n).length} by node ${n}`).join('');
+  console.log(`node 2's chunks taken over by the others: ${takers.length}${byWhom}`);
 }
 
 /** The config every node shares: the greeter's server, blobs in one directory, PostgreSQL state. */
@@ -122,7 +145,8 @@ async function nodeIdsOf(claims: ChunkClaims, nodes: readonly ClusterNode[]): Pr
 }
 
 /** Waits until some items are done and node 2 holds a chunk of the run, then SIGKILLs node 2. */
-async function killWhenBusy(nodes: ClusterNodes, victim: ClusterNode, victimId: string, claims: ChunkClaims, client: FlowrunClient, runId: string): Promise<void> {
+async function killWhenBusy({ nodes, claims, nodeIds }: Cluster, victim: ClusterNode, client: FlowrunClient, runId: string): Promise<void> {
+  const victimId = nodeIds[victim.number - 1];
   const deadline = Date.now() + KILL_WAIT_MS;
   for (;;) {
     const { items, status } = await client.run(runId).status();
