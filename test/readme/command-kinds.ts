@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { findPostgresBin, POSTGRES_NOT_FOUND } from '../support/postgres-bin.js';
 import { BIN, runShell, startBackground, type BackgroundCommand, type CommandResult } from './workspace.js';
 
 /** What the README's commands share as they run in order: the served runtime, the last run id. */
@@ -22,7 +23,10 @@ export interface Session {
 export interface CommandKind {
   name: string;
   pattern: RegExp;
-  run(command: string, session: Session): Promise<void>;
+  /** The test's bound when the command takes longer than the suite's default. */
+  timeoutMs?: number;
+  /** Runs and checks the command; `skip` ends the test as skipped, saying why. */
+  run(command: string, session: Session, skip: (note: string) => never): Promise<void>;
 }
 
 export const README_URL = 'ws://127.0.0.1:7837/';
@@ -95,6 +99,13 @@ function expectAllSucceeded(results: unknown[], expected: number): void {
   for (const r of results) expect(r).toMatchObject({ outcome: 'success' });
 }
 
+/** The command of package.json script `name`, without its leading build step (the test runs on a build). */
+function scriptAfterBuild(session: Session, name: string): string {
+  const script = JSON.parse(readFileSync(join(session.dir, 'package.json'), 'utf8')).scripts[name] as string;
+  expect(script.startsWith('npm run build && ')).toBe(true);
+  return script.slice('npm run build && '.length);
+}
+
 /** The README commands, by form. Order does not matter; the first match is used. */
 export const COMMAND_KINDS: CommandKind[] = [
   {
@@ -102,11 +113,25 @@ export const COMMAND_KINDS: CommandKind[] = [
     name: 'install and demo',
     pattern: /^npm install && npm run demo$/,
     async run(_command, session) {
-      const demo = JSON.parse(readFileSync(join(session.dir, 'package.json'), 'utf8')).scripts.demo as string;
-      expect(demo.startsWith('npm run build && ')).toBe(true);
-      const rest = demo.slice('npm run build && '.length);
+      const rest = scriptAfterBuild(session, 'demo');
       const { stdout } = await run(rest, session);
       expectAllSucceeded(jsonLines(stdout), inputLines(session, flagValue(rest, '--inputs')!));
+    },
+  },
+  {
+    // Three serve nodes on a throw-away PostgreSQL, one of them killed mid-run; the script checks
+    // every result itself and exits 0 only if each item succeeded once. CI has PostgreSQL.
+    name: 'cluster demo',
+    pattern: /^npm run cluster-demo$/,
+    timeoutMs: 150_000,
+    async run(_command, session, skip) {
+      if (findPostgresBin() === undefined && !process.env.FLOWRUN_TEST_PG_URL) skip(`${POSTGRES_NOT_FOUND}: the cluster demo needs it`);
+      const { stdout } = await run(scriptAfterBuild(session, 'cluster-demo'), session);
+      expect(stdout).toMatch(/^every item succeeded exactly once: 5000 of 5000$/m);
+      expect(stdout).toMatch(/^killed node 2 \(SIGKILL\) holding [1-9]\d* chunk/m);
+      const takenOver = /^node 2's chunks taken over by the others: (\d+)/m.exec(stdout);
+      expect(Number(takenOver?.[1]), stdout).toBeGreaterThan(0);
+      expect(stdout).toMatch(/"alive":false/);
     },
   },
   {
