@@ -85,7 +85,7 @@ async function throughputCases(o: ClusterBenchOptions, serverUrl: string, meter:
       try {
         const m = await c.run({ serverUrl, meter, database: `cluster_${++databases}`, items, warmup: Math.min(2_000, items), maxConcurrency: MAX_CONCURRENCY });
         measures.get(c.id)!.push(m);
-        o.progress(`  ${Math.round((m.items / m.wallMs) * 1000)} items/s, ${(m.runtimeCpuMicros / m.items).toFixed(1)} µs runtime CPU/item, ${(m.pg.statements / m.items).toFixed(2)} statements/item`);
+        o.progress(`  ${Math.round((m.items / m.wallMs) * 1000)} items/s, ${(m.runtimeCpuMicros / m.items).toFixed(1)} µs runtime CPU/item, ${(m.pg.statements / m.items).toPrecision(3)} statements/item, ${Math.round(m.pg.walBytes / m.items)} WAL bytes/item`);
       } catch (err) {
         failures.set(c.id, (err as Error).message);
         o.progress(`  FAILED: ${(err as Error).message}`);
