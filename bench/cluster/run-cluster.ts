@@ -98,7 +98,7 @@ async function throughputCases(o: ClusterBenchOptions, serverUrl: string, meter:
 async function takeoverCase(o: ClusterBenchOptions, serverUrl: string): Promise<TakeoverResult> {
   o.progress(`cluster takeover after SIGKILL (3 nodes, leaseMs ${TAKEOVER_LEASE_MS})`);
   try {
-    const r = await takeoverPass({ serverUrl, database: 'cluster_takeover', items: 5_000, sleepMs: 20, leaseMs: TAKEOVER_LEASE_MS, maxConcurrency: 64 });
+    const r = await takeoverPass({ serverUrl, database: 'cluster_takeover', items: 20_000, sleepMs: 20, leaseMs: TAKEOVER_LEASE_MS, maxConcurrency: 64 });
     o.progress(r.measured ? `  ${Math.round(r.takeoverMs)} ms` : `  ${r.reason}`);
     return r;
   } catch (err) {

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { inputsOf } from '../lib/payloads.js';
 import { expectAllSucceeded, startBenchCluster, waitTerminal, withClient, type BenchCluster } from './bench-cluster.js';
-import { chunkHolderColumn, heldChunks, nodePids, waitForTakeover, type HeldChunk } from './chunk-holders.js';
+import { chunkTable, heldChunks, nodePids, waitForTakeover, type ChunkTable, type HeldChunk } from './chunk-holders.js';
 
 /** `{ms}` → /bench/sleep → output: an item that takes `ms`. */
 export const SLEEP_FLOW = {
@@ -38,28 +38,30 @@ export async function takeoverPass(o: TakeoverOptions): Promise<TakeoverResult> 
   const db = new pg.Client({ connectionString: cluster.setup.stateUrl });
   await db.connect();
   try {
-    const holderColumn = await chunkHolderColumn(db);
-    if (holderColumn === undefined) return { measured: false, reason: 'n/a (no chunks table)' };
-    return await killAndTime(o, cluster, db, holderColumn);
+    const table = await chunkTable(db);
+    if (table === undefined) return { measured: false, reason: 'n/a (no chunks table)' };
+    return await killAndTime(o, cluster, db, table);
   } finally {
     await db.end();
     await cluster.close();
   }
 }
 
-async function killAndTime(o: TakeoverOptions, cluster: BenchCluster, db: pg.Client, holderColumn: string): Promise<TakeoverResult> {
+async function killAndTime(o: TakeoverOptions, cluster: BenchCluster, db: pg.Client, table: ChunkTable): Promise<TakeoverResult> {
   const inputs = inputsOf('small', o.items).map(() => ({ ms: o.sleepMs }));
   const runId = await withClient(cluster.nodes[0].url, async (client) => (await client.submit({ flow: SLEEP_FLOW, inputs, maxConcurrency: o.maxConcurrency })).runId);
   const pids = await nodePids(db);
   // The victim: a node holding chunks of the run, preferably not node 1 (whose client waits below).
-  const held = await pollUntil(() => heldChunks(db, holderColumn, runId), (chunks) => chunks.length > 0);
+  const held = await pollUntil(() => heldChunks(db, table, runId), (chunks) => chunks.length > 0);
   const victim = pickVictim(held, pids, cluster.nodes[0].pid);
   const victimNode = cluster.nodes.find((n) => n.pid === pids.get(victim));
   if (!victimNode) throw new Error(`node ${victim} holds chunks of run ${runId} but is not one of the bench's nodes`);
-  const chunks = held.filter((c) => c.holder === victim).map((c) => c.chunkIndex);
   const killedAt = performance.now();
   await victimNode.kill();
-  const takeover = await waitForTakeover(db, holderColumn, runId, victim, chunks, { pollMs: POLL_MS, timeoutMs: o.leaseMs * 3 + 30_000 });
+  // Read after the kill: what a dead node holds no longer changes (it may have finished chunks in between).
+  const chunks = (await heldChunks(db, table, runId)).filter((c) => c.holder === victim).map((c) => c.chunkIndex);
+  if (chunks.length === 0) throw new Error(`killed node ${victim} held no open chunk of run ${runId}: make the run longer`);
+  const takeover = await waitForTakeover(db, table, runId, victim, chunks, { pollMs: POLL_MS, timeoutMs: o.leaseMs * 3 + 30_000 });
   const takeoverMs = performance.now() - killedAt;
   const survivor = cluster.nodes.find((n) => n !== victimNode)!;
   const status = await withClient(survivor.url, async (client) => (await waitTerminal(client.run(runId))).status);

@@ -9,7 +9,7 @@ import { ROOT } from '../support/paths.js';
 // `flowrun serve` nodes. The cases find the CLI and their children next to their compiled modules,
 // so they are loaded from dist/.
 const dist = async <T>(path: string): Promise<T> => (await import(join(ROOT, 'dist', path))) as T;
-const { chunkHolderColumn, heldChunks, waitForTakeover } = await dist<typeof import('../../bench/cluster/chunk-holders.js')>('bench/cluster/chunk-holders.js');
+const { chunkTable, heldChunks, waitForTakeover } = await dist<typeof import('../../bench/cluster/chunk-holders.js')>('bench/cluster/chunk-holders.js');
 const { processesCpuMicros, treeCpuMicros, parentPid } = await dist<typeof import('../../bench/lib/proc-cpu.js')>('bench/lib/proc-cpu.js');
 const { PgUsageMeter, statementStatsSettings } = await dist<typeof import('../../bench/lib/pg-usage.js')>('bench/lib/pg-usage.js');
 const { clusterThroughputPass, singleProcessPass } = await dist<typeof import('../../bench/cluster/throughput.js')>('bench/cluster/throughput.js');
@@ -92,26 +92,29 @@ describe('PostgreSQL usage over a window', () => {
 });
 
 describe('chunk takeover polling', () => {
-  it('finds no holder column without a chunks table', async () => {
+  it('finds no chunks table in a database without one', async () => {
     await withDb(async (db) => {
-      expect(await chunkHolderColumn(db)).toBeUndefined();
+      expect(await chunkTable(db)).toBeUndefined();
     });
   });
 
   it('returns once another node holds a chunk the killed node held, not while it is unheld', async () => {
     await withDb(async (db, _name, url) => {
       await db.query(`CREATE TABLE chunks (run_id text, chunk_index int, state text, holder text, epoch int, PRIMARY KEY (run_id, chunk_index))`);
-      await db.query(`INSERT INTO chunks VALUES ('r1', 0, 'open', 'dead', 1), ('r1', 1, 'open', 'dead', 1), ('r1', 2, 'open', 'alive', 1), ('r2', 0, 'open', 'other', 1)`);
-      const column = await chunkHolderColumn(db);
-      expect(column).toBe('"holder"');
-      expect(await heldChunks(db, column!, 'r1')).toEqual([
+      await db.query(
+        `INSERT INTO chunks VALUES ('r1', 0, 'open', 'dead', 1), ('r1', 1, 'open', 'dead', 1), ('r1', 2, 'open', 'alive', 1), ('r1', 3, 'done', 'dead', 1), ('r2', 0, 'open', 'other', 1)`,
+      );
+      const table = await chunkTable(db);
+      expect(table).toEqual({ holder: '"holder"', open: "state = 'open'" });
+      // Done chunks are not held for the takeover's purpose.
+      expect(await heldChunks(db, table!, 'r1')).toEqual([
         { chunkIndex: 0, holder: 'dead' },
         { chunkIndex: 1, holder: 'dead' },
         { chunkIndex: 2, holder: 'alive' },
       ]);
       // A lease handed back is no takeover yet; the claim by 'alive' of chunk 1 is.
       await db.query(`UPDATE chunks SET holder = NULL WHERE chunk_index = 0 AND run_id = 'r1'`);
-      const polling = waitForTakeover(db, column!, 'r1', 'dead', [0, 1], { pollMs: 20, timeoutMs: 30_000 });
+      const polling = waitForTakeover(db, table!, 'r1', 'dead', [0, 1], { pollMs: 20, timeoutMs: 30_000 });
       const other = new pg.Client({ connectionString: url });
       await other.connect();
       try {
@@ -126,9 +129,11 @@ describe('chunk takeover polling', () => {
 
   it('gives up after its timeout, naming the run and the node', async () => {
     await withDb(async (db) => {
-      await db.query(`CREATE TABLE chunks (run_id text, chunk_index int, holder text)`);
+      await db.query(`CREATE TABLE chunks (run_id text, chunk_index int, holder_node text)`);
       await db.query(`INSERT INTO chunks VALUES ('r9', 0, 'dead')`);
-      await expect(waitForTakeover(db, '"holder"', 'r9', 'dead', [0], { pollMs: 20, timeoutMs: 200 })).rejects.toThrow(/run r9 held by killed node dead/);
+      const table = await chunkTable(db);
+      expect(table).toEqual({ holder: '"holder_node"', open: 'TRUE' });
+      await expect(waitForTakeover(db, table!, 'r9', 'dead', [0], { pollMs: 20, timeoutMs: 200 })).rejects.toThrow(/run r9 held by killed node dead/);
     });
   });
 });
@@ -158,7 +163,7 @@ describe('cluster cases', () => {
   }, PASS_TIMEOUT_MS);
 
   it('times the takeover after a SIGKILL, or says there are no chunks to take over', async () => {
-    const r = await takeoverPass({ serverUrl: server.url, database: freshName(), items: 400, sleepMs: 20, leaseMs: 3_000, maxConcurrency: 32 });
+    const r = await takeoverPass({ serverUrl: server.url, database: freshName(), items: 2_000, sleepMs: 20, leaseMs: 3_000, maxConcurrency: 32 });
     if (r.measured) {
       expect(r.takeoverMs).toBeGreaterThan(0);
       expect(r.newHolder).not.toBe(r.killedNode);
