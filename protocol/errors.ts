@@ -15,6 +15,7 @@ export const ErrorCodes = {
   ExpressionFailed: -32009,
   NotFound: -32011,
   InvalidValue: -32012,
+  Conflict: -32013,
   TooManyRequests: -32014,
   RequestCancelled: -32800,
 } as const;

@@ -30,6 +30,12 @@ export interface RuntimeOptions {
   blobStore?: BlobStore;
   /** Use this state store instead of the configured one. Default: the config's, else memory. */
   stateStore?: StateStore;
+  /**
+   * On a PostgreSQL state store, join its cluster as a node that executes chunks of every run
+   * (docs/cluster.md). `false`: this process executes only the runs it submits (`flowrun run`).
+   * Default true.
+   */
+  joinCluster?: boolean;
 }
 
 /** A routed component: its full path as flows name it, the plugin serving it, and its info. */
@@ -121,7 +127,7 @@ export class Runtime {
         },
       );
     };
-    const store = options.stateStore ?? (config.stateStore ? await createStateStore(config.stateStore, { logger }) : new MemoryStateStore());
+    const ownStore = options.stateStore ?? (config.stateStore ? await createStateStore(config.stateStore, { logger }) : new MemoryStateStore());
     // Each plugin's `transportRetries` applies to the calls routed to it.
     const transportRetries = (component: string, input: unknown): number => {
       try {
@@ -131,16 +137,23 @@ export class Runtime {
         return 0; // no route: the call fails with -32001, nothing to retry
       }
     };
-    const nodes = await joinCluster(store, config.cluster, logger).catch(async (err: unknown) => {
-      await store.close();
+    const { nodes, store, shared } = await joinCluster(ownStore, config.cluster, logger, { join: options.joinCluster }).catch(async (err: unknown) => {
+      await ownStore.close();
       throw err;
     });
-    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits });
+    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits, shared });
     const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component));
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
       plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service })));
     }
-    return new Runtime(config, blobs, store, runs, service, router, plugins, invoke, nodes, logger);
+    const runtime = new Runtime(config, blobs, store, runs, service, router, plugins, invoke, nodes, logger);
+    try {
+      await runs.startSharedWork();
+    } catch (err) {
+      await runtime.close({ cancelRuns: false }).catch(() => {});
+      throw err;
+    }
+    return runtime;
   }
 
   /** Every component reachable through the routes, with the plugin serving it. */

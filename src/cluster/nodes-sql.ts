@@ -2,7 +2,7 @@
  * Every statement on the `nodes` table (docs/cluster.md). Times are read from the database's
  * clock (`NOW_MS`), so nodes on machines whose clocks disagree still judge heartbeats alike.
  */
-const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
+export const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 
 /** Registers a node, or revives its row (the row vanished while the node lived). `$1..$3`: id, host, pid. */
 export const REGISTER_NODE = `

@@ -31,6 +31,8 @@ import { storedRunStatus } from './run-status.js';
 import { RunRegistry, type ActiveRun } from './run-registry.js';
 import { RunRecovery, restoreState } from './run-recovery.js';
 import { IndexRange, RunScheduler, workersFor } from './run-scheduler.js';
+import { ChunkRunner } from './chunk-runner.js';
+import type { SharedWork } from './shared-work.js';
 
 /** Options of a RunManager. */
 export interface RunManagerOptions {
@@ -46,6 +48,12 @@ export interface RunManagerOptions {
   now?: () => number;
   /** Bounds on child-run depth and live runs (defaults in `run-limits.ts`). */
   limits?: RunLimits;
+  /**
+   * The work of a cluster (docs/cluster.md): when given, runs are stored for any node to claim in
+   * chunks, this process executes the chunks it claims, and waits and cancels go through the
+   * database. Default: none (this process executes the runs it stores).
+   */
+  shared?: SharedWork;
 }
 
 /** Who submits: a component executing an item (its run becomes the parent), or nobody. */
@@ -83,6 +91,8 @@ export class RunManager {
   private readonly recovery: RunRecovery;
   private readonly logger: Logger;
   private readonly now: () => number;
+  private readonly shared: SharedWork | undefined;
+  private readonly chunks: ChunkRunner | undefined;
 
   constructor(options: RunManagerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -115,6 +125,27 @@ export class RunManager {
       compile: async (flowId, overrides) => (await this.resolveFlow(undefined, flowId, overrides)).compiled,
       execute: (run, compiled, inputs, maxConcurrency, variables) => this.execute(run, compiled, inputs, maxConcurrency, variables),
     });
+    this.shared = options.shared;
+    if (this.shared) {
+      this.chunks = new ChunkRunner({
+        shared: this.shared,
+        scheduler: this.scheduler,
+        writer,
+        logger,
+        now,
+        compile: async (flowId, overrides) => (await this.resolveFlow(undefined, flowId, overrides)).compiled,
+      });
+    }
+  }
+
+  /** On a cluster: starts claiming chunks of the shared runs (docs/cluster.md). */
+  async startSharedWork(): Promise<void> {
+    await this.chunks?.start();
+  }
+
+  /** This node's load on a cluster, for `flowrun nodes`. */
+  get sharedLoad(): { chunksHeld: number; itemsInFlight: number } {
+    return { chunksHeld: this.chunks?.chunksHeld ?? 0, itemsInFlight: this.chunks?.itemsInFlight ?? 0 };
   }
 
   /** Submits a run (docs/protocol.md, `runs/submit`); with `wait`, returns when it is terminal or `timeoutMs` passed. */
@@ -130,6 +161,10 @@ export class RunManager {
       observability: params.observability,
     });
     if (!params.wait) return run.state.snapshot();
+    if (this.shared) {
+      await this.shared.waitFinished(run.runId, params.timeoutMs, context.signal);
+      return (await this.lookup(run.runId)).state.snapshot({ includeResults: true });
+    }
     await this.waitTerminal(run.state, params.timeoutMs, context.signal);
     return run.state.snapshot({ includeResults: true });
   }
@@ -160,6 +195,12 @@ export class RunManager {
       throw asStoreError(err, `cannot store run ${record.runId}`);
     }
     const state = new RunState({ ...record });
+    if (this.shared) {
+      // Any node claims its chunks; this one answers for it from the database.
+      this.registry.release();
+      this.logger.debug({ runId: record.runId, flowId, items: inputs.length, parentRunId: record.parentRunId, depth }, 'run submitted to the cluster');
+      return { runId: record.runId, state };
+    }
     const run = this.registry.activate(state, options.observability, depth, true);
     // A run of no items is terminal from birth, before its journal was attached: record that.
     if (state.isTerminal) state.journal?.runFinished(state.status, record.createdAt);
@@ -175,6 +216,8 @@ export class RunManager {
    * once all have resumed.
    */
   recover(): Promise<number> {
+    // On a cluster, unfinished runs are resumed by claiming their chunks.
+    if (this.shared) return Promise.resolve(0);
     return this.recovery.recover();
   }
 
@@ -188,11 +231,18 @@ export class RunManager {
     options: { parent?: ExecutionScope; maxConcurrency?: number; signal?: AbortSignal } = {},
   ): Promise<{ runId: string; results: FlowResult[] }> {
     const { flowId, compiled } = 'flowId' in flow ? await this.flows.load(flow.flowId) : await this.flows.putInline(flow.flow);
-    const { runId, state } = await this.start(compiled, flowId, inputs, { maxConcurrency: options.maxConcurrency, parent: options.parent });
+    const started = await this.start(compiled, flowId, inputs, { maxConcurrency: options.maxConcurrency, parent: options.parent });
+    const { runId } = started;
     const onAbort = () => void this.cancel(runId);
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    let state = started.state;
     try {
-      await this.waitTerminal(state);
+      if (this.shared) {
+        await this.shared.waitFinished(runId);
+        state = (await this.lookup(runId)).state;
+      } else {
+        await this.waitTerminal(state);
+      }
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
@@ -205,8 +255,12 @@ export class RunManager {
    * this process executes are waited on; a run read from the store is answered as stored.
    */
   async get(params: RunsGetParamsType, signal?: AbortSignal): Promise<RunStatus> {
-    const { state, live } = await this.lookup(params.runId);
+    let { state, live } = await this.lookup(params.runId);
     if (params.wait && live) await this.waitTerminal(state, params.timeoutMs, signal);
+    else if (params.wait && this.shared && !state.isTerminal) {
+      await this.shared.waitFinished(params.runId, params.timeoutMs, signal);
+      ({ state } = await this.lookup(params.runId));
+    }
     return state.snapshot({
       includeResults: params.includeResults,
       resultOrder: params.resultOrder,
@@ -219,6 +273,12 @@ export class RunManager {
   async cancel(runId: string): Promise<RunStatus> {
     const { state, live } = await this.lookup(runId);
     if (live) await this.registry.cancel(live);
+    else if (this.shared && !state.isTerminal) {
+      await this.shared.cancel(runId).catch((err: unknown) => {
+        throw asStoreError(err, `cannot cancel run ${runId}`);
+      });
+      return (await this.lookup(runId)).state.snapshot();
+    }
     return state.snapshot();
   }
 
@@ -277,6 +337,8 @@ export class RunManager {
 
   /** Cancels every unfinished run (`flowrun run` at exit), and waits until the store has it all. */
   async cancelAll(): Promise<void> {
+    // The runs of a cluster are its nodes' to finish: this node only hands its chunks back.
+    if (this.shared) return this.suspend();
     this.recovery.stop();
     await this.registry.cancelAll();
     await this.writer.drain();
@@ -288,9 +350,12 @@ export class RunManager {
    */
   async suspend(): Promise<void> {
     this.recovery.stop();
+    this.chunks?.stop();
     this.writer.stop();
     this.registry.abortAll();
     await this.writer.drain();
+    // After the last write of this node: its chunks are handed back at once (docs/cluster.md).
+    await this.shared?.stop();
   }
 
   /** Waits until every transition so far is in the state store. */

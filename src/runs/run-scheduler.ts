@@ -25,7 +25,7 @@ export interface ItemSource {
   next(): number;
 }
 
-/** Items `0 … end-1` in order: a run executed wholly by this process. */
+/** Items `0 … end-1` in order: a run executed wholly by this process, or one chunk of a run. */
 export class IndexRange implements ItemSource {
   private index = 0;
 
@@ -49,8 +49,13 @@ export function workersFor(maxConcurrency: number, items: number): number {
 export interface ScheduledRun {
   state: RunState;
   compiled: CompiledFlow;
-  /** Inputs by item index. */
+  /** Inputs by item index (of `state`). */
   inputs: readonly unknown[];
+  /**
+   * The run's index of `state`'s item 0: a cluster node executes a chunk of a run as a state of
+   * the chunk's items (docs/cluster.md); components and logs see the run's index. Default 0.
+   */
+  indexOffset?: number;
   items: ItemSource;
   workers: number;
   variables: Record<string, unknown>;
@@ -134,12 +139,15 @@ class RunWorkers implements ItemSink {
   /** One options object for every item of the run: startItem reads the per-item fields at once. */
   private readonly itemOptions: ItemExecutionOptions;
   private readonly now: () => number;
+  /** The run's index of the state's item 0 (see `ScheduledRun.indexOffset`). */
+  private readonly offset: number;
   private allDone!: () => void;
 
   constructor(private readonly scheduler: RunScheduler, private readonly run: ScheduledRun) {
     const { runId, flowId } = run.state.identity;
     const { invoke, transportRetries, now } = scheduler.options;
     this.now = now;
+    this.offset = run.indexOffset ?? 0;
     this.aborted = run.signal.aborted;
     this.spans = run.span ? new Map() : undefined;
     this.itemOptions = {
@@ -203,10 +211,10 @@ class RunWorkers implements ItemSink {
   /** Starts one item (with its span when tracing): its outcome when known at once, else the running item. */
   private startOne(index: number, firstAttempt: number): ItemOutcome | RunningItem {
     const { run, itemOptions } = this;
-    const itemSpan = run.span ? startItemSpan(run.span, itemOptions.runId, index) : undefined;
+    const itemSpan = run.span ? startItemSpan(run.span, itemOptions.runId, index + this.offset) : undefined;
     if (itemSpan) this.spans!.set(index, itemSpan.span);
     try {
-      itemOptions.itemIndex = index;
+      itemOptions.itemIndex = index + this.offset;
       itemOptions.firstAttempt = firstAttempt;
       itemOptions.traceContext = itemSpan?.context;
       return startItem(run.compiled, run.inputs[index], itemOptions, this);
@@ -220,7 +228,7 @@ class RunWorkers implements ItemSink {
     this.active--;
     this.idle++;
     try {
-      this.finish(item.itemIndex, result, attempts);
+      this.finish(item.itemIndex - this.offset, result, attempts);
     } catch (err) {
       this.scheduler.options.logger.error({ err, runId: this.itemOptions.runId, itemIndex: item.itemIndex }, 'finishing an item threw');
     }
@@ -229,7 +237,7 @@ class RunWorkers implements ItemSink {
 
   private finish(index: number, outcome: FlowResult, attempts: number): void {
     const { state } = this.run;
-    const result = storableResult(outcome, this.itemOptions.runId, index);
+    const result = storableResult(outcome, this.itemOptions.runId, index + this.offset);
     const cancelled = this.aborted && result.outcome === 'failed' && result.error.code === ErrorCodes.RequestCancelled;
     const span = this.spans?.get(index);
     if (span) {
@@ -243,7 +251,7 @@ class RunWorkers implements ItemSink {
 
   /** startItem turns flow-level failures into results; a throw is a bug, kept from killing the run. */
   private itemThrew(err: unknown, index: number): FlowResult {
-    this.scheduler.options.logger.error({ err, runId: this.itemOptions.runId, itemIndex: index }, 'item execution threw');
+    this.scheduler.options.logger.error({ err, runId: this.itemOptions.runId, itemIndex: index + this.offset }, 'item execution threw');
     return { outcome: 'failed', error: { code: ErrorCodes.InternalError, message: String((err as Error)?.message ?? err) } };
   }
 }

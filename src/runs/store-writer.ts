@@ -8,7 +8,8 @@ import type { RunStateJournal } from './run-state.js';
 type Op =
   | { kind: 'items'; batch: ItemTransitions }
   | { kind: 'cancel'; runId: string }
-  | { kind: 'finish'; runId: string; status: Status; at: number };
+  | { kind: 'finish'; runId: string; status: Status; at: number }
+  | { kind: 'after'; work: () => Promise<void> };
 
 /** Batches kept for reuse: one being filled while one is written is the steady state. */
 const MAX_SPARE_BATCHES = 2;
@@ -99,6 +100,14 @@ export class StoreWriter {
     this.push({ kind: 'cancel', runId });
   }
 
+  /**
+   * Runs `work` once every transition queued before this call is written, retried like a write
+   * while the store is unreachable: a cluster node completes a chunk after its items' transitions.
+   */
+  after(work: () => Promise<void>): void {
+    this.push({ kind: 'after', work });
+  }
+
   /** Stops journaling; what is queued is still written (see `drain`), unless the store is unreachable. */
   stop(): void {
     this.stopped = true;
@@ -184,7 +193,7 @@ export class StoreWriter {
           return;
         }
         // Not an item's transition (those are isolated in writeItems): the live state stays right.
-        this.logger.error({ err, op: op.kind, runId: op.kind === 'items' ? undefined : op.runId }, 'state store write failed');
+        this.logger.error({ err, op: op.kind, runId: 'runId' in op ? op.runId : undefined }, 'state store write failed');
       }
       if (op.kind === 'items') {
         this.writingTransitions -= op.batch.length;
@@ -197,6 +206,7 @@ export class StoreWriter {
   private async writeOp(op: Op): Promise<void> {
     if (op.kind === 'items') await this.writeItems(op.batch);
     else if (op.kind === 'cancel') await this.persist(() => this.store.markCancelled(op.runId));
+    else if (op.kind === 'after') await this.persist(op.work);
     else {
       const status = this.finishStatus.get(op.runId) ?? op.status;
       this.finishStatus.delete(op.runId);

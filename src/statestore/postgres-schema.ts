@@ -56,6 +56,29 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     items_in_flight integer NOT NULL DEFAULT 0
   );
   `,
+  // Chunks of a run's items, claimed by the nodes of a cluster under a lease; `epoch` fences every
+  // journal write of the chunk's items (docs/cluster.md). Completion order is cluster-wide.
+  `
+  CREATE TABLE IF NOT EXISTS chunks (
+    run_id text NOT NULL,
+    chunk_index integer NOT NULL,
+    run_seq bigint NOT NULL,
+    chunk_size integer NOT NULL,
+    first_item integer NOT NULL,
+    end_item integer NOT NULL,
+    state text NOT NULL DEFAULT 'open',
+    holder text,
+    epoch bigint NOT NULL DEFAULT 0,
+    lease_until bigint NOT NULL DEFAULT 0,
+    slots integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, chunk_index)
+  );
+  CREATE INDEX IF NOT EXISTS chunks_open ON chunks (run_seq, chunk_index) WHERE state = 'open';
+  CREATE INDEX IF NOT EXISTS chunks_held ON chunks (holder) WHERE state = 'open' AND holder IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS chunks_held_by_run ON chunks (run_id) WHERE state = 'open' AND holder IS NOT NULL;
+  CREATE SEQUENCE IF NOT EXISTS item_completion_seq;
+  ALTER TABLE items ALTER COLUMN completion_seq TYPE bigint;
+  `,
 ];
 
 /** Brings the database to the newest schema, holding an advisory lock so concurrent starters do not race. */

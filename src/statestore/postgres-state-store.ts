@@ -14,7 +14,7 @@ import type { ItemUpdate, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore
 export interface PostgresStateStoreOptions {
   /** `postgres://user:password@host:port/database`; `?options=-c search_path=…` selects a schema. */
   url: string;
-  /** Pool size; default 4 (writes are serialized, reads are few). */
+  /** Pool size; default 8 (writes are serialized; a cluster node also claims, renews and waits). */
   maxConnections?: number;
   /** Receives errors of idle connections; default silent. */
   logger?: Logger;
@@ -50,13 +50,15 @@ export class PostgresStateStore implements StateStore {
   private constructor(
     private readonly pool: pg.Pool,
     private readonly logger: Logger,
+    /** The database's URL, for a connection of its own (a cluster node's LISTEN). */
+    readonly url: string,
   ) {}
 
   /** Connects and creates or upgrades the schema. */
   static async connect(options: PostgresStateStoreOptions): Promise<PostgresStateStore> {
     const pool = new pg.Pool({
       connectionString: options.url,
-      max: options.maxConnections ?? 4,
+      max: options.maxConnections ?? 8,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       types: typeParsers,
     });
@@ -83,7 +85,7 @@ export class PostgresStateStore implements StateStore {
       await pool.end().catch(() => {});
       throw new Error(`cannot open postgres state store: ${(err as Error).message}`, { cause: err });
     }
-    return new PostgresStateStore(pool, logger);
+    return new PostgresStateStore(pool, logger, options.url);
   }
 
   createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void> {
@@ -127,7 +129,10 @@ export class PostgresStateStore implements StateStore {
 
   async unfinishedRuns(): Promise<string[]> {
     await this.writes;
-    const { rows } = await this.pool.query<{ run_id: string }>('SELECT run_id FROM runs WHERE completed_at IS NULL ORDER BY seq');
+    // A run cut into chunks belongs to the cluster's nodes, which claim its chunks (docs/cluster.md).
+    const { rows } = await this.pool.query<{ run_id: string }>(
+      'SELECT run_id FROM runs WHERE completed_at IS NULL AND NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.run_id = runs.run_id) ORDER BY seq',
+    );
     return rows.map((row) => row.run_id);
   }
 
@@ -168,6 +173,20 @@ export class PostgresStateStore implements StateStore {
     return (this.closing ??= this.writes.then(() => this.pool.end()));
   }
 
+  /**
+   * Runs `work` in a transaction in the journal's write order (after every write called before it):
+   * for a cluster's fenced journal writes, which must keep the order of this store's own.
+   */
+  writeInOrder(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    return this.write(work);
+  }
+
+  /** Runs `work` in a transaction of its own, outside the journal's write order (claims, leases, cancels). */
+  inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new Error('postgres state store is closed'));
+    return this.transaction('BEGIN', work);
+  }
+
   /** Runs `work` in a transaction after every write called before it. */
   private write(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
     if (this.closing) return Promise.reject(new Error('postgres state store is closed'));
@@ -202,7 +221,8 @@ export class PostgresStateStore implements StateStore {
   }
 }
 
-async function insertRun(client: pg.PoolClient, run: RunRecord, inputs: readonly unknown[]): Promise<void> {
+/** Inserts a run and its items, all pending (in the caller's transaction). */
+export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: readonly unknown[]): Promise<void> {
   await client.query(
     `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'running')`,
@@ -256,7 +276,7 @@ async function updateItems(client: pg.PoolClient, updates: readonly ItemUpdate[]
 }
 
 /** Groups JSON texts into JSON arrays of bounded rows and size; `first` is the index of a chunk's first element. */
-function* jsonArrayChunks(texts: readonly string[]): Generator<{ first: number; json: string }> {
+export function* jsonArrayChunks(texts: readonly string[]): Generator<{ first: number; json: string }> {
   let first = 0;
   while (first < texts.length) {
     let end = first;

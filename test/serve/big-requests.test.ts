@@ -48,7 +48,8 @@ blobStore: { type: memory }
 stateStore: ${stateStore}
 `,
   );
-  const runtime = await Runtime.create({ config: await loadConfig({ configPath: config }) });
+  // One process: the slicing of its submit and cancel is what is measured (a cluster cancels in the database).
+  const runtime = await Runtime.create({ config: await loadConfig({ configPath: config }), joinCluster: false });
   const server = await startRuntimeServer({ runtime, port: 0 });
   return { runtime, server, close: async () => (await server.close(), await runtime.close()) };
 }

@@ -93,7 +93,7 @@ async function start(): Promise<{ runtime: Runtime; url: string; warnings: strin
     { workingDirectory: ROOT, env: process.env },
   );
   const stateStore = await PostgresStateStore.connect({ url: url.toString(), logger });
-  const runtime = await Runtime.create({ config, logger, blobStore: new MemoryBlobStore(), stateStore });
+  const runtime = await Runtime.create({ config, logger, blobStore: new MemoryBlobStore(), stateStore, joinCluster: false });
   return { runtime, url: url.toString(), warnings };
 }
 

@@ -45,7 +45,7 @@ export async function runCommand(argv: string[], out: Output): Promise<number> {
   const flow: Flow = await loadFlowFile(flowPath, { onWarning: (w) => out.error(w) });
   const request = await readRunRequest(values);
   const config = await loadConfig({ configPath: values.config, flowPath });
-  const runtime = await Runtime.create({ config, logger: createCliLogger() });
+  const runtime = await Runtime.create({ config, logger: createCliLogger(), joinCluster: false });
   try {
     refuseUnroutedLocally(flow, flowPath, runtime.router, config.file);
     const sink = openResultSink(values.output, out);

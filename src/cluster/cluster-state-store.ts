@@ -1,0 +1,84 @@
+import type { Status } from '../../protocol/index.js';
+import type { ItemTransitions } from '../statestore/item-transitions.js';
+import { insertRun, type PostgresStateStore } from '../statestore/postgres-state-store.js';
+import type { LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from '../statestore/state-store.js';
+import { FINISH_EMPTY_RUN, INSERT_CHUNKS, WORK_CHANNEL } from './chunks-sql.js';
+import { writeFenced } from './fenced-journal.js';
+import type { HeldLease, LeaseBook } from './lease-book.js';
+
+export interface ClusterStateStoreOptions {
+  store: PostgresStateStore;
+  nodeId: string;
+  book: LeaseBook;
+  chunkSize: number;
+  /** Hears leases a journal write found lost. */
+  onLeasesLost: (leases: HeldLease[]) => void;
+  /** Cancels a run cluster-wide (the journal's cancel). */
+  cancel: (runId: string) => Promise<unknown>;
+}
+
+/**
+ * The state store of a cluster node (docs/cluster.md): PostgreSQL as for one process, except that
+ * a new run is stored with its chunks (any node may claim them), item transitions are written only
+ * for chunks this node still holds (fenced by epoch), and runs are finished by the completion of
+ * their last chunk, not by a node's own view of them.
+ */
+export class ClusterStateStore implements StateStore {
+  constructor(private readonly options: ClusterStateStoreOptions) {}
+
+  get postgres(): PostgresStateStore {
+    return this.options.store;
+  }
+
+  createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void> {
+    const { store, chunkSize } = this.options;
+    return store.writeInOrder(async (client) => {
+      await insertRun(client, run, inputs);
+      if (inputs.length === 0) {
+        await client.query(FINISH_EMPTY_RUN, [run.runId]);
+        return;
+      }
+      await client.query(INSERT_CHUNKS, [run.runId, chunkSize, inputs.length]);
+      await client.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, run.runId]);
+    });
+  }
+
+  async recordItems(transitions: ItemTransitions): Promise<void> {
+    const { store, nodeId, book } = this.options;
+    let lost: HeldLease[] = [];
+    await store.writeInOrder(async (client) => {
+      lost = await writeFenced(client, nodeId, book, transitions);
+    });
+    if (lost.length > 0) this.options.onLeasesLost(lost);
+  }
+
+  async markCancelled(runId: string): Promise<void> {
+    await this.options.cancel(runId);
+  }
+
+  /** A cluster run finishes when its last chunk completes (`run-finish.ts`), not when one node saw all of its items. */
+  finishRun(_runId: string, _status: Status, _completedAt: number): Promise<void> {
+    return Promise.resolve();
+  }
+
+  loadRun(runId: string): Promise<LoadedRun | undefined> {
+    return this.options.store.loadRun(runId);
+  }
+
+  loadInputs(runId: string): Promise<unknown[]> {
+    return this.options.store.loadInputs(runId);
+  }
+
+  /** Nothing to resume: the chunks of unfinished runs are claimed by the nodes. */
+  unfinishedRuns(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+
+  listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
+    return this.options.store.listRuns(query);
+  }
+
+  close(): Promise<void> {
+    return this.options.store.close();
+  }
+}

@@ -1,0 +1,297 @@
+import type pg from 'pg';
+import { MAX_TIMEOUT_MS } from '../../protocol/index.js';
+import type { ClusterConfig } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { ChunkLease, ChunkWork, SharedWork, SharedWorkListener } from '../runs/shared-work.js';
+import type { PostgresStateStore } from '../statestore/postgres-state-store.js';
+import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, recordOfRow, type ItemRow, type RunRow } from '../statestore/sql-rows.js';
+import {
+  CANCEL_CHANNEL, CANCEL_ITEMS, CANCEL_UNHELD_CHUNKS, CLAIM_CANDIDATES, COMPLETE_CHUNK, FINISHED_RUNS, LOCK_RUN_TREE,
+  MARK_CANCEL_REQUESTED, RELEASE_LEASES, RENEW_LEASES, REPORT_LOAD, RUNS_CHANNEL, RUN_SLOTS, STALE_CHILDREN, TAKE_CHUNKS, WORK_CHANNEL,
+} from './chunks-sql.js';
+import type { HeldLease, LeaseBook } from './lease-book.js';
+import { NotificationListener } from './notification-listener.js';
+import { finishRunIfDone } from './run-finish.js';
+
+/** How often waits on runs of other nodes re-check the database, in case a notification was lost. */
+const WAIT_RECHECK_MS = 1_000;
+/** Run ids per cancel notification (a payload holds at most 8000 bytes). */
+const IDS_PER_NOTIFICATION = 100;
+
+export interface PostgresSharedWorkOptions {
+  store: PostgresStateStore;
+  nodeId: string;
+  book: LeaseBook;
+  cluster: Pick<ClusterConfig, 'leaseMs' | 'heartbeatMs'>;
+  logger: Logger;
+}
+
+type Candidate = { run_id: string; chunk_index: number; first_item: number; end_item: number };
+type TakenRow = { run_id: string; chunk_index: number; chunk_size: number; first_item: number; end_item: number; epoch: number; slots: number };
+
+/**
+ * The work of a cluster shared through PostgreSQL (docs/cluster.md): claims under leases with
+ * epochs, their renewal by heartbeat, fenced completion, cluster-wide cancel, and waits woken by
+ * LISTEN/NOTIFY with a periodic re-check.
+ */
+export class PostgresSharedWork implements SharedWork {
+  readonly nodeId: string;
+  private listener: SharedWorkListener | undefined;
+  private notifications: NotificationListener | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private recheck: NodeJS.Timeout | undefined;
+  private renewing = false;
+  private stopped = false;
+  private nodeLoad = { chunks: 0, items: 0 };
+  /** Callers waiting for runs to turn terminal, by run id. */
+  private readonly waiters = new Map<string, Set<() => void>>();
+  /** Cancel-requested runs already told to the listener, so a renewal does not tell them again. */
+  private readonly toldCancelled = new Set<string>();
+
+  constructor(private readonly options: PostgresSharedWorkOptions) {
+    this.nodeId = options.nodeId;
+  }
+
+  async start(listener: SharedWorkListener): Promise<void> {
+    this.listener = listener;
+    this.notifications = new NotificationListener({
+      url: this.options.store.url,
+      channels: [WORK_CHANNEL, RUNS_CHANNEL, CANCEL_CHANNEL],
+      onNotification: (channel, payload) => this.notified(channel, payload),
+      onReconnect: () => {
+        listener.workAvailable();
+        void this.recheckWaiters();
+      },
+      logger: this.options.logger,
+    });
+    await this.notifications.start();
+    this.heartbeat = setInterval(() => void this.renew(), this.options.cluster.heartbeatMs);
+    this.heartbeat.unref();
+    this.recheck = setInterval(() => void this.recheckWaiters(), WAIT_RECHECK_MS);
+    this.recheck.unref();
+  }
+
+  async claim(maxChunks: number, maxSlots: number): Promise<ChunkLease[]> {
+    if (this.stopped || maxChunks <= 0 || maxSlots <= 0) return [];
+    const { store, nodeId, cluster, book } = this.options;
+    const taken = await store.inTransaction(async (client) => {
+      const candidates = await client.query<Candidate>(CLAIM_CANDIDATES, [maxChunks]);
+      if (candidates.rows.length === 0) return [];
+      const chosen = await this.allotSlots(client, candidates.rows, maxSlots);
+      if (chosen.length === 0) return [];
+      const { rows } = await client.query<TakenRow>(TAKE_CHUNKS, [
+        nodeId,
+        cluster.leaseMs,
+        chosen.map((c) => c.runId),
+        chosen.map((c) => c.chunkIndex),
+        chosen.map((c) => c.slots),
+      ]);
+      return rows.map((row) => ({ row, cancelRequested: chosen.find((c) => c.runId === row.run_id)!.cancelRequested }));
+    });
+    return taken.map(({ row, cancelRequested }) => {
+      const lease: HeldLease = {
+        runId: row.run_id,
+        chunkIndex: row.chunk_index,
+        first: row.first_item,
+        end: row.end_item,
+        epoch: row.epoch,
+        slots: row.slots,
+        chunkSize: row.chunk_size,
+        cancelRequested,
+      };
+      book.add(lease);
+      return lease;
+    });
+  }
+
+  /**
+   * Gives each candidate the slots its run has left (its row locked, runs in the order of the
+   * candidates: oldest first), at most `maxSlots` in all. A cancelled run's chunk needs none.
+   */
+  private async allotSlots(
+    client: pg.ClientBase,
+    candidates: readonly Candidate[],
+    maxSlots: number,
+  ): Promise<Array<{ runId: string; chunkIndex: number; slots: number; cancelRequested: boolean }>> {
+    const chosen: Array<{ runId: string; chunkIndex: number; slots: number; cancelRequested: boolean }> = [];
+    const budgets = new Map<string, { free: number; cancelRequested: boolean }>();
+    let left = maxSlots;
+    for (const { run_id: runId, chunk_index: chunkIndex, first_item: first, end_item: end } of candidates) {
+      let budget = budgets.get(runId);
+      if (!budget) {
+        const { rows } = await client.query<{ max_concurrency: number; cancel_requested: boolean; used: number }>(RUN_SLOTS, [runId]);
+        if (rows.length === 0) continue;
+        budget = { free: rows[0].max_concurrency - rows[0].used, cancelRequested: rows[0].cancel_requested };
+        budgets.set(runId, budget);
+      }
+      if (budget.cancelRequested) {
+        chosen.push({ runId, chunkIndex, slots: 0, cancelRequested: true });
+        continue;
+      }
+      const slots = Math.min(budget.free, left, end - first);
+      if (slots <= 0) continue;
+      budget.free -= slots;
+      left -= slots;
+      chosen.push({ runId, chunkIndex, slots, cancelRequested: false });
+      if (left <= 0) break;
+    }
+    return chosen;
+  }
+
+  async load(lease: ChunkLease): Promise<ChunkWork> {
+    const { store } = this.options;
+    const run = await store.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [lease.runId]);
+    if (run.rows.length === 0) throw new Error(`run ${lease.runId} of a claimed chunk is gone`);
+    const items = await store.query<ItemRow & { input: string }>(
+      `SELECT ${ITEM_COLUMNS}, input FROM items WHERE run_id = $1 AND item_index >= $2 AND item_index < $3 ORDER BY item_index`,
+      [lease.runId, lease.first, lease.end],
+    );
+    // Items that were running under an earlier holder run again: children of that attempt are stale.
+    const rerun = items.rows.filter((r) => r.status === 'running').map((r) => r.item_index);
+    if (rerun.length > 0) {
+      const stale = await store.query<{ run_id: string }>(STALE_CHILDREN, [lease.runId, rerun]);
+      for (const { run_id: child } of stale.rows) await this.cancel(child);
+    }
+    return {
+      record: recordOfRow(run.rows[0]),
+      items: items.rows.map(itemOfRow),
+      inputs: items.rows.map((r) => JSON.parse(r.input) as unknown),
+    };
+  }
+
+  async complete(lease: ChunkLease): Promise<boolean> {
+    const { store, nodeId, book } = this.options;
+    const done = await store.inTransaction(async (client) => {
+      const { rowCount } = await client.query(COMPLETE_CHUNK, [lease.runId, lease.chunkIndex, nodeId, lease.epoch]);
+      if (rowCount !== 1) return false;
+      await finishRunIfDone(client, lease.runId);
+      // Its slots are free again: other nodes may claim more of the run.
+      await client.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, lease.runId]);
+      return true;
+    });
+    book.remove(lease);
+    return done;
+  }
+
+  /** Leases a journal write found lost: told to the runner of the chunks. */
+  leasesLost(leases: readonly ChunkLease[]): void {
+    this.listener?.leasesLost(leases);
+  }
+
+  forget(lease: ChunkLease): void {
+    this.options.book.remove(lease);
+  }
+
+  async cancel(runId: string): Promise<string[]> {
+    const cancelled = await this.options.store.inTransaction(async (client) => {
+      const tree = await client.query<{ run_id: string; cancel_requested: boolean }>(LOCK_RUN_TREE, [runId]);
+      const ids = tree.rows.map((r) => r.run_id);
+      if (ids.length === 0) return [];
+      await client.query(MARK_CANCEL_REQUESTED, [ids]);
+      const freed = await client.query<{ run_id: string; first_item: number; end_item: number }>(CANCEL_UNHELD_CHUNKS, [ids]);
+      if (freed.rows.length > 0) {
+        await client.query(CANCEL_ITEMS, [freed.rows.map((r) => r.run_id), freed.rows.map((r) => r.first_item), freed.rows.map((r) => r.end_item)]);
+      }
+      for (const id of ids) await finishRunIfDone(client, id);
+      for (let i = 0; i < ids.length; i += IDS_PER_NOTIFICATION) {
+        await client.query('SELECT pg_notify($1, $2)', [CANCEL_CHANNEL, ids.slice(i, i + IDS_PER_NOTIFICATION).join(',')]);
+      }
+      return ids;
+    });
+    if (cancelled.length > 0) this.listener?.runsCancelled(cancelled);
+    return cancelled;
+  }
+
+  waitFinished(runId: string, timeoutMs?: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        const set = this.waiters.get(runId);
+        set?.delete(done);
+        if (set?.size === 0) this.waiters.delete(runId);
+        resolve();
+      };
+      let set = this.waiters.get(runId);
+      if (!set) this.waiters.set(runId, (set = new Set()));
+      set.add(done);
+      if (timeoutMs !== undefined) timer = setTimeout(done, Math.min(timeoutMs, MAX_TIMEOUT_MS));
+      signal?.addEventListener('abort', done, { once: true });
+      // Registered first, then checked: a finish between the two is seen by one of them.
+      void this.finishedAmong([runId]).then((finished) => finished.length > 0 && done(), () => {});
+    });
+  }
+
+  reportLoad(chunksHeld: number, itemsInFlight: number): void {
+    this.nodeLoad = { chunks: chunksHeld, items: itemsInFlight };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+    clearInterval(this.recheck);
+    const { store, nodeId, logger } = this.options;
+    try {
+      await store.inTransaction(async (client) => {
+        const { rowCount } = await client.query(RELEASE_LEASES, [nodeId]);
+        if ((rowCount ?? 0) > 0) await client.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, '']);
+      });
+    } catch (err) {
+      // They expire after leaseMs instead.
+      logger.warn({ err }, `cannot hand leases back: ${(err as Error).message}`);
+    }
+    await this.notifications?.close();
+    for (const set of [...this.waiters.values()]) for (const done of [...set]) done();
+  }
+
+  private notified(channel: string, payload: string): void {
+    if (channel === WORK_CHANNEL) this.listener?.workAvailable();
+    else if (channel === RUNS_CHANNEL) this.wake(payload);
+    else if (channel === CANCEL_CHANNEL) this.listener?.runsCancelled(payload.split(','));
+  }
+
+  private wake(runId: string): void {
+    const set = this.waiters.get(runId);
+    if (set) for (const done of [...set]) done();
+  }
+
+  private async finishedAmong(runIds: readonly string[]): Promise<string[]> {
+    const { rows } = await this.options.store.query<{ run_id: string }>(FINISHED_RUNS, [runIds]);
+    return rows.map((r) => r.run_id);
+  }
+
+  private async recheckWaiters(): Promise<void> {
+    if (this.waiters.size === 0) return;
+    try {
+      for (const runId of await this.finishedAmong([...this.waiters.keys()])) this.wake(runId);
+    } catch (err) {
+      this.options.logger.warn({ err }, `cannot re-check waited runs: ${(err as Error).message}`);
+    }
+  }
+
+  /** The heartbeat of leases: renews those still held, reports the others lost, and cancels held chunks of cancelled runs. */
+  private async renew(): Promise<void> {
+    if (this.renewing || this.stopped) return;
+    this.renewing = true;
+    const { store, nodeId, cluster, book, logger } = this.options;
+    const before = book.all();
+    try {
+      const { rows } = await store.query<{ run_id: string; chunk_index: number; epoch: number; cancel_requested: boolean }>(RENEW_LEASES, [nodeId, cluster.leaseMs]);
+      const held = new Set(rows.map((r) => `${r.chunk_index}:${r.run_id}:${r.epoch}`));
+      // Leases completed or claimed since the statement began are not judged by it.
+      const lost = before.filter((l) => !held.has(`${l.chunkIndex}:${l.runId}:${l.epoch}`) && book.has(l));
+      if (lost.length > 0) this.listener?.leasesLost(lost);
+      const cancelled = [...new Set(rows.filter((r) => r.cancel_requested && !this.toldCancelled.has(r.run_id)).map((r) => r.run_id))];
+      for (const id of cancelled) this.toldCancelled.add(id);
+      if (cancelled.length > 0) this.listener?.runsCancelled(cancelled);
+      await store.query(REPORT_LOAD, [nodeId, this.nodeLoad.chunks, this.nodeLoad.items]);
+    } catch (err) {
+      logger.warn({ err }, `cannot renew leases: ${(err as Error).message}`);
+    } finally {
+      this.renewing = false;
+    }
+  }
+}

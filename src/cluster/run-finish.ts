@@ -1,0 +1,25 @@
+import type pg from 'pg';
+import type { Status } from '../../protocol/index.js';
+import { COUNT_ITEMS, FINISH_RUN, HAS_OPEN_CHUNK, LOCK_RUN, RUNS_CHANNEL } from './chunks-sql.js';
+
+/**
+ * Finishes a run whose chunks are all done, in the caller's transaction: its row is locked first,
+ * so of two nodes completing its last chunks at the same moment the second sees the first's chunk
+ * done and only one finishes it (docs/cluster.md). The status follows the rule of docs/protocol.md:
+ * cancelled if cancel-requested, failed if every item failed, else success. Returns whether it
+ * finished the run here.
+ */
+export async function finishRunIfDone(client: pg.ClientBase, runId: string): Promise<boolean> {
+  const run = await client.query<{ total: number; cancel_requested: boolean; completed_at: number | null }>(LOCK_RUN, [runId]);
+  if (run.rows.length === 0 || run.rows[0].completed_at !== null) return false;
+  const open = await client.query<{ open: boolean }>(HAS_OPEN_CHUNK, [runId]);
+  if (open.rows[0].open) return false;
+  const { total, cancel_requested: cancelled } = run.rows[0];
+  const counts = await client.query<{ status: string; n: number }>(COUNT_ITEMS, [runId]);
+  const failed = counts.rows.find((r) => r.status === 'failed')?.n ?? 0;
+  const status: Status = cancelled ? 'cancelled' : total > 0 && failed === total ? 'failed' : 'success';
+  const { rowCount } = await client.query(FINISH_RUN, [runId, status]);
+  if (rowCount !== 1) return false;
+  await client.query('SELECT pg_notify($1, $2)', [RUNS_CHANNEL, runId]);
+  return true;
+}

@@ -1,0 +1,69 @@
+import type { RunRecord, StoredItem } from '../statestore/state-store.js';
+
+/**
+ * A chunk of a run's items held by this node (docs/cluster.md): items `[first, end)`, claimed at
+ * `epoch`, run at most `slots` at a time. A lease is lost when another node claims the chunk (this
+ * node paused past its lease) or the run's cancel took it back.
+ */
+export interface ChunkLease {
+  readonly runId: string;
+  readonly chunkIndex: number;
+  readonly first: number;
+  readonly end: number;
+  readonly epoch: number;
+  readonly slots: number;
+  /** The run was cancel-requested when the chunk was claimed: its items end cancelled at once. */
+  readonly cancelRequested: boolean;
+}
+
+/** What a claimed chunk needs to run: its run's record and the chunk's items with their inputs. */
+export interface ChunkWork {
+  record: RunRecord;
+  /** The chunk's items as stored, `first` first. */
+  items: StoredItem[];
+  inputs: unknown[];
+}
+
+/** Hears what other nodes (or this node's own leases) change about the work it holds. */
+export interface SharedWorkListener {
+  /** Chunks this node held and lost: their calls are to be cancelled and their transitions dropped. */
+  leasesLost(leases: readonly ChunkLease[]): void;
+  /** Runs cancelled (on any node): the chunks held of them end cancelled. */
+  runsCancelled(runIds: readonly string[]): void;
+  /** New work may be claimable (a run was submitted, a chunk handed back). */
+  workAvailable(): void;
+}
+
+/**
+ * The work a cluster shares through its database (implemented on PostgreSQL in `src/cluster/`):
+ * chunks claimed under leases, fenced completion, cluster-wide waits and cancels. The run manager
+ * uses it instead of executing the runs it stores by itself.
+ */
+export interface SharedWork {
+  /** This node's id: the holder of its leases. */
+  readonly nodeId: string;
+  /** Starts hearing notifications and renewing leases; `listener` hears what changes. */
+  start(listener: SharedWorkListener): Promise<void>;
+  /**
+   * Claims up to `maxChunks` chunks (ready, or whose lease expired) whose slots sum to at most
+   * `maxSlots`, never giving a run more slots across the cluster than its maxConcurrency.
+   */
+  claim(maxChunks: number, maxSlots: number): Promise<ChunkLease[]>;
+  /** The run record, items and inputs of a claimed chunk; cancels child runs left by items that run again. */
+  load(lease: ChunkLease): Promise<ChunkWork>;
+  /**
+   * Marks a held chunk done once its items' transitions are written (call it in the journal's order);
+   * the last chunk of a run finishes the run, once cluster-wide. False when the lease was lost.
+   */
+  complete(lease: ChunkLease): Promise<boolean>;
+  /** The lease is no longer held here: drop it from what the journal may write and what is renewed. */
+  forget(lease: ChunkLease): void;
+  /** Cancels a run and its descendants cluster-wide; returns the runs newly cancel-requested. */
+  cancel(runId: string): Promise<string[]>;
+  /** Resolves once the run is terminal in the database, `timeoutMs` passed or `signal` aborted. */
+  waitFinished(runId: string, timeoutMs?: number, signal?: AbortSignal): Promise<void>;
+  /** Reports this node's load for `flowrun nodes`. */
+  reportLoad(chunksHeld: number, itemsInFlight: number): void;
+  /** Hands every lease back at once (SIGTERM) and stops hearing notifications. */
+  stop(): Promise<void>;
+}
