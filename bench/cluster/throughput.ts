@@ -32,13 +32,6 @@ export interface ClusterMeasure {
   pg: PgUsage;
 }
 
-/**
- * Until the cluster lands, `Runtime.create` has no `joinCluster` option and ignores it here; once it
- * does, this keeps the in-process runtime out of the cluster: today's single-process mode.
- * CLUSTER-LANDS: if the option is renamed, rename it here.
- */
-const SINGLE_PROCESS = { joinCluster: false };
-
 /** Case 1: `nodes` serve processes on a fresh database; the run is submitted to the first. */
 export async function clusterThroughputPass(o: ThroughputOptions, nodes: number): Promise<ClusterMeasure> {
   const cluster = await startBenchCluster(o.serverUrl, o.database, nodes);
@@ -59,7 +52,8 @@ export async function singleProcessPass(o: ThroughputOptions): Promise<ClusterMe
   const cluster = await startBenchCluster(o.serverUrl, o.database, 0);
   try {
     const config = parseConfig(nodeConfig(cluster.setup), { workingDirectory: cluster.setup.workDir, env: process.env });
-    const runtime = await Runtime.create({ config, ...SINGLE_PROCESS });
+    // Not a node: it executes the runs it submits itself, as `flowrun run` does (docs/cluster.md).
+    const runtime = await Runtime.create({ config, joinCluster: false });
     try {
       const submit = (inputs: unknown[]): Promise<RunHandle> => runtime.submit({ flow: ONE_STEP_FLOW, inputs, maxConcurrency: o.maxConcurrency });
       await runToEnd(submit, o.warmup);

@@ -162,13 +162,12 @@ describe('cluster cases', () => {
     expect(w.medianPolls).toBeGreaterThanOrEqual(1);
   }, PASS_TIMEOUT_MS);
 
-  it('times the takeover after a SIGKILL, or says there are no chunks to take over', async () => {
+  it('times the takeover of a SIGKILLed node\'s chunk by another node, and the run still succeeds', async () => {
     const r = await takeoverPass({ serverUrl: server.url, database: freshName(), items: 2_000, sleepMs: 20, leaseMs: 3_000, maxConcurrency: 32 });
-    if (r.measured) {
-      expect(r.takeoverMs).toBeGreaterThan(0);
-      expect(r.newHolder).not.toBe(r.killedNode);
-    } else {
-      expect(r.reason).toBe('n/a (no chunks table)');
-    }
+    expect(r.measured).toBe(true);
+    if (!r.measured) return;
+    expect(r.takeoverMs).toBeGreaterThan(0);
+    expect(r.chunksOfKilled).toBeGreaterThan(0);
+    expect(r.newHolder).not.toBe(r.killedNode);
   }, PASS_TIMEOUT_MS);
 });
