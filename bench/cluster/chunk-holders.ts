@@ -10,12 +10,17 @@ import type pg from 'pg';
 export interface HeldChunk {
   chunkIndex: number;
   holder: string;
+  /** Items the holder may run at once in this chunk (1 when the table has no `slots`). */
+  slots: number;
 }
 
-/** How to read `chunks`: the quoted holder column, and the SQL condition of an open chunk. */
+/** How to read `chunks`: the quoted holder column, the SQL condition of an open chunk, and what else it has. */
 export interface ChunkTable {
   holder: string;
   open: string;
+  slots: string;
+  /** Whether rows carry their item range (`first_item`, `end_item`). */
+  ranges: boolean;
 }
 
 /** How `chunks` of the current schema reads; undefined when there is no such table. */
@@ -27,17 +32,33 @@ export async function chunkTable(client: pg.Client): Promise<ChunkTable | undefi
   const names = rows.map((r) => r.column_name);
   const holder = names.find((n) => n === 'holder') ?? names.find((n) => n.startsWith('holder'));
   if (holder === undefined) throw new Error(`table chunks has no holder column (columns: ${names.join(', ')})`);
-  return { holder: `"${holder.replace(/"/g, '""')}"`, open: names.includes('state') ? "state = 'open'" : 'TRUE' };
+  return {
+    holder: `"${holder.replace(/"/g, '""')}"`,
+    open: names.includes('state') ? "state = 'open'" : 'TRUE',
+    slots: names.includes('slots') ? 'slots' : '1',
+    ranges: names.includes('first_item') && names.includes('end_item'),
+  };
 }
 
 /** The open chunks of `runId` that some node holds now. */
 export async function heldChunks(client: pg.Client, table: ChunkTable, runId: string): Promise<HeldChunk[]> {
-  const { rows } = await client.query<{ chunk_index: number; holder: string }>(
-    `SELECT chunk_index, ${table.holder}::text AS holder FROM chunks
+  const { rows } = await client.query<{ chunk_index: number; holder: string; slots: number }>(
+    `SELECT chunk_index, ${table.holder}::text AS holder, ${table.slots} AS slots FROM chunks
       WHERE run_id = $1 AND ${table.holder} IS NOT NULL AND ${table.open} ORDER BY chunk_index`,
     [runId],
   );
-  return rows.map((r) => ({ chunkIndex: Number(r.chunk_index), holder: r.holder }));
+  return rows.map((r) => ({ chunkIndex: Number(r.chunk_index), holder: r.holder, slots: Number(r.slots) }));
+}
+
+/** Items of `runId` recorded running in the open chunks `holder` holds; undefined when chunks carry no item range. */
+export async function runningItemsOf(client: pg.Client, table: ChunkTable, runId: string, holder: string): Promise<number | undefined> {
+  if (!table.ranges) return undefined;
+  const { rows } = await client.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM items i JOIN chunks c ON c.run_id = i.run_id AND i.item_index >= c.first_item AND i.item_index < c.end_item
+      WHERE c.run_id = $1 AND c.${table.holder}::text = $2 AND c.${table.open} AND i.status = 'running'`,
+    [runId, holder],
+  );
+  return Number(rows[0].n);
 }
 
 /** The pid of each live node row, by node id. */

@@ -88,7 +88,7 @@ function renderTargets(r: ClusterReport): string[] {
   lines.push(`| 1-node cluster vs single-process mode | ≥ 0.8× | ${fmt(r.oneNodeVsSingleProcess, 2)}× | ${met(Number.isFinite(r.oneNodeVsSingleProcess) ? r.oneNodeVsSingleProcess >= 0.8 : undefined)} |`);
   const t = r.takeover;
   const takeover = 'measured' in t && t.measured
-    ? `${fmt(t.takeoverMs)} ms (the killed node held ${t.chunksOfKilled} open chunk${t.chunksOfKilled === 1 ? '' : 's'}; chunk ${t.chunkIndex} claimed first; ${t.itemsRunAgain} items ran again)`
+    ? `${fmt(t.takeoverMs)} ms (the killed node held ${t.chunksOfKilled} open chunk${t.chunksOfKilled === 1 ? '' : 's'}; chunk ${t.chunkIndex} claimed first; ${t.itemsRunningAtKill ?? '?'} items recorded running at the kill, ${t.itemsRunAgain} ran again)`
     : t.reason;
   const takeoverOk = 'measured' in t && t.measured ? t.takeoverMs <= r.plan.leaseMs + 2000 : undefined;
   lines.push(`| takeover after SIGKILL (leaseMs ${r.plan.leaseMs}) | ≤ ${r.plan.leaseMs + 2000} ms | ${takeover} | ${met(takeoverOk)} |`);

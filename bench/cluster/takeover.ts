@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { inputsOf } from '../lib/payloads.js';
 import { expectAllSucceeded, startBenchCluster, waitTerminal, withClient, type BenchCluster } from './bench-cluster.js';
-import { chunkTable, heldChunks, nodePids, waitForTakeover, type ChunkTable, type HeldChunk } from './chunk-holders.js';
+import { chunkTable, heldChunks, nodePids, runningItemsOf, waitForTakeover, type ChunkTable } from './chunk-holders.js';
 
 /** `{ms}` → /bench/sleep → output: an item that takes `ms`. */
 export const SLEEP_FLOW = {
@@ -26,7 +26,18 @@ export interface TakeoverOptions {
 
 export type TakeoverResult =
   | { measured: false; reason: string }
-  | { measured: true; takeoverMs: number; killedNode: string; newHolder: string; chunkIndex: number; chunksOfKilled: number; itemsRunAgain: number };
+  | {
+      measured: true;
+      takeoverMs: number;
+      killedNode: string;
+      newHolder: string;
+      chunkIndex: number;
+      chunksOfKilled: number;
+      /** Items recorded running in the killed node's chunks right after the kill (undefined: chunks carry no item range). */
+      itemsRunningAtKill?: number;
+      /** Items of the run that ended with `attempts > 1`. */
+      itemsRunAgain: number;
+    };
 
 /** How often the table is read, while waiting for chunks to be held and for the takeover. */
 const POLL_MS = 20;
@@ -51,9 +62,7 @@ async function killAndTime(o: TakeoverOptions, cluster: BenchCluster, db: pg.Cli
   const inputs = inputsOf('small', o.items).map(() => ({ ms: o.sleepMs }));
   const runId = await withClient(cluster.nodes[0].url, async (client) => (await client.submit({ flow: SLEEP_FLOW, inputs, maxConcurrency: o.maxConcurrency })).runId);
   const pids = await nodePids(db);
-  // The victim: a node holding chunks of the run, preferably not node 1 (whose client waits below).
-  const held = await pollUntil(() => heldChunks(db, table, runId), (chunks) => chunks.length > 0);
-  const victim = pickVictim(held, pids, cluster.nodes[0].pid);
+  const victim = await pollUntil(() => findVictim(db, table, runId, pids, cluster.nodes[0].pid));
   const victimNode = cluster.nodes.find((n) => n.pid === pids.get(victim));
   if (!victimNode) throw new Error(`node ${victim} holds chunks of run ${runId} but is not one of the bench's nodes`);
   const killedAt = performance.now();
@@ -61,26 +70,36 @@ async function killAndTime(o: TakeoverOptions, cluster: BenchCluster, db: pg.Cli
   // Read after the kill: what a dead node holds no longer changes (it may have finished chunks in between).
   const chunks = (await heldChunks(db, table, runId)).filter((c) => c.holder === victim).map((c) => c.chunkIndex);
   if (chunks.length === 0) throw new Error(`killed node ${victim} held no open chunk of run ${runId}: make the run longer`);
+  const itemsRunningAtKill = await runningItemsOf(db, table, runId, victim);
   const takeover = await waitForTakeover(db, table, runId, victim, chunks, { pollMs: POLL_MS, timeoutMs: o.leaseMs * 3 + 30_000 });
   const takeoverMs = performance.now() - killedAt;
   const survivor = cluster.nodes.find((n) => n !== victimNode)!;
   const status = await withClient(survivor.url, async (client) => (await waitTerminal(client.run(runId))).status);
   expectAllSucceeded(status, o.items);
   const again = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM items WHERE run_id = $1 AND attempts > 1', [runId]);
-  return { measured: true, takeoverMs, killedNode: victim, newHolder: takeover.newHolder, chunkIndex: takeover.chunkIndex, chunksOfKilled: chunks.length, itemsRunAgain: Number(again.rows[0].n) };
+  return { measured: true, takeoverMs, killedNode: victim, newHolder: takeover.newHolder, chunkIndex: takeover.chunkIndex, chunksOfKilled: chunks.length, itemsRunningAtKill, itemsRunAgain: Number(again.rows[0].n) };
 }
 
-function pickVictim(held: HeldChunk[], pids: Map<string, number>, firstPid: number): string {
-  const other = held.find((c) => pids.get(c.holder) !== firstPid);
-  return (other ?? held[0]).holder;
+/**
+ * The victim: a node with items of the run recorded running (so the takeover has work to redo),
+ * preferably not node 1, whose client submitted the run. Undefined while there is none yet.
+ */
+async function findVictim(db: pg.Client, table: ChunkTable, runId: string, pids: Map<string, number>, firstPid: number): Promise<string | undefined> {
+  const holders = [...new Set((await heldChunks(db, table, runId)).filter((c) => c.slots > 0).map((c) => c.holder))];
+  holders.sort((a, b) => Number(pids.get(a) === firstPid) - Number(pids.get(b) === firstPid));
+  for (const holder of holders) {
+    if (((await runningItemsOf(db, table, runId, holder)) ?? 1) > 0) return holder;
+  }
+  return undefined;
 }
 
-async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+/** Reads until `read` gives a value, every POLL_MS, for at most HOLD_TIMEOUT_MS. */
+async function pollUntil<T>(read: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + HOLD_TIMEOUT_MS;
   for (;;) {
     const value = await read();
-    if (done(value)) return value;
-    if (Date.now() >= deadline) throw new Error(`no node held a chunk within ${HOLD_TIMEOUT_MS / 1000} s`);
+    if (value !== undefined) return value;
+    if (Date.now() >= deadline) throw new Error(`no node had items of the run recorded running within ${HOLD_TIMEOUT_MS / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }

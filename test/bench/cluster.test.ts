@@ -105,12 +105,12 @@ describe('chunk takeover polling', () => {
         `INSERT INTO chunks VALUES ('r1', 0, 'open', 'dead', 1), ('r1', 1, 'open', 'dead', 1), ('r1', 2, 'open', 'alive', 1), ('r1', 3, 'done', 'dead', 1), ('r2', 0, 'open', 'other', 1)`,
       );
       const table = await chunkTable(db);
-      expect(table).toEqual({ holder: '"holder"', open: "state = 'open'" });
+      expect(table).toEqual({ holder: '"holder"', open: "state = 'open'", slots: '1', ranges: false });
       // Done chunks are not held for the takeover's purpose.
       expect(await heldChunks(db, table!, 'r1')).toEqual([
-        { chunkIndex: 0, holder: 'dead' },
-        { chunkIndex: 1, holder: 'dead' },
-        { chunkIndex: 2, holder: 'alive' },
+        { chunkIndex: 0, holder: 'dead', slots: 1 },
+        { chunkIndex: 1, holder: 'dead', slots: 1 },
+        { chunkIndex: 2, holder: 'alive', slots: 1 },
       ]);
       // A lease handed back is no takeover yet; the claim by 'alive' of chunk 1 is.
       await db.query(`UPDATE chunks SET holder = NULL WHERE chunk_index = 0 AND run_id = 'r1'`);
@@ -132,7 +132,7 @@ describe('chunk takeover polling', () => {
       await db.query(`CREATE TABLE chunks (run_id text, chunk_index int, holder_node text)`);
       await db.query(`INSERT INTO chunks VALUES ('r9', 0, 'dead')`);
       const table = await chunkTable(db);
-      expect(table).toEqual({ holder: '"holder_node"', open: 'TRUE' });
+      expect(table).toEqual({ holder: '"holder_node"', open: 'TRUE', slots: '1', ranges: false });
       await expect(waitForTakeover(db, table!, 'r9', 'dead', [0], { pollMs: 20, timeoutMs: 200 })).rejects.toThrow(/run r9 held by killed node dead/);
     });
   });
@@ -169,5 +169,7 @@ describe('cluster cases', () => {
     expect(r.takeoverMs).toBeGreaterThan(0);
     expect(r.chunksOfKilled).toBeGreaterThan(0);
     expect(r.newHolder).not.toBe(r.killedNode);
+    // The cluster's chunks carry their item range: the items running on the killed node are counted.
+    expect(r.itemsRunningAtKill).toBeGreaterThanOrEqual(0);
   }, PASS_TIMEOUT_MS);
 });
