@@ -18,6 +18,8 @@ export interface PeersOptions {
   quick: boolean;
   reps?: number;
   out?: string;
+  /** Run on this server's `postgres` URL (the caller stops it); default: a throw-away PostgreSQL of its own. */
+  serverUrl?: string;
   progress(line: string): void;
 }
 
@@ -61,21 +63,22 @@ function peerCases(quick: boolean): PeerCase[] {
   ];
 }
 
-/** Runs every case `reps` times on one throw-away PostgreSQL, prints the table, writes the JSON. */
-export async function runPeers(options: PeersOptions): Promise<void> {
+/** Runs every case `reps` times on one throw-away PostgreSQL, prints the table, writes the JSON, returns the summaries. */
+export async function runPeers(options: PeersOptions): Promise<PeerSummary[]> {
   const reps = options.reps ?? (options.quick ? 1 : 3);
   const cases = peerCases(options.quick);
   const measures = new Map<string, Measure[]>(cases.map((c) => [c.id, []]));
   const failures = new Map<string, string>();
   const started = Date.now();
-  const server = await startPostgres();
+  const server = options.serverUrl === undefined ? await startPostgres() : undefined;
+  const serverUrl = options.serverUrl ?? server!.url;
   try {
     for (let rep = 1; rep <= reps; rep++) {
       for (const c of cases) {
         if (failures.has(c.id)) continue;
         options.progress(`peers rep ${rep}/${reps} ${c.id} (${c.items} items)`);
         try {
-          const url = await createDatabase(server.url, `${c.id.replace(/-/g, '_')}_${rep}`);
+          const url = await createDatabase(serverUrl, `${c.id.replace(/-/g, '_')}_${rep}`);
           const m = await c.run(url, c.items, c.warmup);
           measures.get(c.id)!.push(m);
           options.progress(`  ${Math.round(rate(m))} ${c.unit}, ${cpuPerItem(m).toFixed(1)} µs CPU/item`);
@@ -87,7 +90,7 @@ export async function runPeers(options: PeersOptions): Promise<void> {
       }
     }
   } finally {
-    await server.close();
+    await server?.close();
   }
   const summaries = summarize(cases, measures, failures);
   const report = {
@@ -101,6 +104,7 @@ export async function runPeers(options: PeersOptions): Promise<void> {
   const out = options.out ?? fileURLToPath(new URL('../../bench/peers-results.json', import.meta.url));
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
   options.progress(`wrote ${out} (${report.durationSeconds.toFixed(0)} s)`);
+  return summaries;
 }
 
 function summarize(cases: PeerCase[], measures: Map<string, Measure[]>, failures: Map<string, string>): PeerSummary[] {

@@ -5,6 +5,7 @@
  *
  *   node dist/bench/run.js [--quick] [--reps N] [--only TEXT] [--blob-dir DIR] [--out FILE]
  *   node dist/bench/run.js --peers [--quick] [--reps N] [--out FILE]   (only flowrun and its PostgreSQL peers: peers.ts)
+ *   node dist/bench/run.js --cluster [--quick] [--reps N] [--no-peers] [--out FILE]   (serve nodes on one PostgreSQL: cluster/run-cluster.ts)
  *
  * Each timed pass spawns fresh children and warms up first; passes run rep by rep through every
  * case, so noise spreads over all of them; the reported figures are medians over the reps.
@@ -20,6 +21,7 @@ import { rawNdjsonPass, rawWebSocketPass } from './cases/raw-baselines.js';
 import { waitLatency, type WaitLatency } from './cases/wait-latency.js';
 import { childScript } from './lib/children.js';
 import { runPeers } from './peers.js';
+import { runClusterBench } from './cluster/run-cluster.js';
 import { cpuPerItem, median, rate, settle, type Measure } from './lib/measure.js';
 import { makePlan, type Plan } from './lib/plan.js';
 import type { PayloadName } from './lib/payloads.js';
@@ -52,6 +54,10 @@ const plan = makePlan(args.quick, args.reps);
 const started = Date.now();
 if (args.peers) {
   await runPeers({ quick: args.quick, reps: args.reps, out: args.out, progress });
+  process.exit(0);
+}
+if (args.cluster) {
+  await runClusterBench({ quick: args.quick, reps: args.reps, out: args.out, peers: !args.noPeers, progress });
   process.exit(0);
 }
 
@@ -240,11 +246,11 @@ function progress(line: string): void {
   process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 }
 
-function parseArgs(argv: string[]): { quick: boolean; peers: boolean; reps?: number; only?: string; blobDir?: string; out?: string } {
+function parseArgs(argv: string[]): { quick: boolean; peers: boolean; cluster: boolean; noPeers: boolean; reps?: number; only?: string; blobDir?: string; out?: string } {
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(name);
     return i === -1 ? undefined : argv[i + 1];
   };
   const reps = value('--reps');
-  return { quick: argv.includes('--quick'), peers: argv.includes('--peers'), reps: reps === undefined ? undefined : Number(reps), only: value('--only'), blobDir: value('--blob-dir'), out: value('--out') };
+  return { quick: argv.includes('--quick'), peers: argv.includes('--peers'), cluster: argv.includes('--cluster'), noPeers: argv.includes('--no-peers'), reps: reps === undefined ? undefined : Number(reps), only: value('--only'), blobDir: value('--blob-dir'), out: value('--out') };
 }

@@ -35,17 +35,22 @@ const STOP_TIMEOUT_MS = 10_000;
 /** Attempts at a free port: another process may bind the port between our probe and postgres. */
 const PORT_ATTEMPTS = 5;
 
+export interface StartPostgresOptions {
+  /** Extra server settings (`name=value`, passed as `-c`), after the defaults; ignored with FLOWRUN_TEST_PG_URL. */
+  settings?: readonly string[];
+}
+
 /**
  * Starts a throw-away PostgreSQL cluster in a temp dir (initdb, then postgres on 127.0.0.1 and a free
  * port, trust auth, no fsync), or, when FLOWRUN_TEST_PG_URL is set, creates a fresh database there.
  * Safe to call from several workers at once: each cluster has its own directory and port.
  */
-export async function startPostgres(): Promise<PostgresFixture> {
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresFixture> {
   const external = process.env.FLOWRUN_TEST_PG_URL;
-  return external ? createScratchDatabase(external) : startCluster();
+  return external ? createScratchDatabase(external) : startCluster(options.settings ?? []);
 }
 
-async function startCluster(): Promise<PostgresFixture> {
+async function startCluster(settings: readonly string[]): Promise<PostgresFixture> {
   const bin = findPostgresBin();
   if (!bin) throw new Error(POSTGRES_NOT_FOUND);
   const user = await postgresUser();
@@ -62,7 +67,7 @@ async function startCluster(): Promise<PostgresFixture> {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       try {
-        return await startServer(bin, dir, dataDir, socketDir, port, user);
+        return await startServer({ bin, dataDir, socketDir, port, user, settings }, dir);
       } catch (err) {
         if (!(err instanceof PortTakenError) || attempt === PORT_ATTEMPTS) throw err;
       }
@@ -75,9 +80,19 @@ async function startCluster(): Promise<PostgresFixture> {
 
 class PortTakenError extends Error {}
 
-async function startServer(bin: string, dir: string, dataDir: string, socketDir: string, port: number, user: PosixUser | undefined): Promise<PostgresFixture> {
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  let server = await launch(bin, dataDir, socketDir, port, user, url);
+/** How to launch one throw-away server. */
+interface ServerLaunch {
+  bin: string;
+  dataDir: string;
+  socketDir: string;
+  port: number;
+  user: PosixUser | undefined;
+  settings: readonly string[];
+}
+
+async function startServer(how: ServerLaunch, dir: string): Promise<PostgresFixture> {
+  const url = `postgres://postgres@127.0.0.1:${how.port}/postgres`;
+  let server = await launch(how, url);
   // Never leave files behind when the test process exits without calling close().
   const removeOnExit = () => rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeOnExit);
@@ -89,7 +104,7 @@ async function startServer(bin: string, dir: string, dataDir: string, socketDir:
     stop: () => server.stop('SIGINT'),
     start: async () => {
       await server.stop();
-      server = await launch(bin, dataDir, socketDir, port, user, url);
+      server = await launch(how, url);
     },
     close: () =>
       (closing ??= (async () => {
@@ -101,17 +116,11 @@ async function startServer(bin: string, dir: string, dataDir: string, socketDir:
 }
 
 /** Starts postgres on an initialized data directory and waits until it answers; `stop()` shuts it down at once. */
-async function launch(
-  bin: string,
-  dataDir: string,
-  socketDir: string,
-  port: number,
-  user: PosixUser | undefined,
-  url: string,
-): Promise<{ stop(signal?: 'SIGQUIT' | 'SIGINT'): Promise<void> }> {
+async function launch(how: ServerLaunch, url: string): Promise<{ stop(signal?: 'SIGQUIT' | 'SIGINT'): Promise<void> }> {
+  const { bin, dataDir, socketDir, port, user } = how;
   const args = ['-D', dataDir, '-h', '127.0.0.1', '-p', String(port), '-k', socketDir];
   // Durability is pointless for a throw-away cluster; small buffers let several run side by side.
-  for (const setting of ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'shared_buffers=16MB', 'max_connections=50']) {
+  for (const setting of ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'shared_buffers=16MB', 'max_connections=50', ...how.settings]) {
     args.push('-c', setting);
   }
   const child = spawn(join(bin, 'postgres'), args, { cwd: dirname(dataDir), stdio: ['ignore', 'ignore', 'pipe'], ...user });
