@@ -17,12 +17,12 @@ import { until } from '../support/wait-for.js';
  * A node that dies (SIGKILL) or stops (SIGTERM) in the middle of a run: its chunks go to the
  * other nodes and the run finishes, each item settled once, finished results unchanged.
  */
-const ITEMS = 1500;
+const ITEMS = 3000;
 /**
  * Items take a while and chunks are small, so that the run lasts several seconds and every node
  * holds chunks (a few at most each) with items in flight at any moment of it.
  */
-const inputs = Array.from({ length: ITEMS }, (_, i) => ({ i, delayMs: 200, log: true }));
+const inputs = Array.from({ length: ITEMS }, (_, i) => ({ i, delayMs: 600, log: true }));
 const CHUNK_SIZE = 16;
 const MAX_CONCURRENCY = 1000;
 
@@ -40,10 +40,21 @@ describe.skipIf(!postgresAvailable())('cluster: a node lost in the middle of a r
     const [first, victim] = cluster.nodes;
     const run = await first.client.submit({ flow: RECORD_FLOW, inputs, maxConcurrency: MAX_CONCURRENCY });
     await holdingWork(cluster, victim, run.runId, 10);
-
     const before = new Map<number, string>();
     for (const item of await run.itemResults()) if (isTerminal(item.status)) before.set(item.itemIndex, JSON.stringify(item));
     expect(before.size).toBeGreaterThan(0);
+    // Killed while its journal has items of its chunks stored as running (the journal writes in batches).
+    await until(
+      async () => {
+        const held = (await cluster.chunks(run.runId)).filter((chunk) => chunk.holder === victim.nodeId && chunk.state === 'open');
+        const running = (await cluster.items(run.runId)).filter(
+          (item) => item.status === 'running' && held.some((chunk) => item.item_index >= chunk.first_item && item.item_index < chunk.end_item),
+        );
+        return running.length >= 3 ? true : undefined;
+      },
+      { what: `${victim.name} holding chunks with items stored as running`, timeoutMs: 60_000 },
+    );
+
     expect(await cluster.kill(victim, 'SIGKILL')).toBe(-1);
     // What the dead node left in the database is final: it will never write again.
     const atDeath = await cluster.items(run.runId);
