@@ -29,15 +29,23 @@ export interface StoreWriterOptions {
   retryMaxMs?: number;
   /** Queued transitions above which `whenBelowLimit` asks producers to wait. Default 200,000. */
   maxPendingTransitions?: number;
+  /**
+   * Shortest time between the starts of two writes, ms: what arrives meanwhile goes out together in
+   * the next one, where an item that started and settled within it costs one row update instead of
+   * two. A write after a quiet spell goes out on the next turn of the event loop. Default 10; 0
+   * writes every turn's transitions on the next turn.
+   */
+  batchWindowMs?: number;
 }
 
 /** Thrown inside the writer when it stops while the store is unreachable, or finds it closed: what is left stays unwritten. */
 class Abandoned extends Error {}
 
 /**
- * Writes run transitions to the state store behind the run manager's back, in order: every
- * transition of one event-loop turn goes out in one `recordItems` batch (one transaction), so a
- * run of a million items costs a few thousand writes, not a million.
+ * Writes run transitions to the state store behind the run manager's back, in order: the
+ * transitions of a batch window (`batchWindowMs`, or of one turn of the event loop after a quiet
+ * spell) go out in one `recordItems` batch (one transaction), so a run of a million items costs a
+ * few hundred writes, not a million.
  *
  * Failures never lose order or blame the wrong run (docs/state-stores.md):
  * - the store unreachable: the same write is retried with backoff until it succeeds, while
@@ -53,6 +61,8 @@ export class StoreWriter {
   private readonly spareBatches: ItemTransitions[] = [];
   private flushing: Promise<void> | undefined;
   private scheduled = false;
+  /** When the last write started (`performance.now()`), for the batch window. */
+  private lastFlushAt = -Infinity;
   /** Set at shutdown: transitions after it are not journaled (the run resumes from the store). */
   private stopped = false;
   /** Set when the writer stopped with the store unreachable: nothing more is written. */
@@ -69,6 +79,7 @@ export class StoreWriter {
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
   private readonly maxPendingTransitions: number;
+  private readonly batchWindowMs: number;
 
   constructor(
     private readonly store: StateStore,
@@ -78,6 +89,7 @@ export class StoreWriter {
     this.retryMinMs = positive(options.retryMinMs, 100, 'retryMinMs');
     this.retryMaxMs = Math.max(this.retryMinMs, positive(options.retryMaxMs, 5_000, 'retryMaxMs'));
     this.maxPendingTransitions = positive(options.maxPendingTransitions, 200_000, 'maxPendingTransitions');
+    this.batchWindowMs = options.batchWindowMs === 0 ? 0 : positive(options.batchWindowMs, 10, 'batchWindowMs');
   }
 
   /** Whether the last write found the store unreachable and waits to retry it. */
@@ -149,24 +161,32 @@ export class StoreWriter {
   private push(op: Op): void {
     if (this.stopped) return;
     this.queue.push(op);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        void this.flush();
-      });
-    }
+    this.schedule();
+  }
+
+  /** Flushes on the next turn, or once the batch window since the last write has passed. */
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    const waitMs = this.lastFlushAt + this.batchWindowMs - performance.now();
+    const go = () => {
+      this.scheduled = false;
+      void this.flush();
+    };
+    if (waitMs > 0) setTimeout(go, waitMs);
+    else setImmediate(go);
   }
 
   private flush(): Promise<void> {
     if (this.flushing) return this.flushing;
     const ops = this.queue;
     this.queue = [];
-    if (this.abandoned) return Promise.resolve();
+    if (this.abandoned || ops.length === 0) return Promise.resolve();
+    this.lastFlushAt = performance.now();
     this.flushing = this.write(ops).finally(() => {
       this.flushing = undefined;
       // What arrived while writing goes out next, still in order.
-      if (this.queue.length > 0) void this.flush();
+      if (this.queue.length > 0) this.schedule();
     });
     return this.flushing;
   }
