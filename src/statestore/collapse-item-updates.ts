@@ -35,10 +35,11 @@ const LATER_SETTLE = 2;
 
 /**
  * Which transitions of a batch a later transition of the same item overwrites completely, for
- * stores that apply a batch row by row: `1` at those, `0` at the rest. A later settle overwrites
- * every field; a later start only status and attempts, so a settle followed by a start is kept.
- * Applying the rest in order has the effect of applying them all; an item that started and
- * settled within one batch costs one row update, not two.
+ * stores that apply a batch row by row: `1` at those, else `0`, or `2` at a settle kept together
+ * with a later start of its item (a store applying the batch as one set of rows must merge those).
+ * A later settle overwrites every field; a later start only status and attempts. Applying the
+ * transitions not marked `1` in order has the effect of applying them all; an item that started
+ * and settled within one batch costs one row update, not two.
  */
 export function supersededTransitions(batch: ItemTransitions): Uint8Array {
   const superseded = new Uint8Array(batch.length);
@@ -52,9 +53,11 @@ export function supersededTransitions(batch: ItemTransitions): Uint8Array {
     if (statuses[k] === RUNNING_CODE) {
       if (seen !== 0) superseded[k] = 1;
       else items.set(indices[k], LATER_START);
+    } else if (seen === LATER_SETTLE) {
+      superseded[k] = 1;
     } else {
-      if (seen === LATER_SETTLE) superseded[k] = 1;
-      else items.set(indices[k], LATER_SETTLE);
+      if (seen === LATER_START) superseded[k] = 2;
+      items.set(indices[k], LATER_SETTLE);
     }
   }
   return superseded;

@@ -41,7 +41,7 @@ describe('collapseItemUpdates', () => {
 });
 
 describe('supersededTransitions', () => {
-  it('marks a start another transition of its item follows, and a settle a later settle follows', () => {
+  it('marks a start another transition of its item follows, a settle a later settle follows, and a settle kept with a later start', () => {
     const batch = ItemTransitions.of([
       { runId: 'r', itemIndex: 0, status: 'running', attempts: 1 },
       { runId: 'r', itemIndex: 1, status: 'running', attempts: 1 },
@@ -52,6 +52,6 @@ describe('supersededTransitions', () => {
       { runId: 's', itemIndex: 1, status: 'success', attempts: 1, completedAt: 6, completionSeq: 0 },
       { runId: 's', itemIndex: 1, status: 'success', attempts: 1, completedAt: 7, completionSeq: 1 },
     ]);
-    expect([...supersededTransitions(batch)]).toEqual([1, 0, 0, 0, 1, 1, 0]);
+    expect([...supersededTransitions(batch)]).toEqual([1, 0, 2, 0, 1, 1, 0]);
   });
 });
