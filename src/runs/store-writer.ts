@@ -32,7 +32,7 @@ export interface StoreWriterOptions {
   /**
    * Shortest time between the starts of two writes, ms: what arrives meanwhile goes out together in
    * the next one, where an item that started and settled within it costs one row update instead of
-   * two. A write after a quiet spell goes out on the next turn of the event loop. Default 10; 0
+   * two. A write after a quiet spell goes out on the next turn of the event loop. Default 50; 0
    * writes every turn's transitions on the next turn.
    */
   batchWindowMs?: number;
@@ -89,7 +89,7 @@ export class StoreWriter {
     this.retryMinMs = positive(options.retryMinMs, 100, 'retryMinMs');
     this.retryMaxMs = Math.max(this.retryMinMs, positive(options.retryMaxMs, 5_000, 'retryMaxMs'));
     this.maxPendingTransitions = positive(options.maxPendingTransitions, 200_000, 'maxPendingTransitions');
-    this.batchWindowMs = options.batchWindowMs === 0 ? 0 : positive(options.batchWindowMs, 10, 'batchWindowMs');
+    this.batchWindowMs = options.batchWindowMs === 0 ? 0 : positive(options.batchWindowMs, 50, 'batchWindowMs');
   }
 
   /** Whether the last write found the store unreachable and waits to retry it. */
