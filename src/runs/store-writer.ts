@@ -1,6 +1,7 @@
 import { ErrorCodes, type FlowResult, type Status } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
 import { ItemTransitions, RUNNING_CODE } from '../statestore/item-transitions.js';
+import { SqliteStateStore } from '../statestore/sqlite-state-store.js';
 import type { StateStore } from '../statestore/state-store.js';
 import { isStoreClosed, isStoreUnavailable } from '../statestore/store-unavailable.js';
 import type { RunStateJournal } from './run-state.js';
@@ -10,6 +11,8 @@ type Op =
   | { kind: 'cancel'; runId: string }
   | { kind: 'finish'; runId: string; status: Status; at: number };
 
+/** The default batch window of a SQLite store (`batchWindowMs`). */
+const SQLITE_BATCH_WINDOW_MS = 50;
 /** Batches kept for reuse: one being filled while one is written is the steady state. */
 const MAX_SPARE_BATCHES = 2;
 /** Transitions a reused batch may have room for. */
@@ -32,8 +35,10 @@ export interface StoreWriterOptions {
   /**
    * Shortest time between the starts of two writes, ms: what arrives meanwhile goes out together in
    * the next one, where an item that started and settled within it costs one row update instead of
-   * two. A write after a quiet spell goes out on the next turn of the event loop. Default 50; 0
-   * writes every turn's transitions on the next turn.
+   * two. A write after a quiet spell goes out on the next turn of the event loop. Default 50 for a
+   * SQLite store, whose writes are synchronous (without a window each event-loop turn would be a
+   * transaction of its own), else 0: every turn's transitions go out on the next turn, and what
+   * arrives while a write is under way goes out together after it (bench/HISTORY.md, seventh pass).
    */
   batchWindowMs?: number;
 }
@@ -43,9 +48,9 @@ class Abandoned extends Error {}
 
 /**
  * Writes run transitions to the state store behind the run manager's back, in order: the
- * transitions of a batch window (`batchWindowMs`, or of one turn of the event loop after a quiet
- * spell) go out in one `recordItems` batch (one transaction), so a run of a million items costs a
- * few hundred writes, not a million.
+ * transitions of one event-loop turn, or of what arrived during the last write, or of a batch
+ * window (`batchWindowMs`) go out in one `recordItems` batch (one transaction), so a run of a
+ * million items costs a few thousand writes at most, not a million.
  *
  * Failures never lose order or blame the wrong run (docs/state-stores.md):
  * - the store unreachable: the same write is retried with backoff until it succeeds, while
@@ -89,7 +94,8 @@ export class StoreWriter {
     this.retryMinMs = positive(options.retryMinMs, 100, 'retryMinMs');
     this.retryMaxMs = Math.max(this.retryMinMs, positive(options.retryMaxMs, 5_000, 'retryMaxMs'));
     this.maxPendingTransitions = positive(options.maxPendingTransitions, 200_000, 'maxPendingTransitions');
-    this.batchWindowMs = options.batchWindowMs === 0 ? 0 : positive(options.batchWindowMs, 50, 'batchWindowMs');
+    const windowMs = options.batchWindowMs ?? (store instanceof SqliteStateStore ? SQLITE_BATCH_WINDOW_MS : 0);
+    this.batchWindowMs = windowMs === 0 ? 0 : positive(windowMs, 0, 'batchWindowMs');
   }
 
   /** Whether the last write found the store unreachable and waits to retry it. */

@@ -64,9 +64,12 @@ describe('StoreWriter batch window', () => {
     expect(loaded?.items.map((i) => i.status)).toEqual(['success', 'failed', 'running']);
   });
 
-  it('with a window of 0 writes each turn on the next one', async () => {
+  it.each([
+    ['a window of 0', { batchWindowMs: 0 }],
+    ['the default window of a store other than SQLite', {}],
+  ])('with %s writes each turn on the next one', async (_, options) => {
     const { store, batches } = await recordingStore(3);
-    const writer = new StoreWriter(store, silentLogger, { batchWindowMs: 0 });
+    const writer = new StoreWriter(store, silentLogger, options);
     const journal = writer.journalFor('r');
     for (let i = 0; i < 3; i++) {
       journal.itemStarted(i, 1);
