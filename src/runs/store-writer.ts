@@ -191,8 +191,10 @@ export class StoreWriter {
     this.lastFlushAt = performance.now();
     this.flushing = this.write(ops).finally(() => {
       this.flushing = undefined;
-      // What arrived while writing goes out next, still in order.
-      if (this.queue.length > 0) this.schedule();
+      // What arrived while writing goes out next, still in order: now, unless the window is still open.
+      if (this.queue.length === 0) return;
+      if (performance.now() >= this.lastFlushAt + this.batchWindowMs) void this.flush();
+      else this.schedule();
     });
     return this.flushing;
   }
