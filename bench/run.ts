@@ -16,12 +16,14 @@ import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { blobRoot, rawPass, storePass, type BlobPass, type BlobSize } from './cases/blobs.js';
+import { durableOrder, durablePass, summarizeDurable, type DurableStore } from './cases/durable-serve.js';
 import { flowrunPass, ONE_STEP_FLOW, THREE_STEP_FLOW, type Transport } from './cases/flowrun-runs.js';
 import { rawNdjsonPass, rawWebSocketPass } from './cases/raw-baselines.js';
 import { waitLatency, type WaitLatency } from './cases/wait-latency.js';
 import { childScript } from './lib/children.js';
 import { runPeers } from './peers.js';
 import { runClusterBench } from './cluster/run-cluster.js';
+import { startPostgres, createDatabase, type PostgresFixture } from './lib/throwaway-postgres.js';
 import { cpuPerItem, median, rate, settle, type Measure } from './lib/measure.js';
 import { makePlan, type Plan } from './lib/plan.js';
 import type { PayloadName } from './lib/payloads.js';
@@ -70,6 +72,11 @@ const blobPasses: Array<{ size: BlobSize; store: BlobPass; raw: BlobPass }> = []
 const wantBlobs = args.only === undefined || 'blobs'.includes(args.only);
 const wantMemory = args.only === undefined || 'memory'.includes(args.only);
 const wantWait = args.only === undefined || 'wait'.includes(args.only);
+const wantDurable = args.only === undefined || 'durable'.includes(args.only);
+const durablePasses = new Map<DurableStore, Measure[]>();
+const durableFailures = new Map<DurableStore, string>();
+const DURABLE_CONCURRENCY = 256;
+let postgres: PostgresFixture | undefined;
 
 try {
   for (let rep = 1; rep <= plan.reps; rep++) {
@@ -94,9 +101,11 @@ try {
         blobPasses.push({ size, store, raw });
       }
     }
+    if (wantDurable) await durableRep(rep);
   }
 } finally {
   rmSync(blobDir, { recursive: true, force: true });
+  await postgres?.close();
 }
 
 let waits: WaitLatency | undefined;
@@ -120,6 +129,7 @@ const report: Report = {
   memory,
   waitLatency: waits,
   blobs: wantBlobs ? summarizeBlobs(blobPasses) : [],
+  durable: wantDurable ? summarizeDurable(plan.durableItems, DURABLE_CONCURRENCY, durablePasses, durableFailures) : undefined,
 };
 const markdown = renderReport(report);
 process.stdout.write(markdown + '\n');
@@ -217,6 +227,32 @@ function summarizeBlobs(passes: typeof blobPasses): BlobSummary[] {
     }
   }
   return out;
+}
+
+/**
+ * One rep of the durable case: a fresh `flowrun serve` per store (PostgreSQL: a fresh database on
+ * one throw-away server, started on first use), in an order that rotates from rep to rep.
+ */
+async function durableRep(rep: number): Promise<void> {
+  for (const store of durableOrder(rep)) {
+    if (durableFailures.has(store)) continue;
+    progress(`rep ${rep}/${plan.reps} durable/serve/${store} (${plan.durableItems} items)`);
+    try {
+      let postgresUrl: string | undefined;
+      if (store === 'postgres') {
+        postgres ??= await startPostgres();
+        postgresUrl = await createDatabase(postgres.url, `durable_${rep}`);
+      }
+      const pass = durablePass({ store, items: plan.durableItems, warmup: plan.durableWarmup, concurrency: DURABLE_CONCURRENCY, postgresUrl });
+      const m = await withTimeout(pass, PASS_TIMEOUT_MS, `durable/serve/${store}`);
+      durablePasses.set(store, [...(durablePasses.get(store) ?? []), m]);
+      progress(`  ${Math.round(rate(m))} items/s, serve ${cpuPerItem(m).toFixed(2)} µs CPU/item`);
+    } catch (err) {
+      durableFailures.set(store, (err as Error).message);
+      progress(`  FAILED: ${(err as Error).message}`);
+    }
+    await settle();
+  }
 }
 
 /** Runs the million-item case in a fresh node process and reads its JSON line. */

@@ -13,6 +13,9 @@ export interface Plan {
   millionItems: number;
   waitSamples: number;
   blobCounts: { '1KiB': number; '1MiB': number };
+  /** Items of the durable case's timed run through `flowrun serve`, and of its warm-up run. */
+  durableItems: number;
+  durableWarmup: number;
 }
 
 /** The full plan (≈3 minutes here) or the quick one (≈30 s). */
@@ -29,6 +32,8 @@ export function makePlan(quick: boolean, reps?: number): Plan {
       millionItems: 300_000,
       waitSamples: 300,
       blobCounts: { '1KiB': 300, '1MiB': 5 },
+      durableItems: 30_000,
+      durableWarmup: 5_000,
     };
   }
   return {
@@ -42,5 +47,7 @@ export function makePlan(quick: boolean, reps?: number): Plan {
     millionItems: 1_000_000,
     waitSamples: 1_000,
     blobCounts: { '1KiB': 1_000, '1MiB': 20 },
+    durableItems: 100_000,
+    durableWarmup: 10_000,
   };
 }

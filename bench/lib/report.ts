@@ -1,3 +1,4 @@
+import type { DurableSummary } from '../cases/durable-serve.js';
 import type { WaitLatency } from '../cases/wait-latency.js';
 
 /** What `npm run bench` reports (also the shape of bench/results.json). */
@@ -11,6 +12,7 @@ export interface Report {
   memory?: MemoryResult;
   waitLatency?: WaitLatency;
   blobs: BlobSummary[];
+  durable?: DurableSummary;
 }
 
 export interface CaseSummary {
@@ -83,20 +85,22 @@ export function renderReport(r: Report): string {
   lines.push(`${r.machine.cpus} × ${r.machine.cpuModel}, node ${r.machine.node}, ${r.machine.platform}; took ${r.durationSeconds.toFixed(0)} s.`);
   lines.push('Runtime CPU = this process (the runtime, or the raw client loop for baselines); server CPU = the echo child, over the same window.');
   lines.push('');
-  lines.push('| case | transport | payload | C | items | items/s | runtime CPU µs/item | server CPU µs/item | baseline items/s | ratio |');
-  lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const c of r.cases) {
-    const name = CASE_NAMES[c.kind] ?? (c.transport === 'stdio' ? 'raw NDJSON' : 'raw ws');
-    if (c.error !== undefined && c.reps.length === 0) {
-      lines.push(`| ${name} | ${c.transport} | ${c.payload} | ${c.concurrency} | ${c.items} | failed: ${c.error} | | | | |`);
-      continue;
+  if (r.cases.length > 0) {
+    lines.push('| case | transport | payload | C | items | items/s | runtime CPU µs/item | server CPU µs/item | baseline items/s | ratio |');
+    lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const c of r.cases) {
+      const name = CASE_NAMES[c.kind] ?? (c.transport === 'stdio' ? 'raw NDJSON' : 'raw ws');
+      if (c.error !== undefined && c.reps.length === 0) {
+        lines.push(`| ${name} | ${c.transport} | ${c.payload} | ${c.concurrency} | ${c.items} | failed: ${c.error} | | | | |`);
+        continue;
+      }
+      lines.push(
+        `| ${name} | ${c.transport} | ${c.payload} | ${c.concurrency} | ${c.items} | ${k(c.itemsPerSec)} | ${fixed(c.cpuMicrosPerItem)} | ${fixed(c.peerCpuMicrosPerItem)} | ${c.baselineItemsPerSec === undefined ? '' : k(c.baselineItemsPerSec)} | ${c.ratio === undefined ? '' : `${c.ratio.toFixed(2)}×`} |`,
+      );
     }
-    lines.push(
-      `| ${name} | ${c.transport} | ${c.payload} | ${c.concurrency} | ${c.items} | ${k(c.itemsPerSec)} | ${fixed(c.cpuMicrosPerItem)} | ${fixed(c.peerCpuMicrosPerItem)} | ${c.baselineItemsPerSec === undefined ? '' : k(c.baselineItemsPerSec)} | ${c.ratio === undefined ? '' : `${c.ratio.toFixed(2)}×`} |`,
-    );
+    lines.push('');
+    lines.push(`Three-step ${r.threeStepNote}.`);
   }
-  lines.push('');
-  lines.push(`Three-step ${r.threeStepNote}.`);
   if (r.memory) {
     const m = r.memory;
     lines.push('');
@@ -127,6 +131,7 @@ export function renderReport(r: Report): string {
       lines.push(`| ${b.size} | ${b.op} | ${b.blobs} | ${k(b.storePerSec)} | ${fixed(b.storeCpuMicros, 0)} | ${k(b.rawPerSec)} | ${fixed(b.rawCpuMicros, 0)} | ${b.ratio.toFixed(2)}× |`);
     }
   }
+  if (r.durable) lines.push(...renderDurable(r.durable));
   const targets = evaluateTargets(r);
   if (targets.length > 0) {
     lines.push('');
@@ -165,7 +170,28 @@ export function evaluateTargets(r: Report): Target[] {
   for (const b of r.blobs.filter((x) => x.op === 'put')) {
     out.push({ what: `filesystem blob put ${b.size} vs raw write+fsync+rename`, goal: '≥ 0.5×', actual: `${b.ratio.toFixed(2)}×`, met: b.ratio >= 0.5 });
   }
+  for (const d of r.durable?.stores ?? []) {
+    if (d.target === undefined || d.reps.length === 0) continue;
+    out.push({ what: `durable run through serve, ${d.store} vs memory store`, goal: `≥ ${d.target}×`, actual: `${d.ratio.toFixed(2)}× (${k(d.itemsPerSec)}/s)`, met: d.ratio >= d.target });
+  }
   return out;
+}
+
+/** The durable case: one row per state store. */
+function renderDurable(d: DurableSummary): string[] {
+  const lines = ['', `### Durable: one run of ${d.items.toLocaleString('en')} small items through \`flowrun serve\` (stdio echo, C=${d.concurrency})`, ''];
+  lines.push('Serve CPU = the `flowrun serve` process, every thread, from /proc; ratio = items/s ÷ the memory store\'s.');
+  lines.push('');
+  lines.push('| state store | items/s | serve CPU µs/item | vs memory | reps (items/s) |');
+  lines.push('|---|---:|---:|---:|---|');
+  for (const s of d.stores) {
+    if (s.reps.length === 0) {
+      if (s.error !== undefined) lines.push(`| ${s.store} | failed: ${s.error} | | | |`);
+      continue;
+    }
+    lines.push(`| ${s.store} | ${k(s.itemsPerSec)} | ${fixed(s.serveCpuMicrosPerItem)} | ${s.ratio.toFixed(2)}× | ${s.reps.map((x) => k(x.itemsPerSec)).join(' / ')} |`);
+  }
+  return lines;
 }
 
 function k(n: number): string {

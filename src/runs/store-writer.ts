@@ -1,6 +1,7 @@
 import { ErrorCodes, type FlowResult, type Status } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
 import { ItemTransitions, RUNNING_CODE } from '../statestore/item-transitions.js';
+import { SqliteStateStore } from '../statestore/sqlite-state-store.js';
 import type { StateStore } from '../statestore/state-store.js';
 import { isStoreClosed, isStoreUnavailable } from '../statestore/store-unavailable.js';
 import type { RunStateJournal } from './run-state.js';
@@ -11,6 +12,8 @@ type Op =
   | { kind: 'finish'; runId: string; status: Status; at: number }
   | { kind: 'after'; work: () => Promise<void> };
 
+/** The default batch window of a SQLite store (`batchWindowMs`). */
+const SQLITE_BATCH_WINDOW_MS = 50;
 /** Batches kept for reuse: one being filled while one is written is the steady state. */
 const MAX_SPARE_BATCHES = 2;
 /** Transitions a reused batch may have room for. */
@@ -30,15 +33,25 @@ export interface StoreWriterOptions {
   retryMaxMs?: number;
   /** Queued transitions above which `whenBelowLimit` asks producers to wait. Default 200,000. */
   maxPendingTransitions?: number;
+  /**
+   * Shortest time between the starts of two writes, ms: what arrives meanwhile goes out together in
+   * the next one, where an item that started and settled within it costs one row update instead of
+   * two. A write after a quiet spell goes out on the next turn of the event loop. Default 50 for a
+   * SQLite store, whose writes are synchronous (without a window each event-loop turn would be a
+   * transaction of its own), else 0: every turn's transitions go out on the next turn, and what
+   * arrives while a write is under way goes out together after it (bench/HISTORY.md, seventh pass).
+   */
+  batchWindowMs?: number;
 }
 
 /** Thrown inside the writer when it stops while the store is unreachable, or finds it closed: what is left stays unwritten. */
 class Abandoned extends Error {}
 
 /**
- * Writes run transitions to the state store behind the run manager's back, in order: every
- * transition of one event-loop turn goes out in one `recordItems` batch (one transaction), so a
- * run of a million items costs a few thousand writes, not a million.
+ * Writes run transitions to the state store behind the run manager's back, in order: the
+ * transitions of one event-loop turn, or of what arrived during the last write, or of a batch
+ * window (`batchWindowMs`) go out in one `recordItems` batch (one transaction), so a run of a
+ * million items costs a few thousand writes at most, not a million.
  *
  * Failures never lose order or blame the wrong run (docs/state-stores.md):
  * - the store unreachable: the same write is retried with backoff until it succeeds, while
@@ -54,6 +67,8 @@ export class StoreWriter {
   private readonly spareBatches: ItemTransitions[] = [];
   private flushing: Promise<void> | undefined;
   private scheduled = false;
+  /** When the last write started (`performance.now()`), for the batch window. */
+  private lastFlushAt = -Infinity;
   /** Set at shutdown: transitions after it are not journaled (the run resumes from the store). */
   private stopped = false;
   /** Set when the writer stopped with the store unreachable: nothing more is written. */
@@ -70,6 +85,7 @@ export class StoreWriter {
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
   private readonly maxPendingTransitions: number;
+  private readonly batchWindowMs: number;
 
   constructor(
     private readonly store: StateStore,
@@ -79,6 +95,8 @@ export class StoreWriter {
     this.retryMinMs = positive(options.retryMinMs, 100, 'retryMinMs');
     this.retryMaxMs = Math.max(this.retryMinMs, positive(options.retryMaxMs, 5_000, 'retryMaxMs'));
     this.maxPendingTransitions = positive(options.maxPendingTransitions, 200_000, 'maxPendingTransitions');
+    const windowMs = options.batchWindowMs ?? (store instanceof SqliteStateStore ? SQLITE_BATCH_WINDOW_MS : 0);
+    this.batchWindowMs = windowMs === 0 ? 0 : positive(windowMs, 0, 'batchWindowMs');
   }
 
   /** Whether the last write found the store unreachable and waits to retry it. */
@@ -163,24 +181,34 @@ export class StoreWriter {
   private push(op: Op): void {
     if (this.stopped) return;
     this.queue.push(op);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        void this.flush();
-      });
-    }
+    this.schedule();
+  }
+
+  /** Flushes on the next turn, or once the batch window since the last write has passed. */
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    const waitMs = this.lastFlushAt + this.batchWindowMs - performance.now();
+    const go = () => {
+      this.scheduled = false;
+      void this.flush();
+    };
+    if (waitMs > 0) setTimeout(go, waitMs);
+    else setImmediate(go);
   }
 
   private flush(): Promise<void> {
     if (this.flushing) return this.flushing;
     const ops = this.queue;
     this.queue = [];
-    if (this.abandoned) return Promise.resolve();
+    if (this.abandoned || ops.length === 0) return Promise.resolve();
+    this.lastFlushAt = performance.now();
     this.flushing = this.write(ops).finally(() => {
       this.flushing = undefined;
-      // What arrived while writing goes out next, still in order.
-      if (this.queue.length > 0) void this.flush();
+      // What arrived while writing goes out next, still in order: now, unless the window is still open.
+      if (this.queue.length === 0) return;
+      if (performance.now() >= this.lastFlushAt + this.batchWindowMs) void this.flush();
+      else this.schedule();
     });
     return this.flushing;
   }

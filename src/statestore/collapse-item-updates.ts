@@ -1,4 +1,5 @@
 import type { FlowResult, Status } from '../../protocol/index.js';
+import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type { ItemUpdate } from './state-store.js';
 
 /** The net effect of a batch on one item. */
@@ -26,4 +27,38 @@ export function collapseItemUpdates(updates: readonly ItemUpdate[]): CollapsedIt
     if (u.status !== 'running') item.settled = { result: u.result, completedAt: u.completedAt, completionSeq: u.completionSeq };
   }
   return [...byItem.values()];
+}
+
+/** What a later transition of the same item does to an earlier one: overwrite what a start writes, or everything. */
+const LATER_START = 1;
+const LATER_SETTLE = 2;
+
+/**
+ * Which transitions of a batch a later transition of the same item overwrites completely, for
+ * stores that apply a batch row by row: `1` at those, else `0`, or `2` at a settle kept together
+ * with a later start of its item (a store applying the batch as one set of rows must merge those).
+ * A later settle overwrites every field; a later start only status and attempts. Applying the
+ * transitions not marked `1` in order has the effect of applying them all; an item that started
+ * and settled within one batch costs one row update, not two.
+ */
+export function supersededTransitions(batch: ItemTransitions): Uint8Array {
+  const superseded = new Uint8Array(batch.length);
+  const { runIds, indices, statuses } = batch;
+  // Per run, per item: the strongest transition seen later in the batch.
+  const later = new Map<string, Map<number, number>>();
+  for (let k = batch.length - 1; k >= 0; k--) {
+    let items = later.get(runIds[k]);
+    if (!items) later.set(runIds[k], (items = new Map()));
+    const seen = items.get(indices[k]) ?? 0;
+    if (statuses[k] === RUNNING_CODE) {
+      if (seen !== 0) superseded[k] = 1;
+      else items.set(indices[k], LATER_START);
+    } else if (seen === LATER_SETTLE) {
+      superseded[k] = 1;
+    } else {
+      if (seen === LATER_START) superseded[k] = 2;
+      items.set(indices[k], LATER_SETTLE);
+    }
+  }
+  return superseded;
 }

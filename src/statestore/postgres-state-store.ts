@@ -2,14 +2,15 @@ import pg from 'pg';
 import type { Status } from '../../protocol/index.js';
 import { ITEMS_PER_SLICE } from '../event-loop.js';
 import { silentLogger, type Logger } from '../log.js';
-import { collapseItemUpdates } from './collapse-item-updates.js';
+import { collapseItemUpdates, supersededTransitions } from './collapse-item-updates.js';
+import { ITEM_STATUS_BY_CODE } from './item-status.js';
 import { listRunsFrom } from './list-runs.js';
 import { migratePostgres } from './postgres-schema.js';
 import { runQueryCondition, type SqlParams } from './run-query-sql.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, recordOfRow, stateOfRow } from './sql-rows.js';
 import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
-import type { ItemTransitions } from './item-transitions.js';
 import { COUNT_RUNS_BY_STATUS_SQL, runStatusCountsOf, type RunStatusCounts } from './run-status-counts.js';
+import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type { ItemUpdate, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
 
 export interface PostgresStateStoreOptions {
@@ -102,8 +103,9 @@ export class PostgresStateStore implements StateStore {
 
   recordItems(transitions: ItemTransitions): Promise<void> {
     if (transitions.length === 0) return this.write(async () => {});
-    const updates = transitions.toUpdates();
-    return this.write((client) => updateItems(client, updates));
+    // Built now: the batch is the caller's again once this returns.
+    const rows = itemRowTexts(transitions);
+    return this.write((client) => updateItems(client, rows));
   }
 
   markCancelled(runId: string): Promise<void> {
@@ -262,20 +264,49 @@ export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: r
   }
 }
 
-async function updateItems(client: pg.PoolClient, updates: readonly ItemUpdate[]): Promise<void> {
-  const rows = collapseItemUpdates(updates).map((u) =>
+/**
+ * The batch as JSON rows for `updateItems`, one per item: written straight from the columns,
+ * skipping transitions a later one of their item overwrites; a batch where an item settles and
+ * then starts again (kept both) is merged through objects instead, which is rare.
+ */
+function itemRowTexts(batch: ItemTransitions): string[] {
+  const superseded = supersededTransitions(batch);
+  if (superseded.includes(2)) return collapsedRowTexts(batch.toUpdates());
+  const { runIds, indices, statuses, attempts, results, completedAt, completionSeqs } = batch;
+  const rows: string[] = [];
+  let runId: string | undefined;
+  let runIdJson = '';
+  for (let k = 0; k < batch.length; k++) {
+    if (superseded[k] === 1) continue;
+    if (runIds[k] !== runId) runIdJson = JSON.stringify((runId = runIds[k]));
+    const head = `{"run_id":${runIdJson},"item_index":${indices[k]},"status":"${ITEM_STATUS_BY_CODE[statuses[k]]}","attempts":${attempts[k]}`;
+    if (statuses[k] === RUNNING_CODE) rows.push(`${head},"settled":false}`);
+    else {
+      // An absent key reads as SQL NULL; a JSON null would read as the json value `null`.
+      const result = results[k] === undefined ? '' : `,"result":${jsonText(results[k])}`;
+      rows.push(`${head},"settled":true${result},"completed_at":${completedAt[k]},"completion_seq":${completionSeqs[k]}}`);
+    }
+  }
+  return rows;
+}
+
+/** One JSON row per item with the effect of `updates` in order (`collapseItemUpdates`). */
+function collapsedRowTexts(updates: readonly ItemUpdate[]): string[] {
+  return collapseItemUpdates(updates).map((u) =>
     jsonText({
       run_id: u.runId,
       item_index: u.itemIndex,
       status: u.status,
       attempts: u.attempts,
       settled: u.settled !== undefined,
-      // An absent key reads as SQL NULL; a JSON null would read as the json value `null`.
       result: u.settled?.result,
       completed_at: u.settled?.completedAt,
       completion_seq: u.settled?.completionSeq,
     }),
   );
+}
+
+async function updateItems(client: pg.PoolClient, rows: readonly string[]): Promise<void> {
   const sql = `UPDATE items AS i SET
       status = u.status,
       attempts = u.attempts,

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Status } from '../../protocol/index.js';
 import { ITEMS_PER_SLICE, yieldToEventLoop } from '../event-loop.js';
+import { supersededTransitions } from './collapse-item-updates.js';
 import { listRunsFrom } from './list-runs.js';
 import { runQueryCondition, type SqlParams } from './run-query-sql.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, recordOfRow, stateOfRow } from './sql-rows.js';
@@ -13,6 +14,12 @@ import { lockStateFile, type ProcessLock } from './sqlite-process-lock.js';
 import { ITEM_STATUS_BY_CODE } from './item-status.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type { LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
+
+/**
+ * Rows per multi-row INSERT of a run's inputs: one statement of many rows costs less than as many
+ * statements of one (≈4 µs instead of ≈6.6 µs an input here; bench/HISTORY.md).
+ */
+const ROWS_PER_INSERT = 64;
 
 /** How long a statement waits for another process's write lock before failing. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -69,9 +76,19 @@ export class SqliteStateStore implements StateStore {
    * resumed after a crash) only once every input is stored. A failure removes what was written.
    */
   async createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void> {
-    const { insertRun, insertItem, deleteItems } = this.statements;
+    const { insertRun, insertItem, insertItems, deleteItems } = this.statements;
+    const params = new Array<unknown>(3 * ROWS_PER_INSERT);
     const insertSlice = this.db.transaction((start: number, end: number) => {
-      for (let i = start; i < end; i++) insertItem.run(run.runId, i, jsonText(inputs[i]));
+      let i = start;
+      for (; i + ROWS_PER_INSERT <= end; i += ROWS_PER_INSERT) {
+        for (let j = 0; j < ROWS_PER_INSERT; j++) {
+          params[3 * j] = run.runId;
+          params[3 * j + 1] = i + j;
+          params[3 * j + 2] = jsonText(inputs[i + j]);
+        }
+        insertItems.run(params);
+      }
+      for (; i < end; i++) insertItem.run(run.runId, i, jsonText(inputs[i]));
     });
     try {
       for (let start = 0; start < inputs.length; start += ITEMS_PER_SLICE) {
@@ -85,11 +102,14 @@ export class SqliteStateStore implements StateStore {
     }
   }
 
+  /** One transaction; a transition a later one of its item overwrites is not written (an UPDATE with its index entries less). */
   async recordItems(transitions: ItemTransitions): Promise<void> {
     const { startItem, finishItem } = this.statements;
     const { runIds, indices, statuses, attempts, results, completedAt, completionSeqs } = transitions;
+    const superseded = supersededTransitions(transitions);
     this.db.transaction(() => {
       for (let k = 0; k < transitions.length; k++) {
+        if (superseded[k] === 1) continue;
         if (statuses[k] === RUNNING_CODE) startItem.run(attempts[k], runIds[k], indices[k]);
         else {
           const result = results[k] === undefined ? null : jsonText(results[k]);
@@ -181,6 +201,9 @@ function prepareStatements(db: Database.Database) {
     ),
     deleteItems: db.prepare(`DELETE FROM items WHERE run_id = ?`),
     insertItem: db.prepare(`INSERT INTO items (run_id, item_index, status, attempts, input) VALUES (?, ?, 'pending', 0, ?)`),
+    insertItems: db.prepare(
+      `INSERT INTO items (run_id, item_index, status, attempts, input) VALUES ${new Array(ROWS_PER_INSERT).fill("(?, ?, 'pending', 0, ?)").join(', ')}`,
+    ),
     startItem: db.prepare(`UPDATE items SET status = 'running', attempts = ? WHERE run_id = ? AND item_index = ?`),
     finishItem: db.prepare(
       `UPDATE items SET status = ?, attempts = ?, result = ?, completed_at = ?, completion_seq = ? WHERE run_id = ? AND item_index = ?`,

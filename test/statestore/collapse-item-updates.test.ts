@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { collapseItemUpdates } from '../../src/statestore/collapse-item-updates.js';
+import { collapseItemUpdates, supersededTransitions } from '../../src/statestore/collapse-item-updates.js';
+import { ItemTransitions } from '../../src/statestore/item-transitions.js';
 
 describe('collapseItemUpdates', () => {
   it('keeps one update per item with the status and attempts of its last transition', () => {
@@ -36,5 +37,21 @@ describe('collapseItemUpdates', () => {
       ['a', 21],
       ['2:a', 1],
     ]);
+  });
+});
+
+describe('supersededTransitions', () => {
+  it('marks a start another transition of its item follows, a settle a later settle follows, and a settle kept with a later start', () => {
+    const batch = ItemTransitions.of([
+      { runId: 'r', itemIndex: 0, status: 'running', attempts: 1 },
+      { runId: 'r', itemIndex: 1, status: 'running', attempts: 1 },
+      { runId: 'r', itemIndex: 0, status: 'failed', attempts: 1, completedAt: 5, completionSeq: 0 },
+      // A settle followed by a start is kept: the start does not overwrite the result.
+      { runId: 'r', itemIndex: 0, status: 'running', attempts: 2 },
+      { runId: 's', itemIndex: 1, status: 'running', attempts: 1 },
+      { runId: 's', itemIndex: 1, status: 'success', attempts: 1, completedAt: 6, completionSeq: 0 },
+      { runId: 's', itemIndex: 1, status: 'success', attempts: 1, completedAt: 7, completionSeq: 1 },
+    ]);
+    expect([...supersededTransitions(batch)]).toEqual([1, 0, 2, 0, 1, 1, 0]);
   });
 });

@@ -167,6 +167,16 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
         ]);
       });
 
+      it('keeps the result of an item that settles and starts again within one batch', async () => {
+        await createRun('run-1', 2);
+        await recordItems(store, [started('run-1', 0), started('run-1', 1), settled('run-1', 0, 'failed', 0, 1), started('run-1', 0, 2), settled('run-1', 1, 'success', 1)]);
+        expect((await store.loadRun('run-1'))?.items).toEqual([
+          // As applied one by one: the new start changes status and attempts, not the earlier result.
+          { itemIndex: 0, status: 'running', attempts: 2, result: { outcome: 'failed', error: { code: 500, message: 'boom' } }, completedAt: 1_800_000_000_000, completionSeq: 0 },
+          { itemIndex: 1, status: 'success', attempts: 1, result: { outcome: 'success', value: { itemIndex: 1 } }, completedAt: 1_800_000_000_001, completionSeq: 1 },
+        ]);
+      });
+
       it('records a cancelled item without a result', async () => {
         await createRun('run-1', 2);
         await recordItems(store, [settled('run-1', 1, 'cancelled', 0, 0)]);
