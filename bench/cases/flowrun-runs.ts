@@ -70,7 +70,8 @@ export async function startBenchRuntime(transport: Transport, stateStore: StateS
     { plugins: { bench: plugin }, routes: { '/bench/{*component}': [{ plugin: 'bench' }] } },
     { workingDirectory: process.cwd(), env: process.env },
   );
-  const runtime = await Runtime.create({ config, blobStore: new MemoryBlobStore(), stateStore });
+  // One process executing its own runs: on PostgreSQL, today's single-process mode (the cluster has its own bench, --cluster).
+  const runtime = await Runtime.create({ config, blobStore: new MemoryBlobStore(), stateStore, joinCluster: false });
   return {
     runtime,
     close: async () => {

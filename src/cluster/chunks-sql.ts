@@ -96,28 +96,31 @@ export const TAKE_CHUNKS = `
   RETURNING c.run_id, c.chunk_index, c.chunk_size, c.first_item, c.end_item, c.epoch, c.slots`;
 
 /**
- * The fence of a journal write: which of the given chunks this node still holds at the given
- * epoch, share-locked until the write commits (a claim cannot take them meanwhile).
- * `$1..$3` run ids, chunk indices, epochs; `$4` node.
+ * A fenced journal write, one statement (so one transaction): the given chunks this node still
+ * holds at the given epochs are share-locked (a claim cannot take them until it commits), and only
+ * the items inside them are written; completion order is cluster-wide (a sequence). Returns the
+ * chunks found held. `$1..$3` run ids, chunk indices, epochs; `$4` node; `$5` JSON array of rows.
  */
-export const FENCE_CHUNKS = `
-  SELECT c.run_id, c.chunk_index
-  FROM chunks c JOIN unnest($1::text[], $2::integer[], $3::bigint[]) AS l(run_id, chunk_index, epoch)
-    ON c.run_id = l.run_id AND c.chunk_index = l.chunk_index AND c.epoch = l.epoch
-  WHERE c.holder = $4 AND c.state = 'open'
-  FOR SHARE OF c`;
-
-/** Item transitions of fenced chunks; completion order is cluster-wide (a sequence). `$1` JSON array of rows. */
-export const UPDATE_ITEMS = `
-  UPDATE items AS i SET
-    status = u.status,
-    attempts = u.attempts,
-    result = CASE WHEN u.settled THEN u.result ELSE i.result END,
-    completed_at = CASE WHEN u.settled THEN u.completed_at ELSE i.completed_at END,
-    completion_seq = CASE WHEN u.settled THEN nextval('item_completion_seq') ELSE i.completion_seq END
-  FROM json_to_recordset($1::json) AS u(run_id text, item_index integer, status text, attempts integer,
-    settled boolean, result json, completed_at bigint)
-  WHERE i.run_id = u.run_id AND i.item_index = u.item_index`;
+export const WRITE_FENCED = `
+  WITH fence AS (
+    SELECT c.run_id, c.chunk_index, c.first_item, c.end_item
+    FROM chunks c JOIN unnest($1::text[], $2::integer[], $3::bigint[]) AS l(run_id, chunk_index, epoch)
+      ON c.run_id = l.run_id AND c.chunk_index = l.chunk_index AND c.epoch = l.epoch
+    WHERE c.holder = $4 AND c.state = 'open'
+    FOR SHARE OF c),
+  written AS (
+    UPDATE items AS i SET
+      status = u.status,
+      attempts = u.attempts,
+      result = CASE WHEN u.settled THEN u.result ELSE i.result END,
+      completed_at = CASE WHEN u.settled THEN u.completed_at ELSE i.completed_at END,
+      completion_seq = CASE WHEN u.settled THEN nextval('item_completion_seq') ELSE i.completion_seq END
+    FROM json_to_recordset($5::json) AS u(run_id text, item_index integer, status text, attempts integer,
+      settled boolean, result json, completed_at bigint), fence f
+    WHERE i.run_id = u.run_id AND i.item_index = u.item_index
+      AND f.run_id = u.run_id AND u.item_index >= f.first_item AND u.item_index < f.end_item
+    RETURNING 1)
+  SELECT run_id, chunk_index FROM fence`;
 
 /** Marks held chunks done; returns those still held at their epochs. `$1` node, `$2..$4` run ids, chunk indices, epochs. */
 export const COMPLETE_CHUNKS = `

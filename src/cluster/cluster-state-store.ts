@@ -47,7 +47,7 @@ export class ClusterStateStore implements StateStore {
   async recordItems(transitions: ItemTransitions): Promise<void> {
     const { store, nodeId, book } = this.options;
     let lost: HeldLease[] = [];
-    await store.writeInOrder(async (client) => {
+    await store.statementsInOrder(async (client) => {
       lost = await writeFenced(client, nodeId, book, transitions);
     });
     if (lost.length > 0) this.options.onLeasesLost(lost);

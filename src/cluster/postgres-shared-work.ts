@@ -4,6 +4,7 @@ import type { ClusterConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { ChunkLease, ChunkWork, SharedWork, SharedWorkListener } from '../runs/shared-work.js';
 import type { PostgresStateStore } from '../statestore/postgres-state-store.js';
+import type { RunRecord } from '../statestore/state-store.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, recordOfRow, type ItemRow, type RunRow } from '../statestore/sql-rows.js';
 import {
   CANCEL_CHANNEL, CANCEL_ITEMS, CANCEL_UNHELD_CHUNKS, CLAIM_CANDIDATES, CLAIM_SUCCESSOR, COMPLETE_CHUNKS, FINISHED_RUNS, GRANT_SLOTS, LOCK_RUN_FOR_SLOTS, LOCK_RUN_TREE,
@@ -15,6 +16,8 @@ import { finishRunIfDone } from './run-finish.js';
 
 /** How often waits on runs of other nodes re-check the database, in case a notification was lost. */
 const WAIT_RECHECK_MS = 1_000;
+/** Run records kept by a node (see `recordOf`). */
+const RECORDS_KEPT = 256;
 /** Chunks of one run each live node runs at once (see `runBudget`). */
 const CHUNKS_PER_NODE = 2;
 /** Run ids per cancel notification (a payload holds at most 8000 bytes). */
@@ -43,6 +46,8 @@ export class PostgresSharedWork implements SharedWork {
   private heartbeat: NodeJS.Timeout | undefined;
   private recheck: NodeJS.Timeout | undefined;
   private renewing = false;
+  /** Records of the runs whose chunks this node ran lately. */
+  private readonly records = new Map<string, RunRecord>();
   /** Claims not yet committed or rolled back (see `tracked`). */
   private readonly claimsInFlight = new Set<Promise<void>>();
   private stopped = false;
@@ -197,8 +202,7 @@ export class PostgresSharedWork implements SharedWork {
 
   async load(lease: ChunkLease): Promise<ChunkWork> {
     const { store } = this.options;
-    const run = await store.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [lease.runId]);
-    if (run.rows.length === 0) throw new Error(`run ${lease.runId} of a claimed chunk is gone`);
+    const record = await this.recordOf(lease.runId);
     const items = await store.query<ItemRow & { input: string }>(
       `SELECT ${ITEM_COLUMNS}, input FROM items WHERE run_id = $1 AND item_index >= $2 AND item_index < $3 ORDER BY item_index`,
       [lease.runId, lease.first, lease.end],
@@ -210,10 +214,22 @@ export class PostgresSharedWork implements SharedWork {
       for (const { run_id: child } of stale.rows) await this.cancel(child);
     }
     return {
-      record: recordOfRow(run.rows[0]),
+      record,
       items: items.rows.map(itemOfRow),
       inputs: items.rows.map((r) => JSON.parse(r.input) as unknown),
     };
+  }
+
+  /** A run's record (it never changes once stored), read once per run while its chunks come and go. */
+  private async recordOf(runId: string): Promise<RunRecord> {
+    const cached = this.records.get(runId);
+    if (cached) return cached;
+    const run = await this.options.store.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId]);
+    if (run.rows.length === 0) throw new Error(`run ${runId} of a claimed chunk is gone`);
+    const record = recordOfRow(run.rows[0]);
+    if (this.records.size >= RECORDS_KEPT) this.records.delete(this.records.keys().next().value!);
+    this.records.set(runId, record);
+    return record;
   }
 
   async complete(leases: readonly ChunkLease[]): Promise<boolean[]> {

@@ -12,6 +12,8 @@ import type { ItemTally } from './item-tally.js';
 export const NODE_SLOTS = 1024;
 /** Chunks a node holds at most. */
 export const MAX_CHUNKS_HELD = 8;
+/** Chunks of a run a node keeps claimed and loaded, per chunk of it running, so a settled chunk's slots always find the next one ready. */
+const SUCCESSORS_PER_CHUNK = 2;
 /** Waits between attempts to complete a chunk while the store is unreachable. */
 const COMPLETE_RETRY_MIN_MS = 100;
 const COMPLETE_RETRY_MAX_MS = 5_000;
@@ -242,7 +244,7 @@ export class ChunkRunner implements SharedWorkListener {
     return onLoaded;
   }
 
-  /** Claims a successor for each running chunk of a run that has none waiting. */
+  /** Claims successors of a run's running chunks until `SUCCESSORS_PER_CHUNK` per running chunk wait. */
   private prefetch(runId: string): void {
     if (this.stopped) return;
     let running = 0;
@@ -252,7 +254,7 @@ export class ChunkRunner implements SharedWorkListener {
       if (chunk.running) running++;
       else if (chunk.waiting) waiting++;
     }
-    if (waiting >= running) return;
+    if (waiting >= running * SUCCESSORS_PER_CHUNK) return;
     this.prefetching.set(runId, (this.prefetching.get(runId) ?? 0) + 1);
     this.options.shared
       .claimSuccessor(runId)
@@ -337,9 +339,12 @@ export class ChunkRunner implements SharedWorkListener {
   }
 
   /**
-   * A chunk's items all settled: its slots go to a waiting chunk of its run held here (one
-   * statement), else back to the run at once; either way the run's next items need not wait for
-   * the journal.
+   * A chunk's items all settled: its slots go to a waiting chunk of its run held here, else back
+   * to the run; either way the run's next items need not wait for the journal. The waiting chunk
+   * starts at once, before the database has moved the slots (one statement): this node's items in
+   * flight never exceed the slots it holds, whichever of its chunks holds them. Should the move
+   * fail (a lease expired meanwhile, so its slots may be counted free elsewhere), that chunk is
+   * dropped and handed back, as a lost lease is.
    */
   private settledHere(chunk: HeldChunk): void {
     if (chunk.settled) return;
@@ -348,23 +353,22 @@ export class ChunkRunner implements SharedWorkListener {
     if (slots === 0 || this.stopped) return;
     const { shared, logger } = this.options;
     const next = [...this.held.values()].find((c) => c.lease.runId === chunk.lease.runId && c.waiting && !c.reserved);
-    if (next) {
-      next.reserved = true;
-      shared.transferSlots(chunk.lease, next.lease, slots).then(
-        (moved) => {
-          next.reserved = false;
-          if (moved && next.waiting) {
-            next.grant(slots);
-            this.prefetch(chunk.lease.runId);
-          } else this.releaseSlots(chunk);
-        },
-        (err: unknown) => {
-          next.reserved = false;
-          logger.warn({ err, runId: chunk.lease.runId }, `cannot hand the slots of chunk ${chunk.lease.chunkIndex} on: ${(err as Error).message}`);
-          this.releaseSlots(chunk);
-        },
-      );
-    } else this.releaseSlots(chunk);
+    if (!next) {
+      this.releaseSlots(chunk);
+      return;
+    }
+    next.grant(slots);
+    this.prefetch(chunk.lease.runId);
+    const undo = (why: string) => {
+      logger.warn({ runId: chunk.lease.runId, chunkIndex: next.lease.chunkIndex }, `chunk ${next.lease.chunkIndex} of run ${chunk.lease.runId} gives up its slots: ${why}`);
+      this.drop(next);
+      shared.release(next.lease).catch(() => {});
+      this.releaseSlots(chunk);
+    };
+    shared.transferSlots(chunk.lease, next.lease, slots).then(
+      (moved) => moved || undo('the database did not move them (a lease was lost)'),
+      (err: unknown) => undo((err as Error).message),
+    );
   }
 
   private releaseSlots(chunk: HeldChunk): void {

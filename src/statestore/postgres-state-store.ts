@@ -191,6 +191,18 @@ export class PostgresStateStore implements StateStore {
     return this.write(work);
   }
 
+  /**
+   * Runs `work` in the journal's write order on a connection of the pool, without a transaction
+   * around it: for writes that are one statement each (each is atomic on its own), which saves
+   * the round trips of BEGIN and COMMIT.
+   */
+  statementsInOrder<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new Error('postgres state store is closed'));
+    const done = this.writes.then(() => this.transaction(undefined, work));
+    this.writes = done.catch(() => {});
+    return done;
+  }
+
   /** Runs `work` in a transaction of its own, outside the journal's write order (claims, leases, cancels). */
   inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(new Error('postgres state store is closed'));
@@ -205,7 +217,8 @@ export class PostgresStateStore implements StateStore {
     return done;
   }
 
-  private async transaction<T>(begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** `work` on a pooled connection, inside `begin` … COMMIT, or with `begin` undefined, outside any transaction. */
+  private async transaction<T>(begin: string | undefined, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     // A connection lost while checked out emits 'error' besides failing its query; unheard, that
@@ -216,12 +229,12 @@ export class PostgresStateStore implements StateStore {
     };
     client.on('error', onError);
     try {
-      await client.query(begin);
+      if (begin !== undefined) await client.query(begin);
       const result = await work(client);
-      await client.query('COMMIT');
+      if (begin !== undefined) await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      if (begin !== undefined) await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       throw err;
     } finally {
       client.removeListener('error', onError);
@@ -266,18 +279,19 @@ export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: r
 
 /**
  * The batch as JSON rows for `updateItems`, one per item: written straight from the columns,
- * skipping transitions a later one of their item overwrites; a batch where an item settles and
- * then starts again (kept both) is merged through objects instead, which is rare.
+ * skipping transitions a later one of their item overwrites (and, given `include`, the items it
+ * refuses: a cluster node's fenced write); a batch where an item settles and then starts again
+ * (kept both) is merged through objects instead, which is rare.
  */
-function itemRowTexts(batch: ItemTransitions): string[] {
+export function itemRowTexts(batch: ItemTransitions, include?: (runId: string, itemIndex: number) => boolean): string[] {
   const superseded = supersededTransitions(batch);
-  if (superseded.includes(2)) return collapsedRowTexts(batch.toUpdates());
+  if (superseded.includes(2)) return collapsedRowTexts(include ? batch.toUpdates().filter((u) => include(u.runId, u.itemIndex)) : batch.toUpdates());
   const { runIds, indices, statuses, attempts, results, completedAt, completionSeqs } = batch;
   const rows: string[] = [];
   let runId: string | undefined;
   let runIdJson = '';
   for (let k = 0; k < batch.length; k++) {
-    if (superseded[k] === 1) continue;
+    if (superseded[k] === 1 || (include && !include(runIds[k], indices[k]))) continue;
     if (runIds[k] !== runId) runIdJson = JSON.stringify((runId = runIds[k]));
     const head = `{"run_id":${runIdJson},"item_index":${indices[k]},"status":"${ITEM_STATUS_BY_CODE[statuses[k]]}","attempts":${attempts[k]}`;
     if (statuses[k] === RUNNING_CODE) rows.push(`${head},"settled":false}`);
