@@ -22,14 +22,15 @@ export const INSERT_CHUNKS = `
 export const FINISH_EMPTY_RUN = `UPDATE runs SET status = 'success', completed_at = created_at WHERE run_id = $1`;
 
 /**
- * Claimable chunks, oldest run first: open, unheld or with an expired lease, of a run that is
- * cancelled or has slots left under its maxConcurrency. Locked, skipping those another node is
+ * Claimable chunks, oldest run first: open, unheld, with an expired lease, or claimed ahead by a
+ * node that has not started it (`prefetched`: a node with slots to spare takes it over), of a run
+ * that is cancelled or has slots left under its maxConcurrency. Locked, skipping those another node is
  * claiming. `$1` how many.
  */
 export const CLAIM_CANDIDATES = `
   SELECT c.run_id, c.chunk_index, c.first_item, c.end_item
   FROM chunks c JOIN runs r ON r.run_id = c.run_id
-  WHERE c.state = 'open' AND (c.holder IS NULL OR c.lease_until < ${NOW_MS})
+  WHERE c.state = 'open' AND (c.holder IS NULL OR c.lease_until < ${NOW_MS} OR c.prefetched)
     AND (r.cancel_requested OR r.max_concurrency > (
       SELECT coalesce(sum(h.slots), 0) FROM chunks h
       WHERE h.run_id = c.run_id AND h.state = 'open' AND h.holder IS NOT NULL AND h.lease_until >= ${NOW_MS}))
@@ -44,14 +45,16 @@ export const LOCK_RUN_FOR_SLOTS = `SELECT max_concurrency, cancel_requested FROM
  * A run's slots in use, how many nodes are alive and how many of its chunks are open (a chunk's
  * share depends on both). A statement of its own after `LOCK_RUN_FOR_SLOTS`: it sees every claim
  * committed while the lock was awaited (in the locking statement, a subquery would not).
- * `$1` run id, `$2` lease ms.
+ * and how many of its chunks with slots this node holds. `$1` run id, `$2` lease ms, `$3` node.
  */
 export const RUN_SLOTS = `
   SELECT
     (SELECT coalesce(sum(h.slots), 0) FROM chunks h
      WHERE h.run_id = $1 AND h.state = 'open' AND h.holder IS NOT NULL AND h.lease_until >= ${NOW_MS})::integer AS used,
     (SELECT count(*) FROM nodes WHERE heartbeat_at > ${NOW_MS} - $2::bigint)::integer AS nodes,
-    (SELECT count(*) FROM chunks o WHERE o.run_id = $1 AND o.state = 'open')::integer AS open_chunks`;
+    (SELECT count(*) FROM chunks o WHERE o.run_id = $1 AND o.state = 'open')::integer AS open_chunks,
+    (SELECT count(*) FROM chunks m
+     WHERE m.run_id = $1 AND m.state = 'open' AND m.holder = $3 AND m.slots > 0 AND m.lease_until >= ${NOW_MS})::integer AS mine`;
 
 /**
  * Claims the next claimable chunk of a run without slots: this node prepares it while it runs
@@ -63,7 +66,7 @@ export const CLAIM_SUCCESSOR = `
     WHERE run_id = $1 AND state = 'open' AND (holder IS NULL OR lease_until < ${NOW_MS})
     ORDER BY chunk_index LIMIT 1
     FOR UPDATE SKIP LOCKED)
-  UPDATE chunks t SET holder = $2, epoch = t.epoch + 1, lease_until = ${NOW_MS} + $3::bigint, slots = 0
+  UPDATE chunks t SET holder = $2, epoch = t.epoch + 1, lease_until = ${NOW_MS} + $3::bigint, slots = 0, prefetched = true
   FROM c WHERE t.run_id = c.run_id AND t.chunk_index = c.chunk_index
   RETURNING t.run_id, t.chunk_index, t.chunk_size, t.first_item, t.end_item, t.epoch, t.slots,
     (SELECT cancel_requested FROM runs WHERE run_id = $1) AS cancel_requested`;
@@ -79,18 +82,18 @@ export const TRANSFER_SLOTS = `
     WHERE run_id = $1 AND holder = $2 AND state = 'open' AND lease_until >= ${NOW_MS}
       AND ((chunk_index = $3 AND epoch = $4) OR (chunk_index = $5 AND epoch = $6))
     FOR UPDATE)
-  UPDATE chunks c SET slots = CASE WHEN c.chunk_index = $3 THEN 0 ELSE $7::integer END
+  UPDATE chunks c SET slots = CASE WHEN c.chunk_index = $3 THEN 0 ELSE $7::integer END, prefetched = false
   FROM pair p
   WHERE c.run_id = p.run_id AND c.chunk_index = p.chunk_index AND (SELECT count(*) FROM pair) = 2`;
 
 /** Gives a held chunk slots. `$1` run id, `$2` chunk index, `$3` node, `$4` epoch, `$5` slots. */
 export const GRANT_SLOTS = `
-  UPDATE chunks SET slots = $5
+  UPDATE chunks SET slots = $5, prefetched = false
   WHERE run_id = $1 AND chunk_index = $2 AND holder = $3 AND epoch = $4 AND state = 'open' AND lease_until >= ${NOW_MS}`;
 
 /** Takes the chunks: holder, a new epoch, a lease. `$1` node, `$2` lease ms, `$3..$5` run ids, chunk indices, slots. */
 export const TAKE_CHUNKS = `
-  UPDATE chunks c SET holder = $1, epoch = c.epoch + 1, lease_until = ${NOW_MS} + $2::bigint, slots = u.slots
+  UPDATE chunks c SET holder = $1, epoch = c.epoch + 1, lease_until = ${NOW_MS} + $2::bigint, slots = u.slots, prefetched = false
   FROM unnest($3::text[], $4::integer[], $5::integer[]) AS u(run_id, chunk_index, slots)
   WHERE c.run_id = u.run_id AND c.chunk_index = u.chunk_index
   RETURNING c.run_id, c.chunk_index, c.chunk_size, c.first_item, c.end_item, c.epoch, c.slots`;

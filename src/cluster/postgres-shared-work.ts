@@ -130,7 +130,7 @@ export class PostgresSharedWork implements SharedWork {
     maxSlots: number,
   ): Promise<Array<{ runId: string; chunkIndex: number; slots: number; cancelRequested: boolean }>> {
     const chosen: Array<{ runId: string; chunkIndex: number; slots: number; cancelRequested: boolean }> = [];
-    const budgets = new Map<string, { free: number; share: number; cancelRequested: boolean }>();
+    const budgets = new Map<string, { free: number; share: number; chunksLeft: number; cancelRequested: boolean }>();
     let left = maxSlots;
     for (const { run_id: runId, chunk_index: chunkIndex, first_item: first, end_item: end } of candidates) {
       let budget = budgets.get(runId);
@@ -144,7 +144,8 @@ export class PostgresSharedWork implements SharedWork {
         continue;
       }
       const slots = Math.min(budget.free, budget.share, left, end - first);
-      if (slots <= 0) continue;
+      if (slots <= 0 || budget.chunksLeft <= 0) continue;
+      budget.chunksLeft--;
       budget.free -= slots;
       left -= slots;
       chosen.push({ runId, chunkIndex, slots, cancelRequested: false });
@@ -159,15 +160,16 @@ export class PostgresSharedWork implements SharedWork {
    * one chunk keeps running while another changes hands; but no less than an even split over its
    * open chunks, so a run of one chunk runs `maxConcurrency` items at once.
    */
-  private async runBudget(client: pg.ClientBase, runId: string): Promise<{ free: number; share: number; cancelRequested: boolean } | undefined> {
+  private async runBudget(client: pg.ClientBase, runId: string): Promise<{ free: number; share: number; chunksLeft: number; cancelRequested: boolean } | undefined> {
     const run = await client.query<{ max_concurrency: number; cancel_requested: boolean }>(LOCK_RUN_FOR_SLOTS, [runId]);
     if (run.rows.length === 0) return undefined;
     const { max_concurrency: max, cancel_requested: cancelRequested } = run.rows[0];
-    const { rows } = await client.query<{ used: number; nodes: number; open_chunks: number }>(RUN_SLOTS, [runId, this.options.cluster.leaseMs]);
-    const { used, nodes, open_chunks: open } = rows[0];
+    const { rows } = await client.query<{ used: number; nodes: number; open_chunks: number; mine: number }>(RUN_SLOTS, [runId, this.options.cluster.leaseMs, this.nodeId]);
+    const { used, nodes, open_chunks: open, mine } = rows[0];
     // A run with few chunks left gives each a larger share: its last chunk may use all it has.
     const share = Math.max(Math.ceil(max / (CHUNKS_PER_NODE * Math.max(1, nodes))), Math.ceil(max / Math.max(1, open)));
-    return { free: max - used, share, cancelRequested };
+    // A node takes at most its chunks' worth of a run while other nodes are alive: the rest is theirs.
+    return { free: max - used, share, chunksLeft: nodes > 1 ? CHUNKS_PER_NODE - mine : Number.MAX_SAFE_INTEGER, cancelRequested };
   }
 
   claimSuccessor(runId: string): Promise<ChunkLease | undefined> {
@@ -192,7 +194,7 @@ export class PostgresSharedWork implements SharedWork {
   async acquireSlots(lease: ChunkLease): Promise<number> {
     return this.options.store.inTransaction(async (client) => {
       const budget = await this.runBudget(client, lease.runId);
-      if (!budget || budget.cancelRequested) return 0;
+      if (!budget || budget.cancelRequested || budget.chunksLeft <= 0) return 0;
       const slots = Math.min(budget.free, budget.share, lease.end - lease.first);
       if (slots <= 0) return 0;
       const { rowCount } = await client.query(GRANT_SLOTS, [lease.runId, lease.chunkIndex, this.nodeId, lease.epoch, slots]);

@@ -129,6 +129,12 @@ export class ChunkRunner implements SharedWorkListener {
     for (const lease of leases) {
       const chunk = this.held.get(chunkKey(lease.runId, lease.chunkIndex));
       if (!chunk || chunk.lease.epoch !== lease.epoch || chunk.dropped) continue;
+      // A chunk claimed ahead and not started was taken over by a node with slots to spare: nothing was lost.
+      if (chunk.waiting && !chunk.reserved) {
+        this.options.logger.debug({ runId: lease.runId, chunkIndex: lease.chunkIndex }, 'a chunk claimed ahead was taken over by another node');
+        this.drop(chunk);
+        continue;
+      }
       this.options.logger.error(
         { code: ErrorCodes.Conflict, runId: lease.runId, chunkIndex: lease.chunkIndex, epoch: lease.epoch },
         `-32013 lease lost: chunk ${lease.chunkIndex} of run ${lease.runId} (epoch ${lease.epoch}) is held by another node; its calls are cancelled and its results dropped`,
@@ -339,12 +345,9 @@ export class ChunkRunner implements SharedWorkListener {
   }
 
   /**
-   * A chunk's items all settled: its slots go to a waiting chunk of its run held here, else back
-   * to the run; either way the run's next items need not wait for the journal. The waiting chunk
-   * starts at once, before the database has moved the slots (one statement): this node's items in
-   * flight never exceed the slots it holds, whichever of its chunks holds them. Should the move
-   * fail (a lease expired meanwhile, so its slots may be counted free elsewhere), that chunk is
-   * dropped and handed back, as a lost lease is.
+   * A chunk's items all settled: its slots go to a waiting chunk of its run held here (one
+   * statement), else back to the run at once; either way the run's next items need not wait for
+   * the journal.
    */
   private settledHere(chunk: HeldChunk): void {
     if (chunk.settled) return;
@@ -357,17 +360,20 @@ export class ChunkRunner implements SharedWorkListener {
       this.releaseSlots(chunk);
       return;
     }
-    next.grant(slots);
-    this.prefetch(chunk.lease.runId);
-    const undo = (why: string) => {
-      logger.warn({ runId: chunk.lease.runId, chunkIndex: next.lease.chunkIndex }, `chunk ${next.lease.chunkIndex} of run ${chunk.lease.runId} gives up its slots: ${why}`);
-      this.drop(next);
-      shared.release(next.lease).catch(() => {});
-      this.releaseSlots(chunk);
-    };
+    next.reserved = true;
     shared.transferSlots(chunk.lease, next.lease, slots).then(
-      (moved) => moved || undo('the database did not move them (a lease was lost)'),
-      (err: unknown) => undo((err as Error).message),
+      (moved) => {
+        next.reserved = false;
+        if (moved && next.waiting) {
+          next.grant(slots);
+          this.prefetch(chunk.lease.runId);
+        } else this.releaseSlots(chunk);
+      },
+      (err: unknown) => {
+        next.reserved = false;
+        logger.warn({ err, runId: chunk.lease.runId }, `cannot hand the slots of chunk ${chunk.lease.chunkIndex} on: ${(err as Error).message}`);
+        this.releaseSlots(chunk);
+      },
     );
   }
 

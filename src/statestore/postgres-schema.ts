@@ -71,6 +71,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     epoch bigint NOT NULL DEFAULT 0,
     lease_until bigint NOT NULL DEFAULT 0,
     slots integer NOT NULL DEFAULT 0,
+    prefetched boolean NOT NULL DEFAULT false,
     PRIMARY KEY (run_id, chunk_index)
   );
   CREATE INDEX IF NOT EXISTS chunks_open ON chunks (run_seq, chunk_index) WHERE state = 'open';

@@ -31,11 +31,11 @@ describe.skipIf(!postgresAvailable())('startTestCluster', () => {
     try {
       const run = await cluster.nodes[0].client.submit({ flow: RECORD_FLOW, inputs: [{ i: 0, delayMs: 600_000, log: true }] });
       const call = await until(async () => cluster.calls().find((c) => c.runId === run.runId && c.event === 'start'), { what: 'the call started' });
-      // Kill the node running the call: its component server outlives it, holding the call.
+      // Kill the node running the call: its component server may outlive it, holding the call.
       const runner = cluster.nodeOfPid(call.ppid)!;
       const other = cluster.nodes.find((node) => node !== runner)!;
       expect(await cluster.kill(runner, 'SIGKILL')).toBe(-1);
-      expect(alive(call.pid)).toBe(true);
+      // Its server may notice its stdin closed and exit by itself; if not, the cleanup must kill it.
       cluster.pause(other);
 
       await cluster.close();
