@@ -12,6 +12,7 @@ import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
 import { COUNT_RUNS_BY_STATUS_SQL, runStatusCountsOf, type RunStatusCounts } from './run-status-counts.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type { ItemUpdate, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
+import { isStoreClosed, isStoreUnavailable } from './store-unavailable.js';
 
 export interface PostgresStateStoreOptions {
   /** `postgres://user:password@host:port/database`; `?options=-c search_path=…` selects a schema. */
@@ -33,6 +34,8 @@ const ROWS_PER_STATEMENT = 2_000;
 /** JSON text per statement, so a chunk of huge inputs stays a reasonable parameter. */
 const BYTES_PER_STATEMENT = 4 * 1024 * 1024;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Times a read is tried again after finding the database unreachable (see `retryingRead`). */
+const READ_RETRIES = 2;
 
 const INT8_OID = 20;
 const JSON_OID = 114;
@@ -123,17 +126,33 @@ export class PostgresStateStore implements StateStore {
   async loadRun(runId: string): Promise<LoadedRun | undefined> {
     await this.writes;
     // One snapshot for the run and its items.
-    return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+    return this.retryingRead(() => this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
       const { rows } = await client.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId]);
       if (rows.length === 0) return undefined;
       const items = await client.query<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items WHERE run_id = $1 ORDER BY item_index`, [runId]);
       return { record: recordOfRow(rows[0]), state: stateOfRow(rows[0]), items: items.rows.map(itemOfRow) };
-    });
+    }));
+  }
+
+  /**
+   * A read, tried again (twice, 100 ms apart and then 200) when it found the database unreachable:
+   * a pooled connection whose backend was terminated fails the first statement sent on it, and a
+   * reader (a cluster node answers every `runs/get` from the database) should not see that.
+   */
+  private async retryingRead<T>(read: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await read();
+      } catch (err) {
+        if (attempt >= READ_RETRIES || !isStoreUnavailable(err) || isStoreClosed(err) || this.closing) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
   }
 
   async loadInputs(runId: string): Promise<unknown[]> {
     await this.writes;
-    const { rows } = await this.pool.query<{ input: string }>('SELECT input FROM items WHERE run_id = $1 ORDER BY item_index', [runId]);
+    const { rows } = await this.retryingRead(() => this.pool.query<{ input: string }>('SELECT input FROM items WHERE run_id = $1 ORDER BY item_index', [runId]));
     return rows.map((row) => JSON.parse(row.input) as unknown);
   }
 
@@ -148,6 +167,10 @@ export class PostgresStateStore implements StateStore {
 
   async listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
     await this.writes;
+    return this.retryingRead(() => this.listRunsOnce(query));
+  }
+
+  private listRunsOnce(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
     return listRunsFrom(
       {
         candidates: async (q, beforeSeq, limit) => {
