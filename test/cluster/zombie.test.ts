@@ -32,16 +32,23 @@ beforeAll(async () => {
 afterAll(() => backends?.close());
 const cleanups = cleanupAfterEach();
 
-/** Freezes `node` while it holds open chunks of the run (tries again if it froze between two); returns those chunks. */
+/**
+ * Freezes `node` while it holds open chunks of the run with items stored as running (tries again
+ * if it froze between two, or before its journal stored a start); returns those chunks.
+ */
 async function freezeHolding(cluster: TestCluster, node: ClusterNode, runId: string): Promise<ChunkRow[]> {
-  for (let attempt = 1; attempt <= 5; attempt++) {
+  for (let attempt = 1; attempt <= 20; attempt++) {
     await holdingWork(cluster, node, runId, 10);
     cluster.pause(node);
     const held = (await cluster.chunks(runId)).filter((chunk) => chunk.holder === node.nodeId && chunk.state === 'open');
-    if (held.length > 0) return held;
+    const running = (await cluster.items(runId)).some(
+      (item) => item.status === 'running' && held.some((chunk) => item.item_index >= chunk.first_item && item.item_index < chunk.end_item),
+    );
+    if (running) return held;
     cluster.resume(node);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new Error(`${node.name} never froze holding a chunk of run ${runId}`);
+  throw new Error(`${node.name} never froze holding a chunk of run ${runId} with items stored as running`);
 }
 
 describe.skipIf(!postgresAvailable())('cluster: a paused node whose leases expired', () => {
@@ -91,22 +98,36 @@ describe.skipIf(!postgresAvailable())('cluster: a paused node whose leases expir
     expect(named.some((index) => held.some((chunk) => chunk.chunk_index === index)), `chunks named: ${named.join(', ')}`).toBe(true);
     expect(zombie.served.child.exitCode).toBeNull();
 
-    // In the chunks it lost, a result of the zombie is one it stored before it froze, unchanged.
+    // In the chunks it lost, a result of the zombie is one it stored before it froze, unchanged, or
+    // one of a call it started after it was continued (it may claim a chunk again, under a new epoch):
+    // never the outcome of a call it had in flight when it froze.
     const finalText = new Map((await cluster.items(run.runId)).map((item) => [item.item_index, item.result_text]));
+    const startedAfterContinue = new Set(
+      cluster
+        .calls()
+        .filter((call) => call.event === 'start' && call.runId === run.runId && call.ppid === zombie.pid && call.at >= continuedAt)
+        .map((call) => `${call.item}:${call.attempt}`),
+    );
     for (const [index, output] of outputs.entries()) {
       if (!inLostChunks(index) || output.ppid !== zombie.pid) continue;
-      expect(storedByZombie.get(index), `item ${index}`).toBe(finalText.get(index));
+      if (storedByZombie.has(index)) expect(storedByZombie.get(index), `item ${index}`).toBe(finalText.get(index));
+      else expect(startedAfterContinue.has(`${index}:${output.attempt}`), `item ${index}, attempt ${output.attempt}: a call started before the freeze`).toBe(true);
     }
-    // The items of those chunks stored as running ran again elsewhere, as attempt 2 or later.
+    // The items of those chunks stored as running ran again, as attempt 2 or later.
     expect(runningAtFreeze.length).toBeGreaterThan(0);
     for (const index of runningAtFreeze) {
-      expect(outputs[index].ppid, `item ${index}`).not.toBe(zombie.pid);
+      // Elsewhere, or on the zombie itself under a claim it made after it was continued.
+      if (outputs[index].ppid === zombie.pid) expect(startedAfterContinue.has(`${index}:${outputs[index].attempt}`), `item ${index}`).toBe(true);
       expect(results[index].attempts, `item ${index}`).toBeGreaterThanOrEqual(2);
     }
-    // Those its server started before it was continued and whose end it had not stored (nor perhaps their start) ended with another node's result.
+    // Those its server started before it was continued and whose end it had not stored (nor perhaps
+    // their start) did not end with that call's result: another node's, or a later call of the zombie's.
     const startedFrozen = cluster
       .calls()
       .filter((call) => call.event === 'start' && call.runId === run.runId && call.ppid === zombie.pid && call.at < continuedAt && inLostChunks(call.item));
-    for (const { item } of startedFrozen) if (!storedByZombie.has(item)) expect(outputs[item].ppid, `item ${item}`).not.toBe(zombie.pid);
+    for (const { item } of startedFrozen) {
+      if (storedByZombie.has(item) || outputs[item].ppid !== zombie.pid) continue;
+      expect(startedAfterContinue.has(`${item}:${outputs[item].attempt}`), `item ${item}: the result of a call started before the freeze`).toBe(true);
+    }
   }, 150_000);
 });
