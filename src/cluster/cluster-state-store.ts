@@ -27,10 +27,6 @@ export interface ClusterStateStoreOptions {
 export class ClusterStateStore implements StateStore {
   constructor(private readonly options: ClusterStateStoreOptions) {}
 
-  get postgres(): PostgresStateStore {
-    return this.options.store;
-  }
-
   createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void> {
     const { store, chunkSize } = this.options;
     return store.writeInOrder(async (client) => {

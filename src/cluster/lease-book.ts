@@ -43,10 +43,4 @@ export class LeaseBook {
     for (const chunks of this.byRun.values()) out.push(...chunks.values());
     return out;
   }
-
-  get size(): number {
-    let n = 0;
-    for (const chunks of this.byRun.values()) n += chunks.size;
-    return n;
-  }
 }

@@ -152,11 +152,6 @@ export class RunManager {
     await this.chunks?.start();
   }
 
-  /** This node's load on a cluster, for `flowrun nodes`. */
-  get sharedLoad(): { chunksHeld: number; itemsInFlight: number } {
-    return { chunksHeld: this.chunks?.chunksHeld ?? 0, itemsInFlight: this.chunks?.itemsInFlight ?? 0 };
-  }
-
   /** Submits a run (docs/protocol.md, `runs/submit`); with `wait`, returns when it is terminal or `timeoutMs` passed. */
   async submit(params: RunsSubmitParamsType, context: SubmitContext = {}): Promise<RunStatus> {
     const { flowId, compiled } = await this.resolveFlow(params.flow, params.flowId, params.overrides);
