@@ -2,7 +2,8 @@ import { NOW_MS } from './nodes-sql.js';
 
 /**
  * Every statement on the `chunks` table (docs/cluster.md). Lease times are ms of the database's
- * clock. Rows are locked in one order everywhere: chunks before runs, runs by `seq`, and cancels
+ * clock. Only a claim (a new holder and epoch) locks a chunk `FOR UPDATE`, the one lock that
+ * conflicts with a fenced journal write's `FOR KEY SHARE`. Rows are locked in one order everywhere: chunks before runs, runs by `seq`, and cancels
  * take chunks only with SKIP LOCKED, so claims, completions and cancels never wait on each other
  * in a circle.
  */
@@ -81,7 +82,7 @@ export const TRANSFER_SLOTS = `
     SELECT run_id, chunk_index FROM chunks
     WHERE run_id = $1 AND holder = $2 AND state = 'open' AND lease_until >= ${NOW_MS}
       AND ((chunk_index = $3 AND epoch = $4) OR (chunk_index = $5 AND epoch = $6))
-    FOR UPDATE)
+    FOR NO KEY UPDATE)
   UPDATE chunks c SET slots = CASE WHEN c.chunk_index = $3 THEN 0 ELSE $7::integer END, prefetched = false
   FROM pair p
   WHERE c.run_id = p.run_id AND c.chunk_index = p.chunk_index AND (SELECT count(*) FROM pair) = 2`;
@@ -100,8 +101,10 @@ export const TAKE_CHUNKS = `
 
 /**
  * A fenced journal write, one statement (so one transaction): the given chunks this node still
- * holds at the given epochs are share-locked (a claim cannot take them until it commits), and only
- * the items inside them are written; completion order is cluster-wide (a sequence). Returns the
+ * holds at the given epochs are locked `FOR KEY SHARE`, and only the items inside them are written;
+ * completion order is cluster-wide (a sequence). A claim changes a chunk's holder and epoch only
+ * under `FOR UPDATE`, which waits for (or skips) that lock; moving slots, renewing a lease or
+ * completing a chunk take weaker locks and do not wait for journal writes. Returns the
  * chunks found held. `$1..$3` run ids, chunk indices, epochs; `$4` node; `$5` JSON array of rows.
  */
 export const WRITE_FENCED = `
@@ -110,7 +113,7 @@ export const WRITE_FENCED = `
     FROM chunks c JOIN unnest($1::text[], $2::integer[], $3::bigint[]) AS l(run_id, chunk_index, epoch)
       ON c.run_id = l.run_id AND c.chunk_index = l.chunk_index AND c.epoch = l.epoch
     WHERE c.holder = $4 AND c.state = 'open'
-    FOR SHARE OF c),
+    FOR KEY SHARE OF c),
   written AS (
     UPDATE items AS i SET
       status = u.status,

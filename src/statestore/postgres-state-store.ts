@@ -127,9 +127,12 @@ export class PostgresStateStore implements StateStore {
     await this.writes;
     // One snapshot for the run and its items.
     return this.retryingRead(() => this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
-      const { rows } = await client.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId]);
+      // Both sent at once: the transaction is never idle waiting for this process between them.
+      const [{ rows }, items] = await Promise.all([
+        client.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId]),
+        client.query<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items WHERE run_id = $1 ORDER BY item_index`, [runId]),
+      ]);
       if (rows.length === 0) return undefined;
-      const items = await client.query<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items WHERE run_id = $1 ORDER BY item_index`, [runId]);
       return { record: recordOfRow(rows[0]), state: stateOfRow(rows[0]), items: items.rows.map(itemOfRow) };
     }));
   }

@@ -12,8 +12,10 @@ export function isStoreUnavailable(err: unknown): boolean {
   if (typeof code === 'string') {
     if (NODE_NETWORK_CODES.has(code)) return true;
     // SQLSTATE classes: 08 connection exception, 53 insufficient resources, 57P01–57P03 shutdown or
-    // startup, 40001/40P01 serialization failure and deadlock (retrying is the documented remedy).
-    if (/^(08|53)[0-9A-Z]{3}$|^57P0[123]$|^40(001|P01)$/.test(code)) return true;
+    // startup, 40001/40P01 serialization failure and deadlock (retrying is the documented remedy),
+    // 25P03 a session the server ended while idle in a transaction (the process was starved or
+    // paused; the transaction was rolled back).
+    if (/^(08|53)[0-9A-Z]{3}$|^57P0[123]$|^40(001|P01)$|^25P03$/.test(code)) return true;
     if (/^SQLITE_(BUSY|LOCKED|IOERR|FULL|PROTOCOL)/.test(code)) return true;
   }
   // node-postgres reports a lost connection with these messages and no code.

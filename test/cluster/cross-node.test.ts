@@ -29,7 +29,8 @@ beforeAll(async () => {
   if (!postgresAvailable()) return;
   backends = await startClusterBackends();
   // Small chunks (smaller than maxConcurrency below): a run of a few dozen items is spread over every node.
-  cluster = await startTestCluster(backends, { nodes: 3, settings: { chunkSize: 4 } });
+  // No node is killed here: a long lease keeps a node starved of CPU from losing chunks.
+  cluster = await startTestCluster(backends, { nodes: 3, settings: { chunkSize: 4, leaseMs: 20_000, heartbeatMs: 1_000 } });
 }, 120_000);
 afterAll(async () => {
   await cluster?.close();

@@ -37,7 +37,7 @@ describe('isStoreUnavailable', () => {
   });
 
   it('is true for SQLSTATEs of lost connections, shutdowns and resource exhaustion; false for data errors', () => {
-    for (const code of ['08006', '08001', '57P01', '57P02', '57P03', '53300', '53100', '40001', '40P01']) expect(isStoreUnavailable({ code, message: 'x' })).toBe(true);
+    for (const code of ['08006', '08001', '57P01', '57P02', '57P03', '53300', '53100', '40001', '40P01', '25P03']) expect(isStoreUnavailable({ code, message: 'x' })).toBe(true);
     for (const code of ['22P02', '54001', '23505', '42P01', '57014']) expect(isStoreUnavailable({ code, message: 'x' })).toBe(false);
     expect(isStoreUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
   });
