@@ -63,7 +63,7 @@ export function renderClusterReport(r: ClusterReport): string {
     `## flowrun cluster bench — ${r.generatedAt.slice(0, 16).replace('T', ' ')} UTC, ${r.plan.quick ? 'quick' : 'full'}, median of ${r.plan.reps}`,
     '',
     `One run of ${r.plan.items} small items (one echo step, stdio SDK echo per node, maxConcurrency ${r.plan.maxConcurrency}) submitted to node 1 through the client; ` +
-      `the single-process row runs it in the bench process. Statements counted with ${r.statementSource}.`,
+      `the single-process row runs it in the bench process, timed until the run's finish is stored (as a cluster answers). Statements counted with ${r.statementSource}.`,
     '',
     `| case | nodes | items/s | runtime CPU µs/item | PG ${statementsHeader(r)}/item | WAL bytes/item | PG CPU µs/item |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
