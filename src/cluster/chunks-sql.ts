@@ -59,7 +59,11 @@ export const RUN_SLOTS = `
 
 /**
  * Claims the next claimable chunk of a run without slots: this node prepares it while it runs
- * others of the run, and hands it their slots when one ends. `$1` run id, `$2` node, `$3` lease ms.
+ * others of the run, and hands it their slots when one ends. Claimed `prefetched`, another node
+ * with slots to spare may take it over until it starts. Claimed reserved (asked with `$4`, and
+ * only while every slot of the run is in use: no other node could start it sooner), it is this
+ * node's next chunk of the run, which starts on a settled chunk's slots without waiting for the
+ * database. `$1` run id, `$2` node, `$3` lease ms, `$4` reserve.
  */
 export const CLAIM_SUCCESSOR = `
   WITH c AS (
@@ -67,9 +71,12 @@ export const CLAIM_SUCCESSOR = `
     WHERE run_id = $1 AND state = 'open' AND (holder IS NULL OR lease_until < ${NOW_MS})
     ORDER BY chunk_index LIMIT 1
     FOR UPDATE SKIP LOCKED)
-  UPDATE chunks t SET holder = $2, epoch = t.epoch + 1, lease_until = ${NOW_MS} + $3::bigint, slots = 0, prefetched = true
+  UPDATE chunks t SET holder = $2, epoch = t.epoch + 1, lease_until = ${NOW_MS} + $3::bigint, slots = 0,
+    prefetched = NOT ($4::boolean AND (SELECT r.max_concurrency <= (
+      SELECT coalesce(sum(h.slots), 0) FROM chunks h
+      WHERE h.run_id = $1 AND h.state = 'open' AND h.holder IS NOT NULL AND h.lease_until >= ${NOW_MS}) FROM runs r WHERE r.run_id = $1))
   FROM c WHERE t.run_id = c.run_id AND t.chunk_index = c.chunk_index
-  RETURNING t.run_id, t.chunk_index, t.chunk_size, t.first_item, t.end_item, t.epoch, t.slots,
+  RETURNING t.run_id, t.chunk_index, t.chunk_size, t.first_item, t.end_item, t.epoch, t.slots, t.prefetched,
     (SELECT cancel_requested FROM runs WHERE run_id = $1) AS cancel_requested`;
 
 /**

@@ -172,16 +172,16 @@ export class PostgresSharedWork implements SharedWork {
     return { free: max - used, share, chunksLeft: nodes > 1 ? CHUNKS_PER_NODE - mine : Number.MAX_SAFE_INTEGER, cancelRequested };
   }
 
-  claimSuccessor(runId: string): Promise<ChunkLease | undefined> {
-    return this.tracked(() => this.claimNext(runId));
+  claimSuccessor(runId: string, reserved: boolean): Promise<ChunkLease | undefined> {
+    return this.tracked(() => this.claimNext(runId, reserved));
   }
 
-  private async claimNext(runId: string): Promise<ChunkLease | undefined> {
+  private async claimNext(runId: string, reserved: boolean): Promise<ChunkLease | undefined> {
     if (this.stopped) return undefined;
     const { store, nodeId, cluster, book } = this.options;
-    const { rows } = await store.query<TakenRow & { cancel_requested: boolean }>(CLAIM_SUCCESSOR, [runId, nodeId, cluster.leaseMs]);
+    const { rows } = await store.query<TakenRow & { cancel_requested: boolean; prefetched: boolean }>(CLAIM_SUCCESSOR, [runId, nodeId, cluster.leaseMs, reserved]);
     if (rows.length === 0) return undefined;
-    const lease = leaseOfRow(rows[0], rows[0].cancel_requested);
+    const lease = { ...leaseOfRow(rows[0], rows[0].cancel_requested), prefetched: rows[0].prefetched };
     book.add(lease);
     return lease;
   }

@@ -43,13 +43,20 @@ class HeldChunk {
   /** Every item settled here: it only waits for its transitions to be written and its completion. */
   settled = false;
   /** Another chunk of its run is handing it its slots. */
-  reserved = false;
+  receiving = false;
+  /**
+   * Claimed ahead as `prefetched`: until it starts, a node with slots to spare for its run may take
+   * it over, so it starts only once slots are its own in the database. A chunk claimed ahead as
+   * reserved starts on a settled chunk's slots at once.
+   */
+  readonly takeable: boolean;
   cancelRequested: boolean;
   /** Resolves with the slots it runs with (0: it runs nothing more, dropped or cancelled). */
   readonly granted: Promise<number>;
   private resolveGranted!: (slots: number) => void;
 
   constructor(readonly lease: ChunkLease) {
+    this.takeable = lease.prefetched ?? false;
     this.cancelRequested = lease.cancelRequested;
     this.slots = lease.slots;
     this.granted = new Promise((resolve) => (this.resolveGranted = resolve));
@@ -76,6 +83,13 @@ class HeldChunk {
   }
 }
 
+/** Adds `delta` to a run's count, dropping it at 0. */
+function count(counts: Map<string, number>, runId: string, delta: number): void {
+  const n = (counts.get(runId) ?? 0) + delta;
+  if (n > 0) counts.set(runId, n);
+  else counts.delete(runId);
+}
+
 function chunkKey(runId: string, chunkIndex: number): string {
   return `${chunkIndex}:${runId}`;
 }
@@ -91,8 +105,9 @@ function chunkKey(runId: string, chunkIndex: number): string {
  */
 export class ChunkRunner implements SharedWorkListener {
   private readonly held = new Map<string, HeldChunk>();
-  /** Successor claims under way, by run. */
+  /** Successor claims under way, by run, and how many of them claim reserved. */
   private readonly prefetching = new Map<string, number>();
+  private readonly reserving = new Map<string, number>();
   private claiming = false;
   private claimAgain = false;
   /** Chunks whose transitions are written, to complete together. */
@@ -130,7 +145,7 @@ export class ChunkRunner implements SharedWorkListener {
       const chunk = this.held.get(chunkKey(lease.runId, lease.chunkIndex));
       if (!chunk || chunk.lease.epoch !== lease.epoch || chunk.dropped) continue;
       // A chunk claimed ahead and not started was taken over by a node with slots to spare: nothing was lost.
-      if (chunk.waiting && !chunk.reserved) {
+      if (chunk.waiting && !chunk.receiving) {
         this.options.logger.debug({ runId: lease.runId, chunkIndex: lease.chunkIndex }, 'a chunk claimed ahead was taken over by another node');
         this.drop(chunk);
         continue;
@@ -210,12 +225,12 @@ export class ChunkRunner implements SharedWorkListener {
   /** Waiting chunks of runs this node runs nothing of get slots of their own, if their run has any left. */
   private async grantWaiting(): Promise<void> {
     const runningRuns = new Set<string>();
-    for (const chunk of this.held.values()) if (chunk.running || chunk.reserved) runningRuns.add(chunk.lease.runId);
+    for (const chunk of this.held.values()) if (chunk.running || chunk.receiving) runningRuns.add(chunk.lease.runId);
     for (const chunk of [...this.held.values()]) {
-      if (!chunk.waiting || chunk.reserved || runningRuns.has(chunk.lease.runId)) continue;
+      if (!chunk.waiting || chunk.receiving || runningRuns.has(chunk.lease.runId)) continue;
       try {
         const slots = await this.options.shared.acquireSlots(chunk.lease);
-        if (slots > 0 && chunk.waiting && !chunk.reserved) {
+        if (slots > 0 && chunk.waiting && !chunk.receiving) {
           chunk.grant(slots);
           runningRuns.add(chunk.lease.runId);
           this.prefetch(chunk.lease.runId);
@@ -250,20 +265,29 @@ export class ChunkRunner implements SharedWorkListener {
     return onLoaded;
   }
 
-  /** Claims successors of a run's running chunks until `SUCCESSORS_PER_CHUNK` per running chunk wait. */
+  /**
+   * Claims successors of a run's running chunks until `SUCCESSORS_PER_CHUNK` per running chunk wait:
+   * the first of each reserved (it starts as soon as a chunk settles), the others prefetched.
+   */
   private prefetch(runId: string): void {
     if (this.stopped) return;
     let running = 0;
     let waiting = this.prefetching.get(runId) ?? 0;
+    let reserved = this.reserving.get(runId) ?? 0;
     for (const chunk of this.held.values()) {
       if (chunk.lease.runId !== runId) continue;
       if (chunk.running) running++;
-      else if (chunk.waiting) waiting++;
+      else if (chunk.waiting) {
+        waiting++;
+        if (!chunk.takeable) reserved++;
+      }
     }
     if (waiting >= running * SUCCESSORS_PER_CHUNK) return;
-    this.prefetching.set(runId, (this.prefetching.get(runId) ?? 0) + 1);
+    const reserve = reserved < running;
+    count(this.prefetching, runId, 1);
+    if (reserve) count(this.reserving, runId, 1);
     this.options.shared
-      .claimSuccessor(runId)
+      .claimSuccessor(runId, reserve)
       .then(
         (lease) => {
           if (lease && !this.stopped) void this.begin(lease);
@@ -273,9 +297,8 @@ export class ChunkRunner implements SharedWorkListener {
         (err: unknown) => this.options.logger.warn({ err, runId }, `cannot claim the next chunk of run ${runId}: ${(err as Error).message}`),
       )
       .finally(() => {
-        const n = (this.prefetching.get(runId) ?? 1) - 1;
-        if (n > 0) this.prefetching.set(runId, n);
-        else this.prefetching.delete(runId);
+        count(this.prefetching, runId, -1);
+        if (reserve) count(this.reserving, runId, -1);
       });
   }
 
@@ -345,9 +368,9 @@ export class ChunkRunner implements SharedWorkListener {
   }
 
   /**
-   * A chunk's items all settled: its slots go to a waiting chunk of its run held here (one
-   * statement), else back to the run at once; either way the run's next items need not wait for
-   * the journal.
+   * A chunk's items all settled: its slots go to a waiting chunk of its run held here, which starts
+   * on them at once while one statement moves them in the database; else they go back to the run.
+   * Either way the run's next items wait neither for the journal nor for the database.
    */
   private settledHere(chunk: HeldChunk): void {
     if (chunk.settled) return;
@@ -355,26 +378,42 @@ export class ChunkRunner implements SharedWorkListener {
     const slots = chunk.slots;
     if (slots === 0 || this.stopped) return;
     const { shared, logger } = this.options;
-    const next = [...this.held.values()].find((c) => c.lease.runId === chunk.lease.runId && c.waiting && !c.reserved);
+    const candidates = [...this.held.values()].filter((c) => c.lease.runId === chunk.lease.runId && c.waiting && !c.receiving);
+    const next = candidates.find((c) => !c.takeable) ?? candidates[0];
     if (!next) {
       this.releaseSlots(chunk);
       return;
     }
-    next.reserved = true;
+    next.receiving = true;
+    // A reserved chunk starts at once on the settled one's slots, which the database counts for
+    // this node until the move commits (if the move fails, it stops again); a prefetched one could
+    // be taken over meanwhile, so it starts once the move committed.
+    const early = !next.takeable;
+    if (early) this.startOn(next, slots);
+    const failed = (err?: unknown): void => {
+      if (err) logger.warn({ err, runId: chunk.lease.runId }, `cannot hand the slots of chunk ${chunk.lease.chunkIndex} on: ${(err as Error).message}`);
+      this.releaseSlots(chunk);
+      if (!early || next.dropped) return;
+      this.drop(next);
+      shared.release(next.lease).catch(() => {});
+    };
     shared.transferSlots(chunk.lease, next.lease, slots).then(
       (moved) => {
-        next.reserved = false;
-        if (moved && next.waiting) {
-          next.grant(slots);
-          this.prefetch(chunk.lease.runId);
-        } else this.releaseSlots(chunk);
+        next.receiving = false;
+        if (!moved) failed();
+        else if (!early && next.waiting) this.startOn(next, slots);
+        else if (!early) this.releaseSlots(next);
       },
       (err: unknown) => {
-        next.reserved = false;
-        logger.warn({ err, runId: chunk.lease.runId }, `cannot hand the slots of chunk ${chunk.lease.chunkIndex} on: ${(err as Error).message}`);
-        this.releaseSlots(chunk);
+        next.receiving = false;
+        failed(err);
       },
     );
+  }
+
+  private startOn(chunk: HeldChunk, slots: number): void {
+    chunk.grant(slots);
+    this.prefetch(chunk.lease.runId);
   }
 
   private releaseSlots(chunk: HeldChunk): void {

@@ -14,6 +14,8 @@ export interface ChunkLease {
   readonly slots: number;
   /** The run was cancel-requested when the chunk was claimed: its items end cancelled at once. */
   readonly cancelRequested: boolean;
+  /** Claimed ahead as prefetched: until it starts, another node with slots to spare may take it over. */
+  readonly prefetched?: boolean;
 }
 
 /** What a claimed chunk needs to run: its run's record and the chunk's items with their inputs. */
@@ -49,8 +51,13 @@ export interface SharedWork {
    * `maxSlots`, never giving a run more slots across the cluster than its maxConcurrency.
    */
   claim(maxChunks: number, maxSlots: number): Promise<ChunkLease[]>;
-  /** Claims the next claimable chunk of a run with no slots (to run once another chunk of the run hands it its slots). */
-  claimSuccessor(runId: string): Promise<ChunkLease | undefined>;
+  /**
+   * Claims the next claimable chunk of a run with no slots (to run once another chunk of the run
+   * hands it its slots). Asked `reserved`, it is claimed so when every slot of the run is in use,
+   * and no other node may take it over before it starts; else it is `prefetched`, and a node with
+   * slots to spare for the run may.
+   */
+  claimSuccessor(runId: string, reserved: boolean): Promise<ChunkLease | undefined>;
   /** Moves `slots` from a chunk whose items settled to another chunk of the run held here; false when either lease is lost. */
   transferSlots(from: ChunkLease, to: ChunkLease, slots: number): Promise<boolean>;
   /** Gives a held chunk without slots what its run has left (at most its share); returns how many. */

@@ -166,7 +166,8 @@ describe.skipIf(!postgresAvailable())('flowrun serve nodes on one PostgreSQL', (
     await postgres.stop!();
     try {
       await until('a failing heartbeat', async () => ((await health(node)).membership.state === 'heartbeatFailing' ? true : undefined));
-      expect(node.stderr()).toContain(`node ${nodeId}: heartbeat failed`);
+      // The log line reaches the pipe on its own schedule: wait for it rather than read it at once.
+      await until('the failing heartbeat logged', async () => (node.stderr().includes(`node ${nodeId}: heartbeat failed`) ? true : undefined));
     } finally {
       await postgres.start!();
     }
