@@ -134,6 +134,17 @@ export class ServerConnection {
     return connection;
   }
 
+  /**
+   * A session on a channel whose peer already speaks: a worker that dialled in and registered
+   * (docs/workers.md) needs no `initialize`. Serves it the runtime API; the caller starts listening
+   * and reports the connection's end (a worker leaving is no incident).
+   */
+  static adopt(transport: ServerChannel, peer: RpcPeer, options: SessionOptions): ServerConnection {
+    const connection = new ServerConnection(options, transport, peer);
+    registerRuntimeHandlers(peer, options.runtimeApi, (_ctx, params) => connection.callerFor(params));
+    return connection;
+  }
+
   get isClosed(): boolean {
     return this.peer.isClosed;
   }
