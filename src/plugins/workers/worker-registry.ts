@@ -70,7 +70,9 @@ export class WorkerRegistry implements WorkerIntake, WorkerSessionHost {
   register(registration: WorkerRegistration, connection: ServerConnection): Worker {
     const worker = new Worker(`w-${randomUUID().slice(0, 12)}`, registration, connection, this.node);
     this.byConnection.set(connection, worker);
-    this.pool(worker.pool).add(worker);
+    const pool = this.pool(worker.pool);
+    connection.onCallEnded = (answered) => pool.release(worker, answered);
+    pool.add(worker);
     return worker;
   }
 

@@ -18,7 +18,7 @@ export class Worker {
   readonly name: string;
   readonly capacity: number;
   readonly components: readonly ComponentInfo[];
-  /** Component name without a leading `/` → the worker's own spelling, sent in its calls. */
+  /** Component name, with and without a leading `/` → the worker's own spelling, sent in its calls. */
   private readonly spellings = new Map<string, string>();
   readonly connectedAt = new Date();
   inFlight = 0;
@@ -38,12 +38,18 @@ export class Worker {
     this.name = registration.name;
     this.capacity = registration.capacity;
     this.components = registration.components;
-    for (const info of registration.components) this.spellings.set(bareName(info.component), info.component);
+    for (const info of registration.components) {
+      const bare = info.component.startsWith('/') ? info.component.slice(1) : info.component;
+      // The worker's exact spelling wins over another's bare form (`/a` and `a` both registered).
+      if (!this.spellings.has(bare)) this.spellings.set(bare, info.component);
+      if (!this.spellings.has(`/${bare}`)) this.spellings.set(`/${bare}`, info.component);
+      this.spellings.set(info.component, info.component);
+    }
   }
 
   /** The worker's spelling of `component` (names match with or without a leading `/`), if it serves it. */
   spellingOf(component: string): string | undefined {
-    return this.spellings.get(bareName(component));
+    return this.spellings.get(component);
   }
 
   /** Takes a new call: registered component aside, not draining, connected, below capacity. */
@@ -71,8 +77,4 @@ export class Worker {
       node: this.node,
     };
   }
-}
-
-function bareName(component: string): string {
-  return component.startsWith('/') ? component.slice(1) : component;
 }

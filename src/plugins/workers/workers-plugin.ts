@@ -76,16 +76,8 @@ export class WorkersPlugin implements Plugin, ExecuteFailureMapper {
   private executeOn(worker: Worker, call: ComponentCall): Promise<FlowResult> {
     const spelling = worker.spellingOf(call.component)!;
     const sent = spelling === call.component ? call : { ...call, component: spelling };
-    return worker.connection.execute(sent, this.observability.for(call), call.timeoutMs ?? this.timeoutMs, this).then(
-      (result) => {
-        this.pool.release(worker, true);
-        return result;
-      },
-      (error: unknown) => {
-        this.pool.release(worker, false);
-        throw error;
-      },
-    );
+    // The pool learns that the call ended from the connection (`onCallEnded`, set at registration).
+    return worker.connection.execute(sent, this.observability.for(call), call.timeoutMs ?? this.timeoutMs, this);
   }
 
   /** Why a call got no worker: none with room within `waitForWorkerMs` (-32005), or it was cancelled while waiting. */
