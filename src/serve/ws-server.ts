@@ -197,7 +197,8 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   await listen(http, port, host);
   const boundPort = (http.address() as AddressInfo).port;
   const url = `ws://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${boundPort}/`;
-  logger.info({ url, auth: token !== undefined }, `flowrun runtime serving on ${url}`);
+  const workersUrl = workers === undefined ? undefined : `${url.slice(0, -1)}${WORKERS_PATH}`;
+  logger.info({ url, workersUrl, auth: token !== undefined }, `flowrun runtime serving on ${url}${workersUrl === undefined ? '' : ` (workers: ${workersUrl})`}`);
 
   let closed: Promise<void> | undefined;
   return {

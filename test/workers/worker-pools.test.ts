@@ -41,9 +41,11 @@ beforeAll(async () => {
     `plugins:
 ${plugins}
   empty: { type: workers, pool: empty, waitForWorkerMs: 300 }
+  chaos: { type: workers, pool: chaos, transportRetries: 10 }
 routes:
 ${routes}
   "/empty/{*component}": [{ plugin: empty }]
+  "/chaos/{*component}": [{ plugin: chaos }]
 blobStore: { type: memory }
 stateStore: { type: memory }
 `,
@@ -184,6 +186,38 @@ describe('worker pools', () => {
       const shares = countBy(outputsOf(await allResults(run, 100)), (o) => o.worker);
       expect(shares.get('d1')).toBe(2); // the two it held, nothing after
       expect(shares.get('d2')).toBe(10);
+    } finally {
+      await gate.close();
+    }
+  }, 60_000);
+
+  it('ends every item exactly once while workers are killed and started during the run', async () => {
+    const started = await Promise.all(['c0', 'c1', 'c2'].map((name) => startWorker(served.url, name, { pool: 'chaos', capacity: 4 })));
+    const gate = await startGate();
+    try {
+      // The last items wait at the gate, so the run is still going when the last round comes.
+      const n = 3000;
+      const held = 12;
+      const inputs = Array.from({ length: n }, (_, i) => ({ i, gate: i >= n - held ? gate.url : null }));
+      const flow = { steps: [{ id: 'w', component: '/chaos/work', input: { i: { $input: 'i' }, gate: { $input: 'gate' }, ms: 1 } }], output: { $step: 'w' } };
+      const run = await client.submit({ flow, inputs, maxConcurrency: 12 });
+      for (let round = 1; round <= 3; round++) {
+        let status = await run.status();
+        for (let k = 0; k < 4000 && status.items.success < (round * (n - held)) / 4; k++) status = await run.wait({ timeoutMs: 25 });
+        const victim = started.splice(Math.floor(Math.random() * started.length), 1)[0]!;
+        victim.child.kill('SIGKILL');
+        started.push(await startWorker(served.url, `c${round + 2}`, { pool: 'chaos', capacity: 4 }));
+      }
+      expect((await run.status()).status).toBe('running');
+      gate.release();
+      const final = await run.wait();
+      expect(final.items).toEqual(expect.objectContaining({ success: n, failed: 0, cancelled: 0, pending: 0, running: 0 }));
+      const results = await allResults(run, 1000);
+      expect(results.map((r) => r.itemIndex)).toEqual(Array.from({ length: n }, (_, i) => i));
+      const outputs = outputsOf(results);
+      expect(outputs.map((o) => o.i)).toEqual(Array.from({ length: n }, (_, i) => i));
+      // Each item's answer came from its last attempt, which the run counts.
+      for (const [k, r] of results.entries()) expect(outputs[k]!.attempt).toBe(r.attempts ?? 1);
     } finally {
       await gate.close();
     }
