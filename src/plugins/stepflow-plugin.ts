@@ -287,7 +287,7 @@ export function callContext(plugin: string, call: ComponentCall): ErrorContext {
 }
 
 /** `promise`, unless `signal` aborts first: then rejects with `onAbort()` (the promise goes on). */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort: () => Error): Promise<T> {
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort: () => Error): Promise<T> {
   if (signal === undefined) return promise;
   return new Promise<T>((resolve, reject) => {
     const abort = (): void => reject(onAbort());
