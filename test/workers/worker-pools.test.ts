@@ -28,7 +28,7 @@ interface WorkOutput {
   attempt: number;
 }
 
-const POOLS = ['spread', 'other', 'kill', 'join', 'drain'];
+const POOLS = ['spread', 'other', 'kill', 'join', 'drain', 'cancel'];
 
 beforeAll(async () => {
   requireBuilt('dist/src/sdk/index.js', 'dist/src/cli/bin.js');
@@ -222,6 +222,25 @@ describe('worker pools', () => {
       await gate.close();
     }
   }, 60_000);
+
+  it('cancels the calls a worker runs when their run is cancelled, and frees its capacity', async () => {
+    await startWorker(served.url, 'x1', { pool: 'cancel', capacity: 3 });
+    const gate = await startGate();
+    try {
+      const held = await client.submit({ flow: workFlow('cancel', { gate: gate.url }), inputs: Array.from({ length: 10 }, (_, i) => ({ i })), maxConcurrency: 10 });
+      await gate.arrived(3); // the worker is full, seven calls wait for it
+      const cancelled = await held.cancel();
+      expect(cancelled.status).toBe('cancelled');
+      const listed = async () => (await client.sendRequest(WorkersList, {})).workers.find((w) => w.name === 'x1')!;
+      for (let k = 0; k < 400 && (await listed()).inFlight > 0; k++) await new Promise((r) => setTimeout(r, 25));
+      expect(await listed()).toMatchObject({ inFlight: 0, callsFailed: 3, callsDone: 0 });
+      const next = await client.submit({ flow: workFlow('cancel'), inputs: [{ i: 0 }, { i: 1 }, { i: 2 }], wait: true });
+      expect(next.submitted?.items.success).toBe(3);
+      expect(gate.count()).toBe(3); // the waiting calls never reached the worker
+    } finally {
+      await gate.close();
+    }
+  }, 30_000);
 
   it('fails a call after waitForWorkerMs with -32005 naming the pool and the component when no worker serves it', async () => {
     const run = await client.submit({ flow: workFlow('empty'), inputs: [{ i: 0 }], wait: true });

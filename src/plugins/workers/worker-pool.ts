@@ -5,7 +5,8 @@ import type { Worker } from './worker.js';
 interface Waiter {
   component: string;
   resolve(worker: Worker): void;
-  reject(error: Error): void;
+  /** Ends the wait without a worker. */
+  giveUp(reason: NoWorkerReason): void;
   timer: NodeJS.Timeout;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
@@ -29,18 +30,18 @@ export class WorkerPool {
 
   /** A worker for `component` now, or a promise of one; the wait ends after `waitMs` or when `signal` aborts. */
   acquire(component: string, signal: AbortSignal | undefined, waitMs: number, noWorker: (reason: NoWorkerReason) => Error): Worker | Promise<Worker> {
+    if (signal?.aborted) return Promise.reject(noWorker({ kind: 'aborted' }));
     const worker = this.pick(component);
     if (worker !== undefined) return this.take(worker);
-    if (signal?.aborted) return Promise.reject(noWorker({ kind: 'aborted' }));
     return new Promise<Worker>((resolve, reject) => {
-      const waiter: Waiter = { component, resolve, reject, signal, onAbort: undefined, timer: undefined! };
-      const give = (reason: NoWorkerReason): void => {
+      const waiter: Waiter = { component, resolve, giveUp: undefined!, signal, onAbort: undefined, timer: undefined! };
+      waiter.giveUp = (reason) => {
         this.forget(waiter);
         reject(noWorker(reason));
       };
-      waiter.timer = setTimeout(() => give({ kind: 'timeout', waitedMs: waitMs }), waitMs);
+      waiter.timer = setTimeout(() => waiter.giveUp({ kind: 'timeout', waitedMs: waitMs }), waitMs);
       if (signal !== undefined) {
-        waiter.onAbort = () => give({ kind: 'aborted' });
+        waiter.onAbort = () => waiter.giveUp({ kind: 'aborted' });
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       this.waiters.add(waiter);
@@ -103,6 +104,11 @@ export class WorkerPool {
   private serveWaiters(worker: Worker): void {
     for (const waiter of this.waiters) {
       if (!worker.hasRoom) return;
+      // A cancel aborts calls in flight and waiting ones in turn: room freed by the first is not for the others.
+      if (waiter.signal?.aborted) {
+        waiter.giveUp({ kind: 'aborted' });
+        continue;
+      }
       if (worker.spellingOf(waiter.component) === undefined) continue;
       const chosen = this.pick(waiter.component)!;
       this.forget(waiter);
