@@ -28,7 +28,7 @@ interface WorkOutput {
   attempt: number;
 }
 
-const POOLS = ['spread', 'other', 'kill', 'join', 'drain', 'cancel'];
+const POOLS = ['spread', 'other', 'kill', 'join', 'drain', 'cancel', 'nest'];
 
 beforeAll(async () => {
   requireBuilt('dist/src/sdk/index.js', 'dist/src/cli/bin.js');
@@ -240,6 +240,18 @@ describe('worker pools', () => {
     } finally {
       await gate.close();
     }
+  }, 30_000);
+
+  it('serves callbacks of an SDK worker as over stdio: blobs, and child runs linked to the item', async () => {
+    await startWorker(served.url, 'n1', { pool: 'nest', capacity: 4 });
+    const flow = { steps: [{ id: 'n', component: '/nest/nest', input: { i: { $input: 'i' }, child: '/nest/other' } }], output: { $step: 'n' } };
+    const run = await client.submit({ flow, inputs: [{ i: 7 }, { i: 8 }], maxConcurrency: 2, wait: true });
+    expect(run.submitted?.items.success).toBe(2);
+    const outputs = (await allResults(run, 10)).map((r) => (r.result as { value: unknown }).value);
+    expect(outputs).toEqual([
+      { blob: { i: 7 }, childOutput: 7, parentRunId: run.runId },
+      { blob: { i: 8 }, childOutput: 8, parentRunId: run.runId },
+    ]);
   }, 30_000);
 
   it('fails a call after waitForWorkerMs with -32005 naming the pool and the component when no worker serves it', async () => {
