@@ -3,10 +3,9 @@ import { WorkersList } from '../../protocol/index.js';
 import { startGate } from '../support/gate.js';
 import { allResults } from '../support/run-results.js';
 import { startWorker } from '../support/workers.js';
-import { countBy, outputsOf, workFlow, type WorkOutput } from './served-pools.js';
 import type { FlowrunClient } from '../../src/client/index.js';
 import type { ServedProcess } from '../support/serve.js';
-import { servePools, type ServedPools } from './served-pools.js';
+import { countBy, outputsOf, servePools, workFlow, type ServedPools, type WorkOutput } from './served-pools.js';
 
 /**
  * Worker pools when workers fail or leave, on real parts: one `flowrun serve`, SDK worker processes
