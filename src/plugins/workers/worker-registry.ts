@@ -90,7 +90,7 @@ export class WorkerRegistry implements WorkerIntake, WorkerSessionHost {
 
   /**
    * True when every pool named has a worker connected here that is not draining: in a cluster a
-   * node claims chunks of a run only then (docs/workers.md, "In a cluster").
+   * node is to claim chunks of a run only then (docs/cluster.md).
    */
   hasWorkersFor(pools: Iterable<string>): boolean {
     for (const name of pools) {
