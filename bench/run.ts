@@ -20,6 +20,7 @@ import { durableOrder, durablePass, summarizeDurable, type DurableStore } from '
 import { flowrunPass, ONE_STEP_FLOW, THREE_STEP_FLOW, type Transport } from './cases/flowrun-runs.js';
 import { rawNdjsonPass, rawWebSocketPass } from './cases/raw-baselines.js';
 import { waitLatency, type WaitLatency } from './cases/wait-latency.js';
+import { workersPass } from './cases/workers.js';
 import { childScript } from './lib/children.js';
 import { runPeers } from './peers.js';
 import { runClusterBench } from './cluster/run-cluster.js';
@@ -31,7 +32,8 @@ import { renderReport, type CaseSummary, type MemoryResult, type BlobSummary, ty
 
 interface RunCase {
   id: string;
-  kind: 'raw' | 'raw-pipelined' | 'flowrun' | 'three-step';
+  kind: CaseSummary['kind'];
+  label?: string;
   transport: Transport;
   payload: PayloadName;
   concurrency: number;
@@ -171,6 +173,16 @@ function runCases(p: Plan): RunCase[] {
     items: p.threeStepItems, callsPerItem: 3, baselineId: `stdio/raw/small/c${c}`,
     run: () => flowrunPass({ transport: 'stdio', flow: THREE_STEP_FLOW, payload: 'small', concurrency: c, items: p.threeStepItems, warmup: p.warmup(c) }),
   });
+  // The workers case: dial-in workers against the same SDK echo as a `url:` plugin, same run.
+  const workersPlan = { payload: 'small' as const, concurrency: c, items: p.items(c, 'small'), warmup: p.warmup(c) };
+  const urlId = `workers/url-plugin/small/c${c}`;
+  out.push({ id: urlId, kind: 'workers', label: 'one-step, url: plugin', transport: 'websocket', ...workersPlan, callsPerItem: 1, run: () => workersPass({ ...workersPlan, workers: 0 }) });
+  for (const workers of [1, 2, 4]) {
+    out.push({
+      id: `workers/dial-in-${workers}/small/c${c}`, kind: 'workers', label: `one-step, ${workers} dial-in worker${workers > 1 ? 's' : ''}`, transport: 'websocket',
+      ...workersPlan, callsPerItem: 1, baselineId: urlId, run: () => workersPass({ ...workersPlan, workers }),
+    });
+  }
   return out;
 }
 
@@ -186,6 +198,7 @@ function summarize(all: RunCase[]): CaseSummary[] {
     return {
       id: c.id,
       kind: c.kind,
+      label: c.label,
       transport: c.transport,
       payload: c.payload,
       concurrency: c.concurrency,

@@ -143,6 +143,57 @@ export const NodeInfoSchema = z.object({
 export type NodeInfo = z.output<typeof NodeInfoSchema>;
 export const NodesListResult = z.object({ nodes: z.array(NodeInfoSchema) });
 
+/**
+ * `workers/*`: component servers that dial in to a runtime as workers of a pool (docs/workers.md).
+ * A worker registers once per connection, then serves `components/execute` on it.
+ */
+export const WorkersRegisterParams = z.object({
+  /** The pool whose `type: workers` plugin routes calls to this worker. */
+  pool: z.string().min(1).max(200).default('default'),
+  /** Names the worker in listings and logs (host, process). */
+  name: z.string().min(1).max(200),
+  /** What the worker serves; calls of other components never reach it. */
+  components: z.array(ComponentInfoSchema).min(1),
+  /** Calls the runtime sends it at once, at most. */
+  capacity: z.number().int().min(1).max(100_000).default(16),
+});
+export const WorkersRegisterResult = z.object({
+  /** This connection's id; a worker that reconnects gets a new one. */
+  workerId: z.string(),
+  /** The node (runtime process) the worker is connected to. */
+  node: z.string(),
+});
+
+/** `workers/drain`: the worker takes no new calls; once answered, none will come. */
+export const WorkersDrainParams = z.looseObject({}).nullish();
+export const WorkersDrainResult = z.object({
+  /** Calls the runtime has in flight on the worker; their answers are still awaited. */
+  inFlight: z.number().int().nonnegative(),
+});
+
+export const WorkersListParams = z
+  .object({})
+  .nullish()
+  .transform(() => ({}));
+export const WorkerInfoSchema = z.object({
+  workerId: z.string(),
+  pool: z.string(),
+  name: z.string(),
+  components: z.array(z.string()),
+  capacity: z.number().int().positive(),
+  inFlight: z.number().int().nonnegative(),
+  /** Calls answered with an output. */
+  callsDone: z.number().int().nonnegative(),
+  /** Calls answered with an error, timed out, cancelled, or lost with the connection. */
+  callsFailed: z.number().int().nonnegative(),
+  /** ISO 8601. */
+  connectedAt: z.string(),
+  draining: z.boolean(),
+  node: z.string(),
+});
+export type WorkerInfo = z.output<typeof WorkerInfoSchema>;
+export const WorkersListResult = z.object({ workers: z.array(WorkerInfoSchema) });
+
 // --- both directions ---
 
 export const CancelRequestParams = z.object({ id: z.union([z.string(), z.number().int()]) });

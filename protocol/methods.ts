@@ -64,6 +64,11 @@ export const RunsGet = new RequestMethod('runs/get', M.RunsGetParams, M.RunsGetR
 export const RunsCancel = new RequestMethod('runs/cancel', M.RunsCancelParams, M.RunsCancelResult);
 export const RunsList = new RequestMethod('runs/list', M.RunsListParams, M.RunsListResult);
 export const NodesList = new RequestMethod('nodes/list', M.NodesListParams, M.NodesListResult);
+export const WorkersList = new RequestMethod('workers/list', M.WorkersListParams, M.WorkersListResult);
+
+// worker → runtime, on the worker's own connection (docs/workers.md)
+export const WorkersRegister = new RequestMethod('workers/register', M.WorkersRegisterParams, M.WorkersRegisterResult);
+export const WorkersDrain = new RequestMethod('workers/drain', M.WorkersDrainParams, M.WorkersDrainResult);
 
 // both directions
 export const CancelRequest = new NotificationMethod('$/cancelRequest', M.CancelRequestParams);
@@ -72,5 +77,6 @@ export const CancelRequest = new NotificationMethod('$/cancelRequest', M.CancelR
 export const REQUEST_METHODS = [
   Initialize, ComponentsList, ComponentsInfo, ComponentsExecute,
   BlobsPut, BlobsGet, RunsSubmit, RunsGet, RunsCancel, RunsList, NodesList,
+  WorkersList, WorkersRegister, WorkersDrain,
 ] as const;
 export const NOTIFICATION_METHODS = [Initialized, CancelRequest] as const;

@@ -11,6 +11,8 @@ import { MockPlugin } from './plugins/mock-plugin.js';
 import type { Plugin } from './calls/plugin.js';
 import { Router, type ResolvedRoute } from './routing/router.js';
 import { StepflowPlugin } from './plugins/stepflow-plugin.js';
+import { WorkerRegistry } from './plugins/workers/worker-registry.js';
+import { WorkersPlugin } from './plugins/workers/workers-plugin.js';
 import { RunManager } from './runs/run-manager.js';
 import { createStateStore } from './statestore/index.js';
 import { MemoryStateStore } from './statestore/memory-state-store.js';
@@ -68,6 +70,8 @@ export class Runtime {
     readonly invoke: StepInvoker,
     /** This process as a node of the cluster on its state store (docs/cluster.md). */
     readonly nodes: NodeDirectory,
+    /** Workers connected to this process, by pool (docs/workers.md); `flowrun serve` hands it their sockets. */
+    readonly workers: WorkerRegistry,
     private readonly logger: Logger,
   ) {
     this.caller = new InProcessCaller(service);
@@ -145,7 +149,7 @@ export class Runtime {
     const transportRetries = (component: string, input: unknown): number => {
       try {
         const pc = config.plugins[resolveRoute(component, input).plugin];
-        return pc?.type === 'stepflow' ? pc.transportRetries : 0;
+        return pc?.type === 'stepflow' || pc?.type === 'workers' ? pc.transportRetries : 0;
       } catch {
         return 0; // no route: the call fails with -32001, nothing to retry
       }
@@ -156,10 +160,11 @@ export class Runtime {
     });
     const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits, shared });
     const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component));
+    const workers = new WorkerRegistry({ runtimeApi: service, logger: logger.child({ component: 'workers' }), node: nodes.nodeId });
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
-      plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service })));
+      plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service, workers })));
     }
-    const runtime = new Runtime(config, blobs, store, runs, service, router, plugins, invoke, nodes, logger);
+    const runtime = new Runtime(config, blobs, store, runs, service, router, plugins, invoke, nodes, workers, logger);
     try {
       await runs.startSharedWork();
     } catch (err) {
@@ -188,6 +193,7 @@ export class Runtime {
     if (options.cancelRuns === false) await this.runs.suspend();
     else await this.runs.cancelAll();
     await Promise.allSettled([...this.plugins.values()].map((p) => p.close()));
+    await this.workers.close();
     await this.nodes.close();
     await this.blobs.close();
     await this.store.close();
@@ -223,6 +229,7 @@ interface PluginDeps {
   blobs: BlobStore;
   runs: RunManager;
   service: RuntimeService;
+  workers: WorkerRegistry;
 }
 
 function createPlugin(name: string, pc: PluginConfig, deps: PluginDeps): Plugin {
@@ -244,6 +251,8 @@ function createPlugin(name: string, pc: PluginConfig, deps: PluginDeps): Plugin 
     }
     case 'mock':
       return new MockPlugin(name, pc);
+    case 'workers':
+      return new WorkersPlugin({ name, pool: pc.pool, registry: deps.workers, timeoutMs: pc.timeoutMs, waitForWorkerMs: pc.waitForWorkerMs });
     case 'builtin':
       return new BuiltinPlugin({
         blobs: deps.blobs,

@@ -17,7 +17,9 @@ export interface Report {
 
 export interface CaseSummary {
   id: string;
-  kind: 'raw' | 'raw-pipelined' | 'flowrun' | 'three-step';
+  kind: 'raw' | 'raw-pipelined' | 'flowrun' | 'three-step' | 'workers';
+  /** The row's name when its kind does not say enough (the workers case: how many workers). */
+  label?: string;
   transport: 'stdio' | 'websocket';
   payload: string;
   concurrency: number;
@@ -89,7 +91,7 @@ export function renderReport(r: Report): string {
     lines.push('| case | transport | payload | C | items | items/s | runtime CPU µs/item | server CPU µs/item | baseline items/s | ratio |');
     lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const c of r.cases) {
-      const name = CASE_NAMES[c.kind] ?? (c.transport === 'stdio' ? 'raw NDJSON' : 'raw ws');
+      const name = c.label ?? CASE_NAMES[c.kind] ?? (c.transport === 'stdio' ? 'raw NDJSON' : 'raw ws');
       if (c.error !== undefined && c.reps.length === 0) {
         lines.push(`| ${name} | ${c.transport} | ${c.payload} | ${c.concurrency} | ${c.items} | failed: ${c.error} | | | | |`);
         continue;

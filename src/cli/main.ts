@@ -8,6 +8,7 @@ import { getCommand } from './commands/get.js';
 import { itemsCommand } from './commands/items.js';
 import { listCommand } from './commands/list.js';
 import { nodesCommand } from './commands/nodes.js';
+import { workersCommand } from './commands/workers.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { submitCommand } from './commands/submit.js';
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, (argv: string[], out: Output) => Promise<number>>
   list: listCommand,
   items: itemsCommand,
   nodes: nodesCommand,
+  workers: workersCommand,
 };
 
 const HELP = `flowrun — a workflow runtime for Stepflow v1 flows
@@ -47,6 +49,7 @@ commands:
   cancel      cancel a run on a served runtime
   list        list the runs of a served runtime
   nodes       list the nodes of a served runtime's cluster
+  workers     list the workers connected to a served runtime
 
 Remote commands connect to --url, else $FLOWRUN_URL, else ws://127.0.0.1:7837/, with --token,
 else $FLOWRUN_TOKEN. FLOWRUN_LOG_LEVEL sets the log level (default info; logs go to stderr).

@@ -22,7 +22,7 @@ export interface ParseConfigOptions extends ConfigSource {
   dataDirectory?: string;
 }
 
-export const PLUGIN_TYPES = ['stepflow', 'mock', 'builtin'] as const;
+export const PLUGIN_TYPES = ['stepflow', 'mock', 'builtin', 'workers'] as const;
 const BLOB_STORE_TYPES = ['memory', 'filesystem', 's3'] as const;
 const STATE_STORE_TYPES = ['memory', 'sqlite', 'postgres'] as const;
 
@@ -59,6 +59,13 @@ const StepflowSchema = z.object({
   connectTimeoutMs: delayMs.optional(),
   pingIntervalMs: delayMs.optional(),
   initializeTimeoutMs: delayMs.optional(),
+});
+
+const WorkersSchema = z.object({
+  pool: z.string().min(1),
+  timeoutMs: delayMs.optional(),
+  transportRetries: integer(0).default(3),
+  waitForWorkerMs: delayMs.optional(),
 });
 
 const RuleSchema = z.object({
@@ -152,6 +159,8 @@ function parsePlugin(name: string, raw: unknown, workingDirectory: string, reade
     }
     case 'stepflow':
       return parseStepflowPlugin(raw, path, workingDirectory, reader);
+    case 'workers':
+      return { type: 'workers', ...withoutUndefined(reader.parse(WorkersSchema, raw, path)) };
   }
 }
 

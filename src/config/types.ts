@@ -53,7 +53,7 @@ export interface LimitsConfig {
   maxLiveRuns?: number;
 }
 
-export type PluginConfig = StepflowPluginConfig | MockPluginConfig | BuiltinPluginConfig;
+export type PluginConfig = StepflowPluginConfig | MockPluginConfig | BuiltinPluginConfig | WorkersPluginConfig;
 export type PluginType = PluginConfig['type'];
 
 interface StepflowPluginCommon {
@@ -93,6 +93,18 @@ export interface StepflowWebSocketPluginConfig extends StepflowPluginCommon {
 }
 
 export type StepflowPluginConfig = StepflowStdioPluginConfig | StepflowWebSocketPluginConfig;
+
+/** Calls routed to a pool of workers that dial in to `flowrun serve` (docs/workers.md). */
+export interface WorkersPluginConfig {
+  type: 'workers';
+  pool: string;
+  /** Per-call timeout of `components/execute`; undefined = the default (5 min). */
+  timeoutMs?: number;
+  /** Retries of a call lost with its worker, each on another worker (default 3). */
+  transportRetries: number;
+  /** How long a call waits for a worker with room before failing with -32005 (default 30 s). */
+  waitForWorkerMs?: number;
+}
 
 /** Canned answers per component and input (docs/config.md, "type: mock"). */
 export interface MockPluginConfig {

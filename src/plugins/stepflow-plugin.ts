@@ -1,12 +1,14 @@
-import { ComponentsList, ErrorCodes, RpcError, type ComponentInfo, type FlowResult, type Observability } from '../../protocol/index.js';
-import { ConnectionClosedError, RequestCancelledError, RequestTimeoutError, type ErrorContext } from '../errors.js';
+import { ComponentsList, ErrorCodes, type ComponentInfo, type FlowResult } from '../../protocol/index.js';
+import type { ErrorContext } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { RuntimeApi } from '../api/runtime-api.js';
 import { delayMs, nonEmptyString } from '../options.js';
 import { DEFAULT_PING_INTERVAL_MS } from '../transport/keep-alive.js';
 import { ComponentError } from '../calls/component-error.js';
 import type { ComponentCall, Plugin } from '../calls/plugin.js';
-import { quoteStderr, ServerConnection, ServerStartError, type ExecuteFailureMapper, type SessionOptions } from './stepflow/server-connection.js';
+import { SharedObservability } from './stepflow/shared-observability.js';
+import { requestFailure } from './stepflow/request-failure.js';
+import { ServerConnection, ServerStartError, type ExecuteFailureMapper, type SessionOptions } from './stepflow/server-connection.js';
 import type { ChannelOpener } from './stepflow/server-channel.js';
 import { stdioOpener } from './stepflow/stdio-channel.js';
 import { webSocketOpener } from './stepflow/websocket-channel.js';
@@ -75,8 +77,6 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 const MAX_CONNECT_ATTEMPTS = 5;
 const RECONNECT_BACKOFF_INITIAL_MS = 100;
 const RECONNECT_BACKOFF_MAX_MS = 5_000;
-/** Step ids whose shared observability a plugin keeps (see `observabilityFor`). */
-const MAX_SHARED_OBSERVABILITY = 256;
 
 /**
  * A Stepflow component server (`type: stepflow`, docs/config.md): spawned with `command` (stdio) or dialled
@@ -96,11 +96,7 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
   /** The connect in progress, shared by every call that needs a server meanwhile. */
   private connecting: Promise<ServerConnection> | undefined;
   private closed = false;
-  /**
-   * The observability of calls without their own, by step id: shared and frozen, so the calls of
-   * a step of a run send one object whose JSON text is made once (protocol/wire-json.ts).
-   */
-  private readonly sharedObservability = new Map<string, Observability>();
+  private readonly observability = new SharedObservability();
 
   constructor(options: StepflowPluginOptions) {
     const name = nonEmptyString('StepflowPlugin: "name"', options.name);
@@ -152,25 +148,12 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
 
   /** Sends one execute on `connection`; a failure becomes the ComponentError the executor expects. */
   private executeOn(connection: ServerConnection, call: ComponentCall): Promise<FlowResult> {
-    return connection.execute(call, this.observabilityFor(call), call.timeoutMs ?? this.timeoutMs, this);
+    return connection.execute(call, this.observability.for(call), call.timeoutMs ?? this.timeoutMs, this);
   }
 
   /** ExecuteFailureMapper: how a failed execute request rejects its call. */
   async executeFailed(error: unknown, connection: ServerConnection, call: ComponentCall): Promise<never> {
     throw await this.callFailure(error, connection, componentWhat(call), callContext(this.name, call));
-  }
-
-  /** The observability sent with an execute: the call's own, completed with the scope's run, flow and step ids. */
-  private observabilityFor(call: ComponentCall): Observability {
-    const { runId, flowId, stepId } = call.scope;
-    if (call.observability !== undefined) return { run_id: runId, flow_id: flowId, step_id: stepId, ...definedEntries(call.observability) };
-    const shared = this.sharedObservability.get(stepId);
-    if (shared !== undefined && shared.run_id === runId && shared.flow_id === flowId) return shared;
-    // Bounded: the steps of the flows running now; older entries are made again when needed.
-    if (this.sharedObservability.size >= MAX_SHARED_OBSERVABILITY) this.sharedObservability.clear();
-    const created = Object.freeze<Observability>({ run_id: runId, flow_id: flowId, step_id: stepId });
-    this.sharedObservability.set(stepId, created);
-    return created;
   }
 
   /** Closes the server's stdin (or the socket), waits for it to go (up to `closeTimeoutMs`), then forces it. */
@@ -248,46 +231,9 @@ export class StepflowPlugin implements Plugin, ExecuteFailureMapper {
   }
 
   /** Maps a failed request to the ComponentError the executor expects (docs/component-servers.md, docs/protocol.md "Errors"). */
-  private async callFailure(error: unknown, connection: ServerConnection, what: string, context: ErrorContext): Promise<ComponentError> {
-    const ctx = { ...context, cause: error };
-    const component = context.component;
-    if (error instanceof RpcError) return new ComponentError(error.toObject(), ctx);
-    if (error instanceof RequestTimeoutError) {
-      return new ComponentError(
-        {
-          code: ErrorCodes.Timeout,
-          message: `${what} on plugin "${this.name}" timed out after ${error.timeoutMs} ms`,
-          data: { plugin: this.name, component, timeoutMs: error.timeoutMs },
-        },
-        ctx,
-      );
-    }
-    if (error instanceof RequestCancelledError) {
-      return new ComponentError(
-        { code: ErrorCodes.RequestCancelled, message: `${what} on plugin "${this.name}" was cancelled`, data: { plugin: this.name, component } },
-        ctx,
-      );
-    }
-    if (this.closed) return new ComponentError(this.closedError().error, ctx);
-    if (error instanceof ConnectionClosedError || connection.isClosed) {
-      const report = await connection.lostConnectionReport();
-      return ComponentError.transport(
-        {
-          code: ErrorCodes.ResourceUnavailable,
-          message: `component server "${this.name}" ${report.description} while running ${what}${quoteStderr(report.details.stderr)}`,
-          data: { plugin: this.name, component, ...connection.transport.details, ...report.details },
-        },
-        ctx,
-      );
-    }
-    return ComponentError.transport(
-      {
-        code: ErrorCodes.ResourceUnavailable,
-        message: `component server "${this.name}": ${what} failed: ${error instanceof Error ? error.message : String(error)}`,
-        data: { plugin: this.name, component },
-      },
-      ctx,
-    );
+  private callFailure(error: unknown, connection: ServerConnection, what: string, context: ErrorContext): Promise<ComponentError> {
+    const server = { phrase: `component server "${this.name}"`, where: `plugin "${this.name}"`, data: { plugin: this.name } };
+    return requestFailure(error, connection, what, context, server, this.closed ? this.closedError() : undefined);
   }
 
   private closedError(): ComponentError {
@@ -330,23 +276,13 @@ function diallerFor(options: StepflowWebSocketPluginOptions, logger: Logger): Ch
   });
 }
 
-/** The entries of `own` whose value is defined (they override the scope's ids). */
-function definedEntries(own: Observability): Observability {
-  const entries: Observability = {};
-  for (const key in own) {
-    const value = own[key as keyof Observability];
-    if (value !== undefined) entries[key as keyof Observability] = value;
-  }
-  return entries;
-}
-
 /** How errors name an execute call. */
-function componentWhat(call: ComponentCall): string {
+export function componentWhat(call: ComponentCall): string {
   return `component "${call.component}"`;
 }
 
 /** The error context of an execute call. */
-function callContext(plugin: string, call: ComponentCall): ErrorContext {
+export function callContext(plugin: string, call: ComponentCall): ErrorContext {
   return { plugin, component: call.component, runId: call.scope.runId, itemIndex: call.scope.itemIndex, stepId: call.scope.stepId };
 }
 

@@ -21,6 +21,7 @@ import { normalizeComponentName, type Component } from './define-component.js';
 import { runComponentServer } from './run.js';
 import { serveOverStdio } from './stdio.js';
 import type { ServeWebSocketOptions, WebSocketServing } from './websocket.js';
+import type { ServeWorkerOptions, WorkerServing } from './worker.js';
 
 /** Options of {@link createComponentServer}. */
 export interface ComponentServerOptions {
@@ -102,8 +103,18 @@ export class ComponentServer {
   }
 
   /**
+   * Runs this server as a worker of a runtime's pool (docs/workers.md): dials `url`
+   * (`ws://HOST:7837/workers`), registers, serves calls over that connection and reconnects when it drops.
+   */
+  async serveWorker(options: ServeWorkerOptions): Promise<WorkerServing> {
+    const { serveAsWorker } = await import('./worker.js');
+    return serveAsWorker(this, options);
+  }
+
+  /**
    * Runs this server as a script: `--port N` serves WebSocket and prints `{"port":N}` on stdout once
-   * listening; without it, serves stdio. Pass `process.argv` (the default).
+   * listening; `--connect URL` runs it as a worker (docs/workers.md); without either, serves stdio.
+   * Pass `process.argv` (the default).
    */
   run(argv: readonly string[] = process.argv): Promise<void> {
     return runComponentServer(this, argv);

@@ -6,7 +6,8 @@
  * await createComponentServer({ name: 'greeter', components: [greet] }).run(process.argv);
  * ```
  *
- * `run` serves stdio, or WebSocket with `--port N` (printing `{"port":N}` on stdout once listening).
+ * `run` serves stdio, or WebSocket with `--port N` (printing `{"port":N}` on stdout once listening),
+ * or runs as a worker of a runtime's pool with `--connect ws://HOST:7837/workers` (docs/workers.md).
  *
  * A stdio server's stdout carries protocol messages only: log with `ctx.logger` (stderr), never
  * `console.log` (serveStdio redirects console output to stderr as a safety net).
@@ -23,6 +24,7 @@ export type {
 export { ComponentServer, createComponentServer } from './component-server.js';
 export type { ComponentServerOptions, ComponentServerConnection } from './component-server.js';
 export type { ServeWebSocketOptions, WebSocketServing } from './websocket.js';
+export type { ServeWorkerOptions, WorkerServing } from './worker.js';
 export { parseServerCommandLine, runComponentServer } from './run.js';
 export type { ServerCommandLine } from './run.js';
 export { RpcError, ErrorCodes } from '../../protocol/index.js';

@@ -3,6 +3,7 @@ import type { NodeDirectory } from '../cluster/index.js';
 import { StatusSchema } from '../../protocol/index.js';
 import { CALL_OUTCOMES, type RuntimeMetrics } from '../api/runtime-metrics.js';
 import type { MetricFamily } from './prometheus-text.js';
+import type { WorkerIntake, WorkerPoolStats } from '../api/worker-intake.js';
 
 const ITEM_STATUSES = ['success', 'failed', 'cancelled'] as const satisfies readonly (keyof ReturnType<RuntimeMetrics['itemsSettled']>)[];
 
@@ -10,6 +11,8 @@ const ITEM_STATUSES = ['success', 'failed', 'cancelled'] as const satisfies read
 export interface MetricsSources {
   readonly runtime?: RuntimeMetrics;
   readonly nodes?: NodeDirectory;
+  /** The workers that dialled in (docs/workers.md). */
+  readonly workers?: WorkerIntake;
   readonly logger: Logger;
 }
 
@@ -34,6 +37,7 @@ export async function collectMetrics(sources: MetricsSources): Promise<MetricFam
     if (nodeList.status === 'fulfilled') families.push(nodesFamily(nodeList.value!));
     else logger.warn({ err: nodeList.reason }, `metrics: cannot list the nodes: ${messageOf(nodeList.reason)}`);
   }
+  if (sources.workers !== undefined) families.push(...workerFamilies(sources.workers.poolStats()));
   families.push({
     name: 'flowrun_metrics_source_up',
     help: 'Whether the last read of a source of these metrics succeeded (1) or failed (0, its metrics left out): runs = the state store, nodes = the node directory.',
@@ -90,6 +94,30 @@ function nodesFamily(list: readonly { alive: boolean }[]): MetricFamily {
       { labels: { state: 'dead' }, value: list.length - alive },
     ],
   };
+}
+
+/** Workers connected to this process and the calls they answered, per pool. */
+function workerFamilies(pools: readonly WorkerPoolStats[]): MetricFamily[] {
+  return [
+    {
+      name: 'flowrun_workers',
+      help: 'Workers connected to this process, by pool and state (ready, or draining: taking no new calls).',
+      type: 'gauge',
+      samples: pools.flatMap((p) => [
+        { labels: { pool: p.pool, state: 'ready' }, value: p.workers - p.draining },
+        { labels: { pool: p.pool, state: 'draining' }, value: p.draining },
+      ]),
+    },
+    {
+      name: 'flowrun_worker_calls_total',
+      help: 'Component calls this process sent to the workers of a pool, by outcome: success, or failed (an error answer, a timeout, a cancel, a lost worker).',
+      type: 'counter',
+      samples: pools.flatMap((p) => [
+        { labels: { pool: p.pool, outcome: 'success' }, value: p.callsSucceeded },
+        { labels: { pool: p.pool, outcome: 'failed' }, value: p.callsFailed },
+      ]),
+    },
+  ];
 }
 
 const startTimeSeconds = Date.now() / 1000 - process.uptime();

@@ -21,17 +21,24 @@ import { registerRuntimeHandlers } from '../api/runtime-handlers.js';
 import { replyParseError, replyToUnaddressableMessages } from './unaddressable-replies.js';
 import type { NodeDirectory } from '../cluster/index.js';
 import { nodeHealth, registerNodesHandler } from './nodes-handler.js';
+import type { WorkerIntake } from '../api/worker-intake.js';
+import { registerWorkersHandler } from './workers-handler.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7837;
 export const DEFAULT_MAX_IN_FLIGHT = 64;
+/** Where workers dial in. */
+export const WORKERS_PATH = '/workers';
 /** Time a closing server gives its clients to answer the close handshake before cutting them off. */
 const CLOSE_GRACE_MS = 2000;
 
 /** Options of {@link startRuntimeServer}. */
 export interface RuntimeServerOptions {
-  /** What is served: its `service` answers `blobs/*` and `runs/*` (docs/protocol.md); `metrics` feed `GET /metrics`. */
-  runtime: { readonly service: RuntimeApi; readonly nodes?: NodeDirectory; readonly metrics?: RuntimeMetrics };
+  /**
+   * What is served: its `service` answers `blobs/*` and `runs/*` (docs/protocol.md); `metrics` feed
+   * `GET /metrics`; `workers` takes the workers that dial in at `/workers` (docs/workers.md).
+   */
+  runtime: { readonly service: RuntimeApi; readonly nodes?: NodeDirectory; readonly metrics?: RuntimeMetrics; readonly workers?: WorkerIntake };
   /** Interface to bind. Default `127.0.0.1`; anything but loopback requires `token`. */
   host?: string;
   /** Default 7837; 0 picks a free port (see `port` of the result). */
@@ -97,7 +104,8 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   const logger = options.logger ?? silentLogger;
   const api = options.runtime.service;
   const nodes = options.runtime.nodes;
-  const metricsSources = { runtime: options.runtime.metrics, nodes, logger };
+  const workers = options.runtime.workers;
+  const metricsSources = { runtime: options.runtime.metrics, nodes, workers, logger };
   const startedAt = Date.now();
 
   const sockets = new Set<WebSocket>();
@@ -125,15 +133,24 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     // External clients have no parent item: the runs they submit are top-level runs.
     registerRuntimeHandlers(peer, api, () => ({}));
     if (nodes !== undefined) registerNodesHandler(peer, nodes);
+    if (workers !== undefined) registerWorkersHandler(peer, workers);
     peer.listen();
     logger.debug({ client: name }, `${name} connected`);
+  };
+
+  /** A worker's socket (docs/workers.md): tracked for shutdown, served by the runtime's worker registry. */
+  const acceptWorker = (ws: WebSocket, req: IncomingMessage, intake: WorkerIntake): void => {
+    sockets.add(ws);
+    ws.once('close', () => sockets.delete(ws));
+    intake.accept(ws, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`);
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
     const path = pathOf(req);
-    if (path !== '/') {
-      refuseUpgrade(socket, 404, `no WebSocket endpoint at ${path}; connect to /`);
+    const forWorker = path === WORKERS_PATH && workers !== undefined;
+    if (path !== '/' && !forWorker) {
+      refuseUpgrade(socket, 404, `no WebSocket endpoint at ${path}; connect to /${workers === undefined ? '' : ` (clients) or ${WORKERS_PATH} (workers)`}`);
       return;
     }
     const foreignOrigin = refusedOrigin(req);
@@ -150,7 +167,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       refuseUpgrade(socket, 503, 'server is shutting down');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveConnection(ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => (forWorker ? acceptWorker(ws, req, workers) : serveConnection(ws, req)));
   };
 
   /** Why a request from a web page of a foreign origin is refused (logged), or undefined. */
@@ -180,7 +197,8 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   await listen(http, port, host);
   const boundPort = (http.address() as AddressInfo).port;
   const url = `ws://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${boundPort}/`;
-  logger.info({ url, auth: token !== undefined }, `flowrun runtime serving on ${url}`);
+  const workersUrl = workers === undefined ? undefined : `${url.slice(0, -1)}${WORKERS_PATH}`;
+  logger.info({ url, workersUrl, auth: token !== undefined }, `flowrun runtime serving on ${url}${workersUrl === undefined ? '' : ` (workers: ${workersUrl})`}`);
 
   let closed: Promise<void> | undefined;
   return {

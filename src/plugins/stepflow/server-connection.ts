@@ -66,12 +66,12 @@ class ExecuteCall implements ResponseSink<ResultOut<typeof ComponentsExecute>> {
   ) {}
 
   resolve(result: ResultOut<typeof ComponentsExecute>): void {
-    this.connection.callEnded(this);
+    this.connection.callEnded(this, true);
     this.settle({ outcome: 'success', value: result.output });
   }
 
   reject(error: Error): void {
-    this.connection.callEnded(this);
+    this.connection.callEnded(this, false);
     // The mapper rejects with the call's error; a mapper that throws or resolves still settles the call.
     let mapped: Promise<never>;
     try {
@@ -99,6 +99,11 @@ export class ServerConnection {
   /** Set once the handshake succeeded; a server lost before that is reported by `open` instead. */
   private initialized = false;
   private lossReport: Promise<LossReport> | undefined;
+  /**
+   * Told when each execute call ends, before its promise settles: `true` when the server answered
+   * with an output. A worker's pool counts its load by it (no promise per call for that).
+   */
+  onCallEnded: ((answered: boolean) => void) | undefined;
 
   private constructor(
     readonly options: SessionOptions,
@@ -134,6 +139,17 @@ export class ServerConnection {
     return connection;
   }
 
+  /**
+   * A session on a channel whose peer already speaks: a worker that dialled in and registered
+   * (docs/workers.md) needs no `initialize`. Serves it the runtime API; the caller starts listening
+   * and reports the connection's end (a worker leaving is no incident).
+   */
+  static adopt(transport: ServerChannel, peer: RpcPeer, options: SessionOptions): ServerConnection {
+    const connection = new ServerConnection(options, transport, peer);
+    registerRuntimeHandlers(peer, options.runtimeApi, (_ctx, params) => connection.callerFor(params));
+    return connection;
+  }
+
   get isClosed(): boolean {
     return this.peer.isClosed;
   }
@@ -155,8 +171,9 @@ export class ServerConnection {
   }
 
   /** An execute call got its answer (or failed): server callbacks no longer find it. */
-  callEnded(call: ExecuteCall): void {
+  callEnded(call: ExecuteCall, answered: boolean): void {
     this.inFlight.remove(call);
+    this.onCallEnded?.(answered);
   }
 
   /**

@@ -33,7 +33,8 @@ export function webSocketOpener(launch: WebSocketLaunch): ChannelOpener {
     } catch (error) {
       throw error instanceof WebSocketDialError ? unreachable(launch, error.failure) : unreachable(launch, { kind: 'invalid-url', reason: errorMessage(error) });
     }
-    return new WebSocketTransport(launch, socket);
+    const { plugin, logger, pingIntervalMs, url } = launch;
+    return new WebSocketChannel({ plugin, logger, pingIntervalMs, label: `url "${url}"`, details: { url } }, socket);
   };
 }
 
@@ -68,7 +69,19 @@ function describeFailure(launch: WebSocketLaunch, failure: DialFailure): { reaso
   }
 }
 
-class WebSocketTransport implements ServerChannel {
+/** Who is at the other end of a WebSocket channel, as logs and errors name it. */
+export interface WebSocketPeerInfo {
+  plugin: string;
+  logger: Logger;
+  /** Keep-alive ping interval, in ms: a peer silent for 2 intervals is dropped. */
+  pingIntervalMs: number;
+  /** `url "ws://…"`, or a worker's name and address. */
+  label: string;
+  details: Readonly<Record<string, unknown>>;
+}
+
+/** A WebSocket to one component server, dialled by the runtime or accepted from a worker that dialled in. */
+export class WebSocketChannel implements ServerChannel {
   readonly reader: WebSocketMessageReader;
   readonly writer: WebSocketMessageWriter;
   readonly label: string;
@@ -78,23 +91,23 @@ class WebSocketTransport implements ServerChannel {
   readonly brokenDescription = 'broke the connection';
 
   constructor(
-    launch: WebSocketLaunch,
+    info: WebSocketPeerInfo,
     private readonly socket: WebSocket,
   ) {
-    this.label = `url "${launch.url}"`;
-    this.details = { url: launch.url };
+    this.label = info.label;
+    this.details = info.details;
     /** Why the connection ended, when the close code alone would not tell. */
     let cause: string | undefined;
     const connection = wireWebSocket(socket, {
-      logger: launch.logger,
-      name: launch.plugin,
-      pingIntervalMs: launch.pingIntervalMs,
+      logger: info.logger,
+      name: info.plugin,
+      pingIntervalMs: info.pingIntervalMs,
       onError: (error) => {
         cause ??= `broke the connection: ${error.message}`;
       },
       onDead: () => {
-        cause = `stopped answering pings (sent every ${launch.pingIntervalMs} ms)`;
-        launch.logger.warn({ url: launch.url }, `component server "${launch.plugin}" ${cause}; dropping the connection`);
+        cause = `stopped answering pings (sent every ${info.pingIntervalMs} ms)`;
+        info.logger.warn(info.details, `component server "${info.plugin}" ${cause}; dropping the connection`);
       },
     });
     const describe = ({ code, reason }: WebSocketClose): string => cause ?? `closed the connection (code ${code}${reason.length > 0 ? `: ${reason}` : ''})`;
