@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TimeoutMsSchema } from './timeout.js';
 import {
   ComponentInfoSchema,
+  FlowResultSchema,
   ObservabilitySchema,
   RunStatusSchema,
   StatusSchema,
@@ -66,6 +67,20 @@ const positiveInt = z.number().int().positive();
 /** `null` read as absent: Stepflow's servers send `null` for fields they leave unset. */
 const nullAsAbsent = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema);
 
+/** An HTTP header name (RFC 9110 token) and a value without line breaks. */
+const HeaderNameSchema = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not an HTTP header name');
+const HeaderValueSchema = z.string().regex(/^[^\r\n\0]*$/, 'an HTTP header value may not hold line breaks');
+
+/** Where a run's completion is POSTed (docs/callbacks.md). */
+export const CallbackTargetSchema = z.object({
+  url: z
+    .string()
+    .refine((url) => URL.canParse(url) && ['http:', 'https:'].includes(new URL(url).protocol), 'must be an http: or https: URL'),
+  secret: z.string().min(1).optional(),
+  headers: z.record(HeaderNameSchema, HeaderValueSchema).optional(),
+});
+export type CallbackTarget = z.output<typeof CallbackTargetSchema>;
+
 export const RunsSubmitParams = z
   .object({
     flowId: z.string().min(1).optional(),
@@ -78,6 +93,7 @@ export const RunsSubmitParams = z
     variables: nullAsAbsent(z.record(z.string(), z.unknown()).default({})),
     flowLabel: nullAsAbsent(z.string().optional()),
     observability: nullAsAbsent(ObservabilitySchema.optional()),
+    callback: nullAsAbsent(CallbackTargetSchema.optional()),
   })
   .refine((p) => (p.flowId === undefined) !== (p.flow === undefined), {
     message: 'exactly one of "flowId" and "flow" is required',
@@ -123,6 +139,52 @@ export const RunsListResult = z.object({
   runs: z.array(RunStatusSchema),
   nextCursor: z.string().optional(),
 });
+
+/** Which items of a run `runs/rerun` runs again: by status, or by index. */
+export const RerunItemsSchema = z.union([
+  z.enum(['failed', 'failedOrCancelled', 'all']),
+  z.array(z.number().int().nonnegative()).max(1_000_000),
+]);
+export type RerunItems = z.output<typeof RerunItemsSchema>;
+
+export const RunsRerunParams = z.object({
+  runId: z.string().min(1),
+  items: RerunItemsSchema.default('failed'),
+  overrides: OverridesSchema.optional(),
+  variables: z.record(z.string(), z.unknown()).optional(),
+  maxConcurrency: positiveInt.optional(),
+  flowLabel: z.string().optional(),
+});
+export type RunsRerunParamsType = z.output<typeof RunsRerunParams>;
+export const RunsRerunResult = RunStatusSchema;
+
+/** Most items one `runs/compare` answer lists. */
+export const MAX_COMPARE_PAGE = 1000;
+
+export const RunsCompareParams = z.object({
+  runIds: z.array(z.string().min(1)).min(2).max(4),
+  onlyDifferent: z.boolean().default(false),
+  offset: z.number().int().nonnegative().default(0),
+  limit: z.number().int().min(1).max(MAX_COMPARE_PAGE).default(100),
+});
+export type RunsCompareParamsType = z.output<typeof RunsCompareParams>;
+export const ComparedItemSchema = z.object({
+  key: z.number().int().nonnegative(),
+  results: z.array(FlowResultSchema.nullable()),
+  same: z.boolean(),
+});
+export const RunsCompareResult = z.object({
+  runs: z.array(RunStatusSchema),
+  summary: z.object({
+    items: z.number().int().nonnegative(),
+    same: z.number().int().nonnegative(),
+    different: z.number().int().nonnegative(),
+    missing: z.number().int().nonnegative(),
+  }),
+  items: z.array(ComparedItemSchema),
+  nextOffset: z.number().int().nonnegative().optional(),
+});
+export type RunsCompareResultType = z.output<typeof RunsCompareResult>;
 
 /** `nodes/list`: the nodes of the cluster sharing this runtime's state store (docs/cluster.md). */
 export const NodesListParams = z

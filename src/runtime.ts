@@ -154,7 +154,7 @@ export class Runtime {
       await ownStore.close();
       throw err;
     });
-    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits, shared });
+    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, callbacks: config.callbacks });
     const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component));
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
       plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service })));
@@ -162,6 +162,7 @@ export class Runtime {
     const runtime = new Runtime(config, blobs, store, runs, service, router, plugins, invoke, nodes, logger);
     try {
       await runs.startSharedWork();
+      runs.startCallbacks();
     } catch (err) {
       await runtime.close({ cancelRuns: false }).catch(() => {});
       throw err;
