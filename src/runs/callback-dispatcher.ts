@@ -116,7 +116,7 @@ export class CallbackDispatcher {
   private async deliverDue(): Promise<void> {
     const { store, holder, now } = this.deps;
     // The lease outlasts an attempt, with room for reading the run and recording the outcome.
-    const leaseMs = 2 * this.options.timeoutMs + 5_000;
+    const leaseMs = 2 * this.options.timeoutMs + 1_000;
     while (!this.stopped) {
       const claimed = await store.claimCallbacks({ holder, now: now(), leaseMs, limit: CLAIM_BATCH });
       await Promise.all(claimed.map((delivery) => this.deliver(delivery)));
