@@ -53,7 +53,7 @@ function durationText(run: RunStatus): string {
 function resultText(result: FlowResult | null): string {
   if (result === null) return '—';
   if (result.outcome === 'skipped') return 'skipped';
-  if (result.outcome === 'failed') return `failed: ${cut(describeFailure(result), 60)}`;
+  if (result.outcome === 'failed') return `failed: ${cut(describeFailure(result), 100)}`;
   return cut(JSON.stringify(result.value) ?? 'null', 40);
 }
 
