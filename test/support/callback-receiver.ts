@@ -23,10 +23,12 @@ export class CallbackReceiver {
   private constructor(
     public port: number,
     private readonly answer: (requestNumber: number) => number,
+    private readonly answerAfterMs: number,
   ) {}
 
-  static async start(answer: (requestNumber: number) => number = () => 200, port = 0): Promise<CallbackReceiver> {
-    const receiver = new CallbackReceiver(port, answer);
+  /** `answerAfterMs` holds each answer that long: a slow receiver, whose attempts stay under way a while. */
+  static async start(answer: (requestNumber: number) => number = () => 200, options: { port?: number; answerAfterMs?: number } = {}): Promise<CallbackReceiver> {
+    const receiver = new CallbackReceiver(options.port ?? 0, answer, options.answerAfterMs ?? 0);
     await receiver.listen();
     return receiver;
   }
@@ -42,8 +44,12 @@ export class CallbackReceiver {
       req.setEncoding('utf8').on('data', (d: string) => (body += d));
       req.on('end', () => {
         const answered = this.answer(this.received.length);
-        this.received.push({ headers: req.headers, body, json: JSON.parse(body) as ReceivedCallback['json'], answered });
-        res.writeHead(answered).end();
+        const record = () => {
+          this.received.push({ headers: req.headers, body, json: JSON.parse(body) as ReceivedCallback['json'], answered });
+          res.writeHead(answered).end();
+        };
+        if (this.answerAfterMs > 0) setTimeout(record, this.answerAfterMs);
+        else record();
       });
     });
     await new Promise<void>((resolve, reject) => {
