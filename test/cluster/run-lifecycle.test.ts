@@ -5,7 +5,7 @@ import { postgresAvailable } from '../support/postgres.js';
 import { until } from '../support/wait-for.js';
 
 /**
- * A cluster delivers each completion callback once (docs/callbacks.md): every node looks at the
+ * Reruns and compares answer the same on every node, and a cluster delivers each completion callback once (docs/callbacks.md): every node looks at the
  * one outbox, and a due callback is claimed by one node under a lease (SKIP LOCKED). The outbox
  * row falls due in the transaction that finishes the run, whichever node completes its last chunk.
  */
@@ -23,6 +23,27 @@ afterAll(async () => {
   await receiver?.close();
   await cluster?.close();
   await backends?.close();
+});
+
+describe.skipIf(!postgresAvailable())('cluster: reruns and compares', () => {
+  it('reruns chosen items of a run on any node, with source indices every node answers, and compares them', async () => {
+    const [node1, node2, node3] = cluster.nodes;
+    const source = await node1.client.submit({ flow: RECORD_FLOW, inputs: Array.from({ length: 10 }, (_, i) => ({ i })) });
+    await cluster.waitForRun(node1, source.runId);
+    const rerun = await node2.client.run(source.runId).rerun({ items: [7, 2, 9] });
+    expect(rerun.submitted).toMatchObject({ rerunOf: source.runId, items: { total: 3 } });
+    expect(await cluster.waitForRun(node3, rerun.runId)).toMatchObject({ status: 'success', rerunOf: source.runId });
+    const results = await node3.client.run(rerun.runId).itemResults();
+    expect(results.map((r) => [r.itemIndex, r.sourceIndex, (r.result as { value: { item: number } }).value.item])).toEqual([
+      [0, 7, 7],
+      [1, 2, 2],
+      [2, 9, 9],
+    ]);
+    const compared = await node1.client.compare([source.runId, rerun.runId], { onlyDifferent: false });
+    expect(compared.summary.items).toBe(10);
+    expect(compared.summary.missing).toBe(7);
+    expect(compared.items.filter((i) => i.results[1] !== null).map((i) => i.key)).toEqual([2, 7, 9]);
+  }, 120_000);
 });
 
 describe.skipIf(!postgresAvailable())('cluster: completion callbacks', () => {
