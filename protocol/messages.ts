@@ -67,17 +67,33 @@ const positiveInt = z.number().int().positive();
 /** `null` read as absent: Stepflow's servers send `null` for fields they leave unset. */
 const nullAsAbsent = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema);
 
-/** An HTTP header name (RFC 9110 token) and a value without line breaks. */
-const HeaderNameSchema = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not an HTTP header name');
-const HeaderValueSchema = z.string().regex(/^[^\r\n\0]*$/, 'an HTTP header value may not hold line breaks');
+/** Headers the HTTP client sets itself: a callback may not give them. */
+const CONNECTION_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect']);
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Header names (RFC 9110 tokens) the client leaves to the caller, with values HTTP can carry (no line breaks). */
+const CallbackHeadersSchema = z
+  .record(z.string(), z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'an HTTP header value of visible characters, without line breaks'))
+  .superRefine((headers, ctx) => {
+    for (const name of Object.keys(headers)) {
+      if (!HEADER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'not an HTTP header name' });
+      else if (CONNECTION_HEADERS.has(name.toLowerCase())) ctx.addIssue({ code: 'custom', path: [name], message: 'a header the HTTP client sets itself' });
+    }
+  });
+
+/** An http: or https: URL without credentials in it (they go in `headers`). */
+const CallbackUrlSchema = z.string().superRefine((text, ctx) => {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) ctx.addIssue({ code: 'custom', message: 'must be an http: or https: URL' });
+  else if (url.username !== '' || url.password !== '') ctx.addIssue({ code: 'custom', message: 'may not hold credentials (give them in callback.headers)' });
+});
 
 /** Where a run's completion is POSTed (docs/callbacks.md). */
 export const CallbackTargetSchema = z.object({
-  url: z
-    .string()
-    .refine((url) => URL.canParse(url) && ['http:', 'https:'].includes(new URL(url).protocol), 'must be an http: or https: URL'),
+  url: CallbackUrlSchema,
   secret: z.string().min(1).optional(),
-  headers: z.record(HeaderNameSchema, HeaderValueSchema).optional(),
+  headers: CallbackHeadersSchema.optional(),
 });
 export type CallbackTarget = z.output<typeof CallbackTargetSchema>;
 

@@ -1,4 +1,4 @@
-import type { RunStatus } from '../../protocol/index.js';
+import { ErrorCodes, RpcError, type RunStatus } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
 import { delayMs, positiveInt } from '../options.js';
 import type { CallbackAttempt, CallbackDelivery } from '../statestore/callback-outbox.js';
@@ -133,6 +133,8 @@ export class CallbackDispatcher {
       response = await postCallback(delivery.target, delivery.deliveryId, callbackBody(run), signal);
     } catch (err) {
       response = { delivered: false, error: `cannot read run ${delivery.runId}: ${(err as Error).message}` };
+      // A run deleted meanwhile has nothing left to report.
+      if (err instanceof RpcError && err.code === ErrorCodes.NotFound) response.giveUp = true;
     }
     if (this.stopped && !response.delivered) return;
     const attempt = nextAttempt(delivery, response, now(), this.options);
@@ -151,7 +153,7 @@ export function nextAttempt(delivery: CallbackDelivery, response: CallbackRespon
   if (response.delivered) return attempt;
   const made = delivery.attempts + 1;
   const waitMs = Math.min(options.maxBackoffMs, options.backoffMs * 2 ** Math.min(made - 1, 40));
-  if (at + waitMs <= delivery.dueSince + options.giveUpAfterMs) attempt.nextAttemptAt = at + waitMs;
+  if (!response.giveUp && at + waitMs <= delivery.dueSince + options.giveUpAfterMs) attempt.nextAttemptAt = at + waitMs;
   else attempt.error = `${attempt.error ?? 'not delivered'}; gave up after ${made} attempts`;
   return attempt;
 }

@@ -6,6 +6,8 @@ export interface CallbackResponse {
   delivered: boolean;
   statusCode?: number;
   error?: string;
+  /** Not worth trying again (the run is gone). */
+  giveUp?: boolean;
 }
 
 /** The JSON body of a completion callback (docs/callbacks.md). */

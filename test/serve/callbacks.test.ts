@@ -120,6 +120,9 @@ describe('completion callbacks', () => {
     expect(await refused({ url: 'not a url' })).toMatch(/"callback\.url"/);
     expect(await refused({ url: 'http://localhost:9/x' })).toMatch(/"callback\.url": host localhost is not in callbacks\.allowHosts/);
     expect(await refused({ url: 'http://127.0.0.1:9/x', headers: { 'X-A': 'line\r\nbreak' } })).toMatch(/"callback\.headers\.X-A"/);
+    expect(await refused({ url: 'http://user:pw@127.0.0.1:9/x' })).toMatch(/"callback\.url": may not hold credentials/);
+    expect(await refused({ url: 'http://127.0.0.1:9/x', headers: { Host: 'elsewhere' } })).toMatch(/"callback\.headers\.Host": a header the HTTP client sets itself/);
+    expect(await refused({ url: 'http://127.0.0.1:9/x', headers: { 'X A': 'v' } })).toMatch(/"callback\.headers\.X A": not an HTTP header name/);
     // Nothing was stored and the server goes on serving.
     expect((await c.list()).runs).toHaveLength(runsBefore);
     expect((await (await c.submit({ flow: FLOW, inputs: [{ n: 1 }] })).wait()).status).toBe('success');
