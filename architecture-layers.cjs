@@ -19,7 +19,7 @@ module.exports = {
   'src/config': ['protocol', 'blobstore', 'src/routing', 'src/values', 'src/errors.ts'],
   'src/executor': ['protocol', 'src/signals', 'src/flow', 'src/calls', 'src/errors.ts'],
   'src/statestore': ['protocol', 'src/config', 'src/errors.ts', 'src/log.ts', 'src/event-loop.ts'],
-  'src/runs': ['protocol', 'blobstore', 'src/signals', 'src/executor', 'src/flow', 'src/calls', 'src/statestore', 'src/errors.ts', 'src/options.ts', 'src/log.ts', 'src/event-loop.ts'],
+  'src/runs': ['protocol', 'blobstore', 'src/signals', 'src/values', 'src/executor', 'src/flow', 'src/calls', 'src/statestore', 'src/errors.ts', 'src/options.ts', 'src/log.ts', 'src/event-loop.ts'],
   'src/cluster': ['protocol', 'src/statestore', 'src/runs', 'src/config', 'src/log.ts', 'src/errors.ts'],
   'src/api': ['protocol', 'blobstore', 'src/runs', 'src/calls', 'src/rpc', 'src/errors.ts', 'src/options.ts', 'src/log.ts'],
   'src/plugins': ['protocol', 'blobstore', 'src/api', 'src/calls', 'src/config', 'src/flow', 'src/rpc', 'src/signals', 'src/transport', 'src/values', 'src/errors.ts', 'src/options.ts', 'src/log.ts', 'src/event-loop.ts'],

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TimeoutMsSchema } from './timeout.js';
 import {
   ComponentInfoSchema,
+  FlowResultSchema,
   ObservabilitySchema,
   RunStatusSchema,
   StatusSchema,
@@ -66,6 +67,36 @@ const positiveInt = z.number().int().positive();
 /** `null` read as absent: Stepflow's servers send `null` for fields they leave unset. */
 const nullAsAbsent = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema);
 
+/** Headers the HTTP client sets itself: a callback may not give them. */
+const CONNECTION_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect']);
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Header names (RFC 9110 tokens) the client leaves to the caller, with values HTTP can carry (no line breaks). */
+const CallbackHeadersSchema = z
+  .record(z.string(), z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'an HTTP header value of visible characters, without line breaks'))
+  .superRefine((headers, ctx) => {
+    for (const name of Object.keys(headers)) {
+      if (!HEADER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'not an HTTP header name' });
+      else if (CONNECTION_HEADERS.has(name.toLowerCase())) ctx.addIssue({ code: 'custom', path: [name], message: 'a header the HTTP client sets itself' });
+    }
+  });
+
+/** An http: or https: URL without credentials in it (they go in `headers`). */
+const CallbackUrlSchema = z.string().superRefine((text, ctx) => {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) ctx.addIssue({ code: 'custom', message: 'must be an http: or https: URL' });
+  else if (url.username !== '' || url.password !== '') ctx.addIssue({ code: 'custom', message: 'may not hold credentials (give them in callback.headers)' });
+});
+
+/** Where a run's completion is POSTed (docs/callbacks.md). */
+export const CallbackTargetSchema = z.object({
+  url: CallbackUrlSchema,
+  secret: z.string().min(1).optional(),
+  headers: CallbackHeadersSchema.optional(),
+});
+export type CallbackTarget = z.output<typeof CallbackTargetSchema>;
+
 export const RunsSubmitParams = z
   .object({
     flowId: z.string().min(1).optional(),
@@ -78,6 +109,7 @@ export const RunsSubmitParams = z
     variables: nullAsAbsent(z.record(z.string(), z.unknown()).default({})),
     flowLabel: nullAsAbsent(z.string().optional()),
     observability: nullAsAbsent(ObservabilitySchema.optional()),
+    callback: nullAsAbsent(CallbackTargetSchema.optional()),
   })
   .refine((p) => (p.flowId === undefined) !== (p.flow === undefined), {
     message: 'exactly one of "flowId" and "flow" is required',
@@ -123,6 +155,52 @@ export const RunsListResult = z.object({
   runs: z.array(RunStatusSchema),
   nextCursor: z.string().optional(),
 });
+
+/** Which items of a run `runs/rerun` runs again: by status, or by index. */
+export const RerunItemsSchema = z.union([
+  z.enum(['failed', 'failedOrCancelled', 'all']),
+  z.array(z.number().int().nonnegative()).max(1_000_000),
+]);
+export type RerunItems = z.output<typeof RerunItemsSchema>;
+
+export const RunsRerunParams = z.object({
+  runId: z.string().min(1),
+  items: RerunItemsSchema.default('failed'),
+  overrides: OverridesSchema.optional(),
+  variables: z.record(z.string(), z.unknown()).optional(),
+  maxConcurrency: positiveInt.optional(),
+  flowLabel: z.string().optional(),
+});
+export type RunsRerunParamsType = z.output<typeof RunsRerunParams>;
+export const RunsRerunResult = RunStatusSchema;
+
+/** Most items one `runs/compare` answer lists. */
+export const MAX_COMPARE_PAGE = 1000;
+
+export const RunsCompareParams = z.object({
+  runIds: z.array(z.string().min(1)).min(2).max(4),
+  onlyDifferent: z.boolean().default(false),
+  offset: z.number().int().nonnegative().default(0),
+  limit: z.number().int().min(1).max(MAX_COMPARE_PAGE).default(100),
+});
+export type RunsCompareParamsType = z.output<typeof RunsCompareParams>;
+export const ComparedItemSchema = z.object({
+  key: z.number().int().nonnegative(),
+  results: z.array(FlowResultSchema.nullable()),
+  same: z.boolean(),
+});
+export const RunsCompareResult = z.object({
+  runs: z.array(RunStatusSchema),
+  summary: z.object({
+    items: z.number().int().nonnegative(),
+    same: z.number().int().nonnegative(),
+    different: z.number().int().nonnegative(),
+    missing: z.number().int().nonnegative(),
+  }),
+  items: z.array(ComparedItemSchema),
+  nextOffset: z.number().int().nonnegative().optional(),
+});
+export type RunsCompareResultType = z.output<typeof RunsCompareResult>;
 
 /** `nodes/list`: the nodes of the cluster sharing this runtime's state store (docs/cluster.md). */
 export const NodesListParams = z

@@ -63,6 +63,8 @@ export const RunsSubmit = new RequestMethod('runs/submit', M.RunsSubmitParams, M
 export const RunsGet = new RequestMethod('runs/get', M.RunsGetParams, M.RunsGetResult);
 export const RunsCancel = new RequestMethod('runs/cancel', M.RunsCancelParams, M.RunsCancelResult);
 export const RunsList = new RequestMethod('runs/list', M.RunsListParams, M.RunsListResult);
+export const RunsRerun = new RequestMethod('runs/rerun', M.RunsRerunParams, M.RunsRerunResult);
+export const RunsCompare = new RequestMethod('runs/compare', M.RunsCompareParams, M.RunsCompareResult);
 export const NodesList = new RequestMethod('nodes/list', M.NodesListParams, M.NodesListResult);
 export const WorkersList = new RequestMethod('workers/list', M.WorkersListParams, M.WorkersListResult);
 
@@ -76,7 +78,7 @@ export const CancelRequest = new NotificationMethod('$/cancelRequest', M.CancelR
 /** Every request method, for schema generation and method-not-found checks. */
 export const REQUEST_METHODS = [
   Initialize, ComponentsList, ComponentsInfo, ComponentsExecute,
-  BlobsPut, BlobsGet, RunsSubmit, RunsGet, RunsCancel, RunsList, NodesList,
+  BlobsPut, BlobsGet, RunsSubmit, RunsGet, RunsCancel, RunsList, RunsRerun, RunsCompare, NodesList,
   WorkersList, WorkersRegister, WorkersDrain,
 ] as const;
 export const NOTIFICATION_METHODS = [Initialized, CancelRequest] as const;

@@ -76,8 +76,21 @@ export const ItemResultSchema = z.object({
   result: FlowResultSchema.optional(),
   completedAt: z.string().optional(),
   attempts: z.number().int().nonnegative().optional(),
+  /** In a rerun: the item's index in the run it reruns (docs/protocol.md, "runs/rerun"). */
+  sourceIndex: z.number().int().nonnegative().optional(),
 });
 export type ItemResult = z.infer<typeof ItemResultSchema>;
+
+/** How a run's completion callback fared (docs/callbacks.md): never its secret or headers. */
+export const CallbackStateSchema = z.object({
+  url: z.string(),
+  attempts: z.number().int().nonnegative(),
+  lastAttemptAt: z.string().optional(),
+  statusCode: z.number().int().optional(),
+  error: z.string().optional(),
+  deliveredAt: z.string().optional(),
+});
+export type CallbackState = z.infer<typeof CallbackStateSchema>;
 
 export const RunStatusSchema = z.object({
   runId: z.string(),
@@ -91,5 +104,8 @@ export const RunStatusSchema = z.object({
   completedAt: z.string().optional(),
   results: z.array(ItemResultSchema).optional(),
   nextOffset: z.number().int().nonnegative().optional(),
+  /** The run this one reruns (`runs/rerun`). */
+  rerunOf: z.string().optional(),
+  callback: CallbackStateSchema.optional(),
 });
 export type RunStatus = z.infer<typeof RunStatusSchema>;

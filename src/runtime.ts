@@ -158,7 +158,7 @@ export class Runtime {
       await ownStore.close();
       throw err;
     });
-    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits, shared });
+    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, callbacks: config.callbacks });
     const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component));
     const workers = new WorkerRegistry({ runtimeApi: service, logger: logger.child({ component: 'workers' }), node: nodes.nodeId });
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
@@ -167,6 +167,7 @@ export class Runtime {
     const runtime = new Runtime(config, blobs, store, runs, service, router, plugins, invoke, nodes, workers, logger);
     try {
       await runs.startSharedWork();
+      runs.startCallbacks();
     } catch (err) {
       await runtime.close({ cancelRuns: false }).catch(() => {});
       throw err;

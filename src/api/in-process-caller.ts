@@ -2,8 +2,10 @@ import {
   BlobsGet,
   BlobsPut,
   RunsCancel,
+  RunsCompare,
   RunsGet,
   RunsList,
+  RunsRerun,
   RunsSubmit,
   parseOrInvalidParams,
   type ParamsIn,
@@ -26,6 +28,8 @@ const HANDLERS = new Map<AnyMethod, Handler>([
   [RunsGet, (api, params, caller) => api.runsGet(params, caller)],
   [RunsCancel, (api, params, caller) => api.runsCancel(params, caller)],
   [RunsList, (api, params, caller) => api.runsList(params, caller)],
+  [RunsRerun, (api, params, caller) => api.runsRerun(params, caller)],
+  [RunsCompare, (api, params, caller) => api.runsCompare(params, caller)],
 ]);
 
 /**

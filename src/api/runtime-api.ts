@@ -24,4 +24,6 @@ export interface RuntimeApi {
   runsGet(params: z.output<typeof M.RunsGetParams>, caller: CallerContext): Promise<RunStatus>;
   runsCancel(params: z.output<typeof M.RunsCancelParams>, caller: CallerContext): Promise<RunStatus>;
   runsList(params: z.output<typeof M.RunsListParams>, caller: CallerContext): Promise<z.input<typeof M.RunsListResult>>;
+  runsRerun(params: z.output<typeof M.RunsRerunParams>, caller: CallerContext): Promise<RunStatus>;
+  runsCompare(params: z.output<typeof M.RunsCompareParams>, caller: CallerContext): Promise<z.input<typeof M.RunsCompareResult>>;
 }

@@ -45,4 +45,12 @@ export class RuntimeService implements RuntimeApi {
   runsList(params: Parameters<RuntimeApi['runsList']>[0]): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
     return this.runs.list(params);
   }
+
+  runsRerun(params: Parameters<RuntimeApi['runsRerun']>[0]): Promise<RunStatus> {
+    return this.runs.rerun(params, { isRoutable: this.isRoutable });
+  }
+
+  runsCompare(params: Parameters<RuntimeApi['runsCompare']>[0]): ReturnType<RuntimeApi['runsCompare']> {
+    return this.runs.compare(params);
+  }
 }

@@ -3,11 +3,13 @@ import { ConfigError, FlowLoadError } from '../errors.js';
 import { formatDiagnostic } from '../flow/load.js';
 import type { Diagnostic } from '../flow/validate.js';
 import { cancelCommand } from './commands/cancel.js';
+import { compareCommand } from './commands/compare.js';
 import { componentsCommand } from './commands/components.js';
 import { getCommand } from './commands/get.js';
 import { itemsCommand } from './commands/items.js';
 import { listCommand } from './commands/list.js';
 import { nodesCommand } from './commands/nodes.js';
+import { rerunCommand } from './commands/rerun.js';
 import { workersCommand } from './commands/workers.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
@@ -29,6 +31,8 @@ const COMMANDS: Record<string, (argv: string[], out: Output) => Promise<number>>
   cancel: cancelCommand,
   list: listCommand,
   items: itemsCommand,
+  rerun: rerunCommand,
+  compare: compareCommand,
   nodes: nodesCommand,
   workers: workersCommand,
 };
@@ -46,6 +50,8 @@ commands:
   submit      submit a run to a served runtime
   get         a run's status and results from a served runtime
   items       a run's items (e.g. the failed ones) from a served runtime
+  rerun       run items of a finished run again (the failed ones by default)
+  compare     compare 2 to 4 runs item by item
   cancel      cancel a run on a served runtime
   list        list the runs of a served runtime
   nodes       list the nodes of a served runtime's cluster

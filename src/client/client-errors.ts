@@ -1,4 +1,4 @@
-import { ErrorCodes, RpcError, RunsCancel, RunsGet, RunsSubmit, type RequestMethod } from '../../protocol/index.js';
+import { ErrorCodes, RpcError, RunsCancel, RunsCompare, RunsGet, RunsRerun, RunsSubmit, type RequestMethod } from '../../protocol/index.js';
 
 /**
  * Errors a runtime answers, by what went wrong rather than by code (docs/client.md, "Errors").
@@ -60,6 +60,9 @@ export function namedClientError(error: unknown, method: RequestMethod<any, any>
     case ErrorCodes.NotFound: {
       const runId = field(params, 'runId');
       if ((method === RunsGet || method === RunsCancel) && runId !== undefined) return new RunNotFoundError(runId, message, data);
+      // A rerun's -32011 may name its flow instead; a compare names the run it did not find.
+      const missingRun = field(data, 'runId');
+      if ((method === RunsRerun || method === RunsCompare) && missingRun !== undefined) return new RunNotFoundError(missingRun, message, data);
       const flowId = field(params, 'flowId');
       if (method === RunsSubmit && flowId !== undefined) return new FlowNotFoundError(flowId, message, data);
       return error;

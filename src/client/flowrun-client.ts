@@ -3,6 +3,7 @@ import type WebSocket from 'ws';
 import {
   BlobsGet,
   BlobsPut,
+  RunsCompare,
   RunsList,
   RunsSubmit,
   type BlobType,
@@ -39,6 +40,8 @@ export interface ConnectOptions {
 export type SubmitParams = ParamsIn<typeof RunsSubmit>;
 export type ListRunsParams = NonNullable<ParamsIn<typeof RunsList>>;
 export type ListRunsResult = ResultOut<typeof RunsList>;
+export type CompareRunsParams = Omit<ParamsIn<typeof RunsCompare>, 'runIds'>;
+export type CompareRunsResult = ResultOut<typeof RunsCompare>;
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -120,6 +123,14 @@ export class FlowrunClient {
   /** Lists runs, newest first (`runs/list`). */
   list(params: ListRunsParams = {}, options?: RequestOptions): Promise<ListRunsResult> {
     return this.sendRequest(RunsList, params, options);
+  }
+
+  /**
+   * Compares 2–4 runs item by item (`runs/compare`): a summary, and a page of items with each
+   * run's result and whether they are the same (`nextOffset` while more remain).
+   */
+  compare(runIds: readonly string[], params: CompareRunsParams = {}, options?: RequestOptions): Promise<CompareRunsResult> {
+    return this.sendRequest(RunsCompare, { ...params, runIds: [...runIds] }, options);
   }
 
   /** Stores a blob and returns its id (`sha256:…`). A `flow` blob is validated first. */

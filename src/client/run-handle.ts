@@ -1,6 +1,7 @@
 import {
   RunsCancel,
   RunsGet,
+  RunsRerun,
   RunsSubmit,
   isTerminal,
   type FlowResult,
@@ -32,7 +33,7 @@ const PAGE_SHARE_OF_FRAME = 4;
 
 /**
  * A handle on a run, by id: `status()`, `wait()`, `result()`, `results()`, `itemResults()`,
- * `cancel()`. Waits are server-side long polls (`runs/get` with `wait`), never client-side
+ * `rerun()`, `cancel()`. Waits are server-side long polls (`runs/get` with `wait`), never client-side
  * polling. The same handle serves a remote runtime and an embedded one; a run the runtime does
  * not know rejects with `RunNotFoundError`.
  */
@@ -101,6 +102,15 @@ export class RunHandle {
       offset = page.results.length > 0 ? page.nextOffset : undefined;
     }
     return out;
+  }
+
+  /**
+   * Runs items of this finished run again as a new run (`runs/rerun`; by default the failed ones)
+   * and returns the new run's handle; its results carry each item's `sourceIndex` here.
+   */
+  async rerun(params: Omit<ParamsIn<typeof RunsRerun>, 'runId'> = {}, options: RequestOptions = {}): Promise<RunHandle> {
+    const status = await this.request(RunsRerun, { ...params, runId: this.runId }, options);
+    return new RunHandle(this.caller, status.runId, status);
   }
 
   /** Cancels the run (and its children); finished results are kept. */

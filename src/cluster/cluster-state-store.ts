@@ -1,6 +1,7 @@
 import type { Status } from '../../protocol/index.js';
 import type { ItemTransitions } from '../statestore/item-transitions.js';
-import { insertRun, type PostgresStateStore } from '../statestore/postgres-state-store.js';
+import { CALLBACK_DUE, insertRun, type PostgresStateStore } from '../statestore/postgres-state-store.js';
+import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from '../statestore/callback-outbox.js';
 import type { LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from '../statestore/state-store.js';
 import type { RunStatusCounts } from '../statestore/run-status-counts.js';
 import { FINISH_EMPTY_RUN, INSERT_CHUNKS, WORK_CHANNEL } from './chunks-sql.js';
@@ -33,6 +34,7 @@ export class ClusterStateStore implements StateStore {
       await insertRun(client, run, inputs);
       if (inputs.length === 0) {
         await client.query(FINISH_EMPTY_RUN, [run.runId]);
+        await client.query(CALLBACK_DUE, [run.runId, run.createdAt]);
         return;
       }
       await client.query(INSERT_CHUNKS, [run.runId, chunkSize, inputs.length]);
@@ -62,8 +64,21 @@ export class ClusterStateStore implements StateStore {
     return this.options.store.loadRun(runId);
   }
 
-  loadInputs(runId: string): Promise<unknown[]> {
-    return this.options.store.loadInputs(runId);
+  loadInputs(runId: string, indices?: readonly number[]): Promise<unknown[]> {
+    return this.options.store.loadInputs(runId, indices);
+  }
+
+  callbackStates(runIds: readonly string[]): Promise<Map<string, StoredCallbackState>> {
+    return this.options.store.callbackStates(runIds);
+  }
+
+  /** Claimed with SKIP LOCKED and a lease: one node at a time delivers each callback. */
+  claimCallbacks(claim: CallbackClaim): Promise<CallbackDelivery[]> {
+    return this.options.store.claimCallbacks(claim);
+  }
+
+  recordCallbackAttempt(runId: string, attempt: CallbackAttempt): Promise<void> {
+    return this.options.store.recordCallbackAttempt(runId, attempt);
   }
 
   /** Nothing to resume: the chunks of unfinished runs are claimed by the nodes. */

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Status } from '../../protocol/index.js';
+import { CALLBACK_DUE } from '../statestore/postgres-state-store.js';
 import { COUNT_ITEMS, FINISH_RUN, HAS_OPEN_CHUNK, LOCK_RUN, RUNS_CHANNEL } from './chunks-sql.js';
 
 /**
@@ -18,8 +19,10 @@ export async function finishRunIfDone(client: pg.ClientBase, runId: string): Pro
   const counts = await client.query<{ status: string; n: number }>(COUNT_ITEMS, [runId]);
   const failed = counts.rows.find((r) => r.status === 'failed')?.n ?? 0;
   const status: Status = cancelled ? 'cancelled' : total > 0 && failed === total ? 'failed' : 'success';
-  const { rowCount } = await client.query(FINISH_RUN, [runId, status]);
-  if (rowCount !== 1) return false;
+  const finished = await client.query<{ completed_at: number }>(`${FINISH_RUN} RETURNING completed_at`, [runId, status]);
+  if (finished.rowCount !== 1) return false;
+  // The callback's outbox row falls due in the transaction that finishes the run (docs/callbacks.md).
+  await client.query(CALLBACK_DUE, [runId, finished.rows[0].completed_at]);
   await client.query('SELECT pg_notify($1, $2)', [RUNS_CHANNEL, runId]);
   return true;
 }

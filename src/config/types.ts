@@ -27,6 +27,24 @@ export interface FlowrunConfig {
   limits?: LimitsConfig;
   /** Nodes sharing a PostgreSQL state store (`cluster:`); absent: the defaults of docs/config.md. */
   cluster?: ClusterConfig;
+  /** How completion callbacks are delivered (`callbacks:`); absent keys: the defaults of docs/callbacks.md. */
+  callbacks?: CallbacksConfig;
+}
+
+/** `callbacks:` — see docs/callbacks.md for the defaults. */
+export interface CallbacksConfig {
+  /** Hosts a callback URL may name (`*.domain` for subdomains); absent: any host. */
+  allowHosts?: string[];
+  /** Wait before the second attempt, doubling after each failed one (ms). */
+  backoffMs?: number;
+  /** Longest wait between attempts (ms). */
+  maxBackoffMs?: number;
+  /** No attempt starts later than this after the run finished (ms). */
+  giveUpAfterMs?: number;
+  /** How long one attempt may take (ms). */
+  timeoutMs?: number;
+  /** How often the outbox is looked at for due callbacks (ms). */
+  pollMs?: number;
 }
 
 /** `cluster:` — see docs/config.md for the defaults. */

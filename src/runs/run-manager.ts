@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import {
+  ErrorCodes,
   MAX_TIMEOUT_MS,
   RpcError,
+  type CallbackTarget,
   type FlowResult,
   type Observability,
   type Overrides,
   type RunStatus,
   type RunsGetParamsType,
+  type RunsCompareParamsType,
+  type RunsCompareResultType,
   type RunsListParamsType,
+  type RunsRerunParamsType,
   type RunsSubmitParamsType,
 } from '../../protocol/index.js';
 import type { BlobStore } from '../../blobstore/blob-store.js';
@@ -35,6 +40,10 @@ import { ChunkRunner } from './chunk-runner.js';
 import type { SharedWork } from './shared-work.js';
 import { ItemTally } from './item-tally.js';
 import { CallCounts } from '../calls/call-counts.js';
+import { CallbackDispatcher, isAllowedHost, type CallbackOptions } from './callback-dispatcher.js';
+import { withCallbackStates } from './callback-states.js';
+import { selectRerunItems } from './rerun-selection.js';
+import { compareRuns } from './run-comparison.js';
 
 /** Options of a RunManager. */
 export interface RunManagerOptions {
@@ -56,6 +65,8 @@ export interface RunManagerOptions {
    * database. Default: none (this process executes the runs it stores).
    */
   shared?: SharedWork;
+  /** How completion callbacks are delivered (docs/callbacks.md); `holder` names this process in the outbox (default a random id). */
+  callbacks?: CallbackOptions & { holder?: string };
 }
 
 /** Who submits: a component executing an item (its run becomes the parent), or nobody. */
@@ -76,6 +87,11 @@ export interface StartOptions {
   parent?: ExecutionScope;
   /** Parent trace context of the run's span. */
   observability?: Observability;
+  /** POSTed when the run turns terminal (docs/callbacks.md). */
+  callback?: CallbackTarget;
+  /** The run this one reruns, and each item's index in it. */
+  rerunOf?: string;
+  sourceIndices?: readonly number[];
 }
 
 /**
@@ -99,6 +115,8 @@ export class RunManager {
   readonly callCounts = new CallCounts();
   /** Items this manager settled, by status, and the recent rate (`GET /metrics`). */
   readonly itemTally: ItemTally;
+  private readonly callbacks: CallbackDispatcher;
+  private readonly allowHosts: readonly string[] | undefined;
 
   constructor(options: RunManagerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -145,6 +163,15 @@ export class RunManager {
         compile: async (flowId, overrides) => (await this.resolveFlow(undefined, flowId, overrides)).compiled,
       });
     }
+    this.allowHosts = options.callbacks?.allowHosts;
+    this.callbacks = new CallbackDispatcher({
+      store,
+      holder: options.callbacks?.holder ?? randomUUID(),
+      statusOf: async (runId) => (await this.lookup(runId)).state.snapshot(),
+      logger,
+      now,
+      options: options.callbacks,
+    });
   }
 
   /** On a cluster: starts claiming chunks of the shared runs (docs/cluster.md). */
@@ -152,10 +179,16 @@ export class RunManager {
     await this.chunks?.start();
   }
 
+  /** Starts delivering completion callbacks from the state store's outbox, those of earlier processes too (docs/callbacks.md). */
+  startCallbacks(): void {
+    this.callbacks.start();
+  }
+
   /** Submits a run (docs/protocol.md, `runs/submit`); with `wait`, returns when it is terminal or `timeoutMs` passed. */
   async submit(params: RunsSubmitParamsType, context: SubmitContext = {}): Promise<RunStatus> {
     const { flowId, compiled } = await this.resolveFlow(params.flow, params.flowId, params.overrides);
     if (context.isRoutable) refuseUnroutedSteps(compiled.flow, context.isRoutable);
+    if (params.callback) this.refuseCallbackHost(params.callback.url);
     const run = await this.start(compiled, flowId, params.inputs, {
       maxConcurrency: params.maxConcurrency,
       variables: params.variables,
@@ -163,14 +196,59 @@ export class RunManager {
       flowLabel: params.flowLabel,
       parent: context.parent,
       observability: params.observability,
+      callback: params.callback,
     });
-    if (!params.wait) return run.state.snapshot();
+    if (!params.wait) return this.withCallback(run.state.snapshot());
     if (this.shared) {
       await this.shared.waitFinished(run.runId, params.timeoutMs, context.signal);
-      return (await this.lookup(run.runId)).state.snapshot({ includeResults: true });
+      return this.withCallback((await this.lookup(run.runId)).state.snapshot({ includeResults: true }));
     }
     await this.waitTerminal(run.state, params.timeoutMs, context.signal);
-    return run.state.snapshot({ includeResults: true });
+    return this.withCallback(run.state.snapshot({ includeResults: true }));
+  }
+
+  /**
+   * Runs the chosen items of a terminal run again over their original inputs (docs/protocol.md,
+   * `runs/rerun`): a new run of the same flow, `rerunOf` the source, each item with its `sourceIndex`.
+   * The source's overrides, variables, concurrency and label apply unless given. No item chosen
+   * gives a run of no items, which succeeds at once. Unknown run → -32011; one not terminal → -32013.
+   */
+  async rerun(params: RunsRerunParamsType, context: SubmitContext = {}): Promise<RunStatus> {
+    const { state } = await this.lookup(params.runId);
+    if (!state.isTerminal) {
+      throw new RpcError(ErrorCodes.Conflict, `Run ${params.runId} is ${state.status}: only a finished run can be rerun`, { runId: params.runId, status: state.status });
+    }
+    // The store holds what memory holds once the journal is written.
+    await this.writer.settled();
+    const source = await this.store.loadRun(params.runId).catch((err: unknown) => {
+      throw asStoreError(err, `cannot load run ${params.runId}`);
+    });
+    if (!source) throw RpcError.notFound(`Run not found: ${params.runId}`, { runId: params.runId });
+    const indices = selectRerunItems(source.items, params.items);
+    const { record } = source;
+    const overrides = params.overrides ?? record.overrides;
+    const { flowId, compiled } = await this.resolveFlow(undefined, record.flowId, overrides);
+    if (context.isRoutable) refuseUnroutedSteps(compiled.flow, context.isRoutable);
+    const inputs = await this.store.loadInputs(record.runId, indices);
+    const run = await this.start(compiled, flowId, inputs, {
+      maxConcurrency: params.maxConcurrency ?? record.maxConcurrency,
+      variables: params.variables ?? record.variables,
+      overrides,
+      flowLabel: params.flowLabel ?? record.flowLabel,
+      rerunOf: record.runId,
+      sourceIndices: indices,
+    });
+    return run.state.snapshot();
+  }
+
+  /** Compares 2–4 runs item by item (docs/protocol.md, `runs/compare`). Unknown run → -32011. */
+  async compare(params: RunsCompareParamsType): Promise<RunsCompareResultType> {
+    const twice = params.runIds.findIndex((id, k) => params.runIds.indexOf(id) !== k);
+    if (twice >= 0) throw RpcError.invalidParams(`Invalid params for runs/compare: field "runIds[${twice}]": run ${params.runIds[twice]} is named twice`);
+    const states = [];
+    for (const runId of params.runIds) states.push((await this.lookup(runId)).state);
+    const statuses = await withCallbackStates(this.store, states.map((state) => state.snapshot()));
+    return compareRuns(states, statuses, params);
   }
 
   /**
@@ -191,6 +269,8 @@ export class RunManager {
       maxConcurrency: Math.max(1, options.maxConcurrency ?? inputs.length),
       variables: options.variables ?? {},
       ...(options.overrides && Object.keys(options.overrides).length > 0 && { overrides: options.overrides }),
+      ...(options.rerunOf !== undefined && { rerunOf: options.rerunOf, sourceIndices: options.sourceIndices }),
+      ...(options.callback && { callback: options.callback }),
     };
     try {
       await this.store.createRun(record, inputs);
@@ -208,6 +288,8 @@ export class RunManager {
     const run = this.registry.activate(state, options.observability, depth, true);
     // A run of no items is terminal from birth, before its journal was attached: record that.
     if (state.isTerminal) state.journal?.runFinished(state.status, record.createdAt);
+    // Its callback is due once the finish is written: deliver it then rather than at the next poll.
+    if (record.callback) state.onTerminal(() => this.writer.after(async () => this.callbacks.wake()));
     this.logger.debug({ runId: record.runId, flowId, items: inputs.length, parentRunId: record.parentRunId, depth }, 'run submitted');
     this.execute(run, compiled, inputs, record.maxConcurrency, record.variables);
     return { runId: record.runId, state };
@@ -265,12 +347,14 @@ export class RunManager {
       await this.shared.waitFinished(params.runId, params.timeoutMs, signal);
       ({ state } = await this.lookup(params.runId));
     }
-    return state.snapshot({
-      includeResults: params.includeResults,
-      resultOrder: params.resultOrder,
-      offset: params.offset,
-      limit: params.limit,
-    });
+    return this.withCallback(
+      state.snapshot({
+        includeResults: params.includeResults,
+        resultOrder: params.resultOrder,
+        offset: params.offset,
+        limit: params.limit,
+      }),
+    );
   }
 
   /** Cancels a run and its children (docs/protocol.md, `runs/cancel`). A terminal run is returned unchanged. */
@@ -281,9 +365,9 @@ export class RunManager {
       await this.shared.cancel(runId).catch((err: unknown) => {
         throw asStoreError(err, `cannot cancel run ${runId}`);
       });
-      return (await this.lookup(runId)).state.snapshot();
+      return this.withCallback((await this.lookup(runId)).state.snapshot());
     }
-    return state.snapshot();
+    return this.withCallback(state.snapshot());
   }
 
   /** Lists runs newest first with filters and cursor paging (docs/protocol.md, `runs/list`). */
@@ -308,6 +392,9 @@ export class RunManager {
     });
     // Live runs answer from memory (their counters are ahead of the journal).
     const runs = page.runs.map((s) => this.registry.live(s.record.runId)?.state.snapshot() ?? storedRunStatus(s));
+    await withCallbackStates(this.store, runs, runs.map((run) => run.runId)).catch((err: unknown) => {
+      throw asStoreError(err, 'cannot list runs');
+    });
     return page.nextCursor === undefined ? { runs } : { runs, nextCursor: page.nextCursor };
   }
 
@@ -346,6 +433,7 @@ export class RunManager {
     this.recovery.stop();
     await this.registry.cancelAll();
     await this.writer.drain();
+    await this.callbacks.stop();
   }
 
   /**
@@ -355,6 +443,7 @@ export class RunManager {
   async suspend(): Promise<void> {
     this.recovery.stop();
     this.chunks?.stop();
+    await this.callbacks.stop();
     this.writer.stop();
     this.registry.abortAll();
     await this.writer.drain();
@@ -365,6 +454,22 @@ export class RunManager {
   /** Waits until every transition so far is in the state store. */
   flush(): Promise<void> {
     return this.writer.settled();
+  }
+
+  /** The status with its callback's delivery state, when it has a callback. */
+  private async withCallback(status: RunStatus): Promise<RunStatus> {
+    if (status.callback === undefined) return status;
+    const [withState] = await withCallbackStates(this.store, [status]).catch((err: unknown) => {
+      throw asStoreError(err, `cannot read the callback of run ${status.runId}`);
+    });
+    return withState;
+  }
+
+  /** A callback URL whose host `callbacks.allowHosts` does not list is refused (`-32602`). */
+  private refuseCallbackHost(url: string): void {
+    const host = new URL(url).hostname;
+    if (isAllowedHost(host, this.allowHosts)) return;
+    throw RpcError.invalidParams(`Invalid params for runs/submit: field "callback.url": host ${host} is not in callbacks.allowHosts`, { host });
   }
 
   /** Executes the items of a live run, all of them in order, `maxConcurrency` at a time. */

@@ -7,7 +7,10 @@ import { runStatusOf } from './run-status.js';
 const STATUS_NAMES: readonly Status[] = ITEM_STATUS_BY_CODE;
 
 /** What a run is, fixed at submit: the stored record without how it was submitted. */
-export type RunIdentity = Pick<RunRecord, 'runId' | 'flowId' | 'flowName' | 'flowLabel' | 'parentRunId' | 'createdAt' | 'total'>;
+export type RunIdentity = Pick<
+  RunRecord,
+  'runId' | 'flowId' | 'flowName' | 'flowLabel' | 'parentRunId' | 'createdAt' | 'total' | 'rerunOf' | 'sourceIndices' | 'callback'
+>;
 
 /**
  * Hears every item transition and the run's end, in order: how the run manager journals a
@@ -96,6 +99,11 @@ export class RunState {
 
   attemptsOf(index: number): number {
     return this.attempts[index];
+  }
+
+  /** The result of a settled item, or undefined (unsettled, or cancelled without one). */
+  resultOf(index: number): FlowResult | undefined {
+    return this.results[index];
   }
 
   /**
@@ -282,6 +290,8 @@ export class RunState {
     if (result !== undefined) item.result = result;
     if (s >= S.Success) item.completedAt = iso.of(this.completedAt[index]);
     if (this.attempts[index] > 0) item.attempts = this.attempts[index];
+    const sources = this.identity.sourceIndices;
+    if (sources !== undefined) item.sourceIndex = sources[index];
     return item;
   }
 }

@@ -17,6 +17,9 @@ export function runStatusOf(id: RunIdentity, status: Status, items: ItemCounts, 
     items,
     createdAt: new Date(id.createdAt).toISOString(),
     ...(completedAt !== undefined && { completedAt: new Date(completedAt).toISOString() }),
+    ...(id.rerunOf !== undefined && { rerunOf: id.rerunOf }),
+    // The delivery state is the outbox's: the run manager fills it in (`callback-states.ts`).
+    ...(id.callback !== undefined && { callback: { url: id.callback.url, attempts: 0 } }),
   };
 }
 

@@ -1,4 +1,6 @@
-import type { FlowResult, Status } from '../../protocol/index.js';
+import { randomUUID } from 'node:crypto';
+import type { CallbackTarget, FlowResult, Status } from '../../protocol/index.js';
+import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from './callback-outbox.js';
 import { ITEM_STATUS_BY_CODE } from './item-status.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type {
@@ -85,12 +87,26 @@ interface MemoryRun {
   record: RunRecord;
   state: StoredRunState;
   items: MemoryItems;
+  /** The inputs as given (the caller does not change them): what a rerun runs again. */
+  inputs: readonly unknown[];
+}
+
+/** A row of the callback outbox (docs/callbacks.md). */
+interface MemoryCallback {
+  runId: string;
+  target: CallbackTarget;
+  deliveryId: string;
+  state: StoredCallbackState;
+  dueSince?: number;
+  nextAttemptAt?: number;
+  leaseUntil: number;
 }
 
 /** Keeps runs in process memory: the default for `flowrun run`; nothing survives the process. */
 export class MemoryStateStore implements StateStore {
   private readonly runs = new Map<string, MemoryRun>();
   private readonly order: MemoryRun[] = [];
+  private readonly callbacks = new Map<string, MemoryCallback>();
 
   async createRun(record: RunRecord, inputs: readonly unknown[]): Promise<void> {
     const run: MemoryRun = {
@@ -98,9 +114,14 @@ export class MemoryStateStore implements StateStore {
       record,
       state: { status: 'running', cancelRequested: false },
       items: new MemoryItems(inputs.length),
+      inputs,
     };
     this.runs.set(record.runId, run);
     this.order.push(run);
+    if (record.callback) {
+      const { runId, callback } = record;
+      this.callbacks.set(runId, { runId, target: callback, deliveryId: randomUUID(), state: { url: callback.url, attempts: 0 }, leaseUntil: 0 });
+    }
   }
 
   async recordItems(transitions: ItemTransitions): Promise<void> {
@@ -125,19 +146,57 @@ export class MemoryStateStore implements StateStore {
   async finishRun(runId: string, status: Status, completedAt: number): Promise<void> {
     const run = this.runs.get(runId);
     if (run) run.state = { ...run.state, status, completedAt };
+    const callback = this.callbacks.get(runId);
+    if (callback && callback.dueSince === undefined) callback.dueSince = callback.nextAttemptAt = completedAt;
   }
 
   async loadRun(runId: string): Promise<LoadedRun | undefined> {
     const run = this.runs.get(runId);
     if (!run) return undefined;
     const items = new Array<StoredItem>(run.items.total);
-    for (let i = 0; i < items.length; i++) items[i] = run.items.item(i);
+    const sources = run.record.sourceIndices;
+    for (let i = 0; i < items.length; i++) {
+      items[i] = run.items.item(i);
+      if (sources) items[i].sourceIndex = sources[i];
+    }
     return { record: run.record, state: { ...run.state }, items };
   }
 
-  async loadInputs(): Promise<unknown[]> {
-    // Memory runs never outlive their process, so there is nothing to resume.
-    return [];
+  async loadInputs(runId: string, indices?: readonly number[]): Promise<unknown[]> {
+    const inputs = this.runs.get(runId)?.inputs ?? [];
+    return indices === undefined ? [...inputs] : indices.filter((i) => i >= 0 && i < inputs.length).map((i) => inputs[i]);
+  }
+
+  async callbackStates(runIds: readonly string[]): Promise<Map<string, StoredCallbackState>> {
+    const states = new Map<string, StoredCallbackState>();
+    for (const runId of runIds) {
+      const callback = this.callbacks.get(runId);
+      if (callback) states.set(runId, { ...callback.state });
+    }
+    return states;
+  }
+
+  async claimCallbacks(claim: CallbackClaim): Promise<CallbackDelivery[]> {
+    const due = [...this.callbacks.values()]
+      .filter((c) => c.nextAttemptAt !== undefined && c.nextAttemptAt <= claim.now && c.leaseUntil <= claim.now)
+      .sort((a, b) => a.nextAttemptAt! - b.nextAttemptAt!)
+      .slice(0, claim.limit);
+    return due.map((c) => {
+      c.leaseUntil = claim.now + claim.leaseMs;
+      return { runId: c.runId, deliveryId: c.deliveryId, target: c.target, attempts: c.state.attempts, dueSince: c.dueSince! };
+    });
+  }
+
+  async recordCallbackAttempt(runId: string, attempt: CallbackAttempt): Promise<void> {
+    const callback = this.callbacks.get(runId);
+    if (!callback || callback.state.deliveredAt !== undefined) return;
+    const state: StoredCallbackState = { url: callback.state.url, attempts: callback.state.attempts + 1, lastAttemptAt: attempt.at };
+    if (attempt.statusCode !== undefined) state.statusCode = attempt.statusCode;
+    if (attempt.error !== undefined) state.error = attempt.error;
+    if (attempt.delivered) state.deliveredAt = attempt.at;
+    callback.state = state;
+    callback.nextAttemptAt = attempt.delivered ? undefined : attempt.nextAttemptAt;
+    callback.leaseUntil = 0;
   }
 
   async unfinishedRuns(): Promise<string[]> {

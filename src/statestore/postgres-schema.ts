@@ -80,6 +80,30 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE SEQUENCE IF NOT EXISTS item_completion_seq;
   ALTER TABLE items ALTER COLUMN completion_seq TYPE bigint;
   `,
+  // Reruns (the source run, each item's index in it) and the outbox of completion callbacks
+  // (docs/callbacks.md): due_since and next_attempt_at are NULL until the run's finish is recorded;
+  // in a cluster one node at a time holds a due callback under a lease.
+  `
+  ALTER TABLE runs ADD COLUMN IF NOT EXISTS rerun_of text;
+  ALTER TABLE items ADD COLUMN IF NOT EXISTS source_index integer;
+  CREATE TABLE IF NOT EXISTS callbacks (
+    run_id text PRIMARY KEY,
+    url text NOT NULL,
+    secret text,
+    headers json,
+    delivery_id text NOT NULL,
+    due_since bigint,
+    next_attempt_at bigint,
+    attempts integer NOT NULL DEFAULT 0,
+    last_attempt_at bigint,
+    status_code integer,
+    error text,
+    delivered_at bigint,
+    holder text,
+    lease_until bigint NOT NULL DEFAULT 0
+  );
+  CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+  `,
 ];
 
 /** Brings the database to the newest schema, holding an advisory lock so concurrent starters do not race. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Status } from '../../protocol/index.js';
 import { ITEMS_PER_SLICE } from '../event-loop.js';
@@ -7,7 +8,9 @@ import { ITEM_STATUS_BY_CODE } from './item-status.js';
 import { listRunsFrom } from './list-runs.js';
 import { migratePostgres } from './postgres-schema.js';
 import { runQueryCondition, type SqlParams } from './run-query-sql.js';
-import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, recordOfRow, stateOfRow } from './sql-rows.js';
+import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, loadedRecord, recordOfRow, stateOfRow } from './sql-rows.js';
+import { CALLBACK_COLUMNS, callbackStateOfRow, callbackTargetOfRow, deliveryOfRow } from './callback-outbox.js';
+import type { CallbackAttempt, CallbackClaim, CallbackDelivery, CallbackRow, StoredCallbackState } from './callback-outbox.js';
 import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
 import { COUNT_RUNS_BY_STATUS_SQL, runStatusCountsOf, type RunStatusCounts } from './run-status-counts.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
@@ -120,6 +123,7 @@ export class PostgresStateStore implements StateStore {
   finishRun(runId: string, status: Status, completedAt: number): Promise<void> {
     return this.write(async (client) => {
       await client.query('UPDATE runs SET status = $1, completed_at = $2 WHERE run_id = $3', [status, completedAt, runId]);
+      await client.query(CALLBACK_DUE, [runId, completedAt]);
     });
   }
 
@@ -127,13 +131,17 @@ export class PostgresStateStore implements StateStore {
     await this.writes;
     // One snapshot for the run and its items.
     return this.retryingRead(() => this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
-      // Both sent at once: the transaction is never idle waiting for this process between them.
-      const [{ rows }, items] = await Promise.all([
+      // All sent at once: the transaction is never idle waiting for this process between them.
+      const [{ rows }, itemRows, callbackRows] = await Promise.all([
         client.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId]),
         client.query<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items WHERE run_id = $1 ORDER BY item_index`, [runId]),
+        client.query<CallbackRow>(`SELECT ${CALLBACK_COLUMNS} FROM callbacks WHERE run_id = $1`, [runId]),
       ]);
       if (rows.length === 0) return undefined;
-      return { record: recordOfRow(rows[0]), state: stateOfRow(rows[0]), items: items.rows.map(itemOfRow) };
+      const items = itemRows.rows.map(itemOfRow);
+      const callback = callbackRows.rows[0];
+      const record = loadedRecord(recordOfRow(rows[0]), items, callback && callbackTargetOfRow(callback));
+      return { record, state: stateOfRow(rows[0]), items };
     }));
   }
 
@@ -153,10 +161,40 @@ export class PostgresStateStore implements StateStore {
     }
   }
 
-  async loadInputs(runId: string): Promise<unknown[]> {
+  async loadInputs(runId: string, indices?: readonly number[]): Promise<unknown[]> {
     await this.writes;
+    if (indices !== undefined) {
+      const sql = 'SELECT i.input FROM unnest($2::int[]) WITH ORDINALITY AS s(idx, pos) JOIN items i ON i.run_id = $1 AND i.item_index = s.idx ORDER BY s.pos';
+      const { rows } = await this.retryingRead(() => this.pool.query<{ input: string }>(sql, [runId, indices]));
+      return rows.map((row) => JSON.parse(row.input) as unknown);
+    }
     const { rows } = await this.retryingRead(() => this.pool.query<{ input: string }>('SELECT input FROM items WHERE run_id = $1 ORDER BY item_index', [runId]));
     return rows.map((row) => JSON.parse(row.input) as unknown);
+  }
+
+  async callbackStates(runIds: readonly string[]): Promise<Map<string, StoredCallbackState>> {
+    if (runIds.length === 0) return new Map();
+    await this.writes;
+    const sql = `SELECT ${CALLBACK_COLUMNS} FROM callbacks WHERE run_id = ANY($1::text[])`;
+    const { rows } = await this.retryingRead(() => this.pool.query<CallbackRow>(sql, [runIds]));
+    return new Map(rows.map((row) => [row.run_id, callbackStateOfRow(row)]));
+  }
+
+  /** One statement: rows another process is claiming at this moment are skipped, not waited for. */
+  async claimCallbacks(claim: CallbackClaim): Promise<CallbackDelivery[]> {
+    const { rows } = await this.query<CallbackRow>(CLAIM_CALLBACKS, [claim.holder, claim.now + claim.leaseMs, claim.now, claim.limit]);
+    return rows.map(deliveryOfRow);
+  }
+
+  async recordCallbackAttempt(runId: string, attempt: CallbackAttempt): Promise<void> {
+    await this.query(RECORD_CALLBACK_ATTEMPT, [
+      runId,
+      attempt.at,
+      attempt.statusCode ?? null,
+      attempt.error ?? null,
+      attempt.delivered ? attempt.at : null,
+      attempt.delivered ? null : (attempt.nextAttemptAt ?? null),
+    ]);
   }
 
   async unfinishedRuns(): Promise<string[]> {
@@ -275,11 +313,30 @@ export class PostgresStateStore implements StateStore {
   }
 }
 
-/** Inserts a run and its items, all pending (in the caller's transaction). */
+/** Marks a finished run's callback due (`$1` run id, `$2` when it finished), in the transaction that finishes the run. */
+export const CALLBACK_DUE = `UPDATE callbacks SET due_since = $2, next_attempt_at = $2 WHERE run_id = $1 AND due_since IS NULL`;
+
+/** Claims due callbacks under a lease: `$1` holder, `$2` lease end, `$3` now, `$4` how many. */
+const CLAIM_CALLBACKS = `
+  WITH due AS (
+    SELECT run_id FROM callbacks
+    WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $3 AND lease_until <= $3
+    ORDER BY next_attempt_at LIMIT $4
+    FOR UPDATE SKIP LOCKED)
+  UPDATE callbacks c SET holder = $1, lease_until = $2 FROM due WHERE c.run_id = due.run_id
+  RETURNING ${CALLBACK_COLUMNS.split(', ').map((column) => `c.${column}`).join(', ')}`;
+
+/** `$1` run id, `$2` when, `$3` HTTP status, `$4` error, `$5` delivered at, `$6` next attempt. */
+const RECORD_CALLBACK_ATTEMPT = `
+  UPDATE callbacks SET attempts = attempts + 1, last_attempt_at = $2, status_code = $3, error = $4,
+    delivered_at = $5, next_attempt_at = $6, holder = NULL, lease_until = 0
+  WHERE run_id = $1 AND delivered_at IS NULL`;
+
+/** Inserts a run and its items, all pending, and its callback's outbox row (in the caller's transaction). */
 export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: readonly unknown[]): Promise<void> {
   await client.query(
-    `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'running')`,
+    `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, rerun_of, status)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'running')`,
     [
       run.runId,
       run.flowId,
@@ -292,14 +349,33 @@ export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: r
       run.maxConcurrency,
       jsonText(run.variables),
       run.overrides === undefined ? null : jsonText(run.overrides),
+      run.rerunOf ?? null,
     ],
   );
+  if (run.callback) {
+    const { url, secret, headers } = run.callback;
+    await client.query('INSERT INTO callbacks (run_id, url, secret, headers, delivery_id) VALUES ($1, $2, $3, $4, $5)', [
+      run.runId,
+      url,
+      secret ?? null,
+      headers === undefined ? null : jsonText(headers),
+      randomUUID(),
+    ]);
+  }
   const insertItems = `INSERT INTO items (run_id, item_index, status, attempts, input)
     SELECT $1, $2 + ordinality - 1, 'pending', 0, value FROM json_array_elements($3::json) WITH ORDINALITY`;
   // JSON texts a slice at a time: a million at once would block the event loop.
   for (let start = 0; start < inputs.length; start += ITEMS_PER_SLICE) {
     const texts = inputs.slice(start, start + ITEMS_PER_SLICE).map(jsonText);
     for (const { first, json } of jsonArrayChunks(texts)) await client.query(insertItems, [run.runId, start + first, json]);
+  }
+  // Only reruns have source indices: the usual insert stays as it is.
+  if (run.sourceIndices) {
+    const setSources = `UPDATE items SET source_index = s.src FROM unnest($2::int[]) WITH ORDINALITY AS s(src, pos)
+      WHERE run_id = $1 AND item_index = $3 + s.pos - 1`;
+    for (let start = 0; start < run.sourceIndices.length; start += ITEMS_PER_SLICE) {
+      await client.query(setSources, [run.runId, run.sourceIndices.slice(start, start + ITEMS_PER_SLICE), start]);
+    }
   }
 }
 

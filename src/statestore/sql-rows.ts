@@ -1,4 +1,4 @@
-import type { FlowResult, Overrides, Status } from '../../protocol/index.js';
+import type { CallbackTarget, FlowResult, Overrides, Status } from '../../protocol/index.js';
 import type { ItemCountsRecord, RunRecord, StoredItem, StoredRunState } from './state-store.js';
 
 /** A row of the `runs` table as both SQL backends return it (JSON columns as text, numbers as numbers). */
@@ -19,6 +19,7 @@ export interface RunRow {
   completed_at: number | null;
   /** 0/1 in SQLite, a boolean in PostgreSQL. */
   cancel_requested: number | boolean;
+  rerun_of: string | null;
 }
 
 /** A row of the `items` table without its input. */
@@ -29,6 +30,7 @@ export interface ItemRow {
   result: string | null;
   completed_at: number | null;
   completion_seq: number | null;
+  source_index: number | null;
 }
 
 /** One line of `SELECT run_id, status, count(*) AS n … GROUP BY run_id, status`. */
@@ -40,10 +42,10 @@ export interface StatusCountRow {
 
 /** The columns of `runs` in SELECT order, shared by both backends so rows map the same way. */
 export const RUN_COLUMNS =
-  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested';
+  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested, rerun_of';
 
 /** The columns of `items` that make a StoredItem. */
-export const ITEM_COLUMNS = 'item_index, status, attempts, result, completed_at, completion_seq';
+export const ITEM_COLUMNS = 'item_index, status, attempts, result, completed_at, completion_seq, source_index';
 
 /** JSON text of a value to store; `undefined` (which JSON cannot hold) is stored as null. */
 export function jsonText(value: unknown): string {
@@ -65,6 +67,7 @@ export function recordOfRow(row: RunRow): RunRecord {
   if (row.parent_run_id !== null) record.parentRunId = row.parent_run_id;
   if (row.parent_item_index !== null) record.parentItemIndex = row.parent_item_index;
   if (row.overrides !== null) record.overrides = JSON.parse(row.overrides) as Overrides;
+  if (row.rerun_of !== null) record.rerunOf = row.rerun_of;
   return record;
 }
 
@@ -81,7 +84,18 @@ export function itemOfRow(row: ItemRow): StoredItem {
   if (row.result !== null) item.result = JSON.parse(row.result) as FlowResult;
   if (row.completed_at !== null) item.completedAt = Number(row.completed_at);
   if (row.completion_seq !== null) item.completionSeq = row.completion_seq;
+  if (row.source_index !== null) item.sourceIndex = row.source_index;
   return item;
+}
+
+/**
+ * The whole record of a loaded run: a rerun's source indices come from its items, a callback
+ * target from the outbox (neither is a column of `runs`).
+ */
+export function loadedRecord(record: RunRecord, items: readonly StoredItem[], callback: CallbackTarget | undefined): RunRecord {
+  if (items.length > 0 && items[0].sourceIndex !== undefined) record.sourceIndices = items.map((item) => item.sourceIndex ?? 0);
+  if (callback !== undefined) record.callback = callback;
+  return record;
 }
 
 /** Counters per run from GROUP BY rows: the one place item counts are derived for SQL backends. */

@@ -41,6 +41,29 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX items_by_status ON items (run_id, status);
   `,
   `ALTER TABLE runs ADD COLUMN parent_item_index INTEGER;`,
+  // Reruns (the source run, each item's index in it) and the outbox of completion callbacks
+  // (docs/callbacks.md): due_since and next_attempt_at are NULL until the run's finish is recorded.
+  `
+  ALTER TABLE runs ADD COLUMN rerun_of TEXT;
+  ALTER TABLE items ADD COLUMN source_index INTEGER;
+  CREATE TABLE callbacks (
+    run_id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    secret TEXT,
+    headers TEXT,
+    delivery_id TEXT NOT NULL,
+    due_since INTEGER,
+    next_attempt_at INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_attempt_at INTEGER,
+    status_code INTEGER,
+    error TEXT,
+    delivered_at INTEGER,
+    holder TEXT,
+    lease_until INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX callbacks_due ON callbacks (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+  `,
 ];
 
 /** Brings the database to the newest schema, in one immediate transaction so concurrent openers do not race. */

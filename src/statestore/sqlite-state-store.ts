@@ -1,12 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Status } from '../../protocol/index.js';
+import type { CallbackTarget, Status } from '../../protocol/index.js';
+import { CALLBACK_COLUMNS, callbackStateOfRow, callbackTargetOfRow, deliveryOfRow } from './callback-outbox.js';
+import type { CallbackAttempt, CallbackClaim, CallbackDelivery, CallbackRow, StoredCallbackState } from './callback-outbox.js';
 import { ITEMS_PER_SLICE, yieldToEventLoop } from '../event-loop.js';
 import { supersededTransitions } from './collapse-item-updates.js';
 import { listRunsFrom } from './list-runs.js';
 import { runQueryCondition, type SqlParams } from './run-query-sql.js';
-import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, recordOfRow, stateOfRow } from './sql-rows.js';
+import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, loadedRecord, recordOfRow, stateOfRow } from './sql-rows.js';
 import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
 import { migrateSqlite } from './sqlite-schema.js';
 import { COUNT_RUNS_BY_STATUS_SQL, runStatusCountsOf, type RunStatusCounts } from './run-status-counts.js';
@@ -78,6 +81,8 @@ export class SqliteStateStore implements StateStore {
   async createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void> {
     const { insertRun, insertItem, insertItems, deleteItems } = this.statements;
     const params = new Array<unknown>(3 * ROWS_PER_INSERT);
+    const { setSourceIndex } = this.statements;
+    const sources = run.sourceIndices;
     const insertSlice = this.db.transaction((start: number, end: number) => {
       let i = start;
       for (; i + ROWS_PER_INSERT <= end; i += ROWS_PER_INSERT) {
@@ -89,13 +94,19 @@ export class SqliteStateStore implements StateStore {
         insertItems.run(params);
       }
       for (; i < end; i++) insertItem.run(run.runId, i, jsonText(inputs[i]));
+      // Only reruns have source indices: the usual insert stays as it is.
+      if (sources) for (let k = start; k < end; k++) setSourceIndex.run(sources[k], run.runId, k);
+    });
+    const insertRunRow = this.db.transaction(() => {
+      insertRun.run(runRow(run));
+      if (run.callback) this.statements.insertCallback.run(callbackRow(run.runId, run.callback));
     });
     try {
       for (let start = 0; start < inputs.length; start += ITEMS_PER_SLICE) {
         if (start > 0) await yieldToEventLoop();
         insertSlice(start, Math.min(inputs.length, start + ITEMS_PER_SLICE));
       }
-      insertRun.run(runRow(run));
+      insertRunRow();
     } catch (err) {
       if (this.db.open) deleteItems.run(run.runId);
       throw err;
@@ -124,7 +135,11 @@ export class SqliteStateStore implements StateStore {
   }
 
   async finishRun(runId: string, status: Status, completedAt: number): Promise<void> {
-    this.statements.finishRun.run(status, completedAt, runId);
+    const { finishRun, callbackDue } = this.statements;
+    this.db.transaction(() => {
+      finishRun.run(status, completedAt, runId);
+      callbackDue.run(completedAt, completedAt, runId);
+    })();
   }
 
   async loadRun(runId: string): Promise<LoadedRun | undefined> {
@@ -133,12 +148,31 @@ export class SqliteStateStore implements StateStore {
       const row = this.statements.selectRun.get(runId) as RunRow | undefined;
       if (!row) return undefined;
       const items = (this.statements.selectItems.all(runId) as ItemRow[]).map(itemOfRow);
-      return { record: recordOfRow(row), state: stateOfRow(row), items };
+      const callback = this.statements.selectCallback.get(runId) as CallbackRow | undefined;
+      const record = loadedRecord(recordOfRow(row), items, callback && callbackTargetOfRow(callback));
+      return { record, state: stateOfRow(row), items };
     })();
   }
 
-  async loadInputs(runId: string): Promise<unknown[]> {
-    return (this.statements.selectInputs.all(runId) as string[]).map((text) => JSON.parse(text) as unknown);
+  async loadInputs(runId: string, indices?: readonly number[]): Promise<unknown[]> {
+    if (indices === undefined) return (this.statements.selectInputs.all(runId) as string[]).map((text) => JSON.parse(text) as unknown);
+    const rows = this.statements.selectSomeInputs.all(runId, JSON.stringify(indices)) as { item_index: number; input: string }[];
+    const byIndex = new Map(rows.map((row) => [row.item_index, row.input]));
+    return indices.filter((i) => byIndex.has(i)).map((i) => JSON.parse(byIndex.get(i)!) as unknown);
+  }
+
+  async callbackStates(runIds: readonly string[]): Promise<Map<string, StoredCallbackState>> {
+    const rows = runIds.length === 0 ? [] : (this.statements.selectCallbacks.all(JSON.stringify(runIds)) as CallbackRow[]);
+    return new Map(rows.map((row) => [row.run_id, callbackStateOfRow(row)]));
+  }
+
+  async claimCallbacks(claim: CallbackClaim): Promise<CallbackDelivery[]> {
+    const rows = this.statements.claimCallbacks.all(claim.holder, claim.now + claim.leaseMs, claim.now, claim.now, claim.limit) as CallbackRow[];
+    return rows.map(deliveryOfRow);
+  }
+
+  async recordCallbackAttempt(runId: string, attempt: CallbackAttempt): Promise<void> {
+    this.statements.recordCallbackAttempt.run(callbackAttemptRow(runId, attempt));
   }
 
   async unfinishedRuns(): Promise<string[]> {
@@ -176,6 +210,29 @@ export class SqliteStateStore implements StateStore {
   }
 }
 
+/** The named parameters of `insertCallback`. */
+function callbackRow(runId: string, target: CallbackTarget) {
+  return {
+    run_id: runId,
+    url: target.url,
+    secret: target.secret ?? null,
+    headers: target.headers === undefined ? null : jsonText(target.headers),
+    delivery_id: randomUUID(),
+  };
+}
+
+/** The named parameters of `recordCallbackAttempt`. */
+function callbackAttemptRow(runId: string, attempt: CallbackAttempt) {
+  return {
+    run_id: runId,
+    at: attempt.at,
+    status_code: attempt.statusCode ?? null,
+    error: attempt.error ?? null,
+    delivered_at: attempt.delivered ? attempt.at : null,
+    next_attempt_at: attempt.delivered ? null : (attempt.nextAttemptAt ?? null),
+  };
+}
+
 /** The named parameters of `insertRun`. */
 function runRow(run: RunRecord) {
   return {
@@ -190,15 +247,19 @@ function runRow(run: RunRecord) {
     max_concurrency: run.maxConcurrency,
     variables: jsonText(run.variables),
     overrides: run.overrides === undefined ? null : jsonText(run.overrides),
+    rerun_of: run.rerunOf ?? null,
   };
 }
 
 function prepareStatements(db: Database.Database) {
   return {
     insertRun: db.prepare(
-      `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status)
-       VALUES (@run_id, @flow_id, @flow_name, @flow_label, @parent_run_id, @parent_item_index, @created_at, @total, @max_concurrency, @variables, @overrides, 'running')`,
+      `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, rerun_of, status)
+       VALUES (@run_id, @flow_id, @flow_name, @flow_label, @parent_run_id, @parent_item_index, @created_at, @total, @max_concurrency, @variables, @overrides, @rerun_of, 'running')`,
     ),
+    setSourceIndex: db.prepare(`UPDATE items SET source_index = ? WHERE run_id = ? AND item_index = ?`),
+    selectSomeInputs: db.prepare(`SELECT item_index, input FROM items WHERE run_id = ? AND item_index IN (SELECT value FROM json_each(?))`),
+    ...prepareCallbackStatements(db),
     deleteItems: db.prepare(`DELETE FROM items WHERE run_id = ?`),
     insertItem: db.prepare(`INSERT INTO items (run_id, item_index, status, attempts, input) VALUES (?, ?, 'pending', 0, ?)`),
     insertItems: db.prepare(
@@ -218,6 +279,27 @@ function prepareStatements(db: Database.Database) {
     countItems: db.prepare(
       `SELECT run_id, status, count(*) AS n FROM items
        WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id, status`,
+    ),
+  };
+}
+
+/** The statements on the outbox of completion callbacks (docs/callbacks.md). */
+function prepareCallbackStatements(db: Database.Database) {
+  return {
+    insertCallback: db.prepare(`INSERT INTO callbacks (run_id, url, secret, headers, delivery_id) VALUES (@run_id, @url, @secret, @headers, @delivery_id)`),
+    callbackDue: db.prepare(`UPDATE callbacks SET due_since = ?, next_attempt_at = ? WHERE run_id = ? AND due_since IS NULL`),
+    selectCallback: db.prepare(`SELECT ${CALLBACK_COLUMNS} FROM callbacks WHERE run_id = ?`),
+    selectCallbacks: db.prepare(`SELECT ${CALLBACK_COLUMNS} FROM callbacks WHERE run_id IN (SELECT value FROM json_each(?))`),
+    claimCallbacks: db.prepare(
+      `UPDATE callbacks SET holder = ?, lease_until = ?
+       WHERE run_id IN (SELECT run_id FROM callbacks WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? AND lease_until <= ?
+                        ORDER BY next_attempt_at LIMIT ?)
+       RETURNING ${CALLBACK_COLUMNS}`,
+    ),
+    recordCallbackAttempt: db.prepare(
+      `UPDATE callbacks SET attempts = attempts + 1, last_attempt_at = @at, status_code = @status_code, error = @error,
+         delivered_at = @delivered_at, next_attempt_at = @next_attempt_at, holder = NULL, lease_until = 0
+       WHERE run_id = @run_id AND delivered_at IS NULL`,
     ),
   };
 }

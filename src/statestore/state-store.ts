@@ -1,4 +1,5 @@
-import type { FlowResult, Overrides, Status } from '../../protocol/index.js';
+import type { CallbackTarget, FlowResult, Overrides, Status } from '../../protocol/index.js';
+import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from './callback-outbox.js';
 import type { ItemTransitions } from './item-transitions.js';
 import type { RunStatusCounts } from './run-status-counts.js';
 
@@ -21,16 +22,26 @@ export interface StateStore {
   recordItems(transitions: ItemTransitions): Promise<void>;
   /** Marks a run cancel-requested (survives a restart: its unfinished items end cancelled). */
   markCancelled(runId: string): Promise<void>;
-  /** Records that a run turned terminal. */
+  /** Records that a run turned terminal; its completion callback, if any, falls due in the same transaction. */
   finishRun(runId: string, status: Status, completedAt: number): Promise<void>;
   /** A run with every item's state, or undefined. */
   loadRun(runId: string): Promise<LoadedRun | undefined>;
-  /** The inputs of a run, by item index (for resuming it). */
-  loadInputs(runId: string): Promise<unknown[]>;
+  /** The inputs of a run, by item index (for resuming it); with `indices`, only those items' inputs, in that order. */
+  loadInputs(runId: string, indices?: readonly number[]): Promise<unknown[]>;
   /** Ids of runs not yet terminal, oldest first. */
   unfinishedRuns(): Promise<string[]>;
   /** Runs newest first (by creation), with derived counters, filtered, after `cursor`. */
   listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }>;
+  /** Delivery state of the completion callbacks of these runs, by run id; runs without one are absent. */
+  callbackStates(runIds: readonly string[]): Promise<Map<string, StoredCallbackState>>;
+  /**
+   * Claims due completion callbacks (their run finished, not delivered, next attempt due, no live
+   * lease) for `claim.holder` until `claim.now + claim.leaseMs`, oldest due first: of several
+   * processes on one store, only one delivers each at a time (docs/callbacks.md).
+   */
+  claimCallbacks(claim: CallbackClaim): Promise<CallbackDelivery[]>;
+  /** Records one delivery attempt of a run's callback and releases its lease. */
+  recordCallbackAttempt(runId: string, attempt: CallbackAttempt): Promise<void>;
   /** How many runs have each status, derived as `listRuns` derives it (for `GET /metrics`). */
   countRunsByStatus(): Promise<RunStatusCounts>;
   close(): Promise<void>;
@@ -51,6 +62,12 @@ export interface RunRecord {
   maxConcurrency: number;
   variables: Record<string, unknown>;
   overrides?: Overrides;
+  /** The run this one reruns (`runs/rerun`). */
+  rerunOf?: string;
+  /** In a rerun: each item's index in the source run, by item index. */
+  sourceIndices?: readonly number[];
+  /** Where the run's completion is POSTed; stored in the callback outbox, never shown. */
+  callback?: CallbackTarget;
 }
 
 /** Stored run status: `running` until terminal; `pending`/`running` are refined from item counts. */
@@ -82,6 +99,8 @@ export interface StoredItem {
   result?: FlowResult;
   completedAt?: number;
   completionSeq?: number;
+  /** In a rerun: the item's index in the source run. */
+  sourceIndex?: number;
 }
 
 export interface LoadedRun {

@@ -52,6 +52,14 @@ function fakeApi() {
       record('runsList', params, caller);
       return { runs: [status('run-1')], nextCursor: 'c2' };
     },
+    async runsRerun(params, caller) {
+      record('runsRerun', params, caller);
+      return { ...status('run-2'), rerunOf: params.runId };
+    },
+    async runsCompare(params, caller) {
+      record('runsCompare', params, caller);
+      return { runs: params.runIds.map((id) => status(id)), summary: { items: 0, same: 0, different: 0, missing: 0 }, items: [] };
+    },
   };
   return { api, calls };
 }

@@ -47,7 +47,7 @@ export async function submitCommand(argv: string[], out: Output): Promise<number
 }
 
 /** Waits for the run; at Ctrl-C stops waiting (the run goes on), says how to come back, and returns undefined. */
-async function waitOrDetach(handle: RunHandle, out: Output): Promise<RunStatus | undefined> {
+export async function waitOrDetach(handle: RunHandle, out: Output): Promise<RunStatus | undefined> {
   const detach = new AbortController();
   const stopListening = handleInterrupt(() => detach.abort());
   try {
@@ -62,7 +62,8 @@ async function waitOrDetach(handle: RunHandle, out: Output): Promise<RunStatus |
   }
 }
 
-async function finishWaiting(client: FlowrunClient, status: RunStatus, out: Output): Promise<number> {
+/** Prints a waited-for run's final status (without results) and its failures; its exit code. */
+export async function finishWaiting(client: FlowrunClient, status: RunStatus, out: Output): Promise<number> {
   const { results: _results, ...summary } = status;
   out.line(JSON.stringify(summary));
   await reportFailures(client, status, out);
