@@ -3,6 +3,8 @@ import {
   BlobsPut,
   RunsCancel,
   RunsCompare,
+  RunsDelete,
+  RunsGc,
   RunsGet,
   RunsList,
   RunsRerun,
@@ -30,6 +32,8 @@ const HANDLERS = new Map<AnyMethod, Handler>([
   [RunsList, (api, params, caller) => api.runsList(params, caller)],
   [RunsRerun, (api, params, caller) => api.runsRerun(params, caller)],
   [RunsCompare, (api, params, caller) => api.runsCompare(params, caller)],
+  [RunsDelete, (api, params, caller) => api.runsDelete(params, caller)],
+  [RunsGc, (api, params, caller) => api.runsGc(params, caller)],
 ]);
 
 /**

@@ -53,4 +53,12 @@ export class RuntimeService implements RuntimeApi {
   runsCompare(params: Parameters<RuntimeApi['runsCompare']>[0]): ReturnType<RuntimeApi['runsCompare']> {
     return this.runs.compare(params);
   }
+
+  runsDelete(params: Parameters<RuntimeApi['runsDelete']>[0]): ReturnType<RuntimeApi['runsDelete']> {
+    return this.runs.delete(params.runId);
+  }
+
+  runsGc(params: Parameters<RuntimeApi['runsGc']>[0]): ReturnType<RuntimeApi['runsGc']> {
+    return this.runs.gc(params.dryRun);
+  }
 }

@@ -1,4 +1,4 @@
-import { ErrorCodes, RpcError, RunsCancel, RunsCompare, RunsGet, RunsRerun, RunsSubmit, type RequestMethod } from '../../protocol/index.js';
+import { ErrorCodes, RpcError, RunsCancel, RunsCompare, RunsDelete, RunsGet, RunsRerun, RunsSubmit, type RequestMethod } from '../../protocol/index.js';
 
 /**
  * Errors a runtime answers, by what went wrong rather than by code (docs/client.md, "Errors").
@@ -59,7 +59,7 @@ export function namedClientError(error: unknown, method: RequestMethod<any, any>
   switch (error.code) {
     case ErrorCodes.NotFound: {
       const runId = field(params, 'runId');
-      if ((method === RunsGet || method === RunsCancel) && runId !== undefined) return new RunNotFoundError(runId, message, data);
+      if ((method === RunsGet || method === RunsCancel || method === RunsDelete) && runId !== undefined) return new RunNotFoundError(runId, message, data);
       // A rerun's -32011 may name its flow instead; a compare names the run it did not find.
       const missingRun = field(data, 'runId');
       if ((method === RunsRerun || method === RunsCompare) && missingRun !== undefined) return new RunNotFoundError(missingRun, message, data);

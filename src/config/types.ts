@@ -29,6 +29,18 @@ export interface FlowrunConfig {
   cluster?: ClusterConfig;
   /** How completion callbacks are delivered (`callbacks:`); absent keys: the defaults of docs/callbacks.md. */
   callbacks?: CallbacksConfig;
+  /** How long finished runs and unused blobs are kept (`retention:`, docs/retention.md); absent: forever. */
+  retention?: RetentionConfig;
+}
+
+/** `retention:` — see docs/retention.md. */
+export interface RetentionConfig {
+  /** Terminal runs whose completion is older than this are deleted (ms); absent: kept. */
+  runsMs?: number;
+  /** Blobs stored longer ago than this that no kept run uses as its flow are deleted (ms); absent: kept. */
+  blobsMs?: number;
+  /** How often `flowrun serve` sweeps (ms); default 1 h. */
+  sweepEveryMs: number;
 }
 
 /** `callbacks:` — see docs/callbacks.md for the defaults. */

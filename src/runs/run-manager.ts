@@ -11,6 +11,8 @@ import {
   type RunsGetParamsType,
   type RunsCompareParamsType,
   type RunsCompareResultType,
+  type RunsDeleteResultType,
+  type RunsGcResultType,
   type RunsListParamsType,
   type RunsRerunParamsType,
   type RunsSubmitParamsType,
@@ -44,6 +46,7 @@ import { CallbackDispatcher, isAllowedHost, type CallbackOptions } from './callb
 import { withCallbackStates } from './callback-states.js';
 import { selectRerunItems } from './rerun-selection.js';
 import { compareRuns } from './run-comparison.js';
+import { RetentionSweep, type RetentionOptions } from './retention-sweep.js';
 
 /** Options of a RunManager. */
 export interface RunManagerOptions {
@@ -67,6 +70,8 @@ export interface RunManagerOptions {
   shared?: SharedWork;
   /** How completion callbacks are delivered (docs/callbacks.md); `holder` names this process in the outbox (default a random id). */
   callbacks?: CallbackOptions & { holder?: string };
+  /** How long finished runs and unused blobs are kept (docs/retention.md). Default: forever. */
+  retention?: RetentionOptions;
 }
 
 /** Who submits: a component executing an item (its run becomes the parent), or nobody. */
@@ -117,6 +122,7 @@ export class RunManager {
   readonly itemTally: ItemTally;
   private readonly callbacks: CallbackDispatcher;
   private readonly allowHosts: readonly string[] | undefined;
+  private readonly retention: RetentionSweep;
 
   constructor(options: RunManagerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -172,6 +178,19 @@ export class RunManager {
       now,
       options: options.callbacks,
     });
+    this.retention = new RetentionSweep({
+      store,
+      blobs: options.blobs,
+      forget: (runIds) => this.registry.forget(runIds),
+      logger,
+      now,
+      options: options.retention,
+    });
+  }
+
+  /** Starts the periodic retention sweep, when the options delete anything (`flowrun serve`, docs/retention.md). */
+  startRetention(): void {
+    this.retention.start();
   }
 
   /** On a cluster: starts claiming chunks of the shared runs (docs/cluster.md). */
@@ -249,6 +268,31 @@ export class RunManager {
     for (const runId of params.runIds) states.push((await this.lookup(runId)).state);
     const statuses = await withCallbackStates(this.store, states.map((state) => state.snapshot()));
     return compareRuns(states, statuses, params);
+  }
+
+  /**
+   * Deletes a terminal run with its items, results, callback and child runs (docs/protocol.md,
+   * `runs/delete`). Unknown run → -32011; the run or a child of it not terminal → -32013.
+   */
+  async delete(runId: string): Promise<RunsDeleteResultType> {
+    const { state } = await this.lookup(runId);
+    if (!state.isTerminal) throw notDeletable(runId, runId, state.status);
+    // Its last transitions and finish are in the store before the store decides.
+    await this.writer.settled();
+    const outcome = await this.store.deleteRun(runId).catch((err: unknown) => {
+      throw asStoreError(err, `cannot delete run ${runId}`);
+    });
+    if (outcome.outcome === 'notFound') throw RpcError.notFound(`Run not found: ${runId}`, { runId });
+    if (outcome.outcome === 'notTerminal') throw notDeletable(runId, outcome.runId, outcome.status);
+    this.registry.forget(outcome.runIds);
+    this.logger.info({ runId, runs: outcome.runIds.length, items: outcome.items }, 'run deleted');
+    return { runIds: outcome.runIds, items: outcome.items };
+  }
+
+  /** The retention sweep, now (`runs/gc`); with `dryRun`, only what it would delete. */
+  async gc(dryRun: boolean): Promise<RunsGcResultType> {
+    if (!dryRun && !this.writer.unreachable) await this.writer.settled();
+    return this.retention.sweep(dryRun);
   }
 
   /**
@@ -428,6 +472,7 @@ export class RunManager {
 
   /** Cancels every unfinished run (`flowrun run` at exit), and waits until the store has it all. */
   async cancelAll(): Promise<void> {
+    await this.retention.stop();
     // The runs of a cluster are its nodes' to finish: this node only hands its chunks back.
     if (this.shared) return this.suspend();
     this.recovery.stop();
@@ -442,6 +487,7 @@ export class RunManager {
    */
   async suspend(): Promise<void> {
     this.recovery.stop();
+    await this.retention.stop();
     this.chunks?.stop();
     await this.callbacks.stop();
     this.writer.stop();
@@ -513,4 +559,10 @@ export class RunManager {
     if (!overrides || Object.keys(overrides).length === 0) return resolved;
     return { flowId: resolved.flowId, compiled: compileOrInvalid(applyOverrides(resolved.compiled.flow, overrides), 'overrides') };
   }
+}
+
+/** -32013 for a run that cannot be deleted because it (or `blocking`, a child of it) is not terminal. */
+function notDeletable(runId: string, blocking: string, status: string): RpcError {
+  const which = blocking === runId ? `Run ${runId} is ${status}` : `Run ${runId} has a child run ${blocking} that is ${status}`;
+  return new RpcError(ErrorCodes.Conflict, `${which}: only a finished run can be deleted`, { runId: blocking, status });
 }

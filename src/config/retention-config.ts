@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import type { ConfigReader } from './config-reader.js';
+import type { RetentionConfig } from './types.js';
+
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** The default of `retention.sweepEvery`: one hour. */
+export const DEFAULT_SWEEP_EVERY_MS = UNIT_MS.h;
+
+/** Longest `sweepEvery`: Node's timers fire at once above 2^31 − 1 ms (about 24.8 days). */
+const MAX_SWEEP_EVERY_MS = 2 ** 31 - 1;
+
+/** `30d`, `12h`, `15m`, `45s` → ms; anything else is refused naming the form. */
+const DurationSchema = z
+  .string()
+  .regex(/^\s*\d+\s*[smhd]\s*$/, 'a duration like 30d, 12h, 15m or 45s')
+  .transform((text) => {
+    const trimmed = text.replace(/\s/g, '');
+    return Number(trimmed.slice(0, -1)) * UNIT_MS[trimmed.slice(-1) as keyof typeof UNIT_MS];
+  })
+  .pipe(z.number().int().positive('a duration longer than zero'));
+
+const RetentionSchema = z.strictObject({
+  runs: DurationSchema.optional(),
+  blobs: DurationSchema.optional(),
+  sweepEvery: DurationSchema.pipe(z.number().max(MAX_SWEEP_EVERY_MS, 'at most 24d')).optional(),
+});
+
+/**
+ * `retention: {runs, blobs, sweepEvery}` (docs/retention.md): how old terminal runs (by completion)
+ * and unused blobs (by when they were stored) get before the sweep deletes them; neither is
+ * deleted unless set. `sweepEvery` defaults to 1h.
+ */
+export function parseRetentionConfig(raw: unknown, reader: ConfigReader): RetentionConfig | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const retention = reader.parse(RetentionSchema, raw, ['retention']);
+  return {
+    ...(retention.runs !== undefined && { runsMs: retention.runs }),
+    ...(retention.blobs !== undefined && { blobsMs: retention.blobs }),
+    sweepEveryMs: retention.sweepEvery ?? DEFAULT_SWEEP_EVERY_MS,
+  };
+}
