@@ -10,7 +10,7 @@ const USAGE = `flowrun delete RUN_ID [--json]
 
 Deletes a finished run of a served runtime with its items, results and child runs, and says
 what it deleted (JSON with --json or when stdout is not a terminal). A run that is not finished
-is refused (exit 1): cancel it first. RUN_ID may be any unique prefix of 8 or more characters.
+is refused (-32013, exit 2): cancel it first. RUN_ID may be any unique prefix of 8 or more characters.
 
   --json               JSON even on a terminal
 ${REMOTE_HELP}
