@@ -95,6 +95,10 @@ export class ClusterStateStore implements StateStore {
     return this.options.store.deleteRun(runId, options);
   }
 
+  hasRun(runId: string): Promise<boolean> {
+    return this.options.store.hasRun(runId);
+  }
+
   expiredRuns(completedBefore: number, limit: number): Promise<string[]> {
     return this.options.store.expiredRuns(completedBefore, limit);
   }

@@ -539,7 +539,9 @@ export class RunManager {
     const live = this.registry.live(runId);
     if (live) return { state: live.state, live };
     const recent = this.registry.recentlyFinished(runId);
-    if (recent) return { state: recent };
+    // On a cluster another node may have deleted it since (runs/delete, retention).
+    if (recent && this.shared && !(await this.storedRun(runId))) this.registry.forget([runId]);
+    else if (recent) return { state: recent };
     const loaded = await this.store.loadRun(runId).catch((err: unknown) => {
       throw asStoreError(err, `cannot load run ${runId}`);
     });
@@ -548,6 +550,13 @@ export class RunManager {
     const state = restoreState(loaded, { keepRunning: this.shared !== undefined });
     if (state.isTerminal) this.registry.remember(state);
     return { state };
+  }
+
+  /** Whether the store still holds the run. */
+  private storedRun(runId: string): Promise<boolean> {
+    return this.store.hasRun(runId).catch((err: unknown) => {
+      throw asStoreError(err, `cannot load run ${runId}`);
+    });
   }
 
   private async resolveFlow(

@@ -253,6 +253,10 @@ export class MemoryStateStore implements StateStore {
     return { outcome: 'deleted', runIds, flowIds, items: tree.reduce((n, run) => n + run.items.total, 0) };
   }
 
+  async hasRun(runId: string): Promise<boolean> {
+    return this.runs.has(runId);
+  }
+
   async expiredRuns(completedBefore: number, limit: number): Promise<string[]> {
     return this.order
       .filter((run): run is MemoryRun => run?.state.completedAt !== undefined && run.state.completedAt < completedBefore)

@@ -294,6 +294,12 @@ export class PostgresStateStore implements StateStore {
     });
   }
 
+  async hasRun(runId: string): Promise<boolean> {
+    await this.writes;
+    const { rows } = await this.retryingRead(() => this.pool.query('SELECT 1 FROM runs WHERE run_id = $1', [runId]));
+    return rows.length > 0;
+  }
+
   async expiredRuns(completedBefore: number, limit: number): Promise<string[]> {
     await this.writes;
     const { rows } = await this.pool.query<{ run_id: string }>(expiredRunsSql('$1', '$2'), [completedBefore, limit]);

@@ -223,6 +223,10 @@ export class SqliteStateStore implements StateStore {
     }).immediate();
   }
 
+  async hasRun(runId: string): Promise<boolean> {
+    return this.statements.selectRunExists.get(runId) !== undefined;
+  }
+
   async expiredRuns(completedBefore: number, limit: number): Promise<string[]> {
     return this.statements.selectExpiredRuns.all(completedBefore, limit) as string[];
   }
@@ -284,6 +288,7 @@ function prepareStatements(db: Database.Database) {
     selectSomeInputs: db.prepare(`SELECT item_index, input FROM items WHERE run_id = ? AND item_index IN (SELECT value FROM json_each(?))`),
     ...prepareCallbackStatements(db),
     selectRunTree: db.prepare(runTreeSql('?')),
+    selectRunExists: db.prepare('SELECT 1 FROM runs WHERE run_id = ?'),
     // The run rows last: a run is never seen without its items.
     deleteRunRows: [...RUN_ROW_TABLES, 'runs'].map((table) => db.prepare(`DELETE FROM ${table} WHERE run_id IN (SELECT value FROM json_each(?))`)),
     selectExpiredRuns: db.prepare(expiredRunsSql('?', '?')).pluck(),

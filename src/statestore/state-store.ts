@@ -48,6 +48,8 @@ export interface StateStore {
    * (nothing deleted) when the run or one of its children is not terminal.
    */
   deleteRun(runId: string, options?: { dryRun?: boolean }): Promise<DeleteRunOutcome>;
+  /** Whether the run is stored (not deleted): what a cluster node checks before answering from its memory. */
+  hasRun(runId: string): Promise<boolean>;
   /** Terminal runs finished before `completedBefore` (ms) and not children of a stored run, oldest first, at most `limit`. */
   expiredRuns(completedBefore: number, limit: number): Promise<string[]>;
   /** How many stored runs run each flow, by flow id (what retention must keep of the blob store). */

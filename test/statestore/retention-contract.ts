@@ -60,6 +60,8 @@ export function describeRetentionContract(ctx: LifecycleContractContext): void {
       expect((await store().loadRun('keep'))?.items.map((item) => item.status)).toEqual(['success', 'success']);
       expect(await store().countRunsByStatus()).toMatchObject({ success: 1 });
       expect(await store().deleteRun('parent')).toEqual({ outcome: 'notFound' });
+      expect(await store().hasRun('parent')).toBe(false);
+      expect(await store().hasRun('keep')).toBe(true);
     });
 
     it('refuses a run that is not finished, or one with an unfinished child, and deletes nothing', async () => {
