@@ -97,6 +97,13 @@ export const CallbackTargetSchema = z.object({
 });
 export type CallbackTarget = z.output<typeof CallbackTargetSchema>;
 
+/** A run's defaults for its component calls, under each step's own `timeoutMs` (docs/precedence.md). */
+export const RunDefaultsSchema = z.strictObject({
+  timeoutMs: TimeoutMsSchema.optional(),
+  transportRetries: z.number().int().min(0).max(1000).optional(),
+});
+export type RunDefaults = z.output<typeof RunDefaultsSchema>;
+
 export const RunsSubmitParams = z
   .object({
     flowId: z.string().min(1).optional(),
@@ -110,6 +117,7 @@ export const RunsSubmitParams = z
     flowLabel: nullAsAbsent(z.string().optional()),
     observability: nullAsAbsent(ObservabilitySchema.optional()),
     callback: nullAsAbsent(CallbackTargetSchema.optional()),
+    defaults: nullAsAbsent(RunDefaultsSchema.optional()),
   })
   .refine((p) => (p.flowId === undefined) !== (p.flow === undefined), {
     message: 'exactly one of "flowId" and "flow" is required',

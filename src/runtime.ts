@@ -158,7 +158,7 @@ export class Runtime {
       await ownStore.close();
       throw err;
     });
-    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, callbacks: config.callbacks, retention: config.retention });
+    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, callbacks: config.callbacks, retention: config.retention, variables: config.variables });
     const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component));
     const workers = new WorkerRegistry({ runtimeApi: service, logger: logger.child({ component: 'workers' }), node: nodes.nodeId });
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {

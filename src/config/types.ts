@@ -29,8 +29,18 @@ export interface FlowrunConfig {
   cluster?: ClusterConfig;
   /** How completion callbacks are delivered (`callbacks:`); absent keys: the defaults of docs/callbacks.md. */
   callbacks?: CallbacksConfig;
+  /** Timeout and transport retries of component calls whose step, run and plugin do not set them (`defaults:`, docs/precedence.md). */
+  defaults?: CallDefaultsConfig;
+  /** Values of `$variable` when the run, the flow's variables schema and the expression give none (`variables:`, docs/precedence.md). */
+  variables?: Record<string, unknown>;
   /** How long finished runs and unused blobs are kept (`retention:`, docs/retention.md); absent: forever. */
   retention?: RetentionConfig;
+}
+
+/** `defaults:` — see docs/precedence.md. */
+export interface CallDefaultsConfig {
+  timeoutMs?: number;
+  transportRetries?: number;
 }
 
 /** `retention:` — see docs/retention.md. */

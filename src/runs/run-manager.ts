@@ -11,6 +11,7 @@ import {
   type RunsGetParamsType,
   type RunsCompareParamsType,
   type RunsCompareResultType,
+  type RunDefaults,
   type RunsDeleteResultType,
   type RunsGcResultType,
   type RunsListParamsType,
@@ -58,6 +59,8 @@ export interface RunManagerOptions {
   logger?: Logger;
   /** Retries of a step call after a transport failure (docs/component-servers.md), fixed or per component. Default 3. */
   transportRetries?: TransportRetries;
+  /** The config's `variables:`: values of `$variable` when the run, the flow and the expression give none (docs/precedence.md). */
+  variables?: Record<string, unknown>;
   /** Clock in ms since the epoch; injectable for tests. Default Date.now. */
   now?: () => number;
   /** Bounds on child-run depth and live runs (defaults in `run-limits.ts`). */
@@ -97,6 +100,8 @@ export interface StartOptions {
   /** The run this one reruns, and each item's index in it. */
   rerunOf?: string;
   sourceIndices?: readonly number[];
+  /** Timeout and transport retries of its component calls, under each step's own (docs/precedence.md). */
+  defaults?: RunDefaults;
 }
 
 /**
@@ -143,6 +148,7 @@ export class RunManager {
     this.scheduler = new RunScheduler({
       invoke: options.invoke,
       transportRetries: options.transportRetries ?? 3,
+      configVariables: options.variables,
       now,
       logger,
       // A journal far behind (the store unreachable) holds new items back until it catches up.
@@ -155,7 +161,7 @@ export class RunManager {
       logger,
       now,
       compile: async (flowId, overrides) => (await this.resolveFlow(undefined, flowId, overrides)).compiled,
-      execute: (run, compiled, inputs, maxConcurrency, variables) => this.execute(run, compiled, inputs, maxConcurrency, variables),
+      execute: (run, compiled, inputs, record) => this.execute(run, compiled, inputs, record),
     });
     this.shared = options.shared;
     if (this.shared) {
@@ -216,6 +222,7 @@ export class RunManager {
       parent: context.parent,
       observability: params.observability,
       callback: params.callback,
+      defaults: params.defaults,
     });
     if (!params.wait) return this.withCallback(run.state.snapshot());
     if (this.shared) {
@@ -256,6 +263,7 @@ export class RunManager {
       flowLabel: params.flowLabel ?? record.flowLabel,
       rerunOf: record.runId,
       sourceIndices: indices,
+      defaults: record.defaults,
     });
     return run.state.snapshot();
   }
@@ -315,6 +323,7 @@ export class RunManager {
       ...(options.overrides && Object.keys(options.overrides).length > 0 && { overrides: options.overrides }),
       ...(options.rerunOf !== undefined && { rerunOf: options.rerunOf, sourceIndices: options.sourceIndices }),
       ...(options.callback && { callback: options.callback }),
+      ...(options.defaults && Object.keys(options.defaults).length > 0 && { defaults: options.defaults }),
     };
     try {
       await this.store.createRun(record, inputs);
@@ -335,7 +344,7 @@ export class RunManager {
     // Its callback is due once the finish is written: deliver it then rather than at the next poll.
     if (record.callback) state.onTerminal(() => this.writer.after(async () => this.callbacks.wake()));
     this.logger.debug({ runId: record.runId, flowId, items: inputs.length, parentRunId: record.parentRunId, depth }, 'run submitted');
-    this.execute(run, compiled, inputs, record.maxConcurrency, record.variables);
+    this.execute(run, compiled, inputs, record);
     return { runId: record.runId, state };
   }
 
@@ -519,14 +528,15 @@ export class RunManager {
   }
 
   /** Executes the items of a live run, all of them in order, `maxConcurrency` at a time. */
-  private execute(run: ActiveRun, compiled: CompiledFlow, inputs: readonly unknown[], maxConcurrency: number, variables: Record<string, unknown>): void {
+  private execute(run: ActiveRun, compiled: CompiledFlow, inputs: readonly unknown[], record: RunRecord): void {
     void this.scheduler.schedule({
       state: run.state,
       compiled,
       inputs,
       items: new IndexRange(inputs.length),
-      workers: workersFor(maxConcurrency, inputs.length),
-      variables,
+      workers: workersFor(record.maxConcurrency, inputs.length),
+      variables: record.variables,
+      defaults: record.defaults,
       signal: run.abort.signal,
       span: run.span,
     });

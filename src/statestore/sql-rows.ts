@@ -1,4 +1,4 @@
-import type { CallbackTarget, FlowResult, Overrides, Status } from '../../protocol/index.js';
+import type { CallbackTarget, FlowResult, Overrides, RunDefaults, Status } from '../../protocol/index.js';
 import type { ItemCountsRecord, RunRecord, StoredItem, StoredRunState } from './state-store.js';
 
 /** A row of the `runs` table as both SQL backends return it (JSON columns as text, numbers as numbers). */
@@ -20,6 +20,7 @@ export interface RunRow {
   /** 0/1 in SQLite, a boolean in PostgreSQL. */
   cancel_requested: number | boolean;
   rerun_of: string | null;
+  defaults: string | null;
 }
 
 /** A row of the `items` table without its input. */
@@ -42,7 +43,7 @@ export interface StatusCountRow {
 
 /** The columns of `runs` in SELECT order, shared by both backends so rows map the same way. */
 export const RUN_COLUMNS =
-  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested, rerun_of';
+  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested, rerun_of, defaults';
 
 /** The columns of `items` that make a StoredItem. */
 export const ITEM_COLUMNS = 'item_index, status, attempts, result, completed_at, completion_seq, source_index';
@@ -68,6 +69,7 @@ export function recordOfRow(row: RunRow): RunRecord {
   if (row.parent_item_index !== null) record.parentItemIndex = row.parent_item_index;
   if (row.overrides !== null) record.overrides = JSON.parse(row.overrides) as Overrides;
   if (row.rerun_of !== null) record.rerunOf = row.rerun_of;
+  if (row.defaults !== null) record.defaults = JSON.parse(row.defaults) as RunDefaults;
   return record;
 }
 

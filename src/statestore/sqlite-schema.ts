@@ -66,6 +66,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `,
   // Retention finds terminal runs by when they finished (docs/retention.md).
   `CREATE INDEX runs_by_completion ON runs (completed_at) WHERE completed_at IS NOT NULL;`,
+  // A run's defaults for its component calls (docs/precedence.md).
+  `ALTER TABLE runs ADD COLUMN defaults TEXT;`,
 ];
 
 /** Brings the database to the newest schema, in one immediate transaction so concurrent openers do not race. */

@@ -1,4 +1,4 @@
-import type { CallbackTarget, FlowResult, Overrides, Status } from '../../protocol/index.js';
+import type { CallbackTarget, FlowResult, Overrides, RunDefaults, Status } from '../../protocol/index.js';
 import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from './callback-outbox.js';
 import type { ItemTransitions } from './item-transitions.js';
 import type { RunStatusCounts } from './run-status-counts.js';
@@ -101,6 +101,8 @@ export interface RunRecord {
   rerunOf?: string;
   /** In a rerun: each item's index in the source run, by item index. */
   sourceIndices?: readonly number[];
+  /** Timeout and transport retries of its component calls, under each step's own (docs/precedence.md). */
+  defaults?: RunDefaults;
   /** Where the run's completion is POSTed; stored in the callback outbox, never shown. */
   callback?: CallbackTarget;
 }

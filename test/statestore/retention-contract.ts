@@ -100,6 +100,15 @@ export function describeRetentionContract(ctx: LifecycleContractContext): void {
     });
   });
 
+  describe('run defaults', () => {
+    it('keeps a run\'s defaults for its component calls with its record', async () => {
+      const run = record('with-defaults', 1, { defaults: { timeoutMs: 1500, transportRetries: 0 } });
+      await store().createRun(run, [{ i: 0 }]);
+      expect((await store().loadRun('with-defaults'))?.record).toEqual(run);
+      expect((await store().listRuns({ limit: 10 })).runs.find((r) => r.record.runId === 'with-defaults')?.record.defaults).toEqual(run.defaults);
+    });
+  });
+
   describe('what retention reads', () => {
     it('finds finished runs older than the cutoff, oldest first, but not unfinished ones nor children of a stored run', async () => {
       await finishedRun('newer', 0, T0 + 500);
