@@ -105,3 +105,20 @@ describe.skipIf(!postgresAvailable())('cluster: retention sweep', () => {
     expect((await node2.client.run(kept.runId).status()).status).toBe('success');
   }, 120_000);
 });
+
+describe.skipIf(!postgresAvailable())('cluster: a run\'s defaults', () => {
+  it('apply on whichever node executes its chunks', async () => {
+    const [node1, node2] = cluster.nodes;
+    const run = await node1.client.submit({
+      flow: RECORD_FLOW,
+      inputs: Array.from({ length: 8 }, (_, i) => ({ i, delayMs: 30_000 })),
+      defaults: { timeoutMs: 300, transportRetries: 0 },
+    });
+    expect((await cluster.waitForRun(node2, run.runId)).items).toMatchObject({ total: 8, failed: 8 });
+    const results = await node2.client.run(run.runId).itemResults();
+    for (const { result } of results) {
+      expect(result).toMatchObject({ outcome: 'failed', error: { data: { cause: { code: ErrorCodes.Timeout, data: { timeoutMs: 300 } } } } });
+    }
+  }, 120_000);
+});
+

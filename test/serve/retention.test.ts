@@ -10,6 +10,7 @@ import { startGate } from '../support/gate.js';
 import { fixturePath, requireBuilt } from '../support/paths.js';
 import { spawnServe, type ServedProcess } from '../support/serve.js';
 import { makeTempDir } from '../support/temp-dir.js';
+import { waitFor } from '../support/wait-for.js';
 import { GATE_FLOW } from '../support/workspace.js';
 
 /**
@@ -223,3 +224,48 @@ describe('retention sweep', () => {
     }
   });
 });
+
+describe('the sweep of flowrun serve', () => {
+  it('runs at start: a run that aged past retention.runs while serve was down is deleted', async () => {
+    const own = await makeTempDir('retention-start');
+    const config = join(own, 'flowrun.yaml');
+    await writeFile(
+      config,
+      `plugins:
+  f: { type: stepflow, command: node, args: [${JSON.stringify(fixturePath('flaky-server.mjs'))}] }
+routes:
+  "/f/{*component}": [{ plugin: f }]
+blobStore: { type: filesystem, path: blobs }
+stateStore: { type: sqlite, path: state.db }
+retention: { runs: 30d, sweepEvery: 24d }
+`,
+    );
+    let server = await spawnServe(['--config', config], { cwd: own });
+    try {
+      const first = await connect(server.url);
+      const old = await first.submit({ flow: flowNamed('aging'), inputs: [{ n: 1 }, { n: 2 }], wait: true });
+      const fresh = await first.submit({ flow: flowNamed('aging'), inputs: [{ n: 3 }], wait: true });
+      await first.close();
+      expect(await server.stop()).toBe(0);
+      const db = new Database(join(own, 'state.db'));
+      db.prepare('UPDATE runs SET completed_at = ? WHERE run_id = ?').run(Date.now() - 31 * DAY, old.runId);
+      db.close();
+
+      server = await spawnServe(['--config', config], { cwd: own });
+      const count = (runId: string) => {
+        const reader = new Database(join(own, 'state.db'), { readonly: true });
+        try {
+          return (reader.prepare('SELECT (SELECT count(*) FROM runs WHERE run_id = ?) + (SELECT count(*) FROM items WHERE run_id = ?) AS n').get(runId, runId) as { n: number }).n;
+        } finally {
+          reader.close();
+        }
+      };
+      await waitFor(() => count(old.runId) === 0, { what: 'the old run swept at start', timeoutMs: 30_000 });
+      expect(count(fresh.runId)).toBe(2);
+    } finally {
+      await server.stop();
+      await rm(own, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
