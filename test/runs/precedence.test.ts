@@ -39,7 +39,7 @@ routes:
   "/set/{*component}": [{ plugin: set }]
   "/plain/{*component}": [{ plugin: plain }]
 blobStore: { type: memory }
-defaults: { timeoutMs: 550, transportRetries: 4 }
+defaults: { timeoutMs: 550, transportRetries: 1 }
 variables: { v: from-config }
 `);
   builtin = await runtimeOf(`plugins:
@@ -106,7 +106,7 @@ describe('precedence: a component call\'s timeoutMs', () => {
 
 describe('precedence: a component call\'s transportRetries', () => {
   it('the run\'s defaults win over the plugin\'s', async () => {
-    expect(await callsOf(configured, '/set/die', 'run', { defaults: { transportRetries: 1 } })).toBe(2);
+    expect(await callsOf(configured, '/set/die', 'run', { defaults: { transportRetries: 0 } })).toBe(1);
   });
 
   it('the plugin\'s win over the config\'s defaults', async () => {
@@ -114,7 +114,7 @@ describe('precedence: a component call\'s transportRetries', () => {
   });
 
   it('the config\'s defaults win over the built-in default', async () => {
-    expect(await callsOf(configured, '/plain/die', 'config')).toBe(5);
+    expect(await callsOf(configured, '/plain/die', 'config')).toBe(2);
   });
 
   it('the built-in default is 3 retries', async () => {
