@@ -65,6 +65,8 @@ export interface RunManagerOptions {
    * database. Default: none (this process executes the runs it stores).
    */
   shared?: SharedWork;
+  /** On a cluster, whether this node may execute a run of this flow now (`ChunkRunner`'s `canExecute`). Default: always. */
+  canExecute?: (compiled: CompiledFlow, createdAt: number) => boolean;
   /** How completion callbacks are delivered (docs/callbacks.md); `holder` names this process in the outbox (default a random id). */
   callbacks?: CallbackOptions & { holder?: string };
 }
@@ -161,6 +163,7 @@ export class RunManager {
         now,
         tally: this.itemTally,
         compile: async (flowId, overrides) => (await this.resolveFlow(undefined, flowId, overrides)).compiled,
+        canExecute: options.canExecute,
       });
     }
     this.allowHosts = options.callbacks?.allowHosts;
