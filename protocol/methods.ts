@@ -63,6 +63,8 @@ export const RunsSubmit = new RequestMethod('runs/submit', M.RunsSubmitParams, M
 export const RunsGet = new RequestMethod('runs/get', M.RunsGetParams, M.RunsGetResult);
 export const RunsCancel = new RequestMethod('runs/cancel', M.RunsCancelParams, M.RunsCancelResult);
 export const RunsList = new RequestMethod('runs/list', M.RunsListParams, M.RunsListResult);
+export const RunsItems = new RequestMethod('runs/items', M.RunsItemsParams, M.RunsItemsResult);
+export const RunsMetrics = new RequestMethod('runs/metrics', M.RunsMetricsParams, M.RunsMetricsResult);
 export const NodesList = new RequestMethod('nodes/list', M.NodesListParams, M.NodesListResult);
 
 // both directions
@@ -71,6 +73,6 @@ export const CancelRequest = new NotificationMethod('$/cancelRequest', M.CancelR
 /** Every request method, for schema generation and method-not-found checks. */
 export const REQUEST_METHODS = [
   Initialize, ComponentsList, ComponentsInfo, ComponentsExecute,
-  BlobsPut, BlobsGet, RunsSubmit, RunsGet, RunsCancel, RunsList, NodesList,
+  BlobsPut, BlobsGet, RunsSubmit, RunsGet, RunsCancel, RunsList, RunsItems, RunsMetrics, NodesList,
 ] as const;
 export const NOTIFICATION_METHODS = [Initialized, CancelRequest] as const;

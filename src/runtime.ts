@@ -154,7 +154,7 @@ export class Runtime {
       await ownStore.close();
       throw err;
     });
-    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits, shared });
+    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, idempotencyTtlMs: config.idempotencyTtlMs });
     const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component));
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
       plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service })));

@@ -3,7 +3,9 @@ import {
   BlobsPut,
   RunsCancel,
   RunsGet,
+  RunsItems,
   RunsList,
+  RunsMetrics,
   RunsSubmit,
   parseOrInvalidParams,
   type ParamsIn,
@@ -26,6 +28,8 @@ const HANDLERS = new Map<AnyMethod, Handler>([
   [RunsGet, (api, params, caller) => api.runsGet(params, caller)],
   [RunsCancel, (api, params, caller) => api.runsCancel(params, caller)],
   [RunsList, (api, params, caller) => api.runsList(params, caller)],
+  [RunsItems, (api, params, caller) => api.runsItems(params, caller)],
+  [RunsMetrics, (api, params, caller) => api.runsMetrics(params, caller)],
 ]);
 
 /**

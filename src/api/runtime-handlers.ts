@@ -1,4 +1,4 @@
-import { BlobsGet, BlobsPut, RunsCancel, RunsGet, RunsList, RunsSubmit } from '../../protocol/index.js';
+import { BlobsGet, BlobsPut, RunsCancel, RunsGet, RunsItems, RunsList, RunsMetrics, RunsSubmit } from '../../protocol/index.js';
 import type { RequestContext, RpcPeer } from '../rpc/peer.js';
 import type { CallerContext, RuntimeApi } from './runtime-api.js';
 
@@ -28,4 +28,6 @@ export function registerRuntimeHandlers(peer: RpcPeer, api: RuntimeApi, callerFo
   peer.onRequest(RunsGet, (params, ctx) => api.runsGet(params, caller(ctx, params)));
   peer.onRequest(RunsCancel, (params, ctx) => api.runsCancel(params, caller(ctx, params)));
   peer.onRequest(RunsList, (params, ctx) => api.runsList(params, caller(ctx, params)));
+  peer.onRequest(RunsItems, (params, ctx) => api.runsItems(params, caller(ctx, params)));
+  peer.onRequest(RunsMetrics, (params, ctx) => api.runsMetrics(params, caller(ctx, params)));
 }

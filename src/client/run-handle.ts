@@ -1,6 +1,8 @@
 import {
   RunsCancel,
   RunsGet,
+  RunsItems,
+  RunsMetrics,
   RunsSubmit,
   isTerminal,
   type FlowResult,
@@ -21,6 +23,9 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
  * whose frames are limited says so (`maxMessageBytes`), and `result()` keeps its pages under it.
  */
 export type RuntimeCaller = Pick<RpcPeer, 'sendRequest'> & { readonly maxMessageBytes?: number };
+
+/** Options of `RunHandle.items()`: the params of `runs/items` besides the run, and the request's. */
+export type ItemsOptions = Omit<NonNullable<ParamsIn<typeof RunsItems>>, 'runId'> & RequestOptions;
 
 /** Most items `itemResults()` asks for in one page (docs/limits.md). */
 export const MAX_PAGE_ITEMS = 10_000;
@@ -70,6 +75,20 @@ export class RunHandle {
       { signal: options.signal },
     );
     return { results: status.results ?? [], nextOffset: status.nextOffset };
+  }
+
+  /**
+   * One page of the run's items with their status, attempts and timings (`runs/items`): filtered
+   * by status, with inputs and step records when asked; `nextOffset` is set while more remain.
+   */
+  items(options: ItemsOptions = {}): Promise<ResultOut<typeof RunsItems>> {
+    const { signal, timeoutMs, ...params } = options;
+    return this.request(RunsItems, { runId: this.runId, ...params }, { signal, timeoutMs });
+  }
+
+  /** Throughput, latency and per-component figures of the run, from what the runtime stored (`runs/metrics`). */
+  metrics(options: RequestOptions = {}): Promise<ResultOut<typeof RunsMetrics>> {
+    return this.request(RunsMetrics, { runId: this.runId }, options);
   }
 
   /** Waits for the run to finish and returns every item's FlowResult in input order. */

@@ -8,6 +8,7 @@ import { parseMockComponents } from './mock-behaviors.js';
 import { findRouteProblem } from '../routing/route-pattern.js';
 import { parseLimitsConfig, parseServeConfig } from './serve-config.js';
 import { parseClusterConfig } from './cluster-config.js';
+import { DurationSchema } from './duration.js';
 import type { BlobStoreConfig, BuiltinPluginConfig, FlowrunConfig, PluginConfig, RouteRule, StateStoreConfig, StepflowPluginConfig } from './types.js';
 
 export interface ParseConfigOptions extends ConfigSource {
@@ -43,6 +44,7 @@ const TopLevelSchema = z.object({
   serve: z.unknown().optional(),
   limits: z.unknown().optional(),
   cluster: z.unknown().optional(),
+  idempotencyTtl: z.unknown().optional(),
 });
 
 const StepflowSchema = z.object({
@@ -126,6 +128,7 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
     ...optional('serve', parseServeConfig(top.serve, reader)),
     ...optional('limits', parseLimitsConfig(top.limits, reader)),
     ...optional('cluster', parseClusterConfig(top.cluster, reader)),
+    ...optional('idempotencyTtlMs', top.idempotencyTtl === undefined ? undefined : reader.parse(DurationSchema, top.idempotencyTtl, ['idempotencyTtl'])),
   };
 }
 

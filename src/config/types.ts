@@ -27,6 +27,8 @@ export interface FlowrunConfig {
   limits?: LimitsConfig;
   /** Nodes sharing a PostgreSQL state store (`cluster:`); absent: the defaults of docs/config.md. */
   cluster?: ClusterConfig;
+  /** `idempotencyTtl:` in ms — how long an idempotency key names its run; absent: 24 h. */
+  idempotencyTtlMs?: number;
 }
 
 /** `cluster:` — see docs/config.md for the defaults. */

@@ -52,6 +52,14 @@ function fakeApi() {
       record('runsList', params, caller);
       return { runs: [status('run-1')], nextCursor: 'c2' };
     },
+    async runsItems(params, caller) {
+      record('runsItems', params, caller);
+      return { items: [] };
+    },
+    async runsMetrics(params, caller) {
+      record('runsMetrics', params, caller);
+      return { runId: params.runId, itemsPerSec: 0, itemDurationMs: { p50: 0, p95: 0, p99: 0, max: 0 }, components: [] };
+    },
   };
   return { api, calls };
 }
