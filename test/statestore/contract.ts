@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Status } from '../../protocol/index.js';
 import type { ItemCountsRecord, ItemUpdate, RunQuery, RunRecord, RunSummary, StateStore } from '../../src/statestore/index.js';
 import { ItemTransitions } from '../../src/statestore/item-transitions.js';
+import { describeLifecycleContract } from './lifecycle-contract.js';
 
 /** Applies transitions given as objects. */
 const recordItems = (store: StateStore, updates: readonly ItemUpdate[]): Promise<void> => store.recordItems(ItemTransitions.of(updates));
@@ -536,5 +537,7 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
         expect(idsOf(await listAll())).toEqual(['new', 'old-2', 'old-1']);
       });
     });
+
+    describeLifecycleContract(createFixture);
   });
 }
