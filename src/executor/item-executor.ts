@@ -1,5 +1,5 @@
 import type { Context } from '@opentelemetry/api';
-import type { FlowResult, StepTiming } from '../../protocol/index.js';
+import type { FlowError, FlowResult, StepTiming } from '../../protocol/index.js';
 import type { CompiledFlow, CompiledStep } from '../flow/compile.js';
 import type { CoalesceExpr, Expr, IfExpr, ObjectExpr, ArrayExpr, StepExpr, VariableExpr } from '../flow/expressions.js';
 import { NOT_FOUND, selectPath, type CompiledPath } from '../flow/paths.js';
@@ -403,7 +403,7 @@ class ItemExecution implements AbortWaiter, RunningItem {
       durationMs: Math.max(0, Date.now() - startedAt),
       attempts,
     };
-    if (result.outcome === 'failed') record.error = result.error;
+    if (result.outcome === 'failed') record.error = stepError(result.error);
     (this.steps ??= []).push(record);
     return this.done(step, result);
   }
@@ -497,6 +497,17 @@ class ItemExecution implements AbortWaiter, RunningItem {
     return typeof retries === 'number' ? retries : retries(step.component, input);
   }
 
+}
+
+/**
+ * What a step record says of a failure: the component's own error when the executor wrapped it
+ * (`step "x" failed`), code and message only — the data stays in the item's result, which is
+ * checked for size and depth before it is stored.
+ */
+function stepError(error: FlowError): FlowError {
+  const cause = (error.data as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === 'number' && typeof cause.message === 'string') return { code: cause.code, message: cause.message };
+  return { code: error.code, message: error.message };
 }
 
 function select(value: unknown, path: CompiledPath, what: string): FlowResult {

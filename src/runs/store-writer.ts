@@ -298,7 +298,7 @@ export class StoreWriter {
       },
     };
     const replacement = new ItemTransitions();
-    replacement.settled(runId, itemIndex, 'failed', batch.attempts[k], result, batch.completedAt[k], batch.completionSeqs[k], batch.startedAt[k], batch.steps[k]);
+    replacement.settled(runId, itemIndex, 'failed', batch.attempts[k], result, batch.completedAt[k], batch.completionSeqs[k], batch.startedAt[k]);
     try {
       await this.persist(() => this.store.recordItems(replacement));
     } catch (err) {
