@@ -45,8 +45,8 @@ export class RunHandle {
   constructor(
     private readonly caller: RuntimeCaller,
     readonly runId: string,
-    /** The status returned at submit, when the handle came from `submitRun`. */
-    readonly submitted?: RunStatus,
+    /** The status returned at submit, when the handle came from `submitRun` (`deduplicated` when its idempotency key named this run). */
+    readonly submitted?: ResultOut<typeof RunsSubmit>,
   ) {}
 
   /** Sends one request for this run; errors with a name of their own reject as it. */
