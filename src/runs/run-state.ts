@@ -294,20 +294,22 @@ export class RunState {
     const available = byCompletion ? this.completedCount : this.identity.total;
     const end = Math.min(available, options.limit === undefined ? available : offset + options.limit);
     const results = new Array<ItemResult>(Math.max(0, end - offset));
+    // One cache per kind of time: start and completion times alternating would defeat a shared one.
     const iso = new IsoTimes();
-    for (let k = offset; k < end; k++) results[k - offset] = this.itemResult(byCompletion ? this.completionOrder[k] : k, iso);
+    const startIso = new IsoTimes();
+    for (let k = offset; k < end; k++) results[k - offset] = this.itemResult(byCompletion ? this.completionOrder[k] : k, iso, startIso);
     // More remain while the page ends before the last item (for byCompletion: also items yet to finish).
     const next = Math.max(end, offset);
     return next < this.identity.total ? { results, nextOffset: next } : { results };
   }
 
-  private itemResult(index: number, iso: IsoTimes): ItemResult {
+  private itemResult(index: number, iso: IsoTimes, startIso: IsoTimes): ItemResult {
     const s = this.itemStatus[index];
     const item: ItemResult = { itemIndex: index, status: STATUS_NAMES[s] };
     const result = this.results[index];
     if (result !== undefined) item.result = result;
     const startedAt = this.startedAt[index];
-    if (!Number.isNaN(startedAt)) item.startedAt = iso.of(startedAt);
+    if (!Number.isNaN(startedAt)) item.startedAt = startIso.of(startedAt);
     if (s >= S.Success) {
       item.completedAt = iso.of(this.completedAt[index]);
       if (!Number.isNaN(startedAt)) item.durationMs = Math.max(0, this.completedAt[index] - startedAt);
