@@ -33,6 +33,7 @@ beforeAll(async () => {
       blobStore: { type: 'filesystem', path: join(dir, 'blobs') },
     }),
   );
+  await writeFile(join(dir, 'flow.json'), JSON.stringify(FLOW));
   served = await spawnServe(['--config', config], { cwd: dir });
   client = await connect(served.url);
 }, 60_000);
@@ -70,6 +71,18 @@ describe('idempotent submits', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('passes the key, metadata and recordSteps from `flowrun submit`', async () => {
+    const args = ['submit', '--url', served.url, '--flow', join(dir, 'flow.json'), '--input-json', '{"i":3}', '--idempotency-key', 'cli-key', '--meta', 'team=cli', '--meta', 'n=2', '--record-steps'];
+    const first = await flowrun([...args, '--wait']);
+    expect(first.code).toBe(0);
+    const submitted = JSON.parse(first.stdout) as RunStatus & { deduplicated?: boolean };
+    expect(submitted).toMatchObject({ status: 'success', idempotencyKey: 'cli-key', metadata: { team: 'cli', n: 2 } });
+    const again = await flowrun(args);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ runId: submitted.runId, deduplicated: true });
+    expect((await itemsOf(submitted.runId, { includeSteps: true }))[0].steps).toMatchObject([{ stepId: 'work', status: 'success' }]);
   });
 
   it('refuses a key that is empty or longer than 256 characters, naming the field', async () => {
