@@ -164,6 +164,7 @@ export class Runtime {
     let canExecute: ((compiled: CompiledFlow, createdAt: number) => boolean) | undefined;
     const runs = new RunManager({
       blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, callbacks: config.callbacks,
+      idempotencyTtlMs: config.idempotencyTtlMs,
       canExecute: (compiled, createdAt) => canExecute?.(compiled, createdAt) ?? true,
     });
     const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component));

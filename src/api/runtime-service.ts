@@ -30,7 +30,7 @@ export class RuntimeService implements RuntimeApi {
     return { data: blob.data, blob_type: blob.blobType };
   }
 
-  runsSubmit(params: Parameters<RuntimeApi['runsSubmit']>[0], caller: CallerContext): Promise<RunStatus> {
+  runsSubmit(params: Parameters<RuntimeApi['runsSubmit']>[0], caller: CallerContext): Promise<RunStatus & { deduplicated?: boolean }> {
     return this.runs.submit(params, { parent: caller.parent, signal: caller.signal, isRoutable: this.isRoutable });
   }
 
@@ -52,5 +52,13 @@ export class RuntimeService implements RuntimeApi {
 
   runsCompare(params: Parameters<RuntimeApi['runsCompare']>[0]): ReturnType<RuntimeApi['runsCompare']> {
     return this.runs.compare(params);
+  }
+
+  runsItems(params: Parameters<RuntimeApi['runsItems']>[0]): ReturnType<RuntimeApi['runsItems']> {
+    return this.runs.items(params);
+  }
+
+  runsMetrics(params: Parameters<RuntimeApi['runsMetrics']>[0]): ReturnType<RuntimeApi['runsMetrics']> {
+    return this.runs.metrics(params.runId);
   }
 }

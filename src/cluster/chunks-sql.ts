@@ -129,9 +129,11 @@ export const WRITE_FENCED = `
       attempts = u.attempts,
       result = CASE WHEN u.settled THEN u.result ELSE i.result END,
       completed_at = CASE WHEN u.settled THEN u.completed_at ELSE i.completed_at END,
-      completion_seq = CASE WHEN u.settled THEN nextval('item_completion_seq') ELSE i.completion_seq END
+      completion_seq = CASE WHEN u.settled THEN nextval('item_completion_seq') ELSE i.completion_seq END,
+      started_at = COALESCE(u.started_at, i.started_at),
+      steps = CASE WHEN u.settled THEN u.steps ELSE i.steps END
     FROM json_to_recordset($5::json) AS u(run_id text, item_index integer, status text, attempts integer,
-      settled boolean, result json, completed_at bigint), fence f
+      settled boolean, result json, completed_at bigint, started_at bigint, steps json), fence f
     WHERE i.run_id = u.run_id AND i.item_index = u.item_index
       AND f.run_id = u.run_id AND u.item_index >= f.first_item AND u.item_index < f.end_item
     RETURNING 1)

@@ -381,8 +381,9 @@ export class ChunkRunner implements SharedWorkListener {
     const run = this.options.tally ? this.options.tally.counting(writer) : writer;
     const first = chunk.lease.first;
     return {
-      itemStarted: (index, attempt) => run.itemStarted(first + index, attempt),
-      itemSettled: (index, status, result, attempts, completedAt, seq) => run.itemSettled(first + index, status, result, attempts, completedAt, seq),
+      itemStarted: (index, attempt, startedAt) => run.itemStarted(first + index, attempt, startedAt),
+      itemSettled: (index, status, result, attempts, completedAt, seq, startedAt, steps) =>
+        run.itemSettled(first + index, status, result, attempts, completedAt, seq, startedAt, steps),
       runFinished: () => {
         this.settledHere(chunk);
         this.completeAfterWrites(chunk, resolve);
