@@ -6,8 +6,10 @@ import {
   RunsDelete,
   RunsGc,
   RunsGet,
+  RunsItems,
   RunsList,
   RunsRerun,
+  RunsMetrics,
   RunsSubmit,
   parseOrInvalidParams,
   type ParamsIn,
@@ -34,6 +36,8 @@ const HANDLERS = new Map<AnyMethod, Handler>([
   [RunsCompare, (api, params, caller) => api.runsCompare(params, caller)],
   [RunsDelete, (api, params, caller) => api.runsDelete(params, caller)],
   [RunsGc, (api, params, caller) => api.runsGc(params, caller)],
+  [RunsItems, (api, params, caller) => api.runsItems(params, caller)],
+  [RunsMetrics, (api, params, caller) => api.runsMetrics(params, caller)],
 ]);
 
 /**

@@ -20,7 +20,7 @@ export interface CallerContext {
 export interface RuntimeApi {
   blobsPut(params: z.output<typeof M.BlobsPutParams>, caller: CallerContext): Promise<z.input<typeof M.BlobsPutResult>>;
   blobsGet(params: z.output<typeof M.BlobsGetParams>, caller: CallerContext): Promise<z.input<typeof M.BlobsGetResult>>;
-  runsSubmit(params: z.output<typeof M.RunsSubmitParams>, caller: CallerContext): Promise<RunStatus>;
+  runsSubmit(params: z.output<typeof M.RunsSubmitParams>, caller: CallerContext): Promise<z.input<typeof M.RunsSubmitResult>>;
   runsGet(params: z.output<typeof M.RunsGetParams>, caller: CallerContext): Promise<RunStatus>;
   runsCancel(params: z.output<typeof M.RunsCancelParams>, caller: CallerContext): Promise<RunStatus>;
   runsList(params: z.output<typeof M.RunsListParams>, caller: CallerContext): Promise<z.input<typeof M.RunsListResult>>;
@@ -28,4 +28,6 @@ export interface RuntimeApi {
   runsCompare(params: z.output<typeof M.RunsCompareParams>, caller: CallerContext): Promise<z.input<typeof M.RunsCompareResult>>;
   runsDelete(params: z.output<typeof M.RunsDeleteParams>, caller: CallerContext): Promise<z.input<typeof M.RunsDeleteResult>>;
   runsGc(params: z.output<typeof M.RunsGcParams>, caller: CallerContext): Promise<z.input<typeof M.RunsGcResult>>;
+  runsItems(params: z.output<typeof M.RunsItemsParams>, caller: CallerContext): Promise<z.input<typeof M.RunsItemsResult>>;
+  runsMetrics(params: z.output<typeof M.RunsMetricsParams>, caller: CallerContext): Promise<z.input<typeof M.RunsMetricsResult>>;
 }

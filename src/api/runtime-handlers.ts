@@ -1,4 +1,4 @@
-import { BlobsGet, BlobsPut, RunsCancel, RunsCompare, RunsDelete, RunsGc, RunsGet, RunsList, RunsRerun, RunsSubmit } from '../../protocol/index.js';
+import { BlobsGet, BlobsPut, RunsCancel, RunsCompare, RunsDelete, RunsGc, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit } from '../../protocol/index.js';
 import type { RequestContext, RpcPeer } from '../rpc/peer.js';
 import type { CallerContext, RuntimeApi } from './runtime-api.js';
 
@@ -32,4 +32,6 @@ export function registerRuntimeHandlers(peer: RpcPeer, api: RuntimeApi, callerFo
   peer.onRequest(RunsCompare, (params, ctx) => api.runsCompare(params, caller(ctx, params)));
   peer.onRequest(RunsDelete, (params, ctx) => api.runsDelete(params, caller(ctx, params)));
   peer.onRequest(RunsGc, (params, ctx) => api.runsGc(params, caller(ctx, params)));
+  peer.onRequest(RunsItems, (params, ctx) => api.runsItems(params, caller(ctx, params)));
+  peer.onRequest(RunsMetrics, (params, ctx) => api.runsMetrics(params, caller(ctx, params)));
 }

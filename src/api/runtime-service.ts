@@ -30,7 +30,7 @@ export class RuntimeService implements RuntimeApi {
     return { data: blob.data, blob_type: blob.blobType };
   }
 
-  runsSubmit(params: Parameters<RuntimeApi['runsSubmit']>[0], caller: CallerContext): Promise<RunStatus> {
+  runsSubmit(params: Parameters<RuntimeApi['runsSubmit']>[0], caller: CallerContext): Promise<RunStatus & { deduplicated?: boolean }> {
     return this.runs.submit(params, { parent: caller.parent, signal: caller.signal, isRoutable: this.isRoutable });
   }
 
@@ -60,5 +60,13 @@ export class RuntimeService implements RuntimeApi {
 
   runsGc(params: Parameters<RuntimeApi['runsGc']>[0]): ReturnType<RuntimeApi['runsGc']> {
     return this.runs.gc(params.dryRun);
+  }
+
+  runsItems(params: Parameters<RuntimeApi['runsItems']>[0]): ReturnType<RuntimeApi['runsItems']> {
+    return this.runs.items(params);
+  }
+
+  runsMetrics(params: Parameters<RuntimeApi['runsMetrics']>[0]): ReturnType<RuntimeApi['runsMetrics']> {
+    return this.runs.metrics(params.runId);
   }
 }

@@ -121,7 +121,7 @@ export class FlowrunClient {
     return new RunHandle(this, runId);
   }
 
-  /** Lists runs, newest first (`runs/list`). */
+  /** Lists runs, newest first unless `order: 'oldest'`, filtered by status, flow, label, metadata, parent… (`runs/list`). */
   list(params: ListRunsParams = {}, options?: RequestOptions): Promise<ListRunsResult> {
     return this.sendRequest(RunsList, params, options);
   }

@@ -11,6 +11,7 @@ import { parseClusterConfig } from './cluster-config.js';
 import { parseCallbacksConfig } from './callbacks-config.js';
 import { parseRetentionConfig } from './retention-config.js';
 import { parseDefaultsConfig, withCallDefaults } from './defaults-config.js';
+import { DurationSchema } from './duration.js';
 import type { BlobStoreConfig, BuiltinPluginConfig, FlowrunConfig, PluginConfig, RouteRule, StateStoreConfig, StepflowPluginConfig } from './types.js';
 
 export interface ParseConfigOptions extends ConfigSource {
@@ -50,6 +51,7 @@ const TopLevelSchema = z.object({
   retention: z.unknown().optional(),
   defaults: z.unknown().optional(),
   variables: z.record(z.string(), z.unknown()).optional(),
+  idempotencyTtl: z.unknown().optional(),
 });
 
 const StepflowSchema = z.object({
@@ -147,6 +149,7 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
     ...optional('retention', parseRetentionConfig(top.retention, reader)),
     ...optional('defaults', defaults),
     ...optional('variables', top.variables),
+    ...optional('idempotencyTtlMs', top.idempotencyTtl === undefined ? undefined : reader.parse(DurationSchema, top.idempotencyTtl, ['idempotencyTtl'])),
   };
 }
 

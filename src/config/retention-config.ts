@@ -1,24 +1,13 @@
 import { z } from 'zod';
+import { DurationSchema } from './duration.js';
 import type { ConfigReader } from './config-reader.js';
 import type { RetentionConfig } from './types.js';
 
-const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
 /** The default of `retention.sweepEvery`: one hour. */
-export const DEFAULT_SWEEP_EVERY_MS = UNIT_MS.h;
+export const DEFAULT_SWEEP_EVERY_MS = 3_600_000;
 
 /** Longest `sweepEvery`: Node's timers fire at once above 2^31 − 1 ms (about 24.8 days). */
 const MAX_SWEEP_EVERY_MS = 2 ** 31 - 1;
-
-/** `30d`, `12h`, `15m`, `45s` → ms; anything else is refused naming the form. */
-const DurationSchema = z
-  .string()
-  .regex(/^\s*\d+\s*[smhd]\s*$/, 'a duration like 30d, 12h, 15m or 45s')
-  .transform((text) => {
-    const trimmed = text.replace(/\s/g, '');
-    return Number(trimmed.slice(0, -1)) * UNIT_MS[trimmed.slice(-1) as keyof typeof UNIT_MS];
-  })
-  .pipe(z.number().int().positive('a duration longer than zero'));
 
 const RetentionSchema = z.strictObject({
   runs: DurationSchema.optional(),

@@ -29,6 +29,8 @@ export interface FlowrunConfig {
   cluster?: ClusterConfig;
   /** How completion callbacks are delivered (`callbacks:`); absent keys: the defaults of docs/callbacks.md. */
   callbacks?: CallbacksConfig;
+  /** `idempotencyTtl:` in ms — how long an idempotency key names its run; absent: 24 h. */
+  idempotencyTtlMs?: number;
   /** Timeout and transport retries of component calls whose step, run and plugin do not set them (`defaults:`, docs/precedence.md). */
   defaults?: CallDefaultsConfig;
   /** Values of `$variable` when the run, the flow's variables schema and the expression give none (`variables:`, docs/precedence.md). */

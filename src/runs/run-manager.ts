@@ -5,6 +5,7 @@ import {
   RpcError,
   type CallbackTarget,
   type FlowResult,
+  type Metadata,
   type Observability,
   type Overrides,
   type RunStatus,
@@ -14,7 +15,10 @@ import {
   type RunDefaults,
   type RunsDeleteResultType,
   type RunsGcResultType,
+  type RunsItemsParamsType,
+  type RunsItemsResultType,
   type RunsListParamsType,
+  type RunsMetricsResultType,
   type RunsRerunParamsType,
   type RunsSubmitParamsType,
 } from '../../protocol/index.js';
@@ -48,6 +52,11 @@ import { withCallbackStates } from './callback-states.js';
 import { selectRerunItems } from './rerun-selection.js';
 import { compareRuns } from './run-comparison.js';
 import { RetentionSweep, type RetentionOptions } from './retention-sweep.js';
+import { itemDetailOf } from './item-details.js';
+import { runTimingMetrics } from './run-timing-metrics.js';
+
+/** How long an idempotency key names its run (docs/config.md, `idempotencyTtl`): 24 hours. */
+export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** Options of a RunManager. */
 export interface RunManagerOptions {
@@ -71,10 +80,14 @@ export interface RunManagerOptions {
    * database. Default: none (this process executes the runs it stores).
    */
   shared?: SharedWork;
+  /** On a cluster, whether this node may execute a run of this flow now (`ChunkRunner`'s `canExecute`). Default: always. */
+  canExecute?: (compiled: CompiledFlow, createdAt: number) => boolean;
   /** How completion callbacks are delivered (docs/callbacks.md); `holder` names this process in the outbox (default a random id). */
   callbacks?: CallbackOptions & { holder?: string };
   /** How long finished runs and unused blobs are kept (docs/retention.md). Default: forever. */
   retention?: RetentionOptions;
+  /** A submit whose idempotency key names a run created this long ago or less gets that run. Default 24 h. */
+  idempotencyTtlMs?: number;
 }
 
 /** Who submits: a component executing an item (its run becomes the parent), or nobody. */
@@ -102,6 +115,16 @@ export interface StartOptions {
   sourceIndices?: readonly number[];
   /** Timeout and transport retries of its component calls, under each step's own (docs/precedence.md). */
   defaults?: RunDefaults;
+  idempotencyKey?: string;
+  metadata?: Metadata;
+  recordSteps?: boolean;
+}
+
+/** A started run, or the run an idempotency key already named (nothing was created). */
+export interface StartedRun {
+  runId: string;
+  state: RunState;
+  deduplicated?: boolean;
 }
 
 /**
@@ -121,6 +144,7 @@ export class RunManager {
   private readonly now: () => number;
   private readonly shared: SharedWork | undefined;
   private readonly chunks: ChunkRunner | undefined;
+  private readonly idempotencyTtlMs: number;
   /** Component calls of this manager's items by component and outcome (`GET /metrics`). */
   readonly callCounts = new CallCounts();
   /** Items this manager settled, by status, and the recent rate (`GET /metrics`). */
@@ -132,6 +156,7 @@ export class RunManager {
   constructor(options: RunManagerOptions) {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.idempotencyTtlMs = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS;
     this.itemTally = new ItemTally(this.now());
     this.flows = new FlowCache(options.blobs);
     this.store = options.store ?? new MemoryStateStore();
@@ -173,6 +198,7 @@ export class RunManager {
         now,
         tally: this.itemTally,
         compile: async (flowId, overrides) => (await this.resolveFlow(undefined, flowId, overrides)).compiled,
+        canExecute: options.canExecute,
       });
     }
     this.allowHosts = options.callbacks?.allowHosts;
@@ -210,7 +236,11 @@ export class RunManager {
   }
 
   /** Submits a run (docs/protocol.md, `runs/submit`); with `wait`, returns when it is terminal or `timeoutMs` passed. */
-  async submit(params: RunsSubmitParamsType, context: SubmitContext = {}): Promise<RunStatus> {
+  async submit(params: RunsSubmitParamsType, context: SubmitContext = {}): Promise<RunStatus & { deduplicated?: boolean }> {
+    if (params.idempotencyKey !== undefined) {
+      const holder = await this.keyHolder(params.idempotencyKey);
+      if (holder !== undefined) return this.deduplicated(holder, params, context);
+    }
     const { flowId, compiled } = await this.resolveFlow(params.flow, params.flowId, params.overrides);
     if (context.isRoutable) refuseUnroutedSteps(compiled.flow, context.isRoutable);
     if (params.callback) this.refuseCallbackHost(params.callback.url);
@@ -223,7 +253,12 @@ export class RunManager {
       observability: params.observability,
       callback: params.callback,
       defaults: params.defaults,
+      idempotencyKey: params.idempotencyKey,
+      metadata: params.metadata,
+      recordSteps: params.recordSteps,
     });
+    // Another submit of the key stored its run first (the store's unique index decided).
+    if (run.deduplicated) return this.deduplicated(run.runId, params, context);
     if (!params.wait) return this.withCallback(run.state.snapshot());
     if (this.shared) {
       await this.shared.waitFinished(run.runId, params.timeoutMs, context.signal);
@@ -261,6 +296,7 @@ export class RunManager {
       variables: params.variables ?? record.variables,
       overrides,
       flowLabel: params.flowLabel ?? record.flowLabel,
+      metadata: params.metadata ?? record.metadata,
       rerunOf: record.runId,
       sourceIndices: indices,
       defaults: record.defaults,
@@ -276,6 +312,23 @@ export class RunManager {
     for (const runId of params.runIds) states.push((await this.lookup(runId)).state);
     const statuses = await withCallbackStates(this.store, states.map((state) => state.snapshot()));
     return compareRuns(states, statuses, params);
+  }
+
+  /** The run holding idempotency `key` within the TTL, if any. */
+  private async keyHolder(key: string): Promise<string | undefined> {
+    return this.store.runWithIdempotencyKey(key, this.now() - this.idempotencyTtlMs).catch((err: unknown) => {
+      throw asStoreError(err, `cannot look up idempotency key ${JSON.stringify(key)}`);
+    });
+  }
+
+  /** The answer to a submit whose idempotency key names run `runId`: that run, waited on as the submit asked. */
+  private async deduplicated(runId: string, params: RunsSubmitParamsType, context: SubmitContext): Promise<RunStatus & { deduplicated: true }> {
+    this.logger.debug({ runId, idempotencyKey: params.idempotencyKey }, 'submit deduplicated by its idempotency key');
+    const status = await this.get(
+      { runId, wait: params.wait, timeoutMs: params.timeoutMs, includeResults: params.wait, resultOrder: 'byIndex', offset: 0 },
+      context.signal,
+    );
+    return { ...status, deduplicated: true };
   }
 
   /**
@@ -305,9 +358,10 @@ export class RunManager {
 
   /**
    * Starts a run of a compiled flow: the run is stored (with its inputs) before this resolves,
-   * so an acknowledged run is never lost.
+   * so an acknowledged run is never lost. With an idempotency key another run holds, nothing
+   * starts: that run is returned, `deduplicated`.
    */
-  async start(compiled: CompiledFlow, flowId: string, inputs: readonly unknown[], options: StartOptions = {}): Promise<{ runId: string; state: RunState }> {
+  async start(compiled: CompiledFlow, flowId: string, inputs: readonly unknown[], options: StartOptions = {}): Promise<StartedRun> {
     await checkRunDataDepth(inputs, options.variables, options.overrides);
     const depth = await this.registry.admit(options.parent?.runId);
     const record: RunRecord = {
@@ -324,12 +378,20 @@ export class RunManager {
       ...(options.rerunOf !== undefined && { rerunOf: options.rerunOf, sourceIndices: options.sourceIndices }),
       ...(options.callback && { callback: options.callback }),
       ...(options.defaults && Object.keys(options.defaults).length > 0 && { defaults: options.defaults }),
+      ...(options.idempotencyKey !== undefined && { idempotencyKey: options.idempotencyKey }),
+      ...(options.metadata !== undefined && Object.keys(options.metadata).length > 0 && { metadata: options.metadata }),
+      ...(options.recordSteps && { recordSteps: true }),
     };
+    let holder: string | undefined;
     try {
-      await this.store.createRun(record, inputs);
+      holder = await this.store.createRun(record, inputs);
     } catch (err) {
       this.registry.release(); // the slot `admit` took
       throw asStoreError(err, `cannot store run ${record.runId}`);
+    }
+    if (holder !== undefined) {
+      this.registry.release();
+      return { runId: holder, state: (await this.lookup(holder)).state, deduplicated: true };
     }
     const state = new RunState({ ...record });
     if (this.shared) {
@@ -423,7 +485,7 @@ export class RunManager {
     return this.withCallback(state.snapshot());
   }
 
-  /** Lists runs newest first with filters and cursor paging (docs/protocol.md, `runs/list`). */
+  /** Lists runs newest (or oldest) first with filters and cursor paging (docs/protocol.md, `runs/list`). */
   async list(params: RunsListParamsType): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
     const flowId = params.flowId === undefined ? undefined : (normalizeBlobId(params.flowId) ?? params.flowId);
     if (params.cursor !== undefined && !/^[0-9a-z]{1,11}$/.test(params.cursor)) {
@@ -435,7 +497,13 @@ export class RunManager {
     const page = await this.store.listRuns({
       statuses: params.status,
       flowId,
+      flowName: params.flowName,
+      flowLabel: params.flowLabel,
+      metadata: params.metadata,
       parentRunId: params.parentRunId,
+      rootsOnly: params.rootsOnly,
+      rerunOf: params.rerunOf,
+      order: params.order,
       createdAfter: params.createdAfter === undefined ? undefined : Date.parse(params.createdAfter),
       createdBefore: params.createdBefore === undefined ? undefined : Date.parse(params.createdBefore),
       cursor: params.cursor,
@@ -449,6 +517,39 @@ export class RunManager {
       throw asStoreError(err, 'cannot list runs');
     });
     return page.nextCursor === undefined ? { runs } : { runs, nextCursor: page.nextCursor };
+  }
+
+  /**
+   * A page of a run's items with timings, and inputs and step records when asked (docs/protocol.md,
+   * `runs/items`). Read from the store once the journal caught up with memory. Unknown id → -32011.
+   */
+  async items(params: RunsItemsParamsType): Promise<RunsItemsResultType> {
+    if (!this.writer.unreachable) await this.writer.settled();
+    const page = await this.store
+      .listItems(params.runId, {
+        statuses: params.status,
+        offset: params.offset,
+        limit: params.limit,
+        order: params.order,
+        includeInput: params.includeInput,
+        includeSteps: params.includeSteps,
+      })
+      .catch((err: unknown) => {
+        throw asStoreError(err, `cannot read the items of run ${params.runId}`);
+      });
+    if (!page) throw RpcError.notFound(`Run not found: ${params.runId}`, { runId: params.runId });
+    const items = page.items.map(itemDetailOf);
+    return page.nextOffset === undefined ? { items } : { items, nextOffset: page.nextOffset };
+  }
+
+  /** Throughput, latency and per-component figures of a run (docs/protocol.md, `runs/metrics`). Unknown id → -32011. */
+  async metrics(runId: string): Promise<RunsMetricsResultType> {
+    if (!this.writer.unreachable) await this.writer.settled();
+    const timings = await this.store.itemTimings(runId).catch((err: unknown) => {
+      throw asStoreError(err, `cannot read the timings of run ${runId}`);
+    });
+    if (!timings) throw RpcError.notFound(`Run not found: ${runId}`, { runId });
+    return runTimingMetrics(runId, timings);
   }
 
   /** Resolves when the run is terminal, `timeoutMs` passed, or `signal` aborted — whichever first. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ItemUpdate, RunRecord, StateStore } from '../../src/statestore/index.js';
 import { ItemTransitions } from '../../src/statestore/item-transitions.js';
-import type { LifecycleContractContext } from './lifecycle-contract.js';
+import type { RerunCallbackContractContext } from './rerun-callback-contract.js';
 
 const T0 = 1_800_000_000_000;
 
@@ -9,7 +9,7 @@ const T0 = 1_800_000_000_000;
  * Deletion and what retention reads (docs/retention.md), as every StateStore backend keeps them:
  * a run deleted with its items, inputs, callback and child runs, only when all are finished.
  */
-export function describeRetentionContract(ctx: LifecycleContractContext): void {
+export function describeRetentionContract(ctx: RerunCallbackContractContext): void {
   let clock = T0;
   const store = (): StateStore => ctx.store();
   const record = (runId: string, total: number, fields: Partial<RunRecord> = {}): RunRecord => ({
