@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, RunsDelete, RunsGc } from '../../protocol/index.js';
 import { connect, RunNotFoundError, type FlowrunClient, type RunHandle, type SubmitParams } from '../../src/client/index.js';
+import { main } from '../../src/cli/main.js';
 import { flowrun } from '../support/cli.js';
 import { startGate } from '../support/gate.js';
 import { fixturePath, requireBuilt } from '../support/paths.js';
@@ -219,6 +220,17 @@ describe('retention sweep', () => {
       const text = await flowrun(['gc', '--url', served.url]);
       expect(text.code).toBe(0);
       expect(JSON.parse(text.stdout)).toMatchObject({ runs: { count: 0 }, blobs: { count: 0 } });
+      // On a terminal: a line for runs, one for blobs, then the ids.
+      const printed: string[] = [];
+      const terminal = { line: (t: string) => printed.push(t), error: (t: string) => printed.push(t), isTerminal: true };
+      finishedDaysAgo([recent.runId], 40);
+      expect(await main(['gc', '--dry-run', '--url', served.url], terminal)).toBe(0);
+      const rows = printed.join('\n').split('\n');
+      expect(rows[0]).toMatch(/^runs: would delete 1 run\(s\), 1 item\(s\), finished before \d{4}-\d\d-\d\dT/);
+      expect(rows[1]).toMatch(/^blobs: would delete 0 blob\(s\), 0 byte\(s\), stored before \d{4}-/);
+      expect(rows.slice(2)).toEqual([`  run ${recent.runId}`]);
+      // The dry run deleted nothing (one run was submitted since the sweep).
+      expect(rowCounts().runs).toBe(rowsBefore.runs - 2 + 1);
     } finally {
       await gate.close();
     }
