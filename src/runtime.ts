@@ -166,6 +166,8 @@ export class Runtime {
       blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, callbacks: config.callbacks,
       idempotencyTtlMs: config.idempotencyTtlMs,
       canExecute: (compiled, createdAt) => canExecute?.(compiled, createdAt) ?? true,
+      retention: config.retention,
+      variables: config.variables,
     });
     const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component));
     const workers = new WorkerRegistry({ runtimeApi: service, logger: logger.child({ component: 'workers' }), node: nodes.nodeId });

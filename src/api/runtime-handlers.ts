@@ -1,4 +1,4 @@
-import { BlobsGet, BlobsPut, RunsCancel, RunsCompare, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit } from '../../protocol/index.js';
+import { BlobsGet, BlobsPut, RunsCancel, RunsCompare, RunsDelete, RunsGc, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit } from '../../protocol/index.js';
 import type { RequestContext, RpcPeer } from '../rpc/peer.js';
 import type { CallerContext, RuntimeApi } from './runtime-api.js';
 
@@ -30,6 +30,8 @@ export function registerRuntimeHandlers(peer: RpcPeer, api: RuntimeApi, callerFo
   peer.onRequest(RunsList, (params, ctx) => api.runsList(params, caller(ctx, params)));
   peer.onRequest(RunsRerun, (params, ctx) => api.runsRerun(params, caller(ctx, params)));
   peer.onRequest(RunsCompare, (params, ctx) => api.runsCompare(params, caller(ctx, params)));
+  peer.onRequest(RunsDelete, (params, ctx) => api.runsDelete(params, caller(ctx, params)));
+  peer.onRequest(RunsGc, (params, ctx) => api.runsGc(params, caller(ctx, params)));
   peer.onRequest(RunsItems, (params, ctx) => api.runsItems(params, caller(ctx, params)));
   peer.onRequest(RunsMetrics, (params, ctx) => api.runsMetrics(params, caller(ctx, params)));
 }

@@ -54,6 +54,14 @@ export class RuntimeService implements RuntimeApi {
     return this.runs.compare(params);
   }
 
+  runsDelete(params: Parameters<RuntimeApi['runsDelete']>[0]): ReturnType<RuntimeApi['runsDelete']> {
+    return this.runs.delete(params.runId);
+  }
+
+  runsGc(params: Parameters<RuntimeApi['runsGc']>[0]): ReturnType<RuntimeApi['runsGc']> {
+    return this.runs.gc(params.dryRun);
+  }
+
   runsItems(params: Parameters<RuntimeApi['runsItems']>[0]): ReturnType<RuntimeApi['runsItems']> {
     return this.runs.items(params);
   }

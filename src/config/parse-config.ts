@@ -9,6 +9,8 @@ import { findRouteProblem } from '../routing/route-pattern.js';
 import { parseLimitsConfig, parseServeConfig } from './serve-config.js';
 import { parseClusterConfig } from './cluster-config.js';
 import { parseCallbacksConfig } from './callbacks-config.js';
+import { parseRetentionConfig } from './retention-config.js';
+import { parseDefaultsConfig, withCallDefaults } from './defaults-config.js';
 import { DurationSchema } from './duration.js';
 import type { BlobStoreConfig, BuiltinPluginConfig, FlowrunConfig, PluginConfig, RouteRule, StateStoreConfig, StepflowPluginConfig } from './types.js';
 
@@ -46,6 +48,9 @@ const TopLevelSchema = z.object({
   limits: z.unknown().optional(),
   cluster: z.unknown().optional(),
   callbacks: z.unknown().optional(),
+  retention: z.unknown().optional(),
+  defaults: z.unknown().optional(),
+  variables: z.record(z.string(), z.unknown()).optional(),
   idempotencyTtl: z.unknown().optional(),
 });
 
@@ -120,6 +125,9 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
   for (const [name, raw] of Object.entries(top.plugins)) {
     plugins[name] = parsePlugin(name, raw, workingDirectory, reader);
   }
+  // The config's `defaults:` fill what a plugin does not set (docs/precedence.md).
+  const defaults = parseDefaultsConfig(top.defaults, reader);
+  for (const name of Object.keys(plugins)) plugins[name] = withCallDefaults(plugins[name], top.plugins[name], defaults);
   const routes: Record<string, RouteRule[]> = {};
   for (const [pattern, raw] of Object.entries(top.routes)) {
     routes[pattern] = reader.parse(RulesSchema, raw, ['routes', pattern]).map(withoutUndefined);
@@ -138,6 +146,9 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
     ...optional('limits', parseLimitsConfig(top.limits, reader)),
     ...optional('cluster', parseClusterConfig(top.cluster, reader)),
     ...optional('callbacks', parseCallbacksConfig(top.callbacks, reader)),
+    ...optional('retention', parseRetentionConfig(top.retention, reader)),
+    ...optional('defaults', defaults),
+    ...optional('variables', top.variables),
     ...optional('idempotencyTtlMs', top.idempotencyTtl === undefined ? undefined : reader.parse(DurationSchema, top.idempotencyTtl, ['idempotencyTtl'])),
   };
 }

@@ -12,6 +12,9 @@ import {
   type RunsGetParamsType,
   type RunsCompareParamsType,
   type RunsCompareResultType,
+  type RunDefaults,
+  type RunsDeleteResultType,
+  type RunsGcResultType,
   type RunsItemsParamsType,
   type RunsItemsResultType,
   type RunsListParamsType,
@@ -48,6 +51,7 @@ import { CallbackDispatcher, isAllowedHost, type CallbackOptions } from './callb
 import { withCallbackStates } from './callback-states.js';
 import { selectRerunItems } from './rerun-selection.js';
 import { compareRuns } from './run-comparison.js';
+import { RetentionSweep, type RetentionOptions } from './retention-sweep.js';
 import { itemDetailOf } from './item-details.js';
 import { runTimingMetrics } from './run-timing-metrics.js';
 
@@ -64,6 +68,8 @@ export interface RunManagerOptions {
   logger?: Logger;
   /** Retries of a step call after a transport failure (docs/component-servers.md), fixed or per component. Default 3. */
   transportRetries?: TransportRetries;
+  /** The config's `variables:`: values of `$variable` when the run, the flow and the expression give none (docs/precedence.md). */
+  variables?: Record<string, unknown>;
   /** Clock in ms since the epoch; injectable for tests. Default Date.now. */
   now?: () => number;
   /** Bounds on child-run depth and live runs (defaults in `run-limits.ts`). */
@@ -78,6 +84,8 @@ export interface RunManagerOptions {
   canExecute?: (compiled: CompiledFlow, createdAt: number) => boolean;
   /** How completion callbacks are delivered (docs/callbacks.md); `holder` names this process in the outbox (default a random id). */
   callbacks?: CallbackOptions & { holder?: string };
+  /** How long finished runs and unused blobs are kept (docs/retention.md). Default: forever. */
+  retention?: RetentionOptions;
   /** A submit whose idempotency key names a run created this long ago or less gets that run. Default 24 h. */
   idempotencyTtlMs?: number;
 }
@@ -105,6 +113,8 @@ export interface StartOptions {
   /** The run this one reruns, and each item's index in it. */
   rerunOf?: string;
   sourceIndices?: readonly number[];
+  /** Timeout and transport retries of its component calls, under each step's own (docs/precedence.md). */
+  defaults?: RunDefaults;
   idempotencyKey?: string;
   metadata?: Metadata;
   recordSteps?: boolean;
@@ -141,6 +151,7 @@ export class RunManager {
   readonly itemTally: ItemTally;
   private readonly callbacks: CallbackDispatcher;
   private readonly allowHosts: readonly string[] | undefined;
+  private readonly retention: RetentionSweep;
 
   constructor(options: RunManagerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -162,6 +173,7 @@ export class RunManager {
     this.scheduler = new RunScheduler({
       invoke: options.invoke,
       transportRetries: options.transportRetries ?? 3,
+      configVariables: options.variables,
       now,
       logger,
       // A journal far behind (the store unreachable) holds new items back until it catches up.
@@ -174,7 +186,7 @@ export class RunManager {
       logger,
       now,
       compile: async (flowId, overrides) => (await this.resolveFlow(undefined, flowId, overrides)).compiled,
-      execute: (run, compiled, inputs, maxConcurrency, variables) => this.execute(run, compiled, inputs, maxConcurrency, variables),
+      execute: (run, compiled, inputs, record) => this.execute(run, compiled, inputs, record),
     });
     this.shared = options.shared;
     if (this.shared) {
@@ -198,6 +210,19 @@ export class RunManager {
       now,
       options: options.callbacks,
     });
+    this.retention = new RetentionSweep({
+      store,
+      blobs: options.blobs,
+      forget: (runIds) => this.registry.forget(runIds),
+      logger,
+      now,
+      options: options.retention,
+    });
+  }
+
+  /** Starts the periodic retention sweep, when the options delete anything (`flowrun serve`, docs/retention.md). */
+  startRetention(): void {
+    this.retention.start();
   }
 
   /** On a cluster: starts claiming chunks of the shared runs (docs/cluster.md). */
@@ -227,6 +252,7 @@ export class RunManager {
       parent: context.parent,
       observability: params.observability,
       callback: params.callback,
+      defaults: params.defaults,
       idempotencyKey: params.idempotencyKey,
       metadata: params.metadata,
       recordSteps: params.recordSteps,
@@ -273,6 +299,7 @@ export class RunManager {
       metadata: params.metadata ?? record.metadata,
       rerunOf: record.runId,
       sourceIndices: indices,
+      defaults: record.defaults,
     });
     return run.state.snapshot();
   }
@@ -305,6 +332,31 @@ export class RunManager {
   }
 
   /**
+   * Deletes a terminal run with its items, results, callback and child runs (docs/protocol.md,
+   * `runs/delete`). Unknown run → -32011; the run or a child of it not terminal → -32013.
+   */
+  async delete(runId: string): Promise<RunsDeleteResultType> {
+    const { state } = await this.lookup(runId);
+    if (!state.isTerminal) throw notDeletable(runId, runId, state.status);
+    // Its last transitions and finish are in the store before the store decides.
+    await this.writer.settled();
+    const outcome = await this.store.deleteRun(runId).catch((err: unknown) => {
+      throw asStoreError(err, `cannot delete run ${runId}`);
+    });
+    if (outcome.outcome === 'notFound') throw RpcError.notFound(`Run not found: ${runId}`, { runId });
+    if (outcome.outcome === 'notTerminal') throw notDeletable(runId, outcome.runId, outcome.status);
+    this.registry.forget(outcome.runIds);
+    this.logger.info({ runId, runs: outcome.runIds.length, items: outcome.items }, 'run deleted');
+    return { runIds: outcome.runIds, items: outcome.items };
+  }
+
+  /** The retention sweep, now (`runs/gc`); with `dryRun`, only what it would delete. */
+  async gc(dryRun: boolean): Promise<RunsGcResultType> {
+    if (!dryRun && !this.writer.unreachable) await this.writer.settled();
+    return this.retention.sweep(dryRun);
+  }
+
+  /**
    * Starts a run of a compiled flow: the run is stored (with its inputs) before this resolves,
    * so an acknowledged run is never lost. With an idempotency key another run holds, nothing
    * starts: that run is returned, `deduplicated`.
@@ -325,6 +377,7 @@ export class RunManager {
       ...(options.overrides && Object.keys(options.overrides).length > 0 && { overrides: options.overrides }),
       ...(options.rerunOf !== undefined && { rerunOf: options.rerunOf, sourceIndices: options.sourceIndices }),
       ...(options.callback && { callback: options.callback }),
+      ...(options.defaults && Object.keys(options.defaults).length > 0 && { defaults: options.defaults }),
       ...(options.idempotencyKey !== undefined && { idempotencyKey: options.idempotencyKey }),
       ...(options.metadata !== undefined && Object.keys(options.metadata).length > 0 && { metadata: options.metadata }),
       ...(options.recordSteps && { recordSteps: true }),
@@ -353,7 +406,7 @@ export class RunManager {
     // Its callback is due once the finish is written: deliver it then rather than at the next poll.
     if (record.callback) state.onTerminal(() => this.writer.after(async () => this.callbacks.wake()));
     this.logger.debug({ runId: record.runId, flowId, items: inputs.length, parentRunId: record.parentRunId, depth }, 'run submitted');
-    this.execute(run, compiled, inputs, record.maxConcurrency, record.variables);
+    this.execute(run, compiled, inputs, record);
     return { runId: record.runId, state };
   }
 
@@ -529,6 +582,7 @@ export class RunManager {
 
   /** Cancels every unfinished run (`flowrun run` at exit), and waits until the store has it all. */
   async cancelAll(): Promise<void> {
+    await this.retention.stop();
     // The runs of a cluster are its nodes' to finish: this node only hands its chunks back.
     if (this.shared) return this.suspend();
     this.recovery.stop();
@@ -543,6 +597,7 @@ export class RunManager {
    */
   async suspend(): Promise<void> {
     this.recovery.stop();
+    await this.retention.stop();
     this.chunks?.stop();
     await this.callbacks.stop();
     this.writer.stop();
@@ -574,14 +629,15 @@ export class RunManager {
   }
 
   /** Executes the items of a live run, all of them in order, `maxConcurrency` at a time. */
-  private execute(run: ActiveRun, compiled: CompiledFlow, inputs: readonly unknown[], maxConcurrency: number, variables: Record<string, unknown>): void {
+  private execute(run: ActiveRun, compiled: CompiledFlow, inputs: readonly unknown[], record: RunRecord): void {
     void this.scheduler.schedule({
       state: run.state,
       compiled,
       inputs,
       items: new IndexRange(inputs.length),
-      workers: workersFor(maxConcurrency, inputs.length),
-      variables,
+      workers: workersFor(record.maxConcurrency, inputs.length),
+      variables: record.variables,
+      defaults: record.defaults,
       signal: run.abort.signal,
       span: run.span,
     });
@@ -594,7 +650,9 @@ export class RunManager {
     const live = this.registry.live(runId);
     if (live) return { state: live.state, live };
     const recent = this.registry.recentlyFinished(runId);
-    if (recent) return { state: recent };
+    // On a cluster another node may have deleted it since (runs/delete, retention).
+    if (recent && this.shared && !(await this.storedRun(runId))) this.registry.forget([runId]);
+    else if (recent) return { state: recent };
     const loaded = await this.store.loadRun(runId).catch((err: unknown) => {
       throw asStoreError(err, `cannot load run ${runId}`);
     });
@@ -603,6 +661,13 @@ export class RunManager {
     const state = restoreState(loaded, { keepRunning: this.shared !== undefined });
     if (state.isTerminal) this.registry.remember(state);
     return { state };
+  }
+
+  /** Whether the store still holds the run. */
+  private storedRun(runId: string): Promise<boolean> {
+    return this.store.hasRun(runId).catch((err: unknown) => {
+      throw asStoreError(err, `cannot load run ${runId}`);
+    });
   }
 
   private async resolveFlow(
@@ -614,4 +679,10 @@ export class RunManager {
     if (!overrides || Object.keys(overrides).length === 0) return resolved;
     return { flowId: resolved.flowId, compiled: compileOrInvalid(applyOverrides(resolved.compiled.flow, overrides), 'overrides') };
   }
+}
+
+/** -32013 for a run that cannot be deleted because it (or `blocking`, a child of it) is not terminal. */
+function notDeletable(runId: string, blocking: string, status: string): RpcError {
+  const which = blocking === runId ? `Run ${runId} is ${status}` : `Run ${runId} has a child run ${blocking} that is ${status}`;
+  return new RpcError(ErrorCodes.Conflict, `${which}: only a finished run can be deleted`, { runId: blocking, status });
 }

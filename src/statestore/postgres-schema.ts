@@ -121,6 +121,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
   `,
+  // Retention finds terminal runs by when they finished (docs/retention.md).
+  `CREATE INDEX IF NOT EXISTS runs_by_completion ON runs (completed_at) WHERE completed_at IS NOT NULL;`,
+  // A run's defaults for its component calls (docs/precedence.md).
+  `ALTER TABLE runs ADD COLUMN IF NOT EXISTS defaults json;`,
 ];
 
 /** Brings the database to the newest schema, holding an advisory lock so concurrent starters do not race. */

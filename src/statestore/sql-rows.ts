@@ -1,4 +1,4 @@
-import type { CallbackTarget, FlowResult, Metadata, Overrides, Status } from '../../protocol/index.js';
+import type { CallbackTarget, FlowResult, Metadata, Overrides, RunDefaults, Status } from '../../protocol/index.js';
 import type { ItemCountsRecord, ItemTimings, RunRecord, StepTiming, StoredItem, StoredItemDetail, StoredRunState } from './state-store.js';
 
 /** A row of the `runs` table as both SQL backends return it (JSON columns as text, numbers as numbers). */
@@ -24,6 +24,7 @@ export interface RunRow {
   metadata: string | Metadata | null;
   record_steps: number | boolean;
   rerun_of: string | null;
+  defaults: string | null;
 }
 
 /** A row of the `items` table without its input. */
@@ -55,7 +56,7 @@ export interface StatusCountRow {
 
 /** The columns of `runs` in SELECT order, shared by both backends so rows map the same way. */
 export const RUN_COLUMNS =
-  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested, idempotency_key, metadata, record_steps, rerun_of';
+  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested, idempotency_key, metadata, record_steps, rerun_of, defaults';
 
 /** The columns of `items` that make a StoredItem. */
 export const ITEM_COLUMNS = 'item_index, status, attempts, result, completed_at, completion_seq, started_at, source_index';
@@ -87,6 +88,7 @@ export function recordOfRow(row: RunRow): RunRecord {
   if (row.metadata !== null) record.metadata = typeof row.metadata === 'string' ? (JSON.parse(row.metadata) as Metadata) : row.metadata;
   if (row.record_steps) record.recordSteps = true;
   if (row.rerun_of !== null) record.rerunOf = row.rerun_of;
+  if (row.defaults !== null) record.defaults = JSON.parse(row.defaults) as RunDefaults;
   return record;
 }
 

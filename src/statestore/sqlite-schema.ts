@@ -81,6 +81,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX callbacks_due ON callbacks (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
   `,
+  // Retention finds terminal runs by when they finished (docs/retention.md).
+  `CREATE INDEX runs_by_completion ON runs (completed_at) WHERE completed_at IS NOT NULL;`,
+  // A run's defaults for its component calls (docs/precedence.md).
+  `ALTER TABLE runs ADD COLUMN defaults TEXT;`,
 ];
 
 /** Brings the database to the newest schema, in one immediate transaction so concurrent openers do not race. */
