@@ -2,10 +2,17 @@ import { ErrorCodes, RpcError, type RunStatus } from '../../protocol/index.js';
 import type { BlobStore } from '../../blobstore/blob-store.js';
 import { normalizeBlobId } from '../../blobstore/blob-id.js';
 import type { RunManager } from '../runs/run-manager.js';
+import type { RunAccess } from '../runs/run-access.js';
 import { compileOrInvalid } from '../runs/flow-cache.js';
+import { accessOf, requireRole, roleAtLeast, seesEveryNamespace } from './access.js';
 import type { CallerContext, RuntimeApi } from './runtime-api.js';
 
-/** The runtime's `blobs/*` and `runs/*` methods over a blob store and a run manager. */
+/**
+ * The runtime's `blobs/*` and `runs/*` methods over a blob store and a run manager. Each call is
+ * bounded by its caller (docs/security.md): a client's token sees its namespace (an admin every
+ * one), a component server the namespace of the run whose item it serves, a program embedding
+ * the runtime everything.
+ */
 export class RuntimeService implements RuntimeApi {
   constructor(
     private readonly blobs: BlobStore,
@@ -31,26 +38,57 @@ export class RuntimeService implements RuntimeApi {
   }
 
   runsSubmit(params: Parameters<RuntimeApi['runsSubmit']>[0], caller: CallerContext): Promise<RunStatus> {
-    return this.runs.submit(params, { parent: caller.parent, signal: caller.signal, isRoutable: this.isRoutable });
+    const { principal } = caller;
+    return this.runs.submit(params, {
+      parent: caller.parent,
+      signal: caller.signal,
+      isRoutable: this.isRoutable,
+      namespace: principal?.namespace,
+      submittedBy: principal?.tokenName,
+    });
   }
 
-  runsGet(params: Parameters<RuntimeApi['runsGet']>[0], caller: CallerContext): Promise<RunStatus> {
-    return this.runs.get(params, caller.signal);
+  async runsGet(params: Parameters<RuntimeApi['runsGet']>[0], caller: CallerContext): Promise<RunStatus> {
+    return this.runs.get(params, caller.signal, await this.accessOf(caller));
   }
 
-  runsCancel(params: { runId: string }): Promise<RunStatus> {
-    return this.runs.cancel(params.runId);
+  async runsCancel(params: { runId: string }, caller: CallerContext): Promise<RunStatus> {
+    return this.runs.cancel(params.runId, await this.accessOf(caller, 'runs/cancel'));
   }
 
-  runsList(params: Parameters<RuntimeApi['runsList']>[0]): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
-    return this.runs.list(params);
+  async runsList(params: Parameters<RuntimeApi['runsList']>[0], caller: CallerContext): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
+    const access = await this.accessOf(caller);
+    const asked = params.namespace;
+    if (asked !== undefined && access?.namespace !== undefined && asked !== access.namespace) {
+      if (caller.principal !== undefined) requireRole(caller.principal, 'runs/list (of another namespace)', 'admin');
+      throw new RpcError(ErrorCodes.PermissionDenied, `permission denied: a component server lists only the runs of namespace ${access.namespace}`, { method: 'runs/list' });
+    }
+    return this.runs.list(params, asked === undefined ? access : { namespace: asked });
   }
 
-  runsRerun(params: Parameters<RuntimeApi['runsRerun']>[0]): Promise<RunStatus> {
-    return this.runs.rerun(params, { isRoutable: this.isRoutable });
+  async runsRerun(params: Parameters<RuntimeApi['runsRerun']>[0], caller: CallerContext): Promise<RunStatus> {
+    return this.runs.rerun(params, { isRoutable: this.isRoutable, submittedBy: caller.principal?.tokenName }, await this.accessOf(caller, 'runs/rerun'));
   }
 
-  runsCompare(params: Parameters<RuntimeApi['runsCompare']>[0]): ReturnType<RuntimeApi['runsCompare']> {
-    return this.runs.compare(params);
+  async runsCompare(params: Parameters<RuntimeApi['runsCompare']>[0], caller: CallerContext): ReturnType<RuntimeApi['runsCompare']> {
+    return this.runs.compare(params, await this.accessOf(caller));
+  }
+
+  /**
+   * What the caller sees and may change of the runs: a token its namespace (an admin all), and
+   * for `changing`, a submitter only the runs it submitted; a component server the namespace of
+   * the run whose item it serves; a program embedding the runtime everything.
+   */
+  private async accessOf(caller: CallerContext, changing?: string): Promise<RunAccess | undefined> {
+    const { principal, parent } = caller;
+    if (principal === undefined) return parent === undefined ? undefined : { namespace: await this.runs.namespaceOfRun(parent.runId) };
+    const access: RunAccess = seesEveryNamespace(principal) ? {} : { namespace: principal.namespace };
+    const othersRuns = changing === undefined ? undefined : accessOf(changing).othersRuns;
+    if (othersRuns !== undefined && !roleAtLeast(principal.role, othersRuns)) {
+      access.mayChange = (identity) => {
+        if (identity.submittedBy !== principal.tokenName) requireRole(principal, `${changing} (of a run another token submitted)`, othersRuns);
+      };
+    }
+    return access;
   }
 }

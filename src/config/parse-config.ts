@@ -9,6 +9,7 @@ import { findRouteProblem } from '../routing/route-pattern.js';
 import { parseLimitsConfig, parseServeConfig } from './serve-config.js';
 import { parseClusterConfig } from './cluster-config.js';
 import { parseCallbacksConfig } from './callbacks-config.js';
+import { parseAuthConfig } from './auth-config.js';
 import type { BlobStoreConfig, BuiltinPluginConfig, FlowrunConfig, PluginConfig, RouteRule, StateStoreConfig, StepflowPluginConfig } from './types.js';
 
 export interface ParseConfigOptions extends ConfigSource {
@@ -45,6 +46,7 @@ const TopLevelSchema = z.object({
   limits: z.unknown().optional(),
   cluster: z.unknown().optional(),
   callbacks: z.unknown().optional(),
+  auth: z.unknown().optional(),
 });
 
 const StepflowSchema = z.object({
@@ -136,6 +138,7 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
     ...optional('limits', parseLimitsConfig(top.limits, reader)),
     ...optional('cluster', parseClusterConfig(top.cluster, reader)),
     ...optional('callbacks', parseCallbacksConfig(top.callbacks, reader)),
+    ...optional('auth', parseAuthConfig(top.auth, reader)),
   };
 }
 

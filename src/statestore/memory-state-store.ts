@@ -209,6 +209,7 @@ export class MemoryStateStore implements StateStore {
     const runs: RunSummary[] = [];
     for (; i >= 0 && runs.length < query.limit; i--) {
       const { record, state, items } = this.order[i];
+      if (query.namespace !== undefined && (record.namespace ?? 'default') !== query.namespace) continue;
       if (query.flowId !== undefined && record.flowId !== query.flowId) continue;
       if (query.parentRunId !== undefined && record.parentRunId !== query.parentRunId) continue;
       if (query.createdAfter !== undefined && record.createdAt <= query.createdAfter) continue;

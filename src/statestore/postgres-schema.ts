@@ -104,6 +104,13 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
   `,
+  // Namespaces (docs/security.md): every run belongs to one; runs of earlier versions to `default`.
+  // submitted_by names the token that submitted the run (a submitter may cancel only its own).
+  `
+  ALTER TABLE runs ADD COLUMN IF NOT EXISTS namespace text NOT NULL DEFAULT 'default';
+  ALTER TABLE runs ADD COLUMN IF NOT EXISTS submitted_by text;
+  CREATE INDEX IF NOT EXISTS runs_by_namespace ON runs (namespace, seq);
+  `,
 ];
 
 /** Brings the database to the newest schema, holding an advisory lock so concurrent starters do not race. */

@@ -335,8 +335,8 @@ const RECORD_CALLBACK_ATTEMPT = `
 /** Inserts a run and its items, all pending, and its callback's outbox row (in the caller's transaction). */
 export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: readonly unknown[]): Promise<void> {
   await client.query(
-    `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, rerun_of, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'running')`,
+    `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, rerun_of, namespace, submitted_by, status)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'running')`,
     [
       run.runId,
       run.flowId,
@@ -350,6 +350,8 @@ export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: r
       jsonText(run.variables),
       run.overrides === undefined ? null : jsonText(run.overrides),
       run.rerunOf ?? null,
+      run.namespace ?? 'default',
+      run.submittedBy ?? null,
     ],
   );
   if (run.callback) {

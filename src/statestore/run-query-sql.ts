@@ -18,6 +18,7 @@ export interface SqlParams {
 export function runQueryCondition(query: RunQuery, beforeSeq: number | undefined, params: SqlParams): string {
   const conditions: string[] = [];
   if (beforeSeq !== undefined) conditions.push(`seq < ${params.add(beforeSeq)}`);
+  if (query.namespace !== undefined) conditions.push(`namespace = ${params.add(query.namespace)}`);
   if (query.flowId !== undefined) conditions.push(`flow_id = ${params.add(query.flowId)}`);
   if (query.parentRunId !== undefined) conditions.push(`parent_run_id = ${params.add(query.parentRunId)}`);
   if (query.createdAfter !== undefined) conditions.push(`created_at > ${params.add(query.createdAfter)}`);

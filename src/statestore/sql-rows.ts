@@ -20,6 +20,8 @@ export interface RunRow {
   /** 0/1 in SQLite, a boolean in PostgreSQL. */
   cancel_requested: number | boolean;
   rerun_of: string | null;
+  namespace: string;
+  submitted_by: string | null;
 }
 
 /** A row of the `items` table without its input. */
@@ -42,7 +44,7 @@ export interface StatusCountRow {
 
 /** The columns of `runs` in SELECT order, shared by both backends so rows map the same way. */
 export const RUN_COLUMNS =
-  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested, rerun_of';
+  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested, rerun_of, namespace, submitted_by';
 
 /** The columns of `items` that make a StoredItem. */
 export const ITEM_COLUMNS = 'item_index, status, attempts, result, completed_at, completion_seq, source_index';
@@ -68,6 +70,9 @@ export function recordOfRow(row: RunRow): RunRecord {
   if (row.parent_item_index !== null) record.parentItemIndex = row.parent_item_index;
   if (row.overrides !== null) record.overrides = JSON.parse(row.overrides) as Overrides;
   if (row.rerun_of !== null) record.rerunOf = row.rerun_of;
+  // `default` is what an absent namespace means: records without one read back as written.
+  if (row.namespace !== 'default') record.namespace = row.namespace;
+  if (row.submitted_by !== null) record.submittedBy = row.submitted_by;
   return record;
 }
 

@@ -248,14 +248,16 @@ function runRow(run: RunRecord) {
     variables: jsonText(run.variables),
     overrides: run.overrides === undefined ? null : jsonText(run.overrides),
     rerun_of: run.rerunOf ?? null,
+    namespace: run.namespace ?? 'default',
+    submitted_by: run.submittedBy ?? null,
   };
 }
 
 function prepareStatements(db: Database.Database) {
   return {
     insertRun: db.prepare(
-      `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, rerun_of, status)
-       VALUES (@run_id, @flow_id, @flow_name, @flow_label, @parent_run_id, @parent_item_index, @created_at, @total, @max_concurrency, @variables, @overrides, @rerun_of, 'running')`,
+      `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, rerun_of, namespace, submitted_by, status)
+       VALUES (@run_id, @flow_id, @flow_name, @flow_label, @parent_run_id, @parent_item_index, @created_at, @total, @max_concurrency, @variables, @overrides, @rerun_of, @namespace, @submitted_by, 'running')`,
     ),
     setSourceIndex: db.prepare(`UPDATE items SET source_index = ? WHERE run_id = ? AND item_index = ?`),
     selectSomeInputs: db.prepare(`SELECT item_index, input FROM items WHERE run_id = ? AND item_index IN (SELECT value FROM json_each(?))`),

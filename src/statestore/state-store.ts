@@ -68,6 +68,10 @@ export interface RunRecord {
   sourceIndices?: readonly number[];
   /** Where the run's completion is POSTed; stored in the callback outbox, never shown. */
   callback?: CallbackTarget;
+  /** The namespace the run belongs to (docs/security.md); absent: `default`. */
+  namespace?: string;
+  /** The name of the token that submitted it, when a token did. */
+  submittedBy?: string;
 }
 
 /** Stored run status: `running` until terminal; `pending`/`running` are refined from item counts. */
@@ -126,6 +130,8 @@ export interface RunSummary {
 }
 
 export interface RunQuery {
+  /** Only runs of this namespace; undefined: every namespace. */
+  namespace?: string;
   statuses?: readonly Status[];
   flowId?: string;
   parentRunId?: string;
