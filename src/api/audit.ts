@@ -22,6 +22,15 @@ export function audited<T>(logger: Logger, principal: Principal, method: string,
   );
 }
 
+/**
+ * The logger audit lines go to: `logger`, or a child of it at level `info` when it is set higher
+ * (`warn`, `error`), so quieter logs keep the audit trail; `silent` drops it too.
+ */
+export function auditLogger(logger: Logger): Logger {
+  if (logger.isLevelEnabled('info') || logger.level === 'silent') return logger;
+  return logger.child({}, { level: 'info' });
+}
+
 function runIdOf(value: unknown): string | undefined {
   const runId = typeof value === 'object' && value !== null ? (value as { runId?: unknown }).runId : undefined;
   return typeof runId === 'string' ? runId : undefined;

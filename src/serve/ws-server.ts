@@ -12,6 +12,7 @@ import { closeWebSocket, wireWebSocket, type WebSocketConnection } from '../tran
 import { UNAUTHORIZED_MESSAGE } from './bearer-token.js';
 import { ANONYMOUS_ADMIN, TokenDirectory } from './token-directory.js';
 import { roleAtLeast, type Principal } from '../api/access.js';
+import { auditLogger } from '../api/audit.js';
 import type { AuthTokenConfig } from '../config/types.js';
 import { answerMetrics } from './metrics-route.js';
 import type { RuntimeMetrics } from '../api/runtime-metrics.js';
@@ -115,6 +116,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   const nodes = options.runtime.nodes;
   const workers = options.runtime.workers;
   const metricsSources = { runtime: options.runtime.metrics, nodes, workers, logger };
+  const audit = auditLogger(logger);
   const startedAt = Date.now();
 
   const sockets = new Set<WebSocket>();
@@ -141,7 +143,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     const peer = new RpcPeer(reader, writer, { name, logger, maxInFlight });
     // External clients have no parent item: the runs they submit are top-level runs, in the namespace of their token.
     const caller = { principal };
-    registerRuntimeHandlers(peer, api, () => caller, { audit: logger });
+    registerRuntimeHandlers(peer, api, () => caller, { audit });
     if (nodes !== undefined) registerNodesHandler(peer, nodes, principal);
     if (workers !== undefined) registerWorkersHandler(peer, workers, principal);
     peer.listen();

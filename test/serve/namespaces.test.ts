@@ -1,0 +1,231 @@
+import { createHash } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlobsPut, ErrorCodes, NodesList, RunsCancel, RunsGet, RunsList, RunsRerun, RunsSubmit, WorkersList, type RunStatus } from '../../protocol/index.js';
+import { connect, type FlowrunClient } from '../../src/client/index.js';
+import { fixturePath, requireBuilt } from '../support/paths.js';
+import { spawnServe, type ServedProcess } from '../support/serve.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+/**
+ * Namespaces, tokens and roles on a real `flowrun serve` (SQLite, a real component server)
+ * (docs/security.md): two teams' tokens of every role, each trying the other's runs and one step
+ * beyond its role; the audit lines it writes on stderr.
+ */
+const SECRETS = {
+  aViewer: 'a-viewer-secret',
+  aSubmitter: 'a-submitter-secret',
+  aSubmitter2: 'a-submitter-2-secret',
+  aOperator: 'a-operator-secret',
+  aWorker: 'a-worker-secret',
+  bSubmitter: 'b-submitter-secret',
+  admin: 'admin-secret',
+};
+type Who = keyof typeof SECRETS;
+
+const WORK_FLOW = { name: 'work', steps: [{ id: 'w', component: '/runs/work', input: { $input: '$' } }], output: { $step: 'w', path: 'i' } };
+const ORCHESTRATE_FLOW = { name: 'orchestrate', steps: [{ id: 'o', component: '/runs/orchestrate', input: { $input: '$' } }], output: { $step: 'o' } };
+
+let dir: string;
+let served: ServedProcess;
+const clients = new Map<Who, FlowrunClient>();
+/** A finished run of team-a, submitted by a-submitter. */
+let aRun: RunStatus;
+/** A finished run of team-b. */
+let bRun: RunStatus;
+
+const as = (who: Who): FlowrunClient => clients.get(who)!;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The error a call rejects with, as `{code, message, data}`. */
+async function refusal(call: Promise<unknown>): Promise<{ code: number; message: string; data: unknown }> {
+  const error = (await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as { code: number; message: string; data: unknown } | undefined;
+  expect(error, 'the call should have been refused').toBeDefined();
+  return { code: error!.code, message: error!.message, data: error!.data };
+}
+
+beforeAll(async () => {
+  requireBuilt('dist/src/cli/bin.js');
+  dir = await makeTempDir('namespaces');
+  await writeFile(
+    join(dir, 'flowrun.yaml'),
+    `plugins:
+  runs: { type: stepflow, command: node, args: [${JSON.stringify(fixturePath('runs-server.mjs'))}] }
+routes:
+  "/runs/{*component}": [{ plugin: runs }]
+blobStore: { type: filesystem, path: blobs }
+stateStore: { type: sqlite, path: state.db }
+auth:
+  tokens:
+    - { name: a-viewer, token: ${SECRETS.aViewer}, namespace: team-a, role: viewer }
+    - { name: a-submitter, token: "\${A_SUBMITTER_TOKEN}", namespace: team-a, role: submitter }
+    - { name: a-submitter-2, tokenSha256: ${sha256(SECRETS.aSubmitter2)}, namespace: team-a, role: submitter }
+    - { name: a-operator, token: ${SECRETS.aOperator}, namespace: team-a, role: operator }
+    - { name: a-worker, token: ${SECRETS.aWorker}, namespace: team-a, role: worker }
+    - { name: b-submitter, token: ${SECRETS.bSubmitter}, namespace: team-b, role: submitter }
+    - { name: root, token: ${SECRETS.admin}, namespace: ops, role: admin }
+`,
+  );
+  served = await spawnServe(['--config', join(dir, 'flowrun.yaml')], { cwd: dir, env: { A_SUBMITTER_TOKEN: SECRETS.aSubmitter } });
+  for (const [who, token] of Object.entries(SECRETS)) clients.set(who as Who, await connect(served.url, { token }));
+  aRun = (await as('aSubmitter').submit({ flow: WORK_FLOW, inputs: [{ i: 1 }, { i: 2, fail: true }], wait: true })).submitted!;
+  bRun = (await as('bSubmitter').submit({ flow: WORK_FLOW, inputs: [{ i: 3 }], wait: true })).submitted!;
+  expect(aRun.status).toBe('success');
+}, 60_000);
+
+afterAll(async () => {
+  for (const client of clients.values()) await client.close();
+  await served?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('tokens', () => {
+  it('refuses an unknown token at the upgrade with 401', async () => {
+    await expect(connect(served.url, { token: 'nobody' })).rejects.toMatchObject({ status: 401 });
+    await expect(connect(served.url)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('accepts a token given as its SHA-256 and one substituted from the environment', async () => {
+    expect((await as('aSubmitter2').list()).runs.map((r) => r.runId)).toContain(aRun.runId);
+    expect(aRun.items.total).toBe(2); // a-submitter's token, from ${A_SUBMITTER_TOKEN}
+  });
+});
+
+describe('isolation between namespaces', () => {
+  it('answers every call on a run of another namespace exactly as for a run that does not exist', async () => {
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const b = as('bSubmitter');
+    for (const call of [
+      (runId: string) => b.sendRequest(RunsGet, { runId }),
+      (runId: string) => b.sendRequest(RunsCancel, { runId }),
+      (runId: string) => b.sendRequest(RunsRerun, { runId }),
+    ]) {
+      const foreign = await refusal(call(aRun.runId));
+      const missing = await refusal(call(unknown));
+      expect(foreign).toEqual({ code: ErrorCodes.NotFound, message: `Run not found: ${aRun.runId}`, data: { runId: aRun.runId } });
+      expect(missing).toEqual({ code: ErrorCodes.NotFound, message: `Run not found: ${unknown}`, data: { runId: unknown } });
+    }
+    expect(await refusal(b.compare([bRun.runId, aRun.runId]))).toEqual({ code: ErrorCodes.NotFound, message: `Run not found: ${aRun.runId}`, data: { runId: aRun.runId } });
+    // Nothing changed: the run is still a's and still succeeded.
+    expect((await as('aViewer').run(aRun.runId).status()).status).toBe('success');
+  });
+
+  it('lists only the runs of the caller’s namespace; an admin sees every one and may pick one', async () => {
+    const ids = async (who: Who, params = {}) => (await as(who).list(params)).runs.map((r) => r.runId);
+    expect(await ids('aViewer')).toContain(aRun.runId);
+    expect(await ids('aViewer')).not.toContain(bRun.runId);
+    expect(await ids('bSubmitter')).toEqual([bRun.runId]);
+    expect(await ids('admin')).toEqual(expect.arrayContaining([aRun.runId, bRun.runId]));
+    expect(await ids('admin', { namespace: 'team-b' })).toEqual([bRun.runId]);
+    const denied = await refusal(as('aViewer').sendRequest(RunsList, { namespace: 'team-b' }));
+    expect(denied.code).toBe(ErrorCodes.PermissionDenied);
+    expect(denied.message).toContain('runs/list');
+  });
+
+  it('puts a run submitted from inside a component in its parent’s namespace', async () => {
+    const parent = await as('aSubmitter').submit({ flow: ORCHESTRATE_FLOW, inputs: [{ n: 2, failEvery: 5 }], wait: true });
+    const [result] = await parent.result();
+    expect(result.outcome).toBe('success');
+    const child = (result as { value: { runId: string; parentRunId: string } }).value;
+    expect(child.parentRunId).toBe(parent.runId);
+    expect((await as('aViewer').run(child.runId).status()).parentRunId).toBe(parent.runId);
+    expect((await refusal(as('bSubmitter').run(child.runId).status())).code).toBe(ErrorCodes.NotFound);
+    expect((await as('aViewer').list({ parentRunId: parent.runId })).runs.map((r) => r.runId)).toEqual([child.runId]);
+  });
+});
+
+describe('roles', () => {
+  /** Expects -32007 naming the method and the caller's role. */
+  async function deniedTo(who: Who, role: string, method: string, call: Promise<unknown>): Promise<void> {
+    const error = await refusal(call);
+    expect(error.code).toBe(ErrorCodes.PermissionDenied);
+    expect(error.message).toContain(method);
+    expect(error.message).toContain(`has role ${role}`);
+    expect(error.data).toMatchObject({ role });
+  }
+
+  it('a viewer reads but may not submit, put blobs or cancel', async () => {
+    const viewer = as('aViewer');
+    expect((await viewer.run(aRun.runId).results()).results).toHaveLength(2);
+    await deniedTo('aViewer', 'viewer', 'runs/submit', viewer.sendRequest(RunsSubmit, { flow: WORK_FLOW, inputs: [{ i: 9 }] }));
+    await deniedTo('aViewer', 'viewer', 'blobs/put', viewer.sendRequest(BlobsPut, { data: 1 }));
+    await deniedTo('aViewer', 'viewer', 'runs/cancel', viewer.sendRequest(RunsCancel, { runId: aRun.runId }));
+  });
+
+  it('a submitter cancels and reruns its own runs only; an operator any run of its namespace', async () => {
+    const own = await as('aSubmitter').submit({ flow: WORK_FLOW, inputs: [{ i: 1, delayMs: 60_000 }] });
+    await deniedTo('aSubmitter2', 'submitter', 'runs/cancel', as('aSubmitter2').sendRequest(RunsCancel, { runId: own.runId }));
+    await deniedTo('aSubmitter2', 'submitter', 'runs/rerun', as('aSubmitter2').sendRequest(RunsRerun, { runId: aRun.runId }));
+    const rerun = await as('aSubmitter').run(aRun.runId).rerun();
+    expect((await rerun.wait()).items).toMatchObject({ total: 1, failed: 1 });
+    expect((await as('aOperator').run(own.runId).cancel()).status).toMatch(/cancel/);
+    expect((await as('aOperator').run(aRun.runId).rerun()).runId).toBeDefined();
+  });
+
+  it('only an admin lists nodes and workers; an operator is refused', async () => {
+    await deniedTo('aOperator', 'operator', 'nodes/list', as('aOperator').sendRequest(NodesList, {}));
+    await deniedTo('aOperator', 'operator', 'workers/list', as('aOperator').sendRequest(WorkersList, {}));
+    expect((await as('admin').sendRequest(NodesList, {})).nodes.length).toBeGreaterThan(0);
+    expect((await as('admin').sendRequest(WorkersList, {})).workers).toEqual([]);
+  });
+
+  it('a worker token opens /workers and nothing else; other tokens may not dial in as workers', async () => {
+    await deniedTo('aWorker', 'worker', 'runs/list', as('aWorker').list());
+    const workersUrl = `${served.url}workers`;
+    const worker = await connect(workersUrl, { token: SECRETS.aWorker });
+    await worker.close();
+    await expect(connect(workersUrl, { token: SECRETS.aOperator })).rejects.toMatchObject({ status: 403 });
+  });
+
+  it('GET /metrics needs an admin token', async () => {
+    const get = (token?: string) => fetch(`${served.httpUrl}metrics`, { headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } });
+    expect((await get()).status).toBe(401);
+    const refused = await get(SECRETS.aOperator);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('role operator');
+    expect((await get(SECRETS.admin)).status).toBe(200);
+  });
+});
+
+describe('audit', () => {
+  it('writes one line per mutating call: time, token, namespace, method, run id and outcome', async () => {
+    const run = await as('bSubmitter').submit({ flow: WORK_FLOW, inputs: [{ i: 7 }] });
+    await refusal(as('bSubmitter').sendRequest(RunsCancel, { runId: aRun.runId }));
+    await as('aViewer').run(aRun.runId).status(); // a read: no audit line
+    const lines = await waitForAuditLines((all) => all.some((l) => l.method === 'runs/cancel' && l.tokenName === 'b-submitter'));
+    expect(lines.find((l) => l.method === 'runs/submit' && l.runId === run.runId)).toMatchObject({
+      audit: true,
+      tokenName: 'b-submitter',
+      namespace: 'team-b',
+      outcome: 'ok',
+      time: expect.any(Number),
+    });
+    expect(lines.find((l) => l.method === 'runs/cancel' && l.tokenName === 'b-submitter')).toMatchObject({
+      namespace: 'team-b',
+      runId: aRun.runId,
+      outcome: 'error',
+      code: ErrorCodes.NotFound,
+    });
+    expect(lines.filter((l) => l.method === 'runs/get')).toEqual([]);
+  });
+});
+
+type AuditLine = { audit: true; time: number; tokenName: string; namespace: string; method: string; runId?: string; outcome: string; code?: number };
+
+/** The audit lines of the server's stderr, once `done` holds of them (bounded generously). */
+async function waitForAuditLines(done: (lines: AuditLine[]) => boolean): Promise<AuditLine[]> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const lines = served
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes('"audit":true'))
+      .map((line) => JSON.parse(line) as AuditLine);
+    if (done(lines) || Date.now() > deadline) return lines;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
