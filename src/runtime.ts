@@ -18,6 +18,7 @@ import { createStateStore } from './statestore/index.js';
 import { MemoryStateStore } from './statestore/memory-state-store.js';
 import type { StateStore } from './statestore/state-store.js';
 import { RuntimeService } from './api/runtime-service.js';
+import { BlobNamespaces } from './runs/blob-namespaces.js';
 import type { RuntimeMetrics } from './api/runtime-metrics.js';
 import { InProcessCaller } from './api/in-process-caller.js';
 import { watchRun, type LiveRun } from './api/live-run.js';
@@ -159,7 +160,7 @@ export class Runtime {
       throw err;
     });
     const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, callbacks: config.callbacks });
-    const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component));
+    const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component), new BlobNamespaces(store));
     const workers = new WorkerRegistry({ runtimeApi: service, logger: logger.child({ component: 'workers' }), node: nodes.nodeId });
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
       plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service, workers })));
@@ -260,6 +261,8 @@ function createPlugin(name: string, pc: PluginConfig, deps: PluginDeps): Plugin 
         workingDirectory: deps.config.workingDirectory,
         loadFile: loadFileLimits(pc.loadFile, deps.config),
         runChild: (flow, inputs, options) => deps.runs.runAndWait(flow, inputs, options),
+        // A blob `/put_blob` stores may be read by its run's namespace (docs/security.md).
+        recordBlob: (blobId, scope) => deps.service.recordBlob(blobId, { parent: scope }),
       });
   }
 }

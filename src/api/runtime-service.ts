@@ -4,6 +4,7 @@ import { normalizeBlobId } from '../../blobstore/blob-id.js';
 import type { RunManager } from '../runs/run-manager.js';
 import type { RunAccess } from '../runs/run-access.js';
 import { compileOrInvalid } from '../runs/flow-cache.js';
+import type { BlobNamespaces } from '../runs/blob-namespaces.js';
 import { accessOf, requireRole, roleAtLeast, seesEveryNamespace } from './access.js';
 import type { CallerContext, RuntimeApi } from './runtime-api.js';
 
@@ -19,33 +20,63 @@ export class RuntimeService implements RuntimeApi {
     private readonly runs: RunManager,
     /** Whether some route takes a component; submitted flows with a step it refuses are refused. */
     private readonly isRoutable?: (component: string) => boolean,
+    /** The namespaces each blob was put or used in; without it blobs are not kept apart. */
+    private readonly blobNamespaces?: BlobNamespaces,
   ) {}
 
-  async blobsPut(params: { data: unknown; blob_type: 'data' | 'flow' }): Promise<{ blob_id: string }> {
+  async blobsPut(params: { data: unknown; blob_type: 'data' | 'flow' }, caller: CallerContext = {}): Promise<{ blob_id: string }> {
     // A flow blob must be a valid flow: refuse it now rather than at the first run (docs/protocol.md, "Blobs").
     if (params.blob_type === 'flow') compileOrInvalid(params.data, 'blobs/put');
-    return { blob_id: await this.blobs.put(params.data, params.blob_type) };
+    const blobId = await this.blobs.put(params.data, params.blob_type);
+    await this.recordBlob(blobId, caller);
+    return { blob_id: blobId };
   }
 
-  async blobsGet(params: { blob_id: string }): Promise<{ data: unknown; blob_type: 'data' | 'flow' }> {
+  async blobsGet(params: { blob_id: string }, caller: CallerContext = {}): Promise<{ data: unknown; blob_type: 'data' | 'flow' }> {
     const id = normalizeBlobId(params.blob_id);
     if (id === undefined) {
       throw RpcError.invalidParams(`Invalid params for blobs/get: field "blob_id": not a blob id (sha256:<64 hex>)`, { blob_id: params.blob_id });
     }
-    const blob = await this.blobs.get(id);
+    // A token sees the blobs of its namespace; one of another answers as absent (docs/security.md).
+    const hidden = !(await this.tokenSeesBlob(id, caller));
+    const blob = hidden ? undefined : await this.blobs.get(id);
     if (!blob) throw new RpcError(ErrorCodes.BlobNotFound, `Blob not found: ${id}`, { blob_id: id });
     return { data: blob.data, blob_type: blob.blobType };
   }
 
-  runsSubmit(params: Parameters<RuntimeApi['runsSubmit']>[0], caller: CallerContext): Promise<RunStatus> {
+  async runsSubmit(params: Parameters<RuntimeApi['runsSubmit']>[0], caller: CallerContext): Promise<RunStatus> {
     const { principal } = caller;
-    return this.runs.submit(params, {
+    if (params.flowId !== undefined) {
+      const flowId = normalizeBlobId(params.flowId);
+      if (flowId !== undefined && !(await this.tokenSeesBlob(flowId, caller))) throw RpcError.notFound(`Flow not found: ${flowId}`, { flowId });
+    }
+    const status = await this.runs.submit(params, {
       parent: caller.parent,
       signal: caller.signal,
       isRoutable: this.isRoutable,
       namespace: principal?.namespace,
       submittedBy: principal?.tokenName,
     });
+    // Its namespace may read the flow of its run.
+    await this.recordBlob(status.flowId, caller);
+    return status;
+  }
+
+  /**
+   * Records a blob in the namespace of its caller: a token's, or that of the run a component
+   * server serves. A program embedding the runtime records nothing.
+   */
+  async recordBlob(blobId: string, caller: Pick<CallerContext, 'principal' | 'parent'>): Promise<void> {
+    if (this.blobNamespaces === undefined) return;
+    const namespace = caller.principal?.namespace ?? (caller.parent === undefined ? undefined : await this.runs.namespaceOfRun(caller.parent.runId));
+    if (namespace !== undefined) await this.blobNamespaces.add(blobId, namespace);
+  }
+
+  /** Whether the caller may read a blob: a token (but an admin) only the blobs of its namespace; components and programs every blob. */
+  private async tokenSeesBlob(blobId: string, caller: CallerContext): Promise<boolean> {
+    const { principal } = caller;
+    if (principal === undefined || seesEveryNamespace(principal) || this.blobNamespaces === undefined) return true;
+    return this.blobNamespaces.has(blobId, principal.namespace);
   }
 
   async runsGet(params: Parameters<RuntimeApi['runsGet']>[0], caller: CallerContext): Promise<RunStatus> {

@@ -107,6 +107,8 @@ export class MemoryStateStore implements StateStore {
   private readonly runs = new Map<string, MemoryRun>();
   private readonly order: MemoryRun[] = [];
   private readonly callbacks = new Map<string, MemoryCallback>();
+  /** `namespace \n blobId` of every blob put or used in a namespace. */
+  private readonly blobNamespaces = new Set<string>();
 
   async createRun(record: RunRecord, inputs: readonly unknown[]): Promise<void> {
     const run: MemoryRun = {
@@ -223,6 +225,14 @@ export class MemoryStateStore implements StateStore {
   }
 
   async close(): Promise<void> {}
+
+  async addBlobNamespace(blobId: string, namespace: string): Promise<void> {
+    this.blobNamespaces.add(`${namespace}\n${blobId}`);
+  }
+
+  async blobInNamespace(blobId: string, namespace: string): Promise<boolean> {
+    return this.blobNamespaces.has(`${namespace}\n${blobId}`);
+  }
 
   async countRunsByStatus(): Promise<RunStatusCounts> {
     const counts = emptyRunStatusCounts();

@@ -105,11 +105,17 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
   `,
   // Namespaces (docs/security.md): every run belongs to one; runs of earlier versions to `default`.
-  // submitted_by names the token that submitted the run (a submitter may cancel only its own).
+  // submitted_by names the token that submitted the run (a submitter may cancel only its own);
+  // blob_namespaces the namespaces each shared, content-addressed blob was put or used in.
   `
   ALTER TABLE runs ADD COLUMN IF NOT EXISTS namespace text NOT NULL DEFAULT 'default';
   ALTER TABLE runs ADD COLUMN IF NOT EXISTS submitted_by text;
   CREATE INDEX IF NOT EXISTS runs_by_namespace ON runs (namespace, seq);
+  CREATE TABLE IF NOT EXISTS blob_namespaces (
+    blob_id text NOT NULL,
+    namespace text NOT NULL,
+    PRIMARY KEY (blob_id, namespace)
+  );
   `,
 ];
 

@@ -311,6 +311,16 @@ export class PostgresStateStore implements StateStore {
     await this.writes;
     return runStatusCountsOf((await this.pool.query<{ status: string; n: number }>(COUNT_RUNS_BY_STATUS_SQL)).rows);
   }
+
+  async addBlobNamespace(blobId: string, namespace: string): Promise<void> {
+    await this.query('INSERT INTO blob_namespaces (blob_id, namespace) VALUES ($1, $2) ON CONFLICT DO NOTHING', [blobId, namespace]);
+  }
+
+  async blobInNamespace(blobId: string, namespace: string): Promise<boolean> {
+    const sql = 'SELECT 1 FROM blob_namespaces WHERE blob_id = $1 AND namespace = $2';
+    const { rows } = await this.retryingRead(() => this.pool.query(sql, [blobId, namespace]));
+    return rows.length > 0;
+  }
 }
 
 /** Marks a finished run's callback due (`$1` run id, `$2` when it finished), in the transaction that finishes the run. */

@@ -65,11 +65,17 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX callbacks_due ON callbacks (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
   `,
   // Namespaces (docs/security.md): every run belongs to one; runs of earlier versions to `default`.
-  // submitted_by names the token that submitted the run (a submitter may cancel only its own).
+  // submitted_by names the token that submitted the run (a submitter may cancel only its own);
+  // blob_namespaces the namespaces each shared, content-addressed blob was put or used in.
   `
   ALTER TABLE runs ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
   ALTER TABLE runs ADD COLUMN submitted_by TEXT;
   CREATE INDEX runs_by_namespace ON runs (namespace, seq);
+  CREATE TABLE blob_namespaces (
+    blob_id TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    PRIMARY KEY (blob_id, namespace)
+  ) WITHOUT ROWID;
   `,
 ];
 

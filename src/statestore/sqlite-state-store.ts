@@ -208,6 +208,14 @@ export class SqliteStateStore implements StateStore {
   async countRunsByStatus(): Promise<RunStatusCounts> {
     return runStatusCountsOf(this.statements.countRunsByStatus.all() as { status: string; n: number }[]);
   }
+
+  async addBlobNamespace(blobId: string, namespace: string): Promise<void> {
+    this.statements.addBlobNamespace.run(blobId, namespace);
+  }
+
+  async blobInNamespace(blobId: string, namespace: string): Promise<boolean> {
+    return this.statements.blobInNamespace.get(blobId, namespace) !== undefined;
+  }
 }
 
 /** The named parameters of `insertCallback`. */
@@ -278,6 +286,8 @@ function prepareStatements(db: Database.Database) {
     selectInputs: db.prepare(`SELECT input FROM items WHERE run_id = ? ORDER BY item_index`).pluck(),
     selectUnfinished: db.prepare(`SELECT run_id FROM runs WHERE completed_at IS NULL ORDER BY seq`).pluck(),
     countRunsByStatus: db.prepare(COUNT_RUNS_BY_STATUS_SQL),
+    addBlobNamespace: db.prepare('INSERT OR IGNORE INTO blob_namespaces (blob_id, namespace) VALUES (?, ?)'),
+    blobInNamespace: db.prepare('SELECT 1 FROM blob_namespaces WHERE blob_id = ? AND namespace = ?'),
     countItems: db.prepare(
       `SELECT run_id, status, count(*) AS n FROM items
        WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id, status`,

@@ -44,6 +44,10 @@ export interface StateStore {
   recordCallbackAttempt(runId: string, attempt: CallbackAttempt): Promise<void>;
   /** How many runs have each status, derived as `listRuns` derives it (for `GET /metrics`). */
   countRunsByStatus(): Promise<RunStatusCounts>;
+  /** Records that a blob was put or used in a namespace (docs/security.md); recording it again changes nothing. */
+  addBlobNamespace(blobId: string, namespace: string): Promise<void>;
+  /** Whether a blob was put or used in a namespace: a blob of other namespaces only answers as absent. */
+  blobInNamespace(blobId: string, namespace: string): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -126,6 +126,31 @@ describe('isolation between namespaces', () => {
     expect(denied.message).toContain('runs/list');
   });
 
+  it('answers blobs/get of a blob never put in the caller’s namespace as absent, until that namespace puts it', async () => {
+    const blobId = await as('aSubmitter').putBlob({ secret: 'of team a' });
+    const missing = `sha256:${'0'.repeat(64)}`;
+    expect((await as('aViewer').getBlob(blobId)).data).toEqual({ secret: 'of team a' });
+    expect((await as('admin').getBlob(blobId)).data).toEqual({ secret: 'of team a' });
+    expect(await refusal(as('bSubmitter').getBlob(blobId))).toEqual({ code: ErrorCodes.BlobNotFound, message: `Blob not found: ${blobId}`, data: { blob_id: blobId } });
+    expect(await refusal(as('bSubmitter').getBlob(missing))).toEqual({ code: ErrorCodes.BlobNotFound, message: `Blob not found: ${missing}`, data: { blob_id: missing } });
+    // Content-addressed: team b putting the same value gets the same id, and may read it from then on.
+    expect(await as('bSubmitter').putBlob({ secret: 'of team a' })).toBe(blobId);
+    expect((await as('bSubmitter').getBlob(blobId)).data).toEqual({ secret: 'of team a' });
+  });
+
+  it('keeps the flow of a run to its namespace: another one can neither read it nor run it by id', async () => {
+    const run = await as('aSubmitter').submit({ flow: { ...WORK_FLOW, name: 'only-a' }, inputs: [{ i: 1 }], wait: true });
+    const { flowId } = run.submitted!;
+    expect((await as('aViewer').getBlob(flowId)).blobType).toBe('flow');
+    expect((await refusal(as('bSubmitter').getBlob(flowId))).code).toBe(ErrorCodes.BlobNotFound);
+    expect(await refusal(as('bSubmitter').sendRequest(RunsSubmit, { flowId, inputs: [{ i: 1 }] }))).toEqual({
+      code: ErrorCodes.NotFound,
+      message: `Flow not found: ${flowId}`,
+      data: { flowId },
+    });
+    expect((await as('aSubmitter2').submit({ flowId, inputs: [{ i: 2 }], wait: true }).then((r) => r.result()))[0]).toEqual({ outcome: 'success', value: 2 });
+  });
+
   it('puts a run submitted from inside a component in its parent’s namespace', async () => {
     const parent = await as('aSubmitter').submit({ flow: ORCHESTRATE_FLOW, inputs: [{ n: 2, failEvery: 5 }], wait: true });
     const [result] = await parent.result();
