@@ -19,6 +19,7 @@ import { MemoryStateStore } from './statestore/memory-state-store.js';
 import type { StateStore } from './statestore/state-store.js';
 import { RuntimeService } from './api/runtime-service.js';
 import { BlobNamespaces } from './runs/blob-namespaces.js';
+import { NamespaceQuotas } from './api/namespace-quotas.js';
 import type { RuntimeMetrics } from './api/runtime-metrics.js';
 import { InProcessCaller } from './api/in-process-caller.js';
 import { watchRun, type LiveRun } from './api/live-run.js';
@@ -160,7 +161,12 @@ export class Runtime {
       throw err;
     });
     const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, callbacks: config.callbacks });
-    const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component), new BlobNamespaces(store));
+    const service = new RuntimeService(blobs, runs, {
+      isRoutable: (component) => router.hasRouteFor(component),
+      blobNamespaces: new BlobNamespaces(store),
+      // Quotas come with the tokens of `auth`; a runtime without them has none (docs/security.md).
+      quotas: config.auth && new NamespaceQuotas(config.auth.quotas, (namespace) => runs.liveRunsIn(namespace)),
+    });
     const workers = new WorkerRegistry({ runtimeApi: service, logger: logger.child({ component: 'workers' }), node: nodes.nodeId });
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
       plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service, workers })));

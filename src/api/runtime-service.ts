@@ -7,6 +7,17 @@ import { compileOrInvalid } from '../runs/flow-cache.js';
 import type { BlobNamespaces } from '../runs/blob-namespaces.js';
 import { accessOf, requireRole, roleAtLeast, seesEveryNamespace } from './access.js';
 import type { CallerContext, RuntimeApi } from './runtime-api.js';
+import type { NamespaceQuotas } from './namespace-quotas.js';
+
+/** Options of a {@link RuntimeService}. */
+export interface RuntimeServiceOptions {
+  /** Whether some route takes a component; submitted flows with a step it refuses are refused. Default: every flow is taken. */
+  isRoutable?: (component: string) => boolean;
+  /** The namespaces each blob was put or used in; without it blobs are not kept apart. */
+  blobNamespaces?: BlobNamespaces;
+  /** Quotas of the namespaces, checked when a token submits; without them none apply. */
+  quotas?: NamespaceQuotas;
+}
 
 /**
  * The runtime's `blobs/*` and `runs/*` methods over a blob store and a run manager. Each call is
@@ -15,14 +26,19 @@ import type { CallerContext, RuntimeApi } from './runtime-api.js';
  * the runtime everything.
  */
 export class RuntimeService implements RuntimeApi {
+  private readonly isRoutable: ((component: string) => boolean) | undefined;
+  private readonly blobNamespaces: BlobNamespaces | undefined;
+  private readonly quotas: NamespaceQuotas | undefined;
+
   constructor(
     private readonly blobs: BlobStore,
     private readonly runs: RunManager,
-    /** Whether some route takes a component; submitted flows with a step it refuses are refused. */
-    private readonly isRoutable?: (component: string) => boolean,
-    /** The namespaces each blob was put or used in; without it blobs are not kept apart. */
-    private readonly blobNamespaces?: BlobNamespaces,
-  ) {}
+    options: RuntimeServiceOptions = {},
+  ) {
+    this.isRoutable = options.isRoutable;
+    this.blobNamespaces = options.blobNamespaces;
+    this.quotas = options.quotas;
+  }
 
   async blobsPut(params: { data: unknown; blob_type: 'data' | 'flow' }, caller: CallerContext = {}): Promise<{ blob_id: string }> {
     // A flow blob must be a valid flow: refuse it now rather than at the first run (docs/protocol.md, "Blobs").
@@ -50,6 +66,7 @@ export class RuntimeService implements RuntimeApi {
       const flowId = normalizeBlobId(params.flowId);
       if (flowId !== undefined && !(await this.tokenSeesBlob(flowId, caller))) throw RpcError.notFound(`Flow not found: ${flowId}`, { flowId });
     }
+    if (principal !== undefined) this.quotas?.admit(principal.namespace, params.inputs.length);
     const status = await this.runs.submit(params, {
       parent: caller.parent,
       signal: caller.signal,
@@ -98,6 +115,7 @@ export class RuntimeService implements RuntimeApi {
   }
 
   async runsRerun(params: Parameters<RuntimeApi['runsRerun']>[0], caller: CallerContext): Promise<RunStatus> {
+    if (caller.principal !== undefined) this.quotas?.admit(caller.principal.namespace, 0);
     return this.runs.rerun(params, { isRoutable: this.isRoutable, submittedBy: caller.principal?.tokenName }, await this.accessOf(caller, 'runs/rerun'));
   }
 

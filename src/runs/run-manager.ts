@@ -450,6 +450,11 @@ export class RunManager {
     return this.registry.size;
   }
 
+  /** How many runs of a namespace this process is executing (on a cluster: none, its nodes run chunks). */
+  liveRunsIn(namespace: string): number {
+    return this.registry.liveIn(namespace);
+  }
+
   /** Cancels every unfinished run (`flowrun run` at exit), and waits until the store has it all. */
   async cancelAll(): Promise<void> {
     // The runs of a cluster are its nodes' to finish: this node only hands its chunks back.

@@ -20,6 +20,8 @@ const SECRETS = {
   aOperator: 'a-operator-secret',
   aWorker: 'a-worker-secret',
   bSubmitter: 'b-submitter-secret',
+  cSubmitter: 'c-submitter-secret',
+  dOperator: 'd-operator-secret',
   admin: 'admin-secret',
 };
 type Who = keyof typeof SECRETS;
@@ -67,7 +69,12 @@ auth:
     - { name: a-operator, token: ${SECRETS.aOperator}, namespace: team-a, role: operator }
     - { name: a-worker, token: ${SECRETS.aWorker}, namespace: team-a, role: worker }
     - { name: b-submitter, token: ${SECRETS.bSubmitter}, namespace: team-b, role: submitter }
+    - { name: c-submitter, token: ${SECRETS.cSubmitter}, namespace: team-c, role: submitter }
+    - { name: d-operator, token: ${SECRETS.dOperator}, namespace: team-d, role: operator }
     - { name: root, token: ${SECRETS.admin}, namespace: ops, role: admin }
+  quotas:
+    team-c: { submitsPerSecond: 1, maxItemsPerRun: 3 }
+    team-d: { maxLiveRuns: 1 }
 `,
   );
   served = await spawnServe(['--config', join(dir, 'flowrun.yaml')], { cwd: dir, env: { A_SUBMITTER_TOKEN: SECRETS.aSubmitter } });
@@ -213,6 +220,38 @@ describe('roles', () => {
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain('role operator');
     expect((await get(SECRETS.admin)).status).toBe(200);
+  });
+});
+
+describe('quotas', () => {
+  it('refuses a run of more items than maxItemsPerRun with -32014 naming the quota', async () => {
+    const error = await refusal(as('cSubmitter').sendRequest(RunsSubmit, { flow: WORK_FLOW, inputs: [{ i: 1 }, { i: 2 }, { i: 3 }, { i: 4 }] }));
+    expect(error.code).toBe(ErrorCodes.TooManyRequests);
+    expect(error.message).toContain('maxItemsPerRun');
+    expect(error.data).toEqual({ quota: 'maxItemsPerRun', max: 3, namespace: 'team-c' });
+  });
+
+  it('refuses a namespace flooding submits while another namespace’s submits all succeed', async () => {
+    const submit = (who: Who, i: number) => as(who).sendRequest(RunsSubmit, { flow: WORK_FLOW, inputs: [{ i }] });
+    const flood = Array.from({ length: 20 }, (_, i) => submit('cSubmitter', i).then(() => 'ok', (e: { code: number; data: { quota: string } }) => e));
+    const others = Array.from({ length: 5 }, (_, i) => submit('bSubmitter', i));
+    const outcomes = await Promise.all(flood);
+    const refused = outcomes.filter((o) => o !== 'ok');
+    expect(refused.length).toBeGreaterThan(0);
+    for (const error of refused) expect(error).toMatchObject({ code: ErrorCodes.TooManyRequests, data: { quota: 'submitsPerSecond', namespace: 'team-c' } });
+    expect((await Promise.all(others)).map((status) => status.runId)).toHaveLength(5);
+  });
+
+  it('refuses a run beyond maxLiveRuns until one of the namespace’s runs finished', async () => {
+    const d = as('dOperator');
+    const long = await d.submit({ flow: WORK_FLOW, inputs: [{ i: 1, delayMs: 60_000 }] });
+    const error = await refusal(d.sendRequest(RunsSubmit, { flow: WORK_FLOW, inputs: [{ i: 2 }] }));
+    expect(error).toMatchObject({ code: ErrorCodes.TooManyRequests, data: { quota: 'maxLiveRuns', max: 1, namespace: 'team-d' } });
+    // Another namespace is not held back by team-d's live run.
+    expect((await as('bSubmitter').submit({ flow: WORK_FLOW, inputs: [{ i: 5 }], wait: true })).submitted!.status).toBe('success');
+    await long.cancel();
+    expect((await long.wait()).status).toBe('cancelled');
+    expect((await d.submit({ flow: WORK_FLOW, inputs: [{ i: 3 }], wait: true })).submitted!.status).toBe('success');
   });
 });
 
