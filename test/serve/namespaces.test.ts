@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobsPut, ErrorCodes, NodesList, RunsCancel, RunsGet, RunsList, RunsRerun, RunsSubmit, WorkersList, type RunStatus } from '../../protocol/index.js';
 import { connect, type FlowrunClient } from '../../src/client/index.js';
+import { flowrun } from '../support/cli.js';
 import { fixturePath, requireBuilt } from '../support/paths.js';
 import { spawnServe, type ServedProcess } from '../support/serve.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -156,6 +157,26 @@ describe('isolation between namespaces', () => {
       data: { flowId },
     });
     expect((await as('aSubmitter2').submit({ flowId, inputs: [{ i: 2 }], wait: true }).then((r) => r.result()))[0]).toEqual({ outcome: 'success', value: 2 });
+  });
+
+  it('lets an admin list another namespace with flowrun list --namespace and the client option; a viewer is refused', async () => {
+    const env = (token: string) => ({ FLOWRUN_URL: served.url, FLOWRUN_TOKEN: token });
+    const admin = await flowrun(['list', '--namespace', 'team-b', '--json'], { env: env(SECRETS.admin) });
+    expect(admin.code).toBe(0);
+    const listed = (JSON.parse(admin.stdout) as { runs: RunStatus[] }).runs.map((r) => r.runId);
+    expect(listed).toContain(bRun.runId);
+    expect(listed).not.toContain(aRun.runId);
+    const viewer = await flowrun(['list', '--namespace', 'team-b', '--json'], { env: env(SECRETS.aViewer) });
+    expect(viewer.code).not.toBe(0);
+    expect(viewer.stderr).toContain('needs role admin');
+    const scoped = await connect(served.url, { token: SECRETS.admin, namespace: 'team-a' });
+    try {
+      const ids = (await scoped.list()).runs.map((r) => r.runId);
+      expect(ids).toContain(aRun.runId);
+      expect(ids).not.toContain(bRun.runId);
+    } finally {
+      await scoped.close();
+    }
   });
 
   it('puts a run submitted from inside a component in its parent’s namespace', async () => {

@@ -8,7 +8,7 @@ import { integerFlag } from '../integer-flag.js';
 import { runTable } from '../run-table.js';
 import { UsageError } from '../usage-error.js';
 
-const USAGE = `flowrun list [--status S,…] [--limit N] [--cursor C] [--json]
+const USAGE = `flowrun list [--status S,…] [--limit N] [--cursor C] [--namespace NS] [--json]
 
 Lists the runs of a served runtime, newest first: a table on a terminal, JSON
 {runs, nextCursor?} otherwise (or with --json).
@@ -16,12 +16,15 @@ Lists the runs of a served runtime, newest first: a table on a terminal, JSON
   --status S,…         only runs in these states: pending, running, success, failed, cancelled
   --limit N            at most N runs (1..1000, default 50)
   --cursor C           the next page: the nextCursor of the previous answer
+  --namespace NS       the runs of namespace NS (an admin's token; others see only
+                       their own namespace; default: the token's, an admin's every one)
   --json               JSON even on a terminal
 ${REMOTE_HELP}
 
 examples:
   flowrun list
-  flowrun list --status running,failed --json`;
+  flowrun list --status running,failed --json
+  flowrun list --namespace team-a`;
 
 /** `flowrun list`: the runs of a served runtime (docs/cli.md). */
 export async function listCommand(argv: string[], out: Output): Promise<number> {
@@ -31,7 +34,7 @@ export async function listCommand(argv: string[], out: Output): Promise<number> 
   const status = values.status === undefined ? undefined : parseStatuses(values.status);
   const limit = integerFlag(values.limit, '--limit', 1, 1000);
   return withRemote(values, async (client) => {
-    const page = await client.list({ status, limit, cursor: values.cursor });
+    const page = await client.list({ status, limit, cursor: values.cursor, namespace: values.namespace });
     printListing(out, values.json, page, () => runTable(page.runs) + (page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : ''));
     return 0;
   });
@@ -55,6 +58,7 @@ const OPTIONS = {
   status: { type: 'string' },
   limit: { type: 'string' },
   cursor: { type: 'string' },
+  namespace: { type: 'string' },
   ...JSON_OPTION,
   ...HELP_OPTION,
 } as const;
