@@ -3,6 +3,8 @@ import { TimeoutMsSchema } from './timeout.js';
 import {
   ComponentInfoSchema,
   FlowResultSchema,
+  ItemDetailSchema,
+  MetadataSchema,
   ObservabilitySchema,
   RunStatusSchema,
   StatusSchema,
@@ -110,13 +112,17 @@ export const RunsSubmitParams = z
     flowLabel: nullAsAbsent(z.string().optional()),
     observability: nullAsAbsent(ObservabilitySchema.optional()),
     callback: nullAsAbsent(CallbackTargetSchema.optional()),
+    idempotencyKey: nullAsAbsent(z.string().min(1).max(256).optional()),
+    metadata: nullAsAbsent(MetadataSchema.optional()),
+    recordSteps: nullAsAbsent(z.boolean().optional()),
   })
   .refine((p) => (p.flowId === undefined) !== (p.flow === undefined), {
     message: 'exactly one of "flowId" and "flow" is required',
     path: ['flowId'],
   });
 export type RunsSubmitParamsType = z.output<typeof RunsSubmitParams>;
-export const RunsSubmitResult = RunStatusSchema;
+/** A submit answers the run's status; `deduplicated` when its `idempotencyKey` named an existing run. */
+export const RunsSubmitResult = RunStatusSchema.extend({ deduplicated: z.boolean().optional() });
 
 export const ResultOrderSchema = z
   .enum(['byIndex', 'byCompletion', 'by_index', 'by_completion'])
@@ -142,11 +148,17 @@ export const RunsListParams = z
   .object({
     status: z.array(StatusSchema).optional(),
     flowId: z.string().optional(),
+    flowName: z.string().optional(),
+    flowLabel: z.string().optional(),
+    metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
     parentRunId: z.string().optional(),
+    rootsOnly: z.boolean().optional(),
+    rerunOf: z.string().optional(),
     createdAfter: z.string().datetime({ offset: true }).optional(),
     createdBefore: z.string().datetime({ offset: true }).optional(),
     cursor: z.string().optional(),
     limit: z.number().int().min(1).max(1000).default(50),
+    order: z.enum(['newest', 'oldest']).optional(),
     /** Runs of this namespace; only an admin may name another than its own (docs/security.md). */
     namespace: z.string().min(1).optional(),
   })
@@ -172,6 +184,7 @@ export const RunsRerunParams = z.object({
   variables: z.record(z.string(), z.unknown()).optional(),
   maxConcurrency: positiveInt.optional(),
   flowLabel: z.string().optional(),
+  metadata: MetadataSchema.optional(),
 });
 export type RunsRerunParamsType = z.output<typeof RunsRerunParams>;
 export const RunsRerunResult = RunStatusSchema;
@@ -203,6 +216,42 @@ export const RunsCompareResult = z.object({
   nextOffset: z.number().int().nonnegative().optional(),
 });
 export type RunsCompareResultType = z.output<typeof RunsCompareResult>;
+/** `runs/items`: a page of a run's items with their timings, and inputs and step records when asked. */
+export const RunsItemsParams = z.object({
+  runId: z.string().min(1),
+  status: z.array(StatusSchema).optional(),
+  offset: z.number().int().nonnegative().default(0),
+  limit: z.number().int().min(1).max(1000).default(100),
+  order: z.enum(['byIndex', 'byCompletion']).default('byIndex'),
+  includeInput: z.boolean().default(false),
+  includeSteps: z.boolean().default(false),
+});
+export type RunsItemsParamsType = z.output<typeof RunsItemsParams>;
+export const RunsItemsResult = z.object({
+  items: z.array(ItemDetailSchema),
+  nextOffset: z.number().int().nonnegative().optional(),
+});
+export type RunsItemsResultType = z.output<typeof RunsItemsResult>;
+
+/** `runs/metrics`: throughput, latency and per-component figures of a run, from what is stored. */
+export const RunsMetricsParams = z.object({ runId: z.string().min(1) });
+const Percentiles = z.object({ p50: z.number(), p95: z.number() });
+export const RunsMetricsResult = z.object({
+  runId: z.string(),
+  itemsPerSec: z.number().nonnegative(),
+  firstItemLatencyMs: z.number().nonnegative().optional(),
+  itemDurationMs: Percentiles.extend({ p99: z.number(), max: z.number() }),
+  components: z.array(
+    z.object({
+      component: z.string(),
+      calls: z.number().int().nonnegative(),
+      failures: z.number().int().nonnegative(),
+      retries: z.number().int().nonnegative(),
+      durationMs: Percentiles,
+    }),
+  ),
+});
+export type RunsMetricsResultType = z.output<typeof RunsMetricsResult>;
 
 /** `nodes/list`: the nodes of the cluster sharing this runtime's state store (docs/cluster.md). */
 export const NodesListParams = z

@@ -74,7 +74,11 @@ export const ItemResultSchema = z.object({
   itemIndex: z.number().int().nonnegative(),
   status: StatusSchema,
   result: FlowResultSchema.optional(),
+  /** When its latest attempt started (ISO 8601). */
+  startedAt: z.string().optional(),
   completedAt: z.string().optional(),
+  /** `completedAt − startedAt` once settled. */
+  durationMs: z.number().nonnegative().optional(),
   attempts: z.number().int().nonnegative().optional(),
   /** In a rerun: the item's index in the run it reruns (docs/protocol.md, "runs/rerun"). */
   sourceIndex: z.number().int().nonnegative().optional(),
@@ -91,6 +95,48 @@ export const CallbackStateSchema = z.object({
   deliveredAt: z.string().optional(),
 });
 export type CallbackState = z.infer<typeof CallbackStateSchema>;
+/** A run's free key/values (docs/protocol.md, "Metadata"): at most 64 keys, 16 KiB as JSON. */
+export const MAX_METADATA_KEYS = 64;
+export const MAX_METADATA_BYTES = 16 * 1024;
+export const MetadataSchema = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+  .refine((m) => Object.keys(m).length <= MAX_METADATA_KEYS, `at most ${MAX_METADATA_KEYS} keys`)
+  .refine((m) => utf8Length(JSON.stringify(m)) <= MAX_METADATA_BYTES, `at most ${MAX_METADATA_BYTES} bytes as JSON`);
+export type Metadata = Record<string, string | number | boolean>;
+
+const encoder = new TextEncoder();
+const utf8Length = (text: string): number => encoder.encode(text).length;
+
+/** What one step of an item did (docs/protocol.md, `runs/items`). */
+export const StepRecordSchema = z.object({
+  stepId: z.string(),
+  component: z.string(),
+  status: z.enum(['success', 'failed', 'skipped']),
+  startedAt: z.string(),
+  durationMs: z.number().nonnegative(),
+  attempts: z.number().int().nonnegative(),
+  error: FlowErrorSchema.optional(),
+});
+export type StepRecord = z.infer<typeof StepRecordSchema>;
+
+/** A step record as the runtime keeps it (times in ms since the epoch); `StepRecord` is its wire form. */
+export interface StepTiming {
+  stepId: string;
+  component: string;
+  status: 'success' | 'failed' | 'skipped';
+  startedAt: number;
+  durationMs: number;
+  attempts: number;
+  error?: FlowError;
+}
+
+/** An item as `runs/items` describes it. */
+export const ItemDetailSchema = ItemResultSchema.extend({
+  attempts: z.number().int().nonnegative(),
+  input: z.unknown().optional(),
+  steps: z.array(StepRecordSchema).optional(),
+});
+export type ItemDetail = z.infer<typeof ItemDetailSchema>;
 
 export const RunStatusSchema = z.object({
   runId: z.string(),
@@ -102,6 +148,12 @@ export const RunStatusSchema = z.object({
   items: ItemCountsSchema,
   createdAt: z.string(),
   completedAt: z.string().optional(),
+  /** When its first item started. */
+  startedAt: z.string().optional(),
+  /** `completedAt − createdAt` once terminal. */
+  durationMs: z.number().nonnegative().optional(),
+  metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  idempotencyKey: z.string().optional(),
   results: z.array(ItemResultSchema).optional(),
   nextOffset: z.number().int().nonnegative().optional(),
   /** The run this one reruns (`runs/rerun`). */

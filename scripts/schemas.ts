@@ -178,7 +178,7 @@ class DefRegistry {
       throw new Error('schema generation produced unnamed shared defs; register the reused schema with a name');
     }
     const defs: Record<string, JsonSchema> = {};
-    for (const [name, schema] of Object.entries(converted)) defs[name] = withoutKeys(schema, ['$schema', '$id']);
+    for (const [name, schema] of Object.entries(converted)) defs[name] = anyOfForTypeLists(withoutKeys(schema, ['$schema', '$id'])) as JsonSchema;
     for (const [alias, target] of this.aliases) defs[alias] = { $ref: defRef(target) };
     return defs;
   }
@@ -186,7 +186,22 @@ class DefRegistry {
 
 /** Converts one schema on its own (no shared defs). */
 function convert(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  return z.toJSONSchema(schema, { target: 'draft-2020-12', io, override: addRefinements }) as JsonSchema;
+  return anyOfForTypeLists(z.toJSONSchema(schema, { target: 'draft-2020-12', io, override: addRefinements })) as JsonSchema;
+}
+
+/**
+ * A union of primitives comes out as `type: [a, b]`, which strict validators refuse; `anyOf` of
+ * one type each says the same (metadata values: string, number or boolean).
+ */
+function anyOfForTypeLists(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(anyOfForTypeLists);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: JsonSchema = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (key === 'type' && Array.isArray(child)) out.anyOf = child.map((type) => ({ type }));
+    else out[key] = anyOfForTypeLists(child);
+  }
+  return out;
 }
 
 function addRefinements(ctx: { zodSchema: unknown; jsonSchema: JsonSchema }): void {

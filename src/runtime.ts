@@ -13,6 +13,8 @@ import { Router, type ResolvedRoute } from './routing/router.js';
 import { StepflowPlugin } from './plugins/stepflow-plugin.js';
 import { WorkerRegistry } from './plugins/workers/worker-registry.js';
 import { WorkersPlugin } from './plugins/workers/workers-plugin.js';
+import type { CompiledFlow } from './flow/compile.js';
+import { workerGate } from './plugins/workers/worker-gate.js';
 import { RunManager } from './runs/run-manager.js';
 import { createStateStore } from './statestore/index.js';
 import { MemoryStateStore } from './statestore/memory-state-store.js';
@@ -160,7 +162,13 @@ export class Runtime {
       await ownStore.close();
       throw err;
     });
-    const runs = new RunManager({ blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, callbacks: config.callbacks });
+    // The registry needs the runs' API, and the runs ask it which runs a node may claim: bound once both exist.
+    let canExecute: ((compiled: CompiledFlow, createdAt: number) => boolean) | undefined;
+    const runs = new RunManager({
+      blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, callbacks: config.callbacks,
+      idempotencyTtlMs: config.idempotencyTtlMs,
+      canExecute: (compiled, createdAt) => canExecute?.(compiled, createdAt) ?? true,
+    });
     const service = new RuntimeService(blobs, runs, {
       isRoutable: (component) => router.hasRouteFor(component),
       blobNamespaces: new BlobNamespaces(store),
@@ -168,6 +176,7 @@ export class Runtime {
       quotas: config.auth && new NamespaceQuotas(config.auth.quotas, (namespace) => runs.liveRunsIn(namespace)),
     });
     const workers = new WorkerRegistry({ runtimeApi: service, logger: logger.child({ component: 'workers' }), node: nodes.nodeId });
+    canExecute = workerGate({ plugins: config.plugins, pluginsFor: (component) => router.pluginsFor(component), registry: workers, now: Date.now });
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
       plugins.set(name, new LazyPlugin(createPlugin(name, pluginConfig, { config, logger, blobs, runs, service, workers })));
     }

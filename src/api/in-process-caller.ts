@@ -4,8 +4,10 @@ import {
   RunsCancel,
   RunsCompare,
   RunsGet,
+  RunsItems,
   RunsList,
   RunsRerun,
+  RunsMetrics,
   RunsSubmit,
   parseOrInvalidParams,
   type ParamsIn,
@@ -30,6 +32,8 @@ const HANDLERS = new Map<AnyMethod, Handler>([
   [RunsList, (api, params, caller) => api.runsList(params, caller)],
   [RunsRerun, (api, params, caller) => api.runsRerun(params, caller)],
   [RunsCompare, (api, params, caller) => api.runsCompare(params, caller)],
+  [RunsItems, (api, params, caller) => api.runsItems(params, caller)],
+  [RunsMetrics, (api, params, caller) => api.runsMetrics(params, caller)],
 ]);
 
 /**

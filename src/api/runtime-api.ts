@@ -27,10 +27,12 @@ export interface CallerContext {
 export interface RuntimeApi {
   blobsPut(params: z.output<typeof M.BlobsPutParams>, caller: CallerContext): Promise<z.input<typeof M.BlobsPutResult>>;
   blobsGet(params: z.output<typeof M.BlobsGetParams>, caller: CallerContext): Promise<z.input<typeof M.BlobsGetResult>>;
-  runsSubmit(params: z.output<typeof M.RunsSubmitParams>, caller: CallerContext): Promise<RunStatus>;
+  runsSubmit(params: z.output<typeof M.RunsSubmitParams>, caller: CallerContext): Promise<z.input<typeof M.RunsSubmitResult>>;
   runsGet(params: z.output<typeof M.RunsGetParams>, caller: CallerContext): Promise<RunStatus>;
   runsCancel(params: z.output<typeof M.RunsCancelParams>, caller: CallerContext): Promise<RunStatus>;
   runsList(params: z.output<typeof M.RunsListParams>, caller: CallerContext): Promise<z.input<typeof M.RunsListResult>>;
   runsRerun(params: z.output<typeof M.RunsRerunParams>, caller: CallerContext): Promise<RunStatus>;
   runsCompare(params: z.output<typeof M.RunsCompareParams>, caller: CallerContext): Promise<z.input<typeof M.RunsCompareResult>>;
+  runsItems(params: z.output<typeof M.RunsItemsParams>, caller: CallerContext): Promise<z.input<typeof M.RunsItemsResult>>;
+  runsMetrics(params: z.output<typeof M.RunsMetricsParams>, caller: CallerContext): Promise<z.input<typeof M.RunsMetricsResult>>;
 }

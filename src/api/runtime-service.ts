@@ -60,7 +60,7 @@ export class RuntimeService implements RuntimeApi {
     return { data: blob.data, blob_type: blob.blobType };
   }
 
-  async runsSubmit(params: Parameters<RuntimeApi['runsSubmit']>[0], caller: CallerContext): Promise<RunStatus> {
+  async runsSubmit(params: Parameters<RuntimeApi['runsSubmit']>[0], caller: CallerContext): Promise<RunStatus & { deduplicated?: boolean }> {
     const { principal } = caller;
     if (params.flowId !== undefined) {
       const flowId = normalizeBlobId(params.flowId);
@@ -139,5 +139,13 @@ export class RuntimeService implements RuntimeApi {
       };
     }
     return access;
+  }
+
+  async runsItems(params: Parameters<RuntimeApi['runsItems']>[0], caller: CallerContext = {}): ReturnType<RuntimeApi['runsItems']> {
+    return this.runs.items(params, await this.accessOf(caller));
+  }
+
+  async runsMetrics(params: Parameters<RuntimeApi['runsMetrics']>[0], caller: CallerContext = {}): ReturnType<RuntimeApi['runsMetrics']> {
+    return this.runs.metrics(params.runId, await this.accessOf(caller));
   }
 }

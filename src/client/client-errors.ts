@@ -1,4 +1,7 @@
-import { ErrorCodes, RpcError, RunsCancel, RunsCompare, RunsGet, RunsRerun, RunsSubmit, type RequestMethod } from '../../protocol/index.js';
+import { ErrorCodes, RpcError, RunsCancel, RunsCompare, RunsGet, RunsItems, RunsMetrics, RunsRerun, RunsSubmit, type RequestMethod } from '../../protocol/index.js';
+
+/** The methods whose -32011 names the run of their `runId`. */
+const RUN_METHODS: ReadonlySet<RequestMethod<any, any>> = new Set([RunsGet, RunsCancel, RunsItems, RunsMetrics]);
 
 /**
  * Errors a runtime answers, by what went wrong rather than by code (docs/client.md, "Errors").
@@ -59,7 +62,7 @@ export function namedClientError(error: unknown, method: RequestMethod<any, any>
   switch (error.code) {
     case ErrorCodes.NotFound: {
       const runId = field(params, 'runId');
-      if ((method === RunsGet || method === RunsCancel) && runId !== undefined) return new RunNotFoundError(runId, message, data);
+      if (RUN_METHODS.has(method) && runId !== undefined) return new RunNotFoundError(runId, message, data);
       // A rerun's -32011 may name its flow instead; a compare names the run it did not find.
       const missingRun = field(data, 'runId');
       if ((method === RunsRerun || method === RunsCompare) && missingRun !== undefined) return new RunNotFoundError(missingRun, message, data);

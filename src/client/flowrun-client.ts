@@ -128,7 +128,10 @@ export class FlowrunClient {
     return new RunHandle(this, runId);
   }
 
-  /** Lists runs, newest first (`runs/list`), of `params.namespace`, else the client's `namespace` when set. */
+  /**
+   * Lists runs, newest first unless `order: 'oldest'`, filtered by status, flow, label, metadata, parent… (`runs/list`),
+   * of `params.namespace`, else the client's `namespace` when set.
+   */
   list(params: ListRunsParams = {}, options?: RequestOptions): Promise<ListRunsResult> {
     const namespace = params.namespace ?? this.namespace;
     return this.sendRequest(RunsList, namespace === undefined ? params : { ...params, namespace }, options);

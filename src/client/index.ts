@@ -13,7 +13,8 @@ export type { ConnectOptions, SubmitParams, ListRunsParams, ListRunsResult, Comp
 export { ConnectError } from './connect-error.js';
 export { RunNotFoundError, BlobNotFoundError, FlowNotFoundError, RunLimitError } from './client-errors.js';
 export { RunHandle } from './run-handle.js';
+export type { ItemsOptions } from './run-handle.js';
 export type { RequestOptions } from '../rpc/peer.js';
 export { ConnectionClosedError, RequestCancelledError, RequestTimeoutError } from '../errors.js';
 export { RpcError, ErrorCodes } from '../../protocol/index.js';
-export type { RunStatus, ItemResult, FlowResult, BlobType, ResultOrder } from '../../protocol/index.js';
+export type { RunStatus, ItemResult, ItemDetail, StepRecord, Metadata, FlowResult, BlobType, ResultOrder } from '../../protocol/index.js';

@@ -2,6 +2,8 @@ import {
   RunsCancel,
   RunsGet,
   RunsRerun,
+  RunsItems,
+  RunsMetrics,
   RunsSubmit,
   isTerminal,
   type FlowResult,
@@ -23,6 +25,9 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
  */
 export type RuntimeCaller = Pick<RpcPeer, 'sendRequest'> & { readonly maxMessageBytes?: number };
 
+/** Options of `RunHandle.items()`: the params of `runs/items` besides the run, and the request's. */
+export type ItemsOptions = Omit<NonNullable<ParamsIn<typeof RunsItems>>, 'runId'> & RequestOptions;
+
 /** Most items `itemResults()` asks for in one page (docs/limits.md). */
 export const MAX_PAGE_ITEMS = 10_000;
 /**
@@ -41,8 +46,8 @@ export class RunHandle {
   constructor(
     private readonly caller: RuntimeCaller,
     readonly runId: string,
-    /** The status returned at submit, when the handle came from `submitRun`. */
-    readonly submitted?: RunStatus,
+    /** The status returned at submit, when the handle came from `submitRun` (`deduplicated` when its idempotency key named this run). */
+    readonly submitted?: ResultOut<typeof RunsSubmit>,
   ) {}
 
   /** Sends one request for this run; errors with a name of their own reject as it. */
@@ -71,6 +76,20 @@ export class RunHandle {
       { signal: options.signal },
     );
     return { results: status.results ?? [], nextOffset: status.nextOffset };
+  }
+
+  /**
+   * One page of the run's items with their status, attempts and timings (`runs/items`): filtered
+   * by status, with inputs and step records when asked; `nextOffset` is set while more remain.
+   */
+  items(options: ItemsOptions = {}): Promise<ResultOut<typeof RunsItems>> {
+    const { signal, timeoutMs, ...params } = options;
+    return this.request(RunsItems, { runId: this.runId, ...params }, { signal, timeoutMs });
+  }
+
+  /** Throughput, latency and per-component figures of the run, from what the runtime stored (`runs/metrics`). */
+  metrics(options: RequestOptions = {}): Promise<ResultOut<typeof RunsMetrics>> {
+    return this.request(RunsMetrics, { runId: this.runId }, options);
   }
 
   /** Waits for the run to finish and returns every item's FlowResult in input order. */

@@ -25,13 +25,15 @@ export const FINISH_EMPTY_RUN = `UPDATE runs SET status = 'success', completed_a
 /**
  * Claimable chunks, oldest run first: open, unheld, with an expired lease, or claimed ahead by a
  * node that has not started it (`prefetched`: a node with slots to spare takes it over), of a run
- * that is cancelled or has slots left under its maxConcurrency. Locked, skipping those another node is
- * claiming. `$1` how many.
+ * that is cancelled or has slots left under its maxConcurrency, and not among the runs this node
+ * cannot execute now. Locked, skipping those another node is claiming. `$1` how many, `$2` run ids
+ * to leave.
  */
 export const CLAIM_CANDIDATES = `
   SELECT c.run_id, c.chunk_index, c.first_item, c.end_item
   FROM chunks c JOIN runs r ON r.run_id = c.run_id
   WHERE c.state = 'open' AND (c.holder IS NULL OR c.lease_until < ${NOW_MS} OR c.prefetched)
+    AND NOT (c.run_id = ANY($2::text[]))
     AND (r.cancel_requested OR r.max_concurrency > (
       SELECT coalesce(sum(h.slots), 0) FROM chunks h
       WHERE h.run_id = c.run_id AND h.state = 'open' AND h.holder IS NOT NULL AND h.lease_until >= ${NOW_MS}))
@@ -127,9 +129,11 @@ export const WRITE_FENCED = `
       attempts = u.attempts,
       result = CASE WHEN u.settled THEN u.result ELSE i.result END,
       completed_at = CASE WHEN u.settled THEN u.completed_at ELSE i.completed_at END,
-      completion_seq = CASE WHEN u.settled THEN nextval('item_completion_seq') ELSE i.completion_seq END
+      completion_seq = CASE WHEN u.settled THEN nextval('item_completion_seq') ELSE i.completion_seq END,
+      started_at = COALESCE(u.started_at, i.started_at),
+      steps = CASE WHEN u.settled THEN u.steps ELSE i.steps END
     FROM json_to_recordset($5::json) AS u(run_id text, item_index integer, status text, attempts integer,
-      settled boolean, result json, completed_at bigint), fence f
+      settled boolean, result json, completed_at bigint, started_at bigint, steps json), fence f
     WHERE i.run_id = u.run_id AND i.item_index = u.item_index
       AND f.run_id = u.run_id AND u.item_index >= f.first_item AND u.item_index < f.end_item
     RETURNING 1)

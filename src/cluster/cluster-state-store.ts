@@ -2,7 +2,7 @@ import type { Status } from '../../protocol/index.js';
 import type { ItemTransitions } from '../statestore/item-transitions.js';
 import { CALLBACK_DUE, insertRun, type PostgresStateStore } from '../statestore/postgres-state-store.js';
 import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from '../statestore/callback-outbox.js';
-import type { LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from '../statestore/state-store.js';
+import type { ItemPage, ItemQuery, ItemTimings, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from '../statestore/state-store.js';
 import type { RunStatusCounts } from '../statestore/run-status-counts.js';
 import { FINISH_EMPTY_RUN, INSERT_CHUNKS, WORK_CHANNEL } from './chunks-sql.js';
 import { writeFenced } from './fenced-journal.js';
@@ -28,10 +28,13 @@ export interface ClusterStateStoreOptions {
 export class ClusterStateStore implements StateStore {
   constructor(private readonly options: ClusterStateStoreOptions) {}
 
-  createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void> {
+  async createRun(run: RunRecord, inputs: readonly unknown[]): Promise<string | undefined> {
     const { store, chunkSize } = this.options;
-    return store.writeInOrder(async (client) => {
-      await insertRun(client, run, inputs);
+    let holder: string | undefined;
+    await store.writeInOrder(async (client) => {
+      // A submit of a key another node's run holds creates nothing, chunks included.
+      holder = await insertRun(client, run, inputs);
+      if (holder !== undefined) return;
       if (inputs.length === 0) {
         await client.query(FINISH_EMPTY_RUN, [run.runId]);
         await client.query(CALLBACK_DUE, [run.runId, run.createdAt]);
@@ -40,6 +43,19 @@ export class ClusterStateStore implements StateStore {
       await client.query(INSERT_CHUNKS, [run.runId, chunkSize, inputs.length]);
       await client.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, run.runId]);
     });
+    return holder;
+  }
+
+  runWithIdempotencyKey(key: string, createdAfter: number): Promise<string | undefined> {
+    return this.options.store.runWithIdempotencyKey(key, createdAfter);
+  }
+
+  listItems(runId: string, query: ItemQuery): Promise<ItemPage | undefined> {
+    return this.options.store.listItems(runId, query);
+  }
+
+  itemTimings(runId: string): Promise<ItemTimings | undefined> {
+    return this.options.store.itemTimings(runId);
   }
 
   async recordItems(transitions: ItemTransitions): Promise<void> {

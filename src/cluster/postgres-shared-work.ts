@@ -80,8 +80,8 @@ export class PostgresSharedWork implements SharedWork {
     this.recheck.unref();
   }
 
-  claim(maxChunks: number, maxSlots: number): Promise<ChunkLease[]> {
-    return this.tracked(() => this.claimChunks(maxChunks, maxSlots));
+  claim(maxChunks: number, maxSlots: number, skipRuns: readonly string[] = []): Promise<ChunkLease[]> {
+    return this.tracked(() => this.claimChunks(maxChunks, maxSlots, skipRuns));
   }
 
   /**
@@ -96,11 +96,11 @@ export class PostgresSharedWork implements SharedWork {
     return done;
   }
 
-  private async claimChunks(maxChunks: number, maxSlots: number): Promise<ChunkLease[]> {
+  private async claimChunks(maxChunks: number, maxSlots: number, skipRuns: readonly string[]): Promise<ChunkLease[]> {
     if (this.stopped || maxChunks <= 0 || maxSlots <= 0) return [];
     const { store, nodeId, cluster, book } = this.options;
     const taken = await store.inTransaction(async (client) => {
-      const candidates = await client.query<Candidate>(CLAIM_CANDIDATES, [maxChunks]);
+      const candidates = await client.query<Candidate>(CLAIM_CANDIDATES, [maxChunks, skipRuns]);
       if (candidates.rows.length === 0) return [];
       const chosen = await this.allotSlots(client, candidates.rows, maxSlots);
       if (chosen.length === 0) return [];

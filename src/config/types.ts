@@ -31,6 +31,8 @@ export interface FlowrunConfig {
   cluster?: ClusterConfig;
   /** How completion callbacks are delivered (`callbacks:`); absent keys: the defaults of docs/callbacks.md. */
   callbacks?: CallbacksConfig;
+  /** `idempotencyTtl:` in ms — how long an idempotency key names its run; absent: 24 h. */
+  idempotencyTtlMs?: number;
 }
 
 /** `callbacks:` — see docs/callbacks.md for the defaults. */

@@ -1,5 +1,5 @@
 import type { Context } from '@opentelemetry/api';
-import type { FlowResult } from '../../protocol/index.js';
+import type { FlowError, FlowResult, StepTiming } from '../../protocol/index.js';
 import type { CompiledFlow, CompiledStep } from '../flow/compile.js';
 import type { CoalesceExpr, Expr, IfExpr, ObjectExpr, ArrayExpr, StepExpr, VariableExpr } from '../flow/expressions.js';
 import { NOT_FOUND, selectPath, type CompiledPath } from '../flow/paths.js';
@@ -59,6 +59,11 @@ export interface ItemExecutionOptions {
   traceContext?: Context;
   /** Where every component call is counted by component and outcome (`GET /metrics`, docs/serve.md). */
   callCounts?: CallCounts;
+  /**
+   * Keep a record of every step called (docs/protocol.md, `runs/items`). Default false: only steps
+   * whose calls failed are recorded, for the item's caller to keep when the item fails.
+   */
+  recordSteps?: boolean;
 }
 
 /** How many transport retries a call gets: fixed, or per component (its plugin's setting). */
@@ -68,6 +73,8 @@ export interface ItemOutcome {
   result: FlowResult;
   /** The highest attempt number used by any call of this item, ≥ firstAttempt. */
   attempts: number;
+  /** Step records (see `ItemExecutionOptions.recordSteps`); undefined when none were made. */
+  steps?: StepTiming[];
 }
 
 const DEFAULT_TRANSPORT_RETRIES = 3;
@@ -103,6 +110,8 @@ export interface ItemSink {
  */
 export interface RunningItem extends AbortWaiter {
   readonly itemIndex: number;
+  /** Step records made so far (see `ItemExecutionOptions.recordSteps`). */
+  readonly steps: StepTiming[] | undefined;
   /** Settles the item at once as cancelled (-32800); no step starts after this. */
   aborted(): void;
 }
@@ -121,7 +130,7 @@ export function startItem(flow: CompiledFlow, input: unknown, options: ItemExecu
   if (options.signal?.aborted) return { result: CANCELLED, attempts: firstAttempt };
   const item = new ItemExecution(flow, input, options, firstAttempt);
   const pending = item.start();
-  if (!(pending instanceof Promise)) return { result: pending, attempts: item.attempts };
+  if (!(pending instanceof Promise)) return item.steps === undefined ? { result: pending, attempts: item.attempts } : { result: pending, attempts: item.attempts, steps: item.steps };
   item.sink = sink;
   item.settleWhen(pending);
   return item;
@@ -141,6 +150,8 @@ class ItemExecution implements AbortWaiter, RunningItem {
   attempts: number;
   /** Set when the item's signal aborts: no step starts after that. */
   cancelled = false;
+  /** Step records, made on the first one (see `ItemExecutionOptions.recordSteps`). */
+  steps: StepTiming[] | undefined;
   /** While watching a signal: how the item's outcome is delivered, once. */
   private settle: ((outcome: ItemOutcome) => void) | undefined;
   /** Started by `startItem`: told the outcome once, then cleared. */
@@ -214,7 +225,7 @@ class ItemExecution implements AbortWaiter, RunningItem {
     }
     const settle = this.settle;
     this.settle = undefined;
-    settle?.({ result, attempts: this.attempts });
+    settle?.(this.steps === undefined ? { result, attempts: this.attempts } : { result, attempts: this.attempts, steps: this.steps });
   }
 
   /**
@@ -367,24 +378,41 @@ class ItemExecution implements AbortWaiter, RunningItem {
     const scope: ExecutionScope = {
       runId: this.options.runId, itemIndex: this.index, stepId: step.id, flowId: this.options.flowId,
     };
+    const startedAt = Date.now();
     const first = this.invokeAttempt(step, input, scope, this.firstAttempt);
     return first.then(
       (result) => {
         this.options.callCounts?.answered(step.component, result);
-        return isFlowResult(result) && result.outcome !== 'failed' ? this.done(step, result) : this.callAgain(step, input, scope, first);
+        if (!isFlowResult(result) || result.outcome === 'failed') return this.callAgain(step, input, scope, first, startedAt);
+        return this.options.recordSteps ? this.recorded(step, result, startedAt, 1) : this.done(step, result);
       },
       (err: unknown) => {
         this.options.callCounts?.rejected(step.component, err);
-        return this.callAgain(step, input, scope, first);
+        return this.callAgain(step, input, scope, first, startedAt);
       },
     );
+  }
+
+  /** Records what a step's calls did (`attempts` calls since `startedAt`), then its result. */
+  private recorded(step: CompiledStep, result: FlowResult, startedAt: number, attempts: number): FlowResult {
+    const record: StepTiming = {
+      stepId: step.id,
+      component: step.component,
+      status: result.outcome,
+      startedAt,
+      durationMs: Math.max(0, Date.now() - startedAt),
+      attempts,
+    };
+    if (result.outcome === 'failed') record.error = stepError(result.error);
+    (this.steps ??= []).push(record);
+    return this.done(step, result);
   }
 
   /**
    * The rest of a call whose first attempt (`first`, settled) failed or was invalid: transport
    * retries (counted per step), then `onError`.
    */
-  private async callAgain(step: CompiledStep, input: unknown, scope: ExecutionScope, first: Promise<FlowResult>): Promise<FlowResult> {
+  private async callAgain(step: CompiledStep, input: unknown, scope: ExecutionScope, first: Promise<FlowResult>, startedAt: number): Promise<FlowResult> {
     const signal = this.options.signal;
     const onError = step.onError;
     // Looked up on the first transport failure only: most calls never need it.
@@ -422,16 +450,20 @@ class ItemExecution implements AbortWaiter, RunningItem {
         result = stepFailure(step.id, step.component, err);
       }
       pending = undefined;
-      if (result.outcome !== 'failed') return this.done(step, result);
+      // A step that got here had a call fail: it is recorded whatever happens next.
+      const calls = attempt - this.firstAttempt + 1;
+      if (result.outcome !== 'failed') return this.recorded(step, result, startedAt, calls);
       switch (onError.action) {
         case 'fail':
-          return this.done(step, result);
+          return this.recorded(step, result, startedAt, calls);
         case 'useDefault':
+          // The record says the calls failed; the flow goes on with the default.
+          this.recorded(step, result, startedAt, calls);
           return this.done(step, onError.result);
         case 'skip':
-          return this.done(step, SKIPPED);
+          return this.recorded(step, SKIPPED, startedAt, calls);
         case 'retry':
-          if (retriesLeft === 0) return this.done(step, result);
+          if (retriesLeft === 0) return this.recorded(step, result, startedAt, calls);
           retriesLeft--;
           attempt++;
           if (backoffMs > 0) await abortableSleep(backoffMs, signal);
@@ -465,6 +497,17 @@ class ItemExecution implements AbortWaiter, RunningItem {
     return typeof retries === 'number' ? retries : retries(step.component, input);
   }
 
+}
+
+/**
+ * What a step record says of a failure: the component's own error when the executor wrapped it
+ * (`step "x" failed`), code and message only — the data stays in the item's result, which is
+ * checked for size and depth before it is stored.
+ */
+function stepError(error: FlowError): FlowError {
+  const cause = (error.data as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === 'number' && typeof cause.message === 'string') return { code: cause.code, message: cause.message };
+  return { code: error.code, message: error.message };
 }
 
 function select(value: unknown, path: CompiledPath, what: string): FlowResult {

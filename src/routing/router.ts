@@ -96,6 +96,17 @@ export class Router {
     });
   }
 
+  /** Every plugin some route could send `component` to (for some input: conditions are not checked). */
+  pluginsFor(component: string): string[] {
+    const plugins = new Set<string>();
+    for (const route of this.#routes) {
+      const captures = matchRoutePattern(route.pattern, component);
+      if (captures === undefined) continue;
+      for (const rule of route.rules) if (isAllowed(rule, fillRouteTemplate(rule.template, captures))) plugins.add(rule.plugin);
+    }
+    return [...plugins];
+  }
+
   /** The full paths through which flows reach a plugin's component (`/eval` → `/builtin/eval`). */
   pathsFor(plugin: string, pluginComponent: string): string[] {
     return this.#routesTo(plugin, pluginComponent).map((routed) => routed.component);

@@ -19,6 +19,8 @@ const COMPLETE_RETRY_MIN_MS = 100;
 const COMPLETE_RETRY_MAX_MS = 5_000;
 /** How often an idle node looks for chunks (released by others, or whose lease expired). */
 const CLAIM_EVERY_MS = 250;
+/** How long a node leaves a run it could not execute before it claims a chunk of it again. */
+const UNSERVABLE_RECHECK_MS = 1_000;
 
 export interface ChunkRunnerOptions {
   shared: SharedWork;
@@ -30,6 +32,11 @@ export interface ChunkRunnerOptions {
   now: () => number;
   /** Counts the items settled here (`GET /metrics`). */
   tally?: ItemTally;
+  /**
+   * Whether this node may execute items of a run of this flow now (docs/cluster.md: a node needs a
+   * worker of every pool the flow routes to). Default: always.
+   */
+  canExecute?: (compiled: CompiledFlow, createdAt: number) => boolean;
 }
 
 /** A chunk held by this node, from its claim until it is completed or dropped. */
@@ -113,6 +120,8 @@ export class ChunkRunner implements SharedWorkListener {
   /** Chunks whose transitions are written, to complete together. */
   private toComplete: Array<{ chunk: HeldChunk; resolve: (completed: boolean) => void }> = [];
   private completing: Promise<void> | undefined;
+  /** Runs this node could not execute, until when it leaves them to other nodes. */
+  private readonly unservable = new Map<string, number>();
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -206,7 +215,7 @@ export class ChunkRunner implements SharedWorkListener {
       if (running >= MAX_CHUNKS_HELD || slots >= NODE_SLOTS) return;
       let leases: ChunkLease[];
       try {
-        leases = await this.options.shared.claim(MAX_CHUNKS_HELD - running, NODE_SLOTS - slots);
+        leases = await this.options.shared.claim(MAX_CHUNKS_HELD - running, NODE_SLOTS - slots, this.runsToLeave());
       } catch (err) {
         this.options.logger.warn({ err }, `cannot claim chunks: ${(err as Error).message}`);
         return;
@@ -220,6 +229,13 @@ export class ChunkRunner implements SharedWorkListener {
       // A full claim may leave more to take.
       if (leases.length > 0) this.claimAgain = true;
     } while (this.claimAgain && !this.stopped);
+  }
+
+  /** Runs this node could not execute a moment ago. */
+  private runsToLeave(): string[] {
+    const now = this.options.now();
+    for (const [runId, until] of this.unservable) if (until <= now) this.unservable.delete(runId);
+    return [...this.unservable.keys()];
   }
 
   /** Waiting chunks of runs this node runs nothing of get slots of their own, if their run has any left. */
@@ -329,6 +345,13 @@ export class ChunkRunner implements SharedWorkListener {
       } catch (err) {
         state.failToStart(startFailure(err), now());
       }
+      if (compiled && this.options.canExecute && !this.options.canExecute(compiled, record.createdAt)) {
+        // Nothing of it started here: another node (or this one, once it can) claims it.
+        this.unservable.set(lease.runId, now() + UNSERVABLE_RECHECK_MS);
+        this.drop(chunk);
+        await shared.release(lease).catch(() => {});
+        return;
+      }
       const slots = compiled ? await chunk.granted : 0;
       if (compiled && slots > 0 && !chunk.dropped) {
         if (chunk.cancelRequested) state.cancelPending(now());
@@ -358,8 +381,9 @@ export class ChunkRunner implements SharedWorkListener {
     const run = this.options.tally ? this.options.tally.counting(writer) : writer;
     const first = chunk.lease.first;
     return {
-      itemStarted: (index, attempt) => run.itemStarted(first + index, attempt),
-      itemSettled: (index, status, result, attempts, completedAt, seq) => run.itemSettled(first + index, status, result, attempts, completedAt, seq),
+      itemStarted: (index, attempt, startedAt) => run.itemStarted(first + index, attempt, startedAt),
+      itemSettled: (index, status, result, attempts, completedAt, seq, startedAt, steps) =>
+        run.itemSettled(first + index, status, result, attempts, completedAt, seq, startedAt, steps),
       runFinished: () => {
         this.settledHere(chunk);
         this.completeAfterWrites(chunk, resolve);

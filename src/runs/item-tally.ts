@@ -52,10 +52,10 @@ export class ItemTally {
   /** `journal`, also counting every item it hears settle. */
   counting(journal: RunStateJournal): RunStateJournal {
     return {
-      itemStarted: (index, attempt) => journal.itemStarted(index, attempt),
-      itemSettled: (index, status, result, attempts, completedAt, completionSeq) => {
+      itemStarted: (index, attempt, startedAt) => journal.itemStarted(index, attempt, startedAt),
+      itemSettled: (index, status, result, attempts, completedAt, completionSeq, startedAt, steps) => {
         this.count(status, completedAt);
-        journal.itemSettled(index, status, result, attempts, completedAt, completionSeq);
+        journal.itemSettled(index, status, result, attempts, completedAt, completionSeq, startedAt, steps);
       },
       runFinished: (status, at) => journal.runFinished(status, at),
     };

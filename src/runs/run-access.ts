@@ -25,6 +25,20 @@ export function requireVisible(identity: RunIdentity, access: RunAccess | undefi
   if (access?.namespace !== undefined && namespaceOf(identity) !== access.namespace) throw runNotFound(identity.runId);
 }
 
+/**
+ * The idempotency key as stored: a key names a run only within its namespace, so another
+ * namespace's run of the same key is neither returned nor in the way. `default` keeps keys as given.
+ */
+export function scopedIdempotencyKey(key: string, namespace: string): string {
+  return namespace === DEFAULT_NAMESPACE ? key : `${namespace}\u001f${key}`;
+}
+
+/** The idempotency key as the client gave it. */
+export function clientIdempotencyKey(stored: string, namespace: string | undefined): string {
+  const prefix = `${namespace ?? DEFAULT_NAMESPACE}\u001f`;
+  return stored.startsWith(prefix) ? stored.slice(prefix.length) : stored;
+}
+
 /** The namespace a run belongs to. */
 export function namespaceOf(identity: RunIdentity): string {
   return identity.namespace ?? DEFAULT_NAMESPACE;

@@ -5,13 +5,17 @@ import {
   RpcError,
   type CallbackTarget,
   type FlowResult,
+  type Metadata,
   type Observability,
   type Overrides,
   type RunStatus,
   type RunsGetParamsType,
   type RunsCompareParamsType,
   type RunsCompareResultType,
+  type RunsItemsParamsType,
+  type RunsItemsResultType,
   type RunsListParamsType,
+  type RunsMetricsResultType,
   type RunsRerunParamsType,
   type RunsSubmitParamsType,
 } from '../../protocol/index.js';
@@ -44,10 +48,15 @@ import { CallbackDispatcher, isAllowedHost, type CallbackOptions } from './callb
 import { withCallbackStates } from './callback-states.js';
 import { selectRerunItems } from './rerun-selection.js';
 import { compareRuns } from './run-comparison.js';
-import { DEFAULT_NAMESPACE, namespaceOf, requireVisible, runNotFound, type RunAccess } from './run-access.js';
+import { DEFAULT_NAMESPACE, namespaceOf, requireVisible, runNotFound, scopedIdempotencyKey, type RunAccess } from './run-access.js';
 
 /** Namespaces of parent runs remembered at most (see `RunManager.namespaceOfRun`). */
 const KNOWN_NAMESPACES = 10_000;
+import { itemDetailOf } from './item-details.js';
+import { runTimingMetrics } from './run-timing-metrics.js';
+
+/** How long an idempotency key names its run (docs/config.md, `idempotencyTtl`): 24 hours. */
+export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** Options of a RunManager. */
 export interface RunManagerOptions {
@@ -69,8 +78,12 @@ export interface RunManagerOptions {
    * database. Default: none (this process executes the runs it stores).
    */
   shared?: SharedWork;
+  /** On a cluster, whether this node may execute a run of this flow now (`ChunkRunner`'s `canExecute`). Default: always. */
+  canExecute?: (compiled: CompiledFlow, createdAt: number) => boolean;
   /** How completion callbacks are delivered (docs/callbacks.md); `holder` names this process in the outbox (default a random id). */
   callbacks?: CallbackOptions & { holder?: string };
+  /** A submit whose idempotency key names a run created this long ago or less gets that run. Default 24 h. */
+  idempotencyTtlMs?: number;
 }
 
 /** Who submits: a component executing an item (its run becomes the parent), or nobody. */
@@ -104,6 +117,16 @@ export interface StartOptions {
   namespace?: string;
   /** The name of the token that submitted it. */
   submittedBy?: string;
+  idempotencyKey?: string;
+  metadata?: Metadata;
+  recordSteps?: boolean;
+}
+
+/** A started run, or the run an idempotency key already named (nothing was created). */
+export interface StartedRun {
+  runId: string;
+  state: RunState;
+  deduplicated?: boolean;
 }
 
 /**
@@ -123,6 +146,7 @@ export class RunManager {
   private readonly now: () => number;
   private readonly shared: SharedWork | undefined;
   private readonly chunks: ChunkRunner | undefined;
+  private readonly idempotencyTtlMs: number;
   /** Component calls of this manager's items by component and outcome (`GET /metrics`). */
   readonly callCounts = new CallCounts();
   /** Items this manager settled, by status, and the recent rate (`GET /metrics`). */
@@ -135,6 +159,7 @@ export class RunManager {
   constructor(options: RunManagerOptions) {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.idempotencyTtlMs = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS;
     this.itemTally = new ItemTally(this.now());
     this.flows = new FlowCache(options.blobs);
     this.store = options.store ?? new MemoryStateStore();
@@ -175,6 +200,7 @@ export class RunManager {
         now,
         tally: this.itemTally,
         compile: async (flowId, overrides) => (await this.resolveFlow(undefined, flowId, overrides)).compiled,
+        canExecute: options.canExecute,
       });
     }
     this.allowHosts = options.callbacks?.allowHosts;
@@ -199,7 +225,13 @@ export class RunManager {
   }
 
   /** Submits a run (docs/protocol.md, `runs/submit`); with `wait`, returns when it is terminal or `timeoutMs` passed. */
-  async submit(params: RunsSubmitParamsType, context: SubmitContext = {}): Promise<RunStatus> {
+  async submit(params: RunsSubmitParamsType, context: SubmitContext = {}): Promise<RunStatus & { deduplicated?: boolean }> {
+    const namespace = context.namespace ?? (context.parent ? await this.namespaceOfRun(context.parent.runId) : DEFAULT_NAMESPACE);
+    const idempotencyKey = params.idempotencyKey === undefined ? undefined : scopedIdempotencyKey(params.idempotencyKey, namespace);
+    if (idempotencyKey !== undefined) {
+      const holder = await this.keyHolder(idempotencyKey);
+      if (holder !== undefined) return this.deduplicated(holder, params, context);
+    }
     const { flowId, compiled } = await this.resolveFlow(params.flow, params.flowId, params.overrides);
     if (context.isRoutable) refuseUnroutedSteps(compiled.flow, context.isRoutable);
     if (params.callback) this.refuseCallbackHost(params.callback.url);
@@ -211,9 +243,14 @@ export class RunManager {
       parent: context.parent,
       observability: params.observability,
       callback: params.callback,
-      namespace: context.namespace,
+      namespace,
       submittedBy: context.submittedBy,
+      idempotencyKey,
+      metadata: params.metadata,
+      recordSteps: params.recordSteps,
     });
+    // Another submit of the key stored its run first (the store's unique index decided).
+    if (run.deduplicated) return this.deduplicated(run.runId, params, context);
     if (!params.wait) return this.withCallback(run.state.snapshot());
     if (this.shared) {
       await this.shared.waitFinished(run.runId, params.timeoutMs, context.signal);
@@ -252,6 +289,7 @@ export class RunManager {
       variables: params.variables ?? record.variables,
       overrides,
       flowLabel: params.flowLabel ?? record.flowLabel,
+      metadata: params.metadata ?? record.metadata,
       rerunOf: record.runId,
       sourceIndices: indices,
       namespace: namespaceOf(record),
@@ -270,11 +308,29 @@ export class RunManager {
     return compareRuns(states, statuses, params);
   }
 
+  /** The run holding idempotency `key` within the TTL, if any. */
+  private async keyHolder(key: string): Promise<string | undefined> {
+    return this.store.runWithIdempotencyKey(key, this.now() - this.idempotencyTtlMs).catch((err: unknown) => {
+      throw asStoreError(err, `cannot look up idempotency key ${JSON.stringify(key)}`);
+    });
+  }
+
+  /** The answer to a submit whose idempotency key names run `runId`: that run, waited on as the submit asked. */
+  private async deduplicated(runId: string, params: RunsSubmitParamsType, context: SubmitContext): Promise<RunStatus & { deduplicated: true }> {
+    this.logger.debug({ runId, idempotencyKey: params.idempotencyKey }, 'submit deduplicated by its idempotency key');
+    const status = await this.get(
+      { runId, wait: params.wait, timeoutMs: params.timeoutMs, includeResults: params.wait, resultOrder: 'byIndex', offset: 0 },
+      context.signal,
+    );
+    return { ...status, deduplicated: true };
+  }
+
   /**
    * Starts a run of a compiled flow: the run is stored (with its inputs) before this resolves,
-   * so an acknowledged run is never lost.
+   * so an acknowledged run is never lost. With an idempotency key another run holds, nothing
+   * starts: that run is returned, `deduplicated`.
    */
-  async start(compiled: CompiledFlow, flowId: string, inputs: readonly unknown[], options: StartOptions = {}): Promise<{ runId: string; state: RunState }> {
+  async start(compiled: CompiledFlow, flowId: string, inputs: readonly unknown[], options: StartOptions = {}): Promise<StartedRun> {
     await checkRunDataDepth(inputs, options.variables, options.overrides);
     const namespace = options.namespace ?? (options.parent ? await this.namespaceOfRun(options.parent.runId) : DEFAULT_NAMESPACE);
     const depth = await this.registry.admit(options.parent?.runId);
@@ -293,12 +349,20 @@ export class RunManager {
       ...(options.callback && { callback: options.callback }),
       namespace,
       ...(options.submittedBy !== undefined && { submittedBy: options.submittedBy }),
+      ...(options.idempotencyKey !== undefined && { idempotencyKey: options.idempotencyKey }),
+      ...(options.metadata !== undefined && Object.keys(options.metadata).length > 0 && { metadata: options.metadata }),
+      ...(options.recordSteps && { recordSteps: true }),
     };
+    let holder: string | undefined;
     try {
-      await this.store.createRun(record, inputs);
+      holder = await this.store.createRun(record, inputs);
     } catch (err) {
       this.registry.release(); // the slot `admit` took
       throw asStoreError(err, `cannot store run ${record.runId}`);
+    }
+    if (holder !== undefined) {
+      this.registry.release();
+      return { runId: holder, state: (await this.lookup(holder)).state, deduplicated: true };
     }
     const state = new RunState({ ...record });
     if (this.shared) {
@@ -393,7 +457,7 @@ export class RunManager {
     return this.withCallback(state.snapshot());
   }
 
-  /** Lists runs newest first with filters and cursor paging (docs/protocol.md, `runs/list`). */
+  /** Lists runs newest (or oldest) first with filters and cursor paging (docs/protocol.md, `runs/list`). */
   async list(params: RunsListParamsType, access?: RunAccess): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
     const flowId = params.flowId === undefined ? undefined : (normalizeBlobId(params.flowId) ?? params.flowId);
     if (params.cursor !== undefined && !/^[0-9a-z]{1,11}$/.test(params.cursor)) {
@@ -406,7 +470,13 @@ export class RunManager {
       namespace: access?.namespace,
       statuses: params.status,
       flowId,
+      flowName: params.flowName,
+      flowLabel: params.flowLabel,
+      metadata: params.metadata,
       parentRunId: params.parentRunId,
+      rootsOnly: params.rootsOnly,
+      rerunOf: params.rerunOf,
+      order: params.order,
       createdAfter: params.createdAfter === undefined ? undefined : Date.parse(params.createdAfter),
       createdBefore: params.createdBefore === undefined ? undefined : Date.parse(params.createdBefore),
       cursor: params.cursor,
@@ -420,6 +490,41 @@ export class RunManager {
       throw asStoreError(err, 'cannot list runs');
     });
     return page.nextCursor === undefined ? { runs } : { runs, nextCursor: page.nextCursor };
+  }
+
+  /**
+   * A page of a run's items with timings, and inputs and step records when asked (docs/protocol.md,
+   * `runs/items`). Read from the store once the journal caught up with memory. Unknown id → -32011.
+   */
+  async items(params: RunsItemsParamsType, access?: RunAccess): Promise<RunsItemsResultType> {
+    await this.requireSeen(params.runId, access);
+    if (!this.writer.unreachable) await this.writer.settled();
+    const page = await this.store
+      .listItems(params.runId, {
+        statuses: params.status,
+        offset: params.offset,
+        limit: params.limit,
+        order: params.order,
+        includeInput: params.includeInput,
+        includeSteps: params.includeSteps,
+      })
+      .catch((err: unknown) => {
+        throw asStoreError(err, `cannot read the items of run ${params.runId}`);
+      });
+    if (!page) throw RpcError.notFound(`Run not found: ${params.runId}`, { runId: params.runId });
+    const items = page.items.map(itemDetailOf);
+    return page.nextOffset === undefined ? { items } : { items, nextOffset: page.nextOffset };
+  }
+
+  /** Throughput, latency and per-component figures of a run (docs/protocol.md, `runs/metrics`). Unknown id → -32011. */
+  async metrics(runId: string, access?: RunAccess): Promise<RunsMetricsResultType> {
+    await this.requireSeen(runId, access);
+    if (!this.writer.unreachable) await this.writer.settled();
+    const timings = await this.store.itemTimings(runId).catch((err: unknown) => {
+      throw asStoreError(err, `cannot read the timings of run ${runId}`);
+    });
+    if (!timings) throw RpcError.notFound(`Run not found: ${runId}`, { runId });
+    return runTimingMetrics(runId, timings);
   }
 
   /** Resolves when the run is terminal, `timeoutMs` passed, or `signal` aborted — whichever first. */
@@ -529,6 +634,11 @@ export class RunManager {
     if (this.namespaces.size >= KNOWN_NAMESPACES) this.namespaces.clear();
     this.namespaces.set(runId, namespace);
     return namespace;
+  }
+
+  /** Throws -32011 unless `access` sees the run: at once for runs in memory, others are read once and remembered. */
+  private async requireSeen(runId: string, access: RunAccess | undefined): Promise<void> {
+    if (access?.namespace !== undefined && (await this.namespaceOfRun(runId)) !== access.namespace) throw runNotFound(runId);
   }
 
   /** A run in memory, else from the store (a run of an earlier process), else -32011; one `access` does not see answers as unknown. */

@@ -1,5 +1,5 @@
 import type { Span } from '@opentelemetry/api';
-import { ErrorCodes, type FlowResult } from '../../protocol/index.js';
+import { ErrorCodes, type FlowResult, type StepTiming } from '../../protocol/index.js';
 import type { CompiledFlow } from '../flow/compile.js';
 import {
   startItem, type ItemExecutionOptions, type ItemOutcome, type ItemSink, type RunningItem, type StepInvoker, type TransportRetries,
@@ -155,6 +155,8 @@ class RunWorkers implements ItemSink {
     this.spans = run.span ? new Map() : undefined;
     this.itemOptions = {
       runId, itemIndex: 0, flowId, variables: run.variables, invoke, signal: run.signal, transportRetries, firstAttempt: 1, traceContext: undefined, callCounts,
+      // Step records of every item, not only of failed ones (docs/protocol.md, `runs/items`).
+      recordSteps: run.state.identity.recordSteps === true,
     };
   }
 
@@ -194,9 +196,9 @@ class RunWorkers implements ItemSink {
       const index = items.next();
       // A resumed item that was running before the restart runs again as attempt + 1.
       const firstAttempt = state.attemptsOf(index) + 1;
-      if (!state.startItem(index, firstAttempt)) continue;
+      if (!state.startItem(index, firstAttempt, this.now())) continue;
       const started = this.startOne(index, firstAttempt);
-      if ('result' in started) this.finish(index, started.result, started.attempts);
+      if ('result' in started) this.finish(index, started.result, started.attempts, started.steps);
       else {
         this.idle--;
         this.active++;
@@ -231,14 +233,14 @@ class RunWorkers implements ItemSink {
     this.active--;
     this.idle++;
     try {
-      this.finish(item.itemIndex - this.offset, result, attempts);
+      this.finish(item.itemIndex - this.offset, result, attempts, item.steps);
     } catch (err) {
       this.scheduler.options.logger.error({ err, runId: this.itemOptions.runId, itemIndex: item.itemIndex }, 'finishing an item threw');
     }
     this.pump();
   }
 
-  private finish(index: number, outcome: FlowResult, attempts: number): void {
+  private finish(index: number, outcome: FlowResult, attempts: number, steps: StepTiming[] | undefined): void {
     const { state } = this.run;
     const result = storableResult(outcome, this.itemOptions.runId, index + this.offset);
     const cancelled = this.aborted && result.outcome === 'failed' && result.error.code === ErrorCodes.RequestCancelled;
@@ -248,7 +250,9 @@ class RunWorkers implements ItemSink {
       endWithResult(span, result, cancelled ? 'cancelled' : result.outcome);
     }
     if (cancelled) state.finishItem(index, 'cancelled', undefined, attempts, this.now());
-    else state.finishItem(index, result.outcome === 'failed' ? 'failed' : 'success', result, attempts, this.now());
+    else if (result.outcome === 'failed') state.finishItem(index, 'failed', result, attempts, this.now(), steps);
+    // A successful item keeps its step records only when the run records every item's.
+    else state.finishItem(index, 'success', result, attempts, this.now(), this.itemOptions.recordSteps ? steps : undefined);
     this.scheduler.itemFinished();
   }
 

@@ -1,6 +1,6 @@
 import { Disposable } from 'vscode-jsonrpc';
 import type { FlowResult, ItemCounts, ItemResult, ResultOrder, RunStatus, Status } from '../../protocol/index.js';
-import type { RunRecord, StoredItem } from '../statestore/state-store.js';
+import type { RunRecord, StepTiming, StoredItem } from '../statestore/state-store.js';
 import { ITEM_STATUS_BY_CODE, ItemStatusCode as S } from '../statestore/item-status.js';
 import { runStatusOf } from './run-status.js';
 
@@ -9,7 +9,7 @@ const STATUS_NAMES: readonly Status[] = ITEM_STATUS_BY_CODE;
 /** What a run is, fixed at submit: the stored record without how it was submitted. */
 export type RunIdentity = Pick<
   RunRecord,
-  'runId' | 'flowId' | 'flowName' | 'flowLabel' | 'parentRunId' | 'createdAt' | 'total' | 'rerunOf' | 'sourceIndices' | 'callback' | 'namespace' | 'submittedBy'
+  'runId' | 'flowId' | 'flowName' | 'flowLabel' | 'parentRunId' | 'createdAt' | 'total' | 'metadata' | 'idempotencyKey' | 'rerunOf' | 'recordSteps' | 'sourceIndices' | 'callback' | 'namespace' | 'submittedBy'
 >;
 
 /**
@@ -17,8 +17,13 @@ export type RunIdentity = Pick<
  * run to its state store without a second place that knows the transitions.
  */
 export interface RunStateJournal {
-  itemStarted(index: number, attempt: number): void;
-  itemSettled(index: number, status: 'success' | 'failed' | 'cancelled', result: FlowResult | undefined, attempts: number, completedAt: number, completionSeq: number): void;
+  /** `startedAt` in ms since the epoch (absent: not known). */
+  itemStarted(index: number, attempt: number, startedAt?: number): void;
+  /** `startedAt`: when the item's last attempt started (NaN if it never did); `steps`: its step records, when kept. */
+  itemSettled(
+    index: number, status: 'success' | 'failed' | 'cancelled', result: FlowResult | undefined, attempts: number, completedAt: number, completionSeq: number,
+    startedAt?: number, steps?: StepTiming[],
+  ): void;
   runFinished(status: Status, completedAt: number): void;
 }
 
@@ -41,6 +46,10 @@ export class RunState {
   private readonly itemStatus: Uint8Array;
   private readonly attempts: Uint32Array;
   private readonly completedAt: Float64Array;
+  /** When each item's last attempt started; NaN until it starts. */
+  private readonly startedAt: Float64Array;
+  /** When the first item started; NaN until one does. */
+  private firstStartedAt = NaN;
   private readonly results: Array<FlowResult | undefined>;
   /** Item indices in the order they reached a terminal state. Append-only. */
   private readonly completionOrder: Int32Array;
@@ -61,6 +70,7 @@ export class RunState {
     this.itemStatus = new Uint8Array(n);
     this.attempts = new Uint32Array(n);
     this.completedAt = new Float64Array(n);
+    this.startedAt = new Float64Array(n).fill(NaN);
     this.results = new Array(n);
     this.completionOrder = new Int32Array(n);
     this.counts = { total: n, pending: n, running: 0, success: 0, failed: 0, cancelled: 0 };
@@ -118,10 +128,13 @@ export class RunState {
       .map((item, index) => ({ item, index }))
       .filter(({ item }) => item.status === 'success' || item.status === 'failed' || item.status === 'cancelled')
       .sort((a, b) => (a.item.completionSeq ?? 0) - (b.item.completionSeq ?? 0));
+    items.forEach((item, index) => {
+      if (item.startedAt !== undefined) state.noteStart(index, item.startedAt);
+    });
     for (const { item, index } of finished) {
       state.counts.pending--;
       state.startedAny = true;
-      state.settle(index, item.status as 'success' | 'failed' | 'cancelled', item.result, item.attempts, item.completedAt ?? identity.createdAt);
+      state.settle(index, item.status as 'success' | 'failed' | 'cancelled', item.result, item.attempts, item.completedAt ?? identity.createdAt, undefined);
     }
     items.forEach((item, index) => {
       if (item.status === 'running' || item.status === 'pending') state.attempts[index] = item.attempts;
@@ -138,23 +151,30 @@ export class RunState {
     return state;
   }
 
-  /** pending → running with the given attempt number. Returns false when the item is no longer pending (cancelled). */
-  startItem(index: number, attempt = 1): boolean {
+  /** pending → running with the given attempt number at `now`. Returns false when the item is no longer pending (cancelled). */
+  startItem(index: number, attempt = 1, now: number = Date.now()): boolean {
     if (this.itemStatus[index] !== S.Pending) return false;
     this.itemStatus[index] = S.Running;
     this.attempts[index] = attempt;
     this.counts.pending--;
     this.counts.running++;
     this.startedAny = true;
-    this.journal?.itemStarted(index, attempt);
+    this.noteStart(index, now);
+    this.journal?.itemStarted(index, attempt, now);
     return true;
   }
 
-  /** running → success | failed | cancelled, recording the result. Ignored unless running. */
-  finishItem(index: number, outcome: 'success' | 'failed' | 'cancelled', result: FlowResult | undefined, attempts: number, now: number): void {
+  /** running → success | failed | cancelled, recording the result (and the item's step records, when kept). Ignored unless running. */
+  finishItem(index: number, outcome: 'success' | 'failed' | 'cancelled', result: FlowResult | undefined, attempts: number, now: number, steps?: StepTiming[]): void {
     if (this.itemStatus[index] !== S.Running) return;
     this.counts.running--;
-    this.settle(index, outcome, result, attempts, now);
+    this.settle(index, outcome, result, attempts, now, steps);
+  }
+
+  private noteStart(index: number, at: number): void {
+    this.startedAt[index] = at;
+    // NaN compares false: the first start sets it.
+    if (!(at >= this.firstStartedAt)) this.firstStartedAt = at;
   }
 
   /**
@@ -188,7 +208,7 @@ export class RunState {
       if (status[i] !== S.Pending) continue;
       this.counts.pending--;
       left--;
-      this.settle(i, 'cancelled', undefined, this.attempts[i], now);
+      this.settle(i, 'cancelled', undefined, this.attempts[i], now, undefined);
     }
     // Items never turn pending again, so the next slice goes on from here.
     this.cancelScan = i;
@@ -204,12 +224,14 @@ export class RunState {
     for (let i = 0; i < status.length; i++) {
       if (status[i] !== S.Pending) continue;
       this.counts.pending--;
-      this.settle(i, 'failed', result, 0, now);
+      this.settle(i, 'failed', result, 0, now, undefined);
     }
     this.checkTerminal(now);
   }
 
-  private settle(index: number, outcome: 'success' | 'failed' | 'cancelled', result: FlowResult | undefined, attempts: number, now: number): void {
+  private settle(
+    index: number, outcome: 'success' | 'failed' | 'cancelled', result: FlowResult | undefined, attempts: number, now: number, steps: StepTiming[] | undefined,
+  ): void {
     this.itemStatus[index] = outcome === 'success' ? S.Success : outcome === 'failed' ? S.Failed : S.Cancelled;
     this.counts[outcome]++;
     this.results[index] = result;
@@ -217,7 +239,7 @@ export class RunState {
     this.completedAt[index] = now;
     const seq = this.completedCount++;
     this.completionOrder[seq] = index;
-    this.journal?.itemSettled(index, outcome, result, attempts, now, seq);
+    this.journal?.itemSettled(index, outcome, result, attempts, now, seq, this.startedAt[index], steps);
     if (this.settledListeners) for (const l of this.settledListeners) l();
     this.checkTerminal(now);
   }
@@ -256,7 +278,8 @@ export class RunState {
 
   /** The RunStatus of docs/protocol.md, with a page of results when asked. */
   snapshot(options: SnapshotOptions = {}): RunStatus {
-    const status = runStatusOf(this.identity, this.status, { ...this.counts }, this.finishedAt);
+    const startedAt = Number.isNaN(this.firstStartedAt) ? undefined : this.firstStartedAt;
+    const status = runStatusOf(this.identity, this.status, { ...this.counts }, this.finishedAt, startedAt);
     if (options.includeResults) {
       const { results, nextOffset } = this.resultPage(options);
       status.results = results;
@@ -276,19 +299,26 @@ export class RunState {
     const available = byCompletion ? this.completedCount : this.identity.total;
     const end = Math.min(available, options.limit === undefined ? available : offset + options.limit);
     const results = new Array<ItemResult>(Math.max(0, end - offset));
+    // One cache per kind of time: start and completion times alternating would defeat a shared one.
     const iso = new IsoTimes();
-    for (let k = offset; k < end; k++) results[k - offset] = this.itemResult(byCompletion ? this.completionOrder[k] : k, iso);
+    const startIso = new IsoTimes();
+    for (let k = offset; k < end; k++) results[k - offset] = this.itemResult(byCompletion ? this.completionOrder[k] : k, iso, startIso);
     // More remain while the page ends before the last item (for byCompletion: also items yet to finish).
     const next = Math.max(end, offset);
     return next < this.identity.total ? { results, nextOffset: next } : { results };
   }
 
-  private itemResult(index: number, iso: IsoTimes): ItemResult {
+  private itemResult(index: number, iso: IsoTimes, startIso: IsoTimes): ItemResult {
     const s = this.itemStatus[index];
     const item: ItemResult = { itemIndex: index, status: STATUS_NAMES[s] };
     const result = this.results[index];
     if (result !== undefined) item.result = result;
-    if (s >= S.Success) item.completedAt = iso.of(this.completedAt[index]);
+    const startedAt = this.startedAt[index];
+    if (!Number.isNaN(startedAt)) item.startedAt = startIso.of(startedAt);
+    if (s >= S.Success) {
+      item.completedAt = iso.of(this.completedAt[index]);
+      if (!Number.isNaN(startedAt)) item.durationMs = Math.max(0, this.completedAt[index] - startedAt);
+    }
     if (this.attempts[index] > 0) item.attempts = this.attempts[index];
     const sources = this.identity.sourceIndices;
     if (sources !== undefined) item.sourceIndex = sources[index];

@@ -48,9 +48,10 @@ export interface SharedWork {
   start(listener: SharedWorkListener): Promise<void>;
   /**
    * Claims up to `maxChunks` chunks (ready, or whose lease expired) whose slots sum to at most
-   * `maxSlots`, never giving a run more slots across the cluster than its maxConcurrency.
+   * `maxSlots`, never giving a run more slots across the cluster than its maxConcurrency, and none
+   * of the runs in `skipRuns` (this node cannot execute them now).
    */
-  claim(maxChunks: number, maxSlots: number): Promise<ChunkLease[]>;
+  claim(maxChunks: number, maxSlots: number, skipRuns?: readonly string[]): Promise<ChunkLease[]>;
   /**
    * Claims the next claimable chunk of a run with no slots (to run once another chunk of the run
    * hands it its slots). Asked `reserved`, it is claimed so when every slot of the run is in use,

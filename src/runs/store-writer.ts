@@ -107,9 +107,9 @@ export class StoreWriter {
   /** A journal that records one run's transitions through this writer. */
   journalFor(runId: string): RunStateJournal {
     return {
-      itemStarted: (itemIndex, attempt) => this.batch()?.started(runId, itemIndex, attempt),
-      itemSettled: (itemIndex, status, result, attempts, completedAt, completionSeq) =>
-        this.batch()?.settled(runId, itemIndex, status, attempts, result, completedAt, completionSeq),
+      itemStarted: (itemIndex, attempt, startedAt) => this.batch()?.started(runId, itemIndex, attempt, startedAt),
+      itemSettled: (itemIndex, status, result, attempts, completedAt, completionSeq, startedAt, steps) =>
+        this.batch()?.settled(runId, itemIndex, status, attempts, result, completedAt, completionSeq, startedAt, steps),
       runFinished: (status, at) => this.push({ kind: 'finish', runId, status, at }),
     };
   }
@@ -298,7 +298,7 @@ export class StoreWriter {
       },
     };
     const replacement = new ItemTransitions();
-    replacement.settled(runId, itemIndex, 'failed', batch.attempts[k], result, batch.completedAt[k], batch.completionSeqs[k]);
+    replacement.settled(runId, itemIndex, 'failed', batch.attempts[k], result, batch.completedAt[k], batch.completionSeqs[k], batch.startedAt[k]);
     try {
       await this.persist(() => this.store.recordItems(replacement));
     } catch (err) {

@@ -1,6 +1,6 @@
 import type { FlowResult, Status } from '../../protocol/index.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
-import type { ItemUpdate } from './state-store.js';
+import type { ItemUpdate, StepTiming } from './state-store.js';
 
 /** The net effect of a batch on one item. */
 export interface CollapsedItemUpdate {
@@ -8,8 +8,10 @@ export interface CollapsedItemUpdate {
   itemIndex: number;
   status: Status;
   attempts: number;
+  /** When the item's latest attempt started, when known. */
+  startedAt?: number;
   /** The last terminal transition's fields, when the batch had one (a later `running` keeps them, as it would one by one). */
-  settled?: { result?: FlowResult; completedAt: number; completionSeq: number };
+  settled?: { result?: FlowResult; completedAt: number; completionSeq: number; steps?: StepTiming[] };
 }
 
 /**
@@ -24,7 +26,8 @@ export function collapseItemUpdates(updates: readonly ItemUpdate[]): CollapsedIt
     if (!item) byItem.set(key, (item = { runId: u.runId, itemIndex: u.itemIndex, status: u.status, attempts: u.attempts }));
     item.status = u.status;
     item.attempts = u.attempts;
-    if (u.status !== 'running') item.settled = { result: u.result, completedAt: u.completedAt, completionSeq: u.completionSeq };
+    if (u.startedAt !== undefined) item.startedAt = u.startedAt;
+    if (u.status !== 'running') item.settled = { result: u.result, completedAt: u.completedAt, completionSeq: u.completionSeq, steps: u.steps };
   }
   return [...byItem.values()];
 }

@@ -13,6 +13,11 @@ export type {
   RunSummary,
   StateStore,
   StoredItem,
+  StoredItemDetail,
+  StepTiming,
+  ItemQuery,
+  ItemPage,
+  ItemTimings,
   StoredRunState,
 } from './state-store.js';
 export { MemoryStateStore } from './memory-state-store.js';

@@ -1,5 +1,5 @@
 import type { FlowResult } from '../../protocol/index.js';
-import type { ItemUpdate } from './state-store.js';
+import type { ItemUpdate, StepTiming } from './state-store.js';
 
 import { ITEM_STATUS_BY_CODE, ItemStatusCode, SETTLED_CODE } from './item-status.js';
 
@@ -26,14 +26,18 @@ export class ItemTransitions {
   readonly completedAt: number[] = [];
   /** Settled transitions only; -1 for `running` ones. */
   readonly completionSeqs: number[] = [];
+  /** When the item's attempt started (ms since the epoch); NaN for an item that never started. */
+  readonly startedAt: number[] = [];
+  /** Settled transitions whose step records are kept; `undefined` for the others. */
+  readonly steps: Array<StepTiming[] | undefined> = [];
   private count = 0;
 
   /** Transitions from objects (tests, callers off the hot path). */
   static of(updates: readonly ItemUpdate[]): ItemTransitions {
     const t = new ItemTransitions();
     for (const u of updates) {
-      if (u.status === 'running') t.started(u.runId, u.itemIndex, u.attempts);
-      else t.settled(u.runId, u.itemIndex, u.status, u.attempts, u.result, u.completedAt, u.completionSeq);
+      if (u.status === 'running') t.started(u.runId, u.itemIndex, u.attempts, u.startedAt ?? NaN);
+      else t.settled(u.runId, u.itemIndex, u.status, u.attempts, u.result, u.completedAt, u.completionSeq, u.startedAt ?? NaN, u.steps);
     }
     return t;
   }
@@ -48,9 +52,9 @@ export class ItemTransitions {
     return this.indices.length;
   }
 
-  /** An item starts its attempt `attempts`. */
-  started(runId: string, itemIndex: number, attempts: number): void {
-    this.push(runId, itemIndex, RUNNING_CODE, attempts, undefined, 0, -1);
+  /** An item starts its attempt `attempts` at `startedAt`. */
+  started(runId: string, itemIndex: number, attempts: number, startedAt = NaN): void {
+    this.push(runId, itemIndex, RUNNING_CODE, attempts, undefined, 0, -1, startedAt, undefined);
   }
 
   /** An item settles. */
@@ -62,19 +66,24 @@ export class ItemTransitions {
     result: FlowResult | undefined,
     completedAt: number,
     completionSeq: number,
+    startedAt = NaN,
+    steps?: StepTiming[],
   ): void {
-    this.push(runId, itemIndex, SETTLED_CODE[status], attempts, result, completedAt, completionSeq);
+    this.push(runId, itemIndex, SETTLED_CODE[status], attempts, result, completedAt, completionSeq, startedAt, steps);
   }
 
   /** Appends transition `k` of another batch. */
   append(from: ItemTransitions, k: number): void {
-    this.push(from.runIds[k], from.indices[k], from.statuses[k], from.attempts[k], from.results[k], from.completedAt[k], from.completionSeqs[k]);
+    this.push(
+      from.runIds[k], from.indices[k], from.statuses[k], from.attempts[k], from.results[k], from.completedAt[k], from.completionSeqs[k], from.startedAt[k], from.steps[k],
+    );
   }
 
   /** Transition `k` as an object. */
   at(k: number): ItemUpdate {
     const status = ITEM_STATUS_BY_CODE[this.statuses[k]];
-    if (status === 'running') return { runId: this.runIds[k], itemIndex: this.indices[k], status, attempts: this.attempts[k] };
+    const startedAt = Number.isNaN(this.startedAt[k]) ? undefined : this.startedAt[k];
+    if (status === 'running') return { runId: this.runIds[k], itemIndex: this.indices[k], status, attempts: this.attempts[k], startedAt };
     return {
       runId: this.runIds[k],
       itemIndex: this.indices[k],
@@ -83,6 +92,8 @@ export class ItemTransitions {
       result: this.results[k],
       completedAt: this.completedAt[k],
       completionSeq: this.completionSeqs[k],
+      startedAt,
+      steps: this.steps[k],
     };
   }
 
@@ -96,10 +107,14 @@ export class ItemTransitions {
   /** Empties the batch for reuse, keeping the columns' capacity (and dropping its results). */
   clear(): void {
     this.results.fill(undefined, 0, this.count);
+    this.steps.fill(undefined, 0, this.count);
     this.count = 0;
   }
 
-  private push(runId: string, index: number, status: number, attempts: number, result: FlowResult | undefined, completedAt: number, completionSeq: number): void {
+  private push(
+    runId: string, index: number, status: number, attempts: number, result: FlowResult | undefined, completedAt: number, completionSeq: number,
+    startedAt: number, steps: StepTiming[] | undefined,
+  ): void {
     const k = this.count++;
     this.runIds[k] = runId;
     this.indices[k] = index;
@@ -108,5 +123,7 @@ export class ItemTransitions {
     this.results[k] = result;
     this.completedAt[k] = completedAt;
     this.completionSeqs[k] = completionSeq;
+    this.startedAt[k] = startedAt;
+    this.steps[k] = steps;
   }
 }

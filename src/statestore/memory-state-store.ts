@@ -5,14 +5,20 @@ import { ITEM_STATUS_BY_CODE } from './item-status.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type {
   ItemCountsRecord,
+  ItemPage,
+  ItemQuery,
+  ItemTimings,
   LoadedRun,
   RunQuery,
   RunRecord,
   RunSummary,
   StateStore,
+  StepTiming,
   StoredItem,
+  StoredItemDetail,
   StoredRunState,
 } from './state-store.js';
+import { metadataMatches } from './metadata-filter.js';
 import { deriveRunStatus } from './derive.js';
 import { emptyRunStatusCounts, type RunStatusCounts } from './run-status-counts.js';
 
@@ -32,6 +38,12 @@ class MemoryItems {
   readonly completedAt: Float64Array;
   /** -1 until the item settles. */
   readonly completionSeq: Int32Array;
+  /** When the item's last attempt started; NaN until it starts. */
+  readonly startedAt: Float64Array;
+  /** Step records kept, by item. */
+  readonly steps: Array<StepTiming[] | undefined>;
+  /** When the first item started; Infinity until one does. */
+  firstStartedAt = Infinity;
   /** Items per status code. */
   private readonly countByCode: Int32Array;
 
@@ -41,6 +53,8 @@ class MemoryItems {
     this.results = new Array(n);
     this.completedAt = new Float64Array(n).fill(NaN);
     this.completionSeq = new Int32Array(n).fill(-1);
+    this.startedAt = new Float64Array(n).fill(NaN);
+    this.steps = new Array(n);
     this.countByCode = new Int32Array(STATUSES.length);
     this.countByCode[0] = n;
   }
@@ -63,16 +77,23 @@ class MemoryItems {
     this.countByCode[code]++;
     this.status[i] = code;
     this.attempts[i] = t.attempts[k];
+    const startedAt = t.startedAt[k];
+    if (!Number.isNaN(startedAt)) {
+      this.startedAt[i] = startedAt;
+      if (startedAt < this.firstStartedAt) this.firstStartedAt = startedAt;
+    }
     // A `running` transition (a resumed item) keeps what an earlier settle recorded.
     if (code !== RUNNING_CODE) {
       this.results[i] = t.results[k];
       this.completedAt[i] = t.completedAt[k];
       this.completionSeq[i] = t.completionSeqs[k];
+      this.steps[i] = t.steps[k];
     }
   }
 
   item(i: number): StoredItem {
     const item: StoredItem = { itemIndex: i, status: STATUSES[this.status[i]], attempts: this.attempts[i] };
+    if (!Number.isNaN(this.startedAt[i])) item.startedAt = this.startedAt[i];
     if (this.completionSeq[i] >= 0) {
       item.result = this.results[i];
       item.completedAt = this.completedAt[i];
@@ -109,8 +130,16 @@ export class MemoryStateStore implements StateStore {
   private readonly callbacks = new Map<string, MemoryCallback>();
   /** `namespace \n blobId` of every blob put or used in a namespace. */
   private readonly blobNamespaces = new Set<string>();
+  /** Run ids by idempotency key. */
+  private readonly keys = new Map<string, string>();
 
-  async createRun(record: RunRecord, inputs: readonly unknown[]): Promise<void> {
+  async createRun(record: RunRecord, inputs: readonly unknown[]): Promise<string | undefined> {
+    const key = record.idempotencyKey;
+    if (key !== undefined) {
+      const holder = this.keys.get(key);
+      if (holder !== undefined) return holder;
+      this.keys.set(key, record.runId);
+    }
     const run: MemoryRun = {
       seq: this.order.length,
       record,
@@ -124,6 +153,45 @@ export class MemoryStateStore implements StateStore {
       const { runId, callback } = record;
       this.callbacks.set(runId, { runId, target: callback, deliveryId: randomUUID(), state: { url: callback.url, attempts: 0 }, leaseUntil: 0 });
     }
+    return undefined;
+  }
+
+  async runWithIdempotencyKey(key: string, createdAfter: number): Promise<string | undefined> {
+    const holder = this.keys.get(key);
+    if (holder === undefined) return undefined;
+    const run = this.runs.get(holder)!;
+    if (run.record.createdAt > createdAfter) return holder;
+    this.keys.delete(key);
+    run.record = { ...run.record };
+    delete run.record.idempotencyKey;
+    return undefined;
+  }
+
+  async listItems(runId: string, query: ItemQuery): Promise<ItemPage | undefined> {
+    const run = this.runs.get(runId);
+    if (!run) return undefined;
+    const { items } = run;
+    const statuses = query.statuses && new Set(query.statuses);
+    let indices = Array.from({ length: items.total }, (_, i) => i);
+    if (query.order === 'byCompletion') indices = indices.filter((i) => items.completionSeq[i] >= 0).sort((a, b) => items.completionSeq[a] - items.completionSeq[b]);
+    if (statuses) indices = indices.filter((i) => statuses.has(STATUSES[items.status[i]]));
+    const page = indices.slice(query.offset, query.offset + query.limit).map((i) => {
+      const item: StoredItemDetail = items.item(i);
+      if (query.includeInput) item.input = run.inputs[i];
+      if (query.includeSteps && items.steps[i] !== undefined) item.steps = items.steps[i];
+      return item;
+    });
+    const end = query.offset + page.length;
+    return end < indices.length ? { items: page, nextOffset: end } : { items: page };
+  }
+
+  async itemTimings(runId: string): Promise<ItemTimings | undefined> {
+    const run = this.runs.get(runId);
+    if (!run) return undefined;
+    const { items } = run;
+    const completedAt = new Float64Array(items.total).fill(NaN);
+    for (let i = 0; i < items.total; i++) if (items.completionSeq[i] >= 0) completedAt[i] = items.completedAt[i];
+    return { createdAt: run.record.createdAt, startedAt: items.startedAt.slice(), completedAt, steps: items.steps.flatMap((s) => s ?? []) };
   }
 
   async recordItems(transitions: ItemTransitions): Promise<void> {
@@ -207,21 +275,23 @@ export class MemoryStateStore implements StateStore {
 
   async listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
     const statuses = query.statuses && new Set(query.statuses);
-    let i = query.cursor === undefined ? this.order.length - 1 : Number.parseInt(query.cursor, 36) - 1;
+    // A cursor is one more than the position of the next run to look at; `step` walks newest or oldest first.
+    const step = query.order === 'oldest' ? 1 : -1;
+    const cursor = query.cursor === undefined ? undefined : Number.parseInt(query.cursor, 36) - 1;
+    let i = cursor ?? (step < 0 ? this.order.length - 1 : 0);
     const runs: RunSummary[] = [];
-    for (; i >= 0 && runs.length < query.limit; i--) {
+    for (; i >= 0 && i < this.order.length && runs.length < query.limit; i += step) {
       const { record, state, items } = this.order[i];
-      if (query.namespace !== undefined && (record.namespace ?? 'default') !== query.namespace) continue;
-      if (query.flowId !== undefined && record.flowId !== query.flowId) continue;
-      if (query.parentRunId !== undefined && record.parentRunId !== query.parentRunId) continue;
-      if (query.createdAfter !== undefined && record.createdAt <= query.createdAfter) continue;
-      if (query.createdBefore !== undefined && record.createdAt >= query.createdBefore) continue;
+      if (!matches(record, query)) continue;
       const counts = items.counts();
       const status = deriveRunStatus(state, counts);
       if (statuses && !statuses.has(status)) continue;
-      runs.push({ record, state: { ...state, status }, counts });
+      const summary: RunSummary = { record, state: { ...state, status }, counts };
+      if (items.firstStartedAt !== Infinity) summary.startedAt = items.firstStartedAt;
+      runs.push(summary);
     }
-    return i >= 0 && runs.length === query.limit ? { runs, nextCursor: (i + 1).toString(36) } : { runs };
+    const more = i >= 0 && i < this.order.length;
+    return more && runs.length === query.limit ? { runs, nextCursor: (i + 1).toString(36) } : { runs };
   }
 
   async close(): Promise<void> {}
@@ -239,4 +309,18 @@ export class MemoryStateStore implements StateStore {
     for (const { state, items } of this.order) counts[deriveRunStatus(state, items.counts())]++;
     return counts;
   }
+}
+
+/** Whether a run passes the filters of a query other than status. */
+function matches(record: RunRecord, query: RunQuery): boolean {
+  if (query.namespace !== undefined && (record.namespace ?? 'default') !== query.namespace) return false;
+  if (query.flowId !== undefined && record.flowId !== query.flowId) return false;
+  if (query.flowName !== undefined && record.flowName !== query.flowName) return false;
+  if (query.flowLabel !== undefined && record.flowLabel !== query.flowLabel) return false;
+  if (query.parentRunId !== undefined && record.parentRunId !== query.parentRunId) return false;
+  if (query.rootsOnly && record.parentRunId !== undefined) return false;
+  if (query.rerunOf !== undefined && record.rerunOf !== query.rerunOf) return false;
+  if (query.createdAfter !== undefined && record.createdAt <= query.createdAfter) return false;
+  if (query.createdBefore !== undefined && record.createdAt >= query.createdBefore) return false;
+  return query.metadata === undefined || metadataMatches(record.metadata, query.metadata);
 }

@@ -80,11 +80,28 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE SEQUENCE IF NOT EXISTS item_completion_seq;
   ALTER TABLE items ALTER COLUMN completion_seq TYPE bigint;
   `,
+  // Run lifecycle (docs/protocol.md): idempotency keys, metadata, step records, timings, list filters.
+  // `metadata` is jsonb: `runs/list` filters inside it (`@>`, through a GIN index).
+  `
+  ALTER TABLE runs ADD COLUMN IF NOT EXISTS idempotency_key text;
+  ALTER TABLE runs ADD COLUMN IF NOT EXISTS metadata jsonb;
+  ALTER TABLE runs ADD COLUMN IF NOT EXISTS record_steps boolean NOT NULL DEFAULT false;
+  ALTER TABLE runs ADD COLUMN IF NOT EXISTS rerun_of text;
+  ALTER TABLE items ADD COLUMN IF NOT EXISTS started_at bigint;
+  ALTER TABLE items ADD COLUMN IF NOT EXISTS steps json;
+  CREATE UNIQUE INDEX IF NOT EXISTS runs_by_idempotency_key ON runs (idempotency_key);
+  CREATE INDEX IF NOT EXISTS runs_by_flow_name ON runs (flow_name, seq) WHERE flow_name IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS runs_by_flow_label ON runs (flow_label, seq) WHERE flow_label IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS runs_roots ON runs (seq) WHERE parent_run_id IS NULL;
+  CREATE INDEX IF NOT EXISTS runs_by_rerun_of ON runs (rerun_of, seq) WHERE rerun_of IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS runs_by_metadata ON runs USING gin (metadata jsonb_path_ops) WHERE metadata IS NOT NULL;
+  DROP INDEX IF EXISTS items_by_status;
+  CREATE INDEX IF NOT EXISTS items_by_status ON items (run_id, status, started_at);
+  `,
   // Reruns (the source run, each item's index in it) and the outbox of completion callbacks
   // (docs/callbacks.md): due_since and next_attempt_at are NULL until the run's finish is recorded;
   // in a cluster one node at a time holds a due callback under a lease.
   `
-  ALTER TABLE runs ADD COLUMN IF NOT EXISTS rerun_of text;
   ALTER TABLE items ADD COLUMN IF NOT EXISTS source_index integer;
   CREATE TABLE IF NOT EXISTS callbacks (
     run_id text PRIMARY KEY,

@@ -7,14 +7,16 @@ import { collapseItemUpdates, supersededTransitions } from './collapse-item-upda
 import { ITEM_STATUS_BY_CODE } from './item-status.js';
 import { listRunsFrom } from './list-runs.js';
 import { migratePostgres } from './postgres-schema.js';
-import { runQueryCondition, type SqlParams } from './run-query-sql.js';
-import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, loadedRecord, recordOfRow, stateOfRow } from './sql-rows.js';
+import { runQueryCondition, runQueryOrder, type SqlParams } from './run-query-sql.js';
+import {
+  COUNT_COLUMNS, ITEM_COLUMNS, RUN_COLUMNS, itemDetailColumns, itemDetailOfRow, itemOfRow, jsonText, listItemsSql, loadedRecord, recordOfRow, stateOfRow, timingsOfRows,
+} from './sql-rows.js';
 import { CALLBACK_COLUMNS, callbackStateOfRow, callbackTargetOfRow, deliveryOfRow } from './callback-outbox.js';
 import type { CallbackAttempt, CallbackClaim, CallbackDelivery, CallbackRow, StoredCallbackState } from './callback-outbox.js';
-import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
+import type { ItemDetailRow, ItemRow, RunRow, StatusCountRow, TimingRow } from './sql-rows.js';
 import { COUNT_RUNS_BY_STATUS_SQL, runStatusCountsOf, type RunStatusCounts } from './run-status-counts.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
-import type { ItemUpdate, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
+import type { ItemPage, ItemQuery, ItemTimings, ItemUpdate, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
 import { isStoreClosed, isStoreUnavailable } from './store-unavailable.js';
 
 export interface PostgresStateStoreOptions {
@@ -103,8 +105,48 @@ export class PostgresStateStore implements StateStore {
     return new PostgresStateStore(pool, logger, options.url);
   }
 
-  createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void> {
+  createRun(run: RunRecord, inputs: readonly unknown[]): Promise<string | undefined> {
     return this.write((client) => insertRun(client, run, inputs));
+  }
+
+  async runWithIdempotencyKey(key: string, createdAfter: number): Promise<string | undefined> {
+    await this.writes;
+    // One statement: the release and the read see the same snapshot, hence the read's own age test.
+    const { rows } = await this.pool.query<{ run_id: string }>(
+      `WITH released AS (UPDATE runs SET idempotency_key = NULL WHERE idempotency_key = $1 AND created_at <= $2 RETURNING 1)
+       SELECT run_id FROM runs WHERE idempotency_key = $1 AND created_at > $2`,
+      [key, createdAfter],
+    );
+    return rows[0]?.run_id;
+  }
+
+  async listItems(runId: string, query: ItemQuery): Promise<ItemPage | undefined> {
+    await this.writes;
+    return this.retryingRead(() => this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+      const { rowCount } = await client.query('SELECT 1 FROM runs WHERE run_id = $1', [runId]);
+      if (rowCount === 0) return undefined;
+      const params: unknown[] = [runId];
+      let where = 'run_id = $1';
+      if (query.statuses !== undefined) where += ` AND status = ANY($${params.push(query.statuses)}::text[])`;
+      const columns = itemDetailColumns(query.includeInput, query.includeSteps);
+      const sql = `${listItemsSql(columns, query.order, where)} LIMIT $${params.push(query.limit + 1)} OFFSET $${params.push(query.offset)}`;
+      const { rows } = await client.query<ItemDetailRow>(sql, params);
+      const items = rows.slice(0, query.limit).map(itemDetailOfRow);
+      return rows.length > query.limit ? { items, nextOffset: query.offset + query.limit } : { items };
+    }));
+  }
+
+  async itemTimings(runId: string): Promise<ItemTimings | undefined> {
+    await this.writes;
+    return this.retryingRead(() => this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+      const run = await client.query<{ total: number; created_at: number }>('SELECT total, created_at FROM runs WHERE run_id = $1', [runId]);
+      if (run.rows.length === 0) return undefined;
+      const { rows } = await client.query<TimingRow>(
+        'SELECT item_index, started_at, completed_at, steps FROM items WHERE run_id = $1 AND (started_at IS NOT NULL OR completed_at IS NOT NULL)',
+        [runId],
+      );
+      return timingsOfRows(run.rows[0], rows);
+    }));
   }
 
   recordItems(transitions: ItemTransitions): Promise<void> {
@@ -217,7 +259,7 @@ export class PostgresStateStore implements StateStore {
         candidates: async (q, beforeSeq, limit) => {
           const params = postgresParams();
           const where = runQueryCondition(q, beforeSeq, params);
-          const sql = `SELECT ${RUN_COLUMNS} FROM runs WHERE ${where} ORDER BY seq DESC LIMIT ${params.add(limit)}`;
+          const sql = `SELECT ${RUN_COLUMNS} FROM runs WHERE ${where} ORDER BY ${runQueryOrder(q)} LIMIT ${params.add(limit)}`;
           return (await this.pool.query<RunRow>(sql, params.values)).rows;
         },
         statusCounts: (runIds) => this.statusCounts(runIds),
@@ -229,7 +271,7 @@ export class PostgresStateStore implements StateStore {
   /** Item counts by run and status: the only query deriving counters. */
   private async statusCounts(runIds: readonly string[]): Promise<StatusCountRow[]> {
     if (runIds.length === 0) return [];
-    const sql = 'SELECT run_id, status, count(*) AS n FROM items WHERE run_id = ANY($1::text[]) GROUP BY run_id, status';
+    const sql = `SELECT ${COUNT_COLUMNS} FROM items WHERE run_id = ANY($1::text[]) GROUP BY run_id, status`;
     return (await this.pool.query<StatusCountRow>(sql, [runIds])).rows;
   }
 
@@ -274,7 +316,7 @@ export class PostgresStateStore implements StateStore {
   }
 
   /** Runs `work` in a transaction after every write called before it. */
-  private write(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+  private write<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(new Error('postgres state store is closed'));
     const done = this.writes.then(() => this.transaction('BEGIN', work));
     this.writes = done.catch(() => {});
@@ -342,11 +384,17 @@ const RECORD_CALLBACK_ATTEMPT = `
     delivered_at = $5, next_attempt_at = $6, holder = NULL, lease_until = 0
   WHERE run_id = $1 AND delivered_at IS NULL`;
 
-/** Inserts a run and its items, all pending, and its callback's outbox row (in the caller's transaction). */
-export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: readonly unknown[]): Promise<void> {
-  await client.query(
-    `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, rerun_of, namespace, submitted_by, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'running')`,
+/**
+ * Inserts a run and its items, all pending, and its callback's outbox row (in the caller's transaction); when the run's
+ * idempotency key is taken, inserts nothing and returns the id of the run holding it. The unique
+ * index decides: a concurrent insert of the same key waits for this transaction and then finds it.
+ */
+export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: readonly unknown[]): Promise<string | undefined> {
+  const inserted = await client.query(
+    `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides,
+       idempotency_key, metadata, record_steps, rerun_of, namespace, submitted_by, status)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'running')
+     ON CONFLICT (idempotency_key) DO NOTHING`,
     [
       run.runId,
       run.flowId,
@@ -359,11 +407,20 @@ export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: r
       run.maxConcurrency,
       jsonText(run.variables),
       run.overrides === undefined ? null : jsonText(run.overrides),
+      run.idempotencyKey ?? null,
+      run.metadata === undefined ? null : jsonText(run.metadata),
+      run.recordSteps === true,
       run.rerunOf ?? null,
       run.namespace ?? 'default',
       run.submittedBy ?? null,
     ],
   );
+  if (inserted.rowCount === 0) {
+    const { rows } = await client.query<{ run_id: string }>('SELECT run_id FROM runs WHERE idempotency_key = $1', [run.idempotencyKey]);
+    // Released again since (a key past its TTL): nobody holds it now, so this insert may not be skipped.
+    if (rows.length === 0) throw new Error(`idempotency key ${JSON.stringify(run.idempotencyKey)} changed hands during the submit; submit again`);
+    return rows[0].run_id;
+  }
   if (run.callback) {
     const { url, secret, headers } = run.callback;
     await client.query('INSERT INTO callbacks (run_id, url, secret, headers, delivery_id) VALUES ($1, $2, $3, $4, $5)', [
@@ -389,6 +446,7 @@ export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: r
       await client.query(setSources, [run.runId, run.sourceIndices.slice(start, start + ITEMS_PER_SLICE), start]);
     }
   }
+  return undefined;
 }
 
 /**
@@ -400,19 +458,21 @@ export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: r
 export function itemRowTexts(batch: ItemTransitions, include?: (runId: string, itemIndex: number) => boolean): string[] {
   const superseded = supersededTransitions(batch);
   if (superseded.includes(2)) return collapsedRowTexts(include ? batch.toUpdates().filter((u) => include(u.runId, u.itemIndex)) : batch.toUpdates());
-  const { runIds, indices, statuses, attempts, results, completedAt, completionSeqs } = batch;
+  const { runIds, indices, statuses, attempts, results, completedAt, completionSeqs, startedAt, steps } = batch;
   const rows: string[] = [];
   let runId: string | undefined;
   let runIdJson = '';
   for (let k = 0; k < batch.length; k++) {
     if (superseded[k] === 1 || (include && !include(runIds[k], indices[k]))) continue;
     if (runIds[k] !== runId) runIdJson = JSON.stringify((runId = runIds[k]));
-    const head = `{"run_id":${runIdJson},"item_index":${indices[k]},"status":"${ITEM_STATUS_BY_CODE[statuses[k]]}","attempts":${attempts[k]}`;
+    const started = Number.isNaN(startedAt[k]) ? '' : `,"started_at":${startedAt[k]}`;
+    const head = `{"run_id":${runIdJson},"item_index":${indices[k]},"status":"${ITEM_STATUS_BY_CODE[statuses[k]]}","attempts":${attempts[k]}${started}`;
     if (statuses[k] === RUNNING_CODE) rows.push(`${head},"settled":false}`);
     else {
       // An absent key reads as SQL NULL; a JSON null would read as the json value `null`.
       const result = results[k] === undefined ? '' : `,"result":${jsonText(results[k])}`;
-      rows.push(`${head},"settled":true${result},"completed_at":${completedAt[k]},"completion_seq":${completionSeqs[k]}}`);
+      const stepsJson = steps[k] === undefined ? '' : `,"steps":${jsonText(steps[k])}`;
+      rows.push(`${head},"settled":true${result}${stepsJson},"completed_at":${completedAt[k]},"completion_seq":${completionSeqs[k]}}`);
     }
   }
   return rows;
@@ -427,6 +487,8 @@ function collapsedRowTexts(updates: readonly ItemUpdate[]): string[] {
       status: u.status,
       attempts: u.attempts,
       settled: u.settled !== undefined,
+      started_at: u.startedAt,
+      steps: u.settled?.steps,
       result: u.settled?.result,
       completed_at: u.settled?.completedAt,
       completion_seq: u.settled?.completionSeq,
@@ -440,9 +502,11 @@ async function updateItems(client: pg.PoolClient, rows: readonly string[]): Prom
       attempts = u.attempts,
       result = CASE WHEN u.settled THEN u.result ELSE i.result END,
       completed_at = CASE WHEN u.settled THEN u.completed_at ELSE i.completed_at END,
-      completion_seq = CASE WHEN u.settled THEN u.completion_seq ELSE i.completion_seq END
+      completion_seq = CASE WHEN u.settled THEN u.completion_seq ELSE i.completion_seq END,
+      started_at = COALESCE(u.started_at, i.started_at),
+      steps = CASE WHEN u.settled THEN u.steps ELSE i.steps END
     FROM json_to_recordset($1::json) AS u(run_id text, item_index integer, status text, attempts integer,
-      settled boolean, result json, completed_at bigint, completion_seq integer)
+      settled boolean, result json, completed_at bigint, completion_seq integer, started_at bigint, steps json)
     WHERE i.run_id = u.run_id AND i.item_index = u.item_index`;
   for (const { json } of jsonArrayChunks(rows)) await client.query(sql, [json]);
 }
@@ -466,5 +530,10 @@ export function* jsonArrayChunks(texts: readonly string[]): Generator<{ first: n
 function postgresParams(): SqlParams {
   const values: unknown[] = [];
   const add = (value: unknown) => `$${values.push(value)}`;
-  return { values, add, oneOf: (column, list) => `${column} = ANY(${add(list)}::text[])` };
+  return {
+    values,
+    add,
+    oneOf: (column, list) => `${column} = ANY(${add(list)}::text[])`,
+    metadataContains: (wanted) => `metadata @> ${add(JSON.stringify(wanted))}::jsonb`,
+  };
 }

@@ -41,10 +41,27 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX items_by_status ON items (run_id, status);
   `,
   `ALTER TABLE runs ADD COLUMN parent_item_index INTEGER;`,
+  // Run lifecycle (docs/protocol.md): idempotency keys, metadata, step records, timings, list filters.
+  `
+  ALTER TABLE runs ADD COLUMN idempotency_key TEXT;
+  ALTER TABLE runs ADD COLUMN metadata TEXT;
+  ALTER TABLE runs ADD COLUMN record_steps INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE runs ADD COLUMN rerun_of TEXT;
+  ALTER TABLE items ADD COLUMN started_at INTEGER;
+  ALTER TABLE items ADD COLUMN steps TEXT;
+  -- Decides between concurrent submits of one key.
+  CREATE UNIQUE INDEX runs_by_idempotency_key ON runs (idempotency_key);
+  CREATE INDEX runs_by_flow_name ON runs (flow_name, seq) WHERE flow_name IS NOT NULL;
+  CREATE INDEX runs_by_flow_label ON runs (flow_label, seq) WHERE flow_label IS NOT NULL;
+  CREATE INDEX runs_roots ON runs (seq) WHERE parent_run_id IS NULL;
+  CREATE INDEX runs_by_rerun_of ON runs (rerun_of, seq) WHERE rerun_of IS NOT NULL;
+  -- Also covers the first start of each run that lists read with the counters.
+  DROP INDEX items_by_status;
+  CREATE INDEX items_by_status ON items (run_id, status, started_at);
+  `,
   // Reruns (the source run, each item's index in it) and the outbox of completion callbacks
   // (docs/callbacks.md): due_since and next_attempt_at are NULL until the run's finish is recorded.
   `
-  ALTER TABLE runs ADD COLUMN rerun_of TEXT;
   ALTER TABLE items ADD COLUMN source_index INTEGER;
   CREATE TABLE callbacks (
     run_id TEXT PRIMARY KEY,

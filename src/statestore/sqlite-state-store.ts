@@ -8,15 +8,17 @@ import type { CallbackAttempt, CallbackClaim, CallbackDelivery, CallbackRow, Sto
 import { ITEMS_PER_SLICE, yieldToEventLoop } from '../event-loop.js';
 import { supersededTransitions } from './collapse-item-updates.js';
 import { listRunsFrom } from './list-runs.js';
-import { runQueryCondition, type SqlParams } from './run-query-sql.js';
-import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, jsonText, loadedRecord, recordOfRow, stateOfRow } from './sql-rows.js';
-import type { ItemRow, RunRow, StatusCountRow } from './sql-rows.js';
+import { runQueryCondition, runQueryOrder, type SqlParams } from './run-query-sql.js';
+import {
+  COUNT_COLUMNS, ITEM_COLUMNS, RUN_COLUMNS, itemDetailColumns, itemDetailOfRow, itemOfRow, jsonText, listItemsSql, loadedRecord, recordOfRow, stateOfRow, timingsOfRows,
+} from './sql-rows.js';
+import type { ItemDetailRow, ItemRow, RunRow, StatusCountRow, TimingRow } from './sql-rows.js';
 import { migrateSqlite } from './sqlite-schema.js';
 import { COUNT_RUNS_BY_STATUS_SQL, runStatusCountsOf, type RunStatusCounts } from './run-status-counts.js';
 import { lockStateFile, type ProcessLock } from './sqlite-process-lock.js';
 import { ITEM_STATUS_BY_CODE } from './item-status.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
-import type { LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
+import type { ItemPage, ItemQuery, ItemTimings, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
 
 /**
  * Rows per multi-row INSERT of a run's inputs: one statement of many rows costs less than as many
@@ -78,8 +80,13 @@ export class SqliteStateStore implements StateStore {
    * them (a million rows would block it for seconds), and the run's row last: a run is seen (and
    * resumed after a crash) only once every input is stored. A failure removes what was written.
    */
-  async createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void> {
-    const { insertRun, insertItem, insertItems, deleteItems } = this.statements;
+  async createRun(run: RunRecord, inputs: readonly unknown[]): Promise<string | undefined> {
+    const { insertRun, insertItem, insertItems, deleteItems, selectKeyHolder } = this.statements;
+    const key = run.idempotencyKey;
+    if (key !== undefined) {
+      const holder = selectKeyHolder.get(key) as string | undefined;
+      if (holder !== undefined) return holder;
+    }
     const params = new Array<unknown>(3 * ROWS_PER_INSERT);
     const { setSourceIndex } = this.statements;
     const sources = run.sourceIndices;
@@ -107,24 +114,60 @@ export class SqliteStateStore implements StateStore {
         insertSlice(start, Math.min(inputs.length, start + ITEMS_PER_SLICE));
       }
       insertRunRow();
+      return undefined;
     } catch (err) {
       if (this.db.open) deleteItems.run(run.runId);
+      // Another submit of this process took the key while these inputs were stored: the index decided.
+      const holder = key !== undefined && isUniqueViolation(err) ? (selectKeyHolder.get(key) as string | undefined) : undefined;
+      if (holder !== undefined) return holder;
       throw err;
     }
+  }
+
+  async runWithIdempotencyKey(key: string, createdAfter: number): Promise<string | undefined> {
+    this.statements.releaseKey.run(key, createdAfter);
+    return this.statements.selectKeyHolder.get(key) as string | undefined;
+  }
+
+  async listItems(runId: string, query: ItemQuery): Promise<ItemPage | undefined> {
+    return this.db.transaction(() => {
+      if (this.statements.selectRun.get(runId) === undefined) return undefined;
+      const params: unknown[] = [runId];
+      let where = 'run_id = ?';
+      if (query.statuses !== undefined) {
+        where += ' AND status IN (SELECT value FROM json_each(?))';
+        params.push(JSON.stringify(query.statuses));
+      }
+      const sql = `${listItemsSql(itemDetailColumns(query.includeInput, query.includeSteps), query.order, where)} LIMIT ? OFFSET ?`;
+      const rows = this.db.prepare(sql).all(...params, query.limit + 1, query.offset) as ItemDetailRow[];
+      const items = rows.slice(0, query.limit).map(itemDetailOfRow);
+      return rows.length > query.limit ? { items, nextOffset: query.offset + query.limit } : { items };
+    })();
+  }
+
+  async itemTimings(runId: string): Promise<ItemTimings | undefined> {
+    return this.db.transaction(() => {
+      const row = this.statements.selectRun.get(runId) as RunRow | undefined;
+      if (!row) return undefined;
+      const rows = this.statements.selectTimings.all(runId) as TimingRow[];
+      return timingsOfRows(row, rows);
+    })();
   }
 
   /** One transaction; a transition a later one of its item overwrites is not written (an UPDATE with its index entries less). */
   async recordItems(transitions: ItemTransitions): Promise<void> {
     const { startItem, finishItem } = this.statements;
-    const { runIds, indices, statuses, attempts, results, completedAt, completionSeqs } = transitions;
+    const { runIds, indices, statuses, attempts, results, completedAt, completionSeqs, startedAt, steps } = transitions;
     const superseded = supersededTransitions(transitions);
     this.db.transaction(() => {
       for (let k = 0; k < transitions.length; k++) {
         if (superseded[k] === 1) continue;
-        if (statuses[k] === RUNNING_CODE) startItem.run(attempts[k], runIds[k], indices[k]);
+        const started = Number.isNaN(startedAt[k]) ? null : startedAt[k];
+        if (statuses[k] === RUNNING_CODE) startItem.run(attempts[k], started, runIds[k], indices[k]);
         else {
           const result = results[k] === undefined ? null : jsonText(results[k]);
-          finishItem.run(ITEM_STATUS_BY_CODE[statuses[k]], attempts[k], result, completedAt[k], completionSeqs[k], runIds[k], indices[k]);
+          const stepsText = steps[k] === undefined ? null : jsonText(steps[k]);
+          finishItem.run(ITEM_STATUS_BY_CODE[statuses[k]], attempts[k], result, completedAt[k], completionSeqs[k], started, stepsText, runIds[k], indices[k]);
         }
       }
     })();
@@ -185,7 +228,7 @@ export class SqliteStateStore implements StateStore {
         candidates: async (q, beforeSeq, limit) => {
           const params = sqliteParams();
           const where = runQueryCondition(q, beforeSeq, params);
-          const sql = `SELECT ${RUN_COLUMNS} FROM runs WHERE ${where} ORDER BY seq DESC LIMIT ${params.add(limit)}`;
+          const sql = `SELECT ${RUN_COLUMNS} FROM runs WHERE ${where} ORDER BY ${runQueryOrder(q)} LIMIT ${params.add(limit)}`;
           return this.db.prepare(sql).all(...params.values) as RunRow[];
         },
         statusCounts: async (runIds) => this.statusCounts(runIds),
@@ -255,17 +298,27 @@ function runRow(run: RunRecord) {
     max_concurrency: run.maxConcurrency,
     variables: jsonText(run.variables),
     overrides: run.overrides === undefined ? null : jsonText(run.overrides),
+    idempotency_key: run.idempotencyKey ?? null,
+    metadata: run.metadata === undefined ? null : jsonText(run.metadata),
+    record_steps: run.recordSteps ? 1 : 0,
     rerun_of: run.rerunOf ?? null,
     namespace: run.namespace ?? 'default',
     submitted_by: run.submittedBy ?? null,
   };
 }
 
+/** Whether SQLite refused a write for a UNIQUE index. */
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
 function prepareStatements(db: Database.Database) {
   return {
     insertRun: db.prepare(
-      `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, rerun_of, namespace, submitted_by, status)
-       VALUES (@run_id, @flow_id, @flow_name, @flow_label, @parent_run_id, @parent_item_index, @created_at, @total, @max_concurrency, @variables, @overrides, @rerun_of, @namespace, @submitted_by, 'running')`,
+      `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides,
+         idempotency_key, metadata, record_steps, rerun_of, namespace, submitted_by, status)
+       VALUES (@run_id, @flow_id, @flow_name, @flow_label, @parent_run_id, @parent_item_index, @created_at, @total, @max_concurrency, @variables, @overrides,
+         @idempotency_key, @metadata, @record_steps, @rerun_of, @namespace, @submitted_by, 'running')`,
     ),
     setSourceIndex: db.prepare(`UPDATE items SET source_index = ? WHERE run_id = ? AND item_index = ?`),
     selectSomeInputs: db.prepare(`SELECT item_index, input FROM items WHERE run_id = ? AND item_index IN (SELECT value FROM json_each(?))`),
@@ -275,9 +328,14 @@ function prepareStatements(db: Database.Database) {
     insertItems: db.prepare(
       `INSERT INTO items (run_id, item_index, status, attempts, input) VALUES ${new Array(ROWS_PER_INSERT).fill("(?, ?, 'pending', 0, ?)").join(', ')}`,
     ),
-    startItem: db.prepare(`UPDATE items SET status = 'running', attempts = ? WHERE run_id = ? AND item_index = ?`),
+    startItem: db.prepare(`UPDATE items SET status = 'running', attempts = ?, started_at = ? WHERE run_id = ? AND item_index = ?`),
     finishItem: db.prepare(
-      `UPDATE items SET status = ?, attempts = ?, result = ?, completed_at = ?, completion_seq = ? WHERE run_id = ? AND item_index = ?`,
+      `UPDATE items SET status = ?, attempts = ?, result = ?, completed_at = ?, completion_seq = ?, started_at = ?, steps = ? WHERE run_id = ? AND item_index = ?`,
+    ),
+    selectKeyHolder: db.prepare(`SELECT run_id FROM runs WHERE idempotency_key = ?`).pluck(),
+    releaseKey: db.prepare(`UPDATE runs SET idempotency_key = NULL WHERE idempotency_key = ? AND created_at <= ?`),
+    selectTimings: db.prepare(
+      `SELECT item_index, started_at, completed_at, steps FROM items WHERE run_id = ? AND (started_at IS NOT NULL OR completed_at IS NOT NULL)`,
     ),
     markCancelled: db.prepare(`UPDATE runs SET cancel_requested = 1 WHERE run_id = ?`),
     finishRun: db.prepare(`UPDATE runs SET status = ?, completed_at = ? WHERE run_id = ?`),
@@ -289,7 +347,7 @@ function prepareStatements(db: Database.Database) {
     addBlobNamespace: db.prepare('INSERT OR IGNORE INTO blob_namespaces (blob_id, namespace) VALUES (?, ?)'),
     blobInNamespace: db.prepare('SELECT 1 FROM blob_namespaces WHERE blob_id = ? AND namespace = ?'),
     countItems: db.prepare(
-      `SELECT run_id, status, count(*) AS n FROM items
+      `SELECT ${COUNT_COLUMNS} FROM items
        WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id, status`,
     ),
   };
@@ -328,6 +386,18 @@ function sqliteParams(): SqlParams {
     oneOf(column, list) {
       values.push(JSON.stringify(list));
       return `${column} IN (SELECT value FROM json_each(?))`;
+    },
+    // One EXISTS per key: json_each names each value's type, so 1, true and "1" stay apart.
+    metadataContains(wanted) {
+      return Object.entries(wanted)
+        .map(([key, value]) => {
+          values.push(key);
+          if (typeof value === 'boolean') return `EXISTS (SELECT 1 FROM json_each(metadata) WHERE key = ? AND type = '${value}')`;
+          values.push(value);
+          const types = typeof value === 'number' ? `('integer', 'real')` : `('text')`;
+          return `EXISTS (SELECT 1 FROM json_each(metadata) WHERE key = ? AND type IN ${types} AND atom = ?)`;
+        })
+        .join(' AND ');
     },
   };
 }

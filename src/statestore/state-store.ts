@@ -1,4 +1,4 @@
-import type { CallbackTarget, FlowResult, Overrides, Status } from '../../protocol/index.js';
+import type { CallbackTarget, FlowResult, Metadata, Overrides, Status, StepTiming } from '../../protocol/index.js';
 import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from './callback-outbox.js';
 import type { ItemTransitions } from './item-transitions.js';
 import type { RunStatusCounts } from './run-status-counts.js';
@@ -13,8 +13,21 @@ import type { RunStatusCounts } from './run-status-counts.js';
  * per backend.
  */
 export interface StateStore {
-  /** Stores a new run and its inputs (one item per input, all pending). */
-  createRun(run: RunRecord, inputs: readonly unknown[]): Promise<void>;
+  /**
+   * Stores a new run and its inputs (one item per input, all pending). When `run.idempotencyKey`
+   * is held by a stored run (a unique index decides, so concurrent creators agree), nothing is
+   * created and that run's id is returned.
+   */
+  createRun(run: RunRecord, inputs: readonly unknown[]): Promise<string | undefined>;
+  /**
+   * The id of the run holding idempotency `key` if it was created after `createdAfter` (ms since
+   * the epoch); a key held by an older run is released first, so a new run may take it.
+   */
+  runWithIdempotencyKey(key: string, createdAfter: number): Promise<string | undefined>;
+  /** A page of a run's items with their details (`runs/items`); undefined for an unknown run. */
+  listItems(runId: string, query: ItemQuery): Promise<ItemPage | undefined>;
+  /** Every item's timings and the step records kept (`runs/metrics`); undefined for an unknown run. */
+  itemTimings(runId: string): Promise<ItemTimings | undefined>;
   /**
    * Applies item transitions in order, atomically per call. The caller reuses `transitions` once
    * the returned promise settles: a store must not keep it.
@@ -72,6 +85,11 @@ export interface RunRecord {
   sourceIndices?: readonly number[];
   /** Where the run's completion is POSTed; stored in the callback outbox, never shown. */
   callback?: CallbackTarget;
+  /** At most one run created within the idempotency TTL holds a key (docs/protocol.md, "Idempotent submits"). */
+  idempotencyKey?: string;
+  metadata?: Metadata;
+  /** Keep step records for every item, not only failed ones. */
+  recordSteps?: boolean;
   /** The namespace the run belongs to (docs/security.md); absent: `default`. */
   namespace?: string;
   /** The name of the token that submitted it, when a token did. */
@@ -85,9 +103,13 @@ export interface StoredRunState {
   cancelRequested: boolean;
 }
 
-/** One item transition, as an object (see ItemTransitions for how a batch carries them). `running` records the attempt that starts; terminal ones the result. */
+/**
+ * One item transition, as an object (see ItemTransitions for how a batch carries them). `running`
+ * records the attempt that starts and when; terminal ones the result, and when the item's last
+ * attempt started (absent for an item that never started).
+ */
 export type ItemUpdate =
-  | { runId: string; itemIndex: number; status: 'running'; attempts: number }
+  | { runId: string; itemIndex: number; status: 'running'; attempts: number; startedAt?: number }
   | {
       runId: string;
       itemIndex: number;
@@ -97,7 +119,11 @@ export type ItemUpdate =
       completedAt: number;
       /** Position in the run's completion order (0-based), for byCompletion after a restart. */
       completionSeq: number;
+      startedAt?: number;
+      steps?: StepTiming[];
     };
+
+export type { StepTiming };
 
 /** An item as stored. */
 export interface StoredItem {
@@ -105,10 +131,44 @@ export interface StoredItem {
   status: Status;
   attempts: number;
   result?: FlowResult;
+  /** When its latest attempt started (ms since the epoch). */
+  startedAt?: number;
   completedAt?: number;
   completionSeq?: number;
   /** In a rerun: the item's index in the source run. */
   sourceIndex?: number;
+}
+
+/** An item as `listItems` returns it. */
+export interface StoredItemDetail extends StoredItem {
+  input?: unknown;
+  steps?: StepTiming[];
+}
+
+/** Which items `listItems` returns. */
+export interface ItemQuery {
+  statuses?: readonly Status[];
+  offset: number;
+  limit: number;
+  /** byCompletion lists settled items only, in the order they settled. */
+  order: 'byIndex' | 'byCompletion';
+  includeInput: boolean;
+  includeSteps: boolean;
+}
+
+export interface ItemPage {
+  items: StoredItemDetail[];
+  /** Set when more items match after this page. */
+  nextOffset?: number;
+}
+
+/** Per item (by index): when its last attempt started and when it settled (NaN when not), and every step record kept. */
+export interface ItemTimings {
+  /** When the run was created (ms since the epoch). */
+  createdAt: number;
+  startedAt: Float64Array;
+  completedAt: Float64Array;
+  steps: StepTiming[];
 }
 
 export interface LoadedRun {
@@ -131,6 +191,8 @@ export interface RunSummary {
   record: RunRecord;
   state: StoredRunState;
   counts: ItemCountsRecord;
+  /** When its first item started (ms since the epoch). */
+  startedAt?: number;
 }
 
 export interface RunQuery {
@@ -138,7 +200,16 @@ export interface RunQuery {
   namespace?: string;
   statuses?: readonly Status[];
   flowId?: string;
+  flowName?: string;
+  flowLabel?: string;
+  /** Every key/value given must match. */
+  metadata?: Metadata;
   parentRunId?: string;
+  /** Runs without a parent only. */
+  rootsOnly?: boolean;
+  rerunOf?: string;
+  /** `newest` (default) or `oldest` first; a cursor continues in the order it was issued for. */
+  order?: 'newest' | 'oldest';
   /** ms since the epoch, exclusive */
   createdAfter?: number;
   /** ms since the epoch, exclusive */

@@ -60,6 +60,14 @@ function fakeApi() {
       record('runsCompare', params, caller);
       return { runs: params.runIds.map((id) => status(id)), summary: { items: 0, same: 0, different: 0, missing: 0 }, items: [] };
     },
+    async runsItems(params, caller) {
+      record('runsItems', params, caller);
+      return { items: [] };
+    },
+    async runsMetrics(params, caller) {
+      record('runsMetrics', params, caller);
+      return { runId: params.runId, itemsPerSec: 0, itemDurationMs: { p50: 0, p95: 0, p99: 0, max: 0 }, components: [] };
+    },
   };
   return { api, calls };
 }

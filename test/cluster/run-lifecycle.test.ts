@@ -1,84 +1,67 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallbackReceiver, expectedSignature } from '../support/callback-receiver.js';
-import { CLUSTER_WAIT_MS, RECORD_FLOW, startClusterBackends, startTestCluster, type ClusterBackends, type TestCluster } from '../support/cluster.js';
+import {
+  CLUSTER_WAIT_MS,
+  RECORD_FLOW,
+  startClusterBackends,
+  startTestCluster,
+  type ClusterBackends,
+  type TestCluster,
+} from '../support/cluster.js';
 import { postgresAvailable } from '../support/postgres.js';
-import { until } from '../support/wait-for.js';
 
 /**
- * Reruns and compares answer the same on every node, and a cluster delivers each completion callback once (docs/callbacks.md): every node looks at the
- * one outbox, and a due callback is claimed by one node under a lease (SKIP LOCKED). The outbox
- * row falls due in the transaction that finishes the run, whichever node completes its last chunk.
+ * The run lifecycle on a cluster (docs/cluster.md, docs/protocol.md): submits of one idempotency
+ * key racing on two nodes create one run (the unique index decides), and any node answers
+ * `runs/items`, `runs/metrics` and the metadata filters of a run whose items every node ran.
  */
 let backends: ClusterBackends | undefined;
 let cluster: TestCluster;
-let receiver: CallbackReceiver;
 beforeAll(async () => {
   if (!postgresAvailable()) return;
   backends = await startClusterBackends();
-  cluster = await startTestCluster(backends, { nodes: 3, settings: { chunkSize: 4 } });
-  // Slow answers keep each attempt under way while the other nodes look at the outbox.
-  receiver = await CallbackReceiver.start(() => 200, { answerAfterMs: 1500 });
+  cluster = await startTestCluster(backends, { nodes: 2, settings: { chunkSize: 4 } });
 }, 120_000);
 afterAll(async () => {
-  await receiver?.close();
   await cluster?.close();
   await backends?.close();
 });
 
-describe.skipIf(!postgresAvailable())('cluster: reruns and compares', () => {
-  it('reruns chosen items of a run on any node, with source indices every node answers, and compares them', async () => {
-    const [node1, node2, node3] = cluster.nodes;
-    const source = await node1.client.submit({ flow: RECORD_FLOW, inputs: Array.from({ length: 10 }, (_, i) => ({ i })) });
-    await cluster.waitForRun(node1, source.runId);
-    const rerun = await node2.client.run(source.runId).rerun({ items: [7, 2, 9] });
-    expect(rerun.submitted).toMatchObject({ rerunOf: source.runId, items: { total: 3 } });
-    expect(await cluster.waitForRun(node3, rerun.runId)).toMatchObject({ status: 'success', rerunOf: source.runId });
-    const results = await node3.client.run(rerun.runId).itemResults();
-    expect(results.map((r) => [r.itemIndex, r.sourceIndex, (r.result as { value: { item: number } }).value.item])).toEqual([
-      [0, 7, 7],
-      [1, 2, 2],
-      [2, 9, 9],
-    ]);
-    const compared = await node1.client.compare([source.runId, rerun.runId], { onlyDifferent: false });
-    expect(compared.summary.items).toBe(10);
-    expect(compared.summary.missing).toBe(7);
-    expect(compared.items.filter((i) => i.results[1] !== null).map((i) => i.key)).toEqual([2, 7, 9]);
-  }, 120_000);
-});
-
-describe.skipIf(!postgresAvailable())('cluster: completion callbacks', () => {
-  it('delivers the callback of every run exactly once, whichever nodes ran it and however many look at the outbox', async () => {
-    const runs = 24;
-    const handles = [];
-    for (let k = 0; k < runs; k++) {
-      const node = cluster.nodes[k % cluster.nodes.length];
-      // Some runs of no items: they finish as they are stored.
-      const inputs = Array.from({ length: k % 4 === 0 ? 0 : 6 }, (_, item) => ({ item }));
-      handles.push(await node.client.submit({ flow: RECORD_FLOW, inputs, callback: { url: receiver.url, secret: `s${k}` } }));
-    }
-    for (const handle of handles) await cluster.waitForRun(cluster.nodes[0], handle.runId);
-    await receiver.waitDelivered(runs, CLUSTER_WAIT_MS);
-
-    // Every node records the attempt it made: once each is recorded, no other attempt is under way.
-    const rows = await until(
-      async () => {
-        const r = await cluster.sql<{ run_id: string; attempts: number; delivered_at: number | null }>('SELECT run_id, attempts, delivered_at FROM callbacks');
-        return r.length === runs && r.every((row) => row.delivered_at !== null) ? r : undefined;
-      },
-      { what: 'every delivery recorded', timeoutMs: CLUSTER_WAIT_MS },
+describe.skipIf(!postgresAvailable())('run lifecycle on a cluster', () => {
+  it('creates one run for 20 concurrent submits of one key spread over two nodes', async () => {
+    const [node1, node2] = cluster.nodes;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        (n % 2 === 0 ? node1 : node2).client.submit({ flow: RECORD_FLOW, inputs: [{ item: n }], idempotencyKey: 'cluster-key', metadata: { batch: n } }),
+      ),
     );
-    expect(rows.every((row) => row.attempts === 1)).toBe(true);
-    const received = receiver.received;
-    expect(received).toHaveLength(runs);
-    expect(new Set(received.map((r) => r.json.run.runId))).toEqual(new Set(handles.map((h) => h.runId)));
-    expect(new Set(received.map((r) => r.headers['x-flowrun-delivery'])).size).toBe(runs);
-    for (const r of received) {
-      const k = handles.findIndex((h) => h.runId === r.json.run.runId);
-      expect(r.headers['x-flowrun-signature']).toBe(expectedSignature(`s${k}`, r.body));
-      expect(r.json.run.status).toBe('success');
+    const runIds = new Set(answers.map((a) => a.runId));
+    expect(runIds.size).toBe(1);
+    expect(answers.filter((a) => a.submitted?.deduplicated !== true)).toHaveLength(1);
+    const rows = await cluster.sql<{ run_id: string }>(`SELECT run_id FROM runs WHERE idempotency_key = 'cluster-key'`);
+    expect(rows.map((r) => r.run_id)).toEqual([...runIds]);
+    // Nothing of the submits that lost was stored: one run row, one item, chunks of that run only.
+    expect(await cluster.sql(`SELECT run_id FROM runs`)).toHaveLength(1);
+    expect(await cluster.sql(`SELECT run_id FROM chunks WHERE run_id <> $1`, [[...runIds][0]])).toEqual([]);
+  }, CLUSTER_WAIT_MS);
+
+  it('answers items, metrics and metadata filters of a run from any node', async () => {
+    const [node1, node2] = cluster.nodes;
+    const inputs = Array.from({ length: 24 }, (_, item) => ({ item }));
+    const run = await node1.client.submit({ flow: RECORD_FLOW, inputs, maxConcurrency: 8, metadata: { suite: 'lifecycle' }, recordSteps: true });
+    const done = await cluster.waitForRun(node2, run.runId);
+    expect(done.status).toBe('success');
+    expect(done.metadata).toEqual({ suite: 'lifecycle' });
+    expect(Date.parse(done.startedAt!)).toBeGreaterThanOrEqual(Date.parse(done.createdAt));
+    expect(done.durationMs).toBe(Date.parse(done.completedAt!) - Date.parse(done.createdAt));
+
+    const items = (await node2.client.run(run.runId).items({ limit: 1000, includeSteps: true })).items;
+    expect(items.map((i) => i.itemIndex)).toEqual(inputs.map((_, i) => i));
+    for (const item of items) {
+      expect(item.durationMs).toBe(Date.parse(item.completedAt!) - Date.parse(item.startedAt!));
+      expect(item.steps?.map((s) => [s.stepId, s.status])).toEqual([['record', 'success']]);
     }
-    // Any node shows the delivery state.
-    const status = await cluster.nodes[2].client.run(handles[1].runId).status();
-    expect(status.callback).toMatchObject({ url: receiver.url, attempts: 1, statusCode: 200 });
-  }, 180_000);
+    const metrics = await node2.client.run(run.runId).metrics();
+    expect(metrics.components).toMatchObject([{ component: '/rec/record', calls: 24, failures: 0, retries: 0 }]);
+    expect((await node2.client.list({ metadata: { suite: 'lifecycle' } })).runs.map((r) => r.runId)).toEqual([run.runId]);
+  }, CLUSTER_WAIT_MS);
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobsPut, ErrorCodes, NodesList, RunsCancel, RunsGet, RunsList, RunsRerun, RunsSubmit, WorkersList, type RunStatus } from '../../protocol/index.js';
+import { BlobsPut, ErrorCodes, NodesList, RunsCancel, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit, WorkersList, type RunStatus } from '../../protocol/index.js';
 import { connect, type FlowrunClient } from '../../src/client/index.js';
 import { flowrun } from '../support/cli.js';
 import { fixturePath, requireBuilt } from '../support/paths.js';
@@ -118,6 +118,11 @@ describe('isolation between namespaces', () => {
       expect(missing).toEqual({ code: ErrorCodes.NotFound, message: `Run not found: ${unknown}`, data: { runId: unknown } });
     }
     expect(await refusal(b.compare([bRun.runId, aRun.runId]))).toEqual({ code: ErrorCodes.NotFound, message: `Run not found: ${aRun.runId}`, data: { runId: aRun.runId } });
+    for (const method of [RunsItems, RunsMetrics]) {
+      expect(await refusal(b.sendRequest(method, { runId: aRun.runId }))).toEqual({ code: ErrorCodes.NotFound, message: `Run not found: ${aRun.runId}`, data: { runId: aRun.runId } });
+      expect(await refusal(b.sendRequest(method, { runId: unknown }))).toEqual({ code: ErrorCodes.NotFound, message: `Run not found: ${unknown}`, data: { runId: unknown } });
+    }
+    expect((await as('aViewer').sendRequest(RunsItems, { runId: aRun.runId })).items).toHaveLength(2);
     // Nothing changed: the run is still a's and still succeeded.
     expect((await as('aViewer').run(aRun.runId).status()).status).toBe('success');
   });
@@ -177,6 +182,17 @@ describe('isolation between namespaces', () => {
     } finally {
       await scoped.close();
     }
+  });
+
+  it('scopes idempotency keys to the namespace: the same key names one run per namespace', async () => {
+    const submit = (who: Who) => as(who).sendRequest(RunsSubmit, { flow: WORK_FLOW, inputs: [{ i: 1 }], idempotencyKey: 'nightly-2026-12-07' });
+    const a = await submit('aSubmitter');
+    const b = await submit('bSubmitter');
+    expect(b.runId).not.toBe(a.runId);
+    expect(b).not.toHaveProperty('deduplicated');
+    expect(b.idempotencyKey).toBe('nightly-2026-12-07');
+    const again = await submit('aSubmitter2');
+    expect(again).toMatchObject({ runId: a.runId, deduplicated: true, idempotencyKey: 'nightly-2026-12-07' });
   });
 
   it('puts a run submitted from inside a component in its parent’s namespace', async () => {
@@ -281,7 +297,10 @@ describe('audit', () => {
     const run = await as('bSubmitter').submit({ flow: WORK_FLOW, inputs: [{ i: 7 }] });
     await refusal(as('bSubmitter').sendRequest(RunsCancel, { runId: aRun.runId }));
     await as('aViewer').run(aRun.runId).status(); // a read: no audit line
-    const lines = await waitForAuditLines((all) => all.some((l) => l.method === 'runs/cancel' && l.tokenName === 'b-submitter'));
+    // Lines of earlier tests are there too: this test's are the submit of its run and a refused cancel after it.
+    const after = (lines: AuditLine[]) => lines.slice(lines.findIndex((l) => l.method === 'runs/submit' && l.runId === run.runId));
+    const cancelAfter = (lines: AuditLine[]) => after(lines).find((l) => l.method === 'runs/cancel' && l.tokenName === 'b-submitter');
+    const lines = await waitForAuditLines((all) => all.some((l) => l.runId === run.runId) && cancelAfter(all) !== undefined);
     expect(lines.find((l) => l.method === 'runs/submit' && l.runId === run.runId)).toMatchObject({
       audit: true,
       tokenName: 'b-submitter',
@@ -289,7 +308,7 @@ describe('audit', () => {
       outcome: 'ok',
       time: expect.any(Number),
     });
-    expect(lines.find((l) => l.method === 'runs/cancel' && l.tokenName === 'b-submitter')).toMatchObject({
+    expect(cancelAfter(lines)).toMatchObject({
       namespace: 'team-b',
       runId: aRun.runId,
       outcome: 'error',

@@ -4,6 +4,7 @@ import type { Status } from '../../protocol/index.js';
 import type { ItemCountsRecord, ItemUpdate, RunQuery, RunRecord, RunSummary, StateStore } from '../../src/statestore/index.js';
 import { ItemTransitions } from '../../src/statestore/item-transitions.js';
 import { describeLifecycleContract } from './lifecycle-contract.js';
+import { describeRerunCallbackContract } from './rerun-callback-contract.js';
 
 /** Applies transitions given as objects. */
 const recordItems = (store: StateStore, updates: readonly ItemUpdate[]): Promise<void> => store.recordItems(ItemTransitions.of(updates));
@@ -538,7 +539,7 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
       });
     });
 
-    describeLifecycleContract({
+    describeRerunCallbackContract({
       store: () => store,
       reopen: options.durable
         ? async () => {
@@ -547,5 +548,6 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
           }
         : undefined,
     });
+    describeLifecycleContract(createFixture);
   });
 }

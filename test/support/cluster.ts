@@ -152,6 +152,8 @@ export interface ClusterOptions {
   settings?: Partial<ClusterSettings>;
   /** FLOWRUN_LOG_LEVEL of the nodes; default `warn`. */
   logLevel?: string;
+  /** Plugins and routes added to the nodes' config (beside the recorder's). */
+  extra?: { plugins?: Record<string, unknown>; routes?: Record<string, unknown> };
 }
 
 export interface TestCluster {
@@ -198,7 +200,7 @@ export async function startTestCluster(backends: ClusterBackends, options: Clust
   await mkdir(join(callsDir, 'inflight'), { recursive: true });
   await mkdir(join(callsDir, 'servers'));
   const config = join(dir, 'flowrun.yaml');
-  await writeFile(config, clusterConfig(backends.s3, `${database}/`, databaseUrl, callsDir, settings));
+  await writeFile(config, clusterConfig(backends.s3, `${database}/`, databaseUrl, callsDir, settings, options.extra));
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const nodes: ClusterNode[] = [];
   const cluster = makeCluster({ nodes, databaseUrl, settings, pool, callsDir, dir });
@@ -216,12 +218,20 @@ export async function startTestCluster(backends: ClusterBackends, options: Clust
 }
 
 /** The one config every node reads: JSON, which is YAML too. */
-function clusterConfig(s3: S3rverFixture, prefix: string, databaseUrl: string, callsDir: string, settings: ClusterSettings): string {
+function clusterConfig(
+  s3: S3rverFixture,
+  prefix: string,
+  databaseUrl: string,
+  callsDir: string,
+  settings: ClusterSettings,
+  extra: ClusterOptions['extra'] = {},
+): string {
   return JSON.stringify({
     plugins: {
       rec: { type: 'stepflow', command: process.execPath, args: [fixturePath('cluster-recorder-server.mjs')], env: { FLOWRUN_TEST_CALLS_DIR: callsDir } },
+      ...extra.plugins,
     },
-    routes: { '/rec/{*component}': [{ plugin: 'rec' }] },
+    routes: { '/rec/{*component}': [{ plugin: 'rec' }], ...extra.routes },
     blobStore: { type: 's3', bucket: s3.bucket, prefix, endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true },
     stateStore: { type: 'postgres', url: databaseUrl },
     cluster: settings,

@@ -9,6 +9,7 @@ import type { Output } from '../output.js';
 import { REMOTE_HELP, REMOTE_OPTIONS, exitCodeOf, reportFailures, waitForRun, withRemote } from '../remote.js';
 import { RUN_INPUT_HELP, RUN_INPUT_OPTIONS, readRunRequest } from '../run-options.js';
 import { UsageError } from '../usage-error.js';
+import { parseMetaFlags } from './list.js';
 
 const USAGE = `flowrun submit --flow FILE [input] [options]
 
@@ -20,6 +21,11 @@ ${RUN_INPUT_HELP}
   --wait                  wait for the run to end, then print its final status (a progress bar
                           on stderr when it is a terminal); exit 1 if any item did not succeed.
                           Ctrl-C stops waiting and leaves the run going (exit 130)
+  --idempotency-key K     a second submit of K (within the server's idempotencyTtl) gets the
+                          first run back instead of a new one ("deduplicated": true)
+  --meta K=V              metadata of the run (repeatable); V reads as a number or true/false
+                          when it is one, else as a string
+  --record-steps          keep a step record of every item (flowrun items shows them)
 ${REMOTE_HELP}
 
 examples:
@@ -33,8 +39,13 @@ export async function submitCommand(argv: string[], out: Output): Promise<number
   if (values.flow === undefined) throw new UsageError(`--flow is required\nusage: flowrun submit --flow FILE [input] [options] (see flowrun submit --help)`);
   const flow = await loadFlowFile(values.flow, { onWarning: (w) => out.error(w) });
   const { batch: _batch, ...request } = await readRunRequest(values);
+  const lifecycle = {
+    ...(values['idempotency-key'] !== undefined && { idempotencyKey: values['idempotency-key'] }),
+    ...(values.meta !== undefined && { metadata: parseMetaFlags(values.meta) }),
+    ...(values['record-steps'] && { recordSteps: true }),
+  };
   return withRemote(values, async (client) => {
-    const handle = await client.submit({ flow: flow as Record<string, unknown>, ...request });
+    const handle = await client.submit({ flow: flow as Record<string, unknown>, ...request, ...lifecycle });
     out.error(`submitted run ${handle.runId} (${request.inputs.length} item(s))`);
     if (!values.wait) {
       out.line(JSON.stringify(handle.submitted));
@@ -70,4 +81,12 @@ export async function finishWaiting(client: FlowrunClient, status: RunStatus, ou
   return exitCodeOf(status);
 }
 
-const OPTIONS = { ...RUN_INPUT_OPTIONS, ...REMOTE_OPTIONS, wait: { type: 'boolean' }, ...HELP_OPTION } as const;
+const OPTIONS = {
+  ...RUN_INPUT_OPTIONS,
+  ...REMOTE_OPTIONS,
+  wait: { type: 'boolean' },
+  'idempotency-key': { type: 'string' },
+  meta: { type: 'string', multiple: true },
+  'record-steps': { type: 'boolean' },
+  ...HELP_OPTION,
+} as const;
