@@ -8,6 +8,15 @@ export interface Blob {
   blobType: BlobType;
 }
 
+/** A stored blob as retention sees it (docs/retention.md). */
+export interface StoredBlob {
+  blobId: string;
+  /** Size as stored. */
+  bytes: number;
+  /** When it was stored (ms since the epoch); a put of the same data again makes it new again. */
+  storedAt: number;
+}
+
 /**
  * Content-addressed, immutable JSON blobs (docs/protocol.md, "Blobs"). Ids are `sha256:` + 64 hex digits of the
  * SHA-256 of the value's RFC 8785 (JCS) canonical JSON. `put` is idempotent; readers never see a
@@ -20,6 +29,13 @@ export interface BlobStore {
   get(blobId: string): Promise<Blob | undefined>;
   /** True when a blob with this id is stored. */
   has(blobId: string): Promise<boolean>;
+  /** Every stored blob, in no particular order. */
+  list(): AsyncIterable<StoredBlob>;
+  /**
+   * Deletes a blob, only if it was stored before `storedBefore` (ms; default: whenever): a blob
+   * stored again since it was listed stays. True when it was deleted.
+   */
+  delete(blobId: string, storedBefore?: number): Promise<boolean>;
   /** Releases resources (connections, handles). */
   close(): Promise<void>;
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { closeSync, fsync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { blobIdHex, blobIdOfCanonicalJson, canonicalJson, normalizeBlobId } from './blob-id.js';
-import type { Blob, BlobStore, BlobType } from './blob-store.js';
+import type { Blob, BlobStore, BlobType, StoredBlob } from './blob-store.js';
 import { formatBlobRecord, parseBlobRecord } from './blob-record.js';
 import { WritesInFlight } from './writes-in-flight.js';
 
@@ -87,6 +87,34 @@ export class FilesystemBlobStore implements BlobStore {
     return id !== undefined && exists(this.fileOf(id));
   }
 
+  /** Blob files by their modification time: written, or stored again (see `#storeOnce`). */
+  async *list(): AsyncIterable<StoredBlob> {
+    for (const shard of await readdirOrNone(this.root)) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      for (const name of await readdirOrNone(join(this.root, shard))) {
+        // Temp files start with a dot; only finished blobs have a 62-digit name.
+        if (!/^[0-9a-f]{62}$/.test(name)) continue;
+        const info = await stat(join(this.root, shard, name)).catch(() => undefined);
+        if (info) yield { blobId: `sha256:${shard}${name}`, bytes: info.size, storedAt: info.mtimeMs };
+      }
+    }
+  }
+
+  async delete(blobId: string, storedBefore = Infinity): Promise<boolean> {
+    const id = normalizeBlobId(blobId);
+    if (id === undefined) return false;
+    const file = this.fileOf(id);
+    const info = await stat(file).catch(() => undefined);
+    if (!info || info.mtimeMs >= storedBefore) return false;
+    try {
+      await unlink(file);
+      return true;
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return false;
+      throw err;
+    }
+  }
+
   async close(): Promise<void> {}
 
   /** The file holding a blob, for a normalized (`sha256:…`) id. */
@@ -97,7 +125,8 @@ export class FilesystemBlobStore implements BlobStore {
 
   async #storeOnce(id: string, json: string, blobType: BlobType): Promise<void> {
     const file = this.fileOf(id);
-    if (exists(file)) return;
+    // Stored again: new again for retention, which deletes only blobs old by their mtime.
+    if (exists(file) && touched(file)) return;
     await this.#writeAtomically(file, formatBlobRecord(json, blobType));
   }
 
@@ -195,6 +224,28 @@ function exists(file: string): boolean {
   } catch {
     // Unreadable path (EACCES, ENOTDIR): as before, treated as absent; a write then reports the real error.
     return false;
+  }
+}
+
+/** Sets a blob file's mtime to now; false when it is gone (deleted meanwhile: write it again). */
+function touched(file: string): boolean {
+  try {
+    const now = new Date();
+    utimesSync(file, now, now);
+    return true;
+  } catch (err) {
+    // Another user's file (a shared store) keeps its time; it is there all the same.
+    return !isCode(err, 'ENOENT');
+  }
+}
+
+/** The names in a directory, none when it does not exist (a store nothing was put in yet). */
+async function readdirOrNone(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return [];
+    throw err;
   }
 }
 

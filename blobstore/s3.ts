@@ -1,14 +1,16 @@
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { blobIdHex, blobIdOfCanonicalJson, canonicalJson, normalizeBlobId } from './blob-id.js';
 import { formatBlobRecord, parseBlobRecord } from './blob-record.js';
-import type { Blob, BlobStore, BlobType } from './blob-store.js';
+import type { Blob, BlobStore, BlobType, StoredBlob } from './blob-store.js';
 import { BlobReadError } from './filesystem.js';
 import { WritesInFlight } from './writes-in-flight.js';
 
@@ -104,6 +106,44 @@ export class S3BlobStore implements BlobStore {
   async has(blobId: string): Promise<boolean> {
     const id = normalizeBlobId(blobId);
     return id !== undefined && this.#exists(id, this.keyOf(id));
+  }
+
+  /**
+   * The blob objects under the prefix (ListObjectsV2, a page of 1000 at a time), by LastModified.
+   * A put of a blob already there uploads nothing, so unlike the filesystem store's, an S3 blob is
+   * as old as its first upload (docs/retention.md).
+   */
+  async *list(): AsyncIterable<StoredBlob> {
+    const prefix = `${this.prefix}blobs/`;
+    let token: string | undefined;
+    do {
+      const page = await this.#client
+        .send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
+        .catch((err: unknown) => {
+          throw new S3BlobStoreError(`cannot list blobs at ${this.#location(prefix)}: ${this.#reason(err)}`, this.bucket, prefix, undefined, err);
+        });
+      for (const object of page.Contents ?? []) {
+        const match = /^([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(object.Key?.slice(prefix.length) ?? '');
+        if (match) yield { blobId: `sha256:${match[1]}${match[2]}`, bytes: object.Size ?? 0, storedAt: object.LastModified?.getTime() ?? 0 };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  /** HeadObject decides the age, then DeleteObject. */
+  async delete(blobId: string, storedBefore = Infinity): Promise<boolean> {
+    const id = normalizeBlobId(blobId);
+    if (id === undefined) return false;
+    const key = this.keyOf(id);
+    try {
+      const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      if ((head.LastModified?.getTime() ?? 0) >= storedBefore) return false;
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (err) {
+      if (isMissingKey(err)) return false;
+      throw new S3BlobStoreError(`cannot delete blob ${id} at ${this.#location(key)}: ${this.#reason(err)}`, this.bucket, key, id, err);
+    }
   }
 
   /** Throws a clear error when the bucket is missing or cannot be reached; a runtime calls it at startup. */

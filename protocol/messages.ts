@@ -99,6 +99,13 @@ export const CallbackTargetSchema = z.object({
 });
 export type CallbackTarget = z.output<typeof CallbackTargetSchema>;
 
+/** A run's defaults for its component calls, under each step's own `timeoutMs` (docs/precedence.md). */
+export const RunDefaultsSchema = z.strictObject({
+  timeoutMs: TimeoutMsSchema.optional(),
+  transportRetries: z.number().int().min(0).max(1000).optional(),
+});
+export type RunDefaults = z.output<typeof RunDefaultsSchema>;
+
 export const RunsSubmitParams = z
   .object({
     flowId: z.string().min(1).optional(),
@@ -112,6 +119,7 @@ export const RunsSubmitParams = z
     flowLabel: nullAsAbsent(z.string().optional()),
     observability: nullAsAbsent(ObservabilitySchema.optional()),
     callback: nullAsAbsent(CallbackTargetSchema.optional()),
+    defaults: nullAsAbsent(RunDefaultsSchema.optional()),
     idempotencyKey: nullAsAbsent(z.string().min(1).max(256).optional()),
     metadata: nullAsAbsent(MetadataSchema.optional()),
     recordSteps: nullAsAbsent(z.boolean().optional()),
@@ -252,6 +260,47 @@ export const RunsMetricsResult = z.object({
   ),
 });
 export type RunsMetricsResultType = z.output<typeof RunsMetricsResult>;
+
+/** `runs/delete`: a terminal run with its items, results, callback and child runs (docs/retention.md). */
+export const RunsDeleteParams = z.object({ runId: z.string().min(1) });
+export type RunsDeleteParamsType = z.output<typeof RunsDeleteParams>;
+export const RunsDeleteResult = z.object({
+  /** The run and its child runs, recursively: every run deleted. */
+  runIds: z.array(z.string()),
+  /** Items of those runs deleted. */
+  items: z.number().int().nonnegative(),
+});
+export type RunsDeleteResultType = z.output<typeof RunsDeleteResult>;
+
+/** Most run and blob ids one `runs/gc` answer lists (its counts are always exact). */
+export const MAX_GC_LISTED = 1000;
+
+/** `runs/gc`: the retention sweep, now (docs/retention.md). */
+export const RunsGcParams = z
+  .object({ dryRun: z.boolean().default(false) })
+  .nullish()
+  .transform((p) => p ?? { dryRun: false });
+export type RunsGcParamsType = z.output<typeof RunsGcParams>;
+export const RunsGcResult = z.object({
+  dryRun: z.boolean(),
+  runs: z.object({
+    /** Terminal runs finished before this (ISO 8601) were deleted; absent when `retention.runs` is not set. */
+    completedBefore: z.string().optional(),
+    count: z.number().int().nonnegative(),
+    items: z.number().int().nonnegative(),
+    /** The first `MAX_GC_LISTED` of them. */
+    runIds: z.array(z.string()),
+  }),
+  blobs: z.object({
+    /** Blobs stored before this (ISO 8601) and no kept run's flow were deleted; absent when `retention.blobs` is not set. */
+    storedBefore: z.string().optional(),
+    count: z.number().int().nonnegative(),
+    bytes: z.number().int().nonnegative(),
+    /** The first `MAX_GC_LISTED` of them. */
+    blobIds: z.array(z.string()),
+  }),
+});
+export type RunsGcResultType = z.output<typeof RunsGcResult>;
 
 /** `nodes/list`: the nodes of the cluster sharing this runtime's state store (docs/cluster.md). */
 export const NodesListParams = z

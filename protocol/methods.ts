@@ -65,6 +65,8 @@ export const RunsCancel = new RequestMethod('runs/cancel', M.RunsCancelParams, M
 export const RunsList = new RequestMethod('runs/list', M.RunsListParams, M.RunsListResult);
 export const RunsRerun = new RequestMethod('runs/rerun', M.RunsRerunParams, M.RunsRerunResult);
 export const RunsCompare = new RequestMethod('runs/compare', M.RunsCompareParams, M.RunsCompareResult);
+export const RunsDelete = new RequestMethod('runs/delete', M.RunsDeleteParams, M.RunsDeleteResult);
+export const RunsGc = new RequestMethod('runs/gc', M.RunsGcParams, M.RunsGcResult);
 export const RunsItems = new RequestMethod('runs/items', M.RunsItemsParams, M.RunsItemsResult);
 export const RunsMetrics = new RequestMethod('runs/metrics', M.RunsMetricsParams, M.RunsMetricsResult);
 export const NodesList = new RequestMethod('nodes/list', M.NodesListParams, M.NodesListResult);
@@ -80,7 +82,7 @@ export const CancelRequest = new NotificationMethod('$/cancelRequest', M.CancelR
 /** Every request method, for schema generation and method-not-found checks. */
 export const REQUEST_METHODS = [
   Initialize, ComponentsList, ComponentsInfo, ComponentsExecute,
-  BlobsPut, BlobsGet, RunsSubmit, RunsGet, RunsCancel, RunsList, RunsItems, RunsMetrics, RunsRerun, RunsCompare, NodesList,
+  BlobsPut, BlobsGet, RunsSubmit, RunsGet, RunsCancel, RunsList, RunsItems, RunsMetrics, RunsRerun, RunsCompare, RunsDelete, RunsGc, NodesList,
   WorkersList, WorkersRegister, WorkersDrain,
 ] as const;
 export const NOTIFICATION_METHODS = [Initialized, CancelRequest] as const;

@@ -168,6 +168,8 @@ export class Runtime {
       blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, callbacks: config.callbacks,
       idempotencyTtlMs: config.idempotencyTtlMs,
       canExecute: (compiled, createdAt) => canExecute?.(compiled, createdAt) ?? true,
+      retention: config.retention,
+      variables: config.variables,
     });
     const service = new RuntimeService(blobs, runs, {
       isRoutable: (component) => router.hasRouteFor(component),

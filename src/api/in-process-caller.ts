@@ -3,6 +3,8 @@ import {
   BlobsPut,
   RunsCancel,
   RunsCompare,
+  RunsDelete,
+  RunsGc,
   RunsGet,
   RunsItems,
   RunsList,
@@ -32,6 +34,8 @@ const HANDLERS = new Map<AnyMethod, Handler>([
   [RunsList, (api, params, caller) => api.runsList(params, caller)],
   [RunsRerun, (api, params, caller) => api.runsRerun(params, caller)],
   [RunsCompare, (api, params, caller) => api.runsCompare(params, caller)],
+  [RunsDelete, (api, params, caller) => api.runsDelete(params, caller)],
+  [RunsGc, (api, params, caller) => api.runsGc(params, caller)],
   [RunsItems, (api, params, caller) => api.runsItems(params, caller)],
   [RunsMetrics, (api, params, caller) => api.runsMetrics(params, caller)],
 ]);

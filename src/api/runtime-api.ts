@@ -33,6 +33,8 @@ export interface RuntimeApi {
   runsList(params: z.output<typeof M.RunsListParams>, caller: CallerContext): Promise<z.input<typeof M.RunsListResult>>;
   runsRerun(params: z.output<typeof M.RunsRerunParams>, caller: CallerContext): Promise<RunStatus>;
   runsCompare(params: z.output<typeof M.RunsCompareParams>, caller: CallerContext): Promise<z.input<typeof M.RunsCompareResult>>;
+  runsDelete(params: z.output<typeof M.RunsDeleteParams>, caller: CallerContext): Promise<z.input<typeof M.RunsDeleteResult>>;
+  runsGc(params: z.output<typeof M.RunsGcParams>, caller: CallerContext): Promise<z.input<typeof M.RunsGcResult>>;
   runsItems(params: z.output<typeof M.RunsItemsParams>, caller: CallerContext): Promise<z.input<typeof M.RunsItemsResult>>;
   runsMetrics(params: z.output<typeof M.RunsMetricsParams>, caller: CallerContext): Promise<z.input<typeof M.RunsMetricsResult>>;
 }

@@ -1,4 +1,4 @@
-import { BlobsGet, BlobsPut, RunsCancel, RunsCompare, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit, type ParamsOut, type RequestMethod, type ResultIn } from '../../protocol/index.js';
+import { BlobsGet, BlobsPut, RunsCancel, RunsCompare, RunsDelete, RunsGc, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit, type ParamsOut, type RequestMethod, type ResultIn } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
 import type { RequestContext, RpcPeer } from '../rpc/peer.js';
 import { accessOf, requireRole } from './access.js';
@@ -50,6 +50,8 @@ export function registerRuntimeHandlers(peer: RpcPeer, api: RuntimeApi, callerFo
   serve(RunsList, (params, c) => api.runsList(params, c));
   serve(RunsRerun, (params, c) => api.runsRerun(params, c));
   serve(RunsCompare, (params, c) => api.runsCompare(params, c));
+  serve(RunsDelete, (params, c) => api.runsDelete(params, c));
+  serve(RunsGc, (params, c) => api.runsGc(params, c));
   serve(RunsItems, (params, c) => api.runsItems(params, c));
   serve(RunsMetrics, (params, c) => api.runsMetrics(params, c));
 }

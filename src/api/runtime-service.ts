@@ -119,6 +119,14 @@ export class RuntimeService implements RuntimeApi {
     return this.runs.rerun(params, { isRoutable: this.isRoutable, submittedBy: caller.principal?.tokenName }, await this.accessOf(caller, 'runs/rerun'));
   }
 
+  async runsDelete(params: Parameters<RuntimeApi['runsDelete']>[0], caller: CallerContext = {}): ReturnType<RuntimeApi['runsDelete']> {
+    return this.runs.delete(params.runId, await this.accessOf(caller));
+  }
+
+  runsGc(params: Parameters<RuntimeApi['runsGc']>[0]): ReturnType<RuntimeApi['runsGc']> {
+    return this.runs.gc(params.dryRun);
+  }
+
   async runsCompare(params: Parameters<RuntimeApi['runsCompare']>[0], caller: CallerContext): ReturnType<RuntimeApi['runsCompare']> {
     return this.runs.compare(params, await this.accessOf(caller));
   }

@@ -5,6 +5,8 @@ import type { Diagnostic } from '../flow/validate.js';
 import { cancelCommand } from './commands/cancel.js';
 import { compareCommand } from './commands/compare.js';
 import { componentsCommand } from './commands/components.js';
+import { deleteCommand } from './commands/delete.js';
+import { gcCommand } from './commands/gc.js';
 import { getCommand } from './commands/get.js';
 import { itemsCommand } from './commands/items.js';
 import { listCommand } from './commands/list.js';
@@ -33,6 +35,8 @@ const COMMANDS: Record<string, (argv: string[], out: Output) => Promise<number>>
   items: itemsCommand,
   rerun: rerunCommand,
   compare: compareCommand,
+  delete: deleteCommand,
+  gc: gcCommand,
   nodes: nodesCommand,
   workers: workersCommand,
 };
@@ -53,6 +57,8 @@ commands:
   rerun       run items of a finished run again (the failed ones by default)
   compare     compare 2 to 4 runs item by item
   cancel      cancel a run on a served runtime
+  delete      delete a finished run (and its child runs) from a served runtime
+  gc          delete old runs and blobs now, as the config's retention: says
   list        list the runs of a served runtime
   nodes       list the nodes of a served runtime's cluster
   workers     list the workers connected to a served runtime

@@ -1,7 +1,7 @@
-import { ErrorCodes, RpcError, RunsCancel, RunsCompare, RunsGet, RunsItems, RunsMetrics, RunsRerun, RunsSubmit, type RequestMethod } from '../../protocol/index.js';
+import { ErrorCodes, RpcError, RunsCancel, RunsCompare, RunsDelete, RunsGet, RunsItems, RunsMetrics, RunsRerun, RunsSubmit, type RequestMethod } from '../../protocol/index.js';
 
 /** The methods whose -32011 names the run of their `runId`. */
-const RUN_METHODS: ReadonlySet<RequestMethod<any, any>> = new Set([RunsGet, RunsCancel, RunsItems, RunsMetrics]);
+const RUN_METHODS: ReadonlySet<RequestMethod<any, any>> = new Set([RunsGet, RunsCancel, RunsItems, RunsMetrics, RunsDelete]);
 
 /**
  * Errors a runtime answers, by what went wrong rather than by code (docs/client.md, "Errors").

@@ -4,6 +4,7 @@ import {
   BlobsGet,
   BlobsPut,
   RunsCompare,
+  RunsGc,
   RunsList,
   RunsSubmit,
   type BlobType,
@@ -143,6 +144,14 @@ export class FlowrunClient {
    */
   compare(runIds: readonly string[], params: CompareRunsParams = {}, options?: RequestOptions): Promise<CompareRunsResult> {
     return this.sendRequest(RunsCompare, { ...params, runIds: [...runIds] }, options);
+  }
+
+  /**
+   * Runs the retention sweep of the served runtime now (`runs/gc`): the runs and blobs it deleted,
+   * or with `dryRun` would delete, as the config's `retention:` says (docs/retention.md).
+   */
+  gc(params: ParamsIn<typeof RunsGc> = {}, options?: RequestOptions): Promise<ResultOut<typeof RunsGc>> {
+    return this.sendRequest(RunsGc, params, options);
   }
 
   /** Stores a blob and returns its id (`sha256:…`). A `flow` blob is validated first. */

@@ -1,5 +1,6 @@
 import {
   RunsCancel,
+  RunsDelete,
   RunsGet,
   RunsRerun,
   RunsItems,
@@ -130,6 +131,14 @@ export class RunHandle {
   async rerun(params: Omit<ParamsIn<typeof RunsRerun>, 'runId'> = {}, options: RequestOptions = {}): Promise<RunHandle> {
     const status = await this.request(RunsRerun, { ...params, runId: this.runId }, options);
     return new RunHandle(this.caller, status.runId, status);
+  }
+
+  /**
+   * Deletes this finished run with its items, results and child runs (`runs/delete`); a run not
+   * finished rejects with -32013, and the handle finds nothing afterwards.
+   */
+  delete(options: RequestOptions = {}): Promise<ResultOut<typeof RunsDelete>> {
+    return this.request(RunsDelete, { runId: this.runId }, options);
   }
 
   /** Cancels the run (and its children); finished results are kept. */

@@ -2,7 +2,7 @@ import type { Status } from '../../protocol/index.js';
 import type { ItemTransitions } from '../statestore/item-transitions.js';
 import { CALLBACK_DUE, insertRun, type PostgresStateStore } from '../statestore/postgres-state-store.js';
 import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from '../statestore/callback-outbox.js';
-import type { ItemPage, ItemQuery, ItemTimings, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from '../statestore/state-store.js';
+import type { DeleteRunOutcome, ExclusiveLock, ItemPage, ItemQuery, ItemTimings, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from '../statestore/state-store.js';
 import type { RunStatusCounts } from '../statestore/run-status-counts.js';
 import { FINISH_EMPTY_RUN, INSERT_CHUNKS, WORK_CHANNEL } from './chunks-sql.js';
 import { writeFenced } from './fenced-journal.js';
@@ -104,6 +104,28 @@ export class ClusterStateStore implements StateStore {
 
   listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
     return this.options.store.listRuns(query);
+  }
+
+  /** With its chunks' rows (docs/retention.md). */
+  deleteRun(runId: string, options?: { dryRun?: boolean }): Promise<DeleteRunOutcome> {
+    return this.options.store.deleteRun(runId, options);
+  }
+
+  hasRun(runId: string): Promise<boolean> {
+    return this.options.store.hasRun(runId);
+  }
+
+  expiredRuns(completedBefore: number, limit: number): Promise<string[]> {
+    return this.options.store.expiredRuns(completedBefore, limit);
+  }
+
+  flowUses(): Promise<Map<string, number>> {
+    return this.options.store.flowUses();
+  }
+
+  /** One node of the cluster at a time (a PostgreSQL advisory lock). */
+  exclusively<T>(lock: ExclusiveLock, work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+    return this.options.store.exclusively(lock, work);
   }
 
   countRunsByStatus(): Promise<RunStatusCounts> {

@@ -10,6 +10,8 @@ import { parseLimitsConfig, parseServeConfig } from './serve-config.js';
 import { parseClusterConfig } from './cluster-config.js';
 import { parseCallbacksConfig } from './callbacks-config.js';
 import { parseAuthConfig } from './auth-config.js';
+import { parseRetentionConfig } from './retention-config.js';
+import { parseDefaultsConfig, withCallDefaults } from './defaults-config.js';
 import { DurationSchema } from './duration.js';
 import type { BlobStoreConfig, BuiltinPluginConfig, FlowrunConfig, PluginConfig, RouteRule, StateStoreConfig, StepflowPluginConfig } from './types.js';
 
@@ -48,6 +50,9 @@ const TopLevelSchema = z.object({
   cluster: z.unknown().optional(),
   callbacks: z.unknown().optional(),
   auth: z.unknown().optional(),
+  retention: z.unknown().optional(),
+  defaults: z.unknown().optional(),
+  variables: z.record(z.string(), z.unknown()).optional(),
   idempotencyTtl: z.unknown().optional(),
 });
 
@@ -122,6 +127,9 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
   for (const [name, raw] of Object.entries(top.plugins)) {
     plugins[name] = parsePlugin(name, raw, workingDirectory, reader);
   }
+  // The config's `defaults:` fill what a plugin does not set (docs/precedence.md).
+  const defaults = parseDefaultsConfig(top.defaults, reader);
+  for (const name of Object.keys(plugins)) plugins[name] = withCallDefaults(plugins[name], top.plugins[name], defaults);
   const routes: Record<string, RouteRule[]> = {};
   for (const [pattern, raw] of Object.entries(top.routes)) {
     routes[pattern] = reader.parse(RulesSchema, raw, ['routes', pattern]).map(withoutUndefined);
@@ -141,6 +149,9 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
     ...optional('cluster', parseClusterConfig(top.cluster, reader)),
     ...optional('callbacks', parseCallbacksConfig(top.callbacks, reader)),
     ...optional('auth', parseAuthConfig(top.auth, reader)),
+    ...optional('retention', parseRetentionConfig(top.retention, reader)),
+    ...optional('defaults', defaults),
+    ...optional('variables', top.variables),
     ...optional('idempotencyTtlMs', top.idempotencyTtl === undefined ? undefined : reader.parse(DurationSchema, top.idempotencyTtl, ['idempotencyTtl'])),
   };
 }

@@ -33,6 +33,28 @@ export interface FlowrunConfig {
   callbacks?: CallbacksConfig;
   /** `idempotencyTtl:` in ms — how long an idempotency key names its run; absent: 24 h. */
   idempotencyTtlMs?: number;
+  /** Timeout and transport retries of component calls whose step, run and plugin do not set them (`defaults:`, docs/precedence.md). */
+  defaults?: CallDefaultsConfig;
+  /** Values of `$variable` when the run, the flow's variables schema and the expression give none (`variables:`, docs/precedence.md). */
+  variables?: Record<string, unknown>;
+  /** How long finished runs and unused blobs are kept (`retention:`, docs/retention.md); absent: forever. */
+  retention?: RetentionConfig;
+}
+
+/** `defaults:` — see docs/precedence.md. */
+export interface CallDefaultsConfig {
+  timeoutMs?: number;
+  transportRetries?: number;
+}
+
+/** `retention:` — see docs/retention.md. */
+export interface RetentionConfig {
+  /** Terminal runs whose completion is older than this are deleted (ms); absent: kept. */
+  runsMs?: number;
+  /** Blobs stored longer ago than this that no kept run uses as its flow are deleted (ms); absent: kept. */
+  blobsMs?: number;
+  /** How often `flowrun serve` sweeps (ms); default 1 h. */
+  sweepEveryMs: number;
 }
 
 /** `callbacks:` — see docs/callbacks.md for the defaults. */

@@ -45,6 +45,10 @@ export interface ItemExecutionOptions {
   flowId: string;
   /** Values for `$variable`; fall back to the variables schema defaults. */
   variables?: Record<string, unknown>;
+  /** The config's `variables:`, the last resort of `$variable`, after the expression's `default` (docs/precedence.md). */
+  configVariables?: Record<string, unknown>;
+  /** The run's per-call timeout, for steps without their own `timeoutMs` (docs/precedence.md). */
+  callTimeoutMs?: number;
   invoke: StepInvoker;
   /** Aborting settles the item at once as cancelled (-32800) and is passed on to in-flight calls. */
   signal?: AbortSignal;
@@ -283,7 +287,9 @@ class ItemExecution implements AbortWaiter, RunningItem {
     let value: unknown;
     if (vars !== undefined && hasOwn(vars, expr.name)) value = vars[expr.name];
     else if (this.flow.variableDefaults.has(expr.name)) value = this.flow.variableDefaults.get(expr.name);
-    else return expr.fallback ? this.evaluate(expr.fallback) : variableNotDefined(expr.name);
+    else if (expr.fallback) return this.evaluate(expr.fallback);
+    else if (this.options.configVariables !== undefined && hasOwn(this.options.configVariables, expr.name)) value = this.options.configVariables[expr.name];
+    else return variableNotDefined(expr.name);
     if (expr.rest.segments.length === 0) return { outcome: 'success', value };
     const selected = selectPath(value, expr.rest);
     if (selected !== NOT_FOUND) return { outcome: 'success', value: selected };
@@ -478,7 +484,7 @@ class ItemExecution implements AbortWaiter, RunningItem {
     if (attempt > this.attempts) this.attempts = attempt;
     try {
       return Promise.resolve(this.options.invoke({
-        stepId: step.id, component: step.component, input, attempt, signal: this.options.signal, scope, traceContext: this.traceContext, timeoutMs: step.timeoutMs,
+        stepId: step.id, component: step.component, input, attempt, signal: this.options.signal, scope, traceContext: this.traceContext, timeoutMs: step.timeoutMs ?? this.options.callTimeoutMs,
       }));
     } catch (err) {
       return Promise.reject(err);

@@ -362,6 +362,7 @@ export class ChunkRunner implements SharedWorkListener {
           items: new IndexRange(size),
           workers: workersFor(slots, size),
           variables: record.variables,
+          defaults: record.defaults,
           signal: chunk.abort.signal,
           indexOffset: lease.first,
         });

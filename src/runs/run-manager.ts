@@ -12,6 +12,9 @@ import {
   type RunsGetParamsType,
   type RunsCompareParamsType,
   type RunsCompareResultType,
+  type RunDefaults,
+  type RunsDeleteResultType,
+  type RunsGcResultType,
   type RunsItemsParamsType,
   type RunsItemsResultType,
   type RunsListParamsType,
@@ -52,6 +55,7 @@ import { DEFAULT_NAMESPACE, namespaceOf, requireVisible, runNotFound, scopedIdem
 
 /** Namespaces of parent runs remembered at most (see `RunManager.namespaceOfRun`). */
 const KNOWN_NAMESPACES = 10_000;
+import { RetentionSweep, type RetentionOptions } from './retention-sweep.js';
 import { itemDetailOf } from './item-details.js';
 import { runTimingMetrics } from './run-timing-metrics.js';
 
@@ -68,6 +72,8 @@ export interface RunManagerOptions {
   logger?: Logger;
   /** Retries of a step call after a transport failure (docs/component-servers.md), fixed or per component. Default 3. */
   transportRetries?: TransportRetries;
+  /** The config's `variables:`: values of `$variable` when the run, the flow and the expression give none (docs/precedence.md). */
+  variables?: Record<string, unknown>;
   /** Clock in ms since the epoch; injectable for tests. Default Date.now. */
   now?: () => number;
   /** Bounds on child-run depth and live runs (defaults in `run-limits.ts`). */
@@ -82,6 +88,8 @@ export interface RunManagerOptions {
   canExecute?: (compiled: CompiledFlow, createdAt: number) => boolean;
   /** How completion callbacks are delivered (docs/callbacks.md); `holder` names this process in the outbox (default a random id). */
   callbacks?: CallbackOptions & { holder?: string };
+  /** How long finished runs and unused blobs are kept (docs/retention.md). Default: forever. */
+  retention?: RetentionOptions;
   /** A submit whose idempotency key names a run created this long ago or less gets that run. Default 24 h. */
   idempotencyTtlMs?: number;
 }
@@ -117,6 +125,8 @@ export interface StartOptions {
   namespace?: string;
   /** The name of the token that submitted it. */
   submittedBy?: string;
+  /** Timeout and transport retries of its component calls, under each step's own (docs/precedence.md). */
+  defaults?: RunDefaults;
   idempotencyKey?: string;
   metadata?: Metadata;
   recordSteps?: boolean;
@@ -155,6 +165,7 @@ export class RunManager {
   private readonly allowHosts: readonly string[] | undefined;
   /** Namespaces of runs not in memory that child runs were submitted from (see `namespaceOfRun`). */
   private readonly namespaces = new Map<string, string>();
+  private readonly retention: RetentionSweep;
 
   constructor(options: RunManagerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -176,6 +187,7 @@ export class RunManager {
     this.scheduler = new RunScheduler({
       invoke: options.invoke,
       transportRetries: options.transportRetries ?? 3,
+      configVariables: options.variables,
       now,
       logger,
       // A journal far behind (the store unreachable) holds new items back until it catches up.
@@ -188,7 +200,7 @@ export class RunManager {
       logger,
       now,
       compile: async (flowId, overrides) => (await this.resolveFlow(undefined, flowId, overrides)).compiled,
-      execute: (run, compiled, inputs, maxConcurrency, variables) => this.execute(run, compiled, inputs, maxConcurrency, variables),
+      execute: (run, compiled, inputs, record) => this.execute(run, compiled, inputs, record),
     });
     this.shared = options.shared;
     if (this.shared) {
@@ -212,6 +224,19 @@ export class RunManager {
       now,
       options: options.callbacks,
     });
+    this.retention = new RetentionSweep({
+      store,
+      blobs: options.blobs,
+      forget: (runIds) => this.registry.forget(runIds),
+      logger,
+      now,
+      options: options.retention,
+    });
+  }
+
+  /** Starts the periodic retention sweep, when the options delete anything (`flowrun serve`, docs/retention.md). */
+  startRetention(): void {
+    this.retention.start();
   }
 
   /** On a cluster: starts claiming chunks of the shared runs (docs/cluster.md). */
@@ -245,6 +270,7 @@ export class RunManager {
       callback: params.callback,
       namespace,
       submittedBy: context.submittedBy,
+      defaults: params.defaults,
       idempotencyKey,
       metadata: params.metadata,
       recordSteps: params.recordSteps,
@@ -294,6 +320,7 @@ export class RunManager {
       sourceIndices: indices,
       namespace: namespaceOf(record),
       submittedBy: context.submittedBy,
+      defaults: record.defaults,
     });
     return run.state.snapshot();
   }
@@ -326,6 +353,31 @@ export class RunManager {
   }
 
   /**
+   * Deletes a terminal run with its items, results, callback and child runs (docs/protocol.md,
+   * `runs/delete`). Unknown run → -32011; the run or a child of it not terminal → -32013.
+   */
+  async delete(runId: string, access?: RunAccess): Promise<RunsDeleteResultType> {
+    const { state } = await this.lookup(runId, access);
+    if (!state.isTerminal) throw notDeletable(runId, runId, state.status);
+    // Its last transitions and finish are in the store before the store decides.
+    await this.writer.settled();
+    const outcome = await this.store.deleteRun(runId).catch((err: unknown) => {
+      throw asStoreError(err, `cannot delete run ${runId}`);
+    });
+    if (outcome.outcome === 'notFound') throw runNotFound(runId);
+    if (outcome.outcome === 'notTerminal') throw notDeletable(runId, outcome.runId, outcome.status);
+    this.registry.forget(outcome.runIds);
+    this.logger.info({ runId, runs: outcome.runIds.length, items: outcome.items }, 'run deleted');
+    return { runIds: outcome.runIds, items: outcome.items };
+  }
+
+  /** The retention sweep, now (`runs/gc`); with `dryRun`, only what it would delete. */
+  async gc(dryRun: boolean): Promise<RunsGcResultType> {
+    if (!dryRun && !this.writer.unreachable) await this.writer.settled();
+    return this.retention.sweep(dryRun);
+  }
+
+  /**
    * Starts a run of a compiled flow: the run is stored (with its inputs) before this resolves,
    * so an acknowledged run is never lost. With an idempotency key another run holds, nothing
    * starts: that run is returned, `deduplicated`.
@@ -349,6 +401,7 @@ export class RunManager {
       ...(options.callback && { callback: options.callback }),
       namespace,
       ...(options.submittedBy !== undefined && { submittedBy: options.submittedBy }),
+      ...(options.defaults && Object.keys(options.defaults).length > 0 && { defaults: options.defaults }),
       ...(options.idempotencyKey !== undefined && { idempotencyKey: options.idempotencyKey }),
       ...(options.metadata !== undefined && Object.keys(options.metadata).length > 0 && { metadata: options.metadata }),
       ...(options.recordSteps && { recordSteps: true }),
@@ -377,7 +430,7 @@ export class RunManager {
     // Its callback is due once the finish is written: deliver it then rather than at the next poll.
     if (record.callback) state.onTerminal(() => this.writer.after(async () => this.callbacks.wake()));
     this.logger.debug({ runId: record.runId, flowId, items: inputs.length, parentRunId: record.parentRunId, depth }, 'run submitted');
-    this.execute(run, compiled, inputs, record.maxConcurrency, record.variables);
+    this.execute(run, compiled, inputs, record);
     return { runId: record.runId, state };
   }
 
@@ -562,6 +615,7 @@ export class RunManager {
 
   /** Cancels every unfinished run (`flowrun run` at exit), and waits until the store has it all. */
   async cancelAll(): Promise<void> {
+    await this.retention.stop();
     // The runs of a cluster are its nodes' to finish: this node only hands its chunks back.
     if (this.shared) return this.suspend();
     this.recovery.stop();
@@ -576,6 +630,7 @@ export class RunManager {
    */
   async suspend(): Promise<void> {
     this.recovery.stop();
+    await this.retention.stop();
     this.chunks?.stop();
     await this.callbacks.stop();
     this.writer.stop();
@@ -607,14 +662,15 @@ export class RunManager {
   }
 
   /** Executes the items of a live run, all of them in order, `maxConcurrency` at a time. */
-  private execute(run: ActiveRun, compiled: CompiledFlow, inputs: readonly unknown[], maxConcurrency: number, variables: Record<string, unknown>): void {
+  private execute(run: ActiveRun, compiled: CompiledFlow, inputs: readonly unknown[], record: RunRecord): void {
     void this.scheduler.schedule({
       state: run.state,
       compiled,
       inputs,
       items: new IndexRange(inputs.length),
-      workers: workersFor(maxConcurrency, inputs.length),
-      variables,
+      workers: workersFor(record.maxConcurrency, inputs.length),
+      variables: record.variables,
+      defaults: record.defaults,
       signal: run.abort.signal,
       span: run.span,
     });
@@ -654,7 +710,9 @@ export class RunManager {
     const live = this.registry.live(runId);
     if (live) return { state: live.state, live };
     const recent = this.registry.recentlyFinished(runId);
-    if (recent) return { state: recent };
+    // On a cluster another node may have deleted it since (runs/delete, retention).
+    if (recent && this.shared && !(await this.storedRun(runId))) this.registry.forget([runId]);
+    else if (recent) return { state: recent };
     const loaded = await this.store.loadRun(runId).catch((err: unknown) => {
       throw asStoreError(err, `cannot load run ${runId}`);
     });
@@ -663,6 +721,13 @@ export class RunManager {
     const state = restoreState(loaded, { keepRunning: this.shared !== undefined });
     if (state.isTerminal) this.registry.remember(state);
     return { state };
+  }
+
+  /** Whether the store still holds the run. */
+  private storedRun(runId: string): Promise<boolean> {
+    return this.store.hasRun(runId).catch((err: unknown) => {
+      throw asStoreError(err, `cannot load run ${runId}`);
+    });
   }
 
   private async resolveFlow(
@@ -674,4 +739,10 @@ export class RunManager {
     if (!overrides || Object.keys(overrides).length === 0) return resolved;
     return { flowId: resolved.flowId, compiled: compileOrInvalid(applyOverrides(resolved.compiled.flow, overrides), 'overrides') };
   }
+}
+
+/** -32013 for a run that cannot be deleted because it (or `blocking`, a child of it) is not terminal. */
+function notDeletable(runId: string, blocking: string, status: string): RpcError {
+  const which = blocking === runId ? `Run ${runId} is ${status}` : `Run ${runId} has a child run ${blocking} that is ${status}`;
+  return new RpcError(ErrorCodes.Conflict, `${which}: only a finished run can be deleted`, { runId: blocking, status });
 }

@@ -2,7 +2,7 @@ import { ErrorCodes, RpcError, type FlowResult, type Overrides } from '../../pro
 import type { CompiledFlow } from '../flow/compile.js';
 import { yieldToEventLoop } from '../event-loop.js';
 import type { Logger } from '../log.js';
-import type { LoadedRun, StateStore } from '../statestore/state-store.js';
+import type { LoadedRun, RunRecord, StateStore } from '../statestore/state-store.js';
 import type { ActiveRun, RunRegistry } from './run-registry.js';
 import { RunState } from './run-state.js';
 import { cancelStaleChildren } from './stale-children.js';
@@ -15,7 +15,7 @@ export interface RunRecoveryOptions {
   /** The compiled flow of a stored run, with its overrides applied. */
   compile: (flowId: string, overrides: Overrides | undefined) => Promise<CompiledFlow>;
   /** Starts executing what is left of a resumed run. */
-  execute: (run: ActiveRun, compiled: CompiledFlow, inputs: readonly unknown[], maxConcurrency: number, variables: Record<string, unknown>) => void;
+  execute: (run: ActiveRun, compiled: CompiledFlow, inputs: readonly unknown[], record: RunRecord) => void;
 }
 
 /**
@@ -121,7 +121,7 @@ export class RunRecovery {
       return;
     }
     this.options.logger.debug({ runId: record.runId, items: record.total, remaining: run.state.counts.pending }, 'resuming run');
-    this.options.execute(run, compiled, inputs, record.maxConcurrency, record.variables);
+    this.options.execute(run, compiled, inputs, record);
   }
 }
 

@@ -187,6 +187,14 @@ export class RunRegistry {
     for (const run of this.runs.values()) run.abort.abort();
   }
 
+  /** Drops deleted runs (finished, so no longer executing) from memory: they are not found any more. */
+  forget(runIds: readonly string[]): void {
+    for (const runId of runIds) {
+      this.recent.delete(runId);
+      if (this.runs.get(runId)?.state.isTerminal) this.runs.delete(runId);
+    }
+  }
+
   /** Keeps a finished run among the recent ones, as the most recently used. */
   remember(state: RunState): void {
     this.recent.delete(state.runId);

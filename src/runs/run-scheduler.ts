@@ -1,5 +1,5 @@
 import type { Span } from '@opentelemetry/api';
-import { ErrorCodes, type FlowResult, type StepTiming } from '../../protocol/index.js';
+import { ErrorCodes, type FlowResult, type RunDefaults, type StepTiming } from '../../protocol/index.js';
 import type { CompiledFlow } from '../flow/compile.js';
 import {
   startItem, type ItemExecutionOptions, type ItemOutcome, type ItemSink, type RunningItem, type StepInvoker, type TransportRetries,
@@ -60,6 +60,8 @@ export interface ScheduledRun {
   items: ItemSource;
   workers: number;
   variables: Record<string, unknown>;
+  /** The run's defaults for its component calls, under each step's own (docs/precedence.md). */
+  defaults?: RunDefaults;
   /** Aborts every running item of the run (its cancel); no item starts after. */
   signal: AbortSignal;
   /** The run's span when tracing records: each item gets a child span. */
@@ -69,6 +71,8 @@ export interface ScheduledRun {
 export interface RunSchedulerOptions {
   invoke: StepInvoker;
   transportRetries: TransportRetries;
+  /** The config's `variables:`: values of `$variable` when nothing else gives one (docs/precedence.md). */
+  configVariables?: Record<string, unknown>;
   now: () => number;
   logger: Logger;
   /** A promise while the journal is too far behind to take more items, else undefined. */
@@ -148,13 +152,17 @@ class RunWorkers implements ItemSink {
 
   constructor(private readonly scheduler: RunScheduler, private readonly run: ScheduledRun) {
     const { runId, flowId } = run.state.identity;
-    const { invoke, transportRetries, now, callCounts } = scheduler.options;
+    const { invoke, now, callCounts, configVariables } = scheduler.options;
+    // The run's defaults win over the plugin's and the config's (docs/precedence.md).
+    const transportRetries = run.defaults?.transportRetries ?? scheduler.options.transportRetries;
+    const callTimeoutMs = run.defaults?.timeoutMs;
     this.now = now;
     this.offset = run.indexOffset ?? 0;
     this.aborted = run.signal.aborted;
     this.spans = run.span ? new Map() : undefined;
     this.itemOptions = {
       runId, itemIndex: 0, flowId, variables: run.variables, invoke, signal: run.signal, transportRetries, firstAttempt: 1, traceContext: undefined, callCounts,
+      callTimeoutMs, configVariables,
       // Step records of every item, not only of failed ones (docs/protocol.md, `runs/items`).
       recordSteps: run.state.identity.recordSteps === true,
     };

@@ -4,6 +4,7 @@ import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackSt
 import { ITEM_STATUS_BY_CODE } from './item-status.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type {
+  DeleteRunOutcome,
   ItemCountsRecord,
   ItemPage,
   ItemQuery,
@@ -126,7 +127,8 @@ interface MemoryCallback {
 /** Keeps runs in process memory: the default for `flowrun run`; nothing survives the process. */
 export class MemoryStateStore implements StateStore {
   private readonly runs = new Map<string, MemoryRun>();
-  private readonly order: MemoryRun[] = [];
+  /** Runs by creation; a deleted run leaves a hole, so list cursors (positions) stay valid. */
+  private readonly order: Array<MemoryRun | undefined> = [];
   private readonly callbacks = new Map<string, MemoryCallback>();
   /** `namespace \n blobId` of every blob put or used in a namespace. */
   private readonly blobNamespaces = new Set<string>();
@@ -270,7 +272,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   async unfinishedRuns(): Promise<string[]> {
-    return this.order.filter((r) => r.state.completedAt === undefined).map((r) => r.record.runId);
+    return this.order.filter((r) => r !== undefined && r.state.completedAt === undefined).map((r) => r!.record.runId);
   }
 
   async listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
@@ -281,7 +283,9 @@ export class MemoryStateStore implements StateStore {
     let i = cursor ?? (step < 0 ? this.order.length - 1 : 0);
     const runs: RunSummary[] = [];
     for (; i >= 0 && i < this.order.length && runs.length < query.limit; i += step) {
-      const { record, state, items } = this.order[i];
+      const run = this.order[i];
+      if (run === undefined) continue;
+      const { record, state, items } = run;
       if (!matches(record, query)) continue;
       const counts = items.counts();
       const status = deriveRunStatus(state, counts);
@@ -306,8 +310,59 @@ export class MemoryStateStore implements StateStore {
 
   async countRunsByStatus(): Promise<RunStatusCounts> {
     const counts = emptyRunStatusCounts();
-    for (const { state, items } of this.order) counts[deriveRunStatus(state, items.counts())]++;
+    for (const run of this.order) if (run) counts[deriveRunStatus(run.state, run.items.counts())]++;
     return counts;
+  }
+
+  async deleteRun(runId: string, options: { dryRun?: boolean } = {}): Promise<DeleteRunOutcome> {
+    const root = this.runs.get(runId);
+    if (!root) return { outcome: 'notFound' };
+    const tree = this.treeOf(root);
+    const unfinished = tree.find((run) => run.state.completedAt === undefined);
+    if (unfinished) {
+      return { outcome: 'notTerminal', runId: unfinished.record.runId, status: deriveRunStatus(unfinished.state, unfinished.items.counts()) };
+    }
+    if (!options.dryRun) {
+      for (const run of tree) {
+        this.runs.delete(run.record.runId);
+        this.callbacks.delete(run.record.runId);
+        this.order[run.seq] = undefined;
+      }
+    }
+    const runIds = tree.map((run) => run.record.runId);
+    const flowIds = tree.map((run) => run.record.flowId);
+    return { outcome: 'deleted', runIds, flowIds, items: tree.reduce((n, run) => n + run.items.total, 0) };
+  }
+
+  async hasRun(runId: string): Promise<boolean> {
+    return this.runs.has(runId);
+  }
+
+  async expiredRuns(completedBefore: number, limit: number): Promise<string[]> {
+    return this.order
+      .filter((run): run is MemoryRun => run?.state.completedAt !== undefined && run.state.completedAt < completedBefore)
+      .filter((run) => run.record.parentRunId === undefined || !this.runs.has(run.record.parentRunId))
+      .sort((a, b) => a.state.completedAt! - b.state.completedAt!)
+      .slice(0, limit)
+      .map((run) => run.record.runId);
+  }
+
+  async flowUses(): Promise<Map<string, number>> {
+    const uses = new Map<string, number>();
+    for (const { record } of this.runs.values()) uses.set(record.flowId, (uses.get(record.flowId) ?? 0) + 1);
+    return uses;
+  }
+
+  /** A run and its children, recursively: the run first. */
+  private treeOf(root: MemoryRun): MemoryRun[] {
+    const children = new Map<string, MemoryRun[]>();
+    for (const run of this.runs.values()) {
+      const parent = run.record.parentRunId;
+      if (parent !== undefined) children.set(parent, [...(children.get(parent) ?? []), run]);
+    }
+    const tree = [root];
+    for (let k = 0; k < tree.length; k++) tree.push(...(children.get(tree[k].record.runId) ?? []));
+    return tree;
   }
 }
 

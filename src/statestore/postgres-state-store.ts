@@ -16,7 +16,8 @@ import type { CallbackAttempt, CallbackClaim, CallbackDelivery, CallbackRow, Sto
 import type { ItemDetailRow, ItemRow, RunRow, StatusCountRow, TimingRow } from './sql-rows.js';
 import { COUNT_RUNS_BY_STATUS_SQL, runStatusCountsOf, type RunStatusCounts } from './run-status-counts.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
-import type { ItemPage, ItemQuery, ItemTimings, ItemUpdate, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
+import type { DeleteRunOutcome, ExclusiveLock, ItemPage, ItemQuery, ItemTimings, ItemUpdate, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
+import { FLOW_USES_SQL, RUN_ROW_TABLES, deletionOf, expiredRunsSql, runTreeSql, type RunTreeRow } from './run-deletion-sql.js';
 import { isStoreClosed, isStoreUnavailable } from './store-unavailable.js';
 
 export interface PostgresStateStoreOptions {
@@ -315,6 +316,66 @@ export class PostgresStateStore implements StateStore {
     return this.transaction('BEGIN', work);
   }
 
+  /**
+   * One transaction in the journal's order. The tree's chunks and runs are locked first (chunks
+   * before runs, as every transaction here takes them), so a run finishing on another node is
+   * waited for and then read as it is: only a run finished when the lock is held is deleted.
+   */
+  deleteRun(runId: string, options: { dryRun?: boolean } = {}): Promise<DeleteRunOutcome> {
+    return this.write(async (client) => {
+      const tree = (await client.query<RunTreeRow>(runTreeSql('$1'), [runId])).rows;
+      if (tree.length === 0) return { outcome: 'notFound' };
+      const ids = tree.map((row) => row.run_id);
+      await client.query('SELECT 1 FROM chunks WHERE run_id = ANY($1::text[]) ORDER BY run_id, chunk_index FOR UPDATE', [ids]);
+      await client.query('SELECT 1 FROM runs WHERE run_id = ANY($1::text[]) ORDER BY seq FOR UPDATE', [ids]);
+      const outcome = deletionOf((await client.query<RunTreeRow>(runTreeSql('$1'), [runId])).rows);
+      if (outcome.outcome !== 'deleted' || options.dryRun) return outcome;
+      // The run rows last: a run is never seen without its items.
+      for (const table of [...RUN_ROW_TABLES, 'chunks', 'runs']) await client.query(`DELETE FROM ${table} WHERE run_id = ANY($1::text[])`, [outcome.runIds]);
+      return outcome;
+    });
+  }
+
+  async hasRun(runId: string): Promise<boolean> {
+    await this.writes;
+    const { rows } = await this.retryingRead(() => this.pool.query('SELECT 1 FROM runs WHERE run_id = $1', [runId]));
+    return rows.length > 0;
+  }
+
+  async expiredRuns(completedBefore: number, limit: number): Promise<string[]> {
+    await this.writes;
+    const { rows } = await this.pool.query<{ run_id: string }>(expiredRunsSql('$1', '$2'), [completedBefore, limit]);
+    return rows.map((row) => row.run_id);
+  }
+
+  async flowUses(): Promise<Map<string, number>> {
+    await this.writes;
+    const { rows } = await this.pool.query<{ flow_id: string; n: number }>(FLOW_USES_SQL);
+    return new Map(rows.map((row) => [row.flow_id, row.n]));
+  }
+
+  /** Holds a session advisory lock on a connection of its own while `work` runs; another holder means `{ran: false}`. */
+  async exclusively<T>(lock: ExclusiveLock, work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+    if (this.closing) throw new Error('postgres state store is closed');
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
+    try {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [EXCLUSIVE_LOCK_KEYS[lock]]);
+      if (!rows[0].locked) return { ran: false };
+      try {
+        return { ran: true, value: await work() };
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [EXCLUSIVE_LOCK_KEYS[lock]]).catch((err: Error) => (broken = err));
+      }
+    } finally {
+      client.removeListener('error', onError);
+      // A connection that lost its lock's session is discarded, and the lock with it.
+      client.release(broken);
+    }
+  }
+
   /** Runs `work` in a transaction after every write called before it. */
   private write<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(new Error('postgres state store is closed'));
@@ -365,6 +426,9 @@ export class PostgresStateStore implements StateStore {
   }
 }
 
+/** Keys of the advisory locks of `exclusively` (the schema's is 0x666c6f77). */
+const EXCLUSIVE_LOCK_KEYS: Record<ExclusiveLock, number> = { retention: 0x666c6f78 };
+
 /** Marks a finished run's callback due (`$1` run id, `$2` when it finished), in the transaction that finishes the run. */
 export const CALLBACK_DUE = `UPDATE callbacks SET due_since = $2, next_attempt_at = $2 WHERE run_id = $1 AND due_since IS NULL`;
 
@@ -392,8 +456,8 @@ const RECORD_CALLBACK_ATTEMPT = `
 export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: readonly unknown[]): Promise<string | undefined> {
   const inserted = await client.query(
     `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides,
-       idempotency_key, metadata, record_steps, rerun_of, namespace, submitted_by, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'running')
+       idempotency_key, metadata, record_steps, rerun_of, defaults, namespace, submitted_by, status)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 'running')
      ON CONFLICT (idempotency_key) DO NOTHING`,
     [
       run.runId,
@@ -411,6 +475,7 @@ export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: r
       run.metadata === undefined ? null : jsonText(run.metadata),
       run.recordSteps === true,
       run.rerunOf ?? null,
+      run.defaults === undefined ? null : jsonText(run.defaults),
       run.namespace ?? 'default',
       run.submittedBy ?? null,
     ],

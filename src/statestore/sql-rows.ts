@@ -1,4 +1,4 @@
-import type { CallbackTarget, FlowResult, Metadata, Overrides, Status } from '../../protocol/index.js';
+import type { CallbackTarget, FlowResult, Metadata, Overrides, RunDefaults, Status } from '../../protocol/index.js';
 import type { ItemCountsRecord, ItemTimings, RunRecord, StepTiming, StoredItem, StoredItemDetail, StoredRunState } from './state-store.js';
 
 /** A row of the `runs` table as both SQL backends return it (JSON columns as text, numbers as numbers). */
@@ -26,6 +26,7 @@ export interface RunRow {
   rerun_of: string | null;
   namespace: string;
   submitted_by: string | null;
+  defaults: string | null;
 }
 
 /** A row of the `items` table without its input. */
@@ -57,7 +58,7 @@ export interface StatusCountRow {
 
 /** The columns of `runs` in SELECT order, shared by both backends so rows map the same way. */
 export const RUN_COLUMNS =
-  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested, idempotency_key, metadata, record_steps, rerun_of, namespace, submitted_by';
+  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested, idempotency_key, metadata, record_steps, rerun_of, defaults, namespace, submitted_by';
 
 /** The columns of `items` that make a StoredItem. */
 export const ITEM_COLUMNS = 'item_index, status, attempts, result, completed_at, completion_seq, started_at, source_index';
@@ -92,6 +93,7 @@ export function recordOfRow(row: RunRow): RunRecord {
   // `default` is what an absent namespace means: records without one read back as written.
   if (row.namespace !== 'default') record.namespace = row.namespace;
   if (row.submitted_by !== null) record.submittedBy = row.submitted_by;
+  if (row.defaults !== null) record.defaults = JSON.parse(row.defaults) as RunDefaults;
   return record;
 }
 

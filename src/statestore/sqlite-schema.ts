@@ -81,6 +81,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX callbacks_due ON callbacks (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
   `,
+  // Retention finds terminal runs by when they finished (docs/retention.md).
+  `CREATE INDEX runs_by_completion ON runs (completed_at) WHERE completed_at IS NOT NULL;`,
+  // A run's defaults for its component calls (docs/precedence.md).
+  `ALTER TABLE runs ADD COLUMN defaults TEXT;`,
   // Namespaces (docs/security.md): every run belongs to one; runs of earlier versions to `default`.
   // submitted_by names the token that submitted the run (a submitter may cancel only its own);
   // blob_namespaces the namespaces each shared, content-addressed blob was put or used in.

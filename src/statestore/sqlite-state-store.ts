@@ -18,7 +18,8 @@ import { COUNT_RUNS_BY_STATUS_SQL, runStatusCountsOf, type RunStatusCounts } fro
 import { lockStateFile, type ProcessLock } from './sqlite-process-lock.js';
 import { ITEM_STATUS_BY_CODE } from './item-status.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
-import type { ItemPage, ItemQuery, ItemTimings, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
+import type { DeleteRunOutcome, ItemPage, ItemQuery, ItemTimings, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
+import { FLOW_USES_SQL, RUN_ROW_TABLES, deletionOf, expiredRunsSql, runTreeSql, type RunTreeRow } from './run-deletion-sql.js';
 
 /**
  * Rows per multi-row INSERT of a run's inputs: one statement of many rows costs less than as many
@@ -259,6 +260,32 @@ export class SqliteStateStore implements StateStore {
   async blobInNamespace(blobId: string, namespace: string): Promise<boolean> {
     return this.statements.blobInNamespace.get(blobId, namespace) !== undefined;
   }
+
+  /** One immediate transaction: the run cannot turn unfinished or gain a child while it is deleted. */
+  async deleteRun(runId: string, options: { dryRun?: boolean } = {}): Promise<DeleteRunOutcome> {
+    const { selectRunTree, deleteRunRows } = this.statements;
+    return this.db.transaction(() => {
+      const outcome = deletionOf(selectRunTree.all(runId) as RunTreeRow[]);
+      if (outcome.outcome === 'deleted' && !options.dryRun) {
+        const ids = JSON.stringify(outcome.runIds);
+        for (const statement of deleteRunRows) statement.run(ids);
+      }
+      return outcome;
+    }).immediate();
+  }
+
+  async hasRun(runId: string): Promise<boolean> {
+    return this.statements.selectRunExists.get(runId) !== undefined;
+  }
+
+  async expiredRuns(completedBefore: number, limit: number): Promise<string[]> {
+    return this.statements.selectExpiredRuns.all(completedBefore, limit) as string[];
+  }
+
+  async flowUses(): Promise<Map<string, number>> {
+    const rows = this.statements.selectFlowUses.all() as { flow_id: string; n: number }[];
+    return new Map(rows.map((row) => [row.flow_id, row.n]));
+  }
 }
 
 /** The named parameters of `insertCallback`. */
@@ -304,6 +331,7 @@ function runRow(run: RunRecord) {
     rerun_of: run.rerunOf ?? null,
     namespace: run.namespace ?? 'default',
     submitted_by: run.submittedBy ?? null,
+    defaults: run.defaults === undefined ? null : jsonText(run.defaults),
   };
 }
 
@@ -316,13 +344,19 @@ function prepareStatements(db: Database.Database) {
   return {
     insertRun: db.prepare(
       `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides,
-         idempotency_key, metadata, record_steps, rerun_of, namespace, submitted_by, status)
+         idempotency_key, metadata, record_steps, rerun_of, defaults, namespace, submitted_by, status)
        VALUES (@run_id, @flow_id, @flow_name, @flow_label, @parent_run_id, @parent_item_index, @created_at, @total, @max_concurrency, @variables, @overrides,
-         @idempotency_key, @metadata, @record_steps, @rerun_of, @namespace, @submitted_by, 'running')`,
+         @idempotency_key, @metadata, @record_steps, @rerun_of, @defaults, @namespace, @submitted_by, 'running')`,
     ),
     setSourceIndex: db.prepare(`UPDATE items SET source_index = ? WHERE run_id = ? AND item_index = ?`),
     selectSomeInputs: db.prepare(`SELECT item_index, input FROM items WHERE run_id = ? AND item_index IN (SELECT value FROM json_each(?))`),
     ...prepareCallbackStatements(db),
+    selectRunTree: db.prepare(runTreeSql('?')),
+    selectRunExists: db.prepare('SELECT 1 FROM runs WHERE run_id = ?'),
+    // The run rows last: a run is never seen without its items.
+    deleteRunRows: [...RUN_ROW_TABLES, 'runs'].map((table) => db.prepare(`DELETE FROM ${table} WHERE run_id IN (SELECT value FROM json_each(?))`)),
+    selectExpiredRuns: db.prepare(expiredRunsSql('?', '?')).pluck(),
+    selectFlowUses: db.prepare(FLOW_USES_SQL),
     deleteItems: db.prepare(`DELETE FROM items WHERE run_id = ?`),
     insertItem: db.prepare(`INSERT INTO items (run_id, item_index, status, attempts, input) VALUES (?, ?, 'pending', 0, ?)`),
     insertItems: db.prepare(

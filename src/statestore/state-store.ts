@@ -1,4 +1,4 @@
-import type { CallbackTarget, FlowResult, Metadata, Overrides, Status, StepTiming } from '../../protocol/index.js';
+import type { CallbackTarget, FlowResult, Metadata, Overrides, RunDefaults, Status, StepTiming } from '../../protocol/index.js';
 import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from './callback-outbox.js';
 import type { ItemTransitions } from './item-transitions.js';
 import type { RunStatusCounts } from './run-status-counts.js';
@@ -55,6 +55,24 @@ export interface StateStore {
   claimCallbacks(claim: CallbackClaim): Promise<CallbackDelivery[]>;
   /** Records one delivery attempt of a run's callback and releases its lease. */
   recordCallbackAttempt(runId: string, attempt: CallbackAttempt): Promise<void>;
+  /**
+   * Deletes a terminal run with its items, callback and child runs, recursively, in one
+   * transaction (docs/retention.md); with `dryRun`, only says what that would delete. Refused
+   * (nothing deleted) when the run or one of its children is not terminal.
+   */
+  deleteRun(runId: string, options?: { dryRun?: boolean }): Promise<DeleteRunOutcome>;
+  /** Whether the run is stored (not deleted): what a cluster node checks before answering from its memory. */
+  hasRun(runId: string): Promise<boolean>;
+  /** Terminal runs finished before `completedBefore` (ms) and not children of a stored run, oldest first, at most `limit`. */
+  expiredRuns(completedBefore: number, limit: number): Promise<string[]>;
+  /** How many stored runs run each flow, by flow id (what retention must keep of the blob store). */
+  flowUses(): Promise<Map<string, number>>;
+  /**
+   * Runs `work` unless another process sharing this store runs work under the same lock right now
+   * (then `{ran: false}`): what one node of a cluster does at a time, like the retention sweep.
+   * Stores of one process leave it out.
+   */
+  exclusively?<T>(lock: ExclusiveLock, work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
   /** How many runs have each status, derived as `listRuns` derives it (for `GET /metrics`). */
   countRunsByStatus(): Promise<RunStatusCounts>;
   /** Records that a blob was put or used in a namespace (docs/security.md); recording it again changes nothing. */
@@ -63,6 +81,23 @@ export interface StateStore {
   blobInNamespace(blobId: string, namespace: string): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** Work one process at a time does, of all those sharing a store. */
+export type ExclusiveLock = 'retention';
+
+/** What `deleteRun` did, or why it did nothing. */
+export type DeleteRunOutcome =
+  | {
+      outcome: 'deleted';
+      /** The run first, then its children, recursively. */
+      runIds: string[];
+      /** The flow id of each run deleted, in the order of `runIds`. */
+      flowIds: string[];
+      items: number;
+    }
+  | { outcome: 'notFound' }
+  /** `runId` is the run, or the child of it, that is not terminal. */
+  | { outcome: 'notTerminal'; runId: string; status: Status };
 
 /** What a run is and how it was submitted; enough to resume it after a restart. */
 export interface RunRecord {
@@ -83,6 +118,8 @@ export interface RunRecord {
   rerunOf?: string;
   /** In a rerun: each item's index in the source run, by item index. */
   sourceIndices?: readonly number[];
+  /** Timeout and transport retries of its component calls, under each step's own (docs/precedence.md). */
+  defaults?: RunDefaults;
   /** Where the run's completion is POSTed; stored in the callback outbox, never shown. */
   callback?: CallbackTarget;
   /** At most one run created within the idempotency TTL holds a key (docs/protocol.md, "Idempotent submits"). */

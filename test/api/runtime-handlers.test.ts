@@ -56,6 +56,14 @@ function fakeApi() {
       record('runsRerun', params, caller);
       return { ...status('run-2'), rerunOf: params.runId };
     },
+    async runsDelete(params, caller) {
+      record('runsDelete', params, caller);
+      return { runIds: [params.runId], items: 0 };
+    },
+    async runsGc(params, caller) {
+      record('runsGc', params, caller);
+      return { dryRun: params.dryRun, runs: { count: 0, items: 0, runIds: [] }, blobs: { count: 0, bytes: 0, blobIds: [] } };
+    },
     async runsCompare(params, caller) {
       record('runsCompare', params, caller);
       return { runs: params.runIds.map((id) => status(id)), summary: { items: 0, same: 0, different: 0, missing: 0 }, items: [] };

@@ -109,6 +109,40 @@ export function describeBlobStoreContract(name: string, open: () => Promise<Blob
       expect((await store.get(ids[0]))?.data).toEqual(value);
     });
 
+    it('lists every stored blob once with its size and when it was stored', async () => {
+      const before = Date.now();
+      const ids = [await store.put({ a: 1 }), await store.put({ b: 'x'.repeat(1000) }, 'flow'), await store.put({ a: 1 })];
+      const after = Date.now();
+      const listed = [];
+      for await (const blob of store.list()) listed.push(blob);
+      expect(listed.map((b) => b.blobId).sort()).toEqual([ids[0], ids[1]].sort());
+      const big = listed.find((b) => b.blobId === ids[1])!;
+      expect(big.bytes).toBeGreaterThan(1000);
+      // S3 keeps LastModified to the second.
+      for (const blob of listed) expect(blob.storedAt).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 - 1000);
+      for (const blob of listed) expect(blob.storedAt).toBeLessThanOrEqual(after + 1000);
+    });
+
+    it('deletes a blob only if it was stored before the time given, and says whether it did', async () => {
+      const id = await store.put({ doomed: true });
+      const kept = await store.put({ kept: true });
+      let storedAt = 0;
+      for await (const blob of store.list()) if (blob.blobId === id) storedAt = blob.storedAt;
+      expect(await store.delete(id, storedAt)).toBe(false);
+      expect(await store.has(id)).toBe(true);
+      expect(await store.delete(id, storedAt + 1)).toBe(true);
+      expect(await store.get(id)).toBeUndefined();
+      expect(await store.has(id)).toBe(false);
+      expect(await store.delete(id)).toBe(false);
+      expect(await store.delete('sha256:' + '0'.repeat(64))).toBe(false);
+      const left = [];
+      for await (const blob of store.list()) left.push(blob.blobId);
+      expect(left).toEqual([kept]);
+      // Deleted data can be stored again.
+      expect(await store.put({ doomed: true })).toBe(id);
+      expect((await store.get(id))?.data).toEqual({ doomed: true });
+    });
+
     it('refuses values that are not JSON, naming the spot', async () => {
       await expect(store.put(undefined)).rejects.toThrow(/undefined at \$/);
       await expect(store.put({ a: { f: () => 1 } })).rejects.toThrow(/function at \$\.a\.f/);

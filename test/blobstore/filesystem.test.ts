@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BlobReadError, createBlobStore, FilesystemBlobStore } from '../../blobstore/index.js';
@@ -49,6 +49,27 @@ describe('FilesystemBlobStore on disk', () => {
     await writeFile(file, '{"blob_type":"data","data":{"keep":"marker"}}');
     await new FilesystemBlobStore({ path: join(dir, 'blobs') }).put({ keep: true });
     expect(await readFile(file, 'utf8')).toContain('marker');
+  });
+
+  it('makes a blob stored again new again, so retention keeps it, and lists no temp file', async () => {
+    const id = await store.put({ flow: 'reused' });
+    const old = new Date('2020-01-01T00:00:00Z');
+    await utimes(store.fileOf(id), old, old);
+    const hex = id.slice('sha256:'.length);
+    await writeFile(join(dir, 'blobs', hex.slice(0, 2), '.0123456789abcdef.tmp'), 'partial');
+    const listed = [];
+    for await (const blob of store.list()) listed.push(blob);
+    expect(listed).toEqual([{ blobId: id, bytes: (await stat(store.fileOf(id))).size, storedAt: old.getTime() }]);
+    await new FilesystemBlobStore({ path: join(dir, 'blobs') }).put({ flow: 'reused' });
+    expect((await stat(store.fileOf(id))).mtimeMs).toBeGreaterThan(old.getTime());
+    expect(await store.delete(id, old.getTime() + 1)).toBe(false);
+    expect(await store.has(id)).toBe(true);
+  });
+
+  it('lists nothing before the first put', async () => {
+    const listed = [];
+    for await (const blob of new FilesystemBlobStore({ path: join(dir, 'never') }).list()) listed.push(blob);
+    expect(listed).toEqual([]);
   });
 
   it('recreates a shard directory removed behind its back', async () => {

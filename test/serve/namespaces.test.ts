@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobsPut, ErrorCodes, NodesList, RunsCancel, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit, WorkersList, type RunStatus } from '../../protocol/index.js';
+import { BlobsPut, ErrorCodes, NodesList, RunsCancel, RunsDelete, RunsGc, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit, WorkersList, type RunStatus } from '../../protocol/index.js';
 import { connect, type FlowrunClient } from '../../src/client/index.js';
 import { flowrun } from '../support/cli.js';
 import { fixturePath, requireBuilt } from '../support/paths.js';
@@ -123,6 +123,9 @@ describe('isolation between namespaces', () => {
       expect(await refusal(b.sendRequest(method, { runId: unknown }))).toEqual({ code: ErrorCodes.NotFound, message: `Run not found: ${unknown}`, data: { runId: unknown } });
     }
     expect((await as('aViewer').sendRequest(RunsItems, { runId: aRun.runId })).items).toHaveLength(2);
+    // An operator of another namespace may delete runs, but not team-a's: it is not there for it.
+    expect(await refusal(as('dOperator').sendRequest(RunsDelete, { runId: aRun.runId }))).toEqual({ code: ErrorCodes.NotFound, message: `Run not found: ${aRun.runId}`, data: { runId: aRun.runId } });
+    expect(await refusal(as('dOperator').sendRequest(RunsDelete, { runId: unknown }))).toEqual({ code: ErrorCodes.NotFound, message: `Run not found: ${unknown}`, data: { runId: unknown } });
     // Nothing changed: the run is still a's and still succeeded.
     expect((await as('aViewer').run(aRun.runId).status()).status).toBe('success');
   });
@@ -233,6 +236,15 @@ describe('roles', () => {
     expect((await rerun.wait()).items).toMatchObject({ total: 1, failed: 1 });
     expect((await as('aOperator').run(own.runId).cancel()).status).toMatch(/cancel/);
     expect((await as('aOperator').run(aRun.runId).rerun()).runId).toBeDefined();
+  });
+
+  it('only an operator deletes a run of its namespace; only an admin collects garbage', async () => {
+    const run = await as('aSubmitter').submit({ flow: WORK_FLOW, inputs: [{ i: 1 }], wait: true });
+    await deniedTo('aSubmitter', 'submitter', 'runs/delete', as('aSubmitter').sendRequest(RunsDelete, { runId: run.runId }));
+    expect((await as('aOperator').sendRequest(RunsDelete, { runId: run.runId })).runIds).toEqual([run.runId]);
+    expect((await refusal(as('aViewer').run(run.runId).status())).code).toBe(ErrorCodes.NotFound);
+    await deniedTo('aOperator', 'operator', 'runs/gc', as('aOperator').sendRequest(RunsGc, { dryRun: true }));
+    expect(await as('admin').sendRequest(RunsGc, { dryRun: true })).toBeDefined();
   });
 
   it('only an admin lists nodes and workers; an operator is refused', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRecord, StateStore } from '../../src/statestore/index.js';
 import type { CallbackDelivery } from '../../src/statestore/callback-outbox.js';
+import { describeRetentionContract } from './retention-contract.js';
 
 /** What the lifecycle contract needs of the suite around it. */
 export interface RerunCallbackContractContext {
@@ -16,6 +17,7 @@ const NOW = 1_900_000_000_000;
  * (docs/callbacks.md, docs/protocol.md "runs/rerun"). Called inside the state store contract.
  */
 export function describeRerunCallbackContract(ctx: RerunCallbackContractContext): void {
+  describeRetentionContract(ctx);
   let clock = 1_700_000_000_000;
   const record = (runId: string, total: number, fields: Partial<RunRecord> = {}): RunRecord => ({
     runId,

@@ -152,6 +152,8 @@ export interface ClusterOptions {
   settings?: Partial<ClusterSettings>;
   /** FLOWRUN_LOG_LEVEL of the nodes; default `warn`. */
   logLevel?: string;
+  /** More top-level keys of the nodes' config (`retention`, say). */
+  config?: Record<string, unknown>;
   /** Plugins and routes added to the nodes' config (beside the recorder's). */
   extra?: { plugins?: Record<string, unknown>; routes?: Record<string, unknown> };
 }
@@ -200,7 +202,7 @@ export async function startTestCluster(backends: ClusterBackends, options: Clust
   await mkdir(join(callsDir, 'inflight'), { recursive: true });
   await mkdir(join(callsDir, 'servers'));
   const config = join(dir, 'flowrun.yaml');
-  await writeFile(config, clusterConfig(backends.s3, `${database}/`, databaseUrl, callsDir, settings, options.extra));
+  await writeFile(config, clusterConfig(backends.s3, `${database}/`, databaseUrl, callsDir, settings, options.extra, options.config));
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const nodes: ClusterNode[] = [];
   const cluster = makeCluster({ nodes, databaseUrl, settings, pool, callsDir, dir });
@@ -225,6 +227,7 @@ function clusterConfig(
   callsDir: string,
   settings: ClusterSettings,
   extra: ClusterOptions['extra'] = {},
+  topLevel: ClusterOptions['config'] = {},
 ): string {
   return JSON.stringify({
     plugins: {
@@ -235,6 +238,7 @@ function clusterConfig(
     blobStore: { type: 's3', bucket: s3.bucket, prefix, endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true },
     stateStore: { type: 'postgres', url: databaseUrl },
     cluster: settings,
+    ...topLevel,
   });
 }
 

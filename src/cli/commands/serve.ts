@@ -82,6 +82,8 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
     // Listening first: however many runs the store holds unfinished, clients are answered while
     // they resume (docs/serve.md).
     resumeInBackground(runtime, logger);
+    // Deletes old runs and blobs when the config's `retention:` says so (docs/retention.md).
+    runtime.runs.startRetention();
   });
   logger.info({ signal }, `${signal}: shutting down`);
   await server.close();
