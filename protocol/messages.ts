@@ -167,6 +167,8 @@ export const RunsListParams = z
     cursor: z.string().optional(),
     limit: z.number().int().min(1).max(1000).default(50),
     order: z.enum(['newest', 'oldest']).optional(),
+    /** Runs of this namespace; only an admin may name another than its own (docs/security.md). */
+    namespace: z.string().min(1).optional(),
   })
   .nullish()
   .transform((p) => p ?? { limit: 50 });

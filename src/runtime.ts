@@ -20,6 +20,8 @@ import { createStateStore } from './statestore/index.js';
 import { MemoryStateStore } from './statestore/memory-state-store.js';
 import type { StateStore } from './statestore/state-store.js';
 import { RuntimeService } from './api/runtime-service.js';
+import { BlobNamespaces } from './runs/blob-namespaces.js';
+import { NamespaceQuotas } from './api/namespace-quotas.js';
 import type { RuntimeMetrics } from './api/runtime-metrics.js';
 import { InProcessCaller } from './api/in-process-caller.js';
 import { watchRun, type LiveRun } from './api/live-run.js';
@@ -169,7 +171,12 @@ export class Runtime {
       retention: config.retention,
       variables: config.variables,
     });
-    const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component));
+    const service = new RuntimeService(blobs, runs, {
+      isRoutable: (component) => router.hasRouteFor(component),
+      blobNamespaces: new BlobNamespaces(store),
+      // Quotas come with the tokens of `auth`; a runtime without them has none (docs/security.md).
+      quotas: config.auth && new NamespaceQuotas(config.auth.quotas, (namespace) => runs.liveRunsIn(namespace)),
+    });
     const workers = new WorkerRegistry({ runtimeApi: service, logger: logger.child({ component: 'workers' }), node: nodes.nodeId });
     canExecute = workerGate({ plugins: config.plugins, pluginsFor: (component) => router.pluginsFor(component), registry: workers, now: Date.now });
     for (const [name, pluginConfig] of Object.entries(config.plugins)) {
@@ -271,6 +278,8 @@ function createPlugin(name: string, pc: PluginConfig, deps: PluginDeps): Plugin 
         workingDirectory: deps.config.workingDirectory,
         loadFile: loadFileLimits(pc.loadFile, deps.config),
         runChild: (flow, inputs, options) => deps.runs.runAndWait(flow, inputs, options),
+        // A blob `/put_blob` stores may be read by its run's namespace (docs/security.md).
+        recordBlob: (blobId, scope) => deps.service.recordBlob(blobId, { parent: scope }),
       });
   }
 }

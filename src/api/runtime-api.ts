@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type * as M from '../../protocol/messages.js';
 import type { RunStatus } from '../../protocol/index.js';
 import type { ExecutionScope } from '../calls/plugin.js';
+import type { Principal } from './access.js';
 
 /**
  * Who is calling the runtime's `blobs/*` and `runs/*` methods. A component server calls during
@@ -10,6 +11,12 @@ import type { ExecutionScope } from '../calls/plugin.js';
  */
 export interface CallerContext {
   parent?: ExecutionScope;
+  /**
+   * The token a client of `flowrun serve` showed (docs/security.md): its namespace bounds what it
+   * sees, its role what it may do. Absent for component servers (they act in the namespace of the
+   * run whose item they serve) and for programs embedding the runtime (every namespace).
+   */
+  principal?: Principal;
   signal?: AbortSignal;
 }
 

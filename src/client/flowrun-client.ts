@@ -26,6 +26,11 @@ import { openSocket } from './open-socket.js';
 export interface ConnectOptions {
   /** Sent as `Authorization: Bearer <token>`; needed when the server has one. */
   token?: string;
+  /**
+   * The namespace `list` shows when its params name none: an admin's token may list any one
+   * (docs/security.md); other tokens see only their own. Default: the token's (an admin's: every one).
+   */
+  namespace?: string;
   /** Aborts connecting (not the connection once open: use `close()`). */
   signal?: AbortSignal;
   /** Give up connecting after this long. Default 10 000 ms. */
@@ -67,13 +72,16 @@ export class FlowrunClient {
   private readonly peer: RpcPeer;
   /** Largest frame accepted from the server: `RunHandle` pages results under it. */
   readonly maxMessageBytes: number;
+  /** The namespace `list` shows when its params name none (`ConnectOptions.namespace`). */
+  readonly namespace: string | undefined;
 
   /** Use {@link connect}. */
   constructor(
     private readonly socket: WebSocket,
     readonly url: string,
-    options: Pick<ConnectOptions, 'logger' | 'pingIntervalMs' | 'maxMessageBytes'> = {},
+    options: Pick<ConnectOptions, 'logger' | 'pingIntervalMs' | 'maxMessageBytes' | 'namespace'> = {},
   ) {
+    this.namespace = options.namespace;
     const logger = options.logger ?? silentLogger;
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     const { reader, writer } = wireWebSocket(socket, {
@@ -121,9 +129,13 @@ export class FlowrunClient {
     return new RunHandle(this, runId);
   }
 
-  /** Lists runs, newest first unless `order: 'oldest'`, filtered by status, flow, label, metadata, parent… (`runs/list`). */
+  /**
+   * Lists runs, newest first unless `order: 'oldest'`, filtered by status, flow, label, metadata, parent… (`runs/list`),
+   * of `params.namespace`, else the client's `namespace` when set.
+   */
   list(params: ListRunsParams = {}, options?: RequestOptions): Promise<ListRunsResult> {
-    return this.sendRequest(RunsList, params, options);
+    const namespace = params.namespace ?? this.namespace;
+    return this.sendRequest(RunsList, namespace === undefined ? params : { ...params, namespace }, options);
   }
 
   /**

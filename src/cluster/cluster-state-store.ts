@@ -132,6 +132,14 @@ export class ClusterStateStore implements StateStore {
     return this.options.store.countRunsByStatus();
   }
 
+  addBlobNamespace(blobId: string, namespace: string): Promise<void> {
+    return this.options.store.addBlobNamespace(blobId, namespace);
+  }
+
+  blobInNamespace(blobId: string, namespace: string): Promise<boolean> {
+    return this.options.store.blobInNamespace(blobId, namespace);
+  }
+
   close(): Promise<void> {
     return this.options.store.close();
   }

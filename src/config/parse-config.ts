@@ -9,6 +9,7 @@ import { findRouteProblem } from '../routing/route-pattern.js';
 import { parseLimitsConfig, parseServeConfig } from './serve-config.js';
 import { parseClusterConfig } from './cluster-config.js';
 import { parseCallbacksConfig } from './callbacks-config.js';
+import { parseAuthConfig } from './auth-config.js';
 import { parseRetentionConfig } from './retention-config.js';
 import { parseDefaultsConfig, withCallDefaults } from './defaults-config.js';
 import { DurationSchema } from './duration.js';
@@ -48,6 +49,7 @@ const TopLevelSchema = z.object({
   limits: z.unknown().optional(),
   cluster: z.unknown().optional(),
   callbacks: z.unknown().optional(),
+  auth: z.unknown().optional(),
   retention: z.unknown().optional(),
   defaults: z.unknown().optional(),
   variables: z.record(z.string(), z.unknown()).optional(),
@@ -146,6 +148,7 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
     ...optional('limits', parseLimitsConfig(top.limits, reader)),
     ...optional('cluster', parseClusterConfig(top.cluster, reader)),
     ...optional('callbacks', parseCallbacksConfig(top.callbacks, reader)),
+    ...optional('auth', parseAuthConfig(top.auth, reader)),
     ...optional('retention', parseRetentionConfig(top.retention, reader)),
     ...optional('defaults', defaults),
     ...optional('variables', top.variables),

@@ -23,6 +23,8 @@ export interface FlowrunConfig {
   stateStore?: StateStoreConfig;
   /** Settings of `flowrun serve` (`serve:`). */
   serve?: ServeConfig;
+  /** Tokens, roles and quotas of `flowrun serve` (`auth:`). */
+  auth?: AuthConfig;
   /** Bounds on child runs (`limits:`); absent keys take the run manager's defaults. */
   limits?: LimitsConfig;
   /** Nodes sharing a PostgreSQL state store (`cluster:`); absent: the defaults of docs/config.md. */
@@ -85,6 +87,29 @@ export interface ClusterConfig {
 export interface ServeConfig {
   /** Web origins (normalized `scheme://host[:port]`) allowed besides the server's own. */
   allowOrigins: string[];
+}
+
+/** `auth:` — tokens, their namespaces and roles, and quotas per namespace (docs/security.md). */
+export interface AuthConfig {
+  tokens: AuthTokenConfig[];
+  /** By namespace; `*` for every namespace without an entry of its own. */
+  quotas: Record<string, NamespaceQuota>;
+}
+
+/** One bearer token: its secret in clear (`token`) or as the hex SHA-256 of it (`tokenSha256`). */
+export interface AuthTokenConfig {
+  name: string;
+  token?: string;
+  tokenSha256?: string;
+  namespace: string;
+  role: 'viewer' | 'submitter' | 'operator' | 'admin' | 'worker';
+}
+
+/** Quotas of one namespace; absent keys take the defaults of docs/security.md. */
+export interface NamespaceQuota {
+  maxLiveRuns?: number;
+  maxItemsPerRun?: number;
+  submitsPerSecond?: number;
 }
 
 /** `limits:` — see docs/serve.md for the defaults. */

@@ -51,6 +51,10 @@ import { CallbackDispatcher, isAllowedHost, type CallbackOptions } from './callb
 import { withCallbackStates } from './callback-states.js';
 import { selectRerunItems } from './rerun-selection.js';
 import { compareRuns } from './run-comparison.js';
+import { DEFAULT_NAMESPACE, namespaceOf, requireVisible, runNotFound, scopedIdempotencyKey, type RunAccess } from './run-access.js';
+
+/** Namespaces of parent runs remembered at most (see `RunManager.namespaceOfRun`). */
+const KNOWN_NAMESPACES = 10_000;
 import { RetentionSweep, type RetentionOptions } from './retention-sweep.js';
 import { itemDetailOf } from './item-details.js';
 import { runTimingMetrics } from './run-timing-metrics.js';
@@ -97,6 +101,10 @@ export interface SubmitContext {
   signal?: AbortSignal;
   /** When given, a flow with a step no route takes is refused before the run starts (`-32602`). */
   isRoutable?: (component: string) => boolean;
+  /** The namespace of the new run; default: its parent's, else `default` (docs/security.md). */
+  namespace?: string;
+  /** The name of the token submitting it. */
+  submittedBy?: string;
 }
 
 /** How a run is started in process (CLI, builtins, recovery). */
@@ -113,6 +121,10 @@ export interface StartOptions {
   /** The run this one reruns, and each item's index in it. */
   rerunOf?: string;
   sourceIndices?: readonly number[];
+  /** The run's namespace; default: its parent's, else `default`. */
+  namespace?: string;
+  /** The name of the token that submitted it. */
+  submittedBy?: string;
   /** Timeout and transport retries of its component calls, under each step's own (docs/precedence.md). */
   defaults?: RunDefaults;
   idempotencyKey?: string;
@@ -151,6 +163,8 @@ export class RunManager {
   readonly itemTally: ItemTally;
   private readonly callbacks: CallbackDispatcher;
   private readonly allowHosts: readonly string[] | undefined;
+  /** Namespaces of runs not in memory that child runs were submitted from (see `namespaceOfRun`). */
+  private readonly namespaces = new Map<string, string>();
   private readonly retention: RetentionSweep;
 
   constructor(options: RunManagerOptions) {
@@ -237,8 +251,10 @@ export class RunManager {
 
   /** Submits a run (docs/protocol.md, `runs/submit`); with `wait`, returns when it is terminal or `timeoutMs` passed. */
   async submit(params: RunsSubmitParamsType, context: SubmitContext = {}): Promise<RunStatus & { deduplicated?: boolean }> {
-    if (params.idempotencyKey !== undefined) {
-      const holder = await this.keyHolder(params.idempotencyKey);
+    const namespace = context.namespace ?? (context.parent ? await this.namespaceOfRun(context.parent.runId) : DEFAULT_NAMESPACE);
+    const idempotencyKey = params.idempotencyKey === undefined ? undefined : scopedIdempotencyKey(params.idempotencyKey, namespace);
+    if (idempotencyKey !== undefined) {
+      const holder = await this.keyHolder(idempotencyKey);
       if (holder !== undefined) return this.deduplicated(holder, params, context);
     }
     const { flowId, compiled } = await this.resolveFlow(params.flow, params.flowId, params.overrides);
@@ -252,8 +268,10 @@ export class RunManager {
       parent: context.parent,
       observability: params.observability,
       callback: params.callback,
+      namespace,
+      submittedBy: context.submittedBy,
       defaults: params.defaults,
-      idempotencyKey: params.idempotencyKey,
+      idempotencyKey,
       metadata: params.metadata,
       recordSteps: params.recordSteps,
     });
@@ -274,8 +292,9 @@ export class RunManager {
    * The source's overrides, variables, concurrency and label apply unless given. No item chosen
    * gives a run of no items, which succeeds at once. Unknown run → -32011; one not terminal → -32013.
    */
-  async rerun(params: RunsRerunParamsType, context: SubmitContext = {}): Promise<RunStatus> {
-    const { state } = await this.lookup(params.runId);
+  async rerun(params: RunsRerunParamsType, context: SubmitContext = {}, access?: RunAccess): Promise<RunStatus> {
+    const { state } = await this.lookup(params.runId, access);
+    access?.mayChange?.(state.identity);
     if (!state.isTerminal) {
       throw new RpcError(ErrorCodes.Conflict, `Run ${params.runId} is ${state.status}: only a finished run can be rerun`, { runId: params.runId, status: state.status });
     }
@@ -284,7 +303,7 @@ export class RunManager {
     const source = await this.store.loadRun(params.runId).catch((err: unknown) => {
       throw asStoreError(err, `cannot load run ${params.runId}`);
     });
-    if (!source) throw RpcError.notFound(`Run not found: ${params.runId}`, { runId: params.runId });
+    if (!source) throw runNotFound(params.runId);
     const indices = selectRerunItems(source.items, params.items);
     const { record } = source;
     const overrides = params.overrides ?? record.overrides;
@@ -299,17 +318,19 @@ export class RunManager {
       metadata: params.metadata ?? record.metadata,
       rerunOf: record.runId,
       sourceIndices: indices,
+      namespace: namespaceOf(record),
+      submittedBy: context.submittedBy,
       defaults: record.defaults,
     });
     return run.state.snapshot();
   }
 
   /** Compares 2–4 runs item by item (docs/protocol.md, `runs/compare`). Unknown run → -32011. */
-  async compare(params: RunsCompareParamsType): Promise<RunsCompareResultType> {
+  async compare(params: RunsCompareParamsType, access?: RunAccess): Promise<RunsCompareResultType> {
     const twice = params.runIds.findIndex((id, k) => params.runIds.indexOf(id) !== k);
     if (twice >= 0) throw RpcError.invalidParams(`Invalid params for runs/compare: field "runIds[${twice}]": run ${params.runIds[twice]} is named twice`);
     const states = [];
-    for (const runId of params.runIds) states.push((await this.lookup(runId)).state);
+    for (const runId of params.runIds) states.push((await this.lookup(runId, access)).state);
     const statuses = await withCallbackStates(this.store, states.map((state) => state.snapshot()));
     return compareRuns(states, statuses, params);
   }
@@ -335,15 +356,15 @@ export class RunManager {
    * Deletes a terminal run with its items, results, callback and child runs (docs/protocol.md,
    * `runs/delete`). Unknown run → -32011; the run or a child of it not terminal → -32013.
    */
-  async delete(runId: string): Promise<RunsDeleteResultType> {
-    const { state } = await this.lookup(runId);
+  async delete(runId: string, access?: RunAccess): Promise<RunsDeleteResultType> {
+    const { state } = await this.lookup(runId, access);
     if (!state.isTerminal) throw notDeletable(runId, runId, state.status);
     // Its last transitions and finish are in the store before the store decides.
     await this.writer.settled();
     const outcome = await this.store.deleteRun(runId).catch((err: unknown) => {
       throw asStoreError(err, `cannot delete run ${runId}`);
     });
-    if (outcome.outcome === 'notFound') throw RpcError.notFound(`Run not found: ${runId}`, { runId });
+    if (outcome.outcome === 'notFound') throw runNotFound(runId);
     if (outcome.outcome === 'notTerminal') throw notDeletable(runId, outcome.runId, outcome.status);
     this.registry.forget(outcome.runIds);
     this.logger.info({ runId, runs: outcome.runIds.length, items: outcome.items }, 'run deleted');
@@ -363,6 +384,7 @@ export class RunManager {
    */
   async start(compiled: CompiledFlow, flowId: string, inputs: readonly unknown[], options: StartOptions = {}): Promise<StartedRun> {
     await checkRunDataDepth(inputs, options.variables, options.overrides);
+    const namespace = options.namespace ?? (options.parent ? await this.namespaceOfRun(options.parent.runId) : DEFAULT_NAMESPACE);
     const depth = await this.registry.admit(options.parent?.runId);
     const record: RunRecord = {
       runId: randomUUID(),
@@ -377,6 +399,8 @@ export class RunManager {
       ...(options.overrides && Object.keys(options.overrides).length > 0 && { overrides: options.overrides }),
       ...(options.rerunOf !== undefined && { rerunOf: options.rerunOf, sourceIndices: options.sourceIndices }),
       ...(options.callback && { callback: options.callback }),
+      namespace,
+      ...(options.submittedBy !== undefined && { submittedBy: options.submittedBy }),
       ...(options.defaults && Object.keys(options.defaults).length > 0 && { defaults: options.defaults }),
       ...(options.idempotencyKey !== undefined && { idempotencyKey: options.idempotencyKey }),
       ...(options.metadata !== undefined && Object.keys(options.metadata).length > 0 && { metadata: options.metadata }),
@@ -455,8 +479,8 @@ export class RunManager {
    * Returns a run's status (docs/protocol.md, `runs/get`), long-polling with `wait`. Unknown id → -32011. Only runs
    * this process executes are waited on; a run read from the store is answered as stored.
    */
-  async get(params: RunsGetParamsType, signal?: AbortSignal): Promise<RunStatus> {
-    let { state, live } = await this.lookup(params.runId);
+  async get(params: RunsGetParamsType, signal?: AbortSignal, access?: RunAccess): Promise<RunStatus> {
+    let { state, live } = await this.lookup(params.runId, access);
     if (params.wait && live) await this.waitTerminal(state, params.timeoutMs, signal);
     else if (params.wait && this.shared && !state.isTerminal) {
       await this.shared.waitFinished(params.runId, params.timeoutMs, signal);
@@ -473,8 +497,9 @@ export class RunManager {
   }
 
   /** Cancels a run and its children (docs/protocol.md, `runs/cancel`). A terminal run is returned unchanged. */
-  async cancel(runId: string): Promise<RunStatus> {
-    const { state, live } = await this.lookup(runId);
+  async cancel(runId: string, access?: RunAccess): Promise<RunStatus> {
+    const { state, live } = await this.lookup(runId, access);
+    access?.mayChange?.(state.identity);
     if (live) await this.registry.cancel(live);
     else if (this.shared && !state.isTerminal) {
       await this.shared.cancel(runId).catch((err: unknown) => {
@@ -486,7 +511,7 @@ export class RunManager {
   }
 
   /** Lists runs newest (or oldest) first with filters and cursor paging (docs/protocol.md, `runs/list`). */
-  async list(params: RunsListParamsType): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
+  async list(params: RunsListParamsType, access?: RunAccess): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
     const flowId = params.flowId === undefined ? undefined : (normalizeBlobId(params.flowId) ?? params.flowId);
     if (params.cursor !== undefined && !/^[0-9a-z]{1,11}$/.test(params.cursor)) {
       throw RpcError.invalidParams('Invalid params for runs/list: field "cursor": not a cursor returned by runs/list', { cursor: params.cursor });
@@ -495,6 +520,7 @@ export class RunManager {
     // unless the store is unreachable: then the query fails at once instead of waiting for it.
     if (!this.writer.unreachable) await this.writer.settled();
     const page = await this.store.listRuns({
+      namespace: access?.namespace,
       statuses: params.status,
       flowId,
       flowName: params.flowName,
@@ -523,7 +549,8 @@ export class RunManager {
    * A page of a run's items with timings, and inputs and step records when asked (docs/protocol.md,
    * `runs/items`). Read from the store once the journal caught up with memory. Unknown id → -32011.
    */
-  async items(params: RunsItemsParamsType): Promise<RunsItemsResultType> {
+  async items(params: RunsItemsParamsType, access?: RunAccess): Promise<RunsItemsResultType> {
+    await this.requireSeen(params.runId, access);
     if (!this.writer.unreachable) await this.writer.settled();
     const page = await this.store
       .listItems(params.runId, {
@@ -543,7 +570,8 @@ export class RunManager {
   }
 
   /** Throughput, latency and per-component figures of a run (docs/protocol.md, `runs/metrics`). Unknown id → -32011. */
-  async metrics(runId: string): Promise<RunsMetricsResultType> {
+  async metrics(runId: string, access?: RunAccess): Promise<RunsMetricsResultType> {
+    await this.requireSeen(runId, access);
     if (!this.writer.unreachable) await this.writer.settled();
     const timings = await this.store.itemTimings(runId).catch((err: unknown) => {
       throw asStoreError(err, `cannot read the timings of run ${runId}`);
@@ -578,6 +606,11 @@ export class RunManager {
   /** How many runs this process is executing (finished ones leave memory). */
   get liveRunCount(): number {
     return this.registry.size;
+  }
+
+  /** How many runs of a namespace this process is executing (on a cluster: none, its nodes run chunks). */
+  liveRunsIn(namespace: string): number {
+    return this.registry.liveIn(namespace);
   }
 
   /** Cancels every unfinished run (`flowrun run` at exit), and waits until the store has it all. */
@@ -643,8 +676,35 @@ export class RunManager {
     });
   }
 
-  /** A run in memory, else from the store (a run of an earlier process), else -32011. */
-  private async lookup(runId: string): Promise<{ state: RunState; live?: ActiveRun }> {
+  /**
+   * The namespace of a run (a child run joins its parent's): from memory, else the store. On a
+   * cluster the parent may run on this node only as a chunk, so the answer is kept.
+   */
+  async namespaceOfRun(runId: string): Promise<string> {
+    const state = this.registry.state(runId);
+    if (state) return namespaceOf(state.identity);
+    const known = this.namespaces.get(runId);
+    if (known !== undefined) return known;
+    const { state: loaded } = await this.lookup(runId);
+    const namespace = namespaceOf(loaded.identity);
+    if (this.namespaces.size >= KNOWN_NAMESPACES) this.namespaces.clear();
+    this.namespaces.set(runId, namespace);
+    return namespace;
+  }
+
+  /** Throws -32011 unless `access` sees the run: at once for runs in memory, others are read once and remembered. */
+  private async requireSeen(runId: string, access: RunAccess | undefined): Promise<void> {
+    if (access?.namespace !== undefined && (await this.namespaceOfRun(runId)) !== access.namespace) throw runNotFound(runId);
+  }
+
+  /** A run in memory, else from the store (a run of an earlier process), else -32011; one `access` does not see answers as unknown. */
+  private async lookup(runId: string, access?: RunAccess): Promise<{ state: RunState; live?: ActiveRun }> {
+    const found = await this.find(runId);
+    requireVisible(found.state.identity, access);
+    return found;
+  }
+
+  private async find(runId: string): Promise<{ state: RunState; live?: ActiveRun }> {
     // A run of an earlier process not resumed yet: resume it now, so it can be waited on and cancelled.
     if (this.recovery.waits(runId)) await this.recovery.resume(runId);
     const live = this.registry.live(runId);
@@ -656,7 +716,7 @@ export class RunManager {
     const loaded = await this.store.loadRun(runId).catch((err: unknown) => {
       throw asStoreError(err, `cannot load run ${runId}`);
     });
-    if (!loaded) throw RpcError.notFound(`Run not found: ${runId}`, { runId });
+    if (!loaded) throw runNotFound(runId);
     // On a cluster, a run's running items may be running on any node right now.
     const state = restoreState(loaded, { keepRunning: this.shared !== undefined });
     if (state.isTerminal) this.registry.remember(state);

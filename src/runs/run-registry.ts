@@ -8,6 +8,7 @@ import type { RunState } from './run-state.js';
 import type { StoreWriter } from './store-writer.js';
 import type { ItemTally } from './item-tally.js';
 import { TurnBudget } from './turn-budget.js';
+import { namespaceOf } from './run-access.js';
 import { contextFrom, endWithResult, startRunSpan } from './tracing.js';
 
 /** A run executing in this process. */
@@ -51,6 +52,8 @@ export class RunRegistry {
   /** Runs not yet terminal, plus those being created (counted against `maxLiveRuns`). */
   private liveRuns = 0;
   private readonly childStarts = new TurnBudget(CHILD_RUNS_PER_TURN);
+  /** Live runs of each namespace that has any (its quota of live runs, docs/security.md). */
+  private readonly liveByNamespace = new Map<string, number>();
 
   constructor(private readonly options: RunRegistryOptions) {}
 
@@ -74,6 +77,17 @@ export class RunRegistry {
   /** How many runs this process is executing (finished ones leave memory). */
   get size(): number {
     return this.runs.size;
+  }
+
+  /** How many runs of a namespace this process is executing. */
+  liveIn(namespace: string): number {
+    return this.liveByNamespace.get(namespace) ?? 0;
+  }
+
+  private leaveNamespace(namespace: string): void {
+    const left = (this.liveByNamespace.get(namespace) ?? 1) - 1;
+    if (left > 0) this.liveByNamespace.set(namespace, left);
+    else this.liveByNamespace.delete(namespace);
   }
 
   /**
@@ -130,6 +144,9 @@ export class RunRegistry {
     this.runs.set(runId, run);
     if (!admitted) this.liveRuns++;
     state.onTerminal(() => this.liveRuns--);
+    const namespace = namespaceOf(state.identity);
+    this.liveByNamespace.set(namespace, (this.liveByNamespace.get(namespace) ?? 0) + 1);
+    state.onTerminal(() => this.leaveNamespace(namespace));
     state.onTerminal(() => this.retire(run));
     if (parentRunId !== undefined) {
       const parent = this.runs.get(parentRunId);

@@ -9,7 +9,7 @@ const STATUS_NAMES: readonly Status[] = ITEM_STATUS_BY_CODE;
 /** What a run is, fixed at submit: the stored record without how it was submitted. */
 export type RunIdentity = Pick<
   RunRecord,
-  'runId' | 'flowId' | 'flowName' | 'flowLabel' | 'parentRunId' | 'createdAt' | 'total' | 'metadata' | 'idempotencyKey' | 'rerunOf' | 'recordSteps' | 'sourceIndices' | 'callback'
+  'runId' | 'flowId' | 'flowName' | 'flowLabel' | 'parentRunId' | 'createdAt' | 'total' | 'metadata' | 'idempotencyKey' | 'rerunOf' | 'recordSteps' | 'sourceIndices' | 'callback' | 'namespace' | 'submittedBy'
 >;
 
 /**

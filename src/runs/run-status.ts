@@ -1,6 +1,7 @@
 import type { ItemCounts, RunStatus, Status } from '../../protocol/index.js';
 import type { RunSummary } from '../statestore/state-store.js';
 import type { RunIdentity } from './run-state.js';
+import { clientIdempotencyKey } from './run-access.js';
 
 /**
  * The RunStatus of docs/protocol.md, without results: the one place that shapes it, for a run in
@@ -20,7 +21,7 @@ export function runStatusOf(id: RunIdentity, status: Status, items: ItemCounts, 
     ...(startedAt !== undefined && { startedAt: new Date(startedAt).toISOString() }),
     ...(completedAt !== undefined && { durationMs: Math.max(0, completedAt - id.createdAt) }),
     ...(id.metadata !== undefined && { metadata: id.metadata }),
-    ...(id.idempotencyKey !== undefined && { idempotencyKey: id.idempotencyKey }),
+    ...(id.idempotencyKey !== undefined && { idempotencyKey: clientIdempotencyKey(id.idempotencyKey, id.namespace) }),
     ...(id.rerunOf !== undefined && { rerunOf: id.rerunOf }),
     // The delivery state is the outbox's: the run manager fills it in (`callback-states.ts`).
     ...(id.callback !== undefined && { callback: { url: id.callback.url, attempts: 0 } }),

@@ -5,13 +5,19 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  * the comparison is constant-time and does not leak the token's length.
  */
 export function bearerTokenMatches(authorization: string | undefined, token: string): boolean {
-  if (authorization === undefined) return false;
-  const match = /^Bearer[ \t]+(.+?)[ \t]*$/i.exec(authorization);
-  if (match === null) return false;
-  return timingSafeEqual(digest(match[1]), digest(token));
+  const presented = bearerOf(authorization);
+  if (presented === undefined) return false;
+  return timingSafeEqual(sha256(presented), sha256(token));
 }
 
-function digest(text: string): Buffer {
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerOf(authorization: string | undefined): string | undefined {
+  if (authorization === undefined) return undefined;
+  return /^Bearer[ \t]+(.+?)[ \t]*$/i.exec(authorization)?.[1];
+}
+
+/** The SHA-256 digest of a token's UTF-8 text. */
+export function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 

@@ -9,7 +9,11 @@ import { byteSize, delayMs, integerIn, positiveInt } from '../options.js';
 import { DEFAULT_PING_INTERVAL_MS } from '../transport/keep-alive.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 import { closeWebSocket, wireWebSocket, type WebSocketConnection } from '../transport/websocket-connection.js';
-import { bearerTokenMatches, UNAUTHORIZED_MESSAGE } from './bearer-token.js';
+import { UNAUTHORIZED_MESSAGE } from './bearer-token.js';
+import { ANONYMOUS_ADMIN, TokenDirectory } from './token-directory.js';
+import { roleAtLeast, type Principal } from '../api/access.js';
+import { auditLogger } from '../api/audit.js';
+import type { AuthTokenConfig } from '../config/types.js';
 import { answerMetrics } from './metrics-route.js';
 import type { RuntimeMetrics } from '../api/runtime-metrics.js';
 import { refuseUpgrade, replyJson } from './http-replies.js';
@@ -43,8 +47,13 @@ export interface RuntimeServerOptions {
   host?: string;
   /** Default 7837; 0 picks a free port (see `port` of the result). */
   port?: number;
-  /** When set, every WebSocket upgrade must carry `Authorization: Bearer <token>`. */
+  /** When set, every WebSocket upgrade must carry `Authorization: Bearer <token>`: an admin of namespace `default`. */
   token?: string;
+  /**
+   * Named tokens with a namespace and a role (config `auth.tokens`, docs/security.md), besides
+   * `token`. With any token known, every connection and `GET /metrics` must carry one.
+   */
+  tokens?: readonly AuthTokenConfig[];
   /**
    * Origins (`https://app.example.com`) whose web pages may connect besides the server's own.
    * A request carrying any other `Origin` header is refused with 403; requests without one
@@ -95,7 +104,8 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   const port = options.port ?? DEFAULT_PORT;
   const token = options.token;
   if (token !== undefined && token.length === 0) throw new RangeError('token must not be empty');
-  if (token === undefined && !isLoopbackHost(host)) throw new UnsafeBindError(host);
+  const directory = TokenDirectory.of(options.tokens ?? [], token);
+  if (!directory.required && !isLoopbackHost(host)) throw new UnsafeBindError(host);
   integerIn('port', port, 0, 65535);
   const maxMessageBytes = byteSize('maxMessageBytes', options.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES);
   const maxInFlight = positiveInt('maxInFlight', options.maxInFlight, DEFAULT_MAX_IN_FLIGHT);
@@ -106,13 +116,14 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   const nodes = options.runtime.nodes;
   const workers = options.runtime.workers;
   const metricsSources = { runtime: options.runtime.metrics, nodes, workers, logger };
+  const audit = auditLogger(logger);
   const startedAt = Date.now();
 
   const sockets = new Set<WebSocket>();
   let closing = false;
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, clientTracking: false });
 
-  const serveConnection = (ws: WebSocket, req: IncomingMessage): void => {
+  const serveConnection = (ws: WebSocket, req: IncomingMessage, principal: Principal): void => {
     const name = `client ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     sockets.add(ws);
     const connection: WebSocketConnection = wireWebSocket(ws, {
@@ -130,12 +141,13 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     const { writer } = connection;
     const reader = replyToUnaddressableMessages(connection.reader, writer);
     const peer = new RpcPeer(reader, writer, { name, logger, maxInFlight });
-    // External clients have no parent item: the runs they submit are top-level runs.
-    registerRuntimeHandlers(peer, api, () => ({}));
-    if (nodes !== undefined) registerNodesHandler(peer, nodes);
-    if (workers !== undefined) registerWorkersHandler(peer, workers);
+    // External clients have no parent item: the runs they submit are top-level runs, in the namespace of their token.
+    const caller = { principal };
+    registerRuntimeHandlers(peer, api, () => caller, { audit });
+    if (nodes !== undefined) registerNodesHandler(peer, nodes, principal);
+    if (workers !== undefined) registerWorkersHandler(peer, workers, principal);
     peer.listen();
-    logger.debug({ client: name }, `${name} connected`);
+    logger.debug({ client: name, token: principal.tokenName, namespace: principal.namespace }, `${name} connected`);
   };
 
   /** A worker's socket (docs/workers.md): tracked for shutdown, served by the runtime's worker registry. */
@@ -158,16 +170,29 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       refuseUpgrade(socket, 403, foreignOrigin);
       return;
     }
-    if (token !== undefined && !bearerTokenMatches(req.headers.authorization, token)) {
-      logger.warn({ remote: req.socket.remoteAddress }, 'refused a connection without a valid bearer token');
+    const principal = authenticate(req, 'a connection');
+    if (principal === undefined) {
       refuseUpgrade(socket, 401, UNAUTHORIZED_MESSAGE, { 'WWW-Authenticate': 'Bearer' });
+      return;
+    }
+    // Workers dial in with a worker's token (or an admin's); a worker's token opens nothing else (docs/security.md).
+    if (forWorker && principal.role !== 'worker' && principal.role !== 'admin') {
+      refuseUpgrade(socket, 403, `forbidden: ${WORKERS_PATH} needs a token of role worker; token "${principal.tokenName}" has role ${principal.role}`);
       return;
     }
     if (closing) {
       refuseUpgrade(socket, 503, 'server is shutting down');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => (forWorker ? acceptWorker(ws, req, workers) : serveConnection(ws, req)));
+    wss.handleUpgrade(req, socket, head, (ws) => (forWorker ? acceptWorker(ws, req, workers) : serveConnection(ws, req, principal)));
+  };
+
+  /** Who a request's bearer token names (an admin when the server has no tokens), or undefined (logged): 401. */
+  const authenticate = (req: IncomingMessage, what: string): Principal | undefined => {
+    if (!directory.required) return ANONYMOUS_ADMIN;
+    const principal = directory.principalOf(req.headers.authorization);
+    if (principal === undefined) logger.warn({ remote: req.socket.remoteAddress, path: pathOf(req) }, `refused ${what} without a valid bearer token`);
+    return principal;
   };
 
   /** Why a request from a web page of a foreign origin is refused (logged), or undefined. */
@@ -183,8 +208,16 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       replyJson(res, 403, { error: foreignOrigin });
       return;
     }
-    if (pathOf(req) === '/metrics') answerMetrics(req, res, token, metricsSources);
+    if (pathOf(req) === '/metrics') answerMetricsToAdmin(req, res);
     else answerPlainRequest(req, res, startedAt, nodes);
+  };
+
+  /** `GET /metrics` shows every namespace's load: an admin's token is needed whenever the server has tokens. */
+  const answerMetricsToAdmin = (req: IncomingMessage, res: ServerResponse): void => {
+    const principal = authenticate(req, 'a /metrics request');
+    if (principal === undefined) replyJson(res, 401, { error: UNAUTHORIZED_MESSAGE }, { 'WWW-Authenticate': 'Bearer' });
+    else if (!roleAtLeast(principal.role, 'admin')) replyJson(res, 403, { error: `forbidden: /metrics needs role admin; token "${principal.tokenName}" has role ${principal.role}` });
+    else answerMetrics(req, res, metricsSources);
   };
 
   const http = createServer(onRequest);
@@ -198,7 +231,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
   const boundPort = (http.address() as AddressInfo).port;
   const url = `ws://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${boundPort}/`;
   const workersUrl = workers === undefined ? undefined : `${url.slice(0, -1)}${WORKERS_PATH}`;
-  logger.info({ url, workersUrl, auth: token !== undefined }, `flowrun runtime serving on ${url}${workersUrl === undefined ? '' : ` (workers: ${workersUrl})`}`);
+  logger.info({ url, workersUrl, auth: directory.required }, `flowrun runtime serving on ${url}${workersUrl === undefined ? '' : ` (workers: ${workersUrl})`}`);
 
   let closed: Promise<void> | undefined;
   return {

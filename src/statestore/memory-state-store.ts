@@ -130,6 +130,8 @@ export class MemoryStateStore implements StateStore {
   /** Runs by creation; a deleted run leaves a hole, so list cursors (positions) stay valid. */
   private readonly order: Array<MemoryRun | undefined> = [];
   private readonly callbacks = new Map<string, MemoryCallback>();
+  /** `namespace \n blobId` of every blob put or used in a namespace. */
+  private readonly blobNamespaces = new Set<string>();
   /** Run ids by idempotency key. */
   private readonly keys = new Map<string, string>();
 
@@ -298,6 +300,14 @@ export class MemoryStateStore implements StateStore {
 
   async close(): Promise<void> {}
 
+  async addBlobNamespace(blobId: string, namespace: string): Promise<void> {
+    this.blobNamespaces.add(`${namespace}\n${blobId}`);
+  }
+
+  async blobInNamespace(blobId: string, namespace: string): Promise<boolean> {
+    return this.blobNamespaces.has(`${namespace}\n${blobId}`);
+  }
+
   async countRunsByStatus(): Promise<RunStatusCounts> {
     const counts = emptyRunStatusCounts();
     for (const run of this.order) if (run) counts[deriveRunStatus(run.state, run.items.counts())]++;
@@ -358,6 +368,7 @@ export class MemoryStateStore implements StateStore {
 
 /** Whether a run passes the filters of a query other than status. */
 function matches(record: RunRecord, query: RunQuery): boolean {
+  if (query.namespace !== undefined && (record.namespace ?? 'default') !== query.namespace) return false;
   if (query.flowId !== undefined && record.flowId !== query.flowId) return false;
   if (query.flowName !== undefined && record.flowName !== query.flowName) return false;
   if (query.flowLabel !== undefined && record.flowLabel !== query.flowLabel) return false;

@@ -125,6 +125,19 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `CREATE INDEX IF NOT EXISTS runs_by_completion ON runs (completed_at) WHERE completed_at IS NOT NULL;`,
   // A run's defaults for its component calls (docs/precedence.md).
   `ALTER TABLE runs ADD COLUMN IF NOT EXISTS defaults json;`,
+  // Namespaces (docs/security.md): every run belongs to one; runs of earlier versions to `default`.
+  // submitted_by names the token that submitted the run (a submitter may cancel only its own);
+  // blob_namespaces the namespaces each shared, content-addressed blob was put or used in.
+  `
+  ALTER TABLE runs ADD COLUMN IF NOT EXISTS namespace text NOT NULL DEFAULT 'default';
+  ALTER TABLE runs ADD COLUMN IF NOT EXISTS submitted_by text;
+  CREATE INDEX IF NOT EXISTS runs_by_namespace ON runs (namespace, seq);
+  CREATE TABLE IF NOT EXISTS blob_namespaces (
+    blob_id text NOT NULL,
+    namespace text NOT NULL,
+    PRIMARY KEY (blob_id, namespace)
+  );
+  `,
 ];
 
 /** Brings the database to the newest schema, holding an advisory lock so concurrent starters do not race. */

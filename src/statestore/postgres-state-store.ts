@@ -414,6 +414,16 @@ export class PostgresStateStore implements StateStore {
     await this.writes;
     return runStatusCountsOf((await this.pool.query<{ status: string; n: number }>(COUNT_RUNS_BY_STATUS_SQL)).rows);
   }
+
+  async addBlobNamespace(blobId: string, namespace: string): Promise<void> {
+    await this.query('INSERT INTO blob_namespaces (blob_id, namespace) VALUES ($1, $2) ON CONFLICT DO NOTHING', [blobId, namespace]);
+  }
+
+  async blobInNamespace(blobId: string, namespace: string): Promise<boolean> {
+    const sql = 'SELECT 1 FROM blob_namespaces WHERE blob_id = $1 AND namespace = $2';
+    const { rows } = await this.retryingRead(() => this.pool.query(sql, [blobId, namespace]));
+    return rows.length > 0;
+  }
 }
 
 /** Keys of the advisory locks of `exclusively` (the schema's is 0x666c6f77). */
@@ -446,8 +456,8 @@ const RECORD_CALLBACK_ATTEMPT = `
 export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: readonly unknown[]): Promise<string | undefined> {
   const inserted = await client.query(
     `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides,
-       idempotency_key, metadata, record_steps, rerun_of, defaults, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'running')
+       idempotency_key, metadata, record_steps, rerun_of, defaults, namespace, submitted_by, status)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 'running')
      ON CONFLICT (idempotency_key) DO NOTHING`,
     [
       run.runId,
@@ -466,6 +476,8 @@ export async function insertRun(client: pg.ClientBase, run: RunRecord, inputs: r
       run.recordSteps === true,
       run.rerunOf ?? null,
       run.defaults === undefined ? null : jsonText(run.defaults),
+      run.namespace ?? 'default',
+      run.submittedBy ?? null,
     ],
   );
   if (inserted.rowCount === 0) {

@@ -22,6 +22,7 @@ export interface SqlParams {
 export function runQueryCondition(query: RunQuery, afterSeq: number | undefined, params: SqlParams): string {
   const conditions: string[] = [];
   if (afterSeq !== undefined) conditions.push(`seq ${query.order === 'oldest' ? '>' : '<'} ${params.add(afterSeq)}`);
+  if (query.namespace !== undefined) conditions.push(`namespace = ${params.add(query.namespace)}`);
   if (query.flowId !== undefined) conditions.push(`flow_id = ${params.add(query.flowId)}`);
   if (query.flowName !== undefined) conditions.push(`flow_name = ${params.add(query.flowName)}`);
   if (query.flowLabel !== undefined) conditions.push(`flow_label = ${params.add(query.flowLabel)}`);

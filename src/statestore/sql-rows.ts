@@ -24,6 +24,8 @@ export interface RunRow {
   metadata: string | Metadata | null;
   record_steps: number | boolean;
   rerun_of: string | null;
+  namespace: string;
+  submitted_by: string | null;
   defaults: string | null;
 }
 
@@ -56,7 +58,7 @@ export interface StatusCountRow {
 
 /** The columns of `runs` in SELECT order, shared by both backends so rows map the same way. */
 export const RUN_COLUMNS =
-  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested, idempotency_key, metadata, record_steps, rerun_of, defaults';
+  'seq, run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides, status, completed_at, cancel_requested, idempotency_key, metadata, record_steps, rerun_of, defaults, namespace, submitted_by';
 
 /** The columns of `items` that make a StoredItem. */
 export const ITEM_COLUMNS = 'item_index, status, attempts, result, completed_at, completion_seq, started_at, source_index';
@@ -88,6 +90,9 @@ export function recordOfRow(row: RunRow): RunRecord {
   if (row.metadata !== null) record.metadata = typeof row.metadata === 'string' ? (JSON.parse(row.metadata) as Metadata) : row.metadata;
   if (row.record_steps) record.recordSteps = true;
   if (row.rerun_of !== null) record.rerunOf = row.rerun_of;
+  // `default` is what an absent namespace means: records without one read back as written.
+  if (row.namespace !== 'default') record.namespace = row.namespace;
+  if (row.submitted_by !== null) record.submittedBy = row.submitted_by;
   if (row.defaults !== null) record.defaults = JSON.parse(row.defaults) as RunDefaults;
   return record;
 }

@@ -85,6 +85,19 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `CREATE INDEX runs_by_completion ON runs (completed_at) WHERE completed_at IS NOT NULL;`,
   // A run's defaults for its component calls (docs/precedence.md).
   `ALTER TABLE runs ADD COLUMN defaults TEXT;`,
+  // Namespaces (docs/security.md): every run belongs to one; runs of earlier versions to `default`.
+  // submitted_by names the token that submitted the run (a submitter may cancel only its own);
+  // blob_namespaces the namespaces each shared, content-addressed blob was put or used in.
+  `
+  ALTER TABLE runs ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
+  ALTER TABLE runs ADD COLUMN submitted_by TEXT;
+  CREATE INDEX runs_by_namespace ON runs (namespace, seq);
+  CREATE TABLE blob_namespaces (
+    blob_id TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    PRIMARY KEY (blob_id, namespace)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Brings the database to the newest schema, in one immediate transaction so concurrent openers do not race. */

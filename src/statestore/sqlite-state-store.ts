@@ -253,6 +253,14 @@ export class SqliteStateStore implements StateStore {
     return runStatusCountsOf(this.statements.countRunsByStatus.all() as { status: string; n: number }[]);
   }
 
+  async addBlobNamespace(blobId: string, namespace: string): Promise<void> {
+    this.statements.addBlobNamespace.run(blobId, namespace);
+  }
+
+  async blobInNamespace(blobId: string, namespace: string): Promise<boolean> {
+    return this.statements.blobInNamespace.get(blobId, namespace) !== undefined;
+  }
+
   /** One immediate transaction: the run cannot turn unfinished or gain a child while it is deleted. */
   async deleteRun(runId: string, options: { dryRun?: boolean } = {}): Promise<DeleteRunOutcome> {
     const { selectRunTree, deleteRunRows } = this.statements;
@@ -321,6 +329,8 @@ function runRow(run: RunRecord) {
     metadata: run.metadata === undefined ? null : jsonText(run.metadata),
     record_steps: run.recordSteps ? 1 : 0,
     rerun_of: run.rerunOf ?? null,
+    namespace: run.namespace ?? 'default',
+    submitted_by: run.submittedBy ?? null,
     defaults: run.defaults === undefined ? null : jsonText(run.defaults),
   };
 }
@@ -334,9 +344,9 @@ function prepareStatements(db: Database.Database) {
   return {
     insertRun: db.prepare(
       `INSERT INTO runs (run_id, flow_id, flow_name, flow_label, parent_run_id, parent_item_index, created_at, total, max_concurrency, variables, overrides,
-         idempotency_key, metadata, record_steps, rerun_of, defaults, status)
+         idempotency_key, metadata, record_steps, rerun_of, defaults, namespace, submitted_by, status)
        VALUES (@run_id, @flow_id, @flow_name, @flow_label, @parent_run_id, @parent_item_index, @created_at, @total, @max_concurrency, @variables, @overrides,
-         @idempotency_key, @metadata, @record_steps, @rerun_of, @defaults, 'running')`,
+         @idempotency_key, @metadata, @record_steps, @rerun_of, @defaults, @namespace, @submitted_by, 'running')`,
     ),
     setSourceIndex: db.prepare(`UPDATE items SET source_index = ? WHERE run_id = ? AND item_index = ?`),
     selectSomeInputs: db.prepare(`SELECT item_index, input FROM items WHERE run_id = ? AND item_index IN (SELECT value FROM json_each(?))`),
@@ -368,6 +378,8 @@ function prepareStatements(db: Database.Database) {
     selectInputs: db.prepare(`SELECT input FROM items WHERE run_id = ? ORDER BY item_index`).pluck(),
     selectUnfinished: db.prepare(`SELECT run_id FROM runs WHERE completed_at IS NULL ORDER BY seq`).pluck(),
     countRunsByStatus: db.prepare(COUNT_RUNS_BY_STATUS_SQL),
+    addBlobNamespace: db.prepare('INSERT OR IGNORE INTO blob_namespaces (blob_id, namespace) VALUES (?, ?)'),
+    blobInNamespace: db.prepare('SELECT 1 FROM blob_namespaces WHERE blob_id = ? AND namespace = ?'),
     countItems: db.prepare(
       `SELECT ${COUNT_COLUMNS} FROM items
        WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id, status`,

@@ -75,6 +75,10 @@ export interface StateStore {
   exclusively?<T>(lock: ExclusiveLock, work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
   /** How many runs have each status, derived as `listRuns` derives it (for `GET /metrics`). */
   countRunsByStatus(): Promise<RunStatusCounts>;
+  /** Records that a blob was put or used in a namespace (docs/security.md); recording it again changes nothing. */
+  addBlobNamespace(blobId: string, namespace: string): Promise<void>;
+  /** Whether a blob was put or used in a namespace: a blob of other namespaces only answers as absent. */
+  blobInNamespace(blobId: string, namespace: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -123,6 +127,10 @@ export interface RunRecord {
   metadata?: Metadata;
   /** Keep step records for every item, not only failed ones. */
   recordSteps?: boolean;
+  /** The namespace the run belongs to (docs/security.md); absent: `default`. */
+  namespace?: string;
+  /** The name of the token that submitted it, when a token did. */
+  submittedBy?: string;
 }
 
 /** Stored run status: `running` until terminal; `pending`/`running` are refined from item counts. */
@@ -225,6 +233,8 @@ export interface RunSummary {
 }
 
 export interface RunQuery {
+  /** Only runs of this namespace; undefined: every namespace. */
+  namespace?: string;
   statuses?: readonly Status[];
   flowId?: string;
   flowName?: string;

@@ -8,7 +8,7 @@ import { integerFlag } from '../integer-flag.js';
 import { runTable } from '../run-table.js';
 import { UsageError } from '../usage-error.js';
 
-const USAGE = `flowrun list [--status S,…] [--label L] [--meta K=V]… [--roots] [--order newest|oldest] [--limit N] [--cursor C] [--json]
+const USAGE = `flowrun list [--status S,…] [--label L] [--meta K=V]… [--roots] [--order newest|oldest] [--limit N] [--cursor C] [--namespace NS] [--json]
 
 Lists the runs of a served runtime, newest first: a table on a terminal, JSON
 {runs, nextCursor?} otherwise (or with --json).
@@ -21,13 +21,16 @@ Lists the runs of a served runtime, newest first: a table on a terminal, JSON
   --order O            newest (default) or oldest first
   --limit N            at most N runs (1..1000, default 50)
   --cursor C           the next page: the nextCursor of the previous answer
+  --namespace NS       the runs of namespace NS (an admin's token; others see only
+                       their own namespace; default: the token's, an admin's every one)
   --json               JSON even on a terminal
 ${REMOTE_HELP}
 
 examples:
   flowrun list
   flowrun list --status running,failed --json
-  flowrun list --meta team=search --roots --order oldest`;
+  flowrun list --meta team=search --roots --order oldest
+  flowrun list --namespace team-a`;
 
 /** `flowrun list`: the runs of a served runtime (docs/cli.md). */
 export async function listCommand(argv: string[], out: Output): Promise<number> {
@@ -40,7 +43,7 @@ export async function listCommand(argv: string[], out: Output): Promise<number> 
   const order = parseOrder(values.order);
   const filters = { status, limit, cursor: values.cursor, flowLabel: values.label, metadata, rootsOnly: values.roots || undefined, order };
   return withRemote(values, async (client) => {
-    const page = await client.list(filters);
+    const page = await client.list({ ...filters, namespace: values.namespace });
     printListing(out, values.json, page, () => runTable(page.runs) + (page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : ''));
     return 0;
   });
@@ -85,6 +88,7 @@ const OPTIONS = {
   order: { type: 'string' },
   limit: { type: 'string' },
   cursor: { type: 'string' },
+  namespace: { type: 'string' },
   ...JSON_OPTION,
   ...HELP_OPTION,
 } as const;

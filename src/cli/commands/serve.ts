@@ -17,7 +17,9 @@ const USAGE = `flowrun serve [--host H] [--port P] [--token T] [--config C] [--a
 
   --host               interface to bind (default ${DEFAULT_HOST}); anything but loopback needs a token
   --port               TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
-  --token              bearer token every client must send (default: env FLOWRUN_TOKEN)
+  --token              bearer token every client must send (default: env FLOWRUN_TOKEN): an admin
+                       of namespace default; the config's auth.tokens add tokens with a
+                       namespace and a role (docs/security.md)
   --config             config file (default: flowrun.yaml in the working directory); without a
                        stateStore in it, runs are kept in sqlite at .flowrun/state.db in the
                        current directory (next to the default blob store, .flowrun/blobs)
@@ -42,12 +44,6 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   const port = integerFlag(values.port, '--port', 0, 65535) ?? DEFAULT_PORT;
   const token = values.token ?? (process.env.FLOWRUN_TOKEN || undefined);
   if (token !== undefined && token.length === 0) throw new UsageError('--token must not be empty');
-  if (token === undefined && !isLoopbackHost(host)) {
-    throw new UsageError(
-      `refusing to listen on ${host} without a token: anyone who can reach it could run flows. ` +
-        'Give --token or set FLOWRUN_TOKEN, or bind to a loopback address (127.0.0.1, ::1)',
-    );
-  }
   const maxMessageBytes = integerFlag(values['max-message-bytes'], '--max-message-bytes', 1);
   const maxInFlight = integerFlag(values['max-in-flight'], '--max-in-flight', 1);
   const allowOriginFlags = (values['allow-origin'] ?? []).map((origin) => {
@@ -59,6 +55,13 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   });
 
   const loaded = await loadConfig({ configPath: values.config });
+  const tokens = loaded.auth?.tokens ?? [];
+  if (token === undefined && tokens.length === 0 && !isLoopbackHost(host)) {
+    throw new UsageError(
+      `refusing to listen on ${host} without a token: anyone who can reach it could run flows. ` +
+        'Give --token, set FLOWRUN_TOKEN or list auth.tokens in the config, or bind to a loopback address (127.0.0.1, ::1)',
+    );
+  }
   // A server keeps its runs by default (docs/serve.md): sqlite next to the config unless it names a store.
   const config = loaded.stateStore ? loaded : { ...loaded, stateStore: { type: 'sqlite' as const, path: resolve(process.cwd(), DEFAULT_STATE_DB_PATH) } };
   const logger = createCliLogger();
@@ -67,7 +70,7 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   const allowOrigins = [...(config.serve?.allowOrigins ?? []), ...allowOriginFlags];
   let server;
   try {
-    server = await startRuntimeServer({ runtime, host, port, token, allowOrigins, maxMessageBytes, maxInFlight, logger });
+    server = await startRuntimeServer({ runtime, host, port, token, tokens, allowOrigins, maxMessageBytes, maxInFlight, logger });
   } catch (err) {
     await runtime.close({ cancelRuns: false });
     throw err;

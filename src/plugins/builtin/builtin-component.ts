@@ -21,6 +21,8 @@ export interface BuiltinHost {
     inputs: unknown[],
     options: { parent: ExecutionScope; maxConcurrency?: number; signal?: AbortSignal },
   ): Promise<{ runId: string; results: FlowResult[] }>;
+  /** Records a blob `/put_blob` stored in the namespace of the run it serves; default: nothing recorded. */
+  recordBlob?(blobId: string, scope: ExecutionScope): Promise<void>;
 }
 
 /** What a builtin sees of the call it serves. */

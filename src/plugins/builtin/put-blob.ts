@@ -13,7 +13,7 @@ export const putBlobBuiltin = defineBuiltin({
     blob_type: BlobTypeSchema.default('data'),
   }),
   output: z.object({ blob_id: z.string() }),
-  async run(input, { host }) {
+  async run(input, { host, call }) {
     if (input.blob_type === 'flow') {
       const errors = validateFlow(input.data).diagnostics.filter((d) => d.level === 'error');
       if (errors.length > 0) {
@@ -24,6 +24,8 @@ export const putBlobBuiltin = defineBuiltin({
         });
       }
     }
-    return success({ blob_id: await host.blobs.put(input.data, input.blob_type) });
+    const blobId = await host.blobs.put(input.data, input.blob_type);
+    await host.recordBlob?.(blobId, call.scope);
+    return success({ blob_id: blobId });
   },
 });
