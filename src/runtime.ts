@@ -21,6 +21,7 @@ import { MemoryStateStore } from './statestore/memory-state-store.js';
 import type { StateStore } from './statestore/state-store.js';
 import { RuntimeService } from './api/runtime-service.js';
 import type { RuntimeMetrics } from './api/runtime-metrics.js';
+import { RunWatches } from './api/run-watches.js';
 import { InProcessCaller } from './api/in-process-caller.js';
 import { watchRun, type LiveRun } from './api/live-run.js';
 import { RunHandle, submitAndWait } from './client/run-handle.js';
@@ -57,6 +58,8 @@ export interface RoutedComponent {
 export class Runtime {
   /** Sends the handles' requests to `service`, as a connection to `flowrun serve` would. */
   private readonly caller: InProcessCaller;
+  /** Where `flowrun serve` opens `runs/watch` and `GET /events` watches (docs/events.md). */
+  readonly watches: RunWatches;
   /** What `GET /metrics` of `flowrun serve` reports (docs/serve.md). */
   readonly metrics: RuntimeMetrics;
 
@@ -77,6 +80,7 @@ export class Runtime {
     private readonly logger: Logger,
   ) {
     this.caller = new InProcessCaller(service);
+    this.watches = new RunWatches(runs);
     this.metrics = {
       runsByStatus: () => store.countRunsByStatus(),
       liveRuns: () => runs.liveRunCount,
@@ -165,6 +169,7 @@ export class Runtime {
     const runs = new RunManager({
       blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, callbacks: config.callbacks,
       idempotencyTtlMs: config.idempotencyTtlMs,
+      eventRetentionMs: config.events?.retentionMs,
       canExecute: (compiled, createdAt) => canExecute?.(compiled, createdAt) ?? true,
     });
     const service = new RuntimeService(blobs, runs, (component) => router.hasRouteFor(component));

@@ -1,3 +1,4 @@
+import type { RunEventLog } from '../statestore/run-event-log.js';
 import type { Status } from '../../protocol/index.js';
 import type { ItemTransitions } from '../statestore/item-transitions.js';
 import { CALLBACK_DUE, insertRun, type PostgresStateStore } from '../statestore/postgres-state-store.js';
@@ -27,6 +28,10 @@ export interface ClusterStateStoreOptions {
  */
 export class ClusterStateStore implements StateStore {
   constructor(private readonly options: ClusterStateStoreOptions) {}
+
+  get events(): RunEventLog {
+    return this.options.store.events;
+  }
 
   async createRun(run: RunRecord, inputs: readonly unknown[]): Promise<string | undefined> {
     const { store, chunkSize } = this.options;

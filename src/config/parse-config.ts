@@ -10,6 +10,7 @@ import { parseLimitsConfig, parseServeConfig } from './serve-config.js';
 import { parseClusterConfig } from './cluster-config.js';
 import { parseCallbacksConfig } from './callbacks-config.js';
 import { DurationSchema } from './duration.js';
+import { parseEventsConfig } from './events-config.js';
 import type { BlobStoreConfig, BuiltinPluginConfig, FlowrunConfig, PluginConfig, RouteRule, StateStoreConfig, StepflowPluginConfig } from './types.js';
 
 export interface ParseConfigOptions extends ConfigSource {
@@ -47,6 +48,7 @@ const TopLevelSchema = z.object({
   cluster: z.unknown().optional(),
   callbacks: z.unknown().optional(),
   idempotencyTtl: z.unknown().optional(),
+  events: z.unknown().optional(),
 });
 
 const StepflowSchema = z.object({
@@ -139,6 +141,7 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
     ...optional('cluster', parseClusterConfig(top.cluster, reader)),
     ...optional('callbacks', parseCallbacksConfig(top.callbacks, reader)),
     ...optional('idempotencyTtlMs', top.idempotencyTtl === undefined ? undefined : reader.parse(DurationSchema, top.idempotencyTtl, ['idempotencyTtl'])),
+    ...optional('events', parseEventsConfig(top.events, reader)),
   };
 }
 

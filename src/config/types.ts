@@ -31,6 +31,14 @@ export interface FlowrunConfig {
   callbacks?: CallbacksConfig;
   /** `idempotencyTtl:` in ms — how long an idempotency key names its run; absent: 24 h. */
   idempotencyTtlMs?: number;
+  /** Run events (`events:`, docs/events.md); absent: the defaults. */
+  events?: EventsConfig;
+}
+
+/** `events:` — see docs/events.md. */
+export interface EventsConfig {
+  /** `retention:` in ms — how long run events are kept for watchers that resume; absent: 10 minutes. */
+  retentionMs?: number;
 }
 
 /** `callbacks:` — see docs/callbacks.md for the defaults. */

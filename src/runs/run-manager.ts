@@ -50,6 +50,7 @@ import { selectRerunItems } from './rerun-selection.js';
 import { compareRuns } from './run-comparison.js';
 import { itemDetailOf } from './item-details.js';
 import { runTimingMetrics } from './run-timing-metrics.js';
+import { RunEventFeed } from './run-event-feed.js';
 
 /** How long an idempotency key names its run (docs/config.md, `idempotencyTtl`): 24 hours. */
 export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -80,6 +81,8 @@ export interface RunManagerOptions {
   callbacks?: CallbackOptions & { holder?: string };
   /** A submit whose idempotency key names a run created this long ago or less gets that run. Default 24 h. */
   idempotencyTtlMs?: number;
+  /** How long run events are kept for watchers that resume (docs/events.md). Default 10 minutes. */
+  eventRetentionMs?: number;
 }
 
 /** Who submits: a component executing an item (its run becomes the parent), or nobody. */
@@ -140,6 +143,8 @@ export class RunManager {
   /** Items this manager settled, by status, and the recent rate (`GET /metrics`). */
   readonly itemTally: ItemTally;
   private readonly callbacks: CallbackDispatcher;
+  /** The run events of this process's runs (docs/events.md), stored and handed to watchers. */
+  readonly events: RunEventFeed;
   private readonly allowHosts: readonly string[] | undefined;
 
   constructor(options: RunManagerOptions) {
@@ -190,6 +195,7 @@ export class RunManager {
       });
     }
     this.allowHosts = options.callbacks?.allowHosts;
+    this.events = new RunEventFeed({ log: this.store.events, logger, now, retentionMs: options.eventRetentionMs });
     this.callbacks = new CallbackDispatcher({
       store,
       holder: options.callbacks?.holder ?? randomUUID(),
@@ -341,6 +347,7 @@ export class RunManager {
       return { runId: holder, state: (await this.lookup(holder)).state, deduplicated: true };
     }
     const state = new RunState({ ...record });
+    this.events.created(state);
     if (this.shared) {
       // Any node claims its chunks; this one answers for it from the database.
       this.registry.release();
@@ -517,6 +524,11 @@ export class RunManager {
     });
   }
 
+  /** A run's state for a watch (docs/events.md): in memory when this process holds it, else as stored. Unknown → -32011. */
+  async watchedState(runId: string): Promise<RunState> {
+    return (await this.lookup(runId)).state;
+  }
+
   /** The in-memory state of a run (executing or recently finished), or undefined. */
   state(runId: string): RunState | undefined {
     return this.registry.state(runId);
@@ -535,6 +547,7 @@ export class RunManager {
     await this.registry.cancelAll();
     await this.writer.drain();
     await this.callbacks.stop();
+    await this.stopEvents();
   }
 
   /**
@@ -550,6 +563,13 @@ export class RunManager {
     await this.writer.drain();
     // After the last write of this node: its chunks are handed back at once (docs/cluster.md).
     await this.shared?.stop();
+    await this.stopEvents();
+  }
+
+  /** Stores the events emitted so far, then stops the feed. */
+  private async stopEvents(): Promise<void> {
+    await this.events.drain();
+    this.events.close();
   }
 
   /** Waits until every transition so far is in the state store. */
@@ -575,6 +595,7 @@ export class RunManager {
 
   /** Executes the items of a live run, all of them in order, `maxConcurrency` at a time. */
   private execute(run: ActiveRun, compiled: CompiledFlow, inputs: readonly unknown[], maxConcurrency: number, variables: Record<string, unknown>): void {
+    this.events.follow(run.state);
     void this.scheduler.schedule({
       state: run.state,
       compiled,

@@ -23,6 +23,7 @@ import type { NodeDirectory } from '../cluster/index.js';
 import { nodeHealth, registerNodesHandler } from './nodes-handler.js';
 import type { WorkerIntake } from '../api/worker-intake.js';
 import { registerWorkersHandler } from './workers-handler.js';
+import { registerWatchHandlers, type RunWatches } from '../api/run-watches.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7837;
@@ -38,7 +39,11 @@ export interface RuntimeServerOptions {
    * What is served: its `service` answers `blobs/*` and `runs/*` (docs/protocol.md); `metrics` feed
    * `GET /metrics`; `workers` takes the workers that dial in at `/workers` (docs/workers.md).
    */
-  runtime: { readonly service: RuntimeApi; readonly nodes?: NodeDirectory; readonly metrics?: RuntimeMetrics; readonly workers?: WorkerIntake };
+  runtime: {
+    readonly service: RuntimeApi; readonly nodes?: NodeDirectory; readonly metrics?: RuntimeMetrics; readonly workers?: WorkerIntake;
+    /** Serves `runs/watch` and `GET /events` (docs/events.md). */
+    readonly watches?: RunWatches;
+  };
   /** Interface to bind. Default `127.0.0.1`; anything but loopback requires `token`. */
   host?: string;
   /** Default 7837; 0 picks a free port (see `port` of the result). */
@@ -134,6 +139,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     registerRuntimeHandlers(peer, api, () => ({}));
     if (nodes !== undefined) registerNodesHandler(peer, nodes);
     if (workers !== undefined) registerWorkersHandler(peer, workers);
+    if (options.runtime.watches !== undefined) registerWatchHandlers(peer, options.runtime.watches);
     peer.listen();
     logger.debug({ client: name }, `${name} connected`);
   };

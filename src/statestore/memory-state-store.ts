@@ -1,3 +1,4 @@
+import { MemoryRunEventLog, type RunEventLog } from './run-event-log.js';
 import { randomUUID } from 'node:crypto';
 import type { CallbackTarget, FlowResult, Status } from '../../protocol/index.js';
 import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from './callback-outbox.js';
@@ -125,6 +126,7 @@ interface MemoryCallback {
 
 /** Keeps runs in process memory: the default for `flowrun run`; nothing survives the process. */
 export class MemoryStateStore implements StateStore {
+  readonly events: RunEventLog = new MemoryRunEventLog();
   private readonly runs = new Map<string, MemoryRun>();
   private readonly order: MemoryRun[] = [];
   private readonly callbacks = new Map<string, MemoryCallback>();

@@ -121,6 +121,17 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
   `,
+  // Run events kept for `events.retention` (docs/events.md); every node reads what any node appended.
+  `
+  CREATE TABLE IF NOT EXISTS run_events (
+    cursor bigserial PRIMARY KEY,
+    type text NOT NULL,
+    run_id text NOT NULL,
+    at bigint NOT NULL,
+    run text NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS run_events_at ON run_events (at);
+  `,
 ];
 
 /** Brings the database to the newest schema, holding an advisory lock so concurrent starters do not race. */

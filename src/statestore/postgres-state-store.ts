@@ -1,3 +1,5 @@
+import type { RunEventLog } from './run-event-log.js';
+import { PostgresRunEventLog } from './postgres-event-log.js';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Status } from '../../protocol/index.js';
@@ -68,7 +70,11 @@ export class PostgresStateStore implements StateStore {
     private readonly logger: Logger,
     /** The database's URL, for a connection of its own (a cluster node's LISTEN). */
     readonly url: string,
-  ) {}
+  ) {
+    this.events = new PostgresRunEventLog(pool);
+  }
+
+  readonly events: RunEventLog;
 
   /** Connects and creates or upgrades the schema. */
   static async connect(options: PostgresStateStoreOptions): Promise<PostgresStateStore> {

@@ -1,3 +1,5 @@
+import type { RunEventLog } from './run-event-log.js';
+import { SqliteRunEventLog } from './sqlite-event-log.js';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -36,6 +38,7 @@ const BUSY_TIMEOUT_MS = 5_000;
 export class SqliteStateStore implements StateStore {
   private readonly db: Database.Database;
   private readonly statements: ReturnType<typeof prepareStatements>;
+  readonly events: RunEventLog;
 
   private constructor(
     db: Database.Database,
@@ -43,6 +46,7 @@ export class SqliteStateStore implements StateStore {
   ) {
     this.db = db;
     this.statements = prepareStatements(db);
+    this.events = new SqliteRunEventLog(db);
   }
 
   /**

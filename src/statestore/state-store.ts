@@ -1,6 +1,7 @@
 import type { CallbackTarget, FlowResult, Metadata, Overrides, Status, StepTiming } from '../../protocol/index.js';
 import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from './callback-outbox.js';
 import type { ItemTransitions } from './item-transitions.js';
+import type { RunEventLog } from './run-event-log.js';
 import type { RunStatusCounts } from './run-status-counts.js';
 
 /**
@@ -57,6 +58,8 @@ export interface StateStore {
   recordCallbackAttempt(runId: string, attempt: CallbackAttempt): Promise<void>;
   /** How many runs have each status, derived as `listRuns` derives it (for `GET /metrics`). */
   countRunsByStatus(): Promise<RunStatusCounts>;
+  /** The run events kept for watchers that resume (docs/events.md). */
+  readonly events: RunEventLog;
   close(): Promise<void>;
 }
 
