@@ -4,6 +4,7 @@ import {
   BlobsGet,
   BlobsPut,
   RunsCompare,
+  RunsEvent,
   RunsList,
   RunsSubmit,
   type BlobType,
@@ -20,6 +21,10 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 import { wireWebSocket } from '../transport/websocket-connection.js';
 import { namedClientError } from './client-errors.js';
 import { openSocket } from './open-socket.js';
+import { RunEventStream, type RunEvent, type WatchChannel, type WatchParams } from './event-stream.js';
+
+/** Events of a subscription not yet claimed (they may come before the answer to its `runs/watch` is read), kept at most this many. */
+const MAX_UNCLAIMED_EVENTS = 10_000;
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
@@ -64,6 +69,9 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
  */
 export class FlowrunClient {
   private readonly peer: RpcPeer;
+  /** Where each watch's events go, by subscription id; events of one not claimed yet wait in `unclaimed`. */
+  private readonly sinks = new Map<string, (event: RunEvent) => void>();
+  private readonly unclaimed: RunEvent[] = [];
   /** Largest frame accepted from the server: `RunHandle` pages results under it. */
   readonly maxMessageBytes: number;
 
@@ -87,8 +95,35 @@ export class FlowrunClient {
       },
     });
     this.peer = new RpcPeer(reader, writer, { name: url, logger });
+    this.peer.onNotification(RunsEvent, (event) => {
+      const sink = this.sinks.get(event.subscriptionId);
+      if (sink !== undefined) sink(event);
+      else if (this.unclaimed.length < MAX_UNCLAIMED_EVENTS) this.unclaimed.push(event);
+    });
     this.peer.listen();
   }
+
+  /**
+   * Watches runs (`runs/watch`, docs/events.md): all, one (`runId`), or those a filter selects,
+   * as an async iterator of events. The client does not reconnect: after a lost connection,
+   * connect again and watch with `since: stream.cursor`.
+   */
+  watch(params: WatchParams = {}): RunEventStream {
+    return new RunEventStream(this.watchChannel, params);
+  }
+
+  private readonly watchChannel: WatchChannel = {
+    sendRequest: (d, params, options) => this.sendRequest(d, params as never, options),
+    subscribe: (subscriptionId, sink) => {
+      this.sinks.set(subscriptionId, sink);
+      for (let i = 0; i < this.unclaimed.length; ) {
+        if (this.unclaimed[i].subscriptionId === subscriptionId) sink(this.unclaimed.splice(i, 1)[0]);
+        else i++;
+      }
+      return () => this.sinks.delete(subscriptionId);
+    },
+    onClose: (listener) => this.peer.onClose(listener),
+  };
 
   /** True once the connection is closed (by either side). */
   get isClosed(): boolean {

@@ -59,6 +59,11 @@ export class RunEventFeed {
     return Math.max(this.delivered, await this.log.lastCursor());
   }
 
+  /** How many listeners are attached (open watches). */
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
   /** Hears every event from now on, with its cursor, until disposed. */
   listen(listener: (event: StoredRunEvent) => void): () => void {
     this.listeners.add(listener);
