@@ -24,10 +24,13 @@ import { nodeHealth, registerNodesHandler } from './nodes-handler.js';
 import type { WorkerIntake } from '../api/worker-intake.js';
 import { registerWorkersHandler } from './workers-handler.js';
 import { registerWatchHandlers, type RunWatches } from '../api/run-watches.js';
+import { answerEvents } from './events-route.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7837;
 export const DEFAULT_MAX_IN_FLIGHT = 64;
+/** Where run events are served as server-sent events (docs/events.md). */
+export const EVENTS_PATH = '/events';
 /** Where workers dial in. */
 export const WORKERS_PATH = '/workers';
 /** Time a closing server gives its clients to answer the close handshake before cutting them off. */
@@ -189,7 +192,9 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       replyJson(res, 403, { error: foreignOrigin });
       return;
     }
-    if (pathOf(req) === '/metrics') answerMetrics(req, res, token, metricsSources);
+    const path = pathOf(req);
+    if (path === '/metrics') answerMetrics(req, res, token, metricsSources);
+    else if (path === EVENTS_PATH && options.runtime.watches !== undefined) answerEvents(req, res, token, options.runtime.watches, logger);
     else answerPlainRequest(req, res, startedAt, nodes);
   };
 
