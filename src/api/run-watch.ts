@@ -4,7 +4,7 @@ import type { RunManager } from '../runs/run-manager.js';
 import type { RunState } from '../runs/run-state.js';
 import { ProgressPacer, type PacedEvent } from '../runs/progress-pacer.js';
 import { watchFilterMatches } from '../runs/watch-filter.js';
-import type { StoredRunEvent } from '../statestore/run-event-log.js';
+import type { StoredRunEvent } from '../runs/run-event-feed.js';
 
 /** One event as a watcher receives it (`runs/event` without the subscription id). */
 export interface WatchEvent {

@@ -2,6 +2,8 @@ import { silentLogger, type Logger } from '../log.js';
 import type { RunEventLog, RunEventRecord, StoredRunEvent, StoredRunEventType } from '../statestore/run-event-log.js';
 import type { RunState } from './run-state.js';
 
+export type { StoredRunEvent } from '../statestore/run-event-log.js';
+
 /** How long run events are kept for watchers that resume (docs/config.md, `events.retention`): 10 minutes. */
 export const DEFAULT_EVENT_RETENTION_MS = 10 * 60 * 1000;
 /** The finest progress the feed produces: at most one `run.progress` per run this often. */
