@@ -11,6 +11,7 @@ import { listCommand } from './commands/list.js';
 import { nodesCommand } from './commands/nodes.js';
 import { rerunCommand } from './commands/rerun.js';
 import { workersCommand } from './commands/workers.js';
+import { watchCommand } from './commands/watch.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { submitCommand } from './commands/submit.js';
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, (argv: string[], out: Output) => Promise<number>>
   compare: compareCommand,
   nodes: nodesCommand,
   workers: workersCommand,
+  watch: watchCommand,
 };
 
 const HELP = `flowrun — a workflow runtime for Stepflow v1 flows
@@ -54,6 +56,7 @@ commands:
   compare     compare 2 to 4 runs item by item
   cancel      cancel a run on a served runtime
   list        list the runs of a served runtime
+  watch       follow the runs of a served runtime live (or one run: a progress line)
   nodes       list the nodes of a served runtime's cluster
   workers     list the workers connected to a served runtime
 
