@@ -1,4 +1,6 @@
 import type { RunEventLog } from '../statestore/run-event-log.js';
+import { appendEventIn } from '../statestore/postgres-event-log.js';
+import { runStatusOf } from '../runs/run-status.js';
 import type { Status } from '../../protocol/index.js';
 import type { ItemTransitions } from '../statestore/item-transitions.js';
 import { CALLBACK_DUE, insertRun, type PostgresStateStore } from '../statestore/postgres-state-store.js';
@@ -40,6 +42,9 @@ export class ClusterStateStore implements StateStore {
       // A submit of a key another node's run holds creates nothing, chunks included.
       holder = await insertRun(client, run, inputs);
       if (holder !== undefined) return;
+      // Its `run.created` commits with it: no node's `run.started` of it can come first (docs/events.md).
+      const pending = { total: run.total, pending: run.total, running: 0, success: 0, failed: 0, cancelled: 0 };
+      await appendEventIn(client, { type: 'run.created', runId: run.runId, at: run.createdAt, run: runStatusOf(run, 'pending', pending, undefined, undefined) });
       if (inputs.length === 0) {
         await client.query(FINISH_EMPTY_RUN, [run.runId]);
         await client.query(CALLBACK_DUE, [run.runId, run.createdAt]);

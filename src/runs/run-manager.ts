@@ -50,7 +50,7 @@ import { selectRerunItems } from './rerun-selection.js';
 import { compareRuns } from './run-comparison.js';
 import { itemDetailOf } from './item-details.js';
 import { runTimingMetrics } from './run-timing-metrics.js';
-import { RunEventFeed } from './run-event-feed.js';
+import { RunEventFeed, type SharedEvents } from './run-event-feed.js';
 
 /** How long an idempotency key names its run (docs/config.md, `idempotencyTtl`): 24 hours. */
 export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -192,10 +192,11 @@ export class RunManager {
         tally: this.itemTally,
         compile: async (flowId, overrides) => (await this.resolveFlow(undefined, flowId, overrides)).compiled,
         canExecute: options.canExecute,
+        events: { followChunk: (record, state) => this.events.followChunk(record, state), runsFinished: (runIds) => this.events.runsFinished(runIds) },
       });
     }
     this.allowHosts = options.callbacks?.allowHosts;
-    this.events = new RunEventFeed({ log: this.store.events, logger, now, retentionMs: options.eventRetentionMs });
+    this.events = new RunEventFeed({ log: this.store.events, logger, now, retentionMs: options.eventRetentionMs, shared: this.sharedEvents() });
     this.callbacks = new CallbackDispatcher({
       store,
       holder: options.callbacks?.holder ?? randomUUID(),
@@ -206,9 +207,21 @@ export class RunManager {
     });
   }
 
-  /** On a cluster: starts claiming chunks of the shared runs (docs/cluster.md). */
+  /** On a cluster: starts delivering every node's run events and claiming chunks of the shared runs (docs/cluster.md). */
   async startSharedWork(): Promise<void> {
+    await this.events.startTail();
     await this.chunks?.start();
+  }
+
+  /** What the event feed needs of a cluster, when this manager shares its work and the work can give it. */
+  private sharedEvents(): SharedEvents | undefined {
+    const shared = this.shared;
+    if (shared?.onEventsAppended === undefined || shared.runProgress === undefined) return undefined;
+    return {
+      onEventsAppended: (listener) => shared.onEventsAppended!(listener),
+      runProgress: (runId) => shared.runProgress!(runId),
+      statusOf: async (runId) => (await this.lookup(runId)).state.snapshot(),
+    };
   }
 
   /** Starts delivering completion callbacks from the state store's outbox, those of earlier processes too (docs/callbacks.md). */
@@ -349,7 +362,8 @@ export class RunManager {
     const state = new RunState({ ...record });
     this.events.created(state);
     if (this.shared) {
-      // Any node claims its chunks; this one answers for it from the database.
+      // Any node claims its chunks; this one answers for it from the database. A run of no items is finished already.
+      if (state.isTerminal) this.events.follow(state);
       this.registry.release();
       this.logger.debug({ runId: record.runId, flowId, items: inputs.length, parentRunId: record.parentRunId, depth }, 'run submitted to the cluster');
       return { runId: record.runId, state };

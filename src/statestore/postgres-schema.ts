@@ -131,6 +131,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     run text NOT NULL
   );
   CREATE INDEX IF NOT EXISTS run_events_at ON run_events (at);
+  CREATE UNIQUE INDEX IF NOT EXISTS run_events_once ON run_events (run_id, type) WHERE type <> 'run.progress';
   `,
 ];
 
