@@ -1,4 +1,3 @@
-import type { RunEventLog } from '../statestore/run-event-log.js';
 import { appendEventIn } from '../statestore/postgres-event-log.js';
 import { runStatusOf } from '../runs/run-status.js';
 import type { Status } from '../../protocol/index.js';
@@ -10,6 +9,7 @@ import type { RunStatusCounts } from '../statestore/run-status-counts.js';
 import { FINISH_EMPTY_RUN, INSERT_CHUNKS, WORK_CHANNEL } from './chunks-sql.js';
 import { writeFenced } from './fenced-journal.js';
 import type { HeldLease, LeaseBook } from './lease-book.js';
+import type { RunEventLog } from '../statestore/run-event-log.js';
 
 export interface ClusterStateStoreOptions {
   store: PostgresStateStore;

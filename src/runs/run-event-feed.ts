@@ -3,9 +3,10 @@ import { silentLogger, type Logger } from '../log.js';
 import type { RunEventLog, RunEventRecord, StoredRunEvent, StoredRunEventType } from '../statestore/run-event-log.js';
 import type { RunRecord } from '../statestore/state-store.js';
 import type { RunState } from './run-state.js';
-import { runStatusOf } from './run-status.js';
-import type { SharedRunProgress } from './shared-work.js';
+import { ChunkRunEvents, type SharedEvents } from './chunk-run-events.js';
+import { EventLogTail } from './event-log-tail.js';
 
+export type { SharedEvents } from './chunk-run-events.js';
 export type { StoredRunEvent } from '../statestore/run-event-log.js';
 
 /** How long run events are kept for watchers that resume (docs/config.md, `events.retention`): 10 minutes. */
@@ -14,20 +15,6 @@ export const DEFAULT_EVENT_RETENTION_MS = 10 * 60 * 1000;
 export const FEED_PROGRESS_MS = 50;
 /** A failed append is tried again after this long, its events kept in order. */
 const APPEND_RETRY_MS = 1000;
-/** On a cluster: at most one `run.progress` per run per node this often (each reads the run's counters from the database). */
-const CLUSTER_PROGRESS_MS = 250;
-/** On a cluster: the log is re-read this often even without a notification (one may be lost). */
-const TAIL_RECHECK_MS = 1000;
-/** On a cluster: a missing cursor (an append of another node not committed yet) is waited for this long, then passed. */
-const TAIL_GAP_MS = 2000;
-
-/** What the feed needs of a cluster (docs/events.md): hints that any node appended, and a run's counters from the database. */
-export interface SharedEvents {
-  onEventsAppended(listener: () => void): void;
-  runProgress(runId: string): Promise<SharedRunProgress | undefined>;
-  /** A run's status as stored (for its `run.finished`). */
-  statusOf(runId: string): Promise<RunStatus>;
-}
 
 /** Options of a {@link RunEventFeed}. */
 export interface RunEventFeedOptions {
@@ -64,16 +51,9 @@ export class RunEventFeed {
   private readonly pruner: ReturnType<typeof setInterval>;
   private closed = false;
   private readonly shared: SharedEvents | undefined;
-  private tailTimer: ReturnType<typeof setInterval> | undefined;
-  private polling: Promise<void> | undefined;
-  private pollAgain = false;
-  /** When the cursor after the last delivered was first seen missing (a gap), or undefined. */
-  private gapSince: number | undefined;
-  /** Cluster: runs whose `run.started` this node appended (another node's is dropped by the log), and per-run progress timers. */
-  private readonly startedRuns = new Set<string>();
-  /** Cluster: runs this node finished lately, whose progress reads still in flight are dropped. */
-  private readonly finishedRuns = new Set<string>();
-  private readonly progressTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** On a cluster: the reader of the shared log, and the events of the chunks run here. */
+  private tail: EventLogTail | undefined;
+  private readonly chunkEvents: ChunkRunEvents | undefined;
   /** Set by `drain`: an append that fails is dropped rather than retried, so stopping ends. */
   private draining = false;
 
@@ -83,6 +63,7 @@ export class RunEventFeed {
     this.now = options.now ?? Date.now;
     this.retentionMs = options.retentionMs ?? DEFAULT_EVENT_RETENTION_MS;
     this.shared = options.shared;
+    if (this.shared) this.chunkEvents = new ChunkRunEvents(this.shared, (type, run) => this.emitStatus(type, run), this.logger);
     this.pruner = setInterval(() => void this.prune(), Math.min(60_000, Math.max(1000, this.retentionMs / 2)));
     this.pruner.unref();
   }
@@ -187,7 +168,7 @@ export class RunEventFeed {
           continue;
         }
         // On a cluster, the shared log is read in cursor order: every node's events, this one's too.
-        if (this.shared) void this.poll();
+        if (this.tail) void this.tail.poll();
         else for (let i = 0; i < batch.length && i < cursors.length; i++) this.deliver({ ...batch[i], cursor: cursors[i] });
       }
     } finally {
@@ -224,111 +205,25 @@ export class RunEventFeed {
   close(): void {
     this.closed = true;
     clearInterval(this.pruner);
-    clearInterval(this.tailTimer);
-    for (const timer of this.progressTimers.values()) clearTimeout(timer);
-    this.progressTimers.clear();
+    this.tail?.close();
+    this.chunkEvents?.close();
   }
 
   /** On a cluster: starts delivering what any node appends from now on. */
   async startTail(): Promise<void> {
+    if (this.shared === undefined) return;
     const shared = this.shared;
-    if (shared === undefined) return;
-    this.delivered = await this.log.lastCursor();
-    shared.onEventsAppended(() => void this.poll());
-    this.tailTimer = setInterval(() => void this.poll(), TAIL_RECHECK_MS);
-    this.tailTimer.unref();
+    this.tail = new EventLogTail(this.log, (event) => this.deliver(event), this.now, this.logger);
+    await this.tail.start((wake) => shared.onEventsAppended(wake));
   }
 
-  /** Reads the shared log after the last delivered cursor and delivers in order; one read at a time. */
-  private poll(): Promise<void> {
-    if (this.polling !== undefined) {
-      this.pollAgain = true;
-      return this.polling;
-    }
-    this.polling = this.readTail()
-      .catch((err: unknown) => this.logger.warn({ err }, 'cannot read run events'))
-      .finally(() => {
-        this.polling = undefined;
-        if (this.pollAgain && !this.closed) {
-          this.pollAgain = false;
-          void this.poll();
-        }
-      });
-    return this.polling;
-  }
-
-  private async readTail(): Promise<void> {
-    for (;;) {
-      const page = await this.log.after(this.delivered, 1000);
-      for (const event of page) {
-        if (event.cursor !== this.delivered + 1) {
-          // A cursor missing: another node's append may commit yet. Wait for it a while, then pass it.
-          this.gapSince ??= this.now();
-          if (this.now() - this.gapSince < TAIL_GAP_MS) {
-            setTimeout(() => void this.poll(), 100).unref();
-            return;
-          }
-        }
-        this.gapSince = undefined;
-        this.deliver(event);
-      }
-      if (page.length < 1000 || this.closed) return;
-    }
-  }
-
-  /**
-   * On a cluster: follows one chunk of a run this node executes. Its first item started here
-   * appends the run's `run.started` (the log keeps one per run); its items settling append the
-   * run's `run.progress` with the counters of every node, at most every 250 ms from this node.
-   */
+  /** On a cluster: follows one chunk of a run this node executes (`ChunkRunEvents`). */
   followChunk(record: RunRecord, state: RunState): void {
-    const shared = this.shared;
-    if (shared === undefined || state.isTerminal) return;
-    const runId = record.runId;
-    const counted = async (type: 'run.started' | 'run.progress'): Promise<void> => {
-      const progress = await shared.runProgress(runId);
-      if (progress === undefined || progress.completedAt !== undefined || this.finishedRuns.has(runId)) return;
-      const status = progress.counts.pending === progress.counts.total ? 'pending' : 'running';
-      this.emitStatus(type, runStatusOf(record, type === 'run.started' ? 'running' : status, progress.counts, undefined, undefined));
-    };
-    const fail = (err: unknown) => this.logger.warn({ err, runId }, `cannot read the counters of run ${runId} for its events`);
-    if (!this.startedRuns.has(runId)) {
-      state.onFirstStart = () => {
-        if (this.startedRuns.has(runId)) return;
-        this.startedRuns.add(runId);
-        counted('run.started').catch(fail);
-      };
-    }
-    const settled = state.onItemSettled(() => {
-      if (this.progressTimers.has(runId)) return;
-      const timer = setTimeout(() => {
-        this.progressTimers.delete(runId);
-        counted('run.progress').catch(fail);
-      }, CLUSTER_PROGRESS_MS);
-      timer.unref();
-      this.progressTimers.set(runId, timer);
-    });
-    state.onTerminal(() => settled.dispose());
+    this.chunkEvents?.followChunk(record, state);
   }
 
-  /** On a cluster: runs this node finished: their final progress and `run.finished`. */
+  /** On a cluster: runs this node finished get their final progress and `run.finished`. */
   runsFinished(runIds: readonly string[]): void {
-    const shared = this.shared;
-    if (shared === undefined) return;
-    for (const runId of runIds) {
-      const timer = this.progressTimers.get(runId);
-      if (timer !== undefined) clearTimeout(timer);
-      this.progressTimers.delete(runId);
-      this.startedRuns.delete(runId);
-      if (this.finishedRuns.size >= 10_000) this.finishedRuns.clear();
-      this.finishedRuns.add(runId);
-      shared.statusOf(runId).then(
-        (run) => {
-          this.emitStatus('run.progress', run);
-          this.emitStatus('run.finished', run);
-        },
-        (err: unknown) => this.logger.warn({ err, runId }, `cannot read finished run ${runId} for its events`),
-      );
-    }
+    this.chunkEvents?.runsFinished(runIds);
   }
 }

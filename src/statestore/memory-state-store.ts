@@ -1,4 +1,3 @@
-import { MemoryRunEventLog, type RunEventLog } from './run-event-log.js';
 import { randomUUID } from 'node:crypto';
 import type { CallbackTarget, FlowResult, Status } from '../../protocol/index.js';
 import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from './callback-outbox.js';
@@ -22,6 +21,7 @@ import type {
 import { metadataMatches } from './metadata-filter.js';
 import { deriveRunStatus } from './derive.js';
 import { emptyRunStatusCounts, type RunStatusCounts } from './run-status-counts.js';
+import { MemoryRunEventLog, type RunEventLog } from './run-event-log.js';
 
 /** Item statuses as stored, one byte per item: the codes of item transitions. */
 const STATUSES: readonly Status[] = ITEM_STATUS_BY_CODE;

@@ -1,5 +1,3 @@
-import type { RunEventLog } from './run-event-log.js';
-import { PostgresRunEventLog } from './postgres-event-log.js';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Status } from '../../protocol/index.js';
@@ -20,6 +18,8 @@ import { COUNT_RUNS_BY_STATUS_SQL, runStatusCountsOf, type RunStatusCounts } fro
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type { ItemPage, ItemQuery, ItemTimings, ItemUpdate, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
 import { isStoreClosed, isStoreUnavailable } from './store-unavailable.js';
+import type { RunEventLog } from './run-event-log.js';
+import { PostgresRunEventLog } from './postgres-event-log.js';
 
 export interface PostgresStateStoreOptions {
   /** `postgres://user:password@host:port/database`; `?options=-c search_path=…` selects a schema. */

@@ -1,5 +1,3 @@
-import type { RunEventLog } from './run-event-log.js';
-import { SqliteRunEventLog } from './sqlite-event-log.js';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -21,6 +19,8 @@ import { lockStateFile, type ProcessLock } from './sqlite-process-lock.js';
 import { ITEM_STATUS_BY_CODE } from './item-status.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type { ItemPage, ItemQuery, ItemTimings, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
+import type { RunEventLog } from './run-event-log.js';
+import { SqliteRunEventLog } from './sqlite-event-log.js';
 
 /**
  * Rows per multi-row INSERT of a run's inputs: one statement of many rows costs less than as many
