@@ -52,7 +52,13 @@ export class RunWatch {
     const { runId, since } = this.params;
     const state = runId === undefined ? undefined : await this.runs.watchedState(runId);
     this.unlisten = this.runs.events.listen((event) => (this.buffered ? this.buffered.push(event) : this.onEvent(event)));
-    const current = await this.runs.events.currentCursor();
+    let current: number;
+    try {
+      current = await this.runs.events.currentCursor();
+    } catch (err) {
+      this.close();
+      throw err;
+    }
     if (since !== undefined && Number(since) > current) {
       this.close();
       throw RpcError.invalidParams(`Invalid params for runs/watch: field "since": cursor ${since} is ahead of the newest event (${current})`, { since });

@@ -9,6 +9,8 @@ export type WatchParams = NonNullable<ParamsIn<typeof RunsWatch>>;
 /** How a stream talks to its connection. */
 export interface WatchChannel {
   sendRequest: <D extends typeof RunsWatch | typeof RunsUnwatch>(d: D, params: ParamsIn<D>, options?: RequestOptions) => Promise<any>;
+  /** A `runs/watch` starts (+1) or ended (-1, after `subscribe`): events of unknown watches are kept meanwhile. */
+  opening(delta: 1 | -1): void;
   /** Routes the events of `subscriptionId` to `sink` until the returned function is called. */
   subscribe(subscriptionId: string, sink: (event: RunEvent) => void): () => void;
   /** Calls `listener` when the connection closes. */
@@ -44,10 +46,19 @@ export class RunEventStream implements AsyncIterable<RunEvent> {
 
   private async open(): Promise<void> {
     const closed = this.channel.onClose((reason) => this.fail(reason ?? new Error('connection closed')));
-    const { subscriptionId, cursor } = await this.channel.sendRequest(RunsWatch, this.params);
-    this.subscriptionId = subscriptionId;
-    this.cursor = cursor;
-    const unsubscribe = this.channel.subscribe(subscriptionId, (event) => this.push(event));
+    this.channel.opening(1);
+    let unsubscribe: () => void;
+    try {
+      const { subscriptionId, cursor } = await this.channel.sendRequest(RunsWatch, this.params);
+      this.subscriptionId = subscriptionId;
+      this.cursor = cursor;
+      unsubscribe = this.channel.subscribe(subscriptionId, (event) => this.push(event));
+    } catch (err) {
+      closed.dispose();
+      throw err;
+    } finally {
+      this.channel.opening(-1);
+    }
     this.unsubscribe = () => {
       unsubscribe();
       closed.dispose();

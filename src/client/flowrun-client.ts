@@ -72,6 +72,8 @@ export class FlowrunClient {
   /** Where each watch's events go, by subscription id; events of one not claimed yet wait in `unclaimed`. */
   private readonly sinks = new Map<string, (event: RunEvent) => void>();
   private readonly unclaimed: RunEvent[] = [];
+  /** `runs/watch` requests not answered yet. */
+  private opening = 0;
   /** Largest frame accepted from the server: `RunHandle` pages results under it. */
   readonly maxMessageBytes: number;
 
@@ -98,7 +100,8 @@ export class FlowrunClient {
     this.peer.onNotification(RunsEvent, (event) => {
       const sink = this.sinks.get(event.subscriptionId);
       if (sink !== undefined) sink(event);
-      else if (this.unclaimed.length < MAX_UNCLAIMED_EVENTS) this.unclaimed.push(event);
+      // Only while a watch is being opened: events of an ended watch still on the wire are dropped.
+      else if (this.opening > 0 && this.unclaimed.length < MAX_UNCLAIMED_EVENTS) this.unclaimed.push(event);
     });
     this.peer.listen();
   }
@@ -114,6 +117,10 @@ export class FlowrunClient {
 
   private readonly watchChannel: WatchChannel = {
     sendRequest: (d, params, options) => this.sendRequest(d, params as never, options),
+    opening: (delta) => {
+      this.opening += delta;
+      if (this.opening === 0) this.unclaimed.length = 0;
+    },
     subscribe: (subscriptionId, sink) => {
       this.sinks.set(subscriptionId, sink);
       for (let i = 0; i < this.unclaimed.length; ) {
