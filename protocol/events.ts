@@ -6,8 +6,11 @@ export const RUN_EVENT_TYPES = ['run.created', 'run.started', 'run.progress', 'r
 export const RunEventTypeSchema = z.enum(RUN_EVENT_TYPES);
 export type RunEventType = z.output<typeof RunEventTypeSchema>;
 
-/** Where a watcher is in the stream of events: opaque to clients, increasing, given back as `since`. */
-export const EventCursorSchema = z.string().regex(/^\d{1,15}$/, 'expected a cursor returned by runs/watch or runs/event');
+/**
+ * Where a watcher is in the stream of events: opaque to clients, never decreasing, given back as
+ * `since`. On a watch with `items`, it also counts the item events sent (`<run events>:<items>`).
+ */
+export const EventCursorSchema = z.string().regex(/^\d{1,15}(:\d{1,15})?$/, 'expected a cursor returned by runs/watch or runs/event');
 
 /** Default and bounds of `progressEveryMs`. */
 export const DEFAULT_PROGRESS_EVERY_MS = 250;

@@ -32,6 +32,11 @@ export class RunWatch {
   private readonly followed = new Set<string>();
   private stopItems: (() => void) | undefined;
   private closed = false;
+  /** With `items`: how many item events of the run were sent (from the `since` cursor on). */
+  private itemsSent = 0;
+  /** Item events wait until the answer is written and the replay reached them. */
+  private itemsReady = false;
+  private finishSent = false;
 
   constructor(
     private readonly runs: RunManager,
@@ -49,7 +54,8 @@ export class RunWatch {
    * every event → -32602.
    */
   async open(): Promise<{ subscriptionId: string; cursor: string }> {
-    const { runId, since } = this.params;
+    const { runId } = this.params;
+    const since = parseCursor(this.params.since);
     const state = runId === undefined ? undefined : await this.runs.watchedState(runId);
     this.unlisten = this.runs.events.listen((event) => (this.buffered ? this.buffered.push(event) : this.onEvent(event)));
     let current: number;
@@ -59,37 +65,44 @@ export class RunWatch {
       this.close();
       throw err;
     }
-    if (since !== undefined && Number(since) > current) {
+    if (since !== undefined && since.run > current) {
       this.close();
-      throw RpcError.invalidParams(`Invalid params for runs/watch: field "since": cursor ${since} is ahead of the newest event (${current})`, { since });
+      throw RpcError.invalidParams(`Invalid params for runs/watch: field "since": cursor ${this.params.since} is ahead of the newest event (${current})`, { since: this.params.since });
     }
-    const from = since === undefined ? current : Number(since);
-    if (state !== undefined) this.watchItems(state);
+    const from = since === undefined ? current : since.run;
+    if (state !== undefined && this.params.items) this.watchItems(state, since?.items);
     // After the answer is written: the watcher knows the subscription before its first event.
     setImmediate(() => void this.resume(from, state).catch(() => this.close()));
-    return { subscriptionId: this.id, cursor: String(from) };
+    return { subscriptionId: this.id, cursor: this.cursorText(from) };
   }
 
   /** Replays the stored events after `from` (when resuming), then what arrived meanwhile, then goes live. */
   private async resume(from: number, state: RunState | undefined): Promise<void> {
+    this.itemsReady = true;
     let cursor = from;
     if (this.params.since !== undefined) {
       for (;;) {
         const page = await this.runs.events.stored(cursor, REPLAY_PAGE);
-        for (const event of page) if (!this.closed) this.onEvent(event);
+        for (const event of page) {
+          if (!this.closed) this.onEvent(event);
+          cursor = event.cursor;
+        }
         if (page.length < REPLAY_PAGE) break;
-        cursor = page[page.length - 1].cursor;
       }
-      cursor = Math.max(cursor, this.pacer.cursor);
     }
     const buffered = this.buffered ?? [];
     this.buffered = undefined;
     for (const event of buffered) if (event.cursor > cursor && !this.closed) this.onEvent(event);
     this.flushItems?.();
-    // A watch of one run that had finished before it began gets that run's finish at once.
-    if (state?.isTerminal && this.params.since === undefined && !this.closed) {
-      this.pacer.emit({ cursor: this.pacer.cursor || cursor, type: 'run.finished', run: state.snapshot() });
+    // A watch of one run that finished before it began (or whose finish is no longer kept) gets that finish at once.
+    if (state?.isTerminal && !this.finishSent && !this.closed) {
+      this.pacer.emit({ cursor: Math.max(this.pacer.cursor, cursor), type: 'run.finished', run: state.snapshot() });
     }
+  }
+
+  /** The cursor as the watcher gets it: with `items`, the item events sent too. */
+  private cursorText(cursor: number): string {
+    return this.params.items ? `${cursor}:${this.itemsSent}` : String(cursor);
   }
 
   private onEvent(event: StoredRunEvent): void {
@@ -109,8 +122,9 @@ export class RunWatch {
 
   private sendPaced(event: PacedEvent): void {
     if (this.closed) return;
-    this.send({ cursor: String(event.cursor), type: event.type, run: event.run });
+    this.send({ cursor: this.cursorText(event.cursor), type: event.type, run: event.run });
     if (event.type === 'run.finished') {
+      this.finishSent = true;
       this.followed.delete(event.run.runId);
       if (this.params.runId !== undefined) {
         this.close();
@@ -121,22 +135,26 @@ export class RunWatch {
 
   private flushItems: (() => void) | undefined;
 
-  /** `items: true`: each item of the run that settles from now on, in completion order. */
-  private watchItems(state: RunState): void {
-    if (!this.params.items || state.isTerminal) return;
-    let sent = settledCount(state);
+  /**
+   * `items: true`: each item of the run as it settles, in completion order; resuming, from the
+   * count of item events the cursor says were sent (the run's completion order is kept).
+   */
+  private watchItems(state: RunState, from: number | undefined): void {
+    this.itemsSent = Math.min(from ?? settledCount(state), settledCount(state));
     let scheduled = false;
     const flush = (): void => {
       scheduled = false;
       const upTo = settledCount(state);
-      if (upTo <= sent || this.closed || this.buffered !== undefined) return;
-      const { results } = state.resultPage({ resultOrder: 'byCompletion', offset: sent, limit: upTo - sent });
-      sent = upTo;
+      if (upTo <= this.itemsSent || this.closed || !this.itemsReady) return;
+      const { results } = state.resultPage({ resultOrder: 'byCompletion', offset: this.itemsSent, limit: upTo - this.itemsSent });
       const run = state.snapshot();
-      const cursor = String(this.pacer.cursor);
-      for (const item of results) this.send({ cursor, type: 'item.finished', run, item });
+      for (const item of results) {
+        this.itemsSent++;
+        this.send({ cursor: this.cursorText(this.pacer.cursor), type: 'item.finished', run, item });
+      }
     };
     this.flushItems = flush;
+    if (state.isTerminal) return;
     const listener = state.onItemSettled(() => {
       if (scheduled) return;
       scheduled = true;
@@ -154,6 +172,13 @@ export class RunWatch {
     this.pacer.close();
     this.buffered = undefined;
   }
+}
+
+/** A `since` cursor: the run events' part, and on a watch with items the item events' count. */
+function parseCursor(text: string | undefined): { run: number; items?: number } | undefined {
+  if (text === undefined) return undefined;
+  const [run, items] = text.split(':');
+  return { run: Number(run), ...(items !== undefined && { items: Number(items) }) };
 }
 
 function settledCount(state: RunState): number {

@@ -91,6 +91,35 @@ describe('runs/watch', () => {
     }
   });
 
+  it('resumes an item watch with since: the items not yet sent, then the finish, each item once', async () => {
+    const gate = await startGate();
+    try {
+      const inputs = Array.from({ length: 4 }, (_, item) => ({ url: gate.url, item }));
+      const gated = await client.submit({ flow: GATE_FLOW, inputs, maxConcurrency: 4 });
+      await gate.arrived(4);
+      const first = gated.events({ items: true });
+      await first.start();
+      const firstEvents = collect(first, () => false);
+      gate.release();
+      const seen = await firstEvents;
+      expect(seen.at(-1)!.type).toBe('run.finished');
+      // A new connection resuming after the second item event gets the items after it and the finish, nothing before.
+      const secondItem = seen.filter((e) => e.type === 'item.finished')[1];
+      const other = await connect(served.url);
+      try {
+        const resumed = await collect(other.run(gated.runId).events({ items: true, since: secondItem.cursor }), () => false);
+        const items = resumed.filter((e) => e.type === 'item.finished').map((e) => e.item!.itemIndex);
+        const expected = seen.filter((e) => e.type === 'item.finished').slice(2).map((e) => e.item!.itemIndex);
+        expect(items).toEqual(expected);
+        expect(resumed.at(-1)!.type).toBe('run.finished');
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await gate.close();
+    }
+  });
+
   it('gives a run that finished already its run.finished at once', async () => {
     const run = await client.submit({ flow: ECHO_FLOW, inputs: [1, 2], wait: true });
     const events = await collect(run.events(), () => false);
