@@ -9,6 +9,8 @@ export interface PacedEvent {
 
 interface RunPace {
   sentAt: number;
+  /** Items settled in the newest progress seen: an older one (another node's, read earlier) is dropped. */
+  settled: number;
   held?: PacedEvent;
   timer?: ReturnType<typeof setTimeout>;
 }
@@ -17,8 +19,9 @@ interface RunPace {
  * Paces one watcher's `run.progress` events (docs/events.md): at most one per run every
  * `everyMs`; a progress that comes sooner is held, replaced by any later one, and sent when its
  * time comes or just before that run's `run.finished`, so the final counters always arrive.
- * Other events pass at once. The cursors a watcher gets never go down: a held progress goes out
- * with the highest cursor sent so far when that is higher than its own.
+ * Other events pass at once. A progress with fewer settled items than one seen before (on a
+ * cluster, counters another node read earlier) is dropped. The cursors a watcher gets never go
+ * down: a held progress goes out with the highest cursor sent so far when that is higher than its own.
  */
 export class ProgressPacer {
   private readonly runs = new Map<string, RunPace>();
@@ -54,9 +57,13 @@ export class ProgressPacer {
     const now = this.now();
     let pace = this.runs.get(runId);
     if (pace === undefined) {
-      pace = { sentAt: -Infinity };
+      pace = { sentAt: -Infinity, settled: -1 };
       this.runs.set(runId, pace);
     }
+    const { items } = event.run;
+    const settled = items.total - items.pending - items.running;
+    if (settled < pace.settled) return;
+    pace.settled = settled;
     const wait = pace.sentAt + this.everyMs - now;
     if (wait <= 0 && pace.held === undefined) {
       pace.sentAt = now;

@@ -64,6 +64,14 @@ describe('ProgressPacer', () => {
     expect(pacer.cursor).toBe(3);
   });
 
+  it('drops a progress with fewer settled items than one seen before, so the final counters stay last', () => {
+    pacer.push(progress(1, 'a', 10));
+    pacer.push(progress(2, 'a', 100));
+    pacer.push(progress(3, 'a', 60));
+    pacer.push({ cursor: 4, type: 'run.finished', run: { ...run('a', 100), status: 'success' } });
+    expect(summary()).toEqual([[1, 'run.progress', 'a', 10], [2, 'run.progress', 'a', 100], [4, 'run.finished', 'a', 100]]);
+  });
+
   it('passes other events at once', () => {
     for (const type of ['run.created', 'run.started'] as const) pacer.push({ cursor: sent.length + 1, type, run: run('a', 0) });
     expect(sent.map((e) => e.type)).toEqual(['run.created', 'run.started']);
