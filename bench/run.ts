@@ -21,6 +21,7 @@ import { flowrunPass, ONE_STEP_FLOW, THREE_STEP_FLOW, type Transport } from './c
 import { rawNdjsonPass, rawWebSocketPass } from './cases/raw-baselines.js';
 import { waitLatency, type WaitLatency } from './cases/wait-latency.js';
 import { workersPass } from './cases/workers.js';
+import { watchPass } from './cases/watch.js';
 import { childScript } from './lib/children.js';
 import { runPeers } from './peers.js';
 import { runClusterBench } from './cluster/run-cluster.js';
@@ -183,6 +184,14 @@ function runCases(p: Plan): RunCase[] {
       ...workersPlan, callsPerItem: 1, baselineId: urlId, run: () => workersPass({ ...workersPlan, workers }),
     });
   }
+  // The watch case: the same one-step run with and without a watcher of every run, A/B in each rep.
+  const watchPlan = { payload: 'small' as const, concurrency: c, items: p.items(c, 'small'), warmup: p.warmup(c) };
+  const unwatchedId = `watch/unwatched/small/c${c}`;
+  out.push({ id: unwatchedId, kind: 'watch', label: 'one-step, no watcher', transport: 'stdio', ...watchPlan, callsPerItem: 1, run: () => watchPass({ ...watchPlan, watched: false }) });
+  out.push({
+    id: `watch/watched/small/c${c}`, kind: 'watch', label: 'one-step, a watcher of every run', transport: 'stdio', ...watchPlan, callsPerItem: 1,
+    baselineId: unwatchedId, run: () => watchPass({ ...watchPlan, watched: true }),
+  });
   return out;
 }
 

@@ -4,6 +4,7 @@ export * from './jsonrpc.js';
 export * from './types.js';
 export * from './flow.js';
 export * from './messages.js';
+export * from './events.js';
 export * from './methods.js';
 export * from './validate.js';
 export * from './timeout.js';

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { executeFastPath } from './execute-fast-paths.js';
+import * as E from './events.js';
 import * as M from './messages.js';
 
 /**
@@ -71,6 +72,10 @@ export const RunsItems = new RequestMethod('runs/items', M.RunsItemsParams, M.Ru
 export const RunsMetrics = new RequestMethod('runs/metrics', M.RunsMetricsParams, M.RunsMetricsResult);
 export const NodesList = new RequestMethod('nodes/list', M.NodesListParams, M.NodesListResult);
 export const WorkersList = new RequestMethod('workers/list', M.WorkersListParams, M.WorkersListResult);
+// Live run events (docs/events.md): a watch, then `runs/event` notifications to the watcher.
+export const RunsWatch = new RequestMethod('runs/watch', E.RunsWatchParams, E.RunsWatchResult);
+export const RunsUnwatch = new RequestMethod('runs/unwatch', E.RunsUnwatchParams, E.RunsUnwatchResult);
+export const RunsEvent = new NotificationMethod('runs/event', E.RunsEventParams);
 
 // worker → runtime, on the worker's own connection (docs/workers.md)
 export const WorkersRegister = new RequestMethod('workers/register', M.WorkersRegisterParams, M.WorkersRegisterResult);
@@ -83,6 +88,6 @@ export const CancelRequest = new NotificationMethod('$/cancelRequest', M.CancelR
 export const REQUEST_METHODS = [
   Initialize, ComponentsList, ComponentsInfo, ComponentsExecute,
   BlobsPut, BlobsGet, RunsSubmit, RunsGet, RunsCancel, RunsList, RunsItems, RunsMetrics, RunsRerun, RunsCompare, RunsDelete, RunsGc, NodesList,
-  WorkersList, WorkersRegister, WorkersDrain,
+  WorkersList, WorkersRegister, WorkersDrain, RunsWatch, RunsUnwatch,
 ] as const;
-export const NOTIFICATION_METHODS = [Initialized, CancelRequest] as const;
+export const NOTIFICATION_METHODS = [Initialized, CancelRequest, RunsEvent] as const;

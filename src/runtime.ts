@@ -23,6 +23,7 @@ import { RuntimeService } from './api/runtime-service.js';
 import { BlobNamespaces } from './runs/blob-namespaces.js';
 import { NamespaceQuotas } from './api/namespace-quotas.js';
 import type { RuntimeMetrics } from './api/runtime-metrics.js';
+import { RunWatches } from './api/run-watches.js';
 import { InProcessCaller } from './api/in-process-caller.js';
 import { watchRun, type LiveRun } from './api/live-run.js';
 import { RunHandle, submitAndWait } from './client/run-handle.js';
@@ -59,6 +60,8 @@ export interface RoutedComponent {
 export class Runtime {
   /** Sends the handles' requests to `service`, as a connection to `flowrun serve` would. */
   private readonly caller: InProcessCaller;
+  /** Where `flowrun serve` opens `runs/watch` and `GET /events` watches (docs/events.md). */
+  readonly watches: RunWatches;
   /** What `GET /metrics` of `flowrun serve` reports (docs/serve.md). */
   readonly metrics: RuntimeMetrics;
 
@@ -79,6 +82,7 @@ export class Runtime {
     private readonly logger: Logger,
   ) {
     this.caller = new InProcessCaller(service);
+    this.watches = new RunWatches(runs);
     this.metrics = {
       runsByStatus: () => store.countRunsByStatus(),
       liveRuns: () => runs.liveRunCount,
@@ -167,6 +171,7 @@ export class Runtime {
     const runs = new RunManager({
       blobs, invoke, logger, store, transportRetries, limits: config.limits, shared, callbacks: config.callbacks,
       idempotencyTtlMs: config.idempotencyTtlMs,
+      eventRetentionMs: config.events?.retentionMs,
       canExecute: (compiled, createdAt) => canExecute?.(compiled, createdAt) ?? true,
       retention: config.retention,
       variables: config.variables,

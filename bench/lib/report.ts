@@ -17,7 +17,7 @@ export interface Report {
 
 export interface CaseSummary {
   id: string;
-  kind: 'raw' | 'raw-pipelined' | 'flowrun' | 'three-step' | 'workers';
+  kind: 'raw' | 'raw-pipelined' | 'flowrun' | 'three-step' | 'workers' | 'watch';
   /** The row's name when its kind does not say enough (the workers case: how many workers). */
   label?: string;
   transport: 'stdio' | 'websocket';

@@ -34,7 +34,8 @@ export const METHOD_ACCESS: Readonly<Record<string, MethodAccess>> = {
   'runs/items': { role: 'viewer' },
   'runs/metrics': { role: 'viewer' },
   'runs/compare': { role: 'viewer' },
-  'runs/watch': { role: 'viewer' },
+  // Events are not scoped to a namespace yet (docs/security.md): only a token that sees every namespace may watch.
+  'runs/watch': { role: 'admin' },
   'blobs/get': { role: 'viewer' },
   'runs/submit': { role: 'submitter', mutating: true },
   'blobs/put': { role: 'submitter', mutating: true },

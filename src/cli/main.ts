@@ -13,6 +13,7 @@ import { listCommand } from './commands/list.js';
 import { nodesCommand } from './commands/nodes.js';
 import { rerunCommand } from './commands/rerun.js';
 import { workersCommand } from './commands/workers.js';
+import { watchCommand } from './commands/watch.js';
 import { runCommand } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { submitCommand } from './commands/submit.js';
@@ -39,6 +40,7 @@ const COMMANDS: Record<string, (argv: string[], out: Output) => Promise<number>>
   gc: gcCommand,
   nodes: nodesCommand,
   workers: workersCommand,
+  watch: watchCommand,
 };
 
 const HELP = `flowrun — a workflow runtime for Stepflow v1 flows
@@ -60,6 +62,7 @@ commands:
   delete      delete a finished run (and its child runs) from a served runtime
   gc          delete old runs and blobs now, as the config's retention: says
   list        list the runs of a served runtime
+  watch       follow the runs of a served runtime live (or one run: a progress line)
   nodes       list the nodes of a served runtime's cluster
   workers     list the workers connected to a served runtime
 

@@ -5,6 +5,7 @@ import {
   BlobsPut,
   RunsCompare,
   RunsGc,
+  RunsEvent,
   RunsList,
   RunsSubmit,
   type BlobType,
@@ -21,6 +22,10 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 import { wireWebSocket } from '../transport/websocket-connection.js';
 import { namedClientError } from './client-errors.js';
 import { openSocket } from './open-socket.js';
+import { RunEventStream, type RunEvent, type WatchChannel, type WatchParams } from './event-stream.js';
+
+/** Events of a subscription not yet claimed (they may come before the answer to its `runs/watch` is read), kept at most this many. */
+const MAX_UNCLAIMED_EVENTS = 10_000;
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
@@ -70,6 +75,11 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
  */
 export class FlowrunClient {
   private readonly peer: RpcPeer;
+  /** Where each watch's events go, by subscription id; events of one not claimed yet wait in `unclaimed`. */
+  private readonly sinks = new Map<string, (event: RunEvent) => void>();
+  private readonly unclaimed: RunEvent[] = [];
+  /** `runs/watch` requests not answered yet. */
+  private opening = 0;
   /** Largest frame accepted from the server: `RunHandle` pages results under it. */
   readonly maxMessageBytes: number;
   /** The namespace `list` shows when its params name none (`ConnectOptions.namespace`). */
@@ -96,8 +106,40 @@ export class FlowrunClient {
       },
     });
     this.peer = new RpcPeer(reader, writer, { name: url, logger });
+    this.peer.onNotification(RunsEvent, (event) => {
+      const sink = this.sinks.get(event.subscriptionId);
+      if (sink !== undefined) sink(event);
+      // Only while a watch is being opened: events of an ended watch still on the wire are dropped.
+      else if (this.opening > 0 && this.unclaimed.length < MAX_UNCLAIMED_EVENTS) this.unclaimed.push(event);
+    });
     this.peer.listen();
   }
+
+  /**
+   * Watches runs (`runs/watch`, docs/events.md): all, one (`runId`), or those a filter selects,
+   * as an async iterator of events. The client does not reconnect: after a lost connection,
+   * connect again and watch with `since: stream.cursor`.
+   */
+  watch(params: WatchParams = {}): RunEventStream {
+    return new RunEventStream(this.watchChannel, params);
+  }
+
+  private readonly watchChannel: WatchChannel = {
+    sendRequest: (d, params, options) => this.sendRequest(d, params as never, options),
+    opening: (delta) => {
+      this.opening += delta;
+      if (this.opening === 0) this.unclaimed.length = 0;
+    },
+    subscribe: (subscriptionId, sink) => {
+      this.sinks.set(subscriptionId, sink);
+      for (let i = 0; i < this.unclaimed.length; ) {
+        if (this.unclaimed[i].subscriptionId === subscriptionId) sink(this.unclaimed.splice(i, 1)[0]);
+        else i++;
+      }
+      return () => this.sinks.delete(subscriptionId);
+    },
+    onClose: (listener) => this.peer.onClose(listener),
+  };
 
   /** True once the connection is closed (by either side). */
   get isClosed(): boolean {

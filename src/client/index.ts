@@ -13,6 +13,8 @@ export type { ConnectOptions, SubmitParams, ListRunsParams, ListRunsResult, Comp
 export { ConnectError } from './connect-error.js';
 export { RunNotFoundError, BlobNotFoundError, FlowNotFoundError, RunLimitError } from './client-errors.js';
 export { RunHandle } from './run-handle.js';
+export { RunEventStream } from './event-stream.js';
+export type { RunEvent, WatchParams } from './event-stream.js';
 export type { ItemsOptions } from './run-handle.js';
 export type { RequestOptions } from '../rpc/peer.js';
 export { ConnectionClosedError, RequestCancelledError, RequestTimeoutError } from '../errors.js';

@@ -18,13 +18,18 @@ import {
 import type { RequestOptions, RpcPeer } from '../rpc/peer.js';
 import { namedClientError } from './client-errors.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
+import type { RunEventStream, WatchParams } from './event-stream.js';
 
 /**
  * Anything that can send typed requests to a runtime: an `RpcPeer`, a client connection, the
  * embedded runtime's in-process caller. A caller
  * whose frames are limited says so (`maxMessageBytes`), and `result()` keeps its pages under it.
  */
-export type RuntimeCaller = Pick<RpcPeer, 'sendRequest'> & { readonly maxMessageBytes?: number };
+export type RuntimeCaller = Pick<RpcPeer, 'sendRequest'> & {
+  readonly maxMessageBytes?: number;
+  /** Watches runs (docs/events.md); a caller without it cannot give `events()`. */
+  watch?(params: WatchParams): RunEventStream;
+};
 
 /** Options of `RunHandle.items()`: the params of `runs/items` besides the run, and the request's. */
 export type ItemsOptions = Omit<NonNullable<ParamsIn<typeof RunsItems>>, 'runId'> & RequestOptions;
@@ -56,6 +61,16 @@ export class RunHandle {
     return this.caller.sendRequest(d, params, options).catch((error: unknown) => {
       throw namedClientError(error, d, params);
     });
+  }
+
+  /**
+   * The run's events as an async iterator (docs/events.md), ending after its `run.finished`: a
+   * run that finished already yields that at once. With `items`, each item's `item.finished`
+   * too. Needs a client connection (`connect`): the embedded runtime has `runtime.watch` instead.
+   */
+  events(options: Omit<WatchParams, 'runId' | 'filter'> = {}): RunEventStream {
+    if (this.caller.watch === undefined) throw new Error('run.events() needs a connection made by connect(); this handle has none');
+    return this.caller.watch({ ...options, runId: this.runId });
   }
 
   /** The run's current status, without results. */

@@ -1,3 +1,5 @@
+import { appendEventIn } from '../statestore/postgres-event-log.js';
+import { runStatusOf } from '../runs/run-status.js';
 import type { Status } from '../../protocol/index.js';
 import type { ItemTransitions } from '../statestore/item-transitions.js';
 import { CALLBACK_DUE, insertRun, type PostgresStateStore } from '../statestore/postgres-state-store.js';
@@ -7,6 +9,7 @@ import type { RunStatusCounts } from '../statestore/run-status-counts.js';
 import { FINISH_EMPTY_RUN, INSERT_CHUNKS, WORK_CHANNEL } from './chunks-sql.js';
 import { writeFenced } from './fenced-journal.js';
 import type { HeldLease, LeaseBook } from './lease-book.js';
+import type { RunEventLog } from '../statestore/run-event-log.js';
 
 export interface ClusterStateStoreOptions {
   store: PostgresStateStore;
@@ -28,6 +31,10 @@ export interface ClusterStateStoreOptions {
 export class ClusterStateStore implements StateStore {
   constructor(private readonly options: ClusterStateStoreOptions) {}
 
+  get events(): RunEventLog {
+    return this.options.store.events;
+  }
+
   async createRun(run: RunRecord, inputs: readonly unknown[]): Promise<string | undefined> {
     const { store, chunkSize } = this.options;
     let holder: string | undefined;
@@ -35,6 +42,9 @@ export class ClusterStateStore implements StateStore {
       // A submit of a key another node's run holds creates nothing, chunks included.
       holder = await insertRun(client, run, inputs);
       if (holder !== undefined) return;
+      // Its `run.created` commits with it: no node's `run.started` of it can come first (docs/events.md).
+      const pending = { total: run.total, pending: run.total, running: 0, success: 0, failed: 0, cancelled: 0 };
+      await appendEventIn(client, { type: 'run.created', runId: run.runId, at: run.createdAt, run: runStatusOf(run, 'pending', pending, undefined, undefined) });
       if (inputs.length === 0) {
         await client.query(FINISH_EMPTY_RUN, [run.runId]);
         await client.query(CALLBACK_DUE, [run.runId, run.createdAt]);

@@ -1,13 +1,14 @@
 import type pg from 'pg';
-import { MAX_TIMEOUT_MS } from '../../protocol/index.js';
+import { MAX_TIMEOUT_MS, type Status } from '../../protocol/index.js';
 import type { ClusterConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
-import type { ChunkLease, ChunkWork, SharedWork, SharedWorkListener } from '../runs/shared-work.js';
+import type { ChunkLease, ChunkWork, SharedRunProgress, SharedWork, SharedWorkListener } from '../runs/shared-work.js';
+import { RUN_EVENTS_CHANNEL as EVENTS_CHANNEL } from '../statestore/postgres-event-log.js';
 import type { PostgresStateStore } from '../statestore/postgres-state-store.js';
 import type { RunRecord } from '../statestore/state-store.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, recordOfRow, type ItemRow, type RunRow } from '../statestore/sql-rows.js';
 import {
-  CANCEL_CHANNEL, CANCEL_ITEMS, CANCEL_UNHELD_CHUNKS, CLAIM_CANDIDATES, CLAIM_SUCCESSOR, COMPLETE_CHUNKS, FINISHED_RUNS, GRANT_SLOTS, LOCK_RUN_FOR_SLOTS, LOCK_RUN_TREE,
+  CANCEL_CHANNEL, CANCEL_ITEMS, COUNT_ITEMS, CANCEL_UNHELD_CHUNKS, CLAIM_CANDIDATES, CLAIM_SUCCESSOR, COMPLETE_CHUNKS, FINISHED_RUNS, GRANT_SLOTS, LOCK_RUN_FOR_SLOTS, LOCK_RUN_TREE,
   MARK_CANCEL_REQUESTED, RELEASE_LEASE, RELEASE_LEASES, RELEASE_SLOTS, RENEW_LEASES, REPORT_LOAD, RUNS_CHANNEL, RUN_SLOTS, STALE_CHILDREN, TAKE_CHUNKS, TRANSFER_SLOTS, WORK_CHANNEL,
 } from './chunks-sql.js';
 import type { HeldLease, LeaseBook } from './lease-book.js';
@@ -54,6 +55,8 @@ export class PostgresSharedWork implements SharedWork {
   private nodeLoad = { chunks: 0, items: 0 };
   /** Callers waiting for runs to turn terminal, by run id. */
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Who hears that run events were appended (docs/events.md). */
+  private readonly eventListeners: Array<() => void> = [];
   /** Cancel-requested runs already told to the listener, so a renewal does not tell them again. */
   private readonly toldCancelled = new Set<string>();
 
@@ -65,9 +68,10 @@ export class PostgresSharedWork implements SharedWork {
     this.listener = listener;
     this.notifications = new NotificationListener({
       url: this.options.store.url,
-      channels: [WORK_CHANNEL, RUNS_CHANNEL, CANCEL_CHANNEL],
+      channels: [WORK_CHANNEL, RUNS_CHANNEL, CANCEL_CHANNEL, EVENTS_CHANNEL],
       onNotification: (channel, payload) => this.notified(channel, payload),
       onReconnect: () => {
+        for (const wake of this.eventListeners) wake();
         listener.workAvailable();
         void this.recheckWaiters();
       },
@@ -236,7 +240,9 @@ export class PostgresSharedWork implements SharedWork {
 
   async complete(leases: readonly ChunkLease[]): Promise<boolean[]> {
     const { store, nodeId, book } = this.options;
+    const finished: string[] = [];
     const done = await store.inTransaction(async (client) => {
+      finished.length = 0;
       const { rows } = await client.query<{ run_id: string; chunk_index: number }>(COMPLETE_CHUNKS, [
         nodeId,
         leases.map((l) => l.runId),
@@ -245,12 +251,13 @@ export class PostgresSharedWork implements SharedWork {
       ]);
       const completed = new Set(rows.map((r) => `${r.chunk_index}:${r.run_id}`));
       // Runs one after another in a fixed order, so two nodes completing chunks of the same runs do not deadlock.
-      for (const runId of [...new Set(rows.map((r) => r.run_id))].sort()) await finishRunIfDone(client, runId);
+      for (const runId of [...new Set(rows.map((r) => r.run_id))].sort()) if (await finishRunIfDone(client, runId)) finished.push(runId);
       // Their slots are free again: other nodes may claim more of the runs.
       if (rows.length > 0) await client.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, '']);
       return leases.map((l) => completed.has(`${l.chunkIndex}:${l.runId}`));
     });
     for (const lease of leases) book.remove(lease);
+    if (finished.length > 0) this.listener?.runsFinished?.(finished);
     return done;
   }
 
@@ -273,6 +280,7 @@ export class PostgresSharedWork implements SharedWork {
   }
 
   async cancel(runId: string): Promise<string[]> {
+    const finishedByCancel: string[] = [];
     const cancelled = await this.options.store.inTransaction(async (client) => {
       const tree = await client.query<{ run_id: string; cancel_requested: boolean }>(LOCK_RUN_TREE, [runId]);
       const ids = tree.rows.map((r) => r.run_id);
@@ -282,13 +290,15 @@ export class PostgresSharedWork implements SharedWork {
       if (freed.rows.length > 0) {
         await client.query(CANCEL_ITEMS, [freed.rows.map((r) => r.run_id), freed.rows.map((r) => r.first_item), freed.rows.map((r) => r.end_item)]);
       }
-      for (const id of ids) await finishRunIfDone(client, id);
+      finishedByCancel.length = 0;
+      for (const id of ids) if (await finishRunIfDone(client, id)) finishedByCancel.push(id);
       for (let i = 0; i < ids.length; i += IDS_PER_NOTIFICATION) {
         await client.query('SELECT pg_notify($1, $2)', [CANCEL_CHANNEL, ids.slice(i, i + IDS_PER_NOTIFICATION).join(',')]);
       }
       return ids;
     });
     if (cancelled.length > 0) this.listener?.runsCancelled(cancelled);
+    if (finishedByCancel.length > 0) this.listener?.runsFinished?.(finishedByCancel);
     return cancelled;
   }
 
@@ -338,8 +348,27 @@ export class PostgresSharedWork implements SharedWork {
     for (const set of [...this.waiters.values()]) for (const done of [...set]) done();
   }
 
+  onEventsAppended(listener: () => void): void {
+    this.eventListeners.push(listener);
+  }
+
+  async runProgress(runId: string): Promise<SharedRunProgress | undefined> {
+    const { store } = this.options;
+    const [run, counts] = await Promise.all([
+      store.query<{ total: number; status: string | null; completed_at: number | null }>('SELECT total, status, completed_at FROM runs WHERE run_id = $1', [runId]),
+      store.query<{ status: string; n: number }>(COUNT_ITEMS, [runId]),
+    ]);
+    const row = run.rows[0];
+    if (row === undefined) return undefined;
+    const of = (status: string) => counts.rows.find((r) => r.status === status)?.n ?? 0;
+    const items = { total: row.total, pending: of('pending'), running: of('running'), success: of('success'), failed: of('failed'), cancelled: of('cancelled') };
+    if (row.completed_at === null) return { counts: items };
+    return { counts: items, completedAt: row.completed_at, status: row.status as Status };
+  }
+
   private notified(channel: string, payload: string): void {
-    if (channel === WORK_CHANNEL) this.listener?.workAvailable();
+    if (channel === EVENTS_CHANNEL) for (const wake of this.eventListeners) wake();
+    else if (channel === WORK_CHANNEL) this.listener?.workAvailable();
     else if (channel === RUNS_CHANNEL) this.wake(payload);
     else if (channel === CANCEL_CHANNEL) this.listener?.runsCancelled(payload.split(','));
   }

@@ -13,6 +13,7 @@ import { parseAuthConfig } from './auth-config.js';
 import { parseRetentionConfig } from './retention-config.js';
 import { parseDefaultsConfig, withCallDefaults } from './defaults-config.js';
 import { DurationSchema } from './duration.js';
+import { parseEventsConfig } from './events-config.js';
 import type { BlobStoreConfig, BuiltinPluginConfig, FlowrunConfig, PluginConfig, RouteRule, StateStoreConfig, StepflowPluginConfig } from './types.js';
 
 export interface ParseConfigOptions extends ConfigSource {
@@ -54,6 +55,7 @@ const TopLevelSchema = z.object({
   defaults: z.unknown().optional(),
   variables: z.record(z.string(), z.unknown()).optional(),
   idempotencyTtl: z.unknown().optional(),
+  events: z.unknown().optional(),
 });
 
 const StepflowSchema = z.object({
@@ -153,6 +155,7 @@ export function parseConfig(value: unknown, options: ParseConfigOptions): Flowru
     ...optional('defaults', defaults),
     ...optional('variables', top.variables),
     ...optional('idempotencyTtlMs', top.idempotencyTtl === undefined ? undefined : reader.parse(DurationSchema, top.idempotencyTtl, ['idempotencyTtl'])),
+    ...optional('events', parseEventsConfig(top.events, reader)),
   };
 }
 

@@ -39,6 +39,8 @@ export interface FlowrunConfig {
   variables?: Record<string, unknown>;
   /** How long finished runs and unused blobs are kept (`retention:`, docs/retention.md); absent: forever. */
   retention?: RetentionConfig;
+  /** Run events (`events:`, docs/events.md); absent: the defaults. */
+  events?: EventsConfig;
 }
 
 /** `defaults:` — see docs/precedence.md. */
@@ -55,6 +57,12 @@ export interface RetentionConfig {
   blobsMs?: number;
   /** How often `flowrun serve` sweeps (ms); default 1 h. */
   sweepEveryMs: number;
+}
+
+/** `events:` — see docs/events.md. */
+export interface EventsConfig {
+  /** `retention:` in ms — how long run events are kept for watchers that resume; absent: 10 minutes. */
+  retentionMs?: number;
 }
 
 /** `callbacks:` — see docs/callbacks.md for the defaults. */

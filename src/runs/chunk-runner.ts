@@ -3,6 +3,7 @@ import type { CompiledFlow } from '../flow/compile.js';
 import type { Logger } from '../log.js';
 import { isStoreUnavailable } from '../statestore/store-unavailable.js';
 import { RunState, type RunStateJournal } from './run-state.js';
+import type { RunRecord } from '../statestore/state-store.js';
 import { IndexRange, workersFor, type RunScheduler } from './run-scheduler.js';
 import type { ChunkLease, SharedWork, SharedWorkListener } from './shared-work.js';
 import type { StoreWriter } from './store-writer.js';
@@ -37,6 +38,8 @@ export interface ChunkRunnerOptions {
    * worker of every pool the flow routes to). Default: always.
    */
   canExecute?: (compiled: CompiledFlow, createdAt: number) => boolean;
+  /** Hears each chunk loaded here with its state, and the runs this node finished (their events, docs/events.md). */
+  events?: { followChunk(record: RunRecord, state: RunState): void; runsFinished(runIds: readonly string[]): void };
 }
 
 /** A chunk held by this node, from its claim until it is completed or dropped. */
@@ -147,6 +150,10 @@ export class ChunkRunner implements SharedWorkListener {
 
   workAvailable(): void {
     this.claimSoon();
+  }
+
+  runsFinished(runIds: readonly string[]): void {
+    this.options.events?.runsFinished(runIds);
   }
 
   leasesLost(leases: readonly ChunkLease[]): void {
@@ -329,6 +336,7 @@ export class ChunkRunner implements SharedWorkListener {
     const size = lease.end - lease.first;
     const state = RunState.restore({ ...record, total: size }, work.items, false);
     chunk.state = state;
+    this.options.events?.followChunk(record, state);
     let resolveCompleted!: (completed: boolean) => void;
     const completed = new Promise<boolean>((resolve) => (resolveCompleted = resolve));
     chunk.abort.signal.addEventListener('abort', () => chunk.dropped && resolveCompleted(false), { once: true });

@@ -58,6 +58,7 @@ const KNOWN_NAMESPACES = 10_000;
 import { RetentionSweep, type RetentionOptions } from './retention-sweep.js';
 import { itemDetailOf } from './item-details.js';
 import { runTimingMetrics } from './run-timing-metrics.js';
+import { RunEventFeed, type SharedEvents } from './run-event-feed.js';
 
 /** How long an idempotency key names its run (docs/config.md, `idempotencyTtl`): 24 hours. */
 export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -92,6 +93,8 @@ export interface RunManagerOptions {
   retention?: RetentionOptions;
   /** A submit whose idempotency key names a run created this long ago or less gets that run. Default 24 h. */
   idempotencyTtlMs?: number;
+  /** How long run events are kept for watchers that resume (docs/events.md). Default 10 minutes. */
+  eventRetentionMs?: number;
 }
 
 /** Who submits: a component executing an item (its run becomes the parent), or nobody. */
@@ -162,6 +165,8 @@ export class RunManager {
   /** Items this manager settled, by status, and the recent rate (`GET /metrics`). */
   readonly itemTally: ItemTally;
   private readonly callbacks: CallbackDispatcher;
+  /** The run events of this process's runs (docs/events.md), stored and handed to watchers. */
+  readonly events: RunEventFeed;
   private readonly allowHosts: readonly string[] | undefined;
   /** Namespaces of runs not in memory that child runs were submitted from (see `namespaceOfRun`). */
   private readonly namespaces = new Map<string, string>();
@@ -213,9 +218,11 @@ export class RunManager {
         tally: this.itemTally,
         compile: async (flowId, overrides) => (await this.resolveFlow(undefined, flowId, overrides)).compiled,
         canExecute: options.canExecute,
+        events: { followChunk: (record, state) => this.events.followChunk(record, state), runsFinished: (runIds) => this.events.runsFinished(runIds) },
       });
     }
     this.allowHosts = options.callbacks?.allowHosts;
+    this.events = new RunEventFeed({ log: this.store.events, logger, now, retentionMs: options.eventRetentionMs, shared: this.sharedEvents() });
     this.callbacks = new CallbackDispatcher({
       store,
       holder: options.callbacks?.holder ?? randomUUID(),
@@ -239,9 +246,21 @@ export class RunManager {
     this.retention.start();
   }
 
-  /** On a cluster: starts claiming chunks of the shared runs (docs/cluster.md). */
+  /** On a cluster: starts delivering every node's run events and claiming chunks of the shared runs (docs/cluster.md). */
   async startSharedWork(): Promise<void> {
+    await this.events.startTail();
     await this.chunks?.start();
+  }
+
+  /** What the event feed needs of a cluster, when this manager shares its work and the work can give it. */
+  private sharedEvents(): SharedEvents | undefined {
+    const shared = this.shared;
+    if (shared?.onEventsAppended === undefined || shared.runProgress === undefined) return undefined;
+    return {
+      onEventsAppended: (listener) => shared.onEventsAppended!(listener),
+      runProgress: (runId) => shared.runProgress!(runId),
+      statusOf: async (runId) => (await this.lookup(runId)).state.snapshot(),
+    };
   }
 
   /** Starts delivering completion callbacks from the state store's outbox, those of earlier processes too (docs/callbacks.md). */
@@ -418,8 +437,10 @@ export class RunManager {
       return { runId: holder, state: (await this.lookup(holder)).state, deduplicated: true };
     }
     const state = new RunState({ ...record });
+    this.events.created(state);
     if (this.shared) {
-      // Any node claims its chunks; this one answers for it from the database.
+      // Any node claims its chunks; this one answers for it from the database. A run of no items is finished already.
+      if (state.isTerminal) this.events.follow(state);
       this.registry.release();
       this.logger.debug({ runId: record.runId, flowId, items: inputs.length, parentRunId: record.parentRunId, depth }, 'run submitted to the cluster');
       return { runId: record.runId, state };
@@ -598,6 +619,11 @@ export class RunManager {
     });
   }
 
+  /** A run's state for a watch (docs/events.md): in memory when this process holds it, else as stored. Unknown → -32011. */
+  async watchedState(runId: string): Promise<RunState> {
+    return (await this.lookup(runId)).state;
+  }
+
   /** The in-memory state of a run (executing or recently finished), or undefined. */
   state(runId: string): RunState | undefined {
     return this.registry.state(runId);
@@ -622,6 +648,7 @@ export class RunManager {
     await this.registry.cancelAll();
     await this.writer.drain();
     await this.callbacks.stop();
+    await this.stopEvents();
   }
 
   /**
@@ -638,6 +665,13 @@ export class RunManager {
     await this.writer.drain();
     // After the last write of this node: its chunks are handed back at once (docs/cluster.md).
     await this.shared?.stop();
+    await this.stopEvents();
+  }
+
+  /** Stores the events emitted so far, then stops the feed. */
+  private async stopEvents(): Promise<void> {
+    await this.events.drain();
+    this.events.close();
   }
 
   /** Waits until every transition so far is in the state store. */
@@ -663,6 +697,7 @@ export class RunManager {
 
   /** Executes the items of a live run, all of them in order, `maxConcurrency` at a time. */
   private execute(run: ActiveRun, compiled: CompiledFlow, inputs: readonly unknown[], record: RunRecord): void {
+    this.events.follow(run.state);
     void this.scheduler.schedule({
       state: run.state,
       compiled,

@@ -64,6 +64,8 @@ export class RunState {
   private settledListeners: Array<() => void> | undefined;
   /** Set after restoring, so replayed transitions are not journaled again. */
   journal: RunStateJournal | undefined;
+  /** Called once when the first item starts (the run's `run.started` event, docs/events.md). */
+  onFirstStart: (() => void) | undefined;
 
   constructor(readonly identity: RunIdentity) {
     const n = identity.total;
@@ -158,9 +160,11 @@ export class RunState {
     this.attempts[index] = attempt;
     this.counts.pending--;
     this.counts.running++;
+    const first = !this.startedAny;
     this.startedAny = true;
     this.noteStart(index, now);
     this.journal?.itemStarted(index, attempt, now);
+    if (first) this.onFirstStart?.();
     return true;
   }
 

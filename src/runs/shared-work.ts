@@ -1,3 +1,4 @@
+import type { ItemCounts, Status } from '../../protocol/index.js';
 import type { RunRecord, StoredItem } from '../statestore/state-store.js';
 
 /**
@@ -34,6 +35,16 @@ export interface SharedWorkListener {
   runsCancelled(runIds: readonly string[]): void;
   /** New work may be claimable (a run was submitted, a chunk handed back). */
   workAvailable(): void;
+  /** Runs this node finished (their last chunk completed here, or a cancel here ended them), once committed. */
+  runsFinished?(runIds: readonly string[]): void;
+}
+
+/** A run's counters and state as the database has them now (its `run.progress` on a cluster, docs/events.md). */
+export interface SharedRunProgress {
+  counts: ItemCounts;
+  /** Set once the run is terminal. */
+  completedAt?: number;
+  status?: Status;
 }
 
 /**
@@ -87,4 +98,8 @@ export interface SharedWork {
   reportLoad(chunksHeld: number, itemsInFlight: number): void;
   /** Hands every lease back at once (SIGTERM) and stops hearing notifications. */
   stop(): Promise<void>;
+  /** Calls `listener` whenever any node appended run events (a hint: docs/events.md); re-checking is the listener's. */
+  onEventsAppended?(listener: () => void): void;
+  /** The run's counters from the database; undefined for an unknown run. */
+  runProgress?(runId: string): Promise<SharedRunProgress | undefined>;
 }

@@ -27,10 +27,14 @@ import type { NodeDirectory } from '../cluster/index.js';
 import { nodeHealth, registerNodesHandler } from './nodes-handler.js';
 import type { WorkerIntake } from '../api/worker-intake.js';
 import { registerWorkersHandler } from './workers-handler.js';
+import { registerWatchHandlers, type RunWatches } from '../api/run-watches.js';
+import { answerEvents } from './events-route.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7837;
 export const DEFAULT_MAX_IN_FLIGHT = 64;
+/** Where run events are served as server-sent events (docs/events.md). */
+export const EVENTS_PATH = '/events';
 /** Where workers dial in. */
 export const WORKERS_PATH = '/workers';
 /** Time a closing server gives its clients to answer the close handshake before cutting them off. */
@@ -42,7 +46,11 @@ export interface RuntimeServerOptions {
    * What is served: its `service` answers `blobs/*` and `runs/*` (docs/protocol.md); `metrics` feed
    * `GET /metrics`; `workers` takes the workers that dial in at `/workers` (docs/workers.md).
    */
-  runtime: { readonly service: RuntimeApi; readonly nodes?: NodeDirectory; readonly metrics?: RuntimeMetrics; readonly workers?: WorkerIntake };
+  runtime: {
+    readonly service: RuntimeApi; readonly nodes?: NodeDirectory; readonly metrics?: RuntimeMetrics; readonly workers?: WorkerIntake;
+    /** Serves `runs/watch` and `GET /events` (docs/events.md). */
+    readonly watches?: RunWatches;
+  };
   /** Interface to bind. Default `127.0.0.1`; anything but loopback requires `token`. */
   host?: string;
   /** Default 7837; 0 picks a free port (see `port` of the result). */
@@ -146,6 +154,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     registerRuntimeHandlers(peer, api, () => caller, { audit });
     if (nodes !== undefined) registerNodesHandler(peer, nodes, principal);
     if (workers !== undefined) registerWorkersHandler(peer, workers, principal);
+    if (options.runtime.watches !== undefined) registerWatchHandlers(peer, options.runtime.watches, principal);
     peer.listen();
     logger.debug({ client: name, token: principal.tokenName, namespace: principal.namespace }, `${name} connected`);
   };
@@ -208,7 +217,9 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
       replyJson(res, 403, { error: foreignOrigin });
       return;
     }
-    if (pathOf(req) === '/metrics') answerMetricsToAdmin(req, res);
+    const path = pathOf(req);
+    if (path === '/metrics') answerMetricsToAdmin(req, res);
+    else if (path === EVENTS_PATH && options.runtime.watches !== undefined) answerEventsToAdmin(req, res, options.runtime.watches);
     else answerPlainRequest(req, res, startedAt, nodes);
   };
 
@@ -218,6 +229,14 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     if (principal === undefined) replyJson(res, 401, { error: UNAUTHORIZED_MESSAGE }, { 'WWW-Authenticate': 'Bearer' });
     else if (!roleAtLeast(principal.role, 'admin')) replyJson(res, 403, { error: `forbidden: /metrics needs role admin; token "${principal.tokenName}" has role ${principal.role}` });
     else answerMetrics(req, res, metricsSources);
+  };
+
+  /** `GET /events` shows every namespace's runs (docs/security.md): an admin's token, as for `/metrics`. */
+  const answerEventsToAdmin = (req: IncomingMessage, res: ServerResponse, watches: RunWatches): void => {
+    const principal = authenticate(req, 'a /events request');
+    if (principal === undefined) replyJson(res, 401, { error: UNAUTHORIZED_MESSAGE }, { 'WWW-Authenticate': 'Bearer' });
+    else if (!roleAtLeast(principal.role, 'admin')) replyJson(res, 403, { error: `forbidden: ${EVENTS_PATH} needs role admin; token "${principal.tokenName}" has role ${principal.role}` });
+    else answerEvents(req, res, watches, logger);
   };
 
   const http = createServer(onRequest);

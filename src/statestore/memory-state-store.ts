@@ -22,6 +22,7 @@ import type {
 import { metadataMatches } from './metadata-filter.js';
 import { deriveRunStatus } from './derive.js';
 import { emptyRunStatusCounts, type RunStatusCounts } from './run-status-counts.js';
+import { MemoryRunEventLog, type RunEventLog } from './run-event-log.js';
 
 /** Item statuses as stored, one byte per item: the codes of item transitions. */
 const STATUSES: readonly Status[] = ITEM_STATUS_BY_CODE;
@@ -126,6 +127,7 @@ interface MemoryCallback {
 
 /** Keeps runs in process memory: the default for `flowrun run`; nothing survives the process. */
 export class MemoryStateStore implements StateStore {
+  readonly events: RunEventLog = new MemoryRunEventLog();
   private readonly runs = new Map<string, MemoryRun>();
   /** Runs by creation; a deleted run leaves a hole, so list cursors (positions) stay valid. */
   private readonly order: Array<MemoryRun | undefined> = [];

@@ -138,6 +138,18 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (blob_id, namespace)
   );
   `,
+  // Run events kept for `events.retention` (docs/events.md); every node reads what any node appended.
+  `
+  CREATE TABLE IF NOT EXISTS run_events (
+    cursor bigserial PRIMARY KEY,
+    type text NOT NULL,
+    run_id text NOT NULL,
+    at bigint NOT NULL,
+    run text NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS run_events_at ON run_events (at);
+  CREATE UNIQUE INDEX IF NOT EXISTS run_events_once ON run_events (run_id, type) WHERE type <> 'run.progress';
+  `,
 ];
 
 /** Brings the database to the newest schema, holding an advisory lock so concurrent starters do not race. */

@@ -19,6 +19,8 @@ import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type { DeleteRunOutcome, ExclusiveLock, ItemPage, ItemQuery, ItemTimings, ItemUpdate, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
 import { FLOW_USES_SQL, RUN_ROW_TABLES, deletionOf, expiredRunsSql, runTreeSql, type RunTreeRow } from './run-deletion-sql.js';
 import { isStoreClosed, isStoreUnavailable } from './store-unavailable.js';
+import type { RunEventLog } from './run-event-log.js';
+import { PostgresRunEventLog } from './postgres-event-log.js';
 
 export interface PostgresStateStoreOptions {
   /** `postgres://user:password@host:port/database`; `?options=-c search_path=…` selects a schema. */
@@ -69,7 +71,11 @@ export class PostgresStateStore implements StateStore {
     private readonly logger: Logger,
     /** The database's URL, for a connection of its own (a cluster node's LISTEN). */
     readonly url: string,
-  ) {}
+  ) {
+    this.events = new PostgresRunEventLog(pool);
+  }
+
+  readonly events: RunEventLog;
 
   /** Connects and creates or upgrades the schema. */
   static async connect(options: PostgresStateStoreOptions): Promise<PostgresStateStore> {

@@ -98,6 +98,17 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (blob_id, namespace)
   ) WITHOUT ROWID;
   `,
+  // Run events kept for `events.retention` (docs/events.md): the cursor is never reused, pruned rows included.
+  `
+  CREATE TABLE run_events (
+    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    run TEXT NOT NULL
+  );
+  CREATE INDEX run_events_at ON run_events (at);
+  `,
 ];
 
 /** Brings the database to the newest schema, in one immediate transaction so concurrent openers do not race. */

@@ -20,6 +20,8 @@ import { ITEM_STATUS_BY_CODE } from './item-status.js';
 import { RUNNING_CODE, type ItemTransitions } from './item-transitions.js';
 import type { DeleteRunOutcome, ItemPage, ItemQuery, ItemTimings, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from './state-store.js';
 import { FLOW_USES_SQL, RUN_ROW_TABLES, deletionOf, expiredRunsSql, runTreeSql, type RunTreeRow } from './run-deletion-sql.js';
+import type { RunEventLog } from './run-event-log.js';
+import { SqliteRunEventLog } from './sqlite-event-log.js';
 
 /**
  * Rows per multi-row INSERT of a run's inputs: one statement of many rows costs less than as many
@@ -37,6 +39,7 @@ const BUSY_TIMEOUT_MS = 5_000;
 export class SqliteStateStore implements StateStore {
   private readonly db: Database.Database;
   private readonly statements: ReturnType<typeof prepareStatements>;
+  readonly events: RunEventLog;
 
   private constructor(
     db: Database.Database,
@@ -44,6 +47,7 @@ export class SqliteStateStore implements StateStore {
   ) {
     this.db = db;
     this.statements = prepareStatements(db);
+    this.events = new SqliteRunEventLog(db);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { CallbackTarget, FlowResult, Metadata, Overrides, RunDefaults, Status, StepTiming } from '../../protocol/index.js';
 import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from './callback-outbox.js';
 import type { ItemTransitions } from './item-transitions.js';
+import type { RunEventLog } from './run-event-log.js';
 import type { RunStatusCounts } from './run-status-counts.js';
 
 /**
@@ -79,6 +80,8 @@ export interface StateStore {
   addBlobNamespace(blobId: string, namespace: string): Promise<void>;
   /** Whether a blob was put or used in a namespace: a blob of other namespaces only answers as absent. */
   blobInNamespace(blobId: string, namespace: string): Promise<boolean>;
+  /** The run events kept for watchers that resume (docs/events.md). */
+  readonly events: RunEventLog;
   close(): Promise<void>;
 }
 

@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 describe('help and version', () => {
-  it.each(['run', 'test', 'validate', 'components', 'serve', 'submit', 'get', 'items', 'rerun', 'compare', 'cancel', 'delete', 'gc', 'list', 'nodes', 'workers'])('%s --help prints usage with an example on stdout, exit 0', async (command) => {
+  it.each(['run', 'test', 'validate', 'components', 'serve', 'submit', 'get', 'items', 'rerun', 'compare', 'cancel', 'delete', 'gc', 'list', 'nodes', 'workers', 'watch'])('%s --help prints usage with an example on stdout, exit 0', async (command) => {
     const r = await runCli([command, '--help']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');

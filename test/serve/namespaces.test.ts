@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobsPut, ErrorCodes, NodesList, RunsCancel, RunsDelete, RunsGc, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit, WorkersList, type RunStatus } from '../../protocol/index.js';
+import {
+  BlobsPut, ErrorCodes, NodesList, RunsCancel, RunsDelete, RunsGc, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit, RunsWatch, WorkersList, type RunStatus,
+} from '../../protocol/index.js';
 import { connect, type FlowrunClient } from '../../src/client/index.js';
 import { flowrun } from '../support/cli.js';
 import { fixturePath, requireBuilt } from '../support/paths.js';
@@ -269,6 +271,23 @@ describe('roles', () => {
     expect(refused.status).toBe(403);
     expect(await refused.text()).toContain('role operator');
     expect((await get(SECRETS.admin)).status).toBe(200);
+  });
+});
+
+describe('events, not yet scoped to a namespace', () => {
+  it('runs/watch and GET /events need an admin token: no run of another namespace leaks through them', async () => {
+    const error = await refusal(as('aOperator').sendRequest(RunsWatch, {}));
+    expect(error.code).toBe(ErrorCodes.PermissionDenied);
+    expect(error.message).toContain('runs/watch');
+    const get = (token: string) => fetch(`${served.httpUrl}events?runId=${aRun.runId}`, { headers: { Authorization: `Bearer ${token}` } });
+    const refused = await get(SECRETS.aOperator);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('role operator');
+    const { subscriptionId } = await as('admin').sendRequest(RunsWatch, { runId: aRun.runId });
+    expect(subscriptionId).toEqual(expect.any(String));
+    const allowed = await get(SECRETS.admin);
+    expect(allowed.status).toBe(200);
+    await allowed.body?.cancel();
   });
 });
 

@@ -4,6 +4,7 @@ import type { Status } from '../../protocol/index.js';
 import type { ItemCountsRecord, ItemUpdate, RunQuery, RunRecord, RunSummary, StateStore } from '../../src/statestore/index.js';
 import { ItemTransitions } from '../../src/statestore/item-transitions.js';
 import { describeLifecycleContract } from './lifecycle-contract.js';
+import { describeEventLogContract } from './event-log-contract.js';
 import { describeRerunCallbackContract } from './rerun-callback-contract.js';
 
 /** Applies transitions given as objects. */
@@ -549,5 +550,6 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
         : undefined,
     });
     describeLifecycleContract(createFixture);
+    describeEventLogContract(options, createFixture);
   });
 }

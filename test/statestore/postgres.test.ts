@@ -39,7 +39,7 @@ describe('PostgresStateStore', () => {
       await Promise.all(stores.map((store) => store.close()));
       expect(await adminQuery(`SELECT version FROM ${schema}.flowrun_schema`)).toEqual([{ version: POSTGRES_MIGRATIONS.length }]);
       const tables = await adminQuery<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename', [schema]);
-      expect(tables.map((t) => t.tablename)).toEqual(['blob_namespaces', 'callbacks', 'chunks', 'flowrun_schema', 'items', 'nodes', 'runs']);
+      expect(tables.map((t) => t.tablename)).toEqual(['blob_namespaces', 'callbacks', 'chunks', 'flowrun_schema', 'items', 'nodes', 'run_events', 'runs']);
     } finally {
       await drop();
     }
