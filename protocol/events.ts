@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ItemResultSchema, RunStatusSchema, StatusSchema } from './types.js';
+import { ItemResultSchema, RUN_FILTER_FIELDS, RunStatusSchema } from './types.js';
 
 /** The kinds of `runs/event` (docs/events.md); `item.finished` only on a watch of one run with `items: true`. */
 export const RUN_EVENT_TYPES = ['run.created', 'run.started', 'run.progress', 'run.finished', 'item.finished'] as const;
@@ -18,18 +18,7 @@ export const MIN_PROGRESS_EVERY_MS = 50;
 export const MAX_PROGRESS_EVERY_MS = 3_600_000;
 
 /** Which runs a watch follows: the filter fields of `runs/list`, matched against the run of each event. */
-export const RunsWatchFilterSchema = z.object({
-  status: z.array(StatusSchema).optional(),
-  flowId: z.string().optional(),
-  flowName: z.string().optional(),
-  flowLabel: z.string().optional(),
-  metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  parentRunId: z.string().optional(),
-  rootsOnly: z.boolean().optional(),
-  rerunOf: z.string().optional(),
-  createdAfter: z.string().datetime({ offset: true }).optional(),
-  createdBefore: z.string().datetime({ offset: true }).optional(),
-});
+export const RunsWatchFilterSchema = z.object(RUN_FILTER_FIELDS);
 export type RunsWatchFilter = z.output<typeof RunsWatchFilterSchema>;
 
 export const RunsWatchParams = z

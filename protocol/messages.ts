@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TimeoutMsSchema } from './timeout.js';
 import {
+  RUN_FILTER_FIELDS,
   ComponentInfoSchema,
   FlowResultSchema,
   ItemDetailSchema,
@@ -154,16 +155,7 @@ export const RunsCancelResult = RunStatusSchema;
 
 export const RunsListParams = z
   .object({
-    status: z.array(StatusSchema).optional(),
-    flowId: z.string().optional(),
-    flowName: z.string().optional(),
-    flowLabel: z.string().optional(),
-    metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    parentRunId: z.string().optional(),
-    rootsOnly: z.boolean().optional(),
-    rerunOf: z.string().optional(),
-    createdAfter: z.string().datetime({ offset: true }).optional(),
-    createdBefore: z.string().datetime({ offset: true }).optional(),
+    ...RUN_FILTER_FIELDS,
     cursor: z.string().optional(),
     limit: z.number().int().min(1).max(1000).default(50),
     order: z.enum(['newest', 'oldest']).optional(),

@@ -138,6 +138,20 @@ export const ItemDetailSchema = ItemResultSchema.extend({
 });
 export type ItemDetail = z.infer<typeof ItemDetailSchema>;
 
+/** The fields that pick runs, shared by `runs/list` and the filter of `runs/watch` (docs/protocol.md). */
+export const RUN_FILTER_FIELDS = {
+  status: z.array(StatusSchema).optional(),
+  flowId: z.string().optional(),
+  flowName: z.string().optional(),
+  flowLabel: z.string().optional(),
+  metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  parentRunId: z.string().optional(),
+  rootsOnly: z.boolean().optional(),
+  rerunOf: z.string().optional(),
+  createdAfter: z.string().datetime({ offset: true }).optional(),
+  createdBefore: z.string().datetime({ offset: true }).optional(),
+};
+
 export const RunStatusSchema = z.object({
   runId: z.string(),
   flowId: z.string(),

@@ -1,11 +1,7 @@
 import { NodesList, type NodeInfo } from '../../../protocol/index.js';
-import { parseCommandArgs } from '../args.js';
-import { HELP_OPTION, printHelp } from '../help.js';
-import { JSON_OPTION, printListing } from '../listing.js';
-import type { Output } from '../output.js';
-import { REMOTE_HELP, REMOTE_OPTIONS, withRemote } from '../remote.js';
-import { renderTable, type Column } from '../table.js';
-import { UsageError } from '../usage-error.js';
+import { REMOTE_HELP } from '../remote.js';
+import { remoteListingCommand } from '../remote-listing.js';
+import type { Column } from '../table.js';
 
 const USAGE = `flowrun nodes [--json]
 
@@ -32,19 +28,10 @@ const COLUMNS: readonly Column<NodeInfo>[] = [
 ];
 
 /** `flowrun nodes`: the nodes of a served runtime's cluster (docs/cli.md). */
-export async function nodesCommand(argv: string[], out: Output): Promise<number> {
-  const { values, positionals } = parseCommandArgs({ args: argv, options: OPTIONS, allowPositionals: true }, USAGE);
-  if (values.help) return printHelp(out, USAGE);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\nusage: flowrun nodes [options] (see flowrun nodes --help)`);
-  return withRemote(values, async (client) => {
-    const listing = await client.sendRequest(NodesList, {});
-    printListing(out, values.json, listing, () => renderTable(COLUMNS, listing.nodes));
-    return 0;
-  });
-}
-
-const OPTIONS = {
-  ...REMOTE_OPTIONS,
-  ...JSON_OPTION,
-  ...HELP_OPTION,
-} as const;
+export const nodesCommand = remoteListingCommand({
+  name: 'nodes',
+  usage: USAGE,
+  fetch: (client) => client.sendRequest(NodesList, {}),
+  rows: (listing) => listing.nodes,
+  columns: COLUMNS,
+});

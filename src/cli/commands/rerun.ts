@@ -1,13 +1,12 @@
 import type { RerunItems } from '../../../protocol/index.js';
 import { parseCommandArgs } from '../args.js';
 import { HELP_OPTION, printHelp } from '../help.js';
-import { INTERRUPTED_EXIT_CODE } from '../interrupt.js';
 import { integerFlag } from '../integer-flag.js';
 import type { Output } from '../output.js';
 import { REMOTE_HELP, REMOTE_OPTIONS, withRemote } from '../remote.js';
 import { resolveRunId } from '../run-id.js';
 import { UsageError } from '../usage-error.js';
-import { finishWaiting, waitOrDetach } from './submit.js';
+import { printOrWait } from './submit.js';
 
 const USAGE = `flowrun rerun RUN_ID [--items failed|failedOrCancelled|all|I,J,…] [options]
 
@@ -38,13 +37,7 @@ export async function rerunCommand(argv: string[], out: Output): Promise<number>
     const source = await resolveRunId(client, positionals[0]);
     const handle = await client.run(source).rerun({ items, maxConcurrency, flowLabel: values.label });
     out.error(`rerun ${handle.runId} of run ${source} (${handle.submitted!.items.total} item(s))`);
-    if (!values.wait) {
-      out.line(JSON.stringify(handle.submitted));
-      return 0;
-    }
-    const status = await waitOrDetach(handle, out);
-    if (status === undefined) return INTERRUPTED_EXIT_CODE;
-    return finishWaiting(client, status, out);
+    return printOrWait(client, handle, values.wait, out);
   });
 }
 

@@ -47,18 +47,23 @@ export async function submitCommand(argv: string[], out: Output): Promise<number
   return withRemote(values, async (client) => {
     const handle = await client.submit({ flow: flow as Record<string, unknown>, ...request, ...lifecycle });
     out.error(`submitted run ${handle.runId} (${request.inputs.length} item(s))`);
-    if (!values.wait) {
-      out.line(JSON.stringify(handle.submitted));
-      return 0;
-    }
-    const status = await waitOrDetach(handle, out);
-    if (status === undefined) return INTERRUPTED_EXIT_CODE;
-    return finishWaiting(client, status, out);
+    return printOrWait(client, handle, values.wait, out);
   });
 }
 
+/** A run just started: prints its status, or with `wait` waits for it and answers like `get --wait`. */
+export async function printOrWait(client: FlowrunClient, handle: RunHandle, wait: boolean | undefined, out: Output): Promise<number> {
+  if (!wait) {
+    out.line(JSON.stringify(handle.submitted));
+    return 0;
+  }
+  const status = await waitOrDetach(handle, out);
+  if (status === undefined) return INTERRUPTED_EXIT_CODE;
+  return finishWaiting(client, status, out);
+}
+
 /** Waits for the run; at Ctrl-C stops waiting (the run goes on), says how to come back, and returns undefined. */
-export async function waitOrDetach(handle: RunHandle, out: Output): Promise<RunStatus | undefined> {
+async function waitOrDetach(handle: RunHandle, out: Output): Promise<RunStatus | undefined> {
   const detach = new AbortController();
   const stopListening = handleInterrupt(() => detach.abort());
   try {
@@ -74,7 +79,7 @@ export async function waitOrDetach(handle: RunHandle, out: Output): Promise<RunS
 }
 
 /** Prints a waited-for run's final status (without results) and its failures; its exit code. */
-export async function finishWaiting(client: FlowrunClient, status: RunStatus, out: Output): Promise<number> {
+async function finishWaiting(client: FlowrunClient, status: RunStatus, out: Output): Promise<number> {
   const { results: _results, ...summary } = status;
   out.line(JSON.stringify(summary));
   await reportFailures(client, status, out);
