@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type FlowrunClient } from '../../src/client/index.js';
+import type { FlowrunClient } from '../../src/client/index.js';
 import { flowrun, lines } from '../support/cli.js';
 import { startGate } from '../support/gate.js';
-import { BIN, ROOT, requireBuilt } from '../support/paths.js';
-import { spawnServe, type ServedProcess } from '../support/serve.js';
-import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
+import { BIN, ROOT } from '../support/paths.js';
+import type { ServedProcess } from '../support/serve.js';
+import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
+import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
 
 /** Runs the CLI in a pseudo-terminal (script(1)); resolves with what it printed once `done` holds for it or it exited, then stops it. */
 function inTerminal(args: string, done: (output: string) => boolean): Promise<string> {
@@ -30,21 +31,15 @@ function inTerminal(args: string, done: (output: string) => boolean): Promise<st
 }
 
 /** `flowrun watch` and `flowrun watch RUN` against a real `flowrun serve` with a real component server (docs/cli.md). */
-let ws: Workspace;
 let served: ServedProcess;
 let client: FlowrunClient;
+let env: ServedWorkspace | undefined;
 
 beforeAll(async () => {
-  requireBuilt('dist/src/cli/bin.js');
-  ws = await createWorkspace({ durable: true });
-  served = await spawnServe(['--config', ws.config], { cwd: ws.dir });
-  client = await connect(served.url);
+  env = await serveWorkspace();
+  ({ served, client } = env);
 }, 60_000);
-afterAll(async () => {
-  await client?.close();
-  await served?.stop();
-  await ws?.remove();
-});
+afterAll(() => env?.close());
 
 describe('flowrun watch on a terminal', () => {
   it('draws the active runs as a table, a running run among them', async () => {

@@ -1,10 +1,10 @@
 import { request, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type FlowrunClient } from '../../src/client/index.js';
+import type { FlowrunClient } from '../../src/client/index.js';
 import { startGate } from '../support/gate.js';
-import { requireBuilt } from '../support/paths.js';
-import { spawnServe, type ServedProcess } from '../support/serve.js';
-import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
+import type { ServedProcess } from '../support/serve.js';
+import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
+import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
 
 /**
  * `GET /events` (docs/events.md) on a real `flowrun serve` with a token and a real component
@@ -12,21 +12,15 @@ import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../suppor
  * `Last-Event-ID`, behind the bearer token and the Origin rules.
  */
 const TOKEN = 'sse-secret';
-let ws: Workspace;
 let served: ServedProcess;
 let client: FlowrunClient;
+let env: ServedWorkspace | undefined;
 
 beforeAll(async () => {
-  requireBuilt('dist/src/cli/bin.js');
-  ws = await createWorkspace({ durable: true });
-  served = await spawnServe(['--config', ws.config, '--token', TOKEN], { cwd: ws.dir });
-  client = await connect(served.url, { token: TOKEN });
+  env = await serveWorkspace(TOKEN);
+  ({ served, client } = env);
 }, 60_000);
-afterAll(async () => {
-  await client?.close();
-  await served?.stop();
-  await ws?.remove();
-});
+afterAll(() => env?.close());
 
 interface SseEvent {
   id?: string;

@@ -2,32 +2,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, RunsUnwatch, RunsWatch, RpcError } from '../../protocol/index.js';
 import { connect, type FlowrunClient, type RunEvent, type RunEventStream } from '../../src/client/index.js';
 import { startGate } from '../support/gate.js';
-import { requireBuilt } from '../support/paths.js';
-import { spawnServe, type ServedProcess } from '../support/serve.js';
+import type { ServedProcess } from '../support/serve.js';
+import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
 import { startServedRuntime } from '../support/served-runtime.js';
 import { waitFor } from '../support/wait-for.js';
-import { createWorkspace, ECHO_FLOW, GATE_FLOW, type Workspace } from '../support/workspace.js';
+import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
 
 /**
  * `runs/watch` on a real `flowrun serve` (SQLite state store) with a real component server
  * (docs/events.md): run events in order, item events of one run, resuming with `since`,
  * unwatch, bad params; and a closed connection ending its watches.
  */
-let ws: Workspace;
 let served: ServedProcess;
 let client: FlowrunClient;
+let env: ServedWorkspace | undefined;
 
 beforeAll(async () => {
-  requireBuilt('dist/src/cli/bin.js');
-  ws = await createWorkspace({ durable: true });
-  served = await spawnServe(['--config', ws.config], { cwd: ws.dir });
-  client = await connect(served.url);
+  env = await serveWorkspace();
+  ({ served, client } = env);
 }, 60_000);
-afterAll(async () => {
-  await client?.close();
-  await served?.stop();
-  await ws?.remove();
-});
+afterAll(() => env?.close());
 
 /** Collects a stream's events until `done` holds for the events so far. */
 function collect(stream: RunEventStream, done: (events: RunEvent[]) => boolean): Promise<RunEvent[]> {
