@@ -66,7 +66,7 @@ export class RuntimeService implements RuntimeApi {
       const flowId = normalizeBlobId(params.flowId);
       if (flowId !== undefined && !(await this.tokenSeesBlob(flowId, caller))) throw RpcError.notFound(`Flow not found: ${flowId}`, { flowId });
     }
-    if (principal !== undefined) this.quotas?.admit(principal.namespace, params.inputs.length);
+    if (principal !== undefined) await this.quotas?.admit(principal.namespace, params.inputs.length);
     const status = await this.runs.submit(params, {
       parent: caller.parent,
       signal: caller.signal,
@@ -115,7 +115,7 @@ export class RuntimeService implements RuntimeApi {
   }
 
   async runsRerun(params: Parameters<RuntimeApi['runsRerun']>[0], caller: CallerContext): Promise<RunStatus> {
-    if (caller.principal !== undefined) this.quotas?.admit(caller.principal.namespace, 0);
+    if (caller.principal !== undefined) await this.quotas?.admit(caller.principal.namespace, 0);
     return this.runs.rerun(params, { isRoutable: this.isRoutable, submittedBy: caller.principal?.tokenName }, await this.accessOf(caller, 'runs/rerun'));
   }
 

@@ -259,7 +259,10 @@ export class RunManager {
     return {
       onEventsAppended: (listener) => shared.onEventsAppended!(listener),
       runProgress: (runId) => shared.runProgress!(runId),
-      statusOf: async (runId) => (await this.lookup(runId)).state.snapshot(),
+      finishedRun: async (runId) => {
+        const { state } = await this.lookup(runId);
+        return { run: state.snapshot(), namespace: namespaceOf(state.identity) };
+      },
     };
   }
 
@@ -619,9 +622,9 @@ export class RunManager {
     });
   }
 
-  /** A run's state for a watch (docs/events.md): in memory when this process holds it, else as stored. Unknown → -32011. */
-  async watchedState(runId: string): Promise<RunState> {
-    return (await this.lookup(runId)).state;
+  /** A run's state for a watch (docs/events.md): in memory when this process holds it, else as stored. Unknown, or unseen by `access` → -32011. */
+  async watchedState(runId: string, access?: RunAccess): Promise<RunState> {
+    return (await this.lookup(runId, access)).state;
   }
 
   /** The in-memory state of a run (executing or recently finished), or undefined. */
