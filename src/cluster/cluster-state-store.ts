@@ -152,6 +152,10 @@ export class ClusterStateStore implements StateStore {
     return this.options.store.blobInNamespace(blobId, namespace);
   }
 
+  deleteBlobNamespaces(blobIds: readonly string[]): Promise<void> {
+    return this.options.store.deleteBlobNamespaces(blobIds);
+  }
+
   close(): Promise<void> {
     return this.options.store.close();
   }
