@@ -26,6 +26,7 @@ import { PostgresQuotaCounts } from './statestore/postgres-quota-counts.js';
 import { PostgresStateStore } from './statestore/postgres-state-store.js';
 import type { RuntimeMetrics } from './api/runtime-metrics.js';
 import { RunWatches } from './api/run-watches.js';
+import { auditLogger } from './api/audit.js';
 import { InProcessCaller } from './api/in-process-caller.js';
 import { watchRun, type LiveRun } from './api/live-run.js';
 import { RunHandle, submitAndWait } from './client/run-handle.js';
@@ -46,6 +47,8 @@ export interface RuntimeOptions {
    * Default true.
    */
   joinCluster?: boolean;
+  /** Component servers' mutating callbacks write audit lines, as tokens' calls do (`flowrun serve`, docs/security.md). Default false. */
+  auditCallbacks?: boolean;
 }
 
 /** A routed component: its full path as flows name it, the plugin serving it, and its info. */
@@ -182,6 +185,7 @@ export class Runtime {
       isRoutable: (component) => router.hasRouteFor(component),
       blobNamespaces: new BlobNamespaces(store),
       // Quotas come with the tokens of `auth`; a runtime without them has none (docs/security.md).
+      audit: options.auditCallbacks ? auditLogger(logger) : undefined,
       quotas: config.auth && new NamespaceQuotas(config.auth.quotas, (namespace) => runs.liveRunsIn(namespace), Date.now, sharedQuotaCounts(ownStore, shared)),
     });
     const workers = new WorkerRegistry({ runtimeApi: service, logger: logger.child({ component: 'workers' }), node: nodes.nodeId });

@@ -261,7 +261,16 @@ describe('roles', () => {
     await deniedTo('aWorker', 'worker', 'runs/list', as('aWorker').list());
     const workersUrl = `${served.url}workers`;
     const worker = await connect(workersUrl, { token: SECRETS.aWorker });
-    await worker.close();
+    try {
+      // On /workers it may call back only for a call it serves: serving none, it reads and changes nothing.
+      for (const call of [worker.list(), worker.run(aRun.runId).status(), worker.putBlob({ from: 'worker' }), worker.sendRequest(RunsSubmit, { flow: WORK_FLOW, inputs: [{ i: 1 }] })]) {
+        const error = await refusal(call);
+        expect(error).toMatchObject({ code: ErrorCodes.PermissionDenied, data: { role: 'worker' } });
+        expect(error.message).toContain('serves none');
+      }
+    } finally {
+      await worker.close();
+    }
     await expect(connect(workersUrl, { token: SECRETS.aOperator })).rejects.toMatchObject({ status: 403 });
   });
 
@@ -418,9 +427,24 @@ describe('audit', () => {
     });
     expect(lines.filter((l) => l.method === 'runs/get')).toEqual([]);
   });
+
+  it('writes one line per mutating callback of a component server: as component, with its plugin and its run’s namespace', async () => {
+    const parent = await as('aSubmitter').submit({ flow: ORCHESTRATE_FLOW, inputs: [{ n: 1, failEvery: 5, putBlob: { audited: true }, cancel: true }], wait: true });
+    const [result] = await parent.result();
+    const child = (result as { value: { runId: string } }).value.runId;
+    const ofParent = (all: AuditLine[]) => all.filter((l) => l.tokenName === 'component' && l.parentRunId === parent.runId);
+    const lines = ofParent(await waitForAuditLines((all) => ofParent(all).length >= 3));
+    const common = { audit: true, tokenName: 'component', plugin: 'runs', namespace: 'team-a', parentRunId: parent.runId, outcome: 'ok' };
+    expect(lines.map((l) => l.method)).toEqual(['blobs/put', 'runs/submit', 'runs/cancel']);
+    expect(lines[0]).toMatchObject(common);
+    expect(lines[1]).toMatchObject({ ...common, runId: child });
+    expect(lines[2]).toMatchObject({ ...common, runId: child });
+  });
 });
 
-type AuditLine = { audit: true; time: number; tokenName: string; namespace: string; method: string; runId?: string; outcome: string; code?: number };
+type AuditLine = {
+  audit: true; time: number; tokenName: string; namespace: string; method: string; runId?: string; outcome: string; code?: number; plugin?: string; parentRunId?: string;
+};
 
 /** The audit lines of the server's stderr, once `done` holds of them (bounded generously). */
 async function waitForAuditLines(done: (lines: AuditLine[]) => boolean): Promise<AuditLine[]> {
