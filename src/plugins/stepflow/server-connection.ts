@@ -179,8 +179,10 @@ export class ServerConnection {
 
   /**
    * The item a server callback belongs to: the in-flight execute whose run and step ids the
-   * callback carries in `observability`, else the only execute in flight, else none; with
-   * `servedOnly` (a worker) none is refused with -32007.
+   * callback carries in `observability`, else the only execute in flight, else none. With
+   * `servedOnly` (a worker) a callback acts for one of the calls it serves: without a match, the
+   * first in flight (the SDK's blob callbacks carry no observability); with none in flight it is
+   * refused with -32007.
    */
   callerFor(params: unknown, servedOnly = false): CallerContext {
     const { plugin } = this.options;
@@ -192,6 +194,8 @@ export class ServerConnection {
     const only = this.inFlight.only;
     if (only !== undefined) return { parent: only.call.scope, plugin };
     if (servedOnly) {
+      const first = this.inFlight.find(() => true);
+      if (first !== undefined) return { parent: first.call.scope, plugin };
       throw new RpcError(ErrorCodes.PermissionDenied, `permission denied: ${plugin} may call back only while it serves a call, and serves none`, { role: 'worker' });
     }
     return { plugin };
