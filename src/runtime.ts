@@ -20,7 +20,6 @@ import { createStateStore } from './statestore/index.js';
 import { MemoryStateStore } from './statestore/memory-state-store.js';
 import type { StateStore } from './statestore/state-store.js';
 import { RuntimeService } from './api/runtime-service.js';
-import { BlobNamespaces } from './runs/blob-namespaces.js';
 import { NamespaceQuotas, type SharedQuotaCounts } from './api/namespace-quotas.js';
 import { PostgresQuotaCounts } from './statestore/postgres-quota-counts.js';
 import { PostgresStateStore } from './statestore/postgres-state-store.js';
@@ -183,7 +182,7 @@ export class Runtime {
     });
     const service = new RuntimeService(blobs, runs, {
       isRoutable: (component) => router.hasRouteFor(component),
-      blobNamespaces: new BlobNamespaces(store),
+      blobNamespaces: runs.blobNamespaces,
       // Quotas come with the tokens of `auth`; a runtime without them has none (docs/security.md).
       audit: options.auditCallbacks ? auditLogger(logger) : undefined,
       quotas: config.auth && new NamespaceQuotas(config.auth.quotas, (namespace) => runs.liveRunsIn(namespace), Date.now, sharedQuotaCounts(ownStore, shared)),

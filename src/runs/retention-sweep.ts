@@ -21,6 +21,8 @@ export interface RetentionSweepDeps {
   blobs: BlobStore;
   /** Drops deleted runs from memory (the run manager's recent runs). */
   forget: (runIds: readonly string[]) => void;
+  /** Forgets the namespaces of deleted blobs (docs/security.md). */
+  blobsDeleted: (blobIds: readonly string[]) => Promise<void>;
   logger: Logger;
   now: () => number;
   options?: RetentionOptions;
@@ -158,8 +160,6 @@ export class RetentionSweep {
       if (report.blobs.blobIds.length < MAX_GC_LISTED) report.blobs.blobIds.push(blob.blobId);
     }
     // A deleted blob belongs to no namespace any more: one stored again is recorded afresh (docs/security.md).
-    await store.deleteBlobNamespaces(deleted).catch((err: unknown) => {
-      throw asStoreError(err, `cannot forget the namespaces of ${deleted.length} deleted blobs`);
-    });
+    await this.deps.blobsDeleted(deleted);
   }
 }

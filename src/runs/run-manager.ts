@@ -28,6 +28,7 @@ import type { CompiledFlow } from '../flow/compile.js';
 import { applyOverrides } from '../flow/overrides.js';
 import type { StepInvoker, TransportRetries } from '../executor/item-executor.js';
 import type { ExecutionScope } from '../calls/plugin.js';
+import { BlobNamespaces } from './blob-namespaces.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MemoryStateStore } from '../statestore/memory-state-store.js';
 import type { RunRecord, StateStore } from '../statestore/state-store.js';
@@ -171,6 +172,8 @@ export class RunManager {
   /** Namespaces of runs not in memory that child runs were submitted from (see `namespaceOfRun`). */
   private readonly namespaces = new Map<string, string>();
   private readonly retention: RetentionSweep;
+  /** The namespaces each blob was put or used in (docs/security.md); the retention sweep forgets those of the blobs it deletes. */
+  readonly blobNamespaces: BlobNamespaces;
 
   constructor(options: RunManagerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -231,10 +234,12 @@ export class RunManager {
       now,
       options: options.callbacks,
     });
+    this.blobNamespaces = new BlobNamespaces(store);
     this.retention = new RetentionSweep({
       store,
       blobs: options.blobs,
       forget: (runIds) => this.registry.forget(runIds),
+      blobsDeleted: (blobIds) => this.blobNamespaces.deleted(blobIds),
       logger,
       now,
       options: options.retention,

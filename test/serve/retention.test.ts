@@ -223,6 +223,9 @@ describe('retention sweep', () => {
       expect(blobNamespaces([flows.shared, flows.onlyOld, oldData, newData])).toEqual({
         [flows.shared]: ['default'], [flows.onlyOld]: [], [oldData]: [], [newData]: ['default'],
       });
+      // The same value stored again is recorded again (this process forgot it too).
+      expect(await client.putBlob({ scratch: 'old' })).toBe(oldData);
+      expect(blobNamespaces([oldData])).toEqual({ [oldData]: ['default'] });
 
       // What kept runs use is all there: a recent run's results, its old flow, the running run.
       for (const gone of [old1, old2]) await expect(gone.status()).rejects.toBeInstanceOf(RunNotFoundError);
