@@ -345,6 +345,16 @@ describe('events scoped to the namespace', () => {
     expect(own.map((e) => e.type)).toEqual(['run.finished']);
   });
 
+  it('flowrun watch RUN_ID follows a run of the viewer’s namespace; another namespace’s is not found', async () => {
+    const env = { FLOWRUN_URL: served.url, FLOWRUN_TOKEN: SECRETS.aViewer };
+    const own = await flowrun(['watch', aLive.runId, '--json'], { env });
+    expect(own.code).toBe(0);
+    expect(JSON.parse(own.stdout.trim().split('\n').at(-1)!)).toMatchObject({ type: 'run.finished', run: { runId: aLive.runId, status: 'success' } });
+    const foreign = await flowrun(['watch', bLive.runId, '--json'], { env });
+    expect(foreign.code).not.toBe(0);
+    expect(foreign.stderr).toContain(`Run not found: ${bLive.runId}`);
+  });
+
   it('refuses a viewer naming another namespace, and a worker token, with -32007', async () => {
     const other = await refusal(as('aViewer').sendRequest(RunsWatch, { namespace: 'team-b' }));
     expect(other).toMatchObject({ code: ErrorCodes.PermissionDenied, data: { role: 'viewer', required: 'admin' } });
