@@ -139,7 +139,7 @@ describe.skipIf(!postgresAvailable())('namespaces on a cluster', () => {
     // The events log keeps each event's namespace.
     const logged = await queryRows<{ namespace: string }>(postgres!.url, 'SELECT DISTINCT namespace FROM run_events WHERE run_id = $1', [bRun.runId]);
     expect(logged).toEqual([{ namespace: 'team-b' }]);
-  });
+  }, 120_000);
 
   it('counts maxLiveRuns over every node: the 4th live run of team-q is refused whichever node takes it, team-b still submits', async () => {
     const q = [await connectAs(0, MORE_TOKENS.q), await connectAs(1, MORE_TOKENS.q)];
@@ -159,7 +159,7 @@ describe.skipIf(!postgresAvailable())('namespaces on a cluster', () => {
     const again = await q[1].submit({ flow: WORK_FLOW, inputs: [{ i: 10 }], wait: true });
     expect(again.submitted!.status).toBe('success');
     for (const run of long.slice(1)) await q[0].run(run.runId).cancel();
-  });
+  }, 120_000);
 
   it('counts submitsPerSecond over every node: a burst split over two nodes gets one submit through, not one per node', async () => {
     const s = [await connectAs(0, MORE_TOKENS.s), await connectAs(1, MORE_TOKENS.s)];
@@ -180,6 +180,6 @@ describe.skipIf(!postgresAvailable())('namespaces on a cluster', () => {
     // Team b, with the default quota, is not slowed by team-s at its limit.
     const others = await Promise.all([0, 1].map((node) => clients[node].b.sendRequest(RunsSubmit, { flow: WORK_FLOW, inputs: [{ i: node }] })));
     expect(others).toHaveLength(2);
-  });
+  }, 120_000);
 });
 
