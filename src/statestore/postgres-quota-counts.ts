@@ -5,7 +5,10 @@ interface StatementRunner {
 
 /**
  * A namespace's runs not finished yet, counted through the partial index `runs_live_by_namespace`
- * and only up to the quota: a submit reads at most `maxLiveRuns` index entries.
+ * and only up to the quota: a submit reads at most `maxLiveRuns` index entries. The count is not
+ * serialized with the run's insert (another transaction, in the node's write order): two submits
+ * racing on two nodes at the very limit may both pass. Holding a lock of the namespace from the
+ * count to the insert would make the node's journal writes wait on another node's submits.
  */
 const COUNT_LIVE_RUNS = `
   SELECT count(*)::int AS n FROM (SELECT 1 FROM runs WHERE namespace = $1 AND completed_at IS NULL LIMIT $2) AS live`;
@@ -15,7 +18,9 @@ const COUNT_LIVE_RUNS = `
  * node): refill since the last taken submit at $2 per second, at most $3, then take one if there
  * is one. One row per namespace, updated by one statement: concurrent submits on any nodes queue
  * on that row's lock, so the count is exact, and never on another namespace's row. A refused
- * submit updates nothing and answers no row.
+ * submit updates nothing and answers no row. (Counting the namespace's runs created in the last
+ * second would not be exact without a lock: two nodes would each count before the other's insert
+ * commits; it would also refuse by the run rows, which a refused submit must not write.)
  */
 const TAKE_SUBMIT = `
   INSERT INTO namespace_submits AS s (namespace, tokens, at)
