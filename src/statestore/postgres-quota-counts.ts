@@ -20,7 +20,7 @@ const COUNT_LIVE_RUNS = `
  * on that row's lock, so the count is exact, and never on another namespace's row. A refused
  * submit updates nothing and answers no row. (Counting the namespace's runs created in the last
  * second would not be exact without a lock: two nodes would each count before the other's insert
- * commits; it would also refuse by the run rows, which a refused submit must not write.)
+ * commits.)
  */
 const TAKE_SUBMIT = `
   INSERT INTO namespace_submits AS s (namespace, tokens, at)
