@@ -345,7 +345,7 @@ describe('events scoped to the namespace', () => {
     expect(own.map((e) => e.type)).toEqual(['run.finished']);
   });
 
-  it('flowrun watch RUN_ID follows a run of the viewer’s namespace; another namespace’s is not found', async () => {
+  it('flowrun watch RUN_ID follows a run of the viewer’s namespace; another namespace’s is not found, also for an admin naming another', async () => {
     const env = { FLOWRUN_URL: served.url, FLOWRUN_TOKEN: SECRETS.aViewer };
     const own = await flowrun(['watch', aLive.runId, '--json'], { env });
     expect(own.code).toBe(0);
@@ -353,6 +353,12 @@ describe('events scoped to the namespace', () => {
     const foreign = await flowrun(['watch', bLive.runId, '--json'], { env });
     expect(foreign.code).not.toBe(0);
     expect(foreign.stderr).toContain(`Run not found: ${bLive.runId}`);
+    // An admin picks the namespace: team-b's run is there in team-b, not in team-a.
+    const admin = { FLOWRUN_URL: served.url, FLOWRUN_TOKEN: SECRETS.admin };
+    expect((await flowrun(['watch', bLive.runId, '--namespace', 'team-b', '--json'], { env: admin })).code).toBe(0);
+    const elsewhere = await flowrun(['watch', bLive.runId, '--namespace', 'team-a', '--json'], { env: admin });
+    expect(elsewhere.code).not.toBe(0);
+    expect(elsewhere.stderr).toContain(`Run not found: ${bLive.runId}`);
   });
 
   it('refuses a viewer naming another namespace, and a worker token, with -32007', async () => {
