@@ -58,7 +58,18 @@ export function RunId({ runId }: { runId: string }) {
   return (
     <span class="run-id">
       <a class="mono" href={runHref(runId)} title={runId} data-testid="run-link">{shortId(runId)}</a>
-      <button type="button" class="icon" onClick={copy} aria-label={`Copy run id ${runId}`} title="Copy id">{copied ? '✓' : '⧉'}</button>
+      <button type="button" class="icon" onClick={copy} aria-label={`Copy run id ${runId}`} title="Copy id">
+        {copied ? '✓' : <CopyIcon />}
+      </button>
     </span>
+  );
+}
+
+function CopyIcon() {
+  return (
+    <svg width="12" height="12" viewBox="0 0 16 16" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="1.5">
+      <rect x="5" y="5" width="9" height="9" rx="1.5" />
+      <path d="M11 5V3.5A1.5 1.5 0 0 0 9.5 2h-6A1.5 1.5 0 0 0 2 3.5v6A1.5 1.5 0 0 0 3.5 11H5" />
+    </svg>
   );
 }
