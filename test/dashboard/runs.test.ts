@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchBrowser, openPage, screenshot } from '../support/browser.js';
+import { chromiumAvailable, launchBrowser, openPage, screenshot, waitForCount } from '../support/browser.js';
 import { startGate } from '../support/gate.js';
 import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
 import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
@@ -97,7 +97,7 @@ describe.runIf(chromiumAvailable())('dashboard: runs list', () => {
     await page.locator('[data-testid="filter-metadata"]').fill('n=7');
     await page.locator('[data-testid="filter-apply"]').click();
     await page.locator('[data-testid="run-row"]').first().waitFor();
-    await page.waitForFunction('document.querySelectorAll(\'[data-testid="run-row"]\').length === 1');
+    await waitForCount(page.locator('[data-testid="run-row"]'), 1);
     expect(await page.locator('[data-testid="run-row"]').getAttribute('data-run-id')).toBe(tagged.runId);
     await page.locator('[data-testid="filter-metadata"]').fill('');
     await page.locator('[data-testid="filter-label"]').fill('no-such-label');
@@ -126,7 +126,7 @@ describe.runIf(chromiumAvailable())('dashboard: runs list', () => {
     for (let i = 0; i < missing; i++) await (await env.client.submit({ flow: ECHO_FLOW, inputs: [{ i }] })).wait();
     await page.reload();
     await page.locator('[data-testid="load-more"]').click();
-    await page.waitForFunction(`document.querySelectorAll('[data-testid="run-row"]').length >= ${shown + missing}`);
+    await page.locator('[data-testid="run-row"]').nth(shown + missing - 1).waitFor();
   });
 
   it('fits a 390 px wide screen without scrolling sideways', async () => {

@@ -28,7 +28,7 @@ export function RunDetail({ runId }: { runId: string }) {
   if (problem !== undefined) return <p class="error" role="alert" data-testid="run-error">{problem}</p>;
   if (run === undefined) return <p class="loading">Loading run…</p>;
   return (
-    <section class="run-detail" data-testid="run-detail" data-status={run.status}>
+    <section class="run-detail" data-testid="run-detail" data-status={run.status} data-run-id={run.runId}>
       <div class="toolbar">
         <h1>Run <span class="mono">{run.runId.slice(0, 8)}</span></h1>
         <StatusPill status={run.status} />
