@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,7 @@ auth:
     await Promise.all(clients.map((c) => c.close()));
     await gate?.close();
     await served?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
   /** A fresh browser context recording every URL the page asks for, HTTP and WebSocket. */

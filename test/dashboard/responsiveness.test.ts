@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,9 +29,10 @@ describe.runIf(chromiumAvailable())('dashboard: a run of a million items', () =>
   let client: FlowrunClient;
   let browser: Browser;
   let context: BrowserContext;
+  let dir: string | undefined;
 
   beforeAll(async () => {
-    const dir = await makeTempDir('dashboard-big');
+    dir = await makeTempDir('dashboard-big');
     await writeFile(
       join(dir, 'flowrun.yaml'),
       `plugins:
@@ -54,6 +55,7 @@ stateStore: { type: memory }
     await browser?.close();
     await client?.close();
     await served?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
   const longTasks = (page: Page) => page.evaluate('window.longTasks') as Promise<number[]>;

@@ -1,9 +1,14 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, launchBrowser, openPage, screenshot, waitForCount } from '../support/browser.js';
 import { startGate } from '../support/gate.js';
+import { connect } from '../../src/client/index.js';
+import { fixturePath } from '../support/paths.js';
+import { spawnServe } from '../support/serve.js';
 import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
+import { makeTempDir } from '../support/temp-dir.js';
 import { GATE_FLOW } from '../support/workspace.js';
 
 /**
@@ -120,6 +125,35 @@ describe.runIf(chromiumAvailable())('dashboard: run detail', () => {
   it('says so when the run does not exist', async () => {
     await open('no-such-run');
     expect(await page.locator('[data-testid="run-error"]').innerText()).toContain('no-such-run');
+  });
+
+  it("lists a run's child runs, each linking back to its parent", async () => {
+    const dir = await makeTempDir('dashboard-children');
+    await writeFile(
+      join(dir, 'flowrun.yaml'),
+      `plugins:\n  c: { type: stepflow, command: node, args: [${JSON.stringify(fixturePath('child-runs-server.mjs'))}] }\nroutes:\n  "/c/{*component}": [{ plugin: c }]\nblobStore: { type: memory }\nstateStore: { type: memory }\n`,
+    );
+    const served = await spawnServe(['--config', join(dir, 'flowrun.yaml')], { cwd: dir });
+    const client = await connect(served.url);
+    try {
+      const flow = { name: 'parent', steps: [{ id: 'p', component: '/c/parent', input: { $input: '$' } }], output: { $step: 'p' } };
+      const parent = await client.submit({ flow, inputs: [{ url: gate.url, item: 0 }, { url: gate.url, item: 1 }] });
+      await parent.wait();
+      await page.goto(`${served.httpUrl}#/runs/${parent.runId}`);
+      const children = page.locator('[data-testid="child-runs"] a');
+      await waitForCount(children, 2);
+      await children.first().click();
+      const parentLink = page.locator('[data-testid="parent-link"]');
+      await parentLink.waitFor();
+      expect(await parentLink.innerText()).toBe(parent.runId);
+      await page.goto(`${served.httpUrl}#/runs`);
+      const childRows = page.locator(`[data-testid="run-row"] [data-testid="parent-link"]`);
+      await waitForCount(childRows, 2);
+    } finally {
+      await client.close();
+      await served.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('fits a 390 px wide screen, and reads in the dark scheme', async () => {

@@ -72,7 +72,7 @@ function Facts({ run }: { run: RunStatus }) {
         <dt>Id</dt><dd><RunId runId={run.runId} /> <span class="mono hide-narrow">{run.runId}</span></dd>
         <dt>Flow</dt><dd>{run.flowName ?? '—'} <span class="mono hint">{run.flowId.slice(0, 12)}</span></dd>
         {run.flowLabel !== undefined && (<><dt>Label</dt><dd>{run.flowLabel}</dd></>)}
-        {run.parentRunId !== undefined && (<><dt>Parent</dt><dd><a class="mono" href={runHref(run.parentRunId)}>{run.parentRunId}</a></dd></>)}
+        {run.parentRunId !== undefined && (<><dt>Parent</dt><dd><a class="mono" href={runHref(run.parentRunId)} data-testid="parent-link">{run.parentRunId}</a></dd></>)}
         <dt>Created</dt><dd>{time(run.createdAt)}</dd>
         <dt>Started</dt><dd>{time(run.startedAt)}</dd>
         <dt>Completed</dt><dd>{time(run.completedAt)}</dd>

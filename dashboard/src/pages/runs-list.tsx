@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import type { RunEvent, RunStatus } from '../api.js';
 import { mayChangeRuns } from '../auth.js';
 import { Duration, ProgressBar, RunId, StatusPill, useNow } from '../components/run-bits.js';
-import { formatAbsolute, formatRelative, fresher, isActive } from '../format.js';
+import { formatAbsolute, formatRelative, fresher, isActive, shortId } from '../format.js';
 import { compareHref, navigate, runHref } from '../router.js';
 import { namespaceParam, useSession } from '../session.js';
 import { useRunEvents } from '../watch.js';
@@ -154,7 +154,7 @@ function RunRow({ run, now, selected, onToggle, canCancel }: { run: RunStatus; n
       <td><ProgressBar run={run} /></td>
       <td class="hide-narrow"><Duration run={run} now={now} /></td>
       <td class="hide-narrow" title={formatAbsolute(run.startedAt ?? run.createdAt)}>{formatRelative(run.startedAt ?? run.createdAt, now)}</td>
-      <td class="hide-narrow">{run.parentRunId !== undefined && <a class="mono" href={runHref(run.parentRunId)}>{run.parentRunId.slice(0, 8)}</a>}</td>
+      <td class="hide-narrow">{run.parentRunId !== undefined && <a class="mono" href={runHref(run.parentRunId)} title={run.parentRunId} data-testid="parent-link">{shortId(run.parentRunId)}</a>}</td>
       <td>
         {canCancel && isActive(run) && <button type="button" class="danger" onClick={cancel} data-testid="cancel-run">Cancel</button>}
         {problem !== undefined && <span class="error" role="alert">{problem}</span>}
