@@ -72,6 +72,10 @@ function fakeApi() {
       record('runsItems', params, caller);
       return { items: [] };
     },
+    async flowsList(params, caller) {
+      record('flowsList', params, caller);
+      return { flows: [] };
+    },
     async runsMetrics(params, caller) {
       record('runsMetrics', params, caller);
       return { runId: params.runId, itemsPerSec: 0, itemDurationMs: { p50: 0, p95: 0, p99: 0, max: 0 }, components: [] };
