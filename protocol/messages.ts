@@ -234,6 +234,8 @@ export const ComparedItemSchema = z.object({
 });
 export const RunsCompareResult = z.object({
   runs: z.array(RunStatusSchema),
+  /** What each run was submitted with, in the order of `runs`: what tells the runs apart besides their items. */
+  settings: z.array(z.object({ variables: z.record(z.string(), z.unknown()), overrides: OverridesSchema.optional(), maxConcurrency: z.number().int().optional() })),
   summary: z.object({
     items: z.number().int().nonnegative(),
     same: z.number().int().nonnegative(),
