@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { ROOT, requireBuilt } from './paths.js';
+
+/** Debian's Chromium, or the one `FLOWRUN_CHROMIUM` names. */
+const CHROMIUM = process.env.FLOWRUN_CHROMIUM || '/usr/bin/chromium';
+
+/** Where the dashboard suites write their screenshots (gitignored). */
+export const SCREENSHOTS = join(ROOT, 'test-artifacts/dashboard');
+
+/** Generous: the machine running the suites may be busy. */
+export const UI_TIMEOUT_MS = 30_000;
+
+/**
+ * Whether the browser suites can run: Chromium is installed. When it is not they skip with a
+ * notice, unless `FLOWRUN_REQUIRE_CHROMIUM=1` (CI), where a missing browser fails them.
+ */
+export function chromiumAvailable(): boolean {
+  if (existsSync(CHROMIUM) || process.env.FLOWRUN_REQUIRE_CHROMIUM === '1') return true;
+  console.warn(`browser suites skipped: no Chromium at ${CHROMIUM} (install it, or set FLOWRUN_CHROMIUM)`);
+  return false;
+}
+
+/** Launches one headless Chromium for a test file; the dashboard must be built. */
+export async function launchBrowser(): Promise<Browser> {
+  requireBuilt('dist/dashboard/index.html');
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
+}
+
+export interface PageOptions {
+  /** CSS width of the viewport; default 1280. */
+  width?: number;
+  colorScheme?: 'light' | 'dark';
+}
+
+/** A fresh context (its own storage) and page, with auto-waits of {@link UI_TIMEOUT_MS}. */
+export async function openPage(browser: Browser, options: PageOptions = {}): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1280, height: 900 },
+    colorScheme: options.colorScheme ?? 'light',
+  });
+  context.setDefaultTimeout(UI_TIMEOUT_MS);
+  const page = await context.newPage();
+  return { context, page };
+}
+
+/** Saves `test-artifacts/dashboard/<name>.png`. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: false });
+  return path;
+}
