@@ -111,7 +111,7 @@ function Settings({ rows, runs }: { rows: SettingRow[]; runs: RunStatus[] }) {
               {rows.map((row) => (
                 <tr class={row.differs ? 'differs' : undefined} data-testid={row.differs ? 'setting-differs' : 'setting-same'} data-setting={row.label}>
                   <th scope="row" class="mono">{row.label}</th>
-                  {row.values.map((value) => <td class="mono">{value ?? <span class="hint">—</span>}</td>)}
+                  {row.values.map((value) => <td class="mono value" title={value}>{value === undefined ? <span class="hint">—</span> : clip(value, 48)}</td>)}
                 </tr>
               ))}
             </tbody>
@@ -173,4 +173,4 @@ function Pager({ offset, shown, nextOffset, onOffset }: { offset: number; shown:
 /** A, B, C, D: the runs' columns. */
 const letter = (k: number): string => String.fromCharCode(65 + k);
 
-const clip = (text: string): string => (text.length > 160 ? `${text.slice(0, 159)}…` : text);
+const clip = (text: string, max = 160): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);

@@ -86,7 +86,7 @@ export function NewRun() {
           <label>One JSON value per line (JSON Lines)
             <textarea rows={6} spellcheck={false} class="mono" value={form.inputs} onInput={set('inputs')} data-testid="inputs-text" />
           </label>
-          <label>…or a <code>.jsonl</code> file <input type="file" accept=".jsonl,.json,.txt,application/jsonl" onChange={(e) => void readFile(e, (text) => setForm((f) => ({ ...f, inputs: text })))} data-testid="inputs-file" /></label>
+          <label><span>…or a <code>.jsonl</code> file</span> <input type="file" accept=".jsonl,.json,.txt,application/jsonl" onChange={(e) => void readFile(e, (text) => setForm((f) => ({ ...f, inputs: text })))} data-testid="inputs-file" /></label>
           {fieldProblem('inputs')}
         </fieldset>
         <fieldset>
