@@ -1,7 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchBrowser, openPage, screenshot } from '../support/browser.js';
+import { chromiumAvailable, launchBrowser, openPage, screenshot, waitForCount } from '../support/browser.js';
 import { startGate } from '../support/gate.js';
+import { connect } from '../../src/client/index.js';
+import { spawnServe, type ServedProcess } from '../support/serve.js';
 import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
 import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
 
@@ -15,6 +17,8 @@ describe.runIf(chromiumAvailable())('dashboard: runs list', () => {
   let browser: Browser;
   let page: Page;
   let gate: Awaited<ReturnType<typeof startGate>>;
+  /** The serve started again on the workspace by the reconnect test. */
+  let restarted: ServedProcess | undefined;
 
   beforeAll(async () => {
     [env, browser, gate] = await Promise.all([serveWorkspace(), launchBrowser(), startGate()]);
@@ -23,6 +27,7 @@ describe.runIf(chromiumAvailable())('dashboard: runs list', () => {
   afterAll(async () => {
     await browser?.close();
     await gate?.close();
+    await restarted?.stop();
     await env?.close();
   });
 
@@ -97,7 +102,7 @@ describe.runIf(chromiumAvailable())('dashboard: runs list', () => {
     await page.locator('[data-testid="filter-metadata"]').fill('n=7');
     await page.locator('[data-testid="filter-apply"]').click();
     await page.locator('[data-testid="run-row"]').first().waitFor();
-    await page.waitForFunction('document.querySelectorAll(\'[data-testid="run-row"]\').length === 1');
+    await waitForCount(page.locator('[data-testid="run-row"]'), 1);
     expect(await page.locator('[data-testid="run-row"]').getAttribute('data-run-id')).toBe(tagged.runId);
     await page.locator('[data-testid="filter-metadata"]').fill('');
     await page.locator('[data-testid="filter-label"]').fill('no-such-label');
@@ -126,7 +131,7 @@ describe.runIf(chromiumAvailable())('dashboard: runs list', () => {
     for (let i = 0; i < missing; i++) await (await env.client.submit({ flow: ECHO_FLOW, inputs: [{ i }] })).wait();
     await page.reload();
     await page.locator('[data-testid="load-more"]').click();
-    await page.waitForFunction(`document.querySelectorAll('[data-testid="run-row"]').length >= ${shown + missing}`);
+    await page.locator('[data-testid="run-row"]').nth(shown + missing - 1).waitFor();
   });
 
   it('fits a 390 px wide screen without scrolling sideways', async () => {
@@ -138,6 +143,28 @@ describe.runIf(chromiumAvailable())('dashboard: runs list', () => {
       await screenshot(narrow.page, 'runs-list-390');
     } finally {
       await narrow.context.close();
+    }
+  });
+
+  it('reconnects after the server restarts and shows what happened meanwhile, without a reload', async () => {
+    await page.goto(env.served.httpUrl);
+    await page.locator('[data-testid="run-row"]').first().waitFor();
+    await page.evaluate('window.notReloaded = true');
+    const port = new URL(env.served.httpUrl).port;
+    await env.client.close();
+    await env.served.stop();
+    await page.locator('[data-testid="connection"]').waitFor();
+    // The same workspace (SQLite keeps runs and events) on the same port: the page's next attempt reaches it.
+    restarted = await spawnServe(['--config', env.ws.config, '--port', port], { cwd: env.ws.dir });
+    const client = await connect(restarted.url);
+    try {
+      const run = await client.submit({ flow: ECHO_FLOW, inputs: [{ after: 'restart' }], flowLabel: 'after-restart' });
+      await run.wait();
+      await rowWithStatus(run.runId, 'success').waitFor();
+      await page.locator('[data-testid="connection"]').waitFor({ state: 'detached' });
+      expect(await page.evaluate('window.notReloaded')).toBe(true);
+    } finally {
+      await client.close();
     }
   });
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { ROOT, requireBuilt } from './paths.js';
 
 /** Debian's Chromium, or the one `FLOWRUN_CHROMIUM` names. */
@@ -52,4 +52,13 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: false });
   return path;
+}
+
+/**
+ * Waits until `locator` matches exactly `n` elements (the page's CSP forbids the string predicates
+ * of `waitForFunction`, so this waits on locators).
+ */
+export async function waitForCount(locator: Locator, n: number): Promise<void> {
+  if (n > 0) await locator.nth(n - 1).waitFor({ state: 'attached' });
+  await locator.nth(n).waitFor({ state: 'detached' });
 }

@@ -11,6 +11,15 @@ export function failedStepOf(item: ItemDetail): string | undefined {
   return item.steps?.find((s) => s.status === 'failed')?.stepId;
 }
 
+/** What went wrong, in one line: the cause a step's failure carries (`data.cause`), else the error's message. */
+export function errorLineOf(item: ItemDetail): string | undefined {
+  if (item.result?.outcome !== 'failed') return undefined;
+  const { message, data } = item.result.error;
+  const cause = (data as { cause?: { message?: unknown } } | undefined)?.cause?.message;
+  const step = failedStepOf(item);
+  return `${step === undefined ? '' : `${step}: `}${typeof cause === 'string' ? cause : message}`;
+}
+
 const json = (value: unknown): string => JSON.stringify(value, null, 2) ?? 'undefined';
 
 /** One item in full: its input, its output or error with the failing step, and its steps' timeline. */

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ItemDetail } from '../api.js';
 import { formatDuration } from '../format.js';
 import { useSession } from '../session.js';
-import { failedStepOf, ItemDrawer } from './item-drawer.js';
+import { errorLineOf, ItemDrawer } from './item-drawer.js';
 
 const PAGE = 50;
 const FILTERS = ['all', 'failed', 'success', 'cancelled', 'running', 'pending'] as const;
@@ -46,7 +46,7 @@ export function ItemsTable({ runId, version }: { runId: string; version: number 
               <td><span class={`pill pill-${item.status}`}>{item.status}</span></td>
               <td class="hide-narrow">{item.attempts}</td>
               <td>{item.durationMs === undefined ? '' : formatDuration(item.durationMs)}</td>
-              <td class="err-cell">{item.result?.outcome === 'failed' ? `${failedStepOf(item) ?? ''}${failedStepOf(item) ? ': ' : ''}${item.result.error.message}` : ''}</td>
+              <td class="err-cell">{errorLineOf(item) ?? ''}</td>
             </tr>
           ))}
         </tbody>

@@ -28,7 +28,7 @@ export function RunDetail({ runId }: { runId: string }) {
   if (problem !== undefined) return <p class="error" role="alert" data-testid="run-error">{problem}</p>;
   if (run === undefined) return <p class="loading">Loading run…</p>;
   return (
-    <section class="run-detail" data-testid="run-detail" data-status={run.status}>
+    <section class="run-detail" data-testid="run-detail" data-status={run.status} data-run-id={run.runId}>
       <div class="toolbar">
         <h1>Run <span class="mono">{run.runId.slice(0, 8)}</span></h1>
         <StatusPill status={run.status} />
@@ -72,7 +72,7 @@ function Facts({ run }: { run: RunStatus }) {
         <dt>Id</dt><dd><RunId runId={run.runId} /> <span class="mono hide-narrow">{run.runId}</span></dd>
         <dt>Flow</dt><dd>{run.flowName ?? '—'} <span class="mono hint">{run.flowId.slice(0, 12)}</span></dd>
         {run.flowLabel !== undefined && (<><dt>Label</dt><dd>{run.flowLabel}</dd></>)}
-        {run.parentRunId !== undefined && (<><dt>Parent</dt><dd><a class="mono" href={runHref(run.parentRunId)}>{run.parentRunId}</a></dd></>)}
+        {run.parentRunId !== undefined && (<><dt>Parent</dt><dd><a class="mono" href={runHref(run.parentRunId)} data-testid="parent-link">{run.parentRunId}</a></dd></>)}
         <dt>Created</dt><dd>{time(run.createdAt)}</dd>
         <dt>Started</dt><dd>{time(run.startedAt)}</dd>
         <dt>Completed</dt><dd>{time(run.completedAt)}</dd>

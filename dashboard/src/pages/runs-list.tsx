@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { RunEvent, RunStatus } from '../api.js';
 import { mayChangeRuns } from '../auth.js';
 import { Duration, ProgressBar, RunId, StatusPill, useNow } from '../components/run-bits.js';
-import { formatAbsolute, formatRelative, fresher, isActive } from '../format.js';
+import { formatAbsolute, formatRelative, fresher, isActive, shortId } from '../format.js';
 import { compareHref, navigate, runHref } from '../router.js';
 import { namespaceParam, useSession } from '../session.js';
 import { useRunEvents } from '../watch.js';
@@ -19,23 +19,41 @@ interface Listing {
   error?: string;
 }
 
-/** Applies a frame's events: known runs update, new runs matching the chip appear on top. */
+const newestFirst = (a: RunStatus, b: RunStatus): number => Date.parse(b.createdAt) - Date.parse(a.createdAt);
+
+/**
+ * Applies a frame's events: known runs update; a run not shown appears on top when it is new (its
+ * `run.created`, or created after the newest shown) and matches the chip. Older runs beyond the
+ * loaded pages stay out, so paging is not disturbed.
+ */
 function applyEvents(runs: RunStatus[], events: RunEvent[], chip: StatusChip): RunStatus[] {
   const index = new Map(runs.map((run, i) => [run.runId, i]));
   const next = runs.slice();
-  const added: RunStatus[] = [];
+  const added = new Map<string, RunStatus>();
   const wanted = statusesOf(chip);
-  for (const { run } of events) {
+  const newest = runs.length === 0 ? 0 : Date.parse(runs[0]!.createdAt);
+  for (const { type, run } of events) {
     const at = index.get(run.runId);
-    if (at !== undefined && at >= 0) next[at] = fresher(next[at]!, run);
-    else if (at !== undefined) added[-1 - at] = fresher(added[-1 - at]!, run);
-    else if (wanted === undefined || wanted.includes(run.status)) {
-      index.set(run.runId, -1 - added.length);
-      added.push(run);
-    }
+    const seen = added.get(run.runId);
+    if (at !== undefined) next[at] = fresher(next[at]!, run);
+    else if (seen !== undefined) added.set(run.runId, fresher(seen, run));
+    else if ((type === 'run.created' || Date.parse(run.createdAt) >= newest) && (wanted === undefined || wanted.includes(run.status))) added.set(run.runId, run);
   }
-  // Newly seen runs: newest first, above the rest.
-  return [...added.reverse(), ...next];
+  return added.size === 0 ? next : [...[...added.values()].sort(newestFirst), ...next];
+}
+
+/**
+ * The runs shown plus a page of `runs/list`: rows already shown (from events that came first) keep
+ * the fresher status, and the page's other runs go below them in its order.
+ */
+function withPage(shown: RunStatus[], page: RunStatus[]): RunStatus[] {
+  const listed = new Map(page.map((run) => [run.runId, run]));
+  const merged = shown.map((run) => {
+    const other = listed.get(run.runId);
+    listed.delete(run.runId);
+    return other === undefined ? run : fresher(run, other);
+  });
+  return [...merged, ...listed.values()].sort(newestFirst);
 }
 
 export function RunsList() {
@@ -49,20 +67,16 @@ export function RunsList() {
   const query = useMemo(() => ({ ...filter, ...namespace, status: statusesOf(chip) }), [filter, chip, session.namespace]);
   const queryKey = JSON.stringify(query);
 
+  // Answers of an earlier query (the filter changed meanwhile) are dropped.
+  const generation = useRef(0);
   const load = useCallback(
     (cursor: string | undefined) => {
-      setListing((l) => ({ ...l, loading: true }));
+      const mine = cursor === undefined ? ++generation.current : generation.current;
+      setListing((l) => (cursor === undefined ? { runs: [], loading: true } : { ...l, loading: true }));
       api
         .listRuns({ ...query, limit: PAGE_SIZE, order: 'newest', ...(cursor === undefined ? {} : { cursor }) })
-        .then((page) =>
-          setListing((l) => {
-            const base = cursor === undefined ? [] : l.runs;
-            const known = new Set(base.map((r) => r.runId));
-            const runs = [...base, ...page.runs.filter((r) => !known.has(r.runId))];
-            return { runs, nextCursor: page.nextCursor, loading: false };
-          }),
-        )
-        .catch((error: Error) => setListing((l) => ({ ...l, loading: false, error: error.message })));
+        .then((page) => mine === generation.current && setListing((l) => ({ runs: withPage(l.runs, page.runs), nextCursor: page.nextCursor, loading: false })))
+        .catch((error: Error) => mine === generation.current && setListing((l) => ({ ...l, loading: false, error: error.message })));
     },
     [api, queryKey],
   );
@@ -140,7 +154,7 @@ function RunRow({ run, now, selected, onToggle, canCancel }: { run: RunStatus; n
       <td><ProgressBar run={run} /></td>
       <td class="hide-narrow"><Duration run={run} now={now} /></td>
       <td class="hide-narrow" title={formatAbsolute(run.startedAt ?? run.createdAt)}>{formatRelative(run.startedAt ?? run.createdAt, now)}</td>
-      <td class="hide-narrow">{run.parentRunId !== undefined && <a class="mono" href={runHref(run.parentRunId)}>{run.parentRunId.slice(0, 8)}</a>}</td>
+      <td class="hide-narrow">{run.parentRunId !== undefined && <a class="mono" href={runHref(run.parentRunId)} title={run.parentRunId} data-testid="parent-link">{shortId(run.parentRunId)}</a>}</td>
       <td>
         {canCancel && isActive(run) && <button type="button" class="danger" onClick={cancel} data-testid="cancel-run">Cancel</button>}
         {problem !== undefined && <span class="error" role="alert">{problem}</span>}
