@@ -83,6 +83,18 @@ describe.runIf(chromiumAvailable())('dashboard: compare', () => {
     expect(await items().count()).toBe(50);
   });
 
+  it('fits a 390 px wide screen in the dark scheme: the tables scroll inside their cards', async () => {
+    const { context, page: narrow } = await openPage(browser, { width: 390, colorScheme: 'dark' });
+    try {
+      await narrow.goto(`${env.served.httpUrl}#/compare/${ids.join(',')}`);
+      await narrow.locator('[data-testid="compare-item"]').first().waitFor();
+      expect(await narrow.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      await screenshot(narrow, 'compare-narrow-dark');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('asks for 2 to 4 runs when given fewer', async () => {
     await page.goto(`${env.served.httpUrl}#/compare/${ids[0]}`);
     await page.locator('[data-testid="compare-hint"]').waitFor();

@@ -79,6 +79,18 @@ describe.runIf(chromiumAvailable())('dashboard: new run', () => {
     expect(await field('submit-error').count()).toBe(0);
   });
 
+  it('fits a 390 px wide screen', async () => {
+    const { context, page: narrow } = await openPage(browser, { width: 390 });
+    try {
+      await narrow.goto(`${env.served.httpUrl}#/new`);
+      await narrow.locator('[data-testid="inputs-text"]').waitFor();
+      expect(await narrow.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      await screenshot(narrow, 'new-run-narrow');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('offers a flow run before (flows/list), shows its text and runs it again', async () => {
     await page.goto(`${env.served.httpUrl}#/runs`);
     await page.goto(`${env.served.httpUrl}#/new`);
