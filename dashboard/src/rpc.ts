@@ -21,6 +21,8 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** How long a request waits for its answer by default (socket reconnects included). */
+const DEFAULT_TIMEOUT_MS = 30_000;
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 10_000;
 
@@ -58,12 +60,23 @@ export class RpcSocket {
     this.open();
   }
 
-  /** Sends a request; it waits while the socket (re)connects and fails if the socket drops before the answer. */
-  call(method: string, params: unknown): Promise<unknown> {
+  /**
+   * Sends a request; it waits while the socket (re)connects, and fails if the socket drops before
+   * the answer or none comes within `timeoutMs` (default 30 s).
+   */
+  call(method: string, params: unknown, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<unknown> {
     const id = this.nextId++;
     const text = JSON.stringify({ jsonrpc: '2.0', id, method, params });
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${method}: no answer from the server within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      const settle = (): void => clearTimeout(timer);
+      this.pending.set(id, {
+        resolve: (value) => (settle(), resolve(value)),
+        reject: (error) => (settle(), reject(error)),
+      });
       if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(text);
       else this.queued.push(text);
     });

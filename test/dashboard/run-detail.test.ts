@@ -71,7 +71,7 @@ describe.runIf(chromiumAvailable())('dashboard: run detail', () => {
     expect(await drawer.locator('[data-testid="item-input"]').innerText()).toContain('127.0.0.1:1');
     expect(await drawer.locator('[data-testid="item-status"]').innerText()).toBe('failed');
     await screenshot(page, 'run-detail-item');
-    await drawer.locator('[data-testid="drawer-close"]').click();
+    await page.keyboard.press('Escape');
     await drawer.waitFor({ state: 'detached' });
   });
 

@@ -46,11 +46,13 @@ export async function openPage(browser: Browser, options: PageOptions = {}): Pro
   return { context, page };
 }
 
-/** Saves `test-artifacts/dashboard/<name>.png`. */
+/** Saves `test-artifacts/dashboard/<name>.png`: the viewport, cut below the page's content. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: false });
+  const viewport = page.viewportSize() ?? { width: 1280, height: 900 };
+  const content = (await page.evaluate('Math.ceil(document.body.getBoundingClientRect().bottom) + 16')) as number;
+  await page.screenshot({ path, clip: { x: 0, y: 0, width: viewport.width, height: Math.min(viewport.height, Math.max(content, 240)) } });
   return path;
 }
 

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ItemDetail } from '../api.js';
 import { formatDuration } from '../format.js';
 import { useSession } from '../session.js';
@@ -27,6 +27,16 @@ export function ItemDrawer({ runId, itemIndex, onClose }: { runId: string; itemI
   const { api } = useSession();
   const [item, setItem] = useState<ItemDetail>();
   const [problem, setProblem] = useState<string>();
+  const close = useRef<HTMLButtonElement>(null);
+  const closing = useRef(onClose);
+  closing.current = onClose;
+  // Keyboard: focus moves into the drawer once, Escape closes it.
+  useEffect(() => {
+    close.current?.focus();
+    const onKey = (event: KeyboardEvent) => event.key === 'Escape' && closing.current();
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
   useEffect(() => {
     // Items of a run are indexed 0..total-1, so in index order the item is at offset = its index.
     api
@@ -38,7 +48,7 @@ export function ItemDrawer({ runId, itemIndex, onClose }: { runId: string; itemI
     <aside class="drawer" role="dialog" aria-label={`Item ${itemIndex}`} data-testid="item-drawer">
       <div class="drawer-head">
         <h2>Item {itemIndex}</h2>
-        <button type="button" onClick={onClose} data-testid="drawer-close">Close</button>
+        <button type="button" ref={close} onClick={onClose} data-testid="drawer-close">Close</button>
       </div>
       {problem !== undefined && <p class="error" role="alert">{problem}</p>}
       {item !== undefined && <ItemBody item={item} />}
