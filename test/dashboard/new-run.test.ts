@@ -61,9 +61,11 @@ describe.runIf(chromiumAvailable())('dashboard: new run', () => {
     await field('flow-text').fill(bad);
     await field('inputs-text').fill('{"n": 1}');
     await field('submit-run').click();
-    const error = field('submit-error');
+    // Shown beside the flow, as the server said it.
+    const error = field('problem-flow');
     await error.waitFor();
-    expect(await error.innerText()).toContain('steps[0].component');
+    expect(await error.getAttribute('data-from-server')).toBe('true');
+    expect(await error.innerText()).toContain('field "steps[0].component"');
     expect(await field('flow-text').inputValue()).toBe(bad);
     expect(await field('inputs-text').inputValue()).toBe('{"n": 1}');
     expect(new URL(page.url()).hash).toBe('#/new');
@@ -77,6 +79,18 @@ describe.runIf(chromiumAvailable())('dashboard: new run', () => {
     await field('problem-inputs').waitFor();
     expect(await field('problem-inputs').innerText()).toContain('Inputs line 2 is not JSON');
     expect(await field('submit-error').count()).toBe(0);
+    expect(await field('problem-inputs').getAttribute('data-from-server')).toBe('false');
+  });
+
+  it('shows a refusal of the overrides beside them', async () => {
+    await field('inputs-text').fill('{"n": 1}');
+    await field('overrides-text').fill('{"e": {"$type": "no_such_patch", "value": {}}}');
+    await field('submit-run').click();
+    const error = field('problem-overrides');
+    await error.waitFor();
+    expect(await error.getAttribute('data-from-server')).toBe('true');
+    expect(await error.innerText()).toContain('field "overrides');
+    await field('overrides-text').fill('');
   });
 
   it('fits a 390 px wide screen', async () => {

@@ -70,3 +70,15 @@ export function parseConcurrency(text: string): number | undefined {
   if (!Number.isInteger(n) || n < 1) throw new FieldProblem('maxConcurrency', 'Max concurrency is a whole number of at least 1.');
   return n;
 }
+
+/**
+ * The form field a refusal of `runs/submit` is about, from the field its message names
+ * (`field "inputs[2]"`, `field "steps[0].component"` of an invalid flow); undefined when none.
+ */
+export function fieldOfRefusal(message: string): FieldName | undefined {
+  if (message.startsWith('Invalid flow')) return 'flow';
+  const named = /field "([A-Za-z]+)/.exec(message)?.[1];
+  if (named === 'flow' || named === 'steps' || named === 'output' || named === 'flowId') return 'flow';
+  if (named === 'inputs' || named === 'maxConcurrency' || named === 'variables' || named === 'overrides') return named;
+  return undefined;
+}

@@ -4,7 +4,7 @@ import { roleAtLeast } from '../auth.js';
 import { formatRelative, shortId } from '../format.js';
 import { navigate, runHref } from '../router.js';
 import { namespaceParam, useSession } from '../session.js';
-import { FieldProblem, parseConcurrency, parseFlowText, parseInputs, parseObjectField, type FieldName } from './new-run-fields.js';
+import { FieldProblem, fieldOfRefusal, parseConcurrency, parseFlowText, parseInputs, parseObjectField, type FieldName } from './new-run-fields.js';
 
 /** What the form holds: kept as typed while a submit fails, so nothing is lost. */
 interface Form {
@@ -31,7 +31,7 @@ export function NewRun() {
   const { api, identity } = session;
   const [form, setForm] = useState<Form>(EMPTY);
   const [flows, setFlows] = useState<FlowUse[]>();
-  const [problem, setProblem] = useState<{ field?: FieldName; message: string }>();
+  const [problem, setProblem] = useState<{ field?: FieldName; message: string; fromServer?: boolean }>();
   const [sending, setSending] = useState(false);
   useEffect(() => {
     api.listFlows({ limit: 100, ...namespaceParam(session) }).then(
@@ -53,13 +53,18 @@ export function NewRun() {
       const run = await api.submitRun(await submitParams(form));
       navigate(runHref(run.runId));
     } catch (error) {
-      setProblem(error instanceof FieldProblem ? { field: error.field, message: error.message } : { message: (error as Error).message });
+      const { message } = error as Error;
+      setProblem(error instanceof FieldProblem ? { field: error.field, message } : { field: fieldOfRefusal(message), message, fromServer: true });
     } finally {
       setSending(false);
     }
   };
   const fieldProblem = (field: FieldName) =>
-    problem?.field === field && <p class="error" role="alert" data-testid={`problem-${field}`}>{problem.message}</p>;
+    problem?.field === field && (
+      <p class="error" role="alert" data-testid={`problem-${field}`} data-from-server={String(problem.fromServer === true)}>
+        {problem.fromServer === true && 'The server refused the run: '}{problem.message}
+      </p>
+    );
 
   return (
     <section class="new-run" data-testid="new-run-page">
