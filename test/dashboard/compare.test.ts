@@ -1,8 +1,9 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, launchBrowser, openPage, screenshot } from '../support/browser.js';
+import { startGate } from '../support/gate.js';
 import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
-import { ECHO_FLOW } from '../support/workspace.js';
+import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
 
 /** Items per run: more than one page of the Compare table (50). */
 const ITEMS = 60;
@@ -92,6 +93,24 @@ describe.runIf(chromiumAvailable())('dashboard: compare', () => {
       await screenshot(narrow, 'compare-narrow-dark');
     } finally {
       await context.close();
+    }
+  });
+
+  it('follows a run still going: its finish updates the comparison without a reload or a click', async () => {
+    const gate = await startGate();
+    try {
+      const held = await env.client.submit({ flow: GATE_FLOW, inputs: [{ url: gate.url, item: 0 }] });
+      await gate.arrived(1);
+      await page.goto(`${env.served.httpUrl}#/compare/${held.runId},${ids[0]}`);
+      const summary = page.locator('[data-testid="compare-summary"]');
+      await page.locator(`[data-testid="compare-run"][data-run-id="${held.runId}"] [data-testid="status"]`, { hasText: 'running' }).waitFor();
+      expect(await summary.innerText()).toContain('0 same · 0 different · 60 missing');
+      gate.release();
+      await page.locator(`[data-testid="compare-run"][data-run-id="${held.runId}"] [data-testid="status"]`, { hasText: 'success' }).waitFor();
+      await summary.filter({ hasText: '0 same · 1 different · 59 missing' }).waitFor();
+      expect(await page.locator('[data-testid="compare-item"][data-key="0"]').getAttribute('data-same')).toBe('false');
+    } finally {
+      await gate.close();
     }
   });
 

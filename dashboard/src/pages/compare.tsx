@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { RunsCompareResult, RunStatus } from '../api.js';
+import type { RunEvent, RunsCompareResult, RunStatus } from '../api.js';
 import { Duration, ProgressBar, RunId, StatusPill, useNow } from '../components/run-bits.js';
-import { formatCount, isActive, runDurationMs, settledOf } from '../format.js';
+import { formatCount, fresher, isActive, runDurationMs, settledOf } from '../format.js';
 import { useSession } from '../session.js';
+import { useRunEvents } from '../watch.js';
 import { settingRows, type SettingRow } from './compare-settings.js';
 
 /** Compared items per page (`runs/compare` allows up to 1000). */
@@ -22,7 +23,7 @@ export function Compare({ runIds }: { runIds: string[] }) {
   const [offset, setOffset] = useState(0);
   const [answer, setAnswer] = useState<RunsCompareResult>();
   const [problem, setProblem] = useState<string>();
-  // Bumped by "Refresh": runs still going are read again on demand, not polled.
+  // Bumped to read the comparison again: a run followed here finished, or "Refresh". Never polled.
   const [version, setVersion] = useState(0);
   const key = runIds.join(',');
   useEffect(() => {
@@ -31,6 +32,11 @@ export function Compare({ runIds }: { runIds: string[] }) {
     api.compareRuns({ runIds, onlyDifferent, offset, limit: PAGE_SIZE }).then(setAnswer, (error: Error) => setProblem(error.message));
   }, [api, key, onlyDifferent, offset, version]);
   const now = useNow(answer?.runs.some(isActive) ?? false);
+  // A run still going is followed live; its finish reads the comparison again.
+  const follow = (events: RunEvent[]) => {
+    setAnswer((a) => a && { ...a, runs: a.runs.map((run) => events.reduce((r, e) => (e.run.runId === r.runId ? fresher(r, e.run) : r), run)) });
+    if (events.some((e) => e.type === 'run.finished')) setVersion((v) => v + 1);
+  };
 
   if (runIds.length < 2 || runIds.length > 4) {
     return (
@@ -52,6 +58,7 @@ export function Compare({ runIds }: { runIds: string[] }) {
           {answer?.runs.some(isActive) && <button type="button" onClick={() => setVersion((v) => v + 1)} data-testid="compare-refresh">Refresh</button>}
         </div>
       </div>
+      {answer?.runs.filter(isActive).map((run) => <FollowRun key={run.runId} runId={run.runId} onEvents={follow} onLive={() => setVersion((v) => v + 1)} />)}
       {problem !== undefined && <p class="error" role="alert" data-testid="compare-error">{problem}</p>}
       {answer === undefined ? (
         problem === undefined && <p class="loading">Comparing…</p>
@@ -72,6 +79,19 @@ export function Compare({ runIds }: { runIds: string[] }) {
       )}
     </section>
   );
+}
+
+/**
+ * Watches one run while it is going (nothing rendered); once the watch is live the comparison is
+ * read again, so a finish just before it is not missed. A token that may not watch uses Refresh.
+ */
+function FollowRun({ runId, onEvents, onLive }: { runId: string; onEvents: (events: RunEvent[]) => void; onLive: () => void }) {
+  const { api } = useSession();
+  const state = useRunEvents(api, { runId }, runId, onEvents);
+  useEffect(() => {
+    if (state === 'live') onLive();
+  }, [state]);
+  return null;
 }
 
 function RunColumns({ runs, now }: { runs: RunStatus[]; now: number }) {
