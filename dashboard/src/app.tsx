@@ -37,16 +37,21 @@ export function App() {
   if (state.step === 'checking') return <p class="loading">Connecting…</p>;
   if (state.step === 'failed') return <p class="error" role="alert">{state.message}</p>;
   if (state.step === 'asking') return <TokenForm refused={state.refused} onToken={(token) => void signIn(token).then(setState)} />;
-  const signOut = () => {
+  const signOut = (refused = false) => {
     storeToken(undefined);
-    setState({ step: 'asking', refused: false });
+    setState({ step: 'asking', refused });
   };
   return <SignedIn identity={state.identity} token={state.token} onSignOut={signOut} />;
 }
 
-function SignedIn({ identity, token, onSignOut }: { identity: Identity; token: string | undefined; onSignOut: () => void }) {
+function SignedIn({ identity, token, onSignOut }: { identity: Identity; token: string | undefined; onSignOut: (refused?: boolean) => void }) {
   const api = useMemo(() => new Api(new RpcSocket(serverSocketUrl(), token)), [token]);
   useEffect(() => () => api.socket.close(), [api]);
+  // A dropped socket may mean the token is no longer accepted (the server restarted with other tokens): ask again then.
+  useEffect(
+    () => api.socket.onState((state) => void (state === 'reconnecting' && whoami(token).then((answer) => 'refused' in answer && onSignOut(true), () => undefined))),
+    [api],
+  );
   const [namespace, setNamespace] = useState<string | undefined>(() => (identity.role === 'admin' ? (localStorage.getItem(NAMESPACE_KEY) ?? undefined) : undefined));
   const chooseNamespace = (chosen: string | undefined) => {
     if (chosen === undefined) localStorage.removeItem(NAMESPACE_KEY);
@@ -57,7 +62,7 @@ function SignedIn({ identity, token, onSignOut }: { identity: Identity; token: s
   const route = useRoute();
   return (
     <SessionContext.Provider value={session}>
-      <Header route={route} onNamespace={chooseNamespace} onSignOut={onSignOut} />
+      <Header route={route} onNamespace={chooseNamespace} onSignOut={() => onSignOut()} />
       <main class="page">
         <Page route={route} />
       </main>

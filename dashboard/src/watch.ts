@@ -14,6 +14,8 @@ export class RunWatcher {
   private subscriptionId: string | undefined;
   private cursor: string | undefined;
   private batch: RunEvent[] = [];
+  /** Events that came before the watch's answer named its subscription: kept until it does. */
+  private early: RunEvent[] = [];
   private frame = 0;
   private stopped = false;
   private readonly disposers: Array<() => void> = [];
@@ -39,6 +41,7 @@ export class RunWatcher {
   /** Watches (again): after a dropped socket the old subscription is gone, `since` resumes where it was. */
   private start(): void {
     this.subscriptionId = undefined;
+    this.early = [];
     this.onState('starting');
     this.api
       .watch({ ...this.params, ...(this.cursor === undefined ? {} : { since: this.cursor }) })
@@ -47,6 +50,7 @@ export class RunWatcher {
         this.subscriptionId = answer.subscriptionId;
         this.cursor ??= answer.cursor;
         this.onState('live');
+        for (const event of this.early.splice(0)) this.receive(event);
       })
       .catch((error: Error) => {
         if (this.stopped) return;
@@ -56,7 +60,10 @@ export class RunWatcher {
   }
 
   private receive(event: RunEvent): void {
-    if (this.stopped || (this.subscriptionId !== undefined && event.subscriptionId !== this.subscriptionId)) return;
+    if (this.stopped) return;
+    // Other watches share the socket (a page being left unwatches asynchronously).
+    if (this.subscriptionId === undefined) return void this.early.push(event);
+    if (event.subscriptionId !== this.subscriptionId) return;
     this.cursor = event.cursor;
     this.batch.push(event);
     if (this.frame === 0) this.frame = requestAnimationFrame(() => this.flush());

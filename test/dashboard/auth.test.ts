@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,6 +155,26 @@ auth:
       await page.locator('[data-testid="namespace-apply"]').click();
       await row(page, aRun.runId).waitFor({ state: 'detached' });
       await row(page, bRun.runId).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('asks for a token again when the server no longer accepts it after a restart', async () => {
+    const { context, page } = await freshPage();
+    try {
+      await page.goto(served.httpUrl);
+      await signIn(page, SECRETS.aViewer);
+      await row(page, aRun.runId).waitFor();
+      const port = new URL(served.httpUrl).port;
+      await Promise.all(clients.splice(0).map((c) => c.close()));
+      await served.stop();
+      const config = join(dir, 'flowrun.yaml');
+      // The same config without the viewer's token (the memory store starts empty: this test comes last).
+      await writeFile(config, (await readFile(config, 'utf8')).replace(/^.*a-viewer.*\n/m, ''));
+      served = await spawnServe(['--config', config, '--port', port], { cwd: dir });
+      await page.locator('[data-testid="token-error"]').waitFor();
+      expect(await page.evaluate("sessionStorage.getItem('flowrun.token')")).toBeNull();
     } finally {
       await context.close();
     }

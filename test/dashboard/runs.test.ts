@@ -96,7 +96,7 @@ describe.runIf(chromiumAvailable())('dashboard: runs list', () => {
     await screenshot(page, 'runs-list');
   });
 
-  it('filters by label and metadata', async () => {
+  it('filters by label, metadata and creation time', async () => {
     const tagged = await env.client.submit({ flow: ECHO_FLOW, inputs: [{}], flowLabel: 'tagged', metadata: { team: 'blue', n: 7 } });
     await tagged.wait();
     await page.locator('[data-testid="filter-metadata"]').fill('n=7');
@@ -109,8 +109,15 @@ describe.runIf(chromiumAvailable())('dashboard: runs list', () => {
     await page.locator('[data-testid="filter-apply"]').click();
     await page.locator('[data-testid="no-runs"]').waitFor();
     await page.locator('[data-testid="filter-label"]').fill('');
+    await page.locator('[data-testid="filter-after"]').fill('2999-01-01T00:00');
+    await page.locator('[data-testid="filter-apply"]').click();
+    await page.locator('[data-testid="no-runs"]').waitFor();
+    await page.locator('[data-testid="filter-after"]').fill('');
+    await page.locator('[data-testid="filter-before"]').fill('2999-01-01T00:00');
     await page.locator('[data-testid="filter-apply"]').click();
     await row(tagged.runId).waitFor();
+    await page.locator('[data-testid="filter-before"]').fill('');
+    await page.locator('[data-testid="filter-apply"]').click();
   });
 
   it('picks two runs and opens them in Compare', async () => {

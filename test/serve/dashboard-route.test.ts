@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subprotocolBearerOf } from '../../src/serve/bearer-token.js';
 import { requireBuilt } from '../support/paths.js';
 import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
 
@@ -56,6 +57,7 @@ describe('dashboard routes', () => {
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual({ error: 'not found: /assets/nothing-here.js' });
     expect((await fetch(env.served.httpUrl, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(new URL('/whoami', env.served.httpUrl), { method: 'POST' })).status).toBe(405);
   });
 
   it('GET /whoami names the token, or answers 401 JSON for a wrong or missing one', async () => {
@@ -87,5 +89,20 @@ describe('GET /whoami without tokens', () => {
   it('answers the anonymous admin with tokenRequired: false', async () => {
     const res = await fetch(new URL('/whoami', env.served.httpUrl));
     expect(await res.json()).toEqual({ name: 'anonymous', namespace: 'default', role: 'admin', tokenRequired: false });
+  });
+});
+
+describe('subprotocolBearerOf', () => {
+  it('reads a token of any UTF-8 text from flowrun.bearer.<base64url>, among other subprotocols', () => {
+    const token = 'tëam-ä/🔑+=';
+    expect(subprotocolBearerOf(`flowrun.v1, ${subprotocol(token)}`)).toBe(token);
+    expect(subprotocolBearerOf(`${subprotocol('x')},flowrun.v1`)).toBe('x');
+  });
+
+  it('finds none without the subprotocol, with an empty token or with characters outside base64url', () => {
+    expect(subprotocolBearerOf(undefined)).toBeUndefined();
+    expect(subprotocolBearerOf('flowrun.v1')).toBeUndefined();
+    expect(subprotocolBearerOf('flowrun.v1, flowrun.bearer.')).toBeUndefined();
+    expect(subprotocolBearerOf('flowrun.bearer.abc+def')).toBeUndefined();
   });
 });

@@ -78,8 +78,8 @@ export function FilterForm({ onFilter }: { onFilter: (filter: RunFilter) => void
       <label>Flow <input {...field('flow')} data-testid="filter-flow" /></label>
       <label>Label <input {...field('label')} data-testid="filter-label" /></label>
       <label>Metadata <input {...field('metadata')} placeholder="key=value" data-testid="filter-metadata" /></label>
-      <label class="hide-narrow">Created after <input type="datetime-local" {...field('after')} /></label>
-      <label class="hide-narrow">Created before <input type="datetime-local" {...field('before')} /></label>
+      <label class="hide-narrow">Created after <input type="datetime-local" {...field('after')} data-testid="filter-after" /></label>
+      <label class="hide-narrow">Created before <input type="datetime-local" {...field('before')} data-testid="filter-before" /></label>
       <button type="submit" data-testid="filter-apply">Filter</button>
       {problem !== undefined && <p class="error" role="alert">{problem}</p>}
     </form>
