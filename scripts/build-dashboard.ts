@@ -27,9 +27,9 @@ function indexHtml(script: string, style: string): string {
 `;
 }
 
-/** The bundle's output file ending with `extension`. */
-function outputNamed(outputs: Record<string, unknown>, extension: string): string {
-  const file = Object.keys(outputs).find((name) => name.endsWith(extension));
+/** The bundle's output file ending with `extension`: the entry's, not a chunk loaded later. */
+function outputNamed(outputs: Record<string, { entryPoint?: string }>, extension: string): string {
+  const file = Object.keys(outputs).find((name) => name.endsWith(extension) && (extension !== '.js' || outputs[name]!.entryPoint !== undefined));
   if (file === undefined) throw new Error(`esbuild wrote no ${extension} file`);
   return basename(file);
 }
@@ -49,6 +49,9 @@ async function main(): Promise<void> {
     tsconfig: 'dashboard/tsconfig.json',
     outdir: join(OUT, 'assets'),
     entryNames: '[name]-[hash]',
+    // Code loaded only when needed (the YAML parser of the New run page) goes to chunks of its own.
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',

@@ -14,6 +14,11 @@ export type RunsWatchParams = NonNullable<In<typeof E.RunsWatchParams>> & { name
 export type RunEvent = Out<typeof E.RunsEventParams>;
 export type ItemDetail = Out<typeof M.RunsItemsResult>['items'][number];
 export type RunMetrics = Out<typeof M.RunsMetricsResult>;
+export type RunsCompareResult = Out<typeof M.RunsCompareResult>;
+export type SubmitParams = In<typeof M.RunsSubmitParams>;
+export type FlowUse = Out<typeof M.FlowsListResult>['flows'][number];
+export type NodeInfo = Out<typeof M.NodesListResult>['nodes'][number];
+export type WorkerInfo = Out<typeof M.WorkersListResult>['workers'][number];
 
 /** The notification a watch receives. */
 export const RUN_EVENT_METHOD = 'runs/event';
@@ -52,6 +57,12 @@ export class Api {
   }
   submitRun(params: In<typeof M.RunsSubmitParams>) {
     return this.call<typeof M.RunsSubmitResult>('runs/submit', params);
+  }
+  listFlows(params: NonNullable<In<typeof M.FlowsListParams>>) {
+    return this.call<typeof M.FlowsListResult>('flows/list', params);
+  }
+  getBlob(blobId: string) {
+    return this.call<typeof M.BlobsGetResult>('blobs/get', { blob_id: blobId } satisfies In<typeof M.BlobsGetParams>);
   }
   listNodes(params: In<typeof M.NodesListParams>) {
     return this.call<typeof M.NodesListResult>('nodes/list', params);

@@ -2,7 +2,9 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Api } from './api.js';
 import { storedToken, storeToken, whoami, type Identity } from './auth.js';
 import { Header } from './header.js';
-import { Placeholder } from './pages/placeholder.js';
+import { Cluster } from './pages/cluster.js';
+import { Compare } from './pages/compare.js';
+import { NewRun } from './pages/new-run.js';
 import { RunDetail } from './pages/run-detail.js';
 import { RunsList } from './pages/runs-list.js';
 import { useRoute, type Route } from './router.js';
@@ -75,10 +77,10 @@ function Page({ route }: { route: Route }) {
     case 'run':
       return <RunDetail key={route.runId} runId={route.runId} />;
     case 'compare':
-      return <Placeholder title="Compare runs" />;
+      return <Compare key={route.runIds.join(',')} runIds={route.runIds} />;
     case 'new':
-      return <Placeholder title="New run" />;
+      return <NewRun />;
     case 'cluster':
-      return <Placeholder title="Cluster" />;
+      return <Cluster />;
   }
 }

@@ -14,7 +14,11 @@ const NAV: ReadonlyArray<{ href: string; label: string; pages: ReadonlyArray<Rou
 export function Header({ route, onNamespace, onSignOut }: { route: Route; onNamespace: (ns: string | undefined) => void; onSignOut: () => void }) {
   const { identity, namespace, api } = useSession();
   const [connection, setConnection] = useState<ConnectionState>(api.socket.state);
-  useEffect(() => api.socket.onState(setConnection), [api]);
+  useEffect(() => {
+    // The socket may have opened between the first render and this effect.
+    setConnection(api.socket.state);
+    return api.socket.onState(setConnection);
+  }, [api]);
   return (
     <header class="top">
       <a class="brand" href="#/runs">flowrun</a>
