@@ -34,6 +34,7 @@ export const METHOD_ACCESS: Readonly<Record<string, MethodAccess>> = {
   'runs/items': { role: 'viewer' },
   'runs/metrics': { role: 'viewer' },
   'runs/compare': { role: 'viewer' },
+  'flows/list': { role: 'viewer' },
   'runs/watch': { role: 'viewer' },
   'runs/unwatch': { role: 'viewer' },
   'blobs/get': { role: 'viewer' },
