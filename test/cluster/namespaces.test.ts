@@ -7,6 +7,7 @@ import { fixturePath, requireBuilt } from '../support/paths.js';
 import { postgresAvailable, queryRows, startPostgres, type PostgresFixture } from '../support/postgres.js';
 import { spawnServe, type ServedProcess } from '../support/serve.js';
 import { eventsUntilFinished } from '../support/run-events.js';
+import { until } from '../support/wait-for.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 /**
@@ -155,9 +156,12 @@ describe.skipIf(!postgresAvailable())('namespaces on a cluster', () => {
     // The refused submits stored nothing; another namespace is not held back.
     expect(await queryRows(postgres!.url, "SELECT count(*)::int AS n FROM runs WHERE namespace = 'team-q'", [])).toEqual([{ n: 3 }]);
     expect((await clients[1].b.submit({ flow: WORK_FLOW, inputs: [{ i: 5 }], wait: true })).submitted!.status).toBe('success');
-    // Once one of them finished (cancelled on the other node), team-q may submit again.
+    // Once one of them finished (cancelled on the other node), team-q may submit again. A run reads
+    // as cancelled when its items are; it stops counting once its finish is recorded, just after.
     await q[1].run(long[0].runId).cancel();
     expect((await q[0].run(long[0].runId).wait({ timeoutMs: 60_000 })).status).toBe('cancelled');
+    const live = "SELECT count(*)::int AS n FROM runs WHERE namespace = 'team-q' AND completed_at IS NULL";
+    await until(async () => ((await queryRows<{ n: number }>(postgres!.url, live, []))[0].n === 2 ? true : undefined), { timeoutMs: 60_000, what: 'the cancelled run’s finish' });
     const again = await q[1].submit({ flow: WORK_FLOW, inputs: [{ i: 10 }], wait: true });
     expect(again.submitted!.status).toBe('success');
     for (const run of long.slice(1)) await q[0].run(run.runId).cancel();
