@@ -29,13 +29,23 @@ export function Compare({ runIds }: { runIds: string[] }) {
   useEffect(() => {
     if (runIds.length < 2 || runIds.length > 4) return;
     setProblem(undefined);
-    api.compareRuns({ runIds, onlyDifferent, offset, limit: PAGE_SIZE }).then(setAnswer, (error: Error) => setProblem(error.message));
+    // Only the latest read may land: an earlier one answering late would show older counts.
+    let latest = true;
+    api.compareRuns({ runIds, onlyDifferent, offset, limit: PAGE_SIZE }).then(
+      (result) => latest && setAnswer(result),
+      (error: Error) => latest && setProblem(error.message),
+    );
+    return () => {
+      latest = false;
+    };
   }, [api, key, onlyDifferent, offset, version]);
   const now = useNow(answer?.runs.some(isActive) ?? false);
-  // A run still going is followed live; its finish reads the comparison again.
+  // A run still going is followed live; its finish reads the comparison again. The last progress
+  // event may already carry the final status, and then the run's watch ends (it is no longer
+  // active) before `run.finished` arrives: any terminal status counts as the finish.
   const follow = (events: RunEvent[]) => {
     setAnswer((a) => a && { ...a, runs: a.runs.map((run) => events.reduce((r, e) => (e.run.runId === r.runId ? fresher(r, e.run) : r), run)) });
-    if (events.some((e) => e.type === 'run.finished')) setVersion((v) => v + 1);
+    if (events.some((e) => e.type === 'run.finished' || !isActive(e.run))) setVersion((v) => v + 1);
   };
 
   if (runIds.length < 2 || runIds.length > 4) {
