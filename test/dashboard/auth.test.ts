@@ -8,6 +8,7 @@ import { startGate } from '../support/gate.js';
 import { fixturePath } from '../support/paths.js';
 import { spawnServe, type ServedProcess } from '../support/serve.js';
 import { makeTempDir } from '../support/temp-dir.js';
+import { until } from '../support/wait-for.js';
 import { GATE_FLOW } from '../support/workspace.js';
 
 /**
@@ -18,6 +19,7 @@ import { GATE_FLOW } from '../support/workspace.js';
 const SECRETS = {
   aViewer: 'dash-a-viewer-secret',
   aSubmitter: 'dash-a-submitter-secret',
+  aSubmitter2: 'dash-a-submitter2-secret',
   aOperator: 'dash-a-operator-secret',
   bSubmitter: 'dash-b-submitter-secret',
   admin: 'dash-admin-secret',
@@ -31,6 +33,7 @@ describe.runIf(chromiumAvailable())('dashboard: signing in with named tokens', (
   const clients: FlowrunClient[] = [];
   let aRun: RunHandle;
   let bRun: RunHandle;
+  let a2Run: RunHandle;
 
   beforeAll(async () => {
     dir = await makeTempDir('dashboard-auth');
@@ -46,18 +49,25 @@ auth:
   tokens:
     - { name: a-viewer, token: ${SECRETS.aViewer}, namespace: team-a, role: viewer }
     - { name: a-submitter, token: ${SECRETS.aSubmitter}, namespace: team-a, role: submitter }
+    - { name: a-submitter-2, token: ${SECRETS.aSubmitter2}, namespace: team-a, role: submitter }
     - { name: a-operator, token: ${SECRETS.aOperator}, namespace: team-a, role: operator }
     - { name: b-submitter, token: ${SECRETS.bSubmitter}, namespace: team-b, role: submitter }
     - { name: platform, token: ${SECRETS.admin}, namespace: ops, role: admin }
 `,
     );
     [served, browser, gate] = await Promise.all([spawnServe(['--config', join(dir, 'flowrun.yaml')], { cwd: dir }), launchBrowser(), startGate()]);
-    const [a, b] = await Promise.all([connect(served.url, { token: SECRETS.aSubmitter }), connect(served.url, { token: SECRETS.bSubmitter })]);
-    clients.push(a, b);
-    // A's run stays running (held at the gate) so Cancel would be offered; B's run is B's only.
+    const [a, b, a2] = await Promise.all([
+      connect(served.url, { token: SECRETS.aSubmitter }),
+      connect(served.url, { token: SECRETS.bSubmitter }),
+      connect(served.url, { token: SECRETS.aSubmitter2 }),
+    ]);
+    clients.push(a, b, a2);
+    // The runs stay running (held at the gate) so Cancel would be offered; B's run is B's only,
+    // and team-a has runs of two submitters.
     aRun = await a.submit({ flow: GATE_FLOW, inputs: [{ url: gate.url, item: 0 }], flowLabel: 'team-a-run' });
     bRun = await b.submit({ flow: GATE_FLOW, inputs: [{ url: gate.url, item: 1 }], flowLabel: 'team-b-run' });
-    await gate.arrived(2);
+    a2Run = await a2.submit({ flow: GATE_FLOW, inputs: [{ url: gate.url, item: 2 }], flowLabel: 'team-a-other-submitter' });
+    await gate.arrived(3);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -139,6 +149,40 @@ auth:
       await signIn(page, SECRETS.aOperator);
       await row(page, aRun.runId).locator('[data-testid="cancel-run"]').waitFor();
       expect(await row(page, bRun.runId).count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('offers a submitter Cancel and Rerun on the runs it submitted only, and cancels its own', async () => {
+    const { context, page } = await freshPage();
+    try {
+      await page.goto(served.httpUrl);
+      await signIn(page, SECRETS.aSubmitter2);
+      await row(page, a2Run.runId).locator('[data-testid="cancel-run"]').waitFor();
+      await row(page, aRun.runId).waitFor();
+      expect(await row(page, aRun.runId).getAttribute('data-status')).toBe('running');
+      expect(await row(page, aRun.runId).locator('[data-testid="cancel-run"]').count()).toBe(0);
+      await page.goto(`${served.httpUrl}#/runs/${aRun.runId}`);
+      await page.locator(`[data-testid="run-detail"][data-run-id="${aRun.runId}"][data-status="running"]`).waitFor();
+      expect(await page.locator('[data-testid="cancel-run"]').count()).toBe(0);
+      await page.goto(`${served.httpUrl}#/runs/${a2Run.runId}`);
+      await page.locator(`[data-testid="run-detail"][data-run-id="${a2Run.runId}"]`).waitFor();
+      await page.locator('[data-testid="cancel-run"]').click();
+      // A submitter may not watch (docs/security.md): the page says so and reads the run again on Refresh.
+      await page.locator('[data-testid="watch-denied"]').waitFor();
+      const cancelled = page.locator(`[data-testid="run-detail"][data-run-id="${a2Run.runId}"][data-status="cancelled"]`);
+      await until(
+        async () => {
+          if ((await cancelled.count()) > 0) return true;
+          await page.locator('[data-testid="watch-refresh"]').click();
+          return undefined;
+        },
+        { timeoutMs: 30_000, what: 'the cancelled run on its page' },
+      );
+      expect((await a2Run.status()).status).toBe('cancelled');
+      expect((await aRun.status()).status).toBe('running');
+      expect((await aRun.status()).submittedBy).toBe('a-submitter');
     } finally {
       await context.close();
     }

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { RunEvent, RunStatus } from '../api.js';
-import { mayChangeRuns } from '../auth.js';
+import { mayChangeRun } from '../auth.js';
 import { Duration, ProgressBar, RunId, StatusPill, useNow } from '../components/run-bits.js';
 import { formatAbsolute, formatRelative, fresher, isActive, shortId } from '../format.js';
 import { compareHref, navigate, runHref } from '../router.js';
@@ -91,8 +91,9 @@ export function RunsList() {
     storeChip(next);
     setChip(next);
   };
+  // A run's answer to an action (Cancel) updates its row: the page may not be watching.
+  const updated = (next: RunStatus) => setListing((l) => ({ ...l, runs: l.runs.map((run) => (run.runId === next.runId ? fresher(run, next) : run)) }));
   const toggle = (runId: string) => setSelected((s) => (s.includes(runId) ? s.filter((id) => id !== runId) : [...s, runId]));
-  const canCancel = mayChangeRuns(identity.role);
 
   return (
     <section class="runs">
@@ -108,7 +109,7 @@ export function RunsList() {
         </button>
       </div>
       <FilterForm onFilter={setFilter} />
-      <WatchNotice state={watchState} />
+      <WatchNotice state={watchState} onRefresh={() => load(undefined)} />
       {listing.error !== undefined && <p class="error" role="alert">{listing.error}</p>}
       <table class="runs-table" data-testid="runs-table">
         <thead>
@@ -126,7 +127,7 @@ export function RunsList() {
         </thead>
         <tbody>
           {listing.runs.map((run) => (
-            <RunRow key={run.runId} run={run} now={now} selected={selected.includes(run.runId)} onToggle={toggle} canCancel={canCancel} />
+            <RunRow key={run.runId} run={run} now={now} selected={selected.includes(run.runId)} onToggle={toggle} canCancel={mayChangeRun(identity, run)} onStatus={updated} />
           ))}
         </tbody>
       </table>
@@ -138,10 +139,19 @@ export function RunsList() {
   );
 }
 
-function RunRow({ run, now, selected, onToggle, canCancel }: { run: RunStatus; now: number; selected: boolean; onToggle: (id: string) => void; canCancel: boolean }) {
+interface RunRowProps {
+  run: RunStatus;
+  now: number;
+  selected: boolean;
+  onToggle: (id: string) => void;
+  canCancel: boolean;
+  onStatus: (run: RunStatus) => void;
+}
+
+function RunRow({ run, now, selected, onToggle, canCancel, onStatus }: RunRowProps) {
   const { api } = useSession();
   const [problem, setProblem] = useState<string>();
-  const cancel = () => void api.cancelRun(run.runId).catch((error: Error) => setProblem(error.message));
+  const cancel = () => void api.cancelRun(run.runId).then(onStatus, (error: Error) => setProblem(error.message));
   return (
     <tr data-testid="run-row" data-run-id={run.runId} data-status={run.status}>
       <td class="sel"><input type="checkbox" checked={selected} onChange={() => onToggle(run.runId)} aria-label={`Select run ${run.runId}`} data-testid="select-run" /></td>
