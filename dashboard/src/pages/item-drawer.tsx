@@ -30,12 +30,17 @@ export function ItemDrawer({ runId, itemIndex, onClose }: { runId: string; itemI
   const close = useRef<HTMLButtonElement>(null);
   const closing = useRef(onClose);
   closing.current = onClose;
-  // Keyboard: focus moves into the drawer once, Escape closes it.
+  // Keyboard: focus moves into the drawer once, Escape closes it, and closing gives the focus back
+  // to what had it (the item's button), so a keyboard user keeps their place in the table.
   useEffect(() => {
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
     close.current?.focus();
     const onKey = (event: KeyboardEvent) => event.key === 'Escape' && closing.current();
     addEventListener('keydown', onKey);
-    return () => removeEventListener('keydown', onKey);
+    return () => {
+      removeEventListener('keydown', onKey);
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
   useEffect(() => {
     // Items of a run are indexed 0..total-1, so in index order the item is at offset = its index.

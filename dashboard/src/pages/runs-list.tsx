@@ -139,6 +139,13 @@ export function RunsList() {
   );
 }
 
+/** Enter ticks a checkbox too (Space does natively): every action of the page answers Enter. */
+function enterToggles(event: KeyboardEvent): void {
+  if (event.key !== 'Enter') return;
+  event.preventDefault();
+  (event.currentTarget as HTMLInputElement).click();
+}
+
 interface RunRowProps {
   run: RunStatus;
   now: number;
@@ -154,7 +161,7 @@ function RunRow({ run, now, selected, onToggle, canCancel, onStatus }: RunRowPro
   const cancel = () => void api.cancelRun(run.runId).then(onStatus, (error: Error) => setProblem(error.message));
   return (
     <tr data-testid="run-row" data-run-id={run.runId} data-status={run.status}>
-      <td class="sel"><input type="checkbox" checked={selected} onChange={() => onToggle(run.runId)} aria-label={`Select run ${run.runId}`} data-testid="select-run" /></td>
+      <td class="sel"><input type="checkbox" checked={selected} onChange={() => onToggle(run.runId)} onKeyDown={enterToggles} aria-label={`Select run ${run.runId}`} data-testid="select-run" /></td>
       <td><RunId runId={run.runId} /></td>
       <td class="flow">
         <span>{run.flowName ?? run.flowId.slice(0, 12)}</span>
