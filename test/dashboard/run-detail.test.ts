@@ -124,6 +124,16 @@ describe.runIf(chromiumAvailable())('dashboard: run detail', () => {
     expect(gone).toBe(-32011);
   });
 
+  it('says that a run of no items has none, rather than timings of 0 ms', async () => {
+    const run = await env.client.submit({ flow: GATE_FLOW, inputs: [] });
+    await run.wait();
+    await open(run.runId);
+    await detail('success').waitFor();
+    expect(await page.locator('[data-testid="no-items"]').innerText()).toBe('This run has no items.');
+    expect(await page.locator('[data-testid="no-timings"]').innerText()).toContain('No item has finished');
+    expect(await page.locator('[data-testid="items-table"]').isVisible()).toBe(false);
+  });
+
   it('says so when the run does not exist', async () => {
     await open('no-such-run');
     expect(await page.locator('[data-testid="run-error"]').innerText()).toContain('no-such-run');

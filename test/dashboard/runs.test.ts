@@ -160,7 +160,8 @@ describe.runIf(chromiumAvailable())('dashboard: runs list', () => {
     const port = new URL(env.served.httpUrl).port;
     await env.client.close();
     await env.served.stop();
-    await page.locator('[data-testid="connection"]').waitFor();
+    await page.locator('[data-testid="connection"][data-state="reconnecting"]').waitFor();
+    expect(await page.locator('[data-testid="connection"]').innerText()).toContain('Connection lost');
     // The same workspace (SQLite keeps runs and events) on the same port: the page's next attempt reaches it.
     restarted = await spawnServe(['--config', env.ws.config, '--port', port], { cwd: env.ws.dir });
     const client = await connect(restarted.url);

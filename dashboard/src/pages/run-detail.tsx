@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { RunEvent, RunMetrics, RunStatus } from '../api.js';
 import { mayChangeRun, roleAtLeast } from '../auth.js';
 import { Duration, ProgressBar, RunId, StatusPill, useNow } from '../components/run-bits.js';
-import { formatAbsolute, formatCount, formatDuration, fresher, isActive } from '../format.js';
+import { formatAbsolute, formatCount, formatDuration, fresher, isActive, settledOf } from '../format.js';
 import { navigate, runHref } from '../router.js';
 import { useSession } from '../session.js';
 import { useRunEvents } from '../watch.js';
@@ -40,7 +40,7 @@ export function RunDetail({ runId }: { runId: string }) {
       <div class="cards">
         <ProgressCard run={run} now={now} onStatus={(r) => setRun((old) => (old === undefined ? r : fresher(old, r)))} />
         <Facts run={run} onRefresh={read} />
-        <MetricsCard runId={runId} version={version} />
+        <MetricsCard runId={runId} version={version} settled={settledOf(run)} />
       </div>
       <ItemsTable runId={runId} version={version} />
       <ChildRuns runId={runId} version={version} />
@@ -109,11 +109,13 @@ function callbackText(run: RunStatus, callback: NonNullable<RunStatus['callback'
   return `${callback.attempts} attempt${callback.attempts === 1 ? '' : 's'} to ${callback.url}, last: ${callback.error ?? `HTTP ${callback.statusCode ?? '?'}`}`;
 }
 
-function MetricsCard({ runId, version }: { runId: string; version: number }) {
+function MetricsCard({ runId, version, settled }: { runId: string; version: number; settled: number }) {
   const { api } = useSession();
   const [metrics, setMetrics] = useState<RunMetrics>();
   useEffect(() => void api.runMetrics(runId).then(setMetrics, () => undefined), [api, runId, version]);
   if (metrics === undefined) return null;
+  // Percentiles of no item would read as "0 ms": say that there is nothing to time instead.
+  if (settled === 0) return <section class="card" data-testid="metrics"><h2>Timings</h2><p class="hint" data-testid="no-timings">No item has finished yet.</p></section>;
   const d = metrics.itemDurationMs;
   return (
     <section class="card" data-testid="metrics">
