@@ -7,10 +7,27 @@ import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
 /** Tab presses at most to reach one control: the pages have far fewer. */
 const MAX_TABS = 80;
 
+/** WCAG's contrast ratio of two `#rrggbb` colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (hex: string) => {
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
+/** Text colours and what they are read on: every pair the stylesheet uses for text. */
+const TEXT_PAIRS = [
+  ...['--fg', '--muted', '--accent', '--success', '--failed', '--cancelled', '--running'].flatMap((fg) => [[fg, '--bg'], [fg, '--card']]),
+  ['--on-accent', '--accent'],
+] as const;
+
 /**
  * The dashboard by keyboard alone (docs/dashboard.md) in a real Chromium against a real `flowrun
  * serve`: Tab reaches every control with a visible focus, Enter ticks runs and opens Compare, an
- * item's drawer opens with Enter and Escape gives the focus back to where it was.
+ * item's drawer opens with Enter and Escape gives the focus back to where it was; the colours of
+ * text keep their contrast in both schemes.
  */
 describe.runIf(chromiumAvailable())('dashboard: keyboard', () => {
   let env: ServedWorkspace;
@@ -94,6 +111,25 @@ describe.runIf(chromiumAvailable())('dashboard: keyboard', () => {
     await page.locator('[data-testid="nav-runs"]').focus();
     await tabTo('download');
     await tabTo('delete-run');
+  });
+
+  it('keeps every text colour at a contrast of 4.5:1 or more, light and dark', async () => {
+    for (const colorScheme of ['light', 'dark'] as const) {
+      const other = await openPage(browser, { colorScheme });
+      try {
+        await other.page.goto(env.served.httpUrl);
+        await other.page.locator('[data-testid="run-row"]').first().waitFor();
+        const names = [...new Set(TEXT_PAIRS.flat())];
+        const values = (await other.page.evaluate(
+          `(() => { const s = getComputedStyle(document.documentElement); return ${JSON.stringify(names)}.map((n) => s.getPropertyValue(n).trim()); })()`,
+        )) as string[];
+        const colour = new Map(names.map((n, i) => [n, values[i]!]));
+        const poor = TEXT_PAIRS.map(([fg, bg]) => ({ fg, bg, ratio: contrast(colour.get(fg)!, colour.get(bg)!) })).filter((p) => !(p.ratio >= 4.5));
+        expect(poor, `${colorScheme}: ${JSON.stringify(poor)}`).toEqual([]);
+      } finally {
+        await other.context.close();
+      }
+    }
   });
 
   it('reaches the status chips and the navigation by Tab, and Enter follows them', async () => {
