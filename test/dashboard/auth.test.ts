@@ -166,6 +166,7 @@ auth:
       await page.goto(`${served.httpUrl}#/runs/${aRun.runId}`);
       await page.locator(`[data-testid="run-detail"][data-run-id="${aRun.runId}"][data-status="running"]`).waitFor();
       expect(await page.locator('[data-testid="cancel-run"]').count()).toBe(0);
+      expect(await page.locator('[data-testid="submitted-by"]').innerText()).toBe('a-submitter');
       await page.goto(`${served.httpUrl}#/runs/${a2Run.runId}`);
       await page.locator(`[data-testid="run-detail"][data-run-id="${a2Run.runId}"]`).waitFor();
       await page.locator('[data-testid="cancel-run"]').click();
@@ -199,6 +200,10 @@ auth:
       await page.locator('[data-testid="namespace-apply"]').click();
       await row(page, aRun.runId).waitFor({ state: 'detached' });
       await row(page, bRun.runId).waitFor();
+      // A namespace with no runs says so, and where runs come from.
+      await page.locator('[data-testid="namespace-input"]').fill('team-empty');
+      await page.locator('[data-testid="namespace-apply"]').click();
+      expect(await page.locator('[data-testid="no-runs"]').innerText()).toContain('No runs yet in namespace team-empty');
     } finally {
       await context.close();
     }

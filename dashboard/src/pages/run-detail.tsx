@@ -74,6 +74,7 @@ function Facts({ run, onRefresh }: { run: RunStatus; onRefresh: () => Promise<un
         <dt>Flow</dt><dd>{run.flowName ?? '—'} <span class="mono hint">{run.flowId.slice(0, 12)}</span></dd>
         {run.flowLabel !== undefined && (<><dt>Label</dt><dd>{run.flowLabel}</dd></>)}
         {run.parentRunId !== undefined && (<><dt>Parent</dt><dd><a class="mono" href={runHref(run.parentRunId)} data-testid="parent-link">{run.parentRunId}</a></dd></>)}
+        {run.submittedBy !== undefined && (<><dt>Submitted by</dt><dd data-testid="submitted-by">{run.submittedBy}</dd></>)}
         <dt>Created</dt><dd>{time(run.createdAt)}</dd>
         <dt>Started</dt><dd>{time(run.startedAt)}</dd>
         <dt>Completed</dt><dd>{time(run.completedAt)}</dd>

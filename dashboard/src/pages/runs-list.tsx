@@ -131,11 +131,24 @@ export function RunsList() {
           ))}
         </tbody>
       </table>
-      {!listing.loading && listing.runs.length === 0 && <p class="empty" data-testid="no-runs">No runs match.</p>}
+      {!listing.loading && listing.runs.length === 0 && (
+        <p class="empty" data-testid="no-runs">
+          {chip === 'all' && Object.keys(filter).length === 0 ? <NoRunsYet namespace={session.namespace ?? (identity.role === 'admin' ? undefined : identity.namespace)} /> : 'No runs match.'}
+        </p>
+      )}
       {listing.nextCursor !== undefined && (
         <button type="button" onClick={() => load(listing.nextCursor)} disabled={listing.loading} data-testid="load-more">Load more</button>
       )}
     </section>
+  );
+}
+
+/** The list of a namespace (or of all) with no run at all: where runs come from. */
+function NoRunsYet({ namespace }: { namespace: string | undefined }) {
+  return (
+    <>
+      No runs yet{namespace === undefined ? '' : ` in namespace ${namespace}`}. Start one on <a href="#/new">New run</a>, or with <code>flowrun submit</code>.
+    </>
   );
 }
 
