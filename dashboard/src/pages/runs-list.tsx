@@ -177,8 +177,8 @@ function RunRow({ run, now, selected, onToggle, canCancel, onStatus }: RunRowPro
       <td class="sel"><input type="checkbox" checked={selected} onChange={() => onToggle(run.runId)} onKeyDown={enterToggles} aria-label={`Select run ${run.runId}`} data-testid="select-run" /></td>
       <td><RunId runId={run.runId} /></td>
       <td class="flow">
-        <span>{run.flowName ?? run.flowId.slice(0, 12)}</span>
-        {run.flowLabel !== undefined && <span class="label">{run.flowLabel}</span>}
+        <span class="name" title={run.flowName ?? run.flowId} data-testid="flow-name">{run.flowName ?? run.flowId.slice(0, 12)}</span>
+        {run.flowLabel !== undefined && <span class="label" title={run.flowLabel} data-testid="flow-label">{run.flowLabel}</span>}
       </td>
       <td><StatusPill status={run.status} /></td>
       <td><ProgressBar run={run} /></td>
