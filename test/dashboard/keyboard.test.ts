@@ -104,6 +104,11 @@ describe.runIf(chromiumAvailable())('dashboard: keyboard', () => {
     await page.keyboard.press('Enter');
     await page.locator('[data-testid="item-drawer"] [data-testid="item-error"]').waitFor();
     expect((await focused()).testId).toBe('drawer-close');
+    // A modal dialog: Tab and Shift+Tab stay inside it.
+    for (const key of ['Tab', 'Tab', 'Tab', 'Shift+Tab', 'Shift+Tab', 'Shift+Tab', 'Shift+Tab']) {
+      await page.keyboard.press(key);
+      expect(await page.evaluate(`!!document.activeElement?.closest('[data-testid="item-drawer"]')`), `focus inside the drawer after ${key}`).toBe(true);
+    }
     await page.keyboard.press('Escape');
     await page.locator('[data-testid="item-drawer"]').waitFor({ state: 'detached' });
     expect((await focused()).testId).toBe('open-item');
