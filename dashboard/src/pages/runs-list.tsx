@@ -111,26 +111,7 @@ export function RunsList() {
       <FilterForm onFilter={setFilter} />
       <WatchNotice state={watchState} onRefresh={() => load(undefined)} />
       {listing.error !== undefined && <p class="error" role="alert">{listing.error}</p>}
-      <table class="runs-table" data-testid="runs-table">
-        <thead>
-          <tr>
-            <th class="sel"><span class="sr-only">Select</span></th>
-            <th>Run</th>
-            <th>Flow</th>
-            <th>Status</th>
-            <th>Progress</th>
-            <th class="hide-narrow">Duration</th>
-            <th class="hide-narrow">Started</th>
-            <th class="hide-narrow">Parent</th>
-            <th><span class="sr-only">Actions</span></th>
-          </tr>
-        </thead>
-        <tbody>
-          {listing.runs.map((run) => (
-            <RunRow key={run.runId} run={run} now={now} selected={selected.includes(run.runId)} onToggle={toggle} canCancel={mayChangeRun(identity, run)} onStatus={updated} />
-          ))}
-        </tbody>
-      </table>
+      <RunsTable runs={listing.runs} now={now} selected={selected} onToggle={toggle} onStatus={updated} />
       {!listing.loading && listing.runs.length === 0 && (
         <p class="empty" data-testid="no-runs">
           {chip === 'all' && Object.keys(filter).length === 0 ? <NoRunsYet namespace={session.namespace ?? (identity.role === 'admin' ? undefined : identity.namespace)} /> : 'No runs match.'}
@@ -140,6 +121,33 @@ export function RunsList() {
         <button type="button" onClick={() => load(listing.nextCursor)} disabled={listing.loading} data-testid="load-more">Load more</button>
       )}
     </section>
+  );
+}
+
+/** The runs shown, one row each; the less important columns hide on a narrow screen. */
+function RunsTable({ runs, now, selected, onToggle, onStatus }: { runs: RunStatus[]; now: number; selected: string[]; onToggle: (id: string) => void; onStatus: (run: RunStatus) => void }) {
+  const { identity } = useSession();
+  return (
+    <table class="runs-table" data-testid="runs-table">
+      <thead>
+        <tr>
+          <th class="sel"><span class="sr-only">Select</span></th>
+          <th>Run</th>
+          <th>Flow</th>
+          <th>Status</th>
+          <th>Progress</th>
+          <th class="hide-narrow">Duration</th>
+          <th class="hide-narrow">Started</th>
+          <th class="hide-narrow">Parent</th>
+          <th><span class="sr-only">Actions</span></th>
+        </tr>
+      </thead>
+      <tbody>
+        {runs.map((run) => (
+          <RunRow key={run.runId} run={run} now={now} selected={selected.includes(run.runId)} onToggle={onToggle} canCancel={mayChangeRun(identity, run)} onStatus={onStatus} />
+        ))}
+      </tbody>
+    </table>
   );
 }
 
