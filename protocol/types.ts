@@ -173,5 +173,7 @@ export const RunStatusSchema = z.object({
   /** The run this one reruns (`runs/rerun`). */
   rerunOf: z.string().optional(),
   callback: CallbackStateSchema.optional(),
+  /** The name of the token that submitted the run (a submitter may cancel only its own runs). */
+  submittedBy: z.string().optional(),
 });
 export type RunStatus = z.infer<typeof RunStatusSchema>;

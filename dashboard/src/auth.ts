@@ -39,9 +39,10 @@ export function roleAtLeast(role: Role, least: Role): boolean {
 }
 
 /**
- * Whether the page offers Cancel/Rerun on a run: an operator may on any run of its namespace; a
- * submitter only on its own, which a run's status does not tell, so the page offers neither.
+ * Whether the page offers Cancel/Rerun on a run (docs/security.md): an operator or admin may on any
+ * run it sees; a submitter only on the runs its own token submitted (`RunStatus.submittedBy`).
  */
-export function mayChangeRuns(role: Role): boolean {
-  return roleAtLeast(role, 'operator');
+export function mayChangeRun(identity: Identity, run: { submittedBy?: string }): boolean {
+  if (roleAtLeast(identity.role, 'operator')) return true;
+  return identity.role === 'submitter' && run.submittedBy !== undefined && run.submittedBy === identity.name;
 }

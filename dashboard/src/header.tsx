@@ -34,7 +34,11 @@ export function Header({ route, onNamespace, onSignOut }: { route: Route; onName
           <span class="ns" data-testid="namespace" title="namespace">{identity.namespace}</span>
         )}
         {identity.tokenRequired && <span class="token-name hide-narrow" data-testid="identity">{identity.name} · {identity.role}</span>}
-        {connection !== 'open' && <span class="conn" role="status" data-testid="connection">{connection}…</span>}
+        {connection !== 'open' && (
+          <span class="conn" role="status" data-testid="connection" data-state={connection}>
+            {connection === 'reconnecting' ? 'Connection lost: reconnecting… (what is shown may be out of date)' : 'connecting…'}
+          </span>
+        )}
         {identity.tokenRequired && <button type="button" onClick={onSignOut} data-testid="sign-out">Sign out</button>}
       </div>
     </header>

@@ -23,6 +23,7 @@ export function runStatusOf(id: RunIdentity, status: Status, items: ItemCounts, 
     ...(id.metadata !== undefined && { metadata: id.metadata }),
     ...(id.idempotencyKey !== undefined && { idempotencyKey: clientIdempotencyKey(id.idempotencyKey, id.namespace) }),
     ...(id.rerunOf !== undefined && { rerunOf: id.rerunOf }),
+    ...(id.submittedBy !== undefined && { submittedBy: id.submittedBy }),
     // The delivery state is the outbox's: the run manager fills it in (`callback-states.ts`).
     ...(id.callback !== undefined && { callback: { url: id.callback.url, attempts: 0 } }),
   };

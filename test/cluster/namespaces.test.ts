@@ -85,6 +85,8 @@ describe.skipIf(!postgresAvailable())('namespaces on a cluster', () => {
     expect(await queryRows(postgres!.url, 'SELECT namespace, submitted_by FROM runs WHERE run_id = $1', [aRun.runId])).toEqual([
       { namespace: 'team-a', submitted_by: 'a-submitter' },
     ]);
+    // and every node answers it in RunStatus.submittedBy (read on the node that did not take the submit)
+    expect(aRun.submittedBy).toBe('a-submitter');
   });
 
   it('answers the other team as for an unknown run on every node', async () => {

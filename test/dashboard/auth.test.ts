@@ -18,6 +18,7 @@ import { GATE_FLOW } from '../support/workspace.js';
 const SECRETS = {
   aViewer: 'dash-a-viewer-secret',
   aSubmitter: 'dash-a-submitter-secret',
+  aSubmitter2: 'dash-a-submitter2-secret',
   aOperator: 'dash-a-operator-secret',
   bSubmitter: 'dash-b-submitter-secret',
   admin: 'dash-admin-secret',
@@ -31,6 +32,7 @@ describe.runIf(chromiumAvailable())('dashboard: signing in with named tokens', (
   const clients: FlowrunClient[] = [];
   let aRun: RunHandle;
   let bRun: RunHandle;
+  let a2Run: RunHandle;
 
   beforeAll(async () => {
     dir = await makeTempDir('dashboard-auth');
@@ -46,18 +48,25 @@ auth:
   tokens:
     - { name: a-viewer, token: ${SECRETS.aViewer}, namespace: team-a, role: viewer }
     - { name: a-submitter, token: ${SECRETS.aSubmitter}, namespace: team-a, role: submitter }
+    - { name: a-submitter-2, token: ${SECRETS.aSubmitter2}, namespace: team-a, role: submitter }
     - { name: a-operator, token: ${SECRETS.aOperator}, namespace: team-a, role: operator }
     - { name: b-submitter, token: ${SECRETS.bSubmitter}, namespace: team-b, role: submitter }
     - { name: platform, token: ${SECRETS.admin}, namespace: ops, role: admin }
 `,
     );
     [served, browser, gate] = await Promise.all([spawnServe(['--config', join(dir, 'flowrun.yaml')], { cwd: dir }), launchBrowser(), startGate()]);
-    const [a, b] = await Promise.all([connect(served.url, { token: SECRETS.aSubmitter }), connect(served.url, { token: SECRETS.bSubmitter })]);
-    clients.push(a, b);
-    // A's run stays running (held at the gate) so Cancel would be offered; B's run is B's only.
+    const [a, b, a2] = await Promise.all([
+      connect(served.url, { token: SECRETS.aSubmitter }),
+      connect(served.url, { token: SECRETS.bSubmitter }),
+      connect(served.url, { token: SECRETS.aSubmitter2 }),
+    ]);
+    clients.push(a, b, a2);
+    // The runs stay running (held at the gate) so Cancel would be offered; B's run is B's only,
+    // and team-a has runs of two submitters.
     aRun = await a.submit({ flow: GATE_FLOW, inputs: [{ url: gate.url, item: 0 }], flowLabel: 'team-a-run' });
     bRun = await b.submit({ flow: GATE_FLOW, inputs: [{ url: gate.url, item: 1 }], flowLabel: 'team-b-run' });
-    await gate.arrived(2);
+    a2Run = await a2.submit({ flow: GATE_FLOW, inputs: [{ url: gate.url, item: 2 }], flowLabel: 'team-a-other-submitter' });
+    await gate.arrived(3);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -144,6 +153,33 @@ auth:
     }
   });
 
+  it('offers a submitter Cancel and Rerun on the runs it submitted only, and cancels its own', async () => {
+    const { context, page } = await freshPage();
+    try {
+      await page.goto(served.httpUrl);
+      await signIn(page, SECRETS.aSubmitter2);
+      await row(page, a2Run.runId).locator('[data-testid="cancel-run"]').waitFor();
+      await row(page, aRun.runId).waitFor();
+      expect(await row(page, aRun.runId).getAttribute('data-status')).toBe('running');
+      expect(await row(page, aRun.runId).locator('[data-testid="cancel-run"]').count()).toBe(0);
+      await page.goto(`${served.httpUrl}#/runs/${aRun.runId}`);
+      await page.locator(`[data-testid="run-detail"][data-run-id="${aRun.runId}"][data-status="running"]`).waitFor();
+      expect(await page.locator('[data-testid="cancel-run"]').count()).toBe(0);
+      expect(await page.locator('[data-testid="submitted-by"]').innerText()).toBe('a-submitter');
+      await page.goto(`${served.httpUrl}#/runs/${a2Run.runId}`);
+      await page.locator(`[data-testid="run-detail"][data-run-id="${a2Run.runId}"]`).waitFor();
+      await page.locator('[data-testid="cancel-run"]').click();
+      // The run's events of its namespace reach the page: it turns cancelled without a reload.
+      await page.locator(`[data-testid="run-detail"][data-run-id="${a2Run.runId}"][data-status="cancelled"]`).waitFor();
+      expect(await page.locator('[data-testid="watch-denied"]').count()).toBe(0);
+      expect((await a2Run.status()).status).toBe('cancelled');
+      expect((await aRun.status()).status).toBe('running');
+      expect((await aRun.status()).submittedBy).toBe('a-submitter');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('lets an admin switch the namespace shown', async () => {
     const { context, page } = await freshPage();
     try {
@@ -155,6 +191,10 @@ auth:
       await page.locator('[data-testid="namespace-apply"]').click();
       await row(page, aRun.runId).waitFor({ state: 'detached' });
       await row(page, bRun.runId).waitFor();
+      // A namespace with no runs says so, and where runs come from.
+      await page.locator('[data-testid="namespace-input"]').fill('team-empty');
+      await page.locator('[data-testid="namespace-apply"]').click();
+      expect(await page.locator('[data-testid="no-runs"]').innerText()).toContain('No runs yet in namespace team-empty');
     } finally {
       await context.close();
     }

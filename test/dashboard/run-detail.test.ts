@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, launchBrowser, openPage, screenshot, waitForCount } from '../support/browser.js';
+import { CallbackReceiver } from '../support/callback-receiver.js';
 import { startGate } from '../support/gate.js';
+import { until, waitFor } from '../support/wait-for.js';
 import { connect } from '../../src/client/index.js';
 import { fixturePath } from '../support/paths.js';
 import { spawnServe } from '../support/serve.js';
@@ -122,12 +124,22 @@ describe.runIf(chromiumAvailable())('dashboard: run detail', () => {
     expect(gone).toBe(-32011);
   });
 
+  it('says that a run of no items has none, rather than timings of 0 ms', async () => {
+    const run = await env.client.submit({ flow: GATE_FLOW, inputs: [] });
+    await run.wait();
+    await open(run.runId);
+    await detail('success').waitFor();
+    expect(await page.locator('[data-testid="no-items"]').innerText()).toBe('This run has no items.');
+    expect(await page.locator('[data-testid="no-timings"]').innerText()).toContain('No item has finished');
+    expect(await page.locator('[data-testid="items-table"]').isVisible()).toBe(false);
+  });
+
   it('says so when the run does not exist', async () => {
     await open('no-such-run');
     expect(await page.locator('[data-testid="run-error"]').innerText()).toContain('no-such-run');
   });
 
-  it("lists a run's child runs, each linking back to its parent", async () => {
+  it("lists a run's child runs live as they start and finish, each linking back to its parent", async () => {
     const dir = await makeTempDir('dashboard-children');
     await writeFile(
       join(dir, 'flowrun.yaml'),
@@ -135,13 +147,21 @@ describe.runIf(chromiumAvailable())('dashboard: run detail', () => {
     );
     const served = await spawnServe(['--config', join(dir, 'flowrun.yaml')], { cwd: dir });
     const client = await connect(served.url);
+    const held = await startGate();
     try {
       const flow = { name: 'parent', steps: [{ id: 'p', component: '/c/parent', input: { $input: '$' } }], output: { $step: 'p' } };
-      const parent = await client.submit({ flow, inputs: [{ url: gate.url, item: 0 }, { url: gate.url, item: 1 }] });
-      await parent.wait();
+      // The page opens before any child exists: they appear, run and finish on it without a reload.
+      const parent = await client.submit({ flow, inputs: [{ url: held.url, item: 0 }, { url: held.url, item: 1 }] });
       await page.goto(`${served.httpUrl}#/runs/${parent.runId}`);
-      const children = page.locator('[data-testid="child-runs"] a');
-      await waitForCount(children, 2);
+      await page.locator('[data-testid="run-detail"]').waitFor();
+      await page.evaluate('window.notReloaded = true');
+      await held.arrived(2);
+      await waitForCount(page.locator('[data-testid="child-run"][data-status="running"]'), 2);
+      held.release();
+      await waitForCount(page.locator('[data-testid="child-run"][data-status="success"]'), 2);
+      await page.locator('[data-testid="run-detail"][data-status="success"]').waitFor();
+      expect(await page.evaluate('window.notReloaded')).toBe(true);
+      const children = page.locator('[data-testid="child-run"] a');
       await children.first().click();
       const parentLink = page.locator('[data-testid="parent-link"]');
       await parentLink.waitFor();
@@ -150,11 +170,64 @@ describe.runIf(chromiumAvailable())('dashboard: run detail', () => {
       const childRows = page.locator(`[data-testid="run-row"] [data-testid="parent-link"]`);
       await waitForCount(childRows, 2);
     } finally {
+      await held.close();
       await client.close();
       await served.stop();
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("shows the completion callback's delivery: to be sent while running, its failures, then delivered", async () => {
+    // The receiver refuses the first attempt: the page shows the failure, and Check again reads the delivery.
+    const receiver = await CallbackReceiver.start((n) => (n === 0 ? 503 : 200));
+    const held = await startGate();
+    try {
+      const run = await env.client.submit({ flow: GATE_FLOW, inputs: [{ url: held.url, item: 0 }], callback: { url: receiver.url } });
+      await held.arrived(1);
+      await open(run.runId);
+      await detail('running').waitFor();
+      const callback = page.locator('[data-testid="callback"]');
+      expect(await callback.innerText()).toContain('when the run ends');
+      expect(await page.locator('[data-testid="callback-refresh"]').count()).toBe(0);
+      held.release();
+      await detail('success').waitFor();
+      await receiver.waitDelivered(1, 60_000);
+      await expectCallbackText('delivered');
+      await page.locator('[data-testid="callback"][data-delivered="true"]').waitFor();
+      expect(await callback.innerText()).toContain(receiver.url);
+      expect(await page.locator('[data-testid="callback-refresh"]').count()).toBe(0);
+      // A page opened after a failed attempt says so (its delivery is read from the run).
+      const failing = await CallbackReceiver.start(() => 500);
+      try {
+        const other = await env.client.submit({ flow: GATE_FLOW, inputs: [{ url: held.url, item: 0 }], callback: { url: failing.url } });
+        await other.wait();
+        await waitFor(() => failing.received.length >= 1, { timeoutMs: 30_000, what: 'a failed callback attempt' });
+        await open(other.runId);
+        await detail('success').waitFor();
+        await expectCallbackText('HTTP 500');
+      } finally {
+        await failing.close();
+      }
+    } finally {
+      await held.close();
+      await receiver.close();
+    }
+  });
+
+  /** Waits (bounded) until the callback's text contains `text`, reading it again with Check again meanwhile. */
+  async function expectCallbackText(text: string): Promise<void> {
+    const callback = page.locator('[data-testid="callback"]');
+    const refresh = page.locator('[data-testid="callback-refresh"]');
+    await until(
+      async () => {
+        if ((await callback.innerText()).includes(text)) return true;
+        if ((await refresh.count()) > 0) await refresh.click();
+        await page.locator('[data-testid="callback-refresh"][disabled]').waitFor({ state: 'detached' });
+        return undefined;
+      },
+      { timeoutMs: 30_000, what: `the callback reading "${text}"` },
+    );
+  }
 
   it('fits a 390 px wide screen, and reads in the dark scheme', async () => {
     for (const options of [{ width: 390 }, { colorScheme: 'dark' as const }]) {

@@ -141,12 +141,21 @@ describe.runIf(chromiumAvailable())('dashboard: runs list', () => {
     await page.locator('[data-testid="run-row"]').nth(shown + missing - 1).waitFor();
   });
 
-  it('fits a 390 px wide screen without scrolling sideways', async () => {
+  it('fits a 390 px wide screen without scrolling sideways, even with a very long flow name and label', async () => {
+    const longName = `flow-${'x'.repeat(150)}`;
+    const longLabel = `label-${'y'.repeat(200)}`;
+    const long = await env.client.submit({ flow: { ...ECHO_FLOW, name: longName }, inputs: [{ a: 1 }], flowLabel: longLabel });
+    await long.wait();
     const narrow = await openPage(browser, { width: 390 });
     try {
       await narrow.page.goto(env.served.httpUrl);
-      await narrow.page.locator('[data-testid="run-row"]').first().waitFor();
+      const longRow = narrow.page.locator(`[data-testid="run-row"][data-run-id="${long.runId}"]`);
+      await longRow.waitFor();
       expect(await narrow.page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      // Cut to two lines each (the whole text in the tooltip), so one row does not fill the screen.
+      expect((await longRow.boundingBox())!.height).toBeLessThan(150);
+      expect(await longRow.locator('[data-testid="flow-name"]').getAttribute('title')).toBe(longName);
+      expect(await longRow.locator('[data-testid="flow-label"]').getAttribute('title')).toBe(longLabel);
       await screenshot(narrow.page, 'runs-list-390');
     } finally {
       await narrow.context.close();
@@ -160,7 +169,8 @@ describe.runIf(chromiumAvailable())('dashboard: runs list', () => {
     const port = new URL(env.served.httpUrl).port;
     await env.client.close();
     await env.served.stop();
-    await page.locator('[data-testid="connection"]').waitFor();
+    await page.locator('[data-testid="connection"][data-state="reconnecting"]').waitFor();
+    expect(await page.locator('[data-testid="connection"]').innerText()).toContain('Connection lost');
     // The same workspace (SQLite keeps runs and events) on the same port: the page's next attempt reaches it.
     restarted = await spawnServe(['--config', env.ws.config, '--port', port], { cwd: env.ws.dir });
     const client = await connect(restarted.url);

@@ -257,8 +257,14 @@ describe('roles', () => {
     const own = await as('aSubmitter').submit({ flow: WORK_FLOW, inputs: [{ i: 1, delayMs: 60_000 }] });
     await deniedTo('aSubmitter2', 'submitter', 'runs/cancel', as('aSubmitter2').sendRequest(RunsCancel, { runId: own.runId }));
     await deniedTo('aSubmitter2', 'submitter', 'runs/rerun', as('aSubmitter2').sendRequest(RunsRerun, { runId: aRun.runId }));
+    // Every RunStatus names the token that submitted the run: what the dashboard offers Cancel by.
+    expect(own.submitted?.submittedBy).toBe('a-submitter');
+    expect((await as('aSubmitter2').run(own.runId).status()).submittedBy).toBe('a-submitter');
+    expect((await as('aOperator').list({ flowName: WORK_FLOW.name })).runs.find((r) => r.runId === own.runId)?.submittedBy).toBe('a-submitter');
     const rerun = await as('aSubmitter').run(aRun.runId).rerun();
-    expect((await rerun.wait()).items).toMatchObject({ total: 1, failed: 1 });
+    const reran = await rerun.wait();
+    expect(reran.items).toMatchObject({ total: 1, failed: 1 });
+    expect(reran.submittedBy).toBe('a-submitter');
     expect((await as('aOperator').run(own.runId).cancel()).status).toMatch(/cancel/);
     expect((await as('aOperator').run(aRun.runId).rerun()).runId).toBeDefined();
   });

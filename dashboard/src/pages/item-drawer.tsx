@@ -20,6 +20,25 @@ export function errorLineOf(item: ItemDetail): string | undefined {
   return `${step === undefined ? '' : `${step}: `}${typeof cause === 'string' ? cause : message}`;
 }
 
+/** What Tab reaches inside the drawer. */
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/** Tab and Shift+Tab go round the drawer's controls, as in any modal dialog, instead of into the page behind. */
+function keepFocusIn(container: HTMLElement, event: KeyboardEvent): void {
+  const controls = [...container.querySelectorAll<HTMLElement>(FOCUSABLE)];
+  const first = controls[0];
+  const last = controls[controls.length - 1];
+  if (first === undefined || last === undefined) return;
+  const inside = container.contains(document.activeElement);
+  if (event.shiftKey && (!inside || document.activeElement === first)) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && (!inside || document.activeElement === last)) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
 const json = (value: unknown): string => JSON.stringify(value, null, 2) ?? 'undefined';
 
 /** One item in full: its input, its output or error with the failing step, and its steps' timeline. */
@@ -28,14 +47,23 @@ export function ItemDrawer({ runId, itemIndex, onClose }: { runId: string; itemI
   const [item, setItem] = useState<ItemDetail>();
   const [problem, setProblem] = useState<string>();
   const close = useRef<HTMLButtonElement>(null);
+  const drawer = useRef<HTMLElement>(null);
   const closing = useRef(onClose);
   closing.current = onClose;
-  // Keyboard: focus moves into the drawer once, Escape closes it.
+  // Keyboard: focus moves into the drawer once, Escape closes it, and closing gives the focus back
+  // to what had it (the item's button), so a keyboard user keeps their place in the table.
   useEffect(() => {
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
     close.current?.focus();
-    const onKey = (event: KeyboardEvent) => event.key === 'Escape' && closing.current();
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') closing.current();
+      else if (event.key === 'Tab' && drawer.current !== null) keepFocusIn(drawer.current, event);
+    };
     addEventListener('keydown', onKey);
-    return () => removeEventListener('keydown', onKey);
+    return () => {
+      removeEventListener('keydown', onKey);
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
   useEffect(() => {
     // Items of a run are indexed 0..total-1, so in index order the item is at offset = its index.
@@ -45,7 +73,7 @@ export function ItemDrawer({ runId, itemIndex, onClose }: { runId: string; itemI
       .catch((error: Error) => setProblem(error.message));
   }, [api, runId, itemIndex]);
   return (
-    <aside class="drawer" role="dialog" aria-label={`Item ${itemIndex}`} data-testid="item-drawer">
+    <aside class="drawer" role="dialog" aria-modal="true" aria-label={`Item ${itemIndex}`} ref={drawer} data-testid="item-drawer">
       <div class="drawer-head">
         <h2>Item {itemIndex}</h2>
         <button type="button" ref={close} onClick={onClose} data-testid="drawer-close">Close</button>

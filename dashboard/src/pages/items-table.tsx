@@ -15,11 +15,15 @@ export function ItemsTable({ runId, version }: { runId: string; version: number 
   const [offset, setOffset] = useState(0);
   const [page, setPage] = useState<{ items: ItemDetail[]; nextOffset?: number }>({ items: [] });
   const [open, setOpen] = useState<number>();
+  const [loaded, setLoaded] = useState(false);
   const [problem, setProblem] = useState<string>();
   useEffect(() => {
     api
       .runItems({ runId, offset, limit: PAGE, ...(filter === 'all' ? {} : { status: [filter] }) })
-      .then((answer) => setPage(answer))
+      .then((answer) => {
+        setPage(answer);
+        setLoaded(true);
+      })
       .catch((error: Error) => setProblem(error.message));
   }, [api, runId, filter, offset, version]);
   const choose = (next: ItemFilter) => {
@@ -37,7 +41,10 @@ export function ItemsTable({ runId, version }: { runId: string; version: number 
         </label>
       </div>
       {problem !== undefined && <p class="error" role="alert">{problem}</p>}
-      <table data-testid="items-table">
+      {loaded && page.items.length === 0 && offset === 0 && (
+        <p class="empty" data-testid="no-items">{filter === 'all' ? 'This run has no items.' : `No ${filter} items.`}</p>
+      )}
+      <table data-testid="items-table" hidden={page.items.length === 0}>
         <thead><tr><th>#</th><th>Status</th><th class="hide-narrow">Attempts</th><th>Duration</th><th>Error</th></tr></thead>
         <tbody>
           {page.items.map((item) => (

@@ -1,12 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { RunEvent, RunMetrics, RunStatus } from '../api.js';
-import { mayChangeRuns, roleAtLeast } from '../auth.js';
+import { mayChangeRun, roleAtLeast } from '../auth.js';
 import { Duration, ProgressBar, RunId, StatusPill, useNow } from '../components/run-bits.js';
-import { formatAbsolute, formatCount, formatDuration, fresher, isActive } from '../format.js';
+import { formatAbsolute, formatCount, formatDuration, fresher, isActive, settledOf } from '../format.js';
 import { navigate, runHref } from '../router.js';
 import { useSession } from '../session.js';
 import { useRunEvents } from '../watch.js';
 import { downloadResults } from './download.js';
+import { ChildRuns } from './child-runs.js';
 import { ItemsTable } from './items-table.js';
 import { WatchNotice } from './watch-notice.js';
 
@@ -17,9 +18,9 @@ export function RunDetail({ runId }: { runId: string }) {
   const [problem, setProblem] = useState<string>();
   // Bumped when the run finishes: items, metrics and children are read again then, not polled.
   const [version, setVersion] = useState(0);
-  useEffect(() => {
-    api.getRun(runId).then((r) => setRun((old) => (old === undefined ? r : fresher(old, r))), (error: Error) => setProblem(error.message));
-  }, [api, runId]);
+  const read = () => api.getRun(runId).then((r) => setRun((old) => (old === undefined ? r : fresher(old, r))));
+  // Read again at the finish too: no event tells of the callback's delivery, which starts then.
+  useEffect(() => void read().catch((error: Error) => setProblem(error.message)), [api, runId, version]);
   const watchState = useRunEvents(api, { runId }, runId, (events: RunEvent[]) => {
     setRun((old) => events.reduce((r, e) => (r === undefined ? e.run : fresher(r, e.run)), old));
     if (events.some((e) => e.type === 'run.finished')) setVersion((v) => v + 1);
@@ -34,12 +35,12 @@ export function RunDetail({ runId }: { runId: string }) {
         <StatusPill status={run.status} />
         <RunActions run={run} />
       </div>
-      <WatchNotice state={watchState} />
+      <WatchNotice state={watchState} onRefresh={() => setVersion((v) => v + 1)} />
       {run.rerunOf !== undefined && <p data-testid="rerun-of">Rerun of <a class="mono" href={runHref(run.rerunOf)}>{run.rerunOf}</a></p>}
       <div class="cards">
-        <ProgressCard run={run} now={now} />
-        <Facts run={run} />
-        <MetricsCard runId={runId} version={version} />
+        <ProgressCard run={run} now={now} onStatus={(r) => setRun((old) => (old === undefined ? r : fresher(old, r)))} />
+        <Facts run={run} onRefresh={read} />
+        <MetricsCard runId={runId} version={version} settled={settledOf(run)} />
       </div>
       <ItemsTable runId={runId} version={version} />
       <ChildRuns runId={runId} version={version} />
@@ -47,7 +48,7 @@ export function RunDetail({ runId }: { runId: string }) {
   );
 }
 
-function ProgressCard({ run, now }: { run: RunStatus; now: number }) {
+function ProgressCard({ run, now, onStatus }: { run: RunStatus; now: number; onStatus: (run: RunStatus) => void }) {
   const { api, identity } = useSession();
   const [problem, setProblem] = useState<string>();
   return (
@@ -55,15 +56,15 @@ function ProgressCard({ run, now }: { run: RunStatus; now: number }) {
       <h2>Progress</h2>
       <ProgressBar run={run} />
       <p>{formatCount(run.items.running)} running · {formatCount(run.items.pending)} pending · <Duration run={run} now={now} /></p>
-      {mayChangeRuns(identity.role) && isActive(run) && (
-        <button type="button" class="danger" onClick={() => void api.cancelRun(run.runId).catch((e: Error) => setProblem(e.message))} data-testid="cancel-run">Cancel run</button>
+      {mayChangeRun(identity, run) && isActive(run) && (
+        <button type="button" class="danger" onClick={() => void api.cancelRun(run.runId).then(onStatus, (e: Error) => setProblem(e.message))} data-testid="cancel-run">Cancel run</button>
       )}
       {problem !== undefined && <p class="error" role="alert">{problem}</p>}
     </section>
   );
 }
 
-function Facts({ run }: { run: RunStatus }) {
+function Facts({ run, onRefresh }: { run: RunStatus; onRefresh: () => Promise<unknown> }) {
   const time = (iso: string | undefined) => (iso === undefined ? '—' : <time dateTime={iso}>{formatAbsolute(iso)}</time>);
   return (
     <section class="card">
@@ -73,27 +74,49 @@ function Facts({ run }: { run: RunStatus }) {
         <dt>Flow</dt><dd>{run.flowName ?? '—'} <span class="mono hint">{run.flowId.slice(0, 12)}</span></dd>
         {run.flowLabel !== undefined && (<><dt>Label</dt><dd>{run.flowLabel}</dd></>)}
         {run.parentRunId !== undefined && (<><dt>Parent</dt><dd><a class="mono" href={runHref(run.parentRunId)} data-testid="parent-link">{run.parentRunId}</a></dd></>)}
+        {run.submittedBy !== undefined && (<><dt>Submitted by</dt><dd data-testid="submitted-by">{run.submittedBy}</dd></>)}
         <dt>Created</dt><dd>{time(run.createdAt)}</dd>
         <dt>Started</dt><dd>{time(run.startedAt)}</dd>
         <dt>Completed</dt><dd>{time(run.completedAt)}</dd>
         {run.metadata !== undefined && (<><dt>Metadata</dt><dd>{Object.entries(run.metadata).map(([k, v]) => <span class="tag">{k}={String(v)}</span>)}</dd></>)}
-        {run.callback !== undefined && (<><dt>Callback</dt><dd data-testid="callback">{callbackText(run.callback)}</dd></>)}
+        {run.callback !== undefined && (<><dt>Callback</dt><dd><CallbackState run={run} callback={run.callback} onRefresh={onRefresh} /></dd></>)}
       </dl>
     </section>
   );
 }
 
-function callbackText(callback: NonNullable<RunStatus['callback']>): string {
-  if (callback.deliveredAt !== undefined) return `delivered ${formatAbsolute(callback.deliveredAt)} (${callback.statusCode ?? ''})`;
-  if (callback.attempts === 0) return `pending to ${callback.url}`;
-  return `${callback.attempts} attempts, last: ${callback.error ?? callback.statusCode ?? 'unknown'}`;
+/**
+ * The completion callback's delivery (docs/callbacks.md). No event tells of it, so until it is
+ * delivered a finished run's page offers to read it again rather than polling.
+ */
+function CallbackState({ run, callback, onRefresh }: { run: RunStatus; callback: NonNullable<RunStatus['callback']>; onRefresh: () => Promise<unknown> }) {
+  const [reading, setReading] = useState(false);
+  const refresh = () => {
+    setReading(true);
+    void onRefresh().finally(() => setReading(false));
+  };
+  const settled = callback.deliveredAt !== undefined || (callback.error ?? '').includes('gave up');
+  return (
+    <>
+      <span data-testid="callback" data-delivered={String(callback.deliveredAt !== undefined)}>{callbackText(run, callback)}</span>
+      {!isActive(run) && !settled && <> <button type="button" class="link" onClick={refresh} disabled={reading} data-testid="callback-refresh">Check again</button></>}
+    </>
+  );
 }
 
-function MetricsCard({ runId, version }: { runId: string; version: number }) {
+function callbackText(run: RunStatus, callback: NonNullable<RunStatus['callback']>): string {
+  if (callback.deliveredAt !== undefined) return `delivered ${formatAbsolute(callback.deliveredAt)} (HTTP ${callback.statusCode ?? '?'}) to ${callback.url}`;
+  if (callback.attempts === 0) return isActive(run) ? `to ${callback.url} when the run ends` : `being sent to ${callback.url}`;
+  return `${callback.attempts} attempt${callback.attempts === 1 ? '' : 's'} to ${callback.url}, last: ${callback.error ?? `HTTP ${callback.statusCode ?? '?'}`}`;
+}
+
+function MetricsCard({ runId, version, settled }: { runId: string; version: number; settled: number }) {
   const { api } = useSession();
   const [metrics, setMetrics] = useState<RunMetrics>();
   useEffect(() => void api.runMetrics(runId).then(setMetrics, () => undefined), [api, runId, version]);
   if (metrics === undefined) return null;
+  // Percentiles of no item would read as "0 ms": say that there is nothing to time instead.
+  if (settled === 0) return <section class="card" data-testid="metrics"><h2>Timings</h2><p class="hint" data-testid="no-timings">No item has finished yet.</p></section>;
   const d = metrics.itemDurationMs;
   return (
     <section class="card" data-testid="metrics">
@@ -120,27 +143,10 @@ function RunActions({ run }: { run: RunStatus }) {
   const finished = !isActive(run);
   return (
     <div class="actions">
-      {mayChangeRuns(identity.role) && finished && run.items.failed > 0 && <button type="button" onClick={rerun} data-testid="rerun-failed">Rerun failed</button>}
+      {mayChangeRun(identity, run) && finished && run.items.failed > 0 && <button type="button" onClick={rerun} data-testid="rerun-failed">Rerun failed</button>}
       <button type="button" onClick={() => void downloadResults(api, run.runId).catch(fail)} data-testid="download">Download JSONL</button>
       {roleAtLeast(identity.role, 'operator') && finished && <button type="button" class="danger" onClick={remove} data-testid="delete-run">Delete</button>}
       {problem !== undefined && <span class="error" role="alert">{problem}</span>}
     </div>
-  );
-}
-
-function ChildRuns({ runId, version }: { runId: string; version: number }) {
-  const { api } = useSession();
-  const [children, setChildren] = useState<RunStatus[]>([]);
-  useEffect(() => void api.listRuns({ parentRunId: runId, limit: 100 }).then((page) => setChildren(page.runs), () => undefined), [api, runId, version]);
-  if (children.length === 0) return null;
-  return (
-    <section class="card" data-testid="child-runs">
-      <h2>Child runs</h2>
-      <ul class="children">
-        {children.map((child) => (
-          <li><a class="mono" href={runHref(child.runId)}>{child.runId.slice(0, 8)}</a> <StatusPill status={child.status} /> {child.flowName ?? ''}</li>
-        ))}
-      </ul>
-    </section>
   );
 }

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { RunEvent, RunStatus } from '../api.js';
-import { mayChangeRuns } from '../auth.js';
+import { mayChangeRun } from '../auth.js';
 import { Duration, ProgressBar, RunId, StatusPill, useNow } from '../components/run-bits.js';
 import { formatAbsolute, formatRelative, fresher, isActive, shortId } from '../format.js';
 import { compareHref, navigate, runHref } from '../router.js';
@@ -91,8 +91,9 @@ export function RunsList() {
     storeChip(next);
     setChip(next);
   };
+  // A run's answer to an action (Cancel) updates its row: the page may not be watching.
+  const updated = (next: RunStatus) => setListing((l) => ({ ...l, runs: l.runs.map((run) => (run.runId === next.runId ? fresher(run, next) : run)) }));
   const toggle = (runId: string) => setSelected((s) => (s.includes(runId) ? s.filter((id) => id !== runId) : [...s, runId]));
-  const canCancel = mayChangeRuns(identity.role);
 
   return (
     <section class="runs">
@@ -108,29 +109,14 @@ export function RunsList() {
         </button>
       </div>
       <FilterForm onFilter={setFilter} />
-      <WatchNotice state={watchState} />
+      <WatchNotice state={watchState} onRefresh={() => load(undefined)} />
       {listing.error !== undefined && <p class="error" role="alert">{listing.error}</p>}
-      <table class="runs-table" data-testid="runs-table">
-        <thead>
-          <tr>
-            <th class="sel"><span class="sr-only">Select</span></th>
-            <th>Run</th>
-            <th>Flow</th>
-            <th>Status</th>
-            <th>Progress</th>
-            <th class="hide-narrow">Duration</th>
-            <th class="hide-narrow">Started</th>
-            <th class="hide-narrow">Parent</th>
-            <th><span class="sr-only">Actions</span></th>
-          </tr>
-        </thead>
-        <tbody>
-          {listing.runs.map((run) => (
-            <RunRow key={run.runId} run={run} now={now} selected={selected.includes(run.runId)} onToggle={toggle} canCancel={canCancel} />
-          ))}
-        </tbody>
-      </table>
-      {!listing.loading && listing.runs.length === 0 && <p class="empty" data-testid="no-runs">No runs match.</p>}
+      <RunsTable runs={listing.runs} now={now} selected={selected} onToggle={toggle} onStatus={updated} />
+      {!listing.loading && listing.runs.length === 0 && (
+        <p class="empty" data-testid="no-runs">
+          {chip === 'all' && Object.keys(filter).length === 0 ? <NoRunsYet namespace={session.namespace ?? (identity.role === 'admin' ? undefined : identity.namespace)} /> : 'No runs match.'}
+        </p>
+      )}
       {listing.nextCursor !== undefined && (
         <button type="button" onClick={() => load(listing.nextCursor)} disabled={listing.loading} data-testid="load-more">Load more</button>
       )}
@@ -138,17 +124,69 @@ export function RunsList() {
   );
 }
 
-function RunRow({ run, now, selected, onToggle, canCancel }: { run: RunStatus; now: number; selected: boolean; onToggle: (id: string) => void; canCancel: boolean }) {
+/** The runs shown, one row each; the less important columns hide on a narrow screen. */
+function RunsTable({ runs, now, selected, onToggle, onStatus }: { runs: RunStatus[]; now: number; selected: string[]; onToggle: (id: string) => void; onStatus: (run: RunStatus) => void }) {
+  const { identity } = useSession();
+  return (
+    <table class="runs-table" data-testid="runs-table">
+      <thead>
+        <tr>
+          <th class="sel"><span class="sr-only">Select</span></th>
+          <th>Run</th>
+          <th>Flow</th>
+          <th>Status</th>
+          <th>Progress</th>
+          <th class="hide-narrow">Duration</th>
+          <th class="hide-narrow">Started</th>
+          <th class="hide-narrow">Parent</th>
+          <th><span class="sr-only">Actions</span></th>
+        </tr>
+      </thead>
+      <tbody>
+        {runs.map((run) => (
+          <RunRow key={run.runId} run={run} now={now} selected={selected.includes(run.runId)} onToggle={onToggle} canCancel={mayChangeRun(identity, run)} onStatus={onStatus} />
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The list of a namespace (or of all) with no run at all: where runs come from. */
+function NoRunsYet({ namespace }: { namespace: string | undefined }) {
+  return (
+    <>
+      No runs yet{namespace === undefined ? '' : ` in namespace ${namespace}`}. Start one on <a href="#/new">New run</a>, or with <code>flowrun submit</code>.
+    </>
+  );
+}
+
+/** Enter ticks a checkbox too (Space does natively): every action of the page answers Enter. */
+function enterToggles(event: KeyboardEvent): void {
+  if (event.key !== 'Enter') return;
+  event.preventDefault();
+  (event.currentTarget as HTMLInputElement).click();
+}
+
+interface RunRowProps {
+  run: RunStatus;
+  now: number;
+  selected: boolean;
+  onToggle: (id: string) => void;
+  canCancel: boolean;
+  onStatus: (run: RunStatus) => void;
+}
+
+function RunRow({ run, now, selected, onToggle, canCancel, onStatus }: RunRowProps) {
   const { api } = useSession();
   const [problem, setProblem] = useState<string>();
-  const cancel = () => void api.cancelRun(run.runId).catch((error: Error) => setProblem(error.message));
+  const cancel = () => void api.cancelRun(run.runId).then(onStatus, (error: Error) => setProblem(error.message));
   return (
     <tr data-testid="run-row" data-run-id={run.runId} data-status={run.status}>
-      <td class="sel"><input type="checkbox" checked={selected} onChange={() => onToggle(run.runId)} aria-label={`Select run ${run.runId}`} data-testid="select-run" /></td>
+      <td class="sel"><input type="checkbox" checked={selected} onChange={() => onToggle(run.runId)} onKeyDown={enterToggles} aria-label={`Select run ${run.runId}`} data-testid="select-run" /></td>
       <td><RunId runId={run.runId} /></td>
       <td class="flow">
-        <span>{run.flowName ?? run.flowId.slice(0, 12)}</span>
-        {run.flowLabel !== undefined && <span class="label">{run.flowLabel}</span>}
+        <span class="name" title={run.flowName ?? run.flowId} data-testid="flow-name">{run.flowName ?? run.flowId.slice(0, 12)}</span>
+        {run.flowLabel !== undefined && <span class="label" title={run.flowLabel} data-testid="flow-label">{run.flowLabel}</span>}
       </td>
       <td><StatusPill status={run.status} /></td>
       <td><ProgressBar run={run} /></td>
