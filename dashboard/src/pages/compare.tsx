@@ -155,7 +155,7 @@ function Settings({ rows, runs }: { rows: SettingRow[]; runs: RunStatus[] }) {
 function Summary({ summary }: { summary: RunsCompareResult['summary'] }) {
   return (
     <p class="counts" data-testid="compare-summary">
-      {formatCount(summary.items)} items: <span class="c-success">{formatCount(summary.same)} same</span> ·{' '}
+      {formatCount(summary.items)} {summary.items === 1 ? 'item' : 'items'}: <span class="c-success">{formatCount(summary.same)} same</span> ·{' '}
       <span class="c-failed">{formatCount(summary.different)} different</span> · {formatCount(summary.missing)} missing
     </p>
   );
