@@ -6,7 +6,6 @@
  * filter) and of `flows/list` over one WebSocket, one request at a time.
  */
 import { writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { FlowsList, RunsList, type ParamsIn } from '../../protocol/index.js';
@@ -14,10 +13,9 @@ import { connect, type FlowrunClient } from '../../src/client/index.js';
 import { ItemTransitions } from '../../src/statestore/item-transitions.js';
 import { SqliteStateStore } from '../../src/statestore/sqlite-state-store.js';
 import type { ItemUpdate } from '../../src/statestore/state-store.js';
-import { stopChild } from '../lib/children.js';
 import { median, quantile } from '../lib/measure.js';
 import { makeTempDir } from '../lib/temp-dir.js';
-import { startServe } from './durable-serve.js';
+import { closeServed, startServe } from './durable-serve.js';
 
 /** The goal: a listing page answers within this, at the 95th percentile. */
 export const DASHBOARD_TARGET_MS = 200;
@@ -81,12 +79,7 @@ export async function dashboardCase(plan: DashboardPlan, progress: (line: string
     }
     return { ...plan, fillMs, queries, targetMs: DASHBOARD_TARGET_MS };
   } finally {
-    await client?.close();
-    if (serve) {
-      serve.kill('SIGTERM');
-      await stopChild(serve, 10_000);
-    }
-    await rm(dir, { recursive: true, force: true });
+    await closeServed(client, serve, dir);
   }
 }
 

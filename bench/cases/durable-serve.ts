@@ -57,13 +57,18 @@ export async function durablePass(options: DurablePassOptions): Promise<Measure>
     const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
     return { items: options.items, wallMs, cpuMicros: processCpuMicros(serve.pid!) - cpuBefore };
   } finally {
-    await client?.close();
-    if (serve) {
-      serve.kill('SIGTERM');
-      await stopChild(serve, 10_000);
-    }
-    await rm(dir, { recursive: true, force: true });
+    await closeServed(client, serve, dir);
   }
+}
+
+/** Closes what a pass started, whichever parts it got to: the client, then `serve` (SIGTERM), then its directory. */
+export async function closeServed(client: FlowrunClient | undefined, serve: ChildProcess | undefined, dir: string): Promise<void> {
+  await client?.close();
+  if (serve) {
+    serve.kill('SIGTERM');
+    await stopChild(serve, 10_000);
+  }
+  await rm(dir, { recursive: true, force: true });
 }
 
 function serveConfig(options: DurablePassOptions, dir: string): Record<string, unknown> {
