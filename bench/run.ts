@@ -1,6 +1,7 @@
 /**
  * `npm run bench` (bench/README.md): baselines, flowrun runs over stdio and WebSocket, a three-step
- * flow, memory for a million items, long-poll wake-up latency and the filesystem blob store,
+ * flow, memory for a million items, long-poll wake-up latency, the filesystem blob store and the
+ * dashboard's listings of 10,000 stored runs,
  * in one process tree. Prints a markdown table and writes bench/results.json.
  *
  *   node dist/bench/run.js [--quick] [--reps N] [--only TEXT] [--blob-dir DIR] [--out FILE]
@@ -16,6 +17,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { blobRoot, rawPass, storePass, type BlobPass, type BlobSize } from './cases/blobs.js';
+import { dashboardCase, type DashboardSummary } from './cases/dashboard-list.js';
 import { durableOrder, durablePass, summarizeDurable, type DurableStore } from './cases/durable-serve.js';
 import { flowrunPass, ONE_STEP_FLOW, THREE_STEP_FLOW, type Transport } from './cases/flowrun-runs.js';
 import { rawNdjsonPass, rawWebSocketPass } from './cases/raw-baselines.js';
@@ -76,6 +78,7 @@ const wantBlobs = args.only === undefined || 'blobs'.includes(args.only);
 const wantMemory = args.only === undefined || 'memory'.includes(args.only);
 const wantWait = args.only === undefined || 'wait'.includes(args.only);
 const wantDurable = args.only === undefined || 'durable'.includes(args.only);
+const wantDashboard = args.only === undefined || 'dashboard'.includes(args.only);
 const durablePasses = new Map<DurableStore, Measure[]>();
 const durableFailures = new Map<DurableStore, string>();
 const DURABLE_CONCURRENCY = 256;
@@ -116,6 +119,11 @@ if (wantWait) {
   progress(`wait wake-up latency (${plan.waitSamples} samples)`);
   waits = await waitLatency(plan.waitSamples);
 }
+let dashboard: DashboardSummary | undefined;
+if (wantDashboard) {
+  progress(`dashboard: listings of ${plan.dashboard.runs} runs stored in SQLite, through serve`);
+  dashboard = await withTimeout(dashboardCase(plan.dashboard, progress), PASS_TIMEOUT_MS, 'dashboard');
+}
 let memory: MemoryResult | undefined;
 if (wantMemory) {
   progress(`memory: one run of ${plan.millionItems} items in a fresh process`);
@@ -133,6 +141,7 @@ const report: Report = {
   waitLatency: waits,
   blobs: wantBlobs ? summarizeBlobs(blobPasses) : [],
   durable: wantDurable ? summarizeDurable(plan.durableItems, DURABLE_CONCURRENCY, durablePasses, durableFailures) : undefined,
+  dashboard,
 };
 const markdown = renderReport(report);
 process.stdout.write(markdown + '\n');

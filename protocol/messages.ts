@@ -170,6 +170,34 @@ export const RunsListResult = z.object({
   nextCursor: z.string().optional(),
 });
 
+/** `flows/list`: the flows a namespace has run, most recently used first (docs/protocol.md). */
+export const FlowsListParams = z
+  .object({
+    cursor: z.string().optional(),
+    limit: z.number().int().min(1).max(1000).default(50),
+    /** Flows of this namespace; only an admin may name another than its own (docs/security.md). */
+    namespace: z.string().min(1).optional(),
+  })
+  .nullish()
+  .transform((p) => p ?? { limit: 50 });
+export type FlowsListParamsType = z.output<typeof FlowsListParams>;
+export const FlowUseSchema = z.object({
+  /** The flow's blob id: `blobs/get` of it answers the flow to a caller of the namespace. */
+  flowId: z.string(),
+  /** The name of its most recent run's flow, when it has one. */
+  flowName: z.string().optional(),
+  /** When its most recent run was created (ISO 8601). */
+  lastUsedAt: z.string(),
+  /** How many stored runs ran it. */
+  runs: z.number().int().nonnegative(),
+});
+export type FlowUse = z.output<typeof FlowUseSchema>;
+export const FlowsListResult = z.object({
+  flows: z.array(FlowUseSchema),
+  nextCursor: z.string().optional(),
+});
+export type FlowsListResultType = z.output<typeof FlowsListResult>;
+
 /** Which items of a run `runs/rerun` runs again: by status, or by index. */
 export const RerunItemsSchema = z.union([
   z.enum(['failed', 'failedOrCancelled', 'all']),
@@ -206,6 +234,8 @@ export const ComparedItemSchema = z.object({
 });
 export const RunsCompareResult = z.object({
   runs: z.array(RunStatusSchema),
+  /** What each run was submitted with, in the order of `runs`: what tells the runs apart besides their items. */
+  settings: z.array(z.object({ variables: z.record(z.string(), z.unknown()), overrides: OverridesSchema.optional(), maxConcurrency: z.number().int().optional() })),
   summary: z.object({
     items: z.number().int().nonnegative(),
     same: z.number().int().nonnegative(),

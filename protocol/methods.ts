@@ -64,6 +64,7 @@ export const RunsSubmit = new RequestMethod('runs/submit', M.RunsSubmitParams, M
 export const RunsGet = new RequestMethod('runs/get', M.RunsGetParams, M.RunsGetResult);
 export const RunsCancel = new RequestMethod('runs/cancel', M.RunsCancelParams, M.RunsCancelResult);
 export const RunsList = new RequestMethod('runs/list', M.RunsListParams, M.RunsListResult);
+export const FlowsList = new RequestMethod('flows/list', M.FlowsListParams, M.FlowsListResult);
 export const RunsRerun = new RequestMethod('runs/rerun', M.RunsRerunParams, M.RunsRerunResult);
 export const RunsCompare = new RequestMethod('runs/compare', M.RunsCompareParams, M.RunsCompareResult);
 export const RunsDelete = new RequestMethod('runs/delete', M.RunsDeleteParams, M.RunsDeleteResult);
@@ -87,7 +88,7 @@ export const CancelRequest = new NotificationMethod('$/cancelRequest', M.CancelR
 /** Every request method, for schema generation and method-not-found checks. */
 export const REQUEST_METHODS = [
   Initialize, ComponentsList, ComponentsInfo, ComponentsExecute,
-  BlobsPut, BlobsGet, RunsSubmit, RunsGet, RunsCancel, RunsList, RunsItems, RunsMetrics, RunsRerun, RunsCompare, RunsDelete, RunsGc, NodesList,
+  BlobsPut, BlobsGet, RunsSubmit, RunsGet, RunsCancel, RunsList, RunsItems, RunsMetrics, RunsRerun, RunsCompare, RunsDelete, RunsGc, FlowsList, NodesList,
   WorkersList, WorkersRegister, WorkersDrain, RunsWatch, RunsUnwatch,
 ] as const;
 export const NOTIFICATION_METHODS = [Initialized, CancelRequest, RunsEvent] as const;

@@ -98,7 +98,7 @@ async function submitAndWait(client: FlowrunClient, inputs: unknown[] | number, 
  * Spawns `flowrun serve --port 0` in `cwd` and waits for its `{"url": …}` line. Extra node flags
  * (e.g. `--cpu-prof`) come from BENCH_SERVE_NODE_ARGS.
  */
-async function startServe(configPath: string, cwd: string): Promise<{ child: ChildProcess; url: string }> {
+export async function startServe(configPath: string, cwd: string): Promise<{ child: ChildProcess; url: string }> {
   const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--port', '0', '--config', configPath], {
     cwd,

@@ -1,3 +1,4 @@
+import type { DashboardPlan } from '../cases/dashboard-list.js';
 import type { PayloadName } from './payloads.js';
 
 /** What one bench invocation runs: sizes for the full run and for `--quick`. */
@@ -16,6 +17,8 @@ export interface Plan {
   /** Items of the durable case's timed run through `flowrun serve`, and of its warm-up run. */
   durableItems: number;
   durableWarmup: number;
+  /** The dashboard case: runs stored, and timed requests per listing. */
+  dashboard: DashboardPlan;
 }
 
 /** The full plan (≈3 minutes here) or the quick one (≈30 s). */
@@ -34,6 +37,7 @@ export function makePlan(quick: boolean, reps?: number): Plan {
       blobCounts: { '1KiB': 300, '1MiB': 5 },
       durableItems: 30_000,
       durableWarmup: 5_000,
+      dashboard: { runs: 10_000, itemsPerRun: 5, samples: 50, warmup: 10 },
     };
   }
   return {
@@ -49,5 +53,6 @@ export function makePlan(quick: boolean, reps?: number): Plan {
     blobCounts: { '1KiB': 1_000, '1MiB': 20 },
     durableItems: 100_000,
     durableWarmup: 10_000,
+    dashboard: { runs: 10_000, itemsPerRun: 10, samples: 200, warmup: 20 },
   };
 }

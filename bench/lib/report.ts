@@ -1,3 +1,4 @@
+import type { DashboardSummary } from '../cases/dashboard-list.js';
 import type { DurableSummary } from '../cases/durable-serve.js';
 import type { WaitLatency } from '../cases/wait-latency.js';
 
@@ -13,6 +14,7 @@ export interface Report {
   waitLatency?: WaitLatency;
   blobs: BlobSummary[];
   durable?: DurableSummary;
+  dashboard?: DashboardSummary;
 }
 
 export interface CaseSummary {
@@ -134,6 +136,7 @@ export function renderReport(r: Report): string {
     }
   }
   if (r.durable) lines.push(...renderDurable(r.durable));
+  if (r.dashboard) lines.push(...renderDashboard(r.dashboard));
   const targets = evaluateTargets(r);
   if (targets.length > 0) {
     lines.push('');
@@ -176,7 +179,21 @@ export function evaluateTargets(r: Report): Target[] {
     if (d.target === undefined || d.reps.length === 0) continue;
     out.push({ what: `durable run through serve, ${d.store} vs memory store`, goal: `≥ ${d.target}×`, actual: `${d.ratio.toFixed(2)}× (${k(d.itemsPerSec)}/s)`, met: d.ratio >= d.target });
   }
+  for (const q of r.dashboard?.queries ?? []) {
+    out.push({ what: `dashboard: ${q.query}, ${r.dashboard!.runs.toLocaleString('en')} runs`, goal: `p95 < ${r.dashboard!.targetMs} ms`, actual: `p95 ${q.p95Ms.toFixed(1)} ms`, met: q.p95Ms < r.dashboard!.targetMs });
+  }
   return out;
+}
+
+/** The dashboard case: one row per listing. */
+function renderDashboard(d: DashboardSummary): string[] {
+  const lines = ['', `### Dashboard listings: ${d.runs.toLocaleString('en')} runs of ${d.itemsPerRun} items in SQLite, through \`flowrun serve\` over one WebSocket`, ''];
+  lines.push(`${d.samples} timed requests per listing, one at a time, after ${d.warmup} untimed; filling the store took ${(d.fillMs / 1000).toFixed(1)} s.`);
+  lines.push('');
+  lines.push('| listing | rows | p50 | p95 | max |');
+  lines.push('|---|---:|---:|---:|---:|');
+  for (const q of d.queries) lines.push(`| ${q.query} | ${q.rows} | ${q.p50Ms.toFixed(1)} ms | ${q.p95Ms.toFixed(1)} ms | ${q.maxMs.toFixed(1)} ms |`);
+  return lines;
 }
 
 /** The durable case: one row per state store. */

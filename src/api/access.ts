@@ -34,6 +34,7 @@ export const METHOD_ACCESS: Readonly<Record<string, MethodAccess>> = {
   'runs/items': { role: 'viewer' },
   'runs/metrics': { role: 'viewer' },
   'runs/compare': { role: 'viewer' },
+  'flows/list': { role: 'viewer' },
   // Events are not scoped to a namespace yet (docs/security.md): only a token that sees every namespace may watch.
   'runs/watch': { role: 'admin' },
   'blobs/get': { role: 'viewer' },

@@ -1,6 +1,7 @@
 import {
   BlobsGet,
   BlobsPut,
+  FlowsList,
   RunsCancel,
   RunsCompare,
   RunsDelete,
@@ -36,6 +37,7 @@ const HANDLERS = new Map<AnyMethod, Handler>([
   [RunsCompare, (api, params, caller) => api.runsCompare(params, caller)],
   [RunsDelete, (api, params, caller) => api.runsDelete(params, caller)],
   [RunsGc, (api, params, caller) => api.runsGc(params, caller)],
+  [FlowsList, (api, params, caller) => api.flowsList(params, caller)],
   [RunsItems, (api, params, caller) => api.runsItems(params, caller)],
   [RunsMetrics, (api, params, caller) => api.runsMetrics(params, caller)],
 ]);

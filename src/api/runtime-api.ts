@@ -35,6 +35,7 @@ export interface RuntimeApi {
   runsCompare(params: z.output<typeof M.RunsCompareParams>, caller: CallerContext): Promise<z.input<typeof M.RunsCompareResult>>;
   runsDelete(params: z.output<typeof M.RunsDeleteParams>, caller: CallerContext): Promise<z.input<typeof M.RunsDeleteResult>>;
   runsGc(params: z.output<typeof M.RunsGcParams>, caller: CallerContext): Promise<z.input<typeof M.RunsGcResult>>;
+  flowsList(params: z.output<typeof M.FlowsListParams>, caller: CallerContext): Promise<z.input<typeof M.FlowsListResult>>;
   runsItems(params: z.output<typeof M.RunsItemsParams>, caller: CallerContext): Promise<z.input<typeof M.RunsItemsResult>>;
   runsMetrics(params: z.output<typeof M.RunsMetricsParams>, caller: CallerContext): Promise<z.input<typeof M.RunsMetricsResult>>;
 }

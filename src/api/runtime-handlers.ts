@@ -1,4 +1,4 @@
-import { BlobsGet, BlobsPut, RunsCancel, RunsCompare, RunsDelete, RunsGc, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit, type ParamsOut, type RequestMethod, type ResultIn } from '../../protocol/index.js';
+import { BlobsGet, BlobsPut, FlowsList, RunsCancel, RunsCompare, RunsDelete, RunsGc, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit, type ParamsOut, type RequestMethod, type ResultIn } from '../../protocol/index.js';
 import type { Logger } from '../log.js';
 import type { RequestContext, RpcPeer } from '../rpc/peer.js';
 import { accessOf, requireRole } from './access.js';
@@ -52,6 +52,7 @@ export function registerRuntimeHandlers(peer: RpcPeer, api: RuntimeApi, callerFo
   serve(RunsCompare, (params, c) => api.runsCompare(params, c));
   serve(RunsDelete, (params, c) => api.runsDelete(params, c));
   serve(RunsGc, (params, c) => api.runsGc(params, c));
+  serve(FlowsList, (params, c) => api.flowsList(params, c));
   serve(RunsItems, (params, c) => api.runsItems(params, c));
   serve(RunsMetrics, (params, c) => api.runsMetrics(params, c));
 }

@@ -105,13 +105,21 @@ export class RuntimeService implements RuntimeApi {
   }
 
   async runsList(params: Parameters<RuntimeApi['runsList']>[0], caller: CallerContext): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
+    return this.runs.list(params, await this.listingAccess('runs/list', params.namespace, caller));
+  }
+
+  async flowsList(params: Parameters<RuntimeApi['flowsList']>[0], caller: CallerContext): ReturnType<RuntimeApi['flowsList']> {
+    return this.runs.listFlows(params, await this.listingAccess('flows/list', params.namespace, caller));
+  }
+
+  /** What a listing sees: the caller's namespace, or the one it `asked` for, which only an admin may name when not its own. */
+  private async listingAccess(method: string, asked: string | undefined, caller: CallerContext): Promise<RunAccess | undefined> {
     const access = await this.accessOf(caller);
-    const asked = params.namespace;
     if (asked !== undefined && access?.namespace !== undefined && asked !== access.namespace) {
-      if (caller.principal !== undefined) requireRole(caller.principal, 'runs/list (of another namespace)', 'admin');
-      throw new RpcError(ErrorCodes.PermissionDenied, `permission denied: a component server lists only the runs of namespace ${access.namespace}`, { method: 'runs/list' });
+      if (caller.principal !== undefined) requireRole(caller.principal, `${method} (of another namespace)`, 'admin');
+      throw new RpcError(ErrorCodes.PermissionDenied, `permission denied: a component server lists only the ${method === 'runs/list' ? 'runs' : 'flows'} of namespace ${access.namespace}`, { method });
     }
-    return this.runs.list(params, asked === undefined ? access : { namespace: asked });
+    return asked === undefined ? access : { namespace: asked };
   }
 
   async runsRerun(params: Parameters<RuntimeApi['runsRerun']>[0], caller: CallerContext): Promise<RunStatus> {

@@ -5,6 +5,7 @@ import {
   BlobsPut,
   RunsCompare,
   RunsGc,
+  FlowsList,
   RunsEvent,
   RunsList,
   RunsSubmit,
@@ -51,6 +52,8 @@ export interface ConnectOptions {
 export type SubmitParams = ParamsIn<typeof RunsSubmit>;
 export type ListRunsParams = NonNullable<ParamsIn<typeof RunsList>>;
 export type ListRunsResult = ResultOut<typeof RunsList>;
+export type ListFlowsParams = NonNullable<ParamsIn<typeof FlowsList>>;
+export type ListFlowsResult = ResultOut<typeof FlowsList>;
 export type CompareRunsParams = Omit<ParamsIn<typeof RunsCompare>, 'runIds'>;
 export type CompareRunsResult = ResultOut<typeof RunsCompare>;
 
@@ -178,6 +181,15 @@ export class FlowrunClient {
   list(params: ListRunsParams = {}, options?: RequestOptions): Promise<ListRunsResult> {
     const namespace = params.namespace ?? this.namespace;
     return this.sendRequest(RunsList, namespace === undefined ? params : { ...params, namespace }, options);
+  }
+
+  /**
+   * Lists the flows the runs of a namespace ran, most recently used first, with their run counts
+   * (`flows/list`), of `params.namespace`, else the client's `namespace` when set. `getBlob(flowId)` reads one.
+   */
+  listFlows(params: ListFlowsParams = {}, options?: RequestOptions): Promise<ListFlowsResult> {
+    const namespace = params.namespace ?? this.namespace;
+    return this.sendRequest(FlowsList, namespace === undefined ? params : { ...params, namespace }, options);
   }
 
   /**

@@ -9,7 +9,7 @@
  * ```
  */
 export { connect, FlowrunClient } from './flowrun-client.js';
-export type { ConnectOptions, SubmitParams, ListRunsParams, ListRunsResult, CompareRunsParams, CompareRunsResult } from './flowrun-client.js';
+export type { ConnectOptions, SubmitParams, ListRunsParams, ListRunsResult, ListFlowsParams, ListFlowsResult, CompareRunsParams, CompareRunsResult } from './flowrun-client.js';
 export { ConnectError } from './connect-error.js';
 export { RunNotFoundError, BlobNotFoundError, FlowNotFoundError, RunLimitError } from './client-errors.js';
 export { RunHandle } from './run-handle.js';

@@ -6,6 +6,7 @@ import { CALLBACK_DUE, insertRun, type PostgresStateStore } from '../statestore/
 import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from '../statestore/callback-outbox.js';
 import type { DeleteRunOutcome, ExclusiveLock, ItemPage, ItemQuery, ItemTimings, LoadedRun, RunQuery, RunRecord, RunSummary, StateStore } from '../statestore/state-store.js';
 import type { RunStatusCounts } from '../statestore/run-status-counts.js';
+import type { FlowPage, FlowQuery } from '../statestore/flow-listing.js';
 import { FINISH_EMPTY_RUN, INSERT_CHUNKS, WORK_CHANNEL } from './chunks-sql.js';
 import { writeFenced } from './fenced-journal.js';
 import type { HeldLease, LeaseBook } from './lease-book.js';
@@ -131,6 +132,10 @@ export class ClusterStateStore implements StateStore {
 
   flowUses(): Promise<Map<string, number>> {
     return this.options.store.flowUses();
+  }
+
+  listFlows(query: FlowQuery): Promise<FlowPage> {
+    return this.options.store.listFlows(query);
   }
 
   /** One node of the cluster at a time (a PostgreSQL advisory lock). */

@@ -38,7 +38,8 @@ export function compareRuns(states: readonly RunState[], statuses: RunStatus[], 
     else if (items.length === page.limit && nextOffset === undefined) nextOffset = listed;
     listed++;
   }
-  return nextOffset === undefined ? { runs: statuses, summary, items } : { runs: statuses, summary, items, nextOffset };
+  const settings = states.map(({ identity: { variables, overrides, maxConcurrency } }) => ({ variables: variables ?? {}, ...(overrides !== undefined && { overrides }), ...(maxConcurrency !== undefined && { maxConcurrency }) }));
+  return nextOffset === undefined ? { runs: statuses, settings, summary, items } : { runs: statuses, settings, summary, items, nextOffset };
 }
 
 /** A run's item index by key (-1: none), keys mapped through its `sourceIndices` when it reruns a compared run. */

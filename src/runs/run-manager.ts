@@ -18,6 +18,8 @@ import {
   type RunsItemsParamsType,
   type RunsItemsResultType,
   type RunsListParamsType,
+  type FlowsListParamsType,
+  type FlowsListResultType,
   type RunsMetricsResultType,
   type RunsRerunParamsType,
   type RunsSubmitParamsType,
@@ -566,6 +568,19 @@ export class RunManager {
       throw asStoreError(err, 'cannot list runs');
     });
     return page.nextCursor === undefined ? { runs } : { runs, nextCursor: page.nextCursor };
+  }
+
+  /** The flows the visible runs ran, most recently used first (docs/protocol.md, `flows/list`). */
+  async listFlows(params: FlowsListParamsType, access?: RunAccess): Promise<FlowsListResultType> {
+    if (params.cursor !== undefined && !/^[0-9a-z]{1,11}$/.test(params.cursor)) {
+      throw RpcError.invalidParams('Invalid params for flows/list: field "cursor": not a cursor returned by flows/list', { cursor: params.cursor });
+    }
+    if (!this.writer.unreachable) await this.writer.settled();
+    const page = await this.store.listFlows({ namespace: access?.namespace, cursor: params.cursor, limit: params.limit }).catch((err: unknown) => {
+      throw asStoreError(err, 'cannot list flows');
+    });
+    const flows = page.flows.map(({ lastUsedAt, ...flow }) => ({ ...flow, lastUsedAt: new Date(lastUsedAt).toISOString() }));
+    return page.nextCursor === undefined ? { flows } : { flows, nextCursor: page.nextCursor };
   }
 
   /**

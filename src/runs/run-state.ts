@@ -10,7 +10,9 @@ const STATUS_NAMES: readonly Status[] = ITEM_STATUS_BY_CODE;
 export type RunIdentity = Pick<
   RunRecord,
   'runId' | 'flowId' | 'flowName' | 'flowLabel' | 'parentRunId' | 'createdAt' | 'total' | 'metadata' | 'idempotencyKey' | 'rerunOf' | 'recordSteps' | 'sourceIndices' | 'callback' | 'namespace' | 'submittedBy'
->;
+> &
+  /** How it was submitted (shown by `runs/compare`); runs are built from the whole record, so these are there. */
+  Partial<Pick<RunRecord, 'variables' | 'overrides' | 'maxConcurrency'>>;
 
 /**
  * Hears every item transition and the run's end, in order: how the run manager journals a

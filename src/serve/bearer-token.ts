@@ -23,3 +23,19 @@ export function sha256(text: string): Buffer {
 
 /** Why a request without a valid token is refused (401). */
 export const UNAUTHORIZED_MESSAGE = 'unauthorized: a valid "Authorization: Bearer <token>" header is required';
+
+/** The subprotocol a browser page speaks: it is selected at the upgrade, never the token's. */
+export const DASHBOARD_SUBPROTOCOL = 'flowrun.v1';
+/** A browser cannot set headers on a WebSocket: it offers its token as the subprotocol `flowrun.bearer.<base64url(utf8)>`. */
+const BEARER_SUBPROTOCOL_PREFIX = 'flowrun.bearer.';
+
+/** The token a `Sec-WebSocket-Protocol` header offers (docs/security.md, "Browsers"), or undefined. */
+export function subprotocolBearerOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const offered = header.split(',').map((p) => p.trim()).find((p) => p.startsWith(BEARER_SUBPROTOCOL_PREFIX));
+  if (offered === undefined) return undefined;
+  const encoded = offered.slice(BEARER_SUBPROTOCOL_PREFIX.length);
+  if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return undefined;
+  const token = Buffer.from(encoded, 'base64url').toString('utf8');
+  return token.length === 0 ? undefined : token;
+}

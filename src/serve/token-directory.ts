@@ -38,7 +38,11 @@ export class TokenDirectory {
 
   /** Who an `Authorization: Bearer …` header names, or undefined when it names no known token. */
   principalOf(authorization: string | undefined): Principal | undefined {
-    const presented = bearerOf(authorization);
+    return this.principalOfToken(bearerOf(authorization));
+  }
+
+  /** Who a presented token is, or undefined when it names no known token. */
+  principalOfToken(presented: string | undefined): Principal | undefined {
     if (presented === undefined) return undefined;
     const digest = sha256(presented);
     let found: Principal | undefined;

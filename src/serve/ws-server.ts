@@ -9,7 +9,7 @@ import { byteSize, delayMs, integerIn, positiveInt } from '../options.js';
 import { DEFAULT_PING_INTERVAL_MS } from '../transport/keep-alive.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/ndjson-reader.js';
 import { closeWebSocket, wireWebSocket, type WebSocketConnection } from '../transport/websocket-connection.js';
-import { UNAUTHORIZED_MESSAGE } from './bearer-token.js';
+import { DASHBOARD_SUBPROTOCOL, subprotocolBearerOf, UNAUTHORIZED_MESSAGE } from './bearer-token.js';
 import { ANONYMOUS_ADMIN, TokenDirectory } from './token-directory.js';
 import { roleAtLeast, type Principal } from '../api/access.js';
 import { auditLogger } from '../api/audit.js';
@@ -29,12 +29,15 @@ import type { WorkerIntake } from '../api/worker-intake.js';
 import { registerWorkersHandler } from './workers-handler.js';
 import { registerWatchHandlers, type RunWatches } from '../api/run-watches.js';
 import { answerEvents } from './events-route.js';
+import { DashboardFiles } from './dashboard-route.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7837;
 export const DEFAULT_MAX_IN_FLIGHT = 64;
 /** Where run events are served as server-sent events (docs/events.md). */
 export const EVENTS_PATH = '/events';
+/** Who the caller's token is (docs/dashboard.md): what the dashboard shows in its header. */
+export const WHOAMI_PATH = '/whoami';
 /** Where workers dial in. */
 export const WORKERS_PATH = '/workers';
 /** Time a closing server gives its clients to answer the close handshake before cutting them off. */
@@ -104,7 +107,7 @@ export class UnsafeBindError extends FlowrunError {
 
 /**
  * Serves a runtime to external clients (docs/serve.md): JSON-RPC over WebSocket on path `/` (one message
- * per text frame), `GET /health` and `GET /metrics`. Authentication happens at the upgrade, so a refused client
+ * per text frame), `GET /health`, `GET /metrics`, `GET /whoami` and the dashboard's files (docs/dashboard.md). Authentication happens at the upgrade, so a refused client
  * never gets a single message read.
  */
 export async function startRuntimeServer(options: RuntimeServerOptions): Promise<RuntimeServer> {
@@ -129,7 +132,10 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
 
   const sockets = new Set<WebSocket>();
   let closing = false;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, clientTracking: false });
+  const dashboard = DashboardFiles.load();
+  // A page offers its token as a second subprotocol: the one selected is always `flowrun.v1`, never the token.
+  const handleProtocols = (offered: Set<string>): string | false => (offered.has(DASHBOARD_SUBPROTOCOL) ? DASHBOARD_SUBPROTOCOL : false);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, clientTracking: false, handleProtocols });
 
   const serveConnection = (ws: WebSocket, req: IncomingMessage, principal: Principal): void => {
     const name = `client ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
@@ -196,10 +202,15 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     wss.handleUpgrade(req, socket, head, (ws) => (forWorker ? acceptWorker(ws, req, workers) : serveConnection(ws, req, principal)));
   };
 
-  /** Who a request's bearer token names (an admin when the server has no tokens), or undefined (logged): 401. */
+  /**
+   * Who a request's bearer token names (an admin when the server has no tokens), or undefined (logged): 401.
+   * Without an `Authorization` header, a browser's WebSocket offers the token as a subprotocol (docs/security.md).
+   */
   const authenticate = (req: IncomingMessage, what: string): Principal | undefined => {
     if (!directory.required) return ANONYMOUS_ADMIN;
-    const principal = directory.principalOf(req.headers.authorization);
+    const { authorization } = req.headers;
+    const principal =
+      authorization !== undefined ? directory.principalOf(authorization) : directory.principalOfToken(subprotocolBearerOf(req.headers['sec-websocket-protocol']));
     if (principal === undefined) logger.warn({ remote: req.socket.remoteAddress, path: pathOf(req) }, `refused ${what} without a valid bearer token`);
     return principal;
   };
@@ -220,7 +231,21 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     const path = pathOf(req);
     if (path === '/metrics') answerMetricsToAdmin(req, res);
     else if (path === EVENTS_PATH && options.runtime.watches !== undefined) answerEventsToAdmin(req, res, options.runtime.watches);
+    else if (path === WHOAMI_PATH) answerWhoami(req, res);
+    else if (dashboard.serves(path)) dashboard.answer(req, res, path);
     else answerPlainRequest(req, res, startedAt, nodes);
+  };
+
+  /** `GET /whoami`: the token's name, namespace and role, and whether the server needs a token at all. */
+  const answerWhoami = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method !== 'GET') {
+      replyJson(res, 405, { error: `${req.method} not allowed on ${WHOAMI_PATH}` }, { Allow: 'GET' });
+      return;
+    }
+    const principal = authenticate(req, 'a /whoami request');
+    const noStore = { 'Cache-Control': 'no-store' };
+    if (principal === undefined) replyJson(res, 401, { error: UNAUTHORIZED_MESSAGE }, { 'WWW-Authenticate': 'Bearer', ...noStore });
+    else replyJson(res, 200, { name: principal.tokenName, namespace: principal.namespace, role: principal.role, tokenRequired: directory.required }, noStore);
   };
 
   /** `GET /metrics` shows every namespace's load: an admin's token is needed whenever the server has tokens. */

@@ -20,6 +20,7 @@ export type {
   ItemTimings,
   StoredRunState,
 } from './state-store.js';
+export type { FlowPage, FlowQuery, StoredFlowUse } from './flow-listing.js';
 export { MemoryStateStore } from './memory-state-store.js';
 export { ItemTransitions } from './item-transitions.js';
 export { deriveRunStatus } from './derive.js';

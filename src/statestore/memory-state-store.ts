@@ -20,6 +20,7 @@ import type {
   StoredRunState,
 } from './state-store.js';
 import { metadataMatches } from './metadata-filter.js';
+import { decodeFlowCursor, flowPageOf, type FlowPage, type FlowQuery, type FlowUseRow } from './flow-listing.js';
 import { deriveRunStatus } from './derive.js';
 import { emptyRunStatusCounts, type RunStatusCounts } from './run-status-counts.js';
 import { MemoryRunEventLog, type RunEventLog } from './run-event-log.js';
@@ -298,6 +299,22 @@ export class MemoryStateStore implements StateStore {
     }
     const more = i >= 0 && i < this.order.length;
     return more && runs.length === query.limit ? { runs, nextCursor: (i + 1).toString(36) } : { runs };
+  }
+
+  async listFlows(query: FlowQuery): Promise<FlowPage> {
+    const beforeSeq = query.cursor === undefined ? this.order.length : decodeFlowCursor(query.cursor);
+    if (beforeSeq === null) return { flows: [] };
+    // Newest first: a flow's first run met is its most recent one.
+    const byFlow = new Map<string, FlowUseRow>();
+    for (let seq = this.order.length - 1; seq >= 0; seq--) {
+      const run = this.order[seq];
+      if (run === undefined || (query.namespace !== undefined && (run.record.namespace ?? 'default') !== query.namespace)) continue;
+      const row = byFlow.get(run.record.flowId);
+      if (row !== undefined) row.runs = Number(row.runs) + 1;
+      else byFlow.set(run.record.flowId, { flow_id: run.record.flowId, flow_name: run.record.flowName ?? null, created_at: run.record.createdAt, runs: 1, last_seq: seq });
+    }
+    const rows = [...byFlow.values()].filter((row) => Number(row.last_seq) < beforeSeq);
+    return flowPageOf(rows.slice(0, query.limit + 1), query.limit);
   }
 
   async close(): Promise<void> {}

@@ -5,6 +5,7 @@ import { ITEMS_PER_SLICE } from '../event-loop.js';
 import { silentLogger, type Logger } from '../log.js';
 import { collapseItemUpdates, supersededTransitions } from './collapse-item-updates.js';
 import { ITEM_STATUS_BY_CODE } from './item-status.js';
+import { flowListSql, flowPageOf, type FlowPage, type FlowQuery, type FlowUseRow } from './flow-listing.js';
 import { listRunsFrom } from './list-runs.js';
 import { migratePostgres } from './postgres-schema.js';
 import { runQueryCondition, runQueryOrder, type SqlParams } from './run-query-sql.js';
@@ -273,6 +274,15 @@ export class PostgresStateStore implements StateStore {
       },
       query,
     );
+  }
+
+  async listFlows(query: FlowQuery): Promise<FlowPage> {
+    await this.writes;
+    const params = postgresParams();
+    const sql = flowListSql(query, params);
+    if (sql === undefined) return { flows: [] };
+    const { rows } = await this.retryingRead(() => this.pool.query<FlowUseRow>(sql, params.values));
+    return flowPageOf(rows, query.limit);
   }
 
   /** Item counts by run and status: the only query deriving counters. */

@@ -7,6 +7,7 @@ import { CALLBACK_COLUMNS, callbackStateOfRow, callbackTargetOfRow, deliveryOfRo
 import type { CallbackAttempt, CallbackClaim, CallbackDelivery, CallbackRow, StoredCallbackState } from './callback-outbox.js';
 import { ITEMS_PER_SLICE, yieldToEventLoop } from '../event-loop.js';
 import { supersededTransitions } from './collapse-item-updates.js';
+import { flowListSql, flowPageOf, type FlowPage, type FlowQuery, type FlowUseRow } from './flow-listing.js';
 import { listRunsFrom } from './list-runs.js';
 import { runQueryCondition, runQueryOrder, type SqlParams } from './run-query-sql.js';
 import {
@@ -240,6 +241,13 @@ export class SqliteStateStore implements StateStore {
       },
       query,
     );
+  }
+
+  async listFlows(query: FlowQuery): Promise<FlowPage> {
+    const params = sqliteParams();
+    const sql = flowListSql(query, params);
+    if (sql === undefined) return { flows: [] };
+    return flowPageOf(this.db.prepare(sql).all(...params.values) as FlowUseRow[], query.limit);
   }
 
   /** Item counts by run and status: the only query deriving counters. */

@@ -1,4 +1,5 @@
 import type { CallbackTarget, FlowResult, Metadata, Overrides, RunDefaults, Status, StepTiming } from '../../protocol/index.js';
+import type { FlowPage, FlowQuery } from './flow-listing.js';
 import type { CallbackAttempt, CallbackClaim, CallbackDelivery, StoredCallbackState } from './callback-outbox.js';
 import type { ItemTransitions } from './item-transitions.js';
 import type { RunEventLog } from './run-event-log.js';
@@ -46,6 +47,8 @@ export interface StateStore {
   unfinishedRuns(): Promise<string[]>;
   /** Runs newest first (by creation), with derived counters, filtered, after `cursor`. */
   listRuns(query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }>;
+  /** The flows stored runs ran, most recently used first, with their run counts (`flows/list`). */
+  listFlows(query: FlowQuery): Promise<FlowPage>;
   /** Delivery state of the completion callbacks of these runs, by run id; runs without one are absent. */
   callbackStates(runIds: readonly string[]): Promise<Map<string, StoredCallbackState>>;
   /**

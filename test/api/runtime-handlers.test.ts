@@ -66,11 +66,15 @@ function fakeApi() {
     },
     async runsCompare(params, caller) {
       record('runsCompare', params, caller);
-      return { runs: params.runIds.map((id) => status(id)), summary: { items: 0, same: 0, different: 0, missing: 0 }, items: [] };
+      return { runs: params.runIds.map((id) => status(id)), settings: params.runIds.map(() => ({ variables: {} })), summary: { items: 0, same: 0, different: 0, missing: 0 }, items: [] };
     },
     async runsItems(params, caller) {
       record('runsItems', params, caller);
       return { items: [] };
+    },
+    async flowsList(params, caller) {
+      record('flowsList', params, caller);
+      return { flows: [] };
     },
     async runsMetrics(params, caller) {
       record('runsMetrics', params, caller);

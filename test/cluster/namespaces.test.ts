@@ -78,8 +78,10 @@ describe.skipIf(!postgresAvailable())('namespaces on a cluster', () => {
         expect(error).toEqual({ code: ErrorCodes.NotFound, message: `Run not found: ${aRun.runId}`, data: { runId: aRun.runId } });
       }
       expect((await b.list()).runs.map((r) => r.runId)).not.toContain(aRun.runId);
+      expect((await b.listFlows()).flows.map((f) => f.flowId)).not.toContain(aRun.flowId);
     }
     expect((await clients[1].a.list()).runs.map((r) => r.runId)).toContain(aRun.runId);
+    expect((await clients[1].a.listFlows()).flows).toEqual([expect.objectContaining({ flowId: aRun.flowId, runs: 1 })]);
   });
 
   it('keeps a blob put on one node from the other team on the other node', async () => {

@@ -15,7 +15,7 @@ import { NdjsonMessageWriter } from '../../src/transport/ndjson-writer.js';
  * unknown methods, random params for every method — while a run is in progress on it.
  */
 const MAX = 64 * 1024;
-const RUNTIME_METHODS = ['blobs/put', 'blobs/get', 'runs/submit', 'runs/get', 'runs/cancel', 'runs/list', 'runs/delete', 'runs/gc'];
+const RUNTIME_METHODS = ['blobs/put', 'blobs/get', 'runs/submit', 'runs/get', 'runs/cancel', 'runs/list', 'runs/delete', 'runs/gc', 'flows/list'];
 
 let input: PassThrough;
 let responses: Map<string | number, Array<{ result?: unknown; error?: { code: number; message: string } }>>;

@@ -169,6 +169,28 @@ describe('isolation between namespaces', () => {
     expect((await as('aSubmitter2').submit({ flowId, inputs: [{ i: 2 }], wait: true }).then((r) => r.result()))[0]).toEqual({ outcome: 'success', value: 2 });
   });
 
+  it('lists the flows of the caller’s namespace only (flows/list); each reads back with blobs/get', async () => {
+    const bOnly = (await as('bSubmitter').submit({ flow: { ...WORK_FLOW, name: 'only-b' }, inputs: [{ i: 4 }], wait: true })).submitted!;
+    const flows = async (who: Who, params = {}) => (await as(who).listFlows(params)).flows;
+    const bFlows = await flows('bSubmitter');
+    expect(bFlows[0]).toMatchObject({ flowId: bOnly.flowId, flowName: 'only-b', runs: 1 });
+    expect(Date.parse(bFlows[0].lastUsedAt)).toBe(Date.parse(bOnly.createdAt));
+    expect(bFlows.map((f) => f.flowId)).toEqual([bOnly.flowId, bRun.flowId]);
+    expect((await flows('aViewer')).map((f) => f.flowId)).not.toContain(bOnly.flowId);
+    expect((await flows('aViewer')).map((f) => f.flowId)).toContain(aRun.flowId);
+    expect((await flows('admin', { namespace: 'team-b' })).map((f) => f.flowId)).toEqual([bOnly.flowId, bRun.flowId]);
+    expect((await flows('admin')).map((f) => f.flowId)).toContain(bOnly.flowId);
+    const denied = await refusal(as('aViewer').listFlows({ namespace: 'team-b' }));
+    expect(denied.code).toBe(ErrorCodes.PermissionDenied);
+    expect(denied.message).toContain('flows/list');
+    const badCursor = await refusal(as('aViewer').listFlows({ cursor: 'NOT*OURS' }));
+    expect(badCursor.code).toBe(ErrorCodes.InvalidParams);
+    expect(badCursor.message).toContain('"cursor"');
+    // What the dashboard shows of a stored flow: its text, to the namespace that ran it.
+    expect((await as('bSubmitter').getBlob(bOnly.flowId)).data).toMatchObject({ name: 'only-b' });
+    expect((await refusal(as('aViewer').getBlob(bOnly.flowId))).code).toBe(ErrorCodes.BlobNotFound);
+  });
+
   it('lets an admin list another namespace with flowrun list --namespace and the client option; a viewer is refused', async () => {
     const env = (token: string) => ({ FLOWRUN_URL: served.url, FLOWRUN_TOKEN: token });
     const admin = await flowrun(['list', '--namespace', 'team-b', '--json'], { env: env(SECRETS.admin) });

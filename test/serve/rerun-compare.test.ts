@@ -139,12 +139,15 @@ describe('runs/compare', () => {
   });
 
   it('matches unrelated runs by item index, compares three runs, and pages', async () => {
-    const fresh = await client.submit({ flow: FLOW, inputs: INPUTS });
+    const fresh = await client.submit({ flow: FLOW, inputs: INPUTS, variables: { tone: 'dry' }, maxConcurrency: 3 });
     await fresh.wait();
     const rerun = await source.rerun();
     await rerun.wait();
     const two = await client.compare([source.runId, fresh.runId]);
     expect(two.summary).toEqual({ items: 6, same: 4, different: 2, missing: 0 });
+    // What each run was submitted with, for telling them apart (the dashboard's Compare page).
+    expect(two.settings[1]).toEqual({ variables: { tone: 'dry' }, maxConcurrency: 3 });
+    expect(two.settings[0].variables).toEqual({});
     expect(two.items.filter((i) => !i.same).map((i) => i.key)).toEqual([1, 4]);
 
     const three = await client.compare([source.runId, rerun.runId, fresh.runId], { onlyDifferent: true, limit: 4 });

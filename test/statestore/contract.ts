@@ -6,6 +6,7 @@ import { ItemTransitions } from '../../src/statestore/item-transitions.js';
 import { describeLifecycleContract } from './lifecycle-contract.js';
 import { describeEventLogContract } from './event-log-contract.js';
 import { describeRerunCallbackContract } from './rerun-callback-contract.js';
+import { describeFlowListingContract } from './flow-listing-contract.js';
 
 /** Applies transitions given as objects. */
 const recordItems = (store: StateStore, updates: readonly ItemUpdate[]): Promise<void> => store.recordItems(ItemTransitions.of(updates));
@@ -549,6 +550,7 @@ export function describeStateStoreContract(name: string, options: StateStoreCont
           }
         : undefined,
     });
+    describeFlowListingContract({ store: () => store });
     describeLifecycleContract(createFixture);
     describeEventLogContract(options, createFixture);
   });

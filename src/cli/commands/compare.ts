@@ -55,7 +55,7 @@ async function compareAll(client: FlowrunClient, runIds: string[], onlyDifferent
     items.push(...page.items);
     next = page.items.length > 0 ? page.nextOffset : undefined;
   }
-  return { runs: first.runs, summary: first.summary, items };
+  return { runs: first.runs, settings: first.settings, summary: first.summary, items };
 }
 
 const OPTIONS = { ...REMOTE_OPTIONS, 'only-different': { type: 'boolean' }, ...JSON_OPTION, ...HELP_OPTION } as const;
