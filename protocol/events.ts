@@ -28,6 +28,8 @@ export const RunsWatchParams = z
     items: z.boolean().default(false),
     since: EventCursorSchema.optional(),
     progressEveryMs: z.number().int().min(MIN_PROGRESS_EVERY_MS).max(MAX_PROGRESS_EVERY_MS).default(DEFAULT_PROGRESS_EVERY_MS),
+    /** The events of this namespace's runs; only an admin may name another than its own (docs/security.md). */
+    namespace: z.string().min(1).optional(),
   })
   .nullish()
   .transform((p) => p ?? { items: false, progressEveryMs: DEFAULT_PROGRESS_EVERY_MS })

@@ -20,10 +20,12 @@ import { createStateStore } from './statestore/index.js';
 import { MemoryStateStore } from './statestore/memory-state-store.js';
 import type { StateStore } from './statestore/state-store.js';
 import { RuntimeService } from './api/runtime-service.js';
-import { BlobNamespaces } from './runs/blob-namespaces.js';
-import { NamespaceQuotas } from './api/namespace-quotas.js';
+import { NamespaceQuotas, type SharedQuotaCounts } from './api/namespace-quotas.js';
+import { PostgresQuotaCounts } from './statestore/postgres-quota-counts.js';
+import { PostgresStateStore } from './statestore/postgres-state-store.js';
 import type { RuntimeMetrics } from './api/runtime-metrics.js';
 import { RunWatches } from './api/run-watches.js';
+import { auditLogger } from './api/audit.js';
 import { InProcessCaller } from './api/in-process-caller.js';
 import { watchRun, type LiveRun } from './api/live-run.js';
 import { RunHandle, submitAndWait } from './client/run-handle.js';
@@ -44,6 +46,8 @@ export interface RuntimeOptions {
    * Default true.
    */
   joinCluster?: boolean;
+  /** Component servers' mutating callbacks write audit lines, as tokens' calls do (`flowrun serve`, docs/security.md). Default false. */
+  auditCallbacks?: boolean;
 }
 
 /** A routed component: its full path as flows name it, the plugin serving it, and its info. */
@@ -178,9 +182,10 @@ export class Runtime {
     });
     const service = new RuntimeService(blobs, runs, {
       isRoutable: (component) => router.hasRouteFor(component),
-      blobNamespaces: new BlobNamespaces(store),
+      blobNamespaces: runs.blobNamespaces,
       // Quotas come with the tokens of `auth`; a runtime without them has none (docs/security.md).
-      quotas: config.auth && new NamespaceQuotas(config.auth.quotas, (namespace) => runs.liveRunsIn(namespace)),
+      audit: options.auditCallbacks ? auditLogger(logger) : undefined,
+      quotas: config.auth && new NamespaceQuotas(config.auth.quotas, (namespace) => runs.liveRunsIn(namespace), Date.now, sharedQuotaCounts(ownStore, shared)),
     });
     const workers = new WorkerRegistry({ runtimeApi: service, logger: logger.child({ component: 'workers' }), node: nodes.nodeId });
     canExecute = workerGate({ plugins: config.plugins, pluginsFor: (component) => router.pluginsFor(component), registry: workers, now: Date.now });
@@ -331,4 +336,9 @@ class LazyPlugin {
   close(): Promise<void> {
     return this.plugin.close();
   }
+}
+
+/** On a cluster, the quota counters of the shared database, so quotas hold on every node together (docs/security.md). */
+function sharedQuotaCounts(store: StateStore, shared: unknown): SharedQuotaCounts | undefined {
+  return shared !== undefined && store instanceof PostgresStateStore ? new PostgresQuotaCounts(store) : undefined;
 }

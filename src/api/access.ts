@@ -35,8 +35,8 @@ export const METHOD_ACCESS: Readonly<Record<string, MethodAccess>> = {
   'runs/metrics': { role: 'viewer' },
   'runs/compare': { role: 'viewer' },
   'flows/list': { role: 'viewer' },
-  // Events are not scoped to a namespace yet (docs/security.md): only a token that sees every namespace may watch.
-  'runs/watch': { role: 'admin' },
+  'runs/watch': { role: 'viewer' },
+  'runs/unwatch': { role: 'viewer' },
   'blobs/get': { role: 'viewer' },
   'runs/submit': { role: 'submitter', mutating: true },
   'blobs/put': { role: 'submitter', mutating: true },
@@ -73,4 +73,15 @@ export function requireRole(principal: Principal, method: string, least: Role = 
 /** Whether the principal sees every namespace (an admin). */
 export function seesEveryNamespace(principal: Principal): boolean {
   return principal.role === 'admin';
+}
+
+/**
+ * The one namespace a principal's call sees when it asked for `asked` (runs/watch, GET /events):
+ * its own, or for an admin the one it asked for, else every one (undefined). Another role asking
+ * for a namespace not its own is refused with -32007 naming `method`.
+ */
+export function namespaceSeenBy(principal: Principal, asked: string | undefined, method: string): string | undefined {
+  if (seesEveryNamespace(principal)) return asked;
+  if (asked !== undefined && asked !== principal.namespace) requireRole(principal, `${method} (of another namespace)`, 'admin');
+  return principal.namespace;
 }

@@ -18,10 +18,10 @@ export interface WatchEvent {
 const REPLAY_PAGE = 1000;
 
 /**
- * One `runs/watch` subscription (docs/events.md): the run events of this process that pass its
- * run id or filter, replayed from the state store after `since`, then live, with nothing lost or
- * sent twice across the seam; progress paced by `progressEveryMs`; with `items`, the run's item
- * results as they settle. A watch of one run ends after that run's `run.finished`.
+ * One `runs/watch` subscription (docs/events.md): the run events of its namespace (or of every
+ * namespace) that pass its run id or filter, replayed from the state store after `since`, then
+ * live, with nothing lost or sent twice across the seam; progress paced by `progressEveryMs`;
+ * with `items`, the run's item results as they settle. A watch of one run ends after that run's `run.finished`.
  */
 export class RunWatch {
   readonly id = randomUUID();
@@ -44,6 +44,8 @@ export class RunWatch {
     private readonly send: (event: WatchEvent) => void,
     /** Called once the watch ended by itself (its run finished). */
     private readonly onEnd: () => void = () => {},
+    /** The one namespace whose runs it sees (docs/security.md); undefined: every namespace. */
+    private readonly namespace?: string,
   ) {
     this.pacer = new ProgressPacer(params.progressEveryMs, (event) => this.sendPaced(event));
   }
@@ -56,7 +58,8 @@ export class RunWatch {
   async open(): Promise<{ subscriptionId: string; cursor: string }> {
     const { runId } = this.params;
     const since = parseCursor(this.params.since);
-    const state = runId === undefined ? undefined : await this.runs.watchedState(runId);
+    // A run of another namespace answers as an unknown one (docs/security.md).
+    const state = runId === undefined ? undefined : await this.runs.watchedState(runId, { namespace: this.namespace });
     this.unlisten = this.runs.events.listen((event) => (this.buffered ? this.buffered.push(event) : this.onEvent(event)));
     let current: number;
     try {
@@ -113,6 +116,7 @@ export class RunWatch {
   }
 
   private wanted(event: StoredRunEvent): boolean {
+    if (this.namespace !== undefined && event.namespace !== this.namespace) return false;
     const { runId, filter } = this.params;
     if (runId !== undefined) return event.runId === runId;
     if (filter === undefined) return true;

@@ -2,7 +2,7 @@ import { ErrorCodes, RpcError, RunsEvent, RunsUnwatch, RunsWatch, type RunsWatch
 import type { RpcPeer } from '../rpc/peer.js';
 import type { RunManager } from '../runs/run-manager.js';
 import { RunWatch, type WatchEvent } from './run-watch.js';
-import { requireRole, type Principal } from './access.js';
+import { namespaceSeenBy, requireRole, type Principal } from './access.js';
 
 /** Most watches one connection may hold at once; beyond it `runs/watch` is answered -32005. */
 export const MAX_WATCHES_PER_CONNECTION = 256;
@@ -13,10 +13,13 @@ export class RunWatches {
 
   /**
    * Opens a watch: resolves with its id and cursor once it listens; `send` then gets each event,
-   * `onEnd` is called if the watch ends by itself (the watched run finished).
+   * `onEnd` is called if the watch ends by itself (the watched run finished). A `principal` sees
+   * the events of its namespace's runs only, an admin every namespace or the one it names
+   * (docs/security.md); without one, every namespace or the one `params` names.
    */
-  async open(params: RunsWatchParamsType, send: (event: WatchEvent) => void, onEnd?: () => void): Promise<{ watch: RunWatch; cursor: string }> {
-    const watch = new RunWatch(this.runs, params, send, onEnd);
+  async open(params: RunsWatchParamsType, send: (event: WatchEvent) => void, onEnd?: () => void, principal?: Principal): Promise<{ watch: RunWatch; cursor: string }> {
+    const namespace = principal === undefined ? params.namespace : namespaceSeenBy(principal, params.namespace, RunsWatch.method);
+    const watch = new RunWatch(this.runs, params, send, onEnd, namespace);
     const { cursor } = await watch.open();
     return { watch, cursor };
   }
@@ -39,11 +42,13 @@ export function registerWatchHandlers(peer: RpcPeer, watches: RunWatches, princi
         if (!peer.isClosed) peer.sendNotification(RunsEvent, { subscriptionId: watch.id, ...event });
       },
       () => open.delete(watch.id),
+      principal,
     );
     open.set(watch.id, watch);
     return { subscriptionId: watch.id, cursor };
   });
   peer.onRequest(RunsUnwatch, ({ subscriptionId }) => {
+    if (principal) requireRole(principal, RunsUnwatch.method);
     const watch = open.get(subscriptionId);
     watch?.close();
     open.delete(subscriptionId);

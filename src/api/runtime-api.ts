@@ -17,6 +17,8 @@ export interface CallerContext {
    * run whose item they serve) and for programs embedding the runtime (every namespace).
    */
   principal?: Principal;
+  /** The plugin of a component server calling back (its audit lines name it). */
+  plugin?: string;
   signal?: AbortSignal;
 }
 

@@ -28,6 +28,7 @@ export function registerRuntimeHandlers(peer: RpcPeer, api: RuntimeApi, callerFo
     return {
       parent: resolved.parent,
       principal: resolved.principal,
+      plugin: resolved.plugin,
       get signal() {
         return ctx.signal;
       },

@@ -1,4 +1,4 @@
-import { ErrorCodes, RpcError, type RunStatus } from '../../protocol/index.js';
+import { BlobsPut, ErrorCodes, RpcError, RunsCancel, RunsSubmit, type RunStatus } from '../../protocol/index.js';
 import type { BlobStore } from '../../blobstore/blob-store.js';
 import { normalizeBlobId } from '../../blobstore/blob-id.js';
 import type { RunManager } from '../runs/run-manager.js';
@@ -8,6 +8,8 @@ import type { BlobNamespaces } from '../runs/blob-namespaces.js';
 import { accessOf, requireRole, roleAtLeast, seesEveryNamespace } from './access.js';
 import type { CallerContext, RuntimeApi } from './runtime-api.js';
 import type { NamespaceQuotas } from './namespace-quotas.js';
+import { audited } from './audit.js';
+import type { Logger } from '../log.js';
 
 /** Options of a {@link RuntimeService}. */
 export interface RuntimeServiceOptions {
@@ -17,6 +19,8 @@ export interface RuntimeServiceOptions {
   blobNamespaces?: BlobNamespaces;
   /** Quotas of the namespaces, checked when a token submits; without them none apply. */
   quotas?: NamespaceQuotas;
+  /** Where the audit lines of component servers' mutating callbacks go (docs/security.md). Default: none written. */
+  audit?: Logger;
 }
 
 /**
@@ -29,6 +33,7 @@ export class RuntimeService implements RuntimeApi {
   private readonly isRoutable: ((component: string) => boolean) | undefined;
   private readonly blobNamespaces: BlobNamespaces | undefined;
   private readonly quotas: NamespaceQuotas | undefined;
+  private readonly audit: Logger | undefined;
 
   constructor(
     private readonly blobs: BlobStore,
@@ -38,9 +43,14 @@ export class RuntimeService implements RuntimeApi {
     this.isRoutable = options.isRoutable;
     this.blobNamespaces = options.blobNamespaces;
     this.quotas = options.quotas;
+    this.audit = options.audit;
   }
 
-  async blobsPut(params: { data: unknown; blob_type: 'data' | 'flow' }, caller: CallerContext = {}): Promise<{ blob_id: string }> {
+  blobsPut(params: { data: unknown; blob_type: 'data' | 'flow' }, caller: CallerContext = {}): Promise<{ blob_id: string }> {
+    return this.auditedCallback(BlobsPut.method, params, caller, () => this.putBlob(params, caller));
+  }
+
+  private async putBlob(params: { data: unknown; blob_type: 'data' | 'flow' }, caller: CallerContext): Promise<{ blob_id: string }> {
     // A flow blob must be a valid flow: refuse it now rather than at the first run (docs/protocol.md, "Blobs").
     if (params.blob_type === 'flow') compileOrInvalid(params.data, 'blobs/put');
     const blobId = await this.blobs.put(params.data, params.blob_type);
@@ -60,13 +70,17 @@ export class RuntimeService implements RuntimeApi {
     return { data: blob.data, blob_type: blob.blobType };
   }
 
-  async runsSubmit(params: Parameters<RuntimeApi['runsSubmit']>[0], caller: CallerContext): Promise<RunStatus & { deduplicated?: boolean }> {
+  runsSubmit(params: Parameters<RuntimeApi['runsSubmit']>[0], caller: CallerContext): Promise<RunStatus & { deduplicated?: boolean }> {
+    return this.auditedCallback(RunsSubmit.method, params, caller, () => this.submit(params, caller));
+  }
+
+  private async submit(params: Parameters<RuntimeApi['runsSubmit']>[0], caller: CallerContext): Promise<RunStatus & { deduplicated?: boolean }> {
     const { principal } = caller;
     if (params.flowId !== undefined) {
       const flowId = normalizeBlobId(params.flowId);
       if (flowId !== undefined && !(await this.tokenSeesBlob(flowId, caller))) throw RpcError.notFound(`Flow not found: ${flowId}`, { flowId });
     }
-    if (principal !== undefined) this.quotas?.admit(principal.namespace, params.inputs.length);
+    if (principal !== undefined) await this.quotas?.admit(principal.namespace, params.inputs.length);
     const status = await this.runs.submit(params, {
       parent: caller.parent,
       signal: caller.signal,
@@ -100,8 +114,20 @@ export class RuntimeService implements RuntimeApi {
     return this.runs.get(params, caller.signal, await this.accessOf(caller));
   }
 
-  async runsCancel(params: { runId: string }, caller: CallerContext): Promise<RunStatus> {
-    return this.runs.cancel(params.runId, await this.accessOf(caller, 'runs/cancel'));
+  runsCancel(params: { runId: string }, caller: CallerContext): Promise<RunStatus> {
+    return this.auditedCallback(RunsCancel.method, params, caller, async () => this.runs.cancel(params.runId, await this.accessOf(caller, 'runs/cancel')));
+  }
+
+  /**
+   * A component server's mutating callback writes an audit line like a token's call
+   * (docs/security.md, "Audit"): as `component`, with its plugin and the namespace of the run it
+   * serves. Tokens' calls are audited where they arrive (`runtime-handlers.ts`).
+   */
+  private async auditedCallback<T>(method: string, params: unknown, caller: CallerContext, work: () => Promise<T>): Promise<T> {
+    const { parent } = caller;
+    if (this.audit === undefined || caller.principal !== undefined || parent === undefined) return work();
+    const namespace = await this.runs.namespaceOfRun(parent.runId).catch(() => undefined);
+    return audited(this.audit, { tokenName: 'component', namespace, plugin: caller.plugin, parentRunId: parent.runId }, method, params, work());
   }
 
   async runsList(params: Parameters<RuntimeApi['runsList']>[0], caller: CallerContext): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
@@ -123,7 +149,7 @@ export class RuntimeService implements RuntimeApi {
   }
 
   async runsRerun(params: Parameters<RuntimeApi['runsRerun']>[0], caller: CallerContext): Promise<RunStatus> {
-    if (caller.principal !== undefined) this.quotas?.admit(caller.principal.namespace, 0);
+    if (caller.principal !== undefined) await this.quotas?.admit(caller.principal.namespace, 0);
     return this.runs.rerun(params, { isRoutable: this.isRoutable, submittedBy: caller.principal?.tokenName }, await this.accessOf(caller, 'runs/rerun'));
   }
 

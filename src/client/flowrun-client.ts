@@ -33,8 +33,9 @@ export interface ConnectOptions {
   /** Sent as `Authorization: Bearer <token>`; needed when the server has one. */
   token?: string;
   /**
-   * The namespace `list` shows when its params name none: an admin's token may list any one
-   * (docs/security.md); other tokens see only their own. Default: the token's (an admin's: every one).
+   * The namespace `list` and `watch` show when their params name none: an admin's token may name
+   * any one (docs/security.md); other tokens see only their own. Default: the token's (an admin's:
+   * every one).
    */
   namespace?: string;
   /** Aborts connecting (not the connection once open: use `close()`). */
@@ -120,11 +121,13 @@ export class FlowrunClient {
 
   /**
    * Watches runs (`runs/watch`, docs/events.md): all, one (`runId`), or those a filter selects,
-   * as an async iterator of events. The client does not reconnect: after a lost connection,
-   * connect again and watch with `since: stream.cursor`.
+   * as an async iterator of events, of `params.namespace`, else the client's `namespace` when set.
+   * The client does not reconnect: after a lost connection, connect again and watch with
+   * `since: stream.cursor`.
    */
   watch(params: WatchParams = {}): RunEventStream {
-    return new RunEventStream(this.watchChannel, params);
+    const namespace = params.namespace ?? this.namespace;
+    return new RunEventStream(this.watchChannel, namespace === undefined ? params : { ...params, namespace });
   }
 
   private readonly watchChannel: WatchChannel = {

@@ -1,5 +1,6 @@
 import { appendEventIn } from '../statestore/postgres-event-log.js';
 import { runStatusOf } from '../runs/run-status.js';
+import { namespaceOf } from '../runs/run-access.js';
 import type { Status } from '../../protocol/index.js';
 import type { ItemTransitions } from '../statestore/item-transitions.js';
 import { CALLBACK_DUE, insertRun, type PostgresStateStore } from '../statestore/postgres-state-store.js';
@@ -45,7 +46,8 @@ export class ClusterStateStore implements StateStore {
       if (holder !== undefined) return;
       // Its `run.created` commits with it: no node's `run.started` of it can come first (docs/events.md).
       const pending = { total: run.total, pending: run.total, running: 0, success: 0, failed: 0, cancelled: 0 };
-      await appendEventIn(client, { type: 'run.created', runId: run.runId, at: run.createdAt, run: runStatusOf(run, 'pending', pending, undefined, undefined) });
+      const created = runStatusOf(run, 'pending', pending, undefined, undefined);
+      await appendEventIn(client, { type: 'run.created', runId: run.runId, namespace: namespaceOf(run), at: run.createdAt, run: created });
       if (inputs.length === 0) {
         await client.query(FINISH_EMPTY_RUN, [run.runId]);
         await client.query(CALLBACK_DUE, [run.runId, run.createdAt]);
@@ -153,6 +155,10 @@ export class ClusterStateStore implements StateStore {
 
   blobInNamespace(blobId: string, namespace: string): Promise<boolean> {
     return this.options.store.blobInNamespace(blobId, namespace);
+  }
+
+  deleteBlobNamespaces(blobIds: readonly string[]): Promise<void> {
+    return this.options.store.deleteBlobNamespaces(blobIds);
   }
 
   close(): Promise<void> {

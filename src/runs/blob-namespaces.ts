@@ -36,6 +36,19 @@ export class BlobNamespaces {
     return found;
   }
 
+  /**
+   * Forgets every namespace of blobs deleted from the blob store (the retention sweep), in the
+   * store and here: one stored again is recorded afresh.
+   */
+  async deleted(blobIds: readonly string[]): Promise<void> {
+    if (blobIds.length === 0) return;
+    await this.store.deleteBlobNamespaces(blobIds).catch((err: unknown) => {
+      throw asStoreError(err, `cannot forget the namespaces of ${blobIds.length} deleted blobs`);
+    });
+    const gone = new Set(blobIds);
+    for (const key of this.known) if (gone.has(key.slice(key.indexOf('\n') + 1))) this.known.delete(key);
+  }
+
   private remember(key: string): void {
     if (this.known.size >= REMEMBERED) this.known.clear();
     this.known.add(key);

@@ -5,6 +5,7 @@ import type { RunRecord } from '../statestore/state-store.js';
 import type { RunState } from './run-state.js';
 import { runStatusOf } from './run-status.js';
 import type { SharedRunProgress } from './shared-work.js';
+import { namespaceOf } from './run-access.js';
 
 /** At most one `run.progress` per run per node this often (each reads the run's counters from the database). */
 const CLUSTER_PROGRESS_MS = 250;
@@ -17,8 +18,8 @@ export interface SharedEvents {
   onEventsAppended(listener: () => void): void;
   /** A run's counters from the database. */
   runProgress(runId: string): Promise<SharedRunProgress | undefined>;
-  /** A run's status as stored (for its `run.finished`). */
-  statusOf(runId: string): Promise<RunStatus>;
+  /** A run's status as stored and its namespace (for its `run.finished`). */
+  finishedRun(runId: string): Promise<{ run: RunStatus; namespace: string }>;
 }
 
 /**
@@ -33,7 +34,7 @@ export class ChunkRunEvents {
 
   constructor(
     private readonly shared: SharedEvents,
-    private readonly emit: (type: StoredRunEventType, run: RunStatus) => void,
+    private readonly emit: (type: StoredRunEventType, run: RunStatus, namespace: string) => void,
     private readonly logger: Logger,
   ) {}
 
@@ -67,7 +68,7 @@ export class ChunkRunEvents {
       const progress = await this.shared.runProgress(runId);
       if (progress === undefined || progress.completedAt !== undefined || this.finishedRuns.has(runId)) return;
       const status = type === 'run.started' || progress.counts.pending < progress.counts.total ? 'running' : 'pending';
-      this.emit(type, runStatusOf(record, status, progress.counts, undefined, undefined));
+      this.emit(type, runStatusOf(record, status, progress.counts, undefined, undefined), namespaceOf(record));
     } catch (err) {
       this.logger.warn({ err, runId }, `cannot read the counters of run ${runId} for its events`);
     }
@@ -81,10 +82,10 @@ export class ChunkRunEvents {
       this.startedRuns.delete(runId);
       if (this.finishedRuns.size >= FINISHED_KEPT) this.finishedRuns.clear();
       this.finishedRuns.add(runId);
-      this.shared.statusOf(runId).then(
-        (run) => {
-          this.emit('run.progress', run);
-          this.emit('run.finished', run);
+      this.shared.finishedRun(runId).then(
+        ({ run, namespace }) => {
+          this.emit('run.progress', run, namespace);
+          this.emit('run.finished', run, namespace);
         },
         (err: unknown) => this.logger.warn({ err, runId }, `cannot read finished run ${runId} for its events`),
       );

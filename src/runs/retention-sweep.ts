@@ -21,6 +21,8 @@ export interface RetentionSweepDeps {
   blobs: BlobStore;
   /** Drops deleted runs from memory (the run manager's recent runs). */
   forget: (runIds: readonly string[]) => void;
+  /** Forgets the namespaces of deleted blobs (docs/security.md). */
+  blobsDeleted: (blobIds: readonly string[]) => Promise<void>;
   logger: Logger;
   now: () => number;
   options?: RetentionOptions;
@@ -148,12 +150,16 @@ export class RetentionSweep {
     });
     // A dry run deleted no run: the flows of the runs it would delete are not kept.
     if (report.dryRun) for (const [flowId, n] of deletedFlows) uses.set(flowId, (uses.get(flowId) ?? 0) - n);
+    const deleted: string[] = [];
     for (const blob of candidates) {
       if ((uses.get(blob.blobId) ?? 0) > 0) continue;
       if (!report.dryRun && !(await blobs.delete(blob.blobId, storedBefore))) continue;
+      if (!report.dryRun) deleted.push(blob.blobId);
       report.blobs.count++;
       report.blobs.bytes += blob.bytes;
       if (report.blobs.blobIds.length < MAX_GC_LISTED) report.blobs.blobIds.push(blob.blobId);
     }
+    // A deleted blob belongs to no namespace any more: one stored again is recorded afresh (docs/security.md).
+    await this.deps.blobsDeleted(deleted);
   }
 }

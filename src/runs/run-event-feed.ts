@@ -5,6 +5,7 @@ import type { RunRecord } from '../statestore/state-store.js';
 import type { RunState } from './run-state.js';
 import { ChunkRunEvents, type SharedEvents } from './chunk-run-events.js';
 import { EventLogTail } from './event-log-tail.js';
+import { namespaceOf } from './run-access.js';
 
 export type { SharedEvents } from './chunk-run-events.js';
 export type { StoredRunEvent } from '../statestore/run-event-log.js';
@@ -63,7 +64,7 @@ export class RunEventFeed {
     this.now = options.now ?? Date.now;
     this.retentionMs = options.retentionMs ?? DEFAULT_EVENT_RETENTION_MS;
     this.shared = options.shared;
-    if (this.shared) this.chunkEvents = new ChunkRunEvents(this.shared, (type, run) => this.emitStatus(type, run), this.logger);
+    if (this.shared) this.chunkEvents = new ChunkRunEvents(this.shared, (type, run, namespace) => this.emitStatus(type, run, namespace), this.logger);
     this.pruner = setInterval(() => void this.prune(), Math.min(60_000, Math.max(1000, this.retentionMs / 2)));
     this.pruner.unref();
   }
@@ -139,12 +140,12 @@ export class RunEventFeed {
   }
 
   private emit(type: StoredRunEventType, state: RunState): void {
-    this.emitStatus(type, state.snapshot());
+    this.emitStatus(type, state.snapshot(), namespaceOf(state.identity));
   }
 
-  private emitStatus(type: StoredRunEventType, run: RunStatus): void {
+  private emitStatus(type: StoredRunEventType, run: RunStatus, namespace: string): void {
     if (this.closed) return;
-    this.pending.push({ type, runId: run.runId, at: this.now(), run });
+    this.pending.push({ type, runId: run.runId, namespace, at: this.now(), run });
     this.appending ??= this.append();
   }
 

@@ -30,6 +30,7 @@ import type { CompiledFlow } from '../flow/compile.js';
 import { applyOverrides } from '../flow/overrides.js';
 import type { StepInvoker, TransportRetries } from '../executor/item-executor.js';
 import type { ExecutionScope } from '../calls/plugin.js';
+import { BlobNamespaces } from './blob-namespaces.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MemoryStateStore } from '../statestore/memory-state-store.js';
 import type { RunRecord, StateStore } from '../statestore/state-store.js';
@@ -175,6 +176,8 @@ export class RunManager {
   /** Reads of stored runs under way, by run (see `find`). */
   private readonly loads = new Map<string, Promise<{ state: RunState }>>();
   private readonly retention: RetentionSweep;
+  /** The namespaces each blob was put or used in (docs/security.md); the retention sweep forgets those of the blobs it deletes. */
+  readonly blobNamespaces: BlobNamespaces;
 
   constructor(options: RunManagerOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -235,10 +238,12 @@ export class RunManager {
       now,
       options: options.callbacks,
     });
+    this.blobNamespaces = new BlobNamespaces(store);
     this.retention = new RetentionSweep({
       store,
       blobs: options.blobs,
       forget: (runIds) => this.registry.forget(runIds),
+      blobsDeleted: (blobIds) => this.blobNamespaces.deleted(blobIds),
       logger,
       now,
       options: options.retention,
@@ -263,7 +268,10 @@ export class RunManager {
     return {
       onEventsAppended: (listener) => shared.onEventsAppended!(listener),
       runProgress: (runId) => shared.runProgress!(runId),
-      statusOf: async (runId) => (await this.lookup(runId)).state.snapshot(),
+      finishedRun: async (runId) => {
+        const { state } = await this.lookup(runId);
+        return { run: state.snapshot(), namespace: namespaceOf(state.identity) };
+      },
     };
   }
 
@@ -636,9 +644,9 @@ export class RunManager {
     });
   }
 
-  /** A run's state for a watch (docs/events.md): in memory when this process holds it, else as stored. Unknown → -32011. */
-  async watchedState(runId: string): Promise<RunState> {
-    return (await this.lookup(runId)).state;
+  /** A run's state for a watch (docs/events.md): in memory when this process holds it, else as stored. Unknown, or unseen by `access` → -32011. */
+  async watchedState(runId: string, access?: RunAccess): Promise<RunState> {
+    return (await this.lookup(runId, access)).state;
   }
 
   /** The in-memory state of a run (executing or recently finished), or undefined. */

@@ -1,12 +1,12 @@
 import { parseOrInvalidParams, RunsWatchParams, type RunsWatchParamsType } from '../../protocol/index.js';
 
 /** Query parameters of `GET /events` that carry text as it is; the others are converted below. */
-const TEXT_FIELDS = ['runId', 'since', 'flowId', 'flowName', 'flowLabel', 'parentRunId', 'rerunOf', 'createdAfter', 'createdBefore'] as const;
+const TEXT_FIELDS = ['runId', 'since', 'namespace', 'flowId', 'flowName', 'flowLabel', 'parentRunId', 'rerunOf', 'createdAfter', 'createdBefore'] as const;
 const FILTER_FIELDS = new Set(['status', 'flowId', 'flowName', 'flowLabel', 'metadata', 'parentRunId', 'rootsOnly', 'rerunOf', 'createdAfter', 'createdBefore']);
 
 /**
  * The `runs/watch` params of a `GET /events` query (docs/events.md): `runId`, `since`,
- * `items=true`, `progressEveryMs`, and the filter fields of `runs/list` as parameters of their own
+ * `namespace`, `items=true`, `progressEveryMs`, and the filter fields of `runs/list` as parameters of their own
  * (`status` comma-separated or repeated, `metadata` a JSON object, `rootsOnly=true`). A
  * `Last-Event-ID` header (what a browser's EventSource sends when it reconnects) stands for `since`.
  * Bad values throw the -32602 `RpcError` naming the field.

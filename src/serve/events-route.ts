@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCodes, RpcError } from '../../protocol/index.js';
+import { ErrorCodes, RpcError, RunsWatch } from '../../protocol/index.js';
+import { requireRole, type Principal } from '../api/access.js';
 import type { RunWatches } from '../api/run-watches.js';
 import type { WatchEvent } from '../api/run-watch.js';
 import type { Logger } from '../log.js';
@@ -12,29 +13,39 @@ const HEARTBEAT_MS = 15_000;
 /**
  * Answers `GET /events` with server-sent events (docs/events.md): the events of a `runs/watch`
  * whose params are the query's, each as `id: <cursor>`, `event: <type>`, `data: <runs/event
- * params as JSON>`. The caller checked the bearer token (an admin's, like `/metrics`). Bad
- * params → 400, an unknown run → 404, each with a JSON body naming why.
+ * params as JSON>`. The caller checked the bearer token; `principal` needs the role of
+ * `runs/watch` and sees only its namespace's runs (docs/security.md). Bad params → 400, an unknown run (or one of another
+ * namespace) → 404, a role below viewer or another namespace asked for by a token that is not an admin's → 403, each
+ * with a JSON body naming why.
  */
-export function answerEvents(req: IncomingMessage, res: ServerResponse, watches: RunWatches, logger: Logger): void {
+export function answerEvents(req: IncomingMessage, res: ServerResponse, watches: RunWatches, logger: Logger, principal: Principal): void {
   if (req.method !== 'GET') {
     replyJson(res, 405, { error: `${req.method} not allowed on /events` }, { Allow: 'GET' });
     return;
   }
-  void stream(req, res, watches, logger);
+  void stream(req, res, watches, logger, principal);
 }
 
-async function stream(req: IncomingMessage, res: ServerResponse, watches: RunWatches, logger: Logger): Promise<void> {
+/** The HTTP status of a watch that could not open. */
+const STATUS_OF_CODE = new Map<number, number>([
+  [ErrorCodes.NotFound, 404],
+  [ErrorCodes.InvalidParams, 400],
+  [ErrorCodes.PermissionDenied, 403],
+]);
+
+async function stream(req: IncomingMessage, res: ServerResponse, watches: RunWatches, logger: Logger, principal: Principal): Promise<void> {
   let opened;
   try {
+    requireRole(principal, RunsWatch.method);
     const params = watchParamsOfQuery(new URL(req.url ?? '/', 'http://localhost').searchParams, header(req, 'last-event-id'));
     let subscriptionId = '';
     const send = (event: WatchEvent): void => {
       res.write(`id: ${event.cursor}\nevent: ${event.type}\ndata: ${JSON.stringify({ subscriptionId, ...event })}\n\n`);
     };
-    opened = await watches.open(params, send, () => res.end());
+    opened = await watches.open(params, send, () => res.end(), principal);
     subscriptionId = opened.watch.id;
   } catch (err) {
-    const status = err instanceof RpcError ? (err.code === ErrorCodes.NotFound ? 404 : err.code === ErrorCodes.InvalidParams ? 400 : 500) : 500;
+    const status = (err instanceof RpcError && STATUS_OF_CODE.get(err.code)) || 500;
     if (status === 500) logger.error({ err }, 'GET /events failed');
     replyJson(res, status, { error: err instanceof Error ? err.message : String(err), ...(err instanceof RpcError && { code: err.code }) });
     return;

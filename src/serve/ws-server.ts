@@ -230,7 +230,7 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     }
     const path = pathOf(req);
     if (path === '/metrics') answerMetricsToAdmin(req, res);
-    else if (path === EVENTS_PATH && options.runtime.watches !== undefined) answerEventsToAdmin(req, res, options.runtime.watches);
+    else if (path === EVENTS_PATH && options.runtime.watches !== undefined) answerEventsToViewer(req, res, options.runtime.watches);
     else if (path === WHOAMI_PATH) answerWhoami(req, res);
     else if (dashboard.serves(path)) dashboard.answer(req, res, path);
     else answerPlainRequest(req, res, startedAt, nodes);
@@ -256,12 +256,11 @@ export async function startRuntimeServer(options: RuntimeServerOptions): Promise
     else answerMetrics(req, res, metricsSources);
   };
 
-  /** `GET /events` shows every namespace's runs (docs/security.md): an admin's token, as for `/metrics`. */
-  const answerEventsToAdmin = (req: IncomingMessage, res: ServerResponse, watches: RunWatches): void => {
+  /** `GET /events` as the token's principal: the route checks its role and shows its namespace's events (docs/security.md). */
+  const answerEventsToViewer = (req: IncomingMessage, res: ServerResponse, watches: RunWatches): void => {
     const principal = authenticate(req, 'a /events request');
     if (principal === undefined) replyJson(res, 401, { error: UNAUTHORIZED_MESSAGE }, { 'WWW-Authenticate': 'Bearer' });
-    else if (!roleAtLeast(principal.role, 'admin')) replyJson(res, 403, { error: `forbidden: ${EVENTS_PATH} needs role admin; token "${principal.tokenName}" has role ${principal.role}` });
-    else answerEvents(req, res, watches, logger);
+    else answerEvents(req, res, watches, logger, principal);
   };
 
   const http = createServer(onRequest);

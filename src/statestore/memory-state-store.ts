@@ -327,6 +327,11 @@ export class MemoryStateStore implements StateStore {
     return this.blobNamespaces.has(`${namespace}\n${blobId}`);
   }
 
+  async deleteBlobNamespaces(blobIds: readonly string[]): Promise<void> {
+    const deleted = new Set(blobIds);
+    for (const key of this.blobNamespaces) if (deleted.has(key.slice(key.indexOf('\n') + 1))) this.blobNamespaces.delete(key);
+  }
+
   async countRunsByStatus(): Promise<RunStatusCounts> {
     const counts = emptyRunStatusCounts();
     for (const run of this.order) if (run) counts[deriveRunStatus(run.state, run.items.counts())]++;

@@ -150,6 +150,18 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS run_events_at ON run_events (at);
   CREATE UNIQUE INDEX IF NOT EXISTS run_events_once ON run_events (run_id, type) WHERE type <> 'run.progress';
   `,
+  // Namespaces of events and cluster-wide quotas (docs/security.md): an event carries its run's
+  // namespace (events of earlier versions: `default`); a namespace's live runs are counted through
+  // a partial index; namespace_submits holds each namespace's bucket of submits per second.
+  `
+  ALTER TABLE run_events ADD COLUMN IF NOT EXISTS namespace text NOT NULL DEFAULT 'default';
+  CREATE INDEX IF NOT EXISTS runs_live_by_namespace ON runs (namespace) WHERE completed_at IS NULL;
+  CREATE TABLE IF NOT EXISTS namespace_submits (
+    namespace text PRIMARY KEY,
+    tokens double precision NOT NULL,
+    at bigint NOT NULL
+  );
+  `,
 ];
 
 /** Brings the database to the newest schema, holding an advisory lock so concurrent starters do not race. */

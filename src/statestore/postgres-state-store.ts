@@ -440,6 +440,10 @@ export class PostgresStateStore implements StateStore {
     const { rows } = await this.retryingRead(() => this.pool.query(sql, [blobId, namespace]));
     return rows.length > 0;
   }
+
+  async deleteBlobNamespaces(blobIds: readonly string[]): Promise<void> {
+    if (blobIds.length > 0) await this.query('DELETE FROM blob_namespaces WHERE blob_id = ANY($1::text[])', [blobIds]);
+  }
 }
 
 /** Keys of the advisory locks of `exclusively` (the schema's is 0x666c6f77). */

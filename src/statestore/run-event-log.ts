@@ -7,6 +7,8 @@ export type StoredRunEventType = 'run.created' | 'run.started' | 'run.progress' 
 export interface RunEventRecord {
   type: StoredRunEventType;
   runId: string;
+  /** The run's namespace (docs/security.md): a watch delivers only its caller's. */
+  namespace: string;
   /** When it happened, ms since the epoch (what `prune` compares). */
   at: number;
   run: RunStatus;

@@ -5,6 +5,7 @@ interface EventRow {
   cursor: number;
   type: StoredRunEventType;
   run_id: string;
+  namespace: string;
   at: number;
   run: string;
 }
@@ -17,21 +18,21 @@ export class SqliteRunEventLog implements RunEventLog {
   private readonly remove: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
-    this.insert = db.prepare('INSERT INTO run_events (type, run_id, at, run) VALUES (?, ?, ?, ?)');
-    this.select = db.prepare('SELECT cursor, type, run_id, at, run FROM run_events WHERE cursor > ? ORDER BY cursor LIMIT ?');
+    this.insert = db.prepare('INSERT INTO run_events (type, run_id, namespace, at, run) VALUES (?, ?, ?, ?, ?)');
+    this.select = db.prepare('SELECT cursor, type, run_id, namespace, at, run FROM run_events WHERE cursor > ? ORDER BY cursor LIMIT ?');
     this.last = db.prepare("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'run_events'), 0) AS n");
     this.remove = db.prepare('DELETE FROM run_events WHERE at < ?');
   }
 
   async append(events: readonly RunEventRecord[]): Promise<number[]> {
     return this.db.transaction(() =>
-      events.map((e) => Number(this.insert.run(e.type, e.runId, e.at, JSON.stringify(e.run)).lastInsertRowid)),
+      events.map((e) => Number(this.insert.run(e.type, e.runId, e.namespace, e.at, JSON.stringify(e.run)).lastInsertRowid)),
     )();
   }
 
   async after(cursor: number, limit: number): Promise<StoredRunEvent[]> {
     return (this.select.all(cursor, limit) as EventRow[]).map((row) => ({
-      cursor: row.cursor, type: row.type, runId: row.run_id, at: row.at, run: JSON.parse(row.run),
+      cursor: row.cursor, type: row.type, runId: row.run_id, namespace: row.namespace, at: row.at, run: JSON.parse(row.run),
     }));
   }
 

@@ -109,6 +109,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX run_events_at ON run_events (at);
   `,
+  // An event carries its run's namespace (docs/security.md); events of earlier versions: `default`.
+  `ALTER TABLE run_events ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';`,
 ];
 
 /** Brings the database to the newest schema, in one immediate transaction so concurrent openers do not race. */

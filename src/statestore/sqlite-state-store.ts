@@ -273,6 +273,13 @@ export class SqliteStateStore implements StateStore {
     return this.statements.blobInNamespace.get(blobId, namespace) !== undefined;
   }
 
+  async deleteBlobNamespaces(blobIds: readonly string[]): Promise<void> {
+    const { deleteBlobNamespaces } = this.statements;
+    this.db.transaction(() => {
+      for (const blobId of blobIds) deleteBlobNamespaces.run(blobId);
+    })();
+  }
+
   /** One immediate transaction: the run cannot turn unfinished or gain a child while it is deleted. */
   async deleteRun(runId: string, options: { dryRun?: boolean } = {}): Promise<DeleteRunOutcome> {
     const { selectRunTree, deleteRunRows } = this.statements;
@@ -392,6 +399,7 @@ function prepareStatements(db: Database.Database) {
     countRunsByStatus: db.prepare(COUNT_RUNS_BY_STATUS_SQL),
     addBlobNamespace: db.prepare('INSERT OR IGNORE INTO blob_namespaces (blob_id, namespace) VALUES (?, ?)'),
     blobInNamespace: db.prepare('SELECT 1 FROM blob_namespaces WHERE blob_id = ? AND namespace = ?'),
+    deleteBlobNamespaces: db.prepare('DELETE FROM blob_namespaces WHERE blob_id = ?'),
     countItems: db.prepare(
       `SELECT ${COUNT_COLUMNS} FROM items
        WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id, status`,

@@ -83,6 +83,8 @@ export interface StateStore {
   addBlobNamespace(blobId: string, namespace: string): Promise<void>;
   /** Whether a blob was put or used in a namespace: a blob of other namespaces only answers as absent. */
   blobInNamespace(blobId: string, namespace: string): Promise<boolean>;
+  /** Forgets the namespaces of blobs deleted from the blob store (the retention sweep, docs/retention.md). */
+  deleteBlobNamespaces(blobIds: readonly string[]): Promise<void>;
   /** The run events kept for watchers that resume (docs/events.md). */
   readonly events: RunEventLog;
   close(): Promise<void>;

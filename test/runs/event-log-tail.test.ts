@@ -11,7 +11,7 @@ const run = { runId: 'r', flowId: 'sha256:f', status: 'running', items: { total:
 class HandLog implements RunEventLog {
   rows: StoredRunEvent[] = [];
   commit(cursor: number): void {
-    this.rows.push({ cursor, type: 'run.progress', runId: 'r', at: 0, run });
+    this.rows.push({ cursor, type: 'run.progress', runId: 'r', namespace: 'default', at: 0, run });
     this.rows.sort((a, b) => a.cursor - b.cursor);
   }
   async append(_events: readonly RunEventRecord[]): Promise<number[]> {

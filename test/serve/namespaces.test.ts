@@ -5,10 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BlobsPut, ErrorCodes, NodesList, RunsCancel, RunsDelete, RunsGc, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit, RunsWatch, WorkersList, type RunStatus,
 } from '../../protocol/index.js';
-import { connect, type FlowrunClient } from '../../src/client/index.js';
+import { connect, type FlowrunClient, type RunEvent } from '../../src/client/index.js';
 import { flowrun } from '../support/cli.js';
 import { fixturePath, requireBuilt } from '../support/paths.js';
 import { spawnServe, type ServedProcess } from '../support/serve.js';
+import { eventsUntilFinished } from '../support/run-events.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 /**
@@ -282,7 +283,16 @@ describe('roles', () => {
     await deniedTo('aWorker', 'worker', 'runs/list', as('aWorker').list());
     const workersUrl = `${served.url}workers`;
     const worker = await connect(workersUrl, { token: SECRETS.aWorker });
-    await worker.close();
+    try {
+      // On /workers it may call back only for a call it serves: serving none, it reads and changes nothing.
+      for (const call of [worker.list(), worker.run(aRun.runId).status(), worker.putBlob({ from: 'worker' }), worker.sendRequest(RunsSubmit, { flow: WORK_FLOW, inputs: [{ i: 1 }] })]) {
+        const error = await refusal(call);
+        expect(error).toMatchObject({ code: ErrorCodes.PermissionDenied, data: { role: 'worker' } });
+        expect(error.message).toContain('serves none');
+      }
+    } finally {
+      await worker.close();
+    }
     await expect(connect(workersUrl, { token: SECRETS.aOperator })).rejects.toMatchObject({ status: 403 });
   });
 
@@ -296,20 +306,106 @@ describe('roles', () => {
   });
 });
 
-describe('events, not yet scoped to a namespace', () => {
-  it('runs/watch and GET /events need an admin token: no run of another namespace leaks through them', async () => {
-    const error = await refusal(as('aOperator').sendRequest(RunsWatch, {}));
-    expect(error.code).toBe(ErrorCodes.PermissionDenied);
-    expect(error.message).toContain('runs/watch');
-    const get = (token: string) => fetch(`${served.httpUrl}events?runId=${aRun.runId}`, { headers: { Authorization: `Bearer ${token}` } });
-    const refused = await get(SECRETS.aOperator);
-    expect(refused.status).toBe(403);
-    expect(await refused.text()).toContain('role operator');
-    const { subscriptionId } = await as('admin').sendRequest(RunsWatch, { runId: aRun.runId });
-    expect(subscriptionId).toEqual(expect.any(String));
-    const allowed = await get(SECRETS.admin);
-    expect(allowed.status).toBe(200);
-    await allowed.body?.cancel();
+describe('events scoped to the namespace', () => {
+  const unknown = '00000000-0000-4000-8000-000000000000';
+  const notFound = (runId: string) => ({ code: ErrorCodes.NotFound, message: `Run not found: ${runId}`, data: { runId } });
+  /** Where the viewer's watch of everything started, before either team's run of this block. */
+  let start: string;
+  let aLive: RunStatus;
+  let bLive: RunStatus;
+  /** What the viewer of team-a saw live, up to its run's finish. */
+  let live: RunEvent[];
+
+  beforeAll(async () => {
+    const viewer = as('aViewer').watch({ progressEveryMs: 50 });
+    const admin = as('admin').watch({ progressEveryMs: 50 });
+    await Promise.all([viewer.start(), admin.start()]);
+    start = viewer.cursor!;
+    // Team b's run ends (its run.finished delivered) before team a's starts: had the viewer been
+    // sent b's events, they would come before a's finish, where the viewer stops reading.
+    bLive = (await as('bSubmitter').submit({ flow: WORK_FLOW, inputs: [{ i: 1 }, { i: 2 }], wait: true })).submitted!;
+    await eventsUntilFinished(admin, bLive.runId);
+    aLive = (await as('aSubmitter').submit({ flow: WORK_FLOW, inputs: [{ i: 1 }, { i: 2 }, { i: 3 }], wait: true })).submitted!;
+    live = await eventsUntilFinished(viewer, aLive.runId);
+  }, 60_000);
+
+  /** Checks that `events` show a's run from created to finished and nothing of another namespace. */
+  async function expectOnlyTeamA(events: Array<{ type: string; run: RunStatus }>): Promise<void> {
+    const own = events.filter((e) => e.run.runId === aLive.runId).map((e) => e.type);
+    expect(own[0]).toBe('run.created');
+    expect(own).toContain('run.started');
+    expect(own.at(-2)).toBe('run.progress');
+    expect(own.at(-1)).toBe('run.finished');
+    const runIds = new Set(events.map((e) => e.run.runId));
+    expect(runIds).not.toContain(bLive.runId);
+    // Every run it saw is one team a sees (earlier tests' runs of team a may finish meanwhile).
+    for (const runId of runIds) expect((await as('aViewer').run(runId).status()).runId).toBe(runId);
+  }
+
+  it('a viewer watching every run sees its namespace’s runs live, and none of another namespace', async () => {
+    await expectOnlyTeamA(live);
+  });
+
+  it('a viewer resuming with since gets the same runs replayed, and none of another namespace', async () => {
+    const replay = await eventsUntilFinished(as('aViewer').watch({ since: start }), aLive.runId);
+    await expectOnlyTeamA(replay);
+    const types = (events: RunEvent[]) => events.filter((e) => e.run.runId === aLive.runId && e.type !== 'run.progress').map((e) => e.type);
+    expect(types(replay)).toEqual(types(live));
+  });
+
+  it('an admin sees every namespace, or the one it names', async () => {
+    const all = await eventsUntilFinished(as('admin').watch({ since: start }), aLive.runId);
+    expect(all.map((e) => e.run.runId)).toEqual(expect.arrayContaining([aLive.runId, bLive.runId]));
+    const onlyB = await eventsUntilFinished(as('admin').watch({ since: start, namespace: 'team-b' }), bLive.runId);
+    expect(new Set(onlyB.map((e) => e.run.runId))).toEqual(new Set([bLive.runId]));
+  });
+
+  it('answers runs/watch of another namespace’s run exactly as for a run that does not exist', async () => {
+    expect(await refusal(as('aViewer').sendRequest(RunsWatch, { runId: bLive.runId }))).toEqual(notFound(bLive.runId));
+    expect(await refusal(as('aViewer').sendRequest(RunsWatch, { runId: unknown }))).toEqual(notFound(unknown));
+    const own = await eventsUntilFinished(as('aViewer').run(aLive.runId).events(), aLive.runId);
+    expect(own.map((e) => e.type)).toEqual(['run.finished']);
+  });
+
+  it('flowrun watch RUN_ID follows a run of the viewer’s namespace; another namespace’s is not found, also for an admin naming another', async () => {
+    const env = { FLOWRUN_URL: served.url, FLOWRUN_TOKEN: SECRETS.aViewer };
+    const own = await flowrun(['watch', aLive.runId, '--json'], { env });
+    expect(own.code).toBe(0);
+    expect(JSON.parse(own.stdout.trim().split('\n').at(-1)!)).toMatchObject({ type: 'run.finished', run: { runId: aLive.runId, status: 'success' } });
+    const foreign = await flowrun(['watch', bLive.runId, '--json'], { env });
+    expect(foreign.code).not.toBe(0);
+    expect(foreign.stderr).toContain(`Run not found: ${bLive.runId}`);
+    // An admin picks the namespace: team-b's run is there in team-b, not in team-a.
+    const admin = { FLOWRUN_URL: served.url, FLOWRUN_TOKEN: SECRETS.admin };
+    expect((await flowrun(['watch', bLive.runId, '--namespace', 'team-b', '--json'], { env: admin })).code).toBe(0);
+    const elsewhere = await flowrun(['watch', bLive.runId, '--namespace', 'team-a', '--json'], { env: admin });
+    expect(elsewhere.code).not.toBe(0);
+    expect(elsewhere.stderr).toContain(`Run not found: ${bLive.runId}`);
+  });
+
+  it('refuses a viewer naming another namespace, and a worker token, with -32007', async () => {
+    const other = await refusal(as('aViewer').sendRequest(RunsWatch, { namespace: 'team-b' }));
+    expect(other).toMatchObject({ code: ErrorCodes.PermissionDenied, data: { role: 'viewer', required: 'admin' } });
+    expect(other.message).toContain('runs/watch');
+    const worker = await refusal(as('aWorker').sendRequest(RunsWatch, {}));
+    expect(worker).toMatchObject({ code: ErrorCodes.PermissionDenied, data: { role: 'worker', required: 'viewer' } });
+  });
+
+  it('GET /events shows a viewer its namespace only, and another namespace’s run as an unknown one', async () => {
+    const sse = await readEventsUntilFinished(`since=${start}`, SECRETS.aViewer, aLive.runId);
+    await expectOnlyTeamA(sse);
+    const get = (query: string, token: string) => fetch(`${served.httpUrl}events?${query}`, { headers: { Authorization: `Bearer ${token}` } });
+    const foreign = await get(`runId=${bLive.runId}`, SECRETS.aViewer);
+    const missing = await get(`runId=${unknown}`, SECRETS.aViewer);
+    expect([foreign.status, missing.status]).toEqual([404, 404]);
+    expect(await foreign.json()).toEqual({ error: `Run not found: ${bLive.runId}`, code: ErrorCodes.NotFound });
+    expect(await missing.json()).toEqual({ error: `Run not found: ${unknown}`, code: ErrorCodes.NotFound });
+    const otherNamespace = await get('namespace=team-b', SECRETS.aViewer);
+    expect(otherNamespace.status).toBe(403);
+    expect(((await otherNamespace.json()) as { error: string }).error).toContain('runs/watch');
+    const worker = await get('', SECRETS.aWorker);
+    expect(worker.status).toBe(403);
+    expect(((await worker.json()) as { error: string }).error).toContain('has role worker');
   });
 });
 
@@ -369,9 +465,24 @@ describe('audit', () => {
     });
     expect(lines.filter((l) => l.method === 'runs/get')).toEqual([]);
   });
+
+  it('writes one line per mutating callback of a component server: as component, with its plugin and its run’s namespace', async () => {
+    const parent = await as('aSubmitter').submit({ flow: ORCHESTRATE_FLOW, inputs: [{ n: 1, failEvery: 5, putBlob: { audited: true }, cancel: true }], wait: true });
+    const [result] = await parent.result();
+    const child = (result as { value: { runId: string } }).value.runId;
+    const ofParent = (all: AuditLine[]) => all.filter((l) => l.tokenName === 'component' && l.parentRunId === parent.runId);
+    const lines = ofParent(await waitForAuditLines((all) => ofParent(all).length >= 3));
+    const common = { audit: true, tokenName: 'component', plugin: 'runs', namespace: 'team-a', parentRunId: parent.runId, outcome: 'ok' };
+    expect(lines.map((l) => l.method)).toEqual(['blobs/put', 'runs/submit', 'runs/cancel']);
+    expect(lines[0]).toMatchObject(common);
+    expect(lines[1]).toMatchObject({ ...common, runId: child });
+    expect(lines[2]).toMatchObject({ ...common, runId: child });
+  });
 });
 
-type AuditLine = { audit: true; time: number; tokenName: string; namespace: string; method: string; runId?: string; outcome: string; code?: number };
+type AuditLine = {
+  audit: true; time: number; tokenName: string; namespace: string; method: string; runId?: string; outcome: string; code?: number; plugin?: string; parentRunId?: string;
+};
 
 /** The audit lines of the server's stderr, once `done` holds of them (bounded generously). */
 async function waitForAuditLines(done: (lines: AuditLine[]) => boolean): Promise<AuditLine[]> {
@@ -384,5 +495,33 @@ async function waitForAuditLines(done: (lines: AuditLine[]) => boolean): Promise
       .map((line) => JSON.parse(line) as AuditLine);
     if (done(lines) || Date.now() > deadline) return lines;
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+
+/** The events of `GET /events?<query>` read with `token`, up to the `run.finished` of `runId`. */
+async function readEventsUntilFinished(query: string, token: string, runId: string): Promise<RunEvent[]> {
+  const res = await fetch(`${served.httpUrl}events?${query}`, { headers: { Authorization: `Bearer ${token}` } });
+  expect(res.status).toBe(200);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const events: RunEvent[] = [];
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return events;
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const data = buffer.slice(0, end).split('\n').find((line) => line.startsWith('data: '));
+        buffer = buffer.slice(end + 2);
+        if (data === undefined) continue;
+        const event = JSON.parse(data.slice(6)) as RunEvent;
+        events.push(event);
+        if (event.type === 'run.finished' && event.run.runId === runId) return events;
+      }
+    }
+  } finally {
+    await reader.cancel();
   }
 }

@@ -58,6 +58,17 @@ function blobFiles(): Map<string, number> {
 
 const blobFile = (id: string) => join(blobRoot(), id.slice(7, 9), id.slice(9));
 
+/** The namespaces each blob is recorded in (docs/security.md), by blob id. */
+function blobNamespaces(blobIds: readonly string[]): Record<string, string[]> {
+  const db = new Database(dbPath(), { readonly: true });
+  try {
+    const select = db.prepare('SELECT namespace FROM blob_namespaces WHERE blob_id = ? ORDER BY namespace');
+    return Object.fromEntries(blobIds.map((id) => [id, (select.all(id) as Array<{ namespace: string }>).map((r) => r.namespace)]));
+  } finally {
+    db.close();
+  }
+}
+
 /** Makes runs finished `days` ago, as the store sees them. */
 function finishedDaysAgo(runIds: readonly string[], days: number): void {
   const db = new Database(dbPath());
@@ -189,6 +200,9 @@ describe('retention sweep', () => {
 
       const rowsBefore = rowCounts();
       const blobsBefore = blobFiles();
+      expect(blobNamespaces([flows.shared, flows.onlyOld, oldData, newData])).toEqual({
+        [flows.shared]: ['default'], [flows.onlyOld]: ['default'], [oldData]: ['default'], [newData]: ['default'],
+      });
       const dry = await flowrun(['gc', '--dry-run', '--json', '--url', served.url]);
       expect(dry.code).toBe(0);
       const wouldDelete = JSON.parse(dry.stdout);
@@ -205,6 +219,13 @@ describe('retention sweep', () => {
       const blobsAfter = blobFiles();
       expect([...blobsBefore.keys()].filter((id) => !blobsAfter.has(id)).sort()).toEqual([flows.onlyOld, oldData].sort());
       expect(blobsAfter.size).toBe(blobsBefore.size - 2);
+      // The deleted blobs' namespaces went with them; the kept ones' stay.
+      expect(blobNamespaces([flows.shared, flows.onlyOld, oldData, newData])).toEqual({
+        [flows.shared]: ['default'], [flows.onlyOld]: [], [oldData]: [], [newData]: ['default'],
+      });
+      // The same value stored again is recorded again (this process forgot it too).
+      expect(await client.putBlob({ scratch: 'old' })).toBe(oldData);
+      expect(blobNamespaces([oldData])).toEqual({ [oldData]: ['default'] });
 
       // What kept runs use is all there: a recent run's results, its old flow, the running run.
       for (const gone of [old1, old2]) await expect(gone.status()).rejects.toBeInstanceOf(RunNotFoundError);

@@ -16,7 +16,7 @@ const runAt = (runId: string, success: number): RunStatus => ({
 
 /**
  * The run event log of every state store (docs/events.md): cursors rise and are never reused,
- * pages after a cursor, pruning by age; a durable store keeps events and cursors across a reopen.
+ * pages after a cursor, each event with its run's namespace, pruning by age; a durable store keeps events and cursors across a reopen.
  */
 export function describeEventLogContract(options: StateStoreContractOptions, createFixture: () => Promise<StateStoreFixture>): void {
   describe('run events', () => {
@@ -32,7 +32,10 @@ export function describeEventLogContract(options: StateStoreContractOptions, cre
       await fixture.cleanup();
     });
 
-    const event = (runId: string, type: RunEventRecord['type'], at: number, success = 0): RunEventRecord => ({ type, runId, at, run: runAt(runId, success) });
+    // Run b belongs to team-b, the others to default: each event keeps its run's namespace.
+    const event = (runId: string, type: RunEventRecord['type'], at: number, success = 0): RunEventRecord => ({
+      type, runId, namespace: runId === 'b' ? 'team-b' : 'default', at, run: runAt(runId, success),
+    });
 
     it('gives rising cursors in append order and pages after a cursor', async () => {
       expect(await store.events.lastCursor()).toBe(0);
@@ -43,11 +46,11 @@ export function describeEventLogContract(options: StateStoreContractOptions, cre
       expect(new Set(cursors).size).toBe(4);
       expect(await store.events.lastCursor()).toBe(cursors[3]);
       const all = await store.events.after(0, 100);
-      expect(all.map((e) => [e.cursor, e.runId, e.type])).toEqual([
-        [cursors[0], 'a', 'run.created'],
-        [cursors[1], 'a', 'run.started'],
-        [cursors[2], 'b', 'run.created'],
-        [cursors[3], 'a', 'run.progress'],
+      expect(all.map((e) => [e.cursor, e.runId, e.namespace, e.type])).toEqual([
+        [cursors[0], 'a', 'default', 'run.created'],
+        [cursors[1], 'a', 'default', 'run.started'],
+        [cursors[2], 'b', 'team-b', 'run.created'],
+        [cursors[3], 'a', 'default', 'run.progress'],
       ]);
       expect(all[3]).toMatchObject({ at: T0 + 3, run: runAt('a', 4) });
       expect((await store.events.after(cursors[1], 1)).map((e) => e.cursor)).toEqual([cursors[2]]);

@@ -39,7 +39,23 @@ describe('PostgresStateStore', () => {
       await Promise.all(stores.map((store) => store.close()));
       expect(await adminQuery(`SELECT version FROM ${schema}.flowrun_schema`)).toEqual([{ version: POSTGRES_MIGRATIONS.length }]);
       const tables = await adminQuery<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename', [schema]);
-      expect(tables.map((t) => t.tablename)).toEqual(['blob_namespaces', 'callbacks', 'chunks', 'flowrun_schema', 'items', 'nodes', 'run_events', 'runs']);
+      expect(tables.map((t) => t.tablename)).toEqual(['blob_namespaces', 'callbacks', 'chunks', 'flowrun_schema', 'items', 'namespace_submits', 'nodes', 'run_events', 'runs']);
+    } finally {
+      await drop();
+    }
+  });
+
+  it('upgrades a database of the schema before namespaced events: its events belong to default', async () => {
+    const { schema, url, drop } = await freshSchema();
+    try {
+      await (await PostgresStateStore.connect({ url })).close();
+      await adminQuery(`ALTER TABLE ${schema}.run_events DROP COLUMN namespace`);
+      await adminQuery(`DROP TABLE ${schema}.namespace_submits`);
+      await adminQuery(`INSERT INTO ${schema}.run_events (type, run_id, at, run) VALUES ('run.created', 'old', 1, '{}')`);
+      await adminQuery(`UPDATE ${schema}.flowrun_schema SET version = ${POSTGRES_MIGRATIONS.length - 1}`);
+      await (await PostgresStateStore.connect({ url })).close();
+      expect(await adminQuery(`SELECT namespace FROM ${schema}.run_events WHERE run_id = 'old'`)).toEqual([{ namespace: 'default' }]);
+      expect(await adminQuery(`SELECT count(*)::int AS n FROM ${schema}.namespace_submits`)).toEqual([{ n: 0 }]);
     } finally {
       await drop();
     }

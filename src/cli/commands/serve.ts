@@ -66,7 +66,7 @@ export async function serveCommand(argv: string[], out: Output): Promise<number>
   const config = loaded.stateStore ? loaded : { ...loaded, stateStore: { type: 'sqlite' as const, path: resolve(process.cwd(), DEFAULT_STATE_DB_PATH) } };
   const logger = createCliLogger();
   logConfig(logger, config);
-  const runtime = await Runtime.create({ config, logger });
+  const runtime = await Runtime.create({ config, logger, auditCallbacks: true });
   const allowOrigins = [...(config.serve?.allowOrigins ?? []), ...allowOriginFlags];
   let server;
   try {

@@ -10,7 +10,7 @@ import { resolveRunId } from '../run-id.js';
 import { UsageError } from '../usage-error.js';
 import { watchTable } from '../watch-table.js';
 
-const USAGE = `flowrun watch [RUN_ID] [--json]
+const USAGE = `flowrun watch [RUN_ID] [--namespace NS] [--json]
 
 Follows the runs of a served runtime live (docs/events.md). Without RUN_ID: a table of the active
 runs (id, flow, status, progress, duration) redrawn in place on a terminal, one JSON event per line
@@ -18,6 +18,8 @@ otherwise; it runs until interrupted. With RUN_ID: a live progress line on a ter
 event per line otherwise) until the run ends; exits 0 when every item succeeded, else 1, like
 get --wait. RUN_ID may be any unique prefix of 8 or more characters.
 
+  --namespace NS       the runs of namespace NS (an admin's token; others see only their own
+                       namespace; default: the token's, an admin's every one)
   --json               JSON lines even on a terminal
 ${REMOTE_HELP}
 
@@ -34,13 +36,14 @@ export async function watchCommand(argv: string[], out: Output): Promise<number>
   if (values.help) return printHelp(out, USAGE);
   if (positionals.length > 1) throw new UsageError('expected at most one RUN_ID\nusage: flowrun watch [RUN_ID] [options] (see flowrun watch --help)');
   const live = out.isTerminal === true && !values.json;
-  return withRemote(values, (client) => (positionals.length === 1 ? watchOne(client, positionals[0], live, out) : watchActive(client, live, out)));
+  const { namespace } = values;
+  return withRemote(values, (client) => (positionals.length === 1 ? watchOne(client, positionals[0], live, out, namespace) : watchActive(client, live, out, namespace)));
 }
 
-async function watchOne(client: FlowrunClient, prefix: string, live: boolean, out: Output): Promise<number> {
+async function watchOne(client: FlowrunClient, prefix: string, live: boolean, out: Output, namespace: string | undefined): Promise<number> {
   const runId = await resolveRunId(client, prefix);
   let last: RunStatus | undefined;
-  for await (const event of client.run(runId).events()) {
+  for await (const event of client.run(runId).events({ namespace })) {
     last = event.run;
     if (!live) out.line(JSON.stringify(event));
     else process.stderr.write(`\r\x1b[2K${formatProgress({ counts: event.run.items, elapsedMs: elapsedOf(event.run) })}`);
@@ -51,11 +54,11 @@ async function watchOne(client: FlowrunClient, prefix: string, live: boolean, ou
   return exitCodeOf(last);
 }
 
-async function watchActive(client: FlowrunClient, live: boolean, out: Output): Promise<number> {
-  const stream = client.watch({ filter: { status: ['pending', 'running'] } });
+async function watchActive(client: FlowrunClient, live: boolean, out: Output, namespace: string | undefined): Promise<number> {
+  const stream = client.watch({ filter: { status: ['pending', 'running'] }, namespace });
   await stream.start();
   const shown = new Map<string, RunStatus>();
-  if (live) for (const run of (await client.list({ status: ['pending', 'running'], limit: 1000 })).runs) shown.set(run.runId, run);
+  if (live) for (const run of (await client.list({ status: ['pending', 'running'], limit: 1000, namespace })).runs) shown.set(run.runId, run);
   let redraw: ReturnType<typeof setTimeout> | undefined;
   const draw = (): void => {
     redraw = undefined;
@@ -91,6 +94,7 @@ function elapsedOf(run: RunStatus): number {
 
 const OPTIONS = {
   ...REMOTE_OPTIONS,
+  namespace: { type: 'string' },
   ...JSON_OPTION,
   ...HELP_OPTION,
 } as const;

@@ -146,7 +146,8 @@ export class ServerConnection {
    */
   static adopt(transport: ServerChannel, peer: RpcPeer, options: SessionOptions): ServerConnection {
     const connection = new ServerConnection(options, transport, peer);
-    registerRuntimeHandlers(peer, options.runtimeApi, (_ctx, params) => connection.callerFor(params));
+    // A worker calls back only for the calls it serves (docs/security.md): outside them it would act in no run's namespace.
+    registerRuntimeHandlers(peer, options.runtimeApi, (_ctx, params) => connection.callerFor(params, true));
     return connection;
   }
 
@@ -178,17 +179,26 @@ export class ServerConnection {
 
   /**
    * The item a server callback belongs to: the in-flight execute whose run and step ids the
-   * callback carries in `observability`, else the only execute in flight, else none.
+   * callback carries in `observability`, else the only execute in flight, else none. With
+   * `servedOnly` (a worker) a callback acts for one of the calls it serves: without a match, the
+   * first in flight (the SDK's blob callbacks carry no observability); with none in flight it is
+   * refused with -32007.
    */
-  callerFor(params: unknown): CallerContext {
+  callerFor(params: unknown, servedOnly = false): CallerContext {
+    const { plugin } = this.options;
     const claimed = observabilityOf(params);
     if (claimed?.run_id !== undefined && claimed.step_id !== undefined) {
       const pending = this.inFlight.find((c) => c.observability.run_id === claimed.run_id && c.observability.step_id === claimed.step_id);
-      if (pending !== undefined) return { parent: pending.call.scope };
+      if (pending !== undefined) return { parent: pending.call.scope, plugin };
     }
     const only = this.inFlight.only;
-    if (only !== undefined) return { parent: only.call.scope };
-    return {};
+    if (only !== undefined) return { parent: only.call.scope, plugin };
+    if (servedOnly) {
+      const first = this.inFlight.find(() => true);
+      if (first !== undefined) return { parent: first.call.scope, plugin };
+      throw new RpcError(ErrorCodes.PermissionDenied, `permission denied: ${plugin} may call back only while it serves a call, and serves none`, { role: 'worker' });
+    }
+    return { plugin };
   }
 
   /**
