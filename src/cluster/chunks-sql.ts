@@ -157,8 +157,29 @@ export const LOCK_RUN = `SELECT total, cancel_requested, completed_at FROM runs 
 /** Whether a run has a chunk not done. `$1` run id. */
 export const HAS_OPEN_CHUNK = `SELECT EXISTS (SELECT 1 FROM chunks WHERE run_id = $1 AND state = 'open') AS open`;
 
-/** Item counts of a run by status. `$1` run id. */
-export const COUNT_ITEMS = `SELECT status, count(*)::integer AS n FROM items WHERE run_id = $1 GROUP BY status`;
+/** Whether every item of a run failed (stops at the first that did not). `$1` run id. */
+export const ALL_ITEMS_FAILED = `SELECT NOT EXISTS (SELECT 1 FROM items WHERE run_id = $1 AND status <> 'failed') AS all_failed`;
+
+/**
+ * A run's item counts by status, chunk by chunk, for its progress. A chunk never claimed (epoch 0,
+ * open) has every item pending: those are summed from the chunk rows (chunk -1) without reading
+ * items; each other chunk is one range of the items' key. Done chunks in `$2` are left out: their
+ * items are terminal and stay so, and the caller counted them before. `$1` run id, `$2` chunk indices.
+ */
+export const CHUNK_ITEM_COUNTS = `
+  SELECT -1 AS chunk_index, false AS done, coalesce(sum(end_item - first_item), 0)::integer AS pending,
+    0 AS running, 0 AS success, 0 AS failed, 0 AS cancelled
+  FROM chunks WHERE run_id = $1 AND epoch = 0 AND state = 'open'
+  UNION ALL
+  SELECT c.chunk_index, c.state = 'done', s.pending, s.running, s.success, s.failed, s.cancelled
+  FROM chunks c CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE i.status = 'pending')::integer AS pending,
+      count(*) FILTER (WHERE i.status = 'running')::integer AS running,
+      count(*) FILTER (WHERE i.status = 'success')::integer AS success,
+      count(*) FILTER (WHERE i.status = 'failed')::integer AS failed,
+      count(*) FILTER (WHERE i.status = 'cancelled')::integer AS cancelled
+    FROM items i WHERE i.run_id = c.run_id AND i.item_index >= c.first_item AND i.item_index < c.end_item) s
+  WHERE c.run_id = $1 AND NOT (c.epoch = 0 AND c.state = 'open') AND NOT (c.chunk_index = ANY($2::integer[]))`;
 
 /** Finishes a run, once. `$1` run id, `$2` status. */
 export const FINISH_RUN = `UPDATE runs SET status = $2, completed_at = ${NOW_MS} WHERE run_id = $1 AND completed_at IS NULL`;

@@ -8,12 +8,13 @@ import type { PostgresStateStore } from '../statestore/postgres-state-store.js';
 import type { RunRecord } from '../statestore/state-store.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, recordOfRow, type ItemRow, type RunRow } from '../statestore/sql-rows.js';
 import {
-  CANCEL_CHANNEL, CANCEL_ITEMS, COUNT_ITEMS, CANCEL_UNHELD_CHUNKS, CLAIM_CANDIDATES, CLAIM_SUCCESSOR, COMPLETE_CHUNKS, FINISHED_RUNS, GRANT_SLOTS, LOCK_RUN_FOR_SLOTS, LOCK_RUN_TREE,
+  CANCEL_CHANNEL, CANCEL_ITEMS, CANCEL_UNHELD_CHUNKS, CLAIM_CANDIDATES, CLAIM_SUCCESSOR, COMPLETE_CHUNKS, FINISHED_RUNS, GRANT_SLOTS, LOCK_RUN_FOR_SLOTS, LOCK_RUN_TREE,
   MARK_CANCEL_REQUESTED, RELEASE_LEASE, RELEASE_LEASES, RELEASE_SLOTS, RENEW_LEASES, REPORT_LOAD, RUNS_CHANNEL, RUN_SLOTS, STALE_CHILDREN, TAKE_CHUNKS, TRANSFER_SLOTS, WORK_CHANNEL,
 } from './chunks-sql.js';
 import type { HeldLease, LeaseBook } from './lease-book.js';
 import { NotificationListener } from './notification-listener.js';
 import { finishRunIfDone } from './run-finish.js';
+import { RunProgressCounts } from './run-progress-counts.js';
 
 /** How often waits on runs of other nodes re-check the database, in case a notification was lost. */
 const WAIT_RECHECK_MS = 1_000;
@@ -59,9 +60,11 @@ export class PostgresSharedWork implements SharedWork {
   private readonly eventListeners: Array<() => void> = [];
   /** Cancel-requested runs already told to the listener, so a renewal does not tell them again. */
   private readonly toldCancelled = new Set<string>();
+  private readonly progress: RunProgressCounts;
 
   constructor(private readonly options: PostgresSharedWorkOptions) {
     this.nodeId = options.nodeId;
+    this.progress = new RunProgressCounts(options.store);
   }
 
   async start(listener: SharedWorkListener): Promise<void> {
@@ -352,18 +355,8 @@ export class PostgresSharedWork implements SharedWork {
     this.eventListeners.push(listener);
   }
 
-  async runProgress(runId: string): Promise<SharedRunProgress | undefined> {
-    const { store } = this.options;
-    const [run, counts] = await Promise.all([
-      store.query<{ total: number; status: string | null; completed_at: number | null }>('SELECT total, status, completed_at FROM runs WHERE run_id = $1', [runId]),
-      store.query<{ status: string; n: number }>(COUNT_ITEMS, [runId]),
-    ]);
-    const row = run.rows[0];
-    if (row === undefined) return undefined;
-    const of = (status: string) => counts.rows.find((r) => r.status === status)?.n ?? 0;
-    const items = { total: row.total, pending: of('pending'), running: of('running'), success: of('success'), failed: of('failed'), cancelled: of('cancelled') };
-    if (row.completed_at === null) return { counts: items };
-    return { counts: items, completedAt: row.completed_at, status: row.status as Status };
+  runProgress(runId: string): Promise<SharedRunProgress | undefined> {
+    return this.progress.read(runId);
   }
 
   private notified(channel: string, payload: string): void {

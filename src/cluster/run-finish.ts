@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Status } from '../../protocol/index.js';
 import { CALLBACK_DUE } from '../statestore/postgres-state-store.js';
-import { COUNT_ITEMS, FINISH_RUN, HAS_OPEN_CHUNK, LOCK_RUN, RUNS_CHANNEL } from './chunks-sql.js';
+import { ALL_ITEMS_FAILED, FINISH_RUN, HAS_OPEN_CHUNK, LOCK_RUN, RUNS_CHANNEL } from './chunks-sql.js';
 
 /**
  * Finishes a run whose chunks are all done, in the caller's transaction: its row is locked first,
@@ -16,9 +16,8 @@ export async function finishRunIfDone(client: pg.ClientBase, runId: string): Pro
   const open = await client.query<{ open: boolean }>(HAS_OPEN_CHUNK, [runId]);
   if (open.rows[0].open) return false;
   const { total, cancel_requested: cancelled } = run.rows[0];
-  const counts = await client.query<{ status: string; n: number }>(COUNT_ITEMS, [runId]);
-  const failed = counts.rows.find((r) => r.status === 'failed')?.n ?? 0;
-  const status: Status = cancelled ? 'cancelled' : total > 0 && failed === total ? 'failed' : 'success';
+  const failed = !cancelled && total > 0 && (await client.query<{ all_failed: boolean }>(ALL_ITEMS_FAILED, [runId])).rows[0].all_failed;
+  const status: Status = cancelled ? 'cancelled' : failed ? 'failed' : 'success';
   const finished = await client.query<{ completed_at: number }>(`${FINISH_RUN} RETURNING completed_at`, [runId, status]);
   if (finished.rowCount !== 1) return false;
   // The callback's outbox row falls due in the transaction that finishes the run (docs/callbacks.md).

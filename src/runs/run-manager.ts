@@ -173,6 +173,8 @@ export class RunManager {
   private readonly allowHosts: readonly string[] | undefined;
   /** Namespaces of runs not in memory that child runs were submitted from (see `namespaceOfRun`). */
   private readonly namespaces = new Map<string, string>();
+  /** Reads of stored runs under way, by run (see `find`). */
+  private readonly loads = new Map<string, Promise<{ state: RunState }>>();
   private readonly retention: RetentionSweep;
   /** The namespaces each blob was put or used in (docs/security.md); the retention sweep forgets those of the blobs it deletes. */
   readonly blobNamespaces: BlobNamespaces;
@@ -771,14 +773,33 @@ export class RunManager {
     // On a cluster another node may have deleted it since (runs/delete, retention).
     if (recent && this.shared && !(await this.storedRun(runId))) this.registry.forget([runId]);
     else if (recent) return { state: recent };
-    const loaded = await this.store.loadRun(runId).catch((err: unknown) => {
-      throw asStoreError(err, `cannot load run ${runId}`);
-    });
-    if (!loaded) throw runNotFound(runId);
-    // On a cluster, a run's running items may be running on any node right now.
-    const state = restoreState(loaded, { keepRunning: this.shared !== undefined });
-    if (state.isTerminal) this.registry.remember(state);
-    return { state };
+    // A load under way that finds the run terminal answers every lookup of it meanwhile (on a
+    // cluster, a waiter's answer and the run's events both look a run up as it finishes); one that
+    // finds it unfinished may have read before this lookup began, so this one reads again.
+    const pending = this.loads.get(runId);
+    const shared = pending && (await pending.catch(() => undefined));
+    if (shared?.state.isTerminal) return shared;
+    return this.load(runId);
+  }
+
+  /** Reads a run from the store, once at a time per run (see `find`). */
+  private load(runId: string): Promise<{ state: RunState }> {
+    const loading = (async () => {
+      const loaded = await this.store.loadRun(runId).catch((err: unknown) => {
+        throw asStoreError(err, `cannot load run ${runId}`);
+      });
+      if (!loaded) throw runNotFound(runId);
+      // On a cluster, a run's running items may be running on any node right now.
+      const state = restoreState(loaded, { keepRunning: this.shared !== undefined });
+      if (state.isTerminal) this.registry.remember(state);
+      return { state };
+    })();
+    this.loads.set(runId, loading);
+    const forget = () => {
+      if (this.loads.get(runId) === loading) this.loads.delete(runId);
+    };
+    loading.then(forget, forget);
+    return loading;
   }
 
   /** Whether the store still holds the run. */

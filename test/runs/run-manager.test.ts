@@ -262,6 +262,28 @@ describe('RunManager', () => {
     expect((await manager.cancel(ids[1])).status).toBe('success'); // terminal: unchanged
   });
 
+  it('reads a stored finished run once for lookups of it at once, and answers each of them', async () => {
+    const store = new MemoryStateStore();
+    const first = new RunManager({ blobs: new MemoryBlobStore(), invoke: doubling, store });
+    const { runId } = await first.submit(submitParams([1, 2, 3], { wait: true }));
+    await first.flush();
+    const loads: string[] = [];
+    const counting = Object.assign(Object.create(store) as MemoryStateStore, {
+      loadRun: (id: string) => {
+        loads.push(id);
+        return store.loadRun(id);
+      },
+    });
+    manager = new RunManager({ blobs: new MemoryBlobStore(), invoke: doubling, store: counting });
+    const get = () => manager.get({ runId, wait: false, includeResults: true, resultOrder: 'byIndex', offset: 0 });
+    const answers = await Promise.all([get(), get(), get()]);
+    expect(loads).toEqual([runId]);
+    for (const answer of answers) {
+      expect(answer).toMatchObject({ runId, status: 'success', items: { total: 3, success: 3 } });
+      expect(answer.results!.map((r) => r.result)).toEqual([2, 4, 6].map((value) => ({ outcome: 'success', value })));
+    }
+  });
+
   it('gives the event loop turns during a run whose components answer without I/O', async () => {
     const runs = make(doubling);
     const { runId } = await runs.submit(submitParams(Array.from({ length: 20_000 }, (_, i) => i)));
