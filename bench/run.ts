@@ -9,7 +9,8 @@
  *   node dist/bench/run.js --cluster [--quick] [--reps N] [--no-peers] [--out FILE]   (serve nodes on one PostgreSQL: cluster/run-cluster.ts)
  *
  * Each timed pass spawns fresh children and warms up first; passes run rep by rep through every
- * case, so noise spreads over all of them; the reported figures are medians over the reps.
+ * case (every other rep in reverse order, so no case always follows its baseline), so noise spreads
+ * over all of them; the reported figures are medians over the reps.
  * See bench/README.md for what each case measures.
  */
 import { spawn } from 'node:child_process';
@@ -86,7 +87,9 @@ let postgres: PostgresFixture | undefined;
 
 try {
   for (let rep = 1; rep <= plan.reps; rep++) {
-    for (const c of cases) {
+    // Every other rep runs the cases in reverse, so no case always runs right after its baseline
+    // (a process warms up as it goes: the second of a pair had been favoured).
+    for (const c of rep % 2 === 0 ? [...cases].reverse() : cases) {
       if (failures.has(c.id)) continue;
       progress(`rep ${rep}/${plan.reps} ${c.id} (${c.items} items)`);
       try {
