@@ -14,7 +14,7 @@ import { runPeers } from '../peers.js';
 import { crossNodeWaitPass, type CrossNodeWait } from './cross-node-wait.js';
 import { renderClusterReport, summarizeThroughput, type ClusterReport, type ThroughputSummary } from './report.js';
 import { takeoverPass, type TakeoverResult } from './takeover.js';
-import { clusterThroughputPass, singleProcessPass, type ClusterMeasure, type ThroughputOptions } from './throughput.js';
+import { clusterThroughputPass, inProcessNodePass, singleProcessPass, type ClusterMeasure, type ThroughputOptions } from './throughput.js';
 
 export interface ClusterBenchOptions {
   quick: boolean;
@@ -44,8 +44,9 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterRe
     const takeover = await takeoverCase(o, server.url);
     const crossNodeWait = await waitCase(o, server.url);
     const peers = o.peers ? await runPeers({ quick: o.quick, reps: o.reps, serverUrl: server.url, progress: o.progress }) : undefined;
-    const cluster1 = throughput.find((t) => t.nodes === 1)!;
-    const single = throughput.find((t) => t.nodes === 0)!;
+    const cluster1 = throughput.find((t) => t.id === ONE_NODE)!;
+    const inProcessNode = throughput.find((t) => t.id === IN_PROCESS_NODE)!;
+    const single = throughput.find((t) => t.id === SINGLE_PROCESS)!;
     const report: ClusterReport = {
       generatedAt: new Date().toISOString(),
       durationSeconds: (Date.now() - started) / 1000,
@@ -54,6 +55,7 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterRe
       statementSource: meter.source,
       throughput,
       oneNodeVsSingleProcess: cluster1.itemsPerSec / single.itemsPerSec,
+      inProcessNodeVsSingleProcess: inProcessNode.itemsPerSec / single.itemsPerSec,
       takeover,
       crossNodeWait,
       peers,
@@ -69,17 +71,24 @@ export async function runClusterBench(o: ClusterBenchOptions): Promise<ClusterRe
   }
 }
 
+const ONE_NODE = 'cluster, 1 node';
+/** A one-node cluster in the bench process, submitted to as the single-process row is: like for like. */
+const IN_PROCESS_NODE = 'cluster, 1 node, in the bench process';
+const SINGLE_PROCESS = 'single process (not joining)';
+
 /** Case 1 for each node count and case 2, rep by rep, so noise spreads over all of them. */
 async function throughputCases(o: ClusterBenchOptions, serverUrl: string, meter: PgUsageMeter, reps: number, items: number): Promise<ThroughputSummary[]> {
   const cases: Array<{ id: string; nodes: number; run(t: ThroughputOptions): Promise<ClusterMeasure> }> = [
-    ...NODE_COUNTS.map((n) => ({ id: `cluster, ${n} node${n === 1 ? '' : 's'}`, nodes: n, run: (t: ThroughputOptions) => clusterThroughputPass(t, n) })),
-    { id: 'single process (not joining)', nodes: 0, run: singleProcessPass },
+    ...NODE_COUNTS.map((n) => ({ id: n === 1 ? ONE_NODE : `cluster, ${n} nodes`, nodes: n, run: (t: ThroughputOptions) => clusterThroughputPass(t, n) })),
+    { id: IN_PROCESS_NODE, nodes: 1, run: inProcessNodePass },
+    { id: SINGLE_PROCESS, nodes: 0, run: singleProcessPass },
   ];
   const measures = new Map<string, ClusterMeasure[]>(cases.map((c) => [c.id, []]));
   const failures = new Map<string, string>();
   let databases = 0;
   for (let rep = 1; rep <= reps; rep++) {
-    for (const c of cases) {
+    // Every other rep in reverse, as the main bench does: no case always runs after another.
+    for (const c of rep % 2 === 0 ? [...cases].reverse() : cases) {
       if (failures.has(c.id)) continue;
       o.progress(`cluster rep ${rep}/${reps} ${c.id} (${items} items)`);
       try {

@@ -49,12 +49,25 @@ export async function clusterThroughputPass(o: ThroughputOptions, nodes: number)
 }
 
 /** Case 2: the same run through a runtime in this process, with the same config, not joining the cluster. */
-export async function singleProcessPass(o: ThroughputOptions): Promise<ClusterMeasure> {
+export function singleProcessPass(o: ThroughputOptions): Promise<ClusterMeasure> {
+  return inProcessPass(o, false);
+}
+
+/**
+ * Case 1 in this process: a one-node cluster submitted to as case 2 is, without a `serve` and a
+ * client between (the inputs' trip over a WebSocket, their parse and check): the cluster's own
+ * cost against the single-process mode, like for like.
+ */
+export function inProcessNodePass(o: ThroughputOptions): Promise<ClusterMeasure> {
+  return inProcessPass(o, true);
+}
+
+async function inProcessPass(o: ThroughputOptions, join: boolean): Promise<ClusterMeasure> {
   const cluster = await startBenchCluster(o.serverUrl, o.database, 0);
   try {
     const config = parseConfig(nodeConfig(cluster.setup), { workingDirectory: cluster.setup.workDir, env: process.env });
-    // Not a node: it executes the runs it submits itself, as `flowrun run` does (docs/cluster.md).
-    const runtime = await Runtime.create({ config, joinCluster: false });
+    // Not joining, it executes the runs it submits itself, as `flowrun run` does (docs/cluster.md).
+    const runtime = await Runtime.create({ config, joinCluster: join });
     try {
       const submit = (inputs: unknown[]): Promise<RunHandle> => runtime.submit({ flow: ONE_STEP_FLOW, inputs, maxConcurrency: o.maxConcurrency });
       await runToEnd(submit, o.warmup);
@@ -62,9 +75,10 @@ export async function singleProcessPass(o: ThroughputOptions): Promise<ClusterMe
         const c = process.cpuUsage();
         return c.user + c.system;
       };
-      // This runtime answers a run terminal from memory while its journal may still be writing; a
-      // cluster answers only once the run's finish is stored. Both are timed until it is stored.
-      return await timed(o, submit, cpu, (runId) => untilFinishStored(cluster.setup.stateUrl, runId));
+      // Not joining, this runtime answers a run terminal from memory while its journal may still
+      // be writing; a cluster node answers only once the run's finish is stored. Both are timed
+      // until it is stored.
+      return await timed(o, submit, cpu, join ? undefined : (runId) => untilFinishStored(cluster.setup.stateUrl, runId));
     } finally {
       await runtime.close();
     }

@@ -12,7 +12,7 @@ const dist = async <T>(path: string): Promise<T> => (await import(join(ROOT, 'di
 const { chunkTable, heldChunks, waitForTakeover } = await dist<typeof import('../../bench/cluster/chunk-holders.js')>('bench/cluster/chunk-holders.js');
 const { processesCpuMicros, treeCpuMicros, parentPid } = await dist<typeof import('../../bench/lib/proc-cpu.js')>('bench/lib/proc-cpu.js');
 const { PgUsageMeter, statementStatsSettings } = await dist<typeof import('../../bench/lib/pg-usage.js')>('bench/lib/pg-usage.js');
-const { clusterThroughputPass, singleProcessPass } = await dist<typeof import('../../bench/cluster/throughput.js')>('bench/cluster/throughput.js');
+const { clusterThroughputPass, inProcessNodePass, singleProcessPass } = await dist<typeof import('../../bench/cluster/throughput.js')>('bench/cluster/throughput.js');
 const { crossNodeWaitPass } = await dist<typeof import('../../bench/cluster/cross-node-wait.js')>('bench/cluster/cross-node-wait.js');
 const { takeoverPass } = await dist<typeof import('../../bench/cluster/takeover.js')>('bench/cluster/takeover.js');
 
@@ -153,6 +153,26 @@ describe('cluster cases', () => {
     expect(m.items).toBe(500);
     expect(m.runtimeCpuMicros).toBeGreaterThan(0);
     expect(m.pg.walBytes).toBeGreaterThan(0);
+  }, PASS_TIMEOUT_MS);
+
+  it('runs the same run through a one-node cluster in this process, whose chunks it claims and journals fenced', async () => {
+    const database = freshName();
+    const m = await inProcessNodePass({ serverUrl: server.url, meter, database, items: 500, warmup: 50, maxConcurrency: 64 });
+    expect(m.items).toBe(500);
+    expect(m.runtimeCpuMicros).toBeGreaterThan(0);
+    // It ran as a node: the run was cut into chunks, every one of them done.
+    const url = new URL(server.url);
+    url.pathname = `/${database}`;
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM chunks GROUP BY state');
+      expect(rows.length).toBe(1);
+      expect(rows[0].state).toBe('done');
+      expect(rows[0].n).toBeGreaterThan(0);
+    } finally {
+      await client.end();
+    }
   }, PASS_TIMEOUT_MS);
 
   it('returns a wait parked on node 2 after the run submitted to node 1 completed', async () => {
