@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodesList } from '../../protocol/index.js';
-import { chromiumAvailable, launchBrowser, openPage, screenshot } from '../support/browser.js';
+import { chromiumAvailable, openDashboard, openPage, screenshot } from '../support/browser.js';
 import { spawnServe } from '../support/serve.js';
-import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
+import type { ServedWorkspace } from '../support/served-workspace.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { killWorkers, startWorker } from '../support/workers.js';
 
@@ -20,8 +20,7 @@ describe.runIf(chromiumAvailable())('dashboard: cluster', () => {
   let page: Page;
 
   beforeAll(async () => {
-    [env, browser] = await Promise.all([serveWorkspace(), launchBrowser()]);
-    ({ page } = await openPage(browser));
+    ({ env, browser, page } = await openDashboard());
     await startWorker(env.served.url, 'dash-worker-1', { pool: 'gpu', capacity: 4 });
   }, 60_000);
   afterAll(async () => {

@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchBrowser, openPage, screenshot } from '../support/browser.js';
+import { chromiumAvailable, openDashboard, openPage, screenshot } from '../support/browser.js';
 import { startGate } from '../support/gate.js';
-import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
+import type { ServedWorkspace } from '../support/served-workspace.js';
 import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
 
 /** Items per run: more than one page of the Compare table (50). */
@@ -22,8 +22,7 @@ describe.runIf(chromiumAvailable())('dashboard: compare', () => {
   let ids: string[];
 
   beforeAll(async () => {
-    [env, browser] = await Promise.all([serveWorkspace(), launchBrowser()]);
-    ({ page } = await openPage(browser));
+    ({ env, browser, page } = await openDashboard());
     const inputs = (b: boolean) => Array.from({ length: ITEMS }, (_, i) => ({ i, value: b && DIFFERING.includes(i) ? `changed ${i}` : `same ${i}` }));
     const a = await env.client.submit({ flow: ECHO_FLOW, inputs: inputs(false), variables: { tone: 'dry' }, flowLabel: 'baseline', metadata: { team: 'search' } });
     const b = await env.client.submit({ flow: ECHO_FLOW, inputs: inputs(true), variables: { tone: 'wet' }, flowLabel: 'candidate', metadata: { team: 'search' } });

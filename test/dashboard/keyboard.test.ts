@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchBrowser, openPage, screenshot } from '../support/browser.js';
-import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
+import { chromiumAvailable, openDashboard, openPage, screenshot } from '../support/browser.js';
+import type { ServedWorkspace } from '../support/served-workspace.js';
 import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
 
 /** Tab presses at most to reach one control: the pages have far fewer. */
@@ -36,8 +36,7 @@ describe.runIf(chromiumAvailable())('dashboard: keyboard', () => {
   let ids: string[];
 
   beforeAll(async () => {
-    [env, browser] = await Promise.all([serveWorkspace(), launchBrowser()]);
-    ({ page } = await openPage(browser));
+    ({ env, browser, page } = await openDashboard());
     const a = await env.client.submit({ flow: ECHO_FLOW, inputs: [{ v: 1 }, { v: 2 }], flowLabel: 'kb-a' });
     const b = await env.client.submit({ flow: ECHO_FLOW, inputs: [{ v: 1 }, { v: 3 }], flowLabel: 'kb-b' });
     await Promise.all([a.wait(), b.wait()]);

@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchBrowser, openPage, screenshot } from '../support/browser.js';
-import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
+import { chromiumAvailable, openDashboard, openPage, screenshot } from '../support/browser.js';
+import type { ServedWorkspace } from '../support/served-workspace.js';
 import { ECHO_FLOW } from '../support/workspace.js';
 
 /**
@@ -17,8 +17,7 @@ describe.runIf(chromiumAvailable())('dashboard: new run', () => {
   let page: Page;
 
   beforeAll(async () => {
-    [env, browser] = await Promise.all([serveWorkspace(), launchBrowser()]);
-    ({ page } = await openPage(browser));
+    ({ env, browser, page } = await openDashboard());
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -2,14 +2,14 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchBrowser, openPage, screenshot, waitForCount } from '../support/browser.js';
+import { chromiumAvailable, openDashboard, openPage, screenshot, waitForCount } from '../support/browser.js';
 import { CallbackReceiver } from '../support/callback-receiver.js';
 import { startGate } from '../support/gate.js';
 import { until, waitFor } from '../support/wait-for.js';
 import { connect } from '../../src/client/index.js';
 import { fixturePath } from '../support/paths.js';
 import { spawnServe } from '../support/serve.js';
-import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
+import type { ServedWorkspace } from '../support/served-workspace.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { GATE_FLOW } from '../support/workspace.js';
 
@@ -25,8 +25,7 @@ describe.runIf(chromiumAvailable())('dashboard: run detail', () => {
   let gate: Awaited<ReturnType<typeof startGate>>;
 
   beforeAll(async () => {
-    [env, browser, gate] = await Promise.all([serveWorkspace(), launchBrowser(), startGate()]);
-    ({ page } = await openPage(browser));
+    [{ env, browser, page }, gate] = await Promise.all([openDashboard(), startGate()]);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -1,10 +1,10 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchBrowser, openPage, screenshot, waitForCount } from '../support/browser.js';
+import { chromiumAvailable, openDashboard, openPage, screenshot, waitForCount } from '../support/browser.js';
 import { startGate } from '../support/gate.js';
 import { connect } from '../../src/client/index.js';
 import { spawnServe, type ServedProcess } from '../support/serve.js';
-import { serveWorkspace, type ServedWorkspace } from '../support/served-workspace.js';
+import type { ServedWorkspace } from '../support/served-workspace.js';
 import { ECHO_FLOW, GATE_FLOW } from '../support/workspace.js';
 
 /**
@@ -21,8 +21,7 @@ describe.runIf(chromiumAvailable())('dashboard: runs list', () => {
   let restarted: ServedProcess | undefined;
 
   beforeAll(async () => {
-    [env, browser, gate] = await Promise.all([serveWorkspace(), launchBrowser(), startGate()]);
-    ({ page } = await openPage(browser));
+    [{ env, browser, page }, gate] = await Promise.all([openDashboard(), startGate()]);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { ROOT, requireBuilt } from './paths.js';
+import { serveWorkspace, type ServedWorkspace } from './served-workspace.js';
 
 /** Debian's Chromium, or the one `FLOWRUN_CHROMIUM` names. */
 const CHROMIUM = process.env.FLOWRUN_CHROMIUM || '/usr/bin/chromium';
@@ -63,4 +64,18 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 export async function waitForCount(locator: Locator, n: number): Promise<void> {
   if (n > 0) await locator.nth(n - 1).waitFor({ state: 'attached' });
   await locator.nth(n).waitFor({ state: 'detached' });
+}
+
+/** What a dashboard suite drives: a served workspace, one Chromium and a page of it. */
+export interface DashboardSession {
+  env: ServedWorkspace;
+  browser: Browser;
+  page: Page;
+}
+
+/** Serves a workspace and opens a page in a fresh Chromium, both at once (each suite closes them). */
+export async function openDashboard(): Promise<DashboardSession> {
+  const [env, browser] = await Promise.all([serveWorkspace(), launchBrowser()]);
+  const { page } = await openPage(browser);
+  return { env, browser, page };
 }
