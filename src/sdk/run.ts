@@ -89,6 +89,7 @@ async function runWorker(server: ComponentServer, args: ServerCommandLine, url: 
     pool,
     capacity: args.capacity,
     name: args.name,
+    // A worker speaks over its socket: stdout is no protocol channel here, and launchers read this line.
     onRegistered: ({ workerId, node }) => process.stdout.write(`${JSON.stringify({ workerId, node, pool })}\n`),
   });
   const drain = (signal: NodeJS.Signals): void => {
