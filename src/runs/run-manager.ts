@@ -52,6 +52,7 @@ import { ItemTally } from './item-tally.js';
 import { CallCounts } from '../calls/call-counts.js';
 import { CallbackDispatcher, isAllowedHost, type CallbackOptions } from './callback-dispatcher.js';
 import { withCallbackStates } from './callback-states.js';
+import { isSeqCursor } from '../statestore/seq-cursor.js';
 import { selectRerunItems } from './rerun-selection.js';
 import { compareRuns } from './run-comparison.js';
 import { DEFAULT_NAMESPACE, namespaceOf, requireVisible, runNotFound, scopedIdempotencyKey, type RunAccess } from './run-access.js';
@@ -546,9 +547,7 @@ export class RunManager {
   /** Lists runs newest (or oldest) first with filters and cursor paging (docs/protocol.md, `runs/list`). */
   async list(params: RunsListParamsType, access?: RunAccess): Promise<{ runs: RunStatus[]; nextCursor?: string }> {
     const flowId = params.flowId === undefined ? undefined : (normalizeBlobId(params.flowId) ?? params.flowId);
-    if (params.cursor !== undefined && !/^[0-9a-z]{1,11}$/.test(params.cursor)) {
-      throw RpcError.invalidParams('Invalid params for runs/list: field "cursor": not a cursor returned by runs/list', { cursor: params.cursor });
-    }
+    requireListCursor('runs/list', params.cursor);
     // Filters run in the store: bring it up to date with memory first (list is not a hot path),
     // unless the store is unreachable: then the query fails at once instead of waiting for it.
     if (!this.writer.unreachable) await this.writer.settled();
@@ -580,9 +579,7 @@ export class RunManager {
 
   /** The flows the visible runs ran, most recently used first (docs/protocol.md, `flows/list`). */
   async listFlows(params: FlowsListParamsType, access?: RunAccess): Promise<FlowsListResultType> {
-    if (params.cursor !== undefined && !/^[0-9a-z]{1,11}$/.test(params.cursor)) {
-      throw RpcError.invalidParams('Invalid params for flows/list: field "cursor": not a cursor returned by flows/list', { cursor: params.cursor });
-    }
+    requireListCursor('flows/list', params.cursor);
     if (!this.writer.unreachable) await this.writer.settled();
     const page = await this.store.listFlows({ namespace: access?.namespace, cursor: params.cursor, limit: params.limit }).catch((err: unknown) => {
       throw asStoreError(err, 'cannot list flows');
@@ -824,4 +821,11 @@ export class RunManager {
 function notDeletable(runId: string, blocking: string, status: string): RpcError {
   const which = blocking === runId ? `Run ${runId} is ${status}` : `Run ${runId} has a child run ${blocking} that is ${status}`;
   return new RpcError(ErrorCodes.Conflict, `${which}: only a finished run can be deleted`, { runId: blocking, status });
+}
+
+/** -32602 naming `cursor` unless it is one a listing of `method` could have returned. */
+function requireListCursor(method: string, cursor: string | undefined): void {
+  if (cursor !== undefined && !isSeqCursor(cursor)) {
+    throw RpcError.invalidParams(`Invalid params for ${method}: field "cursor": not a cursor returned by ${method}`, { cursor });
+  }
 }

@@ -1,4 +1,5 @@
 import type { SqlParams } from './run-query-sql.js';
+import { decodeSeqCursor, encodeSeqCursor } from './seq-cursor.js';
 
 /** Which flows `listFlows` returns: those the runs of a namespace ran, most recently used first. */
 export interface FlowQuery {
@@ -40,7 +41,7 @@ export interface FlowUseRow {
  * seq, and a cursor is that seq of the previous page's last flow. Undefined when the cursor is not one of ours.
  */
 export function flowListSql(query: FlowQuery, params: SqlParams): string | undefined {
-  const beforeSeq = query.cursor === undefined ? undefined : decodeFlowCursor(query.cursor);
+  const beforeSeq = query.cursor === undefined ? undefined : decodeSeqCursor(query.cursor);
   if (beforeSeq === null) return undefined;
   const where = query.namespace === undefined ? '' : `WHERE namespace = ${params.add(query.namespace)}`;
   const past = beforeSeq === undefined ? '' : `WHERE u.last_seq < ${params.add(beforeSeq)}`;
@@ -59,10 +60,6 @@ export function flowPageOf(rows: readonly FlowUseRow[], limit: number): FlowPage
     return flow;
   });
   if (rows.length <= limit || limit <= 0) return { flows };
-  return { flows, nextCursor: Number(rows[limit - 1].last_seq).toString(36) };
+  return { flows, nextCursor: encodeSeqCursor(Number(rows[limit - 1].last_seq)) };
 }
 
-/** The seq a flow cursor names, or null when it is not one of ours. */
-export function decodeFlowCursor(cursor: string): number | null {
-  return /^[0-9a-z]{1,11}$/.test(cursor) ? Number.parseInt(cursor, 36) : null;
-}

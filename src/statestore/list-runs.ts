@@ -1,4 +1,5 @@
 import { deriveRunStatus } from './derive.js';
+import { decodeSeqCursor, encodeSeqCursor } from './seq-cursor.js';
 import { countsByRun, firstStartsByRun, recordOfRow, stateOfRow, type RunRow, type StatusCountRow } from './sql-rows.js';
 import type { RunQuery, RunSummary } from './state-store.js';
 
@@ -12,7 +13,7 @@ export interface RunListSource {
 
 /** Runs in the query's order with derived status and counters, filtered, after the cursor (the seq of the last run of the previous page). */
 export async function listRunsFrom(source: RunListSource, query: RunQuery): Promise<{ runs: RunSummary[]; nextCursor?: string }> {
-  let beforeSeq = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  let beforeSeq = query.cursor === undefined ? undefined : decodeSeqCursor(query.cursor);
   // A cursor we never issued selects nothing, like a page past the end.
   if (beforeSeq === null || query.limit <= 0 || query.statuses?.length === 0) return { runs: [] };
   const statuses = query.statuses && new Set(query.statuses);
@@ -37,19 +38,10 @@ export async function listRunsFrom(source: RunListSource, query: RunQuery): Prom
       runs.push(summary);
       if (runs.length === query.limit) {
         const more = k < rows.length - 1 || (rows.length === chunk && (await source.candidates(query, row.seq, 1)).length > 0);
-        return more ? { runs, nextCursor: encodeCursor(row.seq) } : { runs };
+        return more ? { runs, nextCursor: encodeSeqCursor(row.seq) } : { runs };
       }
     }
     if (rows.length < chunk) return { runs };
     beforeSeq = rows[rows.length - 1].seq;
   }
-}
-
-function encodeCursor(seq: number): string {
-  return Number(seq).toString(36);
-}
-
-/** The seq a cursor names, or null when it is not one of ours. */
-function decodeCursor(cursor: string): number | null {
-  return /^[0-9a-z]{1,11}$/.test(cursor) ? Number.parseInt(cursor, 36) : null;
 }

@@ -20,7 +20,8 @@ import type {
   StoredRunState,
 } from './state-store.js';
 import { metadataMatches } from './metadata-filter.js';
-import { decodeFlowCursor, flowPageOf, type FlowPage, type FlowQuery, type FlowUseRow } from './flow-listing.js';
+import { decodeSeqCursor } from './seq-cursor.js';
+import { flowPageOf, type FlowPage, type FlowQuery, type FlowUseRow } from './flow-listing.js';
 import { deriveRunStatus } from './derive.js';
 import { emptyRunStatusCounts, type RunStatusCounts } from './run-status-counts.js';
 import { MemoryRunEventLog, type RunEventLog } from './run-event-log.js';
@@ -302,7 +303,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   async listFlows(query: FlowQuery): Promise<FlowPage> {
-    const beforeSeq = query.cursor === undefined ? this.order.length : decodeFlowCursor(query.cursor);
+    const beforeSeq = query.cursor === undefined ? this.order.length : decodeSeqCursor(query.cursor);
     if (beforeSeq === null) return { flows: [] };
     // Newest first: a flow's first run met is its most recent one.
     const byFlow = new Map<string, FlowUseRow>();
