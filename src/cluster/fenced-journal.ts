@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ItemTransitions } from '../statestore/item-transitions.js';
+import { ItemTransitions } from '../statestore/item-transitions.js';
 import { itemRowTexts, jsonArrayChunks } from '../statestore/postgres-state-store.js';
 import { WRITE_FENCED } from './chunks-sql.js';
 import type { HeldLease, LeaseBook } from './lease-book.js';
@@ -8,20 +8,26 @@ import type { HeldLease, LeaseBook } from './lease-book.js';
  * Writes a journal batch of a cluster node (docs/cluster.md, "Fencing"): each statement
  * share-locks the chunks of its items that this node still holds at the epoch it claimed them, and
  * writes only the items inside those. Returns the leases found lost: their transitions were
- * dropped. Items of no lease held (dropped already) are not written either.
+ * dropped. Items of no lease held (dropped already) are not written either, nor transitions
+ * recorded under an earlier lease of a chunk this node has claimed again since (a call it had in
+ * flight under the old lease must not land under the new one).
  */
 export async function writeFenced(client: pg.ClientBase, nodeId: string, book: LeaseBook, transitions: ItemTransitions): Promise<HeldLease[]> {
   const leaseAt = leaseLookup(book);
   const wanted = new Set<HeldLease>();
-  const { runIds, indices } = transitions;
+  const { runIds, indices, fences } = transitions;
+  let stale = false;
   for (let k = 0; k < transitions.length; k++) {
     const lease = leaseAt(runIds[k], indices[k]);
-    if (lease) wanted.add(lease);
+    if (lease === undefined) continue;
+    if (isCurrent(lease, fences[k])) wanted.add(lease);
+    else stale = true;
   }
   if (wanted.size === 0) return [];
   const leases = [...wanted];
+  const batch = stale ? withoutStale(transitions, leaseAt) : transitions;
   // Every lease found is wanted: an item is written when it has one.
-  const texts = itemRowTexts(transitions, (runId, itemIndex) => leaseAt(runId, itemIndex) !== undefined);
+  const texts = itemRowTexts(batch, (runId, itemIndex) => leaseAt(runId, itemIndex) !== undefined);
   const fence = [leases.map((l) => l.runId), leases.map((l) => l.chunkIndex), leases.map((l) => l.epoch), nodeId];
   const held = new Set<string>();
   let first = true;
@@ -34,6 +40,25 @@ export async function writeFenced(client: pg.ClientBase, nodeId: string, book: L
     first = false;
   }
   return leases.filter((l) => !held.has(`${l.chunkIndex}:${l.runId}`));
+}
+
+/** Whether a transition tagged `fence` was recorded under `lease` (0: by a journal outside any chunk). */
+function isCurrent(lease: HeldLease, fence: number): boolean {
+  return fence === 0 || fence === lease.epoch;
+}
+
+/**
+ * The batch without its stale transitions. Dropped before the rows are built: a stale settle must
+ * not hide the start of the item's new attempt that precedes it in the batch.
+ */
+function withoutStale(transitions: ItemTransitions, leaseAt: (runId: string, itemIndex: number) => HeldLease | undefined): ItemTransitions {
+  const fresh = new ItemTransitions();
+  const { runIds, indices, fences } = transitions;
+  for (let k = 0; k < transitions.length; k++) {
+    const lease = leaseAt(runIds[k], indices[k]);
+    if (lease !== undefined && isCurrent(lease, fences[k])) fresh.append(transitions, k);
+  }
+  return fresh;
 }
 
 /**

@@ -268,6 +268,10 @@ export class ChunkRunner implements SharedWorkListener {
   /** Holds and executes a claimed chunk, loading it after `before`; resolves once it is loaded. */
   private begin(lease: ChunkLease, before: Promise<unknown> = Promise.resolve()): Promise<unknown> {
     const chunk = new HeldChunk(lease);
+    // Claimed again at a later epoch (another node held it meanwhile, and this one has not heard
+    // it lost yet): the earlier holding is lost, and what it still has in flight is stale.
+    const earlier = this.held.get(chunk.key);
+    if (earlier && earlier.lease.epoch < lease.epoch) this.leasesLost([earlier.lease]);
     this.held.set(chunk.key, chunk);
     if (chunk.running) this.prefetch(lease.runId);
     let loaded!: () => void;
@@ -386,7 +390,7 @@ export class ChunkRunner implements SharedWorkListener {
    * chunk is dropped.
    */
   private chunkJournal(chunk: HeldChunk, resolve: (completed: boolean) => void): RunStateJournal {
-    const writer = this.options.writer.journalFor(chunk.lease.runId);
+    const writer = this.options.writer.journalFor(chunk.lease.runId, chunk.lease.epoch);
     const run = this.options.tally ? this.options.tally.counting(writer) : writer;
     const first = chunk.lease.first;
     return {

@@ -104,12 +104,15 @@ export class StoreWriter {
     return this.retrying;
   }
 
-  /** A journal that records one run's transitions through this writer. */
-  journalFor(runId: string): RunStateJournal {
+  /**
+   * A journal that records one run's transitions through this writer; a cluster node's chunk tags
+   * them with its lease's epoch (`fence`), which the fenced write checks.
+   */
+  journalFor(runId: string, fence = 0): RunStateJournal {
     return {
-      itemStarted: (itemIndex, attempt, startedAt) => this.batch()?.started(runId, itemIndex, attempt, startedAt),
+      itemStarted: (itemIndex, attempt, startedAt) => this.batch()?.started(runId, itemIndex, attempt, startedAt, fence),
       itemSettled: (itemIndex, status, result, attempts, completedAt, completionSeq, startedAt, steps) =>
-        this.batch()?.settled(runId, itemIndex, status, attempts, result, completedAt, completionSeq, startedAt, steps),
+        this.batch()?.settled(runId, itemIndex, status, attempts, result, completedAt, completionSeq, startedAt, steps, fence),
       runFinished: (status, at) => this.push({ kind: 'finish', runId, status, at }),
     };
   }

@@ -30,6 +30,11 @@ export class ItemTransitions {
   readonly startedAt: number[] = [];
   /** Settled transitions whose step records are kept; `undefined` for the others. */
   readonly steps: Array<StepTiming[] | undefined> = [];
+  /**
+   * The epoch of the chunk lease a cluster node recorded the transition under, which its fenced
+   * write checks (docs/cluster.md, "Fencing"); 0 outside a cluster.
+   */
+  readonly fences: number[] = [];
   private count = 0;
 
   /** Transitions from objects (tests, callers off the hot path). */
@@ -53,8 +58,8 @@ export class ItemTransitions {
   }
 
   /** An item starts its attempt `attempts` at `startedAt`. */
-  started(runId: string, itemIndex: number, attempts: number, startedAt = NaN): void {
-    this.push(runId, itemIndex, RUNNING_CODE, attempts, undefined, 0, -1, startedAt, undefined);
+  started(runId: string, itemIndex: number, attempts: number, startedAt = NaN, fence = 0): void {
+    this.push(runId, itemIndex, RUNNING_CODE, attempts, undefined, 0, -1, startedAt, undefined, fence);
   }
 
   /** An item settles. */
@@ -68,14 +73,16 @@ export class ItemTransitions {
     completionSeq: number,
     startedAt = NaN,
     steps?: StepTiming[],
+    fence = 0,
   ): void {
-    this.push(runId, itemIndex, SETTLED_CODE[status], attempts, result, completedAt, completionSeq, startedAt, steps);
+    this.push(runId, itemIndex, SETTLED_CODE[status], attempts, result, completedAt, completionSeq, startedAt, steps, fence);
   }
 
   /** Appends transition `k` of another batch. */
   append(from: ItemTransitions, k: number): void {
     this.push(
       from.runIds[k], from.indices[k], from.statuses[k], from.attempts[k], from.results[k], from.completedAt[k], from.completionSeqs[k], from.startedAt[k], from.steps[k],
+      from.fences[k],
     );
   }
 
@@ -113,7 +120,7 @@ export class ItemTransitions {
 
   private push(
     runId: string, index: number, status: number, attempts: number, result: FlowResult | undefined, completedAt: number, completionSeq: number,
-    startedAt: number, steps: StepTiming[] | undefined,
+    startedAt: number, steps: StepTiming[] | undefined, fence: number,
   ): void {
     const k = this.count++;
     this.runIds[k] = runId;
@@ -125,5 +132,6 @@ export class ItemTransitions {
     this.completionSeqs[k] = completionSeq;
     this.startedAt[k] = startedAt;
     this.steps[k] = steps;
+    this.fences[k] = fence;
   }
 }

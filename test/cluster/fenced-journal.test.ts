@@ -25,7 +25,7 @@ beforeAll(async () => {
   store = await PostgresStateStore.connect({ url });
   client = new pg.Client({ connectionString: url });
   await client.connect();
-  for (const runId of ['run-a', 'run-b']) {
+  for (const runId of ['run-a', 'run-b', 'run-c']) {
     await client.query(`INSERT INTO runs (run_id, flow_id, status, total, created_at, max_concurrency, variables) VALUES ($1, 'f', 'running', $2, 0, 8, '{}')`, [runId, ITEMS]);
     await client.query(`INSERT INTO items (run_id, item_index, status, attempts, input) SELECT $1, g, 'pending', 0, '{}'::json FROM generate_series(0, $2::integer - 1) g`, [runId, ITEMS]);
     // Both chunks held by this node at epoch 1.
@@ -67,5 +67,28 @@ describe.skipIf(!postgresAvailable())('cluster: fenced journal writes', () => {
     expect(lost).toEqual([lostA1]);
     expect(await statuses('run-a')).toEqual(['success', 'success', 'success', 'success', 'pending', 'pending', 'pending', 'pending']);
     expect(await statuses('run-b')).toEqual(['success', 'success', 'pending', 'pending', 'pending', 'pending', 'pending', 'pending']);
+  });
+
+  it('drops transitions recorded under an earlier lease of a chunk claimed again, without hiding those of the new lease', async () => {
+    // This node held chunk 0 of run-c at epoch 1, another node took it (epoch 2), and this node
+    // claimed it back (epoch 3) while a call of item 0 under epoch 1 was still in flight.
+    await client.query(`UPDATE chunks SET epoch = 3 WHERE run_id = 'run-c' AND chunk_index = 0`);
+    const book = new LeaseBook();
+    book.add(lease('run-c', 0, 3));
+    const batch = new ItemTransitions();
+    batch.started('run-c', 0, 2, 950, 3); // item 0 runs again under the new lease
+    batch.settled('run-c', 0, 'success', 1, { outcome: 'success', value: 'stale' }, 1000, 1, 900, undefined, 1); // the old call ends
+    batch.settled('run-c', 1, 'success', 1, { outcome: 'success', value: 'stale' }, 1001, 2, 900, undefined, 1);
+    batch.settled('run-c', 2, 'success', 2, { outcome: 'success', value: 'fresh' }, 1002, 3, 960, undefined, 3);
+    const lost = await store.statementsInOrder((c) => writeFenced(c, NODE, book, batch));
+    expect(lost).toEqual([]);
+    const { rows } = await client.query<{ status: string; attempts: number; value: unknown }>(
+      `SELECT status, attempts, result->'value' AS value FROM items WHERE run_id = 'run-c' AND item_index < 3 ORDER BY item_index`,
+    );
+    expect(rows).toEqual([
+      { status: 'running', attempts: 2, value: null },
+      { status: 'pending', attempts: 0, value: null },
+      { status: 'success', attempts: 2, value: 'fresh' },
+    ]);
   });
 });

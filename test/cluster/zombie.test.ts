@@ -13,6 +13,7 @@ import {
   type ClusterNode,
   type TestCluster,
 } from '../support/cluster.js';
+import { startGate } from '../support/gate.js';
 import { postgresAvailable } from '../support/postgres.js';
 import { until, waitFor } from '../support/wait-for.js';
 
@@ -129,5 +130,36 @@ describe.skipIf(!postgresAvailable())('cluster: a paused node whose leases expir
       if (storedByZombie.has(item) || outputs[item].ppid !== zombie.pid) continue;
       expect(startedAfterContinue.has(`${item}:${outputs[item].attempt}`), `item ${item}: the result of a call started before the freeze`).toBe(true);
     }
+  }, 150_000);
+
+  it('drops its earlier holding when it claims a chunk back: the call in flight under the old lease is cancelled and its result never lands', async () => {
+    // A slow heartbeat: the node hears of its lost lease by claiming the chunk back, not by renewing.
+    const cluster = await startTestCluster(backends!, { nodes: 1, settings: { chunkSize: 4, leaseMs: 30_000, heartbeatMs: 10_000 } });
+    cleanups.push(() => cluster.close());
+    const gate = await startGate();
+    cleanups.push(() => gate.close());
+    const [node] = cluster.nodes;
+    const run = await node.client.submit({ flow: RECORD_FLOW, inputs: [{ i: 0, gate: gate.url, log: true }] });
+    await until(async () => ((await cluster.items(run.runId))[0].status === 'running' && gate.count() === 1 ? true : undefined), {
+      what: 'item 0 running at the gate',
+      timeoutMs: CLUSTER_WAIT_MS,
+    });
+    // Another node claims the chunk ahead (a new epoch), leaving it for a node with slots to spare:
+    // this one takes it over while its first call still waits at the gate.
+    const [before] = await cluster.chunks(run.runId);
+    await cluster.sql(`UPDATE chunks SET holder = 'another-node', epoch = epoch + 1, prefetched = true, slots = 0 WHERE run_id = $1`, [run.runId]);
+    await waitFor(() => new RegExp(`-32013 lease lost: chunk 0 of run ${run.runId} \\(epoch ${before.epoch}\\)`).test(node.served.stderr()), {
+      what: 'the node logging its earlier holding lost',
+      timeoutMs: CLUSTER_WAIT_MS,
+    });
+    const aborted = () => cluster.calls().some((call) => call.event === 'abort' && call.runId === run.runId && call.attempt === 1);
+    await waitFor(aborted, { what: 'the call under the old lease cancelled', timeoutMs: CLUSTER_WAIT_MS });
+    await gate.arrived(2);
+    gate.release();
+    const status = await cluster.waitForRun(node, run.runId);
+    const [output] = expectEachItemSucceededOnce(status, await run.itemResults(), 1);
+    expect(output.attempt).toBe(2);
+    const [chunk] = await cluster.chunks(run.runId);
+    expect(chunk.epoch).toBe(before.epoch + 2);
   }, 150_000);
 });
