@@ -85,6 +85,8 @@ export class PostgresStateStore implements StateStore {
       max: options.maxConnections ?? 8,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 5_000,
+      // Names the process in pg_stat_activity (a cluster node's pid is in `flowrun nodes`), unless the URL names it.
+      application_name: /[?&]application_name=/.test(options.url) ? undefined : `flowrun pid ${process.pid}`,
       types: typeParsers,
     });
     const logger = options.logger ?? silentLogger;

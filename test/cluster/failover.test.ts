@@ -8,7 +8,11 @@ import {
   RECORD_FLOW,
   startClusterBackends,
   startTestCluster,
+  type ChunkRow,
   type ClusterBackends,
+  type ClusterNode,
+  type ItemRow,
+  type TestCluster,
 } from '../support/cluster.js';
 import { postgresAvailable } from '../support/postgres.js';
 import { until } from '../support/wait-for.js';
@@ -33,6 +37,24 @@ beforeAll(async () => {
 afterAll(() => backends?.close());
 const cleanups = cleanupAfterEach();
 
+/**
+ * Freezes `node` (SIGSTOP) once it holds open chunks of the run with at least 3 items stored as
+ * running, and returns those chunks and the run's items as it left them; continues it and tries
+ * again when it froze without.
+ */
+async function freezeWithRunningItems(cluster: TestCluster, node: ClusterNode, runId: string): Promise<{ held: ChunkRow[]; items: ItemRow[] }> {
+  for (let attempt = 1; attempt <= 50; attempt++) {
+    await cluster.pause(node);
+    const held = (await cluster.chunks(runId)).filter((chunk) => chunk.holder === node.nodeId && chunk.state === 'open');
+    const items = await cluster.items(runId);
+    const running = items.filter((item) => item.status === 'running' && held.some((chunk) => item.item_index >= chunk.first_item && item.item_index < chunk.end_item));
+    if (running.length >= 3) return { held, items };
+    cluster.resume(node);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${node.name} never froze holding chunks of run ${runId} with 3 items stored as running`);
+}
+
 describe.skipIf(!postgresAvailable())('cluster: a node lost in the middle of a run', () => {
   it('SIGKILL: the others take its chunks after the lease, keep every stored result, and run its unfinished items again', async () => {
     const cluster = await startTestCluster(backends!, { nodes: 3, settings: { chunkSize: CHUNK_SIZE } });
@@ -43,23 +65,12 @@ describe.skipIf(!postgresAvailable())('cluster: a node lost in the middle of a r
     const before = new Map<number, string>();
     for (const item of await run.itemResults()) if (isTerminal(item.status)) before.set(item.itemIndex, JSON.stringify(item));
     expect(before.size).toBeGreaterThan(0);
-    // Killed while its journal has items of its chunks stored as running (the journal writes in batches).
-    await until(
-      async () => {
-        const held = (await cluster.chunks(run.runId)).filter((chunk) => chunk.holder === victim.nodeId && chunk.state === 'open');
-        const running = (await cluster.items(run.runId)).filter(
-          (item) => item.status === 'running' && held.some((chunk) => item.item_index >= chunk.first_item && item.item_index < chunk.end_item),
-        );
-        return running.length >= 3 ? true : undefined;
-      },
-      { what: `${victim.name} holding chunks with items stored as running`, timeoutMs: 60_000 },
-    );
-
+    // Killed while its journal has items of its chunks stored as running (the journal writes in
+    // batches). Checked while it is frozen, so nothing it writes after the check can change that.
+    const { held: heldAtDeath, items: atDeath } = await freezeWithRunningItems(cluster, victim, run.runId);
     expect(await cluster.kill(victim, 'SIGKILL')).toBe(-1);
     // What the dead node left in the database is final: it will never write again.
-    const atDeath = await cluster.items(run.runId);
     const settledAtDeath = new Set(atDeath.filter((item) => isTerminal(item.status as Status)).map((item) => item.item_index));
-    const heldAtDeath = (await cluster.chunks(run.runId)).filter((chunk) => chunk.holder === victim.nodeId && chunk.state === 'open');
     const inHeld = (index: number) => heldAtDeath.some((chunk) => index >= chunk.first_item && index < chunk.end_item);
     const runningAtDeath = atDeath.filter((item) => item.status === 'running' && inHeld(item.item_index)).map((item) => item.item_index);
 

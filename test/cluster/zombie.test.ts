@@ -40,7 +40,7 @@ const cleanups = cleanupAfterEach();
 async function freezeHolding(cluster: TestCluster, node: ClusterNode, runId: string): Promise<ChunkRow[]> {
   for (let attempt = 1; attempt <= 20; attempt++) {
     await holdingWork(cluster, node, runId, 10);
-    cluster.pause(node);
+    await cluster.pause(node);
     const held = (await cluster.chunks(runId)).filter((chunk) => chunk.holder === node.nodeId && chunk.state === 'open');
     const running = (await cluster.items(runId)).some(
       (item) => item.status === 'running' && held.some((chunk) => item.item_index >= chunk.first_item && item.item_index < chunk.end_item),

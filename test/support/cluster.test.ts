@@ -36,7 +36,7 @@ describe.skipIf(!postgresAvailable())('startTestCluster', () => {
       const other = cluster.nodes.find((node) => node !== runner)!;
       expect(await cluster.kill(runner, 'SIGKILL')).toBe(-1);
       // Its server may notice its stdin closed and exit by itself; if not, the cleanup must kill it.
-      cluster.pause(other);
+      await cluster.pause(other);
 
       await cluster.close();
       closed = true;

@@ -168,8 +168,11 @@ export interface TestCluster {
   kill(node: ClusterNode, signal?: NodeJS.Signals): Promise<number>;
   /** SIGTERM, and the exit code once it exited. */
   stop(node: ClusterNode): Promise<number>;
-  /** SIGSTOP: the process stays, frozen, holding whatever it held. */
-  pause(node: ClusterNode): void;
+  /**
+   * SIGSTOP: the process stays, frozen, holding whatever it held. Resolves once none of its
+   * statements still runs in the database, so what a test reads next is all it wrote before it froze.
+   */
+  pause(node: ClusterNode): Promise<void>;
   /** SIGCONT. */
   resume(node: ClusterNode): void;
   /** One query on the cluster's database. */
@@ -274,9 +277,19 @@ function makeCluster(parts: ClusterParts): TestCluster {
     nodeOfPid: (pid) => nodes.find((node) => node.pid === pid),
     kill: (node, signal = 'SIGKILL') => signalAndWait(node, signal),
     stop: (node) => signalAndWait(node, 'SIGTERM'),
-    pause(node) {
+    async pause(node) {
       node.served.child.kill('SIGSTOP');
       node.state = 'paused';
+      // Its connections are named after its pid (the state store's application_name).
+      await until(
+        async () => {
+          const [row] = await sql<{ active: string }>(`SELECT count(*) AS active FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'`, [
+            `flowrun pid ${node.pid}`,
+          ]);
+          return Number(row.active) === 0 ? true : undefined;
+        },
+        { what: `no statement of the frozen ${node.name} running`, timeoutMs: CLUSTER_WAIT_MS },
+      );
     },
     resume(node) {
       node.served.child.kill('SIGCONT');
