@@ -22,6 +22,8 @@ export interface ClusterStateStoreOptions {
   onLeasesLost: (leases: HeldLease[]) => void;
   /** Cancels a run cluster-wide (the journal's cancel). */
   cancel: (runId: string) => Promise<unknown>;
+  /** Hears a run stored through this node, with its inputs. */
+  onRunCreated?: (runId: string, inputs: readonly unknown[]) => void;
 }
 
 /**
@@ -56,6 +58,7 @@ export class ClusterStateStore implements StateStore {
       await client.query(INSERT_CHUNKS, [run.runId, chunkSize, inputs.length]);
       await client.query('SELECT pg_notify($1, $2)', [WORK_CHANNEL, run.runId]);
     });
+    if (holder === undefined && inputs.length > 0) this.options.onRunCreated?.(run.runId, inputs);
     return holder;
   }
 
@@ -91,6 +94,10 @@ export class ClusterStateStore implements StateStore {
 
   loadRun(runId: string): Promise<LoadedRun | undefined> {
     return this.options.store.loadRun(runId);
+  }
+
+  runSummary(runId: string): Promise<RunSummary | undefined> {
+    return this.options.store.runSummary(runId);
   }
 
   loadInputs(runId: string, indices?: readonly number[]): Promise<unknown[]> {

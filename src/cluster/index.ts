@@ -36,6 +36,7 @@ export async function joinCluster(store: StateStore, cluster: ClusterConfig | un
     chunkSize: config.chunkSize,
     onLeasesLost: (leases) => shared.leasesLost(leases),
     cancel: (runId) => shared.cancel(runId),
+    onRunCreated: (runId, inputs) => shared.runCreated(runId, inputs),
   });
   return { nodes, store: clusterStore, shared };
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import type { ChunkLease, ChunkWork, SharedRunProgress, SharedWork, SharedWorkListener } from '../runs/shared-work.js';
 import { RUN_EVENTS_CHANNEL as EVENTS_CHANNEL } from '../statestore/postgres-event-log.js';
 import type { PostgresStateStore } from '../statestore/postgres-state-store.js';
-import type { RunRecord } from '../statestore/state-store.js';
+import type { RunRecord, StoredItem } from '../statestore/state-store.js';
 import { ITEM_COLUMNS, RUN_COLUMNS, itemOfRow, recordOfRow, type ItemRow, type RunRow } from '../statestore/sql-rows.js';
 import {
   CANCEL_CHANNEL, CANCEL_ITEMS, CANCEL_UNHELD_CHUNKS, CLAIM_CANDIDATES, CLAIM_SUCCESSOR, COMPLETE_CHUNKS, FINISHED_RUNS, GRANT_SLOTS, LOCK_RUN_FOR_SLOTS, LOCK_RUN_TREE,
@@ -15,6 +15,7 @@ import type { HeldLease, LeaseBook } from './lease-book.js';
 import { NotificationListener } from './notification-listener.js';
 import { finishRunIfDone } from './run-finish.js';
 import { RunProgressCounts } from './run-progress-counts.js';
+import { SubmittedInputs } from './submitted-inputs.js';
 
 /** How often waits on runs of other nodes re-check the database, in case a notification was lost. */
 const WAIT_RECHECK_MS = 1_000;
@@ -61,6 +62,8 @@ export class PostgresSharedWork implements SharedWork {
   /** Cancel-requested runs already told to the listener, so a renewal does not tell them again. */
   private readonly toldCancelled = new Set<string>();
   private readonly progress: RunProgressCounts;
+  /** Inputs of the runs submitted here, for chunks claimed for the first time. */
+  private readonly submitted = new SubmittedInputs();
 
   constructor(private readonly options: PostgresSharedWorkOptions) {
     this.nodeId = options.nodeId;
@@ -209,9 +212,17 @@ export class PostgresSharedWork implements SharedWork {
     });
   }
 
+  /** A run stored through this node: its chunks' first claims load without reading items back. */
+  runCreated(runId: string, inputs: readonly unknown[]): void {
+    this.submitted.remember(runId, inputs);
+  }
+
   async load(lease: ChunkLease): Promise<ChunkWork> {
     const { store } = this.options;
     const record = await this.recordOf(lease.runId);
+    // Never held before: its items are all pending, as the submit stored them.
+    const inputs = lease.epoch === 1 ? this.submitted.slice(lease.runId, lease.first, lease.end) : undefined;
+    if (inputs !== undefined) return { record, items: inputs.map((_, k) => pendingItem(lease.first + k)), inputs };
     const items = await store.query<ItemRow & { input: string }>(
       `SELECT ${ITEM_COLUMNS}, input FROM items WHERE run_id = $1 AND item_index >= $2 AND item_index < $3 ORDER BY item_index`,
       [lease.runId, lease.first, lease.end],
@@ -260,6 +271,7 @@ export class PostgresSharedWork implements SharedWork {
       return leases.map((l) => completed.has(`${l.chunkIndex}:${l.runId}`));
     });
     for (const lease of leases) book.remove(lease);
+    for (const runId of finished) this.submitted.forget(runId);
     if (finished.length > 0) this.listener?.runsFinished?.(finished);
     return done;
   }
@@ -415,6 +427,10 @@ export class PostgresSharedWork implements SharedWork {
       this.renewing = false;
     }
   }
+}
+
+function pendingItem(index: number): StoredItem {
+  return { itemIndex: index, status: 'pending', attempts: 0 };
 }
 
 function leaseOfRow(row: TakenRow, cancelRequested: boolean): HeldLease {

@@ -23,6 +23,7 @@ import {
   type RunsMetricsResultType,
   type RunsRerunParamsType,
   type RunsSubmitParamsType,
+  isTerminal,
 } from '../../protocol/index.js';
 import type { BlobStore } from '../../blobstore/blob-store.js';
 import { normalizeBlobId } from '../../blobstore/blob-id.js';
@@ -33,7 +34,7 @@ import type { ExecutionScope } from '../calls/plugin.js';
 import { BlobNamespaces } from './blob-namespaces.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MemoryStateStore } from '../statestore/memory-state-store.js';
-import type { RunRecord, StateStore } from '../statestore/state-store.js';
+import type { RunRecord, RunSummary, StateStore } from '../statestore/state-store.js';
 import { asStoreError } from '../statestore/store-unavailable.js';
 import { CANCELLED } from '../executor/failures.js';
 import { resolveRunLimits, type RunLimits } from './run-limits.js';
@@ -270,6 +271,8 @@ export class RunManager {
       onEventsAppended: (listener) => shared.onEventsAppended!(listener),
       runProgress: (runId) => shared.runProgress!(runId),
       finishedRun: async (runId) => {
+        const summary = await this.storedSummary(runId);
+        if (summary) return { run: storedRunStatus(summary), namespace: namespaceOf(summary.record) };
         const { state } = await this.lookup(runId);
         return { run: state.snapshot(), namespace: namespaceOf(state.identity) };
       },
@@ -514,6 +517,14 @@ export class RunManager {
    * this process executes are waited on; a run read from the store is answered as stored.
    */
   async get(params: RunsGetParamsType, signal?: AbortSignal, access?: RunAccess): Promise<RunStatus> {
+    if (this.shared && !params.includeResults) {
+      let stored = await this.summaryStatus(params.runId, access);
+      if (stored && params.wait && !isTerminal(stored.status)) {
+        await this.shared.waitFinished(params.runId, params.timeoutMs, signal);
+        stored = (await this.summaryStatus(params.runId)) ?? (await this.lookup(params.runId)).state.snapshot();
+      }
+      if (stored) return this.withCallback(stored);
+    }
     let { state, live } = await this.lookup(params.runId, access);
     if (params.wait && live) await this.waitTerminal(state, params.timeoutMs, signal);
     else if (params.wait && this.shared && !state.isTerminal) {
@@ -752,6 +763,29 @@ export class RunManager {
   /** Throws -32011 unless `access` sees the run: at once for runs in memory, others are read once and remembered. */
   private async requireSeen(runId: string, access: RunAccess | undefined): Promise<void> {
     if (access?.namespace !== undefined && (await this.namespaceOfRun(runId)) !== access.namespace) throw runNotFound(runId);
+  }
+
+  /**
+   * On a cluster, the status of a run this node holds nowhere in memory, from its row and item
+   * counts (docs/cluster.md): no item is read, so a run of millions of items answers as cheaply as
+   * a small one. Undefined when the run is in memory here (or resumes here), or the store cannot.
+   */
+  private async summaryStatus(runId: string, access?: RunAccess): Promise<RunStatus | undefined> {
+    const summary = await this.storedSummary(runId);
+    if (!summary) return undefined;
+    requireVisible(summary.record, access);
+    return storedRunStatus(summary);
+  }
+
+  /** The stored summary of a run not in memory here ({@link summaryStatus}); -32011 when there is no such run. */
+  private async storedSummary(runId: string): Promise<RunSummary | undefined> {
+    const { store } = this;
+    if (!store.runSummary || this.recovery.waits(runId) || this.registry.live(runId) || this.registry.recentlyFinished(runId)) return undefined;
+    const summary = await store.runSummary(runId).catch((err: unknown) => {
+      throw asStoreError(err, `cannot load run ${runId}`);
+    });
+    if (!summary) throw runNotFound(runId);
+    return summary;
   }
 
   /** A run in memory, else from the store (a run of an earlier process), else -32011; one `access` does not see answers as unknown. */

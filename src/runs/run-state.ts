@@ -151,7 +151,9 @@ export class RunState {
       }
     });
     state.cancelRequested = cancelRequested;
-    if (finishedAt !== undefined && state.finishedAt === undefined) state.finishedAt = finishedAt;
+    // The stored end of a finished run is its end, as runs/list answers it (on a cluster, the
+    // database's clock when the run's last chunk completed, a little after its last item).
+    if (finishedAt !== undefined) state.finishedAt = finishedAt;
     return state;
   }
 

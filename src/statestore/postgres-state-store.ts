@@ -278,6 +278,27 @@ export class PostgresStateStore implements StateStore {
     );
   }
 
+  async runSummary(runId: string): Promise<RunSummary | undefined> {
+    await this.writes;
+    // The list's derivation over a page of one candidate: the same status and counters as runs/list.
+    const { runs } = await this.retryingRead(() =>
+      listRunsFrom(
+        {
+          candidates: async (_query, beforeSeq) =>
+            beforeSeq === undefined ? (await this.pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId])).rows : [],
+          statusCounts: (runIds) => this.statusCounts(runIds),
+        },
+        { limit: 1 },
+      ),
+    );
+    const summary = runs[0];
+    if (summary === undefined) return undefined;
+    // As loadRun answers it: with the run's completion callback, if it has one.
+    const callback = await this.retryingRead(() => this.pool.query<CallbackRow>(`SELECT ${CALLBACK_COLUMNS} FROM callbacks WHERE run_id = $1`, [runId]));
+    if (callback.rows[0] !== undefined) summary.record.callback = callbackTargetOfRow(callback.rows[0]);
+    return summary;
+  }
+
   async listFlows(query: FlowQuery): Promise<FlowPage> {
     await this.writes;
     const params = postgresParams();

@@ -41,6 +41,12 @@ export interface StateStore {
   finishRun(runId: string, status: Status, completedAt: number): Promise<void>;
   /** A run with every item's state, or undefined. */
   loadRun(runId: string): Promise<LoadedRun | undefined>;
+  /**
+   * A run's record and its item counts by status, derived as `listRuns` derives them, without
+   * reading its items; undefined when there is no such run. Only where runs/get must read the
+   * store for a run in memory elsewhere (a cluster's PostgreSQL).
+   */
+  runSummary?(runId: string): Promise<RunSummary | undefined>;
   /** The inputs of a run, by item index (for resuming it); with `indices`, only those items' inputs, in that order. */
   loadInputs(runId: string, indices?: readonly number[]): Promise<unknown[]>;
   /** Ids of runs not yet terminal, oldest first. */

@@ -1,0 +1,87 @@
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunStatus } from '../../protocol/index.js';
+import { MemoryBlobStore } from '../../blobstore/memory.js';
+import { parseConfig } from '../../src/config/index.js';
+import { Runtime } from '../../src/runtime.js';
+import { PostgresStateStore } from '../../src/statestore/postgres-state-store.js';
+import { RECORD_FLOW } from '../support/cluster.js';
+import { startGate } from '../support/gate.js';
+import { createDatabase, postgresAvailable, startPostgres, type PostgresFixture } from '../support/postgres.js';
+import { until } from '../support/wait-for.js';
+
+/**
+ * `runs/get` without results on a cluster node (docs/cluster.md): the run's status and counters
+ * come from its row and a count of its items by status, the same derivation as `runs/list`, so a
+ * run of millions of items answers without reading them; the answer is the one a loaded run gives.
+ */
+const ROOT = resolve(import.meta.dirname, '../..');
+const ITEMS = 40;
+
+let server: PostgresFixture | undefined;
+beforeAll(async () => {
+  if (postgresAvailable()) server = await startPostgres();
+}, 120_000);
+afterAll(() => server?.close());
+
+/** The answer without its results and without what changes with the clock while a run goes on. */
+function comparable(status: RunStatus, running: boolean): Record<string, unknown> {
+  const { results: _results, ...rest } = status as RunStatus & { results?: unknown };
+  if (!running) return rest;
+  const { durationMs: _d, throughput: _t, ...steady } = rest as Record<string, unknown>;
+  return steady;
+}
+
+describe.skipIf(!postgresAvailable())('cluster: runs/get without results', () => {
+  it('answers from the run row and item counts, as a loaded run would, while the run goes on and once it ended', async () => {
+    const url = await createDatabase(server!.url, 'run_status');
+    const store = await PostgresStateStore.connect({ url });
+    let itemReads = 0;
+    // The real store; only its whole-run reads are counted.
+    const counted = new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (key === 'loadRun' && typeof value === 'function') return (...args: unknown[]) => (itemReads++, (value as (...a: unknown[]) => unknown).apply(target, args));
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const config = parseConfig(
+      {
+        plugins: { rec: { type: 'stepflow', command: process.execPath, args: [resolve(ROOT, 'test/fixtures/cluster-recorder-server.mjs')] } },
+        routes: { '/rec/{*component}': [{ plugin: 'rec' }] },
+        cluster: { chunkSize: 8 },
+      },
+      { workingDirectory: ROOT, env: process.env },
+    );
+    const runtime = await Runtime.create({ config, blobStore: new MemoryBlobStore(), stateStore: counted, joinCluster: true });
+    const gate = await startGate();
+    try {
+      // Half the items finish at once, the other half wait at the gate.
+      const inputs = Array.from({ length: ITEMS }, (_, i) => (i % 2 === 0 ? { i } : { i, gate: gate.url }));
+      const { runId } = await runtime.runs.submit({ flow: RECORD_FLOW, inputs, maxConcurrency: ITEMS });
+      await until(async () => {
+        const status = await runtime.runs.get({ runId });
+        return status.items.success === ITEMS / 2 && status.items.running === ITEMS / 2 ? status : undefined;
+      }, { what: 'half the items done, half running', timeoutMs: 60_000 });
+      expect(itemReads).toBe(0);
+      const running = await runtime.runs.get({ runId });
+      const loaded = await runtime.runs.get({ runId, includeResults: true });
+      expect(itemReads).toBeGreaterThan(0);
+      expect(comparable(running, true)).toEqual(comparable(loaded, true));
+      expect(running.status).toBe('running');
+
+      const reads = itemReads;
+      const waiting = runtime.runs.get({ runId, wait: true, timeoutMs: 60_000 });
+      gate.release();
+      const finished = await waiting;
+      expect(itemReads).toBe(reads);
+      expect(finished.status).toBe('success');
+      expect(finished.items).toEqual({ total: ITEMS, pending: 0, running: 0, success: ITEMS, failed: 0, cancelled: 0 });
+      expect(comparable(finished, false)).toEqual(comparable(await runtime.runs.get({ runId, includeResults: true }), false));
+    } finally {
+      await gate.close();
+      await runtime.close();
+      await store.close();
+    }
+  }, 120_000);
+});
