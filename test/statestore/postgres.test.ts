@@ -52,10 +52,31 @@ describe('PostgresStateStore', () => {
       await adminQuery(`ALTER TABLE ${schema}.run_events DROP COLUMN namespace`);
       await adminQuery(`DROP TABLE ${schema}.namespace_submits`);
       await adminQuery(`INSERT INTO ${schema}.run_events (type, run_id, at, run) VALUES ('run.created', 'old', 1, '{}')`);
-      await adminQuery(`UPDATE ${schema}.flowrun_schema SET version = ${POSTGRES_MIGRATIONS.length - 1}`);
+      await adminQuery(`UPDATE ${schema}.flowrun_schema SET version = ${POSTGRES_MIGRATIONS.length - 2}`);
       await (await PostgresStateStore.connect({ url })).close();
       expect(await adminQuery(`SELECT namespace FROM ${schema}.run_events WHERE run_id = 'old'`)).toEqual([{ namespace: 'default' }]);
       expect(await adminQuery(`SELECT count(*)::int AS n FROM ${schema}.namespace_submits`)).toEqual([{ n: 0 }]);
+    } finally {
+      await drop();
+    }
+  });
+
+  it('keeps item rows updatable in place: no index on a column a transition changes, and room on each page', async () => {
+    const { schema, url, drop } = await freshSchema();
+    try {
+      await (await PostgresStateStore.connect({ url })).close();
+      // As a database of the schema before it had them.
+      await adminQuery(`ALTER TABLE ${schema}.items RESET (fillfactor)`);
+      await adminQuery(`CREATE INDEX items_by_status ON ${schema}.items (run_id, status, started_at)`);
+      await adminQuery(`UPDATE ${schema}.flowrun_schema SET version = ${POSTGRES_MIGRATIONS.length - 1}`);
+      await (await PostgresStateStore.connect({ url })).close();
+      const indexes = await adminQuery<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2', [schema, 'items']);
+      expect(indexes.map((i) => i.indexname)).toEqual(['items_pkey']);
+      const [{ options }] = await adminQuery<{ options: string[] }>(
+        `SELECT c.reloptions AS options FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = 'items'`,
+        [schema],
+      );
+      expect(options).toContain('fillfactor=50');
     } finally {
       await drop();
     }
