@@ -1,11 +1,7 @@
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunStatus } from '../../protocol/index.js';
-import { MemoryBlobStore } from '../../blobstore/memory.js';
-import { parseConfig } from '../../src/config/index.js';
-import { Runtime } from '../../src/runtime.js';
 import { PostgresStateStore } from '../../src/statestore/postgres-state-store.js';
-import { RECORD_FLOW } from '../support/cluster.js';
+import { RECORD_FLOW, startInProcessNode } from '../support/cluster.js';
 import { startGate } from '../support/gate.js';
 import { createDatabase, postgresAvailable, startPostgres, type PostgresFixture } from '../support/postgres.js';
 import { until } from '../support/wait-for.js';
@@ -15,7 +11,6 @@ import { until } from '../support/wait-for.js';
  * come from its row and a count of its items by status, the same derivation as `runs/list`, so a
  * run of millions of items answers without reading them; the answer is the one a loaded run gives.
  */
-const ROOT = resolve(import.meta.dirname, '../..');
 const ITEMS = 40;
 
 let server: PostgresFixture | undefined;
@@ -45,42 +40,37 @@ describe.skipIf(!postgresAvailable())('cluster: runs/get without results', () =>
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
-    const config = parseConfig(
-      {
-        plugins: { rec: { type: 'stepflow', command: process.execPath, args: [resolve(ROOT, 'test/fixtures/cluster-recorder-server.mjs')] } },
-        routes: { '/rec/{*component}': [{ plugin: 'rec' }] },
-        cluster: { chunkSize: 8 },
-      },
-      { workingDirectory: ROOT, env: process.env },
-    );
-    const runtime = await Runtime.create({ config, blobStore: new MemoryBlobStore(), stateStore: counted, joinCluster: true });
+    const node = await startInProcessNode(counted, { chunkSize: 8 });
+    const { runtime } = node;
     const gate = await startGate();
     try {
       // Half the items finish at once, the other half wait at the gate.
       const inputs = Array.from({ length: ITEMS }, (_, i) => (i % 2 === 0 ? { i } : { i, gate: gate.url }));
-      const { runId } = await runtime.runs.submit({ flow: RECORD_FLOW, inputs, maxConcurrency: ITEMS });
+      const run = await runtime.submit({ flow: RECORD_FLOW, inputs, maxConcurrency: ITEMS });
+      const { runId } = run;
+      const loaded = () => runtime.runs.get({ runId, wait: false, includeResults: true, resultOrder: 'byIndex', offset: 0 });
       await until(async () => {
-        const status = await runtime.runs.get({ runId });
+        const status = await run.status();
         return status.items.success === ITEMS / 2 && status.items.running === ITEMS / 2 ? status : undefined;
       }, { what: 'half the items done, half running', timeoutMs: 60_000 });
       expect(itemReads).toBe(0);
-      const running = await runtime.runs.get({ runId });
-      const loaded = await runtime.runs.get({ runId, includeResults: true });
+      const running = await run.status();
+      const withResults = await loaded();
       expect(itemReads).toBeGreaterThan(0);
-      expect(comparable(running, true)).toEqual(comparable(loaded, true));
+      expect(comparable(running, true)).toEqual(comparable(withResults, true));
       expect(running.status).toBe('running');
 
       const reads = itemReads;
-      const waiting = runtime.runs.get({ runId, wait: true, timeoutMs: 60_000 });
+      const waiting = run.wait({ timeoutMs: 60_000 });
       gate.release();
       const finished = await waiting;
       expect(itemReads).toBe(reads);
       expect(finished.status).toBe('success');
       expect(finished.items).toEqual({ total: ITEMS, pending: 0, running: 0, success: ITEMS, failed: 0, cancelled: 0 });
-      expect(comparable(finished, false)).toEqual(comparable(await runtime.runs.get({ runId, includeResults: true }), false));
+      expect(comparable(finished, false)).toEqual(comparable(await loaded(), false));
     } finally {
       await gate.close();
-      await runtime.close();
+      await node.close();
       await store.close();
     }
   }, 120_000);

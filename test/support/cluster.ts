@@ -6,6 +6,10 @@ import pg from 'pg';
 import { expect } from 'vitest';
 import { NodesList, isTerminal, type ItemResult, type NodeInfo, type RunStatus } from '../../protocol/index.js';
 import { connect, type FlowrunClient } from '../../src/client/index.js';
+import { MemoryBlobStore } from '../../blobstore/memory.js';
+import { parseConfig } from '../../src/config/index.js';
+import { Runtime } from '../../src/runtime.js';
+import type { StateStore } from '../../src/statestore/state-store.js';
 import { fixturePath, requireBuilt } from './paths.js';
 import { createDatabase, startPostgres, type PostgresFixture } from './postgres.js';
 import { startS3rver, type S3rverFixture } from './s3.js';
@@ -438,4 +442,39 @@ function killLeftoverServers(serversDir: string): void {
       // Already gone.
     }
   }
+}
+
+/** A cluster node in the test process, and the calls its recording component server logged. */
+export interface InProcessNode {
+  runtime: Runtime;
+  calls(): CallRecord[];
+  close(): Promise<void>;
+}
+
+/**
+ * A cluster node in the test process: a `Runtime` that joins the cluster of `stateStore`'s
+ * database, with the recording component server of the cluster tests at `/rec/*`.
+ */
+export async function startInProcessNode(stateStore: StateStore, cluster: { chunkSize: number }): Promise<InProcessNode> {
+  const dir = await makeTempDir('in-process-node');
+  const callsDir = join(dir, 'calls');
+  await mkdir(join(callsDir, 'inflight'), { recursive: true });
+  await mkdir(join(callsDir, 'servers'));
+  const config = parseConfig(
+    {
+      plugins: { rec: { type: 'stepflow', command: process.execPath, args: [fixturePath('cluster-recorder-server.mjs')], env: { FLOWRUN_TEST_CALLS_DIR: callsDir } } },
+      routes: { '/rec/{*component}': [{ plugin: 'rec' }] },
+      cluster,
+    },
+    { workingDirectory: process.cwd(), env: process.env },
+  );
+  const runtime = await Runtime.create({ config, blobStore: new MemoryBlobStore(), stateStore, joinCluster: true });
+  return {
+    runtime,
+    calls: () => readCalls(callsDir),
+    async close() {
+      await runtime.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
