@@ -477,10 +477,10 @@ export class ChunkRunner implements SharedWorkListener {
 
   /**
    * Workers of a running chunk with no item left to start go to a chunk of its run claimed
-   * reserved here, which starts on them at once (docs/cluster.md, "Slots"): the database still
-   * counts them as the lender's slots, and those move to that chunk when the lender settles. Only
-   * a chunk's own slots are lent (one running on lent workers keeps them), to one chunk at a time;
-   * with none to lend to, the workers wait as before.
+   * reserved here, which starts on them at once (docs/cluster.md, "maxConcurrency across the
+   * cluster"): the database still counts them as the lender's slots, and those move to that chunk
+   * when the lender settles. Only a chunk's own slots are lent (one running on lent workers keeps
+   * them), to one chunk at a time; with none to lend to, they wait parked until one is claimed.
    */
   private lend(from: HeldChunk, workers: number): void {
     if (from.slots === 0 || from.borrowed > 0 || from.dropped || from.settled || this.stopped) return;

@@ -7,8 +7,9 @@ import { until } from '../support/wait-for.js';
 
 /**
  * A chunk whose items have all started lends the workers it has no item for to the chunk of its
- * run claimed next (docs/cluster.md, "Slots"), instead of leaving them idle until its last item
- * ends: the run keeps `maxConcurrency` items in flight across a chunk's slow tail, and never more.
+ * run claimed next (docs/cluster.md, "maxConcurrency across the cluster"), instead of leaving them
+ * idle until its last item ends: the run keeps `maxConcurrency` items in flight across a chunk's
+ * slow tail, and never more.
  */
 const MAX_CONCURRENCY = 4;
 const CHUNK = 4;
