@@ -486,6 +486,11 @@ export class ChunkRunner implements SharedWorkListener {
     if (from.slots === 0 || from.borrowed > 0 || from.dropped || from.settled || this.stopped) return;
     let to = from.lentTo;
     if (to === undefined || to.dropped || to.settled) {
+      // Parked already: no chunk to lend to was claimed since (`lendParked` says when one is).
+      if (from.parked > 0) {
+        from.parked += workers;
+        return;
+      }
       to = [...this.held.values()].find((c) => c.lease.runId === from.lease.runId && c.waiting && !c.receiving && !c.takeable);
       if (to === undefined) {
         from.parked += workers;
