@@ -1,10 +1,10 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeFenced } from '../../src/cluster/fenced-journal.js';
 import { LeaseBook, type HeldLease } from '../../src/cluster/lease-book.js';
 import { ItemTransitions } from '../../src/statestore/item-transitions.js';
 import { PostgresStateStore } from '../../src/statestore/postgres-state-store.js';
-import { createDatabase, postgresAvailable, startPostgres, type PostgresFixture } from '../support/postgres.js';
+import { postgresAvailable, postgresForFile } from '../support/postgres.js';
 
 /**
  * A cluster node's journal batch (docs/cluster.md, "Fencing"): written only for the items of the
@@ -15,16 +15,12 @@ const ITEMS = 8;
 const CHUNK = 4;
 const NODE = 'node-1';
 
-let server: PostgresFixture | undefined;
+const postgres = postgresForFile();
 let store: PostgresStateStore;
 let client: pg.Client;
 beforeAll(async () => {
   if (!postgresAvailable()) return;
-  server = await startPostgres();
-  const url = await createDatabase(server.url, 'fenced_journal');
-  store = await PostgresStateStore.connect({ url });
-  client = new pg.Client({ connectionString: url });
-  await client.connect();
+  ({ store, client } = await postgres.storeAndClient('fenced_journal'));
   for (const runId of ['run-a', 'run-b', 'run-c']) {
     await client.query(`INSERT INTO runs (run_id, flow_id, status, total, created_at, max_concurrency, variables) VALUES ($1, 'f', 'running', $2, 0, 8, '{}')`, [runId, ITEMS]);
     await client.query(`INSERT INTO items (run_id, item_index, status, attempts, input) SELECT $1, g, 'pending', 0, '{}'::json FROM generate_series(0, $2::integer - 1) g`, [runId, ITEMS]);
@@ -35,11 +31,6 @@ beforeAll(async () => {
       [runId, CHUNK, NODE],
     );
   }
-}, 120_000);
-afterAll(async () => {
-  await client?.end();
-  await store?.close();
-  await server?.close();
 });
 
 function lease(runId: string, chunkIndex: number, epoch = 1): HeldLease {

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RunProgressCounts } from '../../src/cluster/run-progress-counts.js';
 import { PostgresStateStore } from '../../src/statestore/postgres-state-store.js';
-import { createDatabase, postgresAvailable, startPostgres, type PostgresFixture } from '../support/postgres.js';
+import { postgresAvailable, postgresForFile } from '../support/postgres.js';
 
 /**
  * A cluster run's progress counters (docs/cluster.md, "What each node costs the database"): read
@@ -13,21 +13,11 @@ import { createDatabase, postgresAvailable, startPostgres, type PostgresFixture 
 const ITEMS = 10;
 const CHUNK = 4; // chunks 0..2: [0,4) [4,8) [8,10)
 
-let server: PostgresFixture | undefined;
+const postgres = postgresForFile();
 let store: PostgresStateStore;
 let client: pg.Client;
 beforeAll(async () => {
-  if (!postgresAvailable()) return;
-  server = await startPostgres();
-  const url = await createDatabase(server.url, 'progress_counts');
-  store = await PostgresStateStore.connect({ url });
-  client = new pg.Client({ connectionString: url });
-  await client.connect();
-}, 120_000);
-afterAll(async () => {
-  await client?.end();
-  await store?.close();
-  await server?.close();
+  if (postgresAvailable()) ({ store, client } = await postgres.storeAndClient('progress_counts'));
 });
 
 async function createRun(runId: string): Promise<void> {

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunStatus } from '../../protocol/index.js';
 import { PostgresStateStore } from '../../src/statestore/postgres-state-store.js';
 import { RECORD_FLOW, startInProcessNode } from '../support/cluster.js';
 import { startGate } from '../support/gate.js';
-import { createDatabase, postgresAvailable, startPostgres, type PostgresFixture } from '../support/postgres.js';
+import { postgresAvailable, postgresForFile } from '../support/postgres.js';
 import { until } from '../support/wait-for.js';
 
 /**
@@ -13,11 +13,7 @@ import { until } from '../support/wait-for.js';
  */
 const ITEMS = 40;
 
-let server: PostgresFixture | undefined;
-beforeAll(async () => {
-  if (postgresAvailable()) server = await startPostgres();
-}, 120_000);
-afterAll(() => server?.close());
+const postgres = postgresForFile();
 
 /** The answer without its results and without what changes with the clock while a run goes on. */
 function comparable(status: RunStatus, running: boolean): Record<string, unknown> {
@@ -29,7 +25,7 @@ function comparable(status: RunStatus, running: boolean): Record<string, unknown
 
 describe.skipIf(!postgresAvailable())('cluster: runs/get without results', () => {
   it('answers from the run row and item counts, as a loaded run would, while the run goes on and once it ended', async () => {
-    const url = await createDatabase(server!.url, 'run_status');
+    const url = await postgres.database('run_status');
     const store = await PostgresStateStore.connect({ url });
     let itemReads = 0;
     // The real store; only its whole-run reads are counted.

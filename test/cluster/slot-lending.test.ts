@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PostgresStateStore } from '../../src/statestore/postgres-state-store.js';
 import { RECORD_FLOW, startInProcessNode } from '../support/cluster.js';
 import { startGate } from '../support/gate.js';
-import { createDatabase, postgresAvailable, startPostgres, type PostgresFixture } from '../support/postgres.js';
+import { postgresAvailable, postgresForFile } from '../support/postgres.js';
 import { until } from '../support/wait-for.js';
 
 /**
@@ -15,15 +15,11 @@ const MAX_CONCURRENCY = 4;
 const CHUNK = 4;
 const ITEMS = 32;
 
-let server: PostgresFixture | undefined;
-beforeAll(async () => {
-  if (postgresAvailable()) server = await startPostgres();
-}, 120_000);
-afterAll(() => server?.close());
+const postgres = postgresForFile();
 
 describe.skipIf(!postgresAvailable())('cluster: workers lent across chunks', () => {
   it('starts the next chunk on the idle workers of a chunk held up by one slow item, within maxConcurrency', async () => {
-    const store = await PostgresStateStore.connect({ url: await createDatabase(server!.url, 'slot_lending') });
+    const store = await PostgresStateStore.connect({ url: await postgres.database('slot_lending') });
     const node = await startInProcessNode(store, { chunkSize: CHUNK });
     const gate = await startGate();
     try {
