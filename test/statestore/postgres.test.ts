@@ -26,28 +26,33 @@ async function freshSchema(): Promise<{ schema: string; url: string; drop(): Pro
   return { schema, url: url.toString(), drop: async () => void (await adminQuery(`DROP SCHEMA ${schema} CASCADE`)) };
 }
 
+/** Runs `test` in a {@link freshSchema}, dropped afterwards whatever the outcome. */
+async function inFreshSchema(test: (fresh: { schema: string; url: string }) => Promise<void>): Promise<void> {
+  const { drop, ...fresh } = await freshSchema();
+  try {
+    await test(fresh);
+  } finally {
+    await drop();
+  }
+}
+
 describeStateStoreContract('postgres', { durable: true }, async () => {
   const { url, drop } = await freshSchema();
   return { open: () => PostgresStateStore.connect({ url }), cleanup: drop };
 });
 
 describe('PostgresStateStore', () => {
-  it('creates its tables once when several processes start together', async () => {
-    const { schema, url, drop } = await freshSchema();
-    try {
+  it('creates its tables once when several processes start together', () =>
+    inFreshSchema(async ({ schema, url }) => {
       const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresStateStore.connect({ url })));
       await Promise.all(stores.map((store) => store.close()));
       expect(await adminQuery(`SELECT version FROM ${schema}.flowrun_schema`)).toEqual([{ version: POSTGRES_MIGRATIONS.length }]);
       const tables = await adminQuery<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename', [schema]);
       expect(tables.map((t) => t.tablename)).toEqual(['blob_namespaces', 'callbacks', 'chunks', 'flowrun_schema', 'items', 'namespace_submits', 'nodes', 'run_events', 'runs']);
-    } finally {
-      await drop();
-    }
-  });
+    }));
 
-  it('upgrades a database of the schema before namespaced events: its events belong to default', async () => {
-    const { schema, url, drop } = await freshSchema();
-    try {
+  it('upgrades a database of the schema before namespaced events: its events belong to default', () =>
+    inFreshSchema(async ({ schema, url }) => {
       await (await PostgresStateStore.connect({ url })).close();
       await adminQuery(`ALTER TABLE ${schema}.run_events DROP COLUMN namespace`);
       await adminQuery(`DROP TABLE ${schema}.namespace_submits`);
@@ -56,14 +61,10 @@ describe('PostgresStateStore', () => {
       await (await PostgresStateStore.connect({ url })).close();
       expect(await adminQuery(`SELECT namespace FROM ${schema}.run_events WHERE run_id = 'old'`)).toEqual([{ namespace: 'default' }]);
       expect(await adminQuery(`SELECT count(*)::int AS n FROM ${schema}.namespace_submits`)).toEqual([{ n: 0 }]);
-    } finally {
-      await drop();
-    }
-  });
+    }));
 
-  it('keeps item rows updatable in place: no index on a column a transition changes, and room on each page', async () => {
-    const { schema, url, drop } = await freshSchema();
-    try {
+  it('keeps item rows updatable in place: no index on a column a transition changes, and room on each page', () =>
+    inFreshSchema(async ({ schema, url }) => {
       await (await PostgresStateStore.connect({ url })).close();
       // As a database of the schema before it had them.
       await adminQuery(`ALTER TABLE ${schema}.items RESET (fillfactor)`);
@@ -77,46 +78,31 @@ describe('PostgresStateStore', () => {
         [schema],
       );
       expect(options).toContain('fillfactor=50');
-    } finally {
-      await drop();
-    }
-  });
+    }));
 
-  it('upgrades a database of the schema before cluster membership: the nodes table is added', async () => {
-    const { schema, url, drop } = await freshSchema();
-    try {
+  it('upgrades a database of the schema before cluster membership: the nodes table is added', () =>
+    inFreshSchema(async ({ schema, url }) => {
       await (await PostgresStateStore.connect({ url })).close();
       await adminQuery(`DROP TABLE ${schema}.nodes`);
       await adminQuery(`UPDATE ${schema}.flowrun_schema SET version = 2`);
       await (await PostgresStateStore.connect({ url })).close();
       expect(await adminQuery(`SELECT version FROM ${schema}.flowrun_schema`)).toEqual([{ version: POSTGRES_MIGRATIONS.length }]);
       expect(await adminQuery(`SELECT count(*)::int AS n FROM ${schema}.nodes`)).toEqual([{ n: 0 }]);
-    } finally {
-      await drop();
-    }
-  });
+    }));
 
-  it('refuses a database whose schema is newer than it knows', async () => {
-    const { schema, url, drop } = await freshSchema();
-    try {
+  it('refuses a database whose schema is newer than it knows', () =>
+    inFreshSchema(async ({ schema, url }) => {
       await (await PostgresStateStore.connect({ url })).close();
       await adminQuery(`UPDATE ${schema}.flowrun_schema SET version = 99`);
       await expect(PostgresStateStore.connect({ url })).rejects.toThrow(/schema version 99 is newer/);
-    } finally {
-      await drop();
-    }
-  });
+    }));
 
-  it('is what createStateStore opens for a postgres config', async () => {
-    const { url, drop } = await freshSchema();
-    try {
+  it('is what createStateStore opens for a postgres config', () =>
+    inFreshSchema(async ({ url }) => {
       const store = await createStateStore({ type: 'postgres', url });
       expect(store).toBeInstanceOf(PostgresStateStore);
       await store.close();
-    } finally {
-      await drop();
-    }
-  });
+    }));
 
   it('fails to open with an error naming the cause when the server cannot be reached', async () => {
     const unreachable = new URL(server.url);
