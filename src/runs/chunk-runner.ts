@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { isStoreUnavailable } from '../statestore/store-unavailable.js';
 import { RunState, type RunStateJournal } from './run-state.js';
 import type { RunRecord } from '../statestore/state-store.js';
-import { IndexRange, WorkerSupply, workersFor, type RunScheduler } from './run-scheduler.js';
+import { IndexRange, workersFor, type RunScheduler } from './run-scheduler.js';
 import type { ChunkLease, SharedWork, SharedWorkListener } from './shared-work.js';
 import type { StoreWriter } from './store-writer.js';
 import type { ItemTally } from './item-tally.js';
@@ -52,16 +52,8 @@ class HeldChunk {
   dropped = false;
   /** Every item settled here: it only waits for its transitions to be written and its completion. */
   settled = false;
-  /** Another chunk of its run is handing it its slots, or lending it its workers. */
+  /** Another chunk of its run is handing it its slots. */
   receiving = false;
-  /** The chunk of its run it lends the workers it has no item for (its slots move there when it settles). */
-  lentTo: HeldChunk | undefined;
-  /** Workers lent to it before it has slots of its own: the lender's, as the database counts them. */
-  borrowed = 0;
-  /** Workers it had no item and nowhere to lend for: lent once a chunk of its run is claimed reserved. */
-  parked = 0;
-  /** Where lent workers, and then the rest of its slots, reach its running items. */
-  readonly supply = new WorkerSupply();
   /**
    * Claimed ahead as `prefetched`: until it starts, a node with slots to spare for its run may take
    * it over, so it starts only once slots are its own in the database. A chunk claimed ahead as
@@ -95,20 +87,9 @@ class HeldChunk {
     return this.slots === 0 && !this.settled && !this.dropped && !this.cancelRequested;
   }
 
-  /** Its own slots: it starts on them, or, running on lent workers already, goes on with as many. */
   grant(slots: number): void {
-    const running = this.borrowed;
     this.slots = slots;
-    this.borrowed = 0;
-    if (running === 0) this.resolveGranted(slots);
-    else if (slots > running) this.supply.add(slots - running);
-  }
-
-  /** Workers lent by a chunk of its run that has no item left to start: the first ones start it. */
-  borrow(workers: number): void {
-    this.borrowed += workers;
-    if (this.borrowed === workers) this.resolveGranted(workers);
-    else this.supply.add(workers);
+    this.resolveGranted(slots);
   }
 }
 
@@ -336,10 +317,7 @@ export class ChunkRunner implements SharedWorkListener {
       .claimSuccessor(runId, reserve)
       .then(
         (lease) => {
-          if (lease && !this.stopped) {
-            void this.begin(lease);
-            if (!lease.prefetched) this.lendParked(runId);
-          }
+          if (lease && !this.stopped) void this.begin(lease);
           // More room may want another successor.
           if (lease) queueMicrotask(() => this.prefetch(runId));
         },
@@ -395,8 +373,6 @@ export class ChunkRunner implements SharedWorkListener {
           inputs: work.inputs,
           items: new IndexRange(size),
           workers: workersFor(slots, size),
-          supply: chunk.supply,
-          spare: (workers) => this.lend(chunk, workers),
           variables: record.variables,
           defaults: record.defaults,
           signal: chunk.abort.signal,
@@ -437,13 +413,10 @@ export class ChunkRunner implements SharedWorkListener {
     if (chunk.settled) return;
     chunk.settled = true;
     const slots = chunk.slots;
-    const lent = chunk.lentTo;
-    chunk.lentTo = undefined;
     if (slots === 0 || this.stopped) return;
     const { shared, logger } = this.options;
-    // The chunk running on its workers gets its slots; if that one ended already, another waiting.
     const candidates = [...this.held.values()].filter((c) => c.lease.runId === chunk.lease.runId && c.waiting && !c.receiving);
-    const next = (lent !== undefined && !lent.dropped && !lent.settled ? lent : undefined) ?? candidates.find((c) => !c.takeable) ?? candidates[0];
+    const next = candidates.find((c) => !c.takeable) ?? candidates[0];
     if (!next) {
       this.releaseSlots(chunk);
       return;
@@ -473,43 +446,6 @@ export class ChunkRunner implements SharedWorkListener {
         failed(err);
       },
     );
-  }
-
-  /**
-   * Workers of a running chunk with no item left to start go to a chunk of its run claimed
-   * reserved here, which starts on them at once (docs/cluster.md, "maxConcurrency across the
-   * cluster"): the database still counts them as the lender's slots, and those move to that chunk
-   * when the lender settles. Only a chunk's own slots are lent (one running on lent workers keeps
-   * them), to one chunk at a time; with none to lend to, they wait parked until one is claimed.
-   */
-  private lend(from: HeldChunk, workers: number): void {
-    if (from.slots === 0 || from.borrowed > 0 || from.dropped || from.settled || this.stopped) return;
-    let to = from.lentTo;
-    if (to === undefined || to.dropped || to.settled) {
-      // Parked already: no chunk to lend to was claimed since (`lendParked` says when one is).
-      if (from.parked > 0) {
-        from.parked += workers;
-        return;
-      }
-      to = [...this.held.values()].find((c) => c.lease.runId === from.lease.runId && c.waiting && !c.receiving && !c.takeable);
-      if (to === undefined) {
-        from.parked += workers;
-        return;
-      }
-      from.lentTo = to;
-      to.receiving = true;
-    }
-    to.borrow(workers);
-  }
-
-  /** A chunk of the run was claimed reserved: running chunks lend it the workers they parked. */
-  private lendParked(runId: string): void {
-    for (const chunk of [...this.held.values()]) {
-      if (chunk.lease.runId !== runId || chunk.parked === 0) continue;
-      const workers = chunk.parked;
-      chunk.parked = 0;
-      this.lend(chunk, workers);
-    }
   }
 
   private startOn(chunk: HeldChunk, slots: number): void {
@@ -571,13 +507,6 @@ export class ChunkRunner implements SharedWorkListener {
     if (chunk.state) chunk.state.journal = undefined;
     chunk.abort.abort();
     chunk.grant(0);
-    // A chunk running on its lent workers has no slots of its own: it stops too, and is handed back.
-    const lent = chunk.lentTo;
-    chunk.lentTo = undefined;
-    if (lent !== undefined && !lent.dropped && !lent.settled && lent.slots === 0 && lent.borrowed > 0) {
-      this.drop(lent);
-      if (!this.stopped) this.options.shared.release(lent.lease).catch(() => {});
-    }
   }
 }
 

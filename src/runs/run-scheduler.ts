@@ -46,30 +46,6 @@ export function workersFor(maxConcurrency: number, items: number): number {
   return Math.min(Math.max(1, maxConcurrency), items);
 }
 
-/**
- * Workers added to a scheduled run while it goes: a cluster node lends a chunk the workers of
- * another chunk of its run that has no item left to start (docs/cluster.md). Workers added before
- * the run's workers start wait for them.
- */
-export class WorkerSupply {
-  private listener: ((workers: number) => void) | undefined;
-  private waiting = 0;
-
-  add(workers: number): void {
-    if (this.listener !== undefined) this.listener(workers);
-    else this.waiting += workers;
-  }
-
-  /** The run's workers take what is added from now on, and what waited. */
-  listen(listener: ((workers: number) => void) | undefined): void {
-    this.listener = listener;
-    if (listener === undefined || this.waiting === 0) return;
-    const workers = this.waiting;
-    this.waiting = 0;
-    listener(workers);
-  }
-}
-
 /** One run to execute: its state, flow and inputs, which items to take, and how many at once. */
 export interface ScheduledRun {
   state: RunState;
@@ -83,13 +59,6 @@ export interface ScheduledRun {
   indexOffset?: number;
   items: ItemSource;
   workers: number;
-  /** More workers while it goes (see {@link WorkerSupply}). */
-  supply?: WorkerSupply;
-  /**
-   * Takes workers left without an item once every item has started; without it they wait idle
-   * for the run's last items.
-   */
-  spare?: (workers: number) => void;
   variables: Record<string, unknown>;
   /** The run's defaults for its component calls, under each step's own (docs/precedence.md). */
   defaults?: RunDefaults;
@@ -152,8 +121,6 @@ export class RunScheduler {
 class RunWorkers implements ItemSink {
   /** Items started and not yet finished (at most `workers`). */
   private active = 0;
-  /** Workers it has: the run's, plus those supplied, less those spared. */
-  private workers: number;
   /** Workers launched so far (`YIELD_EVERY_ITEMS` per turn of the event loop), and how many wait for an item. */
   private launched = 0;
   private idle = 0;
@@ -191,7 +158,6 @@ class RunWorkers implements ItemSink {
     const callTimeoutMs = run.defaults?.timeoutMs;
     this.now = now;
     this.offset = run.indexOffset ?? 0;
-    this.workers = run.workers;
     this.aborted = run.signal.aborted;
     this.spans = run.span ? new Map() : undefined;
     this.itemOptions = {
@@ -207,25 +173,17 @@ class RunWorkers implements ItemSink {
     const finished = new Promise<void>((resolve) => (this.allDone = resolve));
     // Running items wait on the run's signal too: one abort listener cancels them all.
     if (!this.aborted) watchAbort(this.run.signal, this.abortFlag);
-    while (this.launched < this.workers) {
-      const batch = Math.min(YIELD_EVERY_ITEMS, this.workers - this.launched);
+    const { workers } = this.run;
+    while (this.launched < workers) {
+      const batch = Math.min(YIELD_EVERY_ITEMS, workers - this.launched);
       this.launched += batch;
       this.idle += batch;
       this.pump(); // starts an item per new worker at once
-      if (this.launched < this.workers) await yieldToEventLoop();
+      if (this.launched < workers) await yieldToEventLoop();
     }
-    if (this.workers === 0 && this.active === 0) this.allDone(); // a run of no items, or one whose workers all went
-    this.run.supply?.listen((workers) => this.supplied(workers));
+    if (workers === 0) this.allDone(); // a run of no items
     await finished;
-    this.run.supply?.listen(undefined);
     unwatchAbort(this.abortFlag);
-  }
-
-  private supplied(workers: number): void {
-    this.workers += workers;
-    this.launched += workers;
-    this.idle += workers;
-    this.pump();
   }
 
   /**
@@ -255,15 +213,7 @@ class RunWorkers implements ItemSink {
         watchAbort(this.run.signal, started);
       }
     }
-    if (this.idle > 0 && this.run.spare !== undefined && !this.paused && !items.hasNext()) {
-      // Every item has started: the idle workers go where there is work.
-      const spared = this.idle;
-      this.idle = 0;
-      this.workers -= spared;
-      this.launched -= spared;
-      this.run.spare(spared);
-    }
-    if (this.active === 0 && this.launched === this.workers && !this.paused) this.allDone();
+    if (this.active === 0 && this.launched === this.run.workers && !this.paused) this.allDone();
   }
 
   private resume(): void {
