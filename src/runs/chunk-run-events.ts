@@ -31,6 +31,8 @@ export class ChunkRunEvents {
   private readonly startedRuns = new Set<string>();
   private readonly finishedRuns = new Set<string>();
   private readonly progressTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** `run.started` emissions still reading their counters: a run's `run.finished` waits for its own. */
+  private readonly starting = new Map<string, Promise<void>>();
 
   constructor(
     private readonly shared: SharedEvents,
@@ -46,7 +48,8 @@ export class ChunkRunEvents {
       state.onFirstStart = () => {
         if (this.startedRuns.has(runId)) return;
         this.startedRuns.add(runId);
-        void this.counted('run.started', record);
+        const started = this.counted('run.started', record).finally(() => this.starting.delete(runId));
+        this.starting.set(runId, started);
       };
     }
     const settled = state.onItemSettled(() => {
@@ -61,12 +64,18 @@ export class ChunkRunEvents {
     state.onTerminal(() => settled.dispose());
   }
 
-  /** Emits `type` with the run's counters as the database has them, unless the run has finished. */
+  /**
+   * Emits `type` with the run's counters as the database has them, unless the run has finished:
+   * a `run.started` still goes out when this node finished the run (a short run may end before its
+   * counters are read), ahead of the `run.finished` that waits for it.
+   */
   private async counted(type: 'run.started' | 'run.progress', record: RunRecord): Promise<void> {
     const runId = record.runId;
     try {
       const progress = await this.shared.runProgress(runId);
-      if (progress === undefined || progress.completedAt !== undefined || this.finishedRuns.has(runId)) return;
+      if (progress === undefined) return;
+      const finished = progress.completedAt !== undefined || this.finishedRuns.has(runId);
+      if (finished && (type === 'run.progress' || !(await this.finishedHere(runId)))) return;
       const status = type === 'run.started' || progress.counts.pending < progress.counts.total ? 'running' : 'pending';
       this.emit(type, runStatusOf(record, status, progress.counts, undefined, undefined), namespaceOf(record));
     } catch (err) {
@@ -74,7 +83,17 @@ export class ChunkRunEvents {
     }
   }
 
-  /** Runs this node finished: their final progress and `run.finished`. */
+  /**
+   * Whether this node finished the run: its completion's commit may be seen by a read on another
+   * connection a moment before the node hears of it, so that is given one turn of the event loop.
+   */
+  private async finishedHere(runId: string): Promise<boolean> {
+    if (this.finishedRuns.has(runId)) return true;
+    await new Promise((resolve) => setImmediate(resolve));
+    return this.finishedRuns.has(runId);
+  }
+
+  /** Runs this node finished: their final progress and `run.finished`, after their `run.started`. */
   runsFinished(runIds: readonly string[]): void {
     for (const runId of runIds) {
       clearTimeout(this.progressTimers.get(runId));
@@ -82,7 +101,8 @@ export class ChunkRunEvents {
       this.startedRuns.delete(runId);
       if (this.finishedRuns.size >= FINISHED_KEPT) this.finishedRuns.clear();
       this.finishedRuns.add(runId);
-      this.shared.finishedRun(runId).then(
+      const started = this.starting.get(runId) ?? Promise.resolve();
+      started.then(() => this.shared.finishedRun(runId)).then(
         ({ run, namespace }) => {
           this.emit('run.progress', run, namespace);
           this.emit('run.finished', run, namespace);
