@@ -194,6 +194,8 @@ export interface TestCluster {
   nodesList(node: ClusterNode): Promise<NodeInfo[]>;
   /** Waits (bounded) until the run is terminal, asking `node`; returns its final status. */
   waitForRun(node: ClusterNode, runId: string, timeoutMs?: number): Promise<RunStatus>;
+  /** Starts one more node on the same database and config (named `node4`, … in order). */
+  addNode(): Promise<ClusterNode>;
   /** Continues, stops and kills every process, closes every connection, removes the files. */
   close(): Promise<void>;
 }
@@ -212,9 +214,9 @@ export async function startTestCluster(backends: ClusterBackends, options: Clust
   await writeFile(config, clusterConfig(backends.s3, `${database}/`, databaseUrl, callsDir, settings, options.extra, options.config));
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const nodes: ClusterNode[] = [];
-  const cluster = makeCluster({ nodes, databaseUrl, settings, pool, callsDir, dir });
+  const env = { FLOWRUN_LOG_LEVEL: options.logLevel ?? 'warn', AWS_ACCESS_KEY_ID: backends.s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: backends.s3.credentials.secretAccessKey };
+  const cluster = makeCluster({ nodes, databaseUrl, settings, pool, callsDir, dir, start: (name) => startNode(name, config, env) });
   try {
-    const env = { FLOWRUN_LOG_LEVEL: options.logLevel ?? 'warn', AWS_ACCESS_KEY_ID: backends.s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: backends.s3.credentials.secretAccessKey };
     const started = await Promise.allSettled(Array.from({ length: options.nodes ?? 3 }, (_, i) => startNode(`node${i + 1}`, config, env)));
     for (const outcome of started) if (outcome.status === 'fulfilled') nodes.push(outcome.value);
     const failed = started.find((outcome) => outcome.status === 'rejected');
@@ -268,6 +270,7 @@ interface ClusterParts {
   pool: pg.Pool;
   callsDir: string;
   dir: string;
+  start(name: string): Promise<ClusterNode>;
 }
 
 function makeCluster(parts: ClusterParts): TestCluster {
@@ -318,6 +321,11 @@ function makeCluster(parts: ClusterParts): TestCluster {
     calls: () => readCalls(callsDir),
     nodesList: async (node) => (await node.client.sendRequest(NodesList, {})).nodes,
     waitForRun: (node, runId, timeoutMs = CLUSTER_WAIT_MS) => waitForRun(node, runId, timeoutMs),
+    async addNode() {
+      const node = await parts.start(`node${nodes.length + 1}`);
+      nodes.push(node);
+      return node;
+    },
     close: () => (closing ??= closeCluster(parts)),
   };
 }

@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isTerminal, type Status } from '../../protocol/index.js';
+import { cleanupAfterEach } from '../support/cleanups.js';
+import {
+  expectEachItemSucceededOnce,
+  holdingWork,
+  RECORD_FLOW,
+  startClusterBackends,
+  startTestCluster,
+  type ClusterBackends,
+  type ClusterNode,
+  type TestCluster,
+} from '../support/cluster.js';
+import { postgresAvailable } from '../support/postgres.js';
+
+/**
+ * One long run while nodes die, stop and freeze at moments picked by a seeded generator: SIGKILL,
+ * SIGTERM, and SIGSTOP held past the lease and then SIGCONT (the frozen node wakes up as a zombie
+ * of the chunks it held). A new node joins for each one lost. Afterwards every item has ended
+ * exactly once, with exact counters, and nothing stored terminal ever changed (docs/cluster.md).
+ *
+ * The moments depend on the machine's speed, so a run is not exactly repeatable; the seed (set
+ * FLOWRUN_CHAOS_SEED to pick another) is in every failure message to find the schedule again.
+ */
+const SEED = Number(process.env.FLOWRUN_CHAOS_SEED ?? 20261208);
+const ITEMS = 2500;
+const inputs = Array.from({ length: ITEMS }, (_, i) => ({ i, delayMs: 200, log: true }));
+const EVENTS = 5;
+type Fault = 'kill' | 'term' | 'freeze';
+const FAULTS: readonly Fault[] = ['kill', 'term', 'freeze'];
+
+let backends: ClusterBackends | undefined;
+beforeAll(async () => {
+  if (postgresAvailable()) backends = await startClusterBackends();
+});
+afterAll(() => backends?.close());
+const cleanups = cleanupAfterEach();
+
+/** mulberry32: a small seeded generator, so a failing schedule can be named by its seed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What a terminal item looked like when first seen: it must never change afterwards. */
+type Settled = Map<number, string>;
+
+/** Adds the items stored terminal now that were not seen before; fails on one that changed. */
+async function recordSettled(cluster: TestCluster, runId: string, seen: Settled, context: string): Promise<void> {
+  for (const item of await cluster.items(runId)) {
+    if (!isTerminal(item.status as Status)) continue;
+    const text = JSON.stringify(item);
+    const before = seen.get(item.item_index);
+    if (before === undefined) seen.set(item.item_index, text);
+    else expect(text, `item ${item.item_index} changed after it was stored terminal (${context})`).toBe(before);
+  }
+}
+
+describe.skipIf(!postgresAvailable())('cluster: nodes killed, stopped and frozen at random moments of one run', () => {
+  it(`every item ends exactly once, counters are exact, and stored results never change (seed ${SEED})`, async () => {
+    const random = seeded(SEED);
+    const cluster = await startTestCluster(backends!, { nodes: 3, settings: { chunkSize: 16, leaseMs: 2000, heartbeatMs: 300 } });
+    cleanups.push(() => cluster.close());
+    const run = await cluster.nodes[0].client.submit({ flow: RECORD_FLOW, inputs, maxConcurrency: 64 });
+    await holdingWork(cluster, cluster.nodes[1], run.runId, 5);
+
+    const seen: Settled = new Map();
+    const done: string[] = [];
+    let midRun = 0;
+    const running = () => cluster.nodes.filter((node) => node.state === 'running');
+    for (let event = 0; event < EVENTS; event++) {
+      await sleep(300 + Math.floor(random() * 1200));
+      const fault = FAULTS[Math.floor(random() * FAULTS.length)];
+      const candidates = running();
+      const victim = candidates[Math.floor(random() * candidates.length)];
+      const context = `seed ${SEED}, event ${event + 1}: ${fault} ${victim.name}; before it: ${done.join(', ') || 'nothing'}`;
+      await recordSettled(cluster, run.runId, seen, context);
+      const [row] = await cluster.sql<{ completed_at: string | null }>('SELECT completed_at FROM runs WHERE run_id = $1', [run.runId]);
+      if (row.completed_at === null) midRun++;
+      if (fault === 'freeze') {
+        await cluster.pause(victim);
+        // Past its lease: the others take its chunks while it is frozen.
+        await sleep(cluster.settings.leaseMs + 500 + Math.floor(random() * 1500));
+        cluster.resume(victim);
+      } else {
+        if (fault === 'kill') expect(await cluster.kill(victim, 'SIGKILL'), context).toBe(-1);
+        else expect(await cluster.stop(victim), context).toBe(0);
+        await cluster.addNode();
+      }
+      done.push(`${fault} ${victim.name}`);
+      await recordSettled(cluster, run.runId, seen, context);
+    }
+
+    const schedule = `seed ${SEED}: ${done.join(', ')}`;
+    // Most faults must hit the run while it goes, or this tests little.
+    expect(midRun, schedule).toBeGreaterThanOrEqual(EVENTS - 2);
+    const survivor: ClusterNode = running()[0];
+    const status = await cluster.waitForRun(survivor, run.runId);
+    const results = await survivor.client.run(run.runId).itemResults();
+    const outputs = expectEachItemSucceededOnce(status, results, ITEMS);
+    await recordSettled(cluster, run.runId, seen, `${schedule}; at the end`);
+    expect(seen.size, schedule).toBe(ITEMS);
+    // The stored attempt count is that of the call whose answer is the result.
+    for (const [index, output] of outputs.entries()) expect(output.attempt, `${schedule}; item ${index}`).toBe(results[index].attempts);
+    const items = await cluster.items(run.runId);
+    expect(new Set(items.map((item) => item.completion_seq)).size, schedule).toBe(ITEMS);
+    expect((await cluster.chunks(run.runId)).filter((chunk) => chunk.state !== 'done'), schedule).toEqual([]);
+    // The run turned terminal once: one run.finished for it, from whichever node finished it.
+    const finished = await cluster.sql<{ n: string }>(`SELECT count(*) AS n FROM run_events WHERE run_id = $1 AND type = 'run.finished'`, [run.runId]);
+    expect(Number(finished[0].n), schedule).toBe(1);
+  }, 240_000);
+});
