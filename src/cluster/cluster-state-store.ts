@@ -100,6 +100,10 @@ export class ClusterStateStore implements StateStore {
     return this.options.store.runSummary(runId);
   }
 
+  runHead(runId: string): Promise<Pick<RunSummary, 'record' | 'state'> | undefined> {
+    return this.options.store.runHead(runId);
+  }
+
   loadInputs(runId: string, indices?: readonly number[]): Promise<unknown[]> {
     return this.options.store.loadInputs(runId, indices);
   }

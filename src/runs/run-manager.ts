@@ -23,7 +23,6 @@ import {
   type RunsMetricsResultType,
   type RunsRerunParamsType,
   type RunsSubmitParamsType,
-  isTerminal,
 } from '../../protocol/index.js';
 import type { BlobStore } from '../../blobstore/blob-store.js';
 import { normalizeBlobId } from '../../blobstore/blob-id.js';
@@ -177,6 +176,8 @@ export class RunManager {
   private readonly namespaces = new Map<string, string>();
   /** Reads of stored runs under way, by run (see `find`). */
   private readonly loads = new Map<string, Promise<{ state: RunState }>>();
+  /** Summary reads under way (`storedSummary`), by run id. */
+  private readonly summaries = new Map<string, Promise<RunSummary | undefined>>();
   private readonly retention: RetentionSweep;
   /** The namespaces each blob was put or used in (docs/security.md); the retention sweep forgets those of the blobs it deletes. */
   readonly blobNamespaces: BlobNamespaces;
@@ -518,11 +519,9 @@ export class RunManager {
    */
   async get(params: RunsGetParamsType, signal?: AbortSignal, access?: RunAccess): Promise<RunStatus> {
     if (this.shared && !params.includeResults) {
-      let stored = await this.summaryStatus(params.runId, access);
-      if (stored && params.wait && !isTerminal(stored.status)) {
-        await this.shared.waitFinished(params.runId, params.timeoutMs, signal);
-        stored = (await this.summaryStatus(params.runId)) ?? (await this.lookup(params.runId)).state.snapshot();
-      }
+      // A wait counts the run's items once, when it ends: as it starts, the run's row says enough.
+      if (params.wait && (await this.storedUnfinished(params.runId, access))) await this.shared.waitFinished(params.runId, params.timeoutMs, signal);
+      const stored = await this.summaryStatus(params.runId, access);
       if (stored) return this.withCallback(stored);
     }
     let { state, live } = await this.lookup(params.runId, access);
@@ -777,13 +776,40 @@ export class RunManager {
     return storedRunStatus(summary);
   }
 
+  /**
+   * Whether a run not in memory here is stored unfinished, from its row alone (no item is read);
+   * false for a run in memory here, which `get` waits on as it is. -32011 when there is no such run.
+   */
+  private async storedUnfinished(runId: string, access?: RunAccess): Promise<boolean> {
+    const { store } = this;
+    if (!store.runHead || !store.runSummary || this.recovery.waits(runId) || this.registry.live(runId) || this.registry.recentlyFinished(runId)) return false;
+    const head = await store.runHead(runId).catch((err: unknown) => {
+      throw asStoreError(err, `cannot load run ${runId}`);
+    });
+    if (!head) throw runNotFound(runId);
+    requireVisible(head.record, access);
+    return head.state.completedAt === undefined;
+  }
+
   /** The stored summary of a run not in memory here ({@link summaryStatus}); -32011 when there is no such run. */
   private async storedSummary(runId: string): Promise<RunSummary | undefined> {
     const { store } = this;
     if (!store.runSummary || this.recovery.waits(runId) || this.registry.live(runId) || this.registry.recentlyFinished(runId)) return undefined;
-    const summary = await store.runSummary(runId).catch((err: unknown) => {
+    // As `find` does with loads: a read under way that finds the run finished answers every lookup
+    // made meanwhile (a waiter's answer and the run's `run.finished` both ask as it finishes); one
+    // that finds it unfinished may have read before this lookup began, so this one reads again.
+    const pending = this.summaries.get(runId);
+    const earlier = pending && (await pending.catch(() => undefined));
+    if (earlier?.state.completedAt !== undefined) return earlier;
+    const reading = store.runSummary(runId).catch((err: unknown) => {
       throw asStoreError(err, `cannot load run ${runId}`);
     });
+    this.summaries.set(runId, reading);
+    const forget = () => {
+      if (this.summaries.get(runId) === reading) this.summaries.delete(runId);
+    };
+    reading.then(forget, forget);
+    const summary = await reading;
     if (!summary) throw runNotFound(runId);
     return summary;
   }

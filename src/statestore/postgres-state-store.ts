@@ -299,6 +299,12 @@ export class PostgresStateStore implements StateStore {
     return summary;
   }
 
+  async runHead(runId: string): Promise<Pick<RunSummary, 'record' | 'state'> | undefined> {
+    await this.writes;
+    const { rows } = await this.retryingRead(() => this.pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId]));
+    return rows[0] && { record: recordOfRow(rows[0]), state: stateOfRow(rows[0]) };
+  }
+
   async listFlows(query: FlowQuery): Promise<FlowPage> {
     await this.writes;
     const params = postgresParams();

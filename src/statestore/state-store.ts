@@ -47,6 +47,11 @@ export interface StateStore {
    * store for a run in memory elsewhere (a cluster's PostgreSQL).
    */
   runSummary?(runId: string): Promise<RunSummary | undefined>;
+  /**
+   * A run's record and stored state (its row only: no item is counted); undefined when there is no
+   * such run. Where `runSummary` is, for a wait to learn cheaply whether the run is finished.
+   */
+  runHead?(runId: string): Promise<Pick<RunSummary, 'record' | 'state'> | undefined>;
   /** The inputs of a run, by item index (for resuming it); with `indices`, only those items' inputs, in that order. */
   loadInputs(runId: string, indices?: readonly number[]): Promise<unknown[]>;
   /** Ids of runs not yet terminal, oldest first. */

@@ -28,12 +28,16 @@ describe.skipIf(!postgresAvailable())('cluster: runs/get without results', () =>
     const url = await postgres.database('run_status');
     const store = await PostgresStateStore.connect({ url });
     let itemReads = 0;
-    // The real store; only its whole-run reads are counted.
+    const calls = { runSummary: 0, runHead: 0 };
+    // The real store; only its whole-run reads, summaries (a count of every item) and row reads are counted.
     const counted = new Proxy(store, {
       get(target, key, receiver) {
         const value = Reflect.get(target, key, receiver) as unknown;
-        if (key === 'loadRun' && typeof value === 'function') return (...args: unknown[]) => (itemReads++, (value as (...a: unknown[]) => unknown).apply(target, args));
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        if (typeof value !== 'function') return value;
+        const method = value as (...a: unknown[]) => unknown;
+        if (key === 'loadRun') return (...args: unknown[]) => (itemReads++, method.apply(target, args));
+        if (key === 'runSummary' || key === 'runHead') return (...args: unknown[]) => (calls[key]++, method.apply(target, args));
+        return method.bind(target);
       },
     });
     const node = await startInProcessNode(counted, { chunkSize: 8 });
@@ -57,13 +61,23 @@ describe.skipIf(!postgresAvailable())('cluster: runs/get without results', () =>
       expect(running.status).toBe('running');
 
       const reads = itemReads;
+      const { runSummary: summaries, runHead: heads } = calls;
       const waiting = run.wait({ timeoutMs: 60_000 });
+      // As the wait starts it reads the run's row, and counts no item: that happens once, as it ends.
+      await until(async () => (calls.runHead > heads ? true : undefined), { what: 'the wait reading the run row', timeoutMs: 60_000 });
+      expect(calls.runSummary).toBe(summaries);
       gate.release();
       const finished = await waiting;
       expect(itemReads).toBe(reads);
       expect(finished.status).toBe('success');
       expect(finished.items).toEqual({ total: ITEMS, pending: 0, running: 0, success: ITEMS, failed: 0, cancelled: 0 });
       expect(comparable(finished, false)).toEqual(comparable(await loaded(), false));
+
+      // Lookups of a finished run made while one reads it share that read (the run.finished event may be reading it too).
+      const before = calls.runSummary;
+      const answers = await Promise.all([run.status(), run.status(), run.status()]);
+      expect(calls.runSummary).toBeLessThanOrEqual(before + 1);
+      for (const answer of answers) expect(comparable(answer, false)).toEqual(comparable(finished, false));
     } finally {
       await gate.close();
       await node.close();
