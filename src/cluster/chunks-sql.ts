@@ -142,10 +142,14 @@ export const WRITE_FENCED = `
     RETURNING 1)
   SELECT run_id, chunk_index FROM fence`;
 
-/** Marks held chunks done; returns those still held at their epochs. `$1` node, `$2..$4` run ids, chunk indices, epochs. */
+/**
+ * Marks held chunks done with their items' final counts (NULL when not given); returns those still
+ * held at their epochs. `$1` node, `$2..$4` run ids, chunk indices, epochs, `$5..$7` items
+ * succeeded, failed and cancelled.
+ */
 export const COMPLETE_CHUNKS = `
-  UPDATE chunks c SET state = 'done', holder = NULL, slots = 0
-  FROM unnest($2::text[], $3::integer[], $4::bigint[]) AS u(run_id, chunk_index, epoch)
+  UPDATE chunks c SET state = 'done', holder = NULL, slots = 0, done_success = u.success, done_failed = u.failed, done_cancelled = u.cancelled
+  FROM unnest($2::text[], $3::integer[], $4::bigint[], $5::integer[], $6::integer[], $7::integer[]) AS u(run_id, chunk_index, epoch, success, failed, cancelled)
   WHERE c.run_id = u.run_id AND c.chunk_index = u.chunk_index AND c.epoch = u.epoch AND c.holder = $1 AND c.state = 'open'
   RETURNING c.run_id, c.chunk_index`;
 
@@ -166,13 +170,17 @@ export const ALL_ITEMS_FAILED = `SELECT NOT EXISTS (SELECT 1 FROM items WHERE ru
 /**
  * A run's item counts by status, chunk by chunk, for its progress. A chunk never claimed (epoch 0,
  * open) has every item pending: those are summed from the chunk rows (chunk -1) without reading
- * items; each other chunk is one range of the items' key. Done chunks in `$2` are left out: their
- * items are terminal and stay so, and the caller counted them before. `$1` run id, `$2` chunk indices.
+ * items; a done chunk whose completing node stored its counts answers from its row; each other
+ * chunk is one range of the items' key. Done chunks in `$2` are left out: their items are terminal
+ * and stay so, and the caller counted them before. `$1` run id, `$2` chunk indices.
  */
 export const CHUNK_ITEM_COUNTS = `
   SELECT -1 AS chunk_index, false AS done, coalesce(sum(end_item - first_item), 0)::integer AS pending,
     0 AS running, 0 AS success, 0 AS failed, 0 AS cancelled
   FROM chunks WHERE run_id = $1 AND epoch = 0 AND state = 'open'
+  UNION ALL
+  SELECT chunk_index, true, 0, 0, done_success, done_failed, done_cancelled
+  FROM chunks WHERE run_id = $1 AND state = 'done' AND done_success IS NOT NULL AND NOT (chunk_index = ANY($2::integer[]))
   UNION ALL
   SELECT c.chunk_index, c.state = 'done', s.pending, s.running, s.success, s.failed, s.cancelled
   FROM chunks c CROSS JOIN LATERAL (
@@ -182,7 +190,8 @@ export const CHUNK_ITEM_COUNTS = `
       count(*) FILTER (WHERE i.status = 'failed')::integer AS failed,
       count(*) FILTER (WHERE i.status = 'cancelled')::integer AS cancelled
     FROM items i WHERE i.run_id = c.run_id AND i.item_index >= c.first_item AND i.item_index < c.end_item) s
-  WHERE c.run_id = $1 AND NOT (c.epoch = 0 AND c.state = 'open') AND NOT (c.chunk_index = ANY($2::integer[]))`;
+  WHERE c.run_id = $1 AND NOT (c.epoch = 0 AND c.state = 'open') AND NOT (c.state = 'done' AND c.done_success IS NOT NULL)
+    AND NOT (c.chunk_index = ANY($2::integer[]))`;
 
 /** Finishes a run, once. `$1` run id, `$2` status. */
 export const FINISH_RUN = `UPDATE runs SET status = $2, completed_at = ${NOW_MS} WHERE run_id = $1 AND completed_at IS NULL`;

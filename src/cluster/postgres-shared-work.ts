@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { MAX_TIMEOUT_MS, type Status } from '../../protocol/index.js';
 import type { ClusterConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
-import type { ChunkLease, ChunkWork, SharedRunProgress, SharedWork, SharedWorkListener } from '../runs/shared-work.js';
+import type { ChunkItemCounts, ChunkLease, ChunkWork, SharedRunProgress, SharedWork, SharedWorkListener } from '../runs/shared-work.js';
 import { RUN_EVENTS_CHANNEL as EVENTS_CHANNEL } from '../statestore/postgres-event-log.js';
 import type { PostgresStateStore } from '../statestore/postgres-state-store.js';
 import type { RunRecord, StoredItem } from '../statestore/state-store.js';
@@ -252,7 +252,7 @@ export class PostgresSharedWork implements SharedWork {
     return record;
   }
 
-  async complete(leases: readonly ChunkLease[]): Promise<boolean[]> {
+  async complete(leases: readonly ChunkLease[], counts: ReadonlyArray<ChunkItemCounts | undefined> = []): Promise<boolean[]> {
     const { store, nodeId, book } = this.options;
     const finished: string[] = [];
     const done = await store.inTransaction(async (client) => {
@@ -262,6 +262,9 @@ export class PostgresSharedWork implements SharedWork {
         leases.map((l) => l.runId),
         leases.map((l) => l.chunkIndex),
         leases.map((l) => l.epoch),
+        leases.map((_, k) => counts[k]?.success ?? null),
+        leases.map((_, k) => counts[k]?.failed ?? null),
+        leases.map((_, k) => counts[k]?.cancelled ?? null),
       ]);
       const completed = new Set(rows.map((r) => `${r.chunk_index}:${r.run_id}`));
       // Runs one after another in a fixed order, so two nodes completing chunks of the same runs do not deadlock.

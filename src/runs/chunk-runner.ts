@@ -5,7 +5,7 @@ import { isStoreUnavailable } from '../statestore/store-unavailable.js';
 import { RunState, type RunStateJournal } from './run-state.js';
 import type { RunRecord } from '../statestore/state-store.js';
 import { IndexRange, workersFor, type RunScheduler } from './run-scheduler.js';
-import type { ChunkLease, SharedWork, SharedWorkListener } from './shared-work.js';
+import type { ChunkItemCounts, ChunkLease, SharedWork, SharedWorkListener } from './shared-work.js';
 import type { StoreWriter } from './store-writer.js';
 import type { ItemTally } from './item-tally.js';
 
@@ -482,7 +482,10 @@ export class ChunkRunner implements SharedWorkListener {
       this.toComplete = [];
       if (batch.length === 0) continue;
       try {
-        const done = await shared.complete(batch.map(({ chunk }) => chunk.lease));
+        const done = await shared.complete(
+          batch.map(({ chunk }) => chunk.lease),
+          batch.map(({ chunk }) => finalCounts(chunk)),
+        );
         batch.forEach(({ chunk, resolve }, k) => {
           if (!done[k]) this.leasesLost([chunk.lease]);
           resolve(done[k]);
@@ -513,4 +516,12 @@ export class ChunkRunner implements SharedWorkListener {
 /** The result every item of a chunk fails with when its run's flow cannot be compiled. */
 function startFailure(err: unknown): FlowResult {
   return { outcome: 'failed', error: err instanceof RpcError ? err.toObject() : { code: ErrorCodes.InternalError, message: String(err) } };
+}
+
+/** A chunk's items by final status, when every one of them settled here (else undefined: counted from the items). */
+function finalCounts(chunk: HeldChunk): ChunkItemCounts | undefined {
+  const counts = chunk.state?.counts;
+  if (counts === undefined) return undefined;
+  const { success, failed, cancelled } = counts;
+  return success + failed + cancelled === chunk.lease.end - chunk.lease.first ? { success, failed, cancelled } : undefined;
 }

@@ -6,6 +6,13 @@ import type { RunRecord, StoredItem } from '../statestore/state-store.js';
  * `epoch`, run at most `slots` at a time. A lease is lost when another node claims the chunk (this
  * node paused past its lease) or the run's cancel took it back.
  */
+/** A done chunk's items by final status. */
+export interface ChunkItemCounts {
+  success: number;
+  failed: number;
+  cancelled: number;
+}
+
 export interface ChunkLease {
   readonly runId: string;
   readonly chunkIndex: number;
@@ -77,10 +84,11 @@ export interface SharedWork {
   /** The run record, items and inputs of a claimed chunk; cancels child runs left by items that run again. */
   load(lease: ChunkLease): Promise<ChunkWork>;
   /**
-   * Marks held chunks done once their items' transitions are written, in one transaction; the last
-   * chunk of a run finishes the run, once cluster-wide. Per lease: false when it was lost.
+   * Marks held chunks done once their items' transitions are written, in one transaction, with
+   * their items' final counts where given (`counts[k]` for `leases[k]`); the last chunk of a run
+   * finishes the run, once cluster-wide. Per lease: false when it was lost.
    */
-  complete(leases: readonly ChunkLease[]): Promise<boolean[]>;
+  complete(leases: readonly ChunkLease[], counts?: ReadonlyArray<ChunkItemCounts | undefined>): Promise<boolean[]>;
   /**
    * Gives back a held chunk's slots once its items all settled, before its transitions are written
    * and it is completed: the run's concurrency is free for other chunks while the journal catches up.

@@ -169,6 +169,13 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   DROP INDEX IF EXISTS items_by_status;
   ALTER TABLE items SET (fillfactor = 50);
   `,
+  // A done chunk's items by final status, stored by the node that completed it (NULL when another
+  // way ended it): progress reads take a done chunk's counts from its row (docs/cluster.md).
+  `
+  ALTER TABLE chunks ADD COLUMN IF NOT EXISTS done_success integer;
+  ALTER TABLE chunks ADD COLUMN IF NOT EXISTS done_failed integer;
+  ALTER TABLE chunks ADD COLUMN IF NOT EXISTS done_cancelled integer;
+  `,
 ];
 
 /** Brings the database to the newest schema, holding an advisory lock so concurrent starters do not race. */

@@ -121,6 +121,20 @@ async function expectEndedOnce(cluster: TestCluster, runId: string, seen: Settle
   const settled = items.filter((item) => item.completion_seq !== null);
   expect(new Set(settled.map((item) => item.completion_seq)).size, described).toBe(settled.length);
   expect((await cluster.chunks(runId)).filter((chunk) => chunk.state !== 'done'), described).toEqual([]);
+  // Counts a completing node stored for its chunk are those of the chunk's rows.
+  const wrongCounts = await cluster.sql(
+    `SELECT c.chunk_index, c.done_success, c.done_failed, c.done_cancelled, s.success, s.failed, s.cancelled
+     FROM chunks c CROSS JOIN LATERAL (
+       SELECT count(*) FILTER (WHERE i.status = 'success')::integer AS success, count(*) FILTER (WHERE i.status = 'failed')::integer AS failed,
+         count(*) FILTER (WHERE i.status = 'cancelled')::integer AS cancelled
+       FROM items i WHERE i.run_id = c.run_id AND i.item_index >= c.first_item AND i.item_index < c.end_item) s
+     WHERE c.run_id = $1 AND c.done_success IS NOT NULL
+       AND (c.done_success, c.done_failed, c.done_cancelled) IS DISTINCT FROM (s.success, s.failed, s.cancelled)`,
+    [runId],
+  );
+  expect(wrongCounts, described).toEqual([]);
+  const [{ stored }] = await cluster.sql<{ stored: string }>('SELECT count(*) AS stored FROM chunks WHERE run_id = $1 AND done_success IS NOT NULL', [runId]);
+  expect(Number(stored), described).toBeGreaterThan(0);
   // The run turned terminal once: one run.finished for it, from whichever node finished it.
   const finished = await cluster.sql<{ n: string }>(`SELECT count(*) AS n FROM run_events WHERE run_id = $1 AND type = 'run.finished'`, [runId]);
   expect(Number(finished[0].n), described).toBe(1);

@@ -98,6 +98,19 @@ describe.skipIf(!postgresAvailable())('cluster: run progress counters', () => {
     expect((await new RunProgressCounts(store).read(runId))?.counts).toMatchObject({ success: 3, failed: 1, pending: 6 });
   });
 
+  it("takes a done chunk's counts from its row when the node that completed it stored them, and counts the items of one without", async () => {
+    const runId = 'run-c';
+    await createRun(runId);
+    await claim(runId, 0);
+    await claim(runId, 1);
+    await setItems(runId, 0, 8, 'success');
+    await complete(runId, 0);
+    await complete(runId, 1);
+    // Stored counts unlike the rows: which the read took shows where it looked.
+    await client.query(`UPDATE chunks SET done_success = 1, done_failed = 2, done_cancelled = 1 WHERE run_id = $1 AND chunk_index = 0`, [runId]);
+    expect((await new RunProgressCounts(store).read(runId))?.counts).toEqual({ total: ITEMS, pending: 2, running: 0, success: 5, failed: 2, cancelled: 1 });
+  });
+
   it('answers undefined for an unknown run', async () => {
     expect(await new RunProgressCounts(store).read('no-such-run')).toBeUndefined();
   });

@@ -41,6 +41,13 @@ describeStateStoreContract('postgres', { durable: true }, async () => {
   return { open: () => PostgresStateStore.connect({ url }), cleanup: drop };
 });
 
+/** The schema version just before the migration whose text contains `text`: a database there runs it next. */
+function migrationWith(text: string): number {
+  const index = POSTGRES_MIGRATIONS.findIndex((migration) => migration.includes(text));
+  if (index < 0) throw new Error(`no migration contains ${text}`);
+  return index;
+}
+
 describe('PostgresStateStore', () => {
   it('creates its tables once when several processes start together', () =>
     inFreshSchema(async ({ schema, url }) => {
@@ -57,7 +64,7 @@ describe('PostgresStateStore', () => {
       await adminQuery(`ALTER TABLE ${schema}.run_events DROP COLUMN namespace`);
       await adminQuery(`DROP TABLE ${schema}.namespace_submits`);
       await adminQuery(`INSERT INTO ${schema}.run_events (type, run_id, at, run) VALUES ('run.created', 'old', 1, '{}')`);
-      await adminQuery(`UPDATE ${schema}.flowrun_schema SET version = ${POSTGRES_MIGRATIONS.length - 2}`);
+      await adminQuery(`UPDATE ${schema}.flowrun_schema SET version = ${migrationWith('namespace_submits')}`);
       await (await PostgresStateStore.connect({ url })).close();
       expect(await adminQuery(`SELECT namespace FROM ${schema}.run_events WHERE run_id = 'old'`)).toEqual([{ namespace: 'default' }]);
       expect(await adminQuery(`SELECT count(*)::int AS n FROM ${schema}.namespace_submits`)).toEqual([{ n: 0 }]);
@@ -69,7 +76,7 @@ describe('PostgresStateStore', () => {
       // As a database of the schema before it had them.
       await adminQuery(`ALTER TABLE ${schema}.items RESET (fillfactor)`);
       await adminQuery(`CREATE INDEX items_by_status ON ${schema}.items (run_id, status, started_at)`);
-      await adminQuery(`UPDATE ${schema}.flowrun_schema SET version = ${POSTGRES_MIGRATIONS.length - 1}`);
+      await adminQuery(`UPDATE ${schema}.flowrun_schema SET version = ${migrationWith('fillfactor = 50')}`);
       await (await PostgresStateStore.connect({ url })).close();
       const indexes = await adminQuery<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2', [schema, 'items']);
       expect(indexes.map((i) => i.indexname)).toEqual(['items_pkey']);
@@ -78,6 +85,18 @@ describe('PostgresStateStore', () => {
         [schema],
       );
       expect(options).toContain('fillfactor=50');
+    }));
+
+  it('upgrades a database of the schema before chunks kept their counts: the columns are added, empty', () =>
+    inFreshSchema(async ({ schema, url }) => {
+      await (await PostgresStateStore.connect({ url })).close();
+      for (const column of ['done_success', 'done_failed', 'done_cancelled']) await adminQuery(`ALTER TABLE ${schema}.chunks DROP COLUMN ${column}`);
+      await adminQuery(`INSERT INTO ${schema}.chunks (run_id, chunk_index, run_seq, chunk_size, first_item, end_item, state) VALUES ('old', 0, 1, 4, 0, 4, 'done')`);
+      await adminQuery(`UPDATE ${schema}.flowrun_schema SET version = ${migrationWith('done_success')}`);
+      await (await PostgresStateStore.connect({ url })).close();
+      expect(await adminQuery(`SELECT done_success, done_failed, done_cancelled FROM ${schema}.chunks WHERE run_id = 'old'`)).toEqual([
+        { done_success: null, done_failed: null, done_cancelled: null },
+      ]);
     }));
 
   it('upgrades a database of the schema before cluster membership: the nodes table is added', () =>
