@@ -3,6 +3,7 @@ import { ItemTransitions } from '../statestore/item-transitions.js';
 import { itemRowTexts, jsonArrayChunks } from '../statestore/postgres-state-store.js';
 import { WRITE_FENCED } from './chunks-sql.js';
 import type { HeldLease, LeaseBook } from './lease-book.js';
+import { prepared } from '../statestore/prepared-statement.js';
 
 /**
  * Writes a journal batch of a cluster node (docs/cluster.md, "Fencing"): each statement
@@ -32,7 +33,7 @@ export async function writeFenced(client: pg.ClientBase, nodeId: string, book: L
   const held = new Set<string>();
   let first = true;
   for (const { json } of jsonArrayChunks(texts)) {
-    const { rows } = await client.query<{ run_id: string; chunk_index: number }>(WRITE_FENCED, [...fence, json]);
+    const { rows } = await client.query<{ run_id: string; chunk_index: number }>(prepared(WRITE_FENCED), [...fence, json]);
     // A lease lost between two statements of one batch counts as lost for the whole batch.
     const now = new Set(rows.map((r) => `${r.chunk_index}:${r.run_id}`));
     if (first) for (const key of now) held.add(key);

@@ -16,6 +16,7 @@ import { NotificationListener } from './notification-listener.js';
 import { finishRunIfDone } from './run-finish.js';
 import { RunProgressCounts } from './run-progress-counts.js';
 import { SubmittedInputs } from './submitted-inputs.js';
+import { prepared } from '../statestore/prepared-statement.js';
 
 /** How often waits on runs of other nodes re-check the database, in case a notification was lost. */
 const WAIT_RECHECK_MS = 1_000;
@@ -110,11 +111,11 @@ export class PostgresSharedWork implements SharedWork {
     if (this.stopped || maxChunks <= 0 || maxSlots <= 0) return [];
     const { store, nodeId, cluster, book } = this.options;
     const taken = await store.inTransaction(async (client) => {
-      const candidates = await client.query<Candidate>(CLAIM_CANDIDATES, [maxChunks, skipRuns]);
+      const candidates = await client.query<Candidate>(prepared(CLAIM_CANDIDATES), [maxChunks, skipRuns]);
       if (candidates.rows.length === 0) return [];
       const chosen = await this.allotSlots(client, candidates.rows, maxSlots);
       if (chosen.length === 0) return [];
-      const { rows } = await client.query<TakenRow>(TAKE_CHUNKS, [
+      const { rows } = await client.query<TakenRow>(prepared(TAKE_CHUNKS), [
         nodeId,
         cluster.leaseMs,
         chosen.map((c) => c.runId),
@@ -171,10 +172,10 @@ export class PostgresSharedWork implements SharedWork {
    * open chunks, so a run of one chunk runs `maxConcurrency` items at once.
    */
   private async runBudget(client: pg.ClientBase, runId: string): Promise<{ free: number; share: number; chunksLeft: number; cancelRequested: boolean } | undefined> {
-    const run = await client.query<{ max_concurrency: number; cancel_requested: boolean }>(LOCK_RUN_FOR_SLOTS, [runId]);
+    const run = await client.query<{ max_concurrency: number; cancel_requested: boolean }>(prepared(LOCK_RUN_FOR_SLOTS), [runId]);
     if (run.rows.length === 0) return undefined;
     const { max_concurrency: max, cancel_requested: cancelRequested } = run.rows[0];
-    const { rows } = await client.query<{ used: number; nodes: number; open_chunks: number; mine: number }>(RUN_SLOTS, [runId, this.options.cluster.leaseMs, this.nodeId]);
+    const { rows } = await client.query<{ used: number; nodes: number; open_chunks: number; mine: number }>(prepared(RUN_SLOTS), [runId, this.options.cluster.leaseMs, this.nodeId]);
     const { used, nodes, open_chunks: open, mine } = rows[0];
     // A run with few chunks left gives each a larger share: its last chunk may use all it has.
     const share = Math.max(Math.ceil(max / (CHUNKS_PER_NODE * Math.max(1, nodes))), Math.ceil(max / Math.max(1, open)));
@@ -189,7 +190,7 @@ export class PostgresSharedWork implements SharedWork {
   private async claimNext(runId: string, reserved: boolean): Promise<ChunkLease | undefined> {
     if (this.stopped) return undefined;
     const { store, nodeId, cluster, book } = this.options;
-    const { rows } = await store.query<TakenRow & { cancel_requested: boolean; prefetched: boolean }>(CLAIM_SUCCESSOR, [runId, nodeId, cluster.leaseMs, reserved]);
+    const { rows } = await store.query<TakenRow & { cancel_requested: boolean; prefetched: boolean }>(prepared(CLAIM_SUCCESSOR), [runId, nodeId, cluster.leaseMs, reserved]);
     if (rows.length === 0) return undefined;
     const lease = { ...leaseOfRow(rows[0], rows[0].cancel_requested), prefetched: rows[0].prefetched };
     book.add(lease);
@@ -197,7 +198,7 @@ export class PostgresSharedWork implements SharedWork {
   }
 
   async transferSlots(from: ChunkLease, to: ChunkLease, slots: number): Promise<boolean> {
-    const { rowCount } = await this.options.store.query(TRANSFER_SLOTS, [from.runId, this.nodeId, from.chunkIndex, from.epoch, to.chunkIndex, to.epoch, slots]);
+    const { rowCount } = await this.options.store.query(prepared(TRANSFER_SLOTS), [from.runId, this.nodeId, from.chunkIndex, from.epoch, to.chunkIndex, to.epoch, slots]);
     return rowCount === 2;
   }
 
@@ -207,7 +208,7 @@ export class PostgresSharedWork implements SharedWork {
       if (!budget || budget.cancelRequested || budget.chunksLeft <= 0) return 0;
       const slots = Math.min(budget.free, budget.share, lease.end - lease.first);
       if (slots <= 0) return 0;
-      const { rowCount } = await client.query(GRANT_SLOTS, [lease.runId, lease.chunkIndex, this.nodeId, lease.epoch, slots]);
+      const { rowCount } = await client.query(prepared(GRANT_SLOTS), [lease.runId, lease.chunkIndex, this.nodeId, lease.epoch, slots]);
       return rowCount === 1 ? slots : 0;
     });
   }
@@ -257,7 +258,7 @@ export class PostgresSharedWork implements SharedWork {
     const finished: string[] = [];
     const done = await store.inTransaction(async (client) => {
       finished.length = 0;
-      const { rows } = await client.query<{ run_id: string; chunk_index: number }>(COMPLETE_CHUNKS, [
+      const { rows } = await client.query<{ run_id: string; chunk_index: number }>(prepared(COMPLETE_CHUNKS), [
         nodeId,
         leases.map((l) => l.runId),
         leases.map((l) => l.chunkIndex),
@@ -281,11 +282,11 @@ export class PostgresSharedWork implements SharedWork {
 
   async release(lease: ChunkLease): Promise<void> {
     this.options.book.remove(lease);
-    await this.options.store.query(RELEASE_LEASE, [lease.runId, lease.chunkIndex, this.nodeId, lease.epoch]);
+    await this.options.store.query(prepared(RELEASE_LEASE), [lease.runId, lease.chunkIndex, this.nodeId, lease.epoch]);
   }
 
   async releaseSlots(lease: ChunkLease): Promise<void> {
-    await this.options.store.query(RELEASE_SLOTS, [lease.runId, lease.chunkIndex, this.nodeId, lease.epoch]);
+    await this.options.store.query(prepared(RELEASE_SLOTS), [lease.runId, lease.chunkIndex, this.nodeId, lease.epoch]);
   }
 
   /** Leases a journal write found lost: told to the runner of the chunks. */
@@ -387,7 +388,7 @@ export class PostgresSharedWork implements SharedWork {
   }
 
   private async finishedAmong(runIds: readonly string[]): Promise<string[]> {
-    const { rows } = await this.options.store.query<{ run_id: string }>(FINISHED_RUNS, [runIds]);
+    const { rows } = await this.options.store.query<{ run_id: string }>(prepared(FINISHED_RUNS), [runIds]);
     return rows.map((r) => r.run_id);
   }
 
@@ -407,7 +408,7 @@ export class PostgresSharedWork implements SharedWork {
     const { store, nodeId, cluster, book, logger } = this.options;
     const before = book.all();
     try {
-      const { rows } = await store.query<{ run_id: string; chunk_index: number; epoch: number; cancel_requested: boolean }>(RENEW_LEASES, [
+      const { rows } = await store.query<{ run_id: string; chunk_index: number; epoch: number; cancel_requested: boolean }>(prepared(RENEW_LEASES), [
         nodeId,
         cluster.leaseMs,
         before.map((l) => l.runId),
@@ -423,7 +424,7 @@ export class PostgresSharedWork implements SharedWork {
       if (this.toldCancelled.size > 10_000) this.toldCancelled.clear();
       for (const id of cancelled) this.toldCancelled.add(id);
       if (cancelled.length > 0) this.listener?.runsCancelled(cancelled);
-      await store.query(REPORT_LOAD, [nodeId, this.nodeLoad.chunks, this.nodeLoad.items]);
+      await store.query(prepared(REPORT_LOAD), [nodeId, this.nodeLoad.chunks, this.nodeLoad.items]);
     } catch (err) {
       logger.warn({ err }, `cannot renew leases: ${(err as Error).message}`);
     } finally {

@@ -2,6 +2,7 @@ import type { Status } from '../../protocol/index.js';
 import type { SharedRunProgress } from '../runs/shared-work.js';
 import type { PostgresStateStore } from '../statestore/postgres-state-store.js';
 import { CHUNK_ITEM_COUNTS } from './chunks-sql.js';
+import { prepared } from '../statestore/prepared-statement.js';
 
 /** Runs whose done chunks' counts a node remembers; the oldest is forgotten past this (it is only read again). */
 const RUNS_KEPT = 1_000;
@@ -35,7 +36,7 @@ export class RunProgressCounts {
     const counts = { ...known.counts };
     const [run, chunks] = await Promise.all([
       this.store.query<{ total: number; status: string | null; completed_at: number | null }>('SELECT total, status, completed_at FROM runs WHERE run_id = $1', [runId]),
-      this.store.query<CountRow>(CHUNK_ITEM_COUNTS, [runId, [...known.chunks]]),
+      this.store.query<CountRow>(prepared(CHUNK_ITEM_COUNTS), [runId, [...known.chunks]]),
     ]);
     const row = run.rows[0];
     if (row === undefined || row.completed_at !== null) this.runs.delete(runId);

@@ -22,6 +22,7 @@ import { FLOW_USES_SQL, RUN_ROW_TABLES, deletionOf, expiredRunsSql, runTreeSql, 
 import { isStoreClosed, isStoreUnavailable } from './store-unavailable.js';
 import type { RunEventLog } from './run-event-log.js';
 import { PostgresRunEventLog } from './postgres-event-log.js';
+import type { PreparedStatement } from './prepared-statement.js';
 
 export interface PostgresStateStoreOptions {
   /** `postgres://user:password@host:port/database`; `?options=-c search_path=…` selects a schema. */
@@ -325,9 +326,9 @@ export class PostgresStateStore implements StateStore {
    * One statement on the pool, outside the journal's write order: for the cluster's own tables
    * (nodes), whose statements must not wait behind a long journal write.
    */
-  async query<R extends pg.QueryResultRow>(sql: string, params: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+  async query<R extends pg.QueryResultRow>(sql: string | PreparedStatement, params: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }> {
     if (this.closing) throw new Error('postgres state store is closed');
-    const result = await this.pool.query<R>(sql, params as unknown[]);
+    const result = typeof sql === 'string' ? await this.pool.query<R>(sql, params as unknown[]) : await this.pool.query<R>({ ...sql }, params as unknown[]);
     return { rows: result.rows, rowCount: result.rowCount ?? 0 };
   }
 
