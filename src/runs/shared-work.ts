@@ -1,11 +1,6 @@
 import type { ItemCounts, Status } from '../../protocol/index.js';
 import type { RunRecord, StoredItem } from '../statestore/state-store.js';
 
-/**
- * A chunk of a run's items held by this node (docs/cluster.md): items `[first, end)`, claimed at
- * `epoch`, run at most `slots` at a time. A lease is lost when another node claims the chunk (this
- * node paused past its lease) or the run's cancel took it back.
- */
 /** A done chunk's items by final status. */
 export interface ChunkItemCounts {
   success: number;
@@ -13,6 +8,11 @@ export interface ChunkItemCounts {
   cancelled: number;
 }
 
+/**
+ * A chunk of a run's items held by this node (docs/cluster.md): items `[first, end)`, claimed at
+ * `epoch`, run at most `slots` at a time. A lease is lost when another node claims the chunk (this
+ * node paused past its lease) or the run's cancel took it back.
+ */
 export interface ChunkLease {
   readonly runId: string;
   readonly chunkIndex: number;
