@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTerminal, type Status } from '../../protocol/index.js';
 import { cleanupAfterEach } from '../support/cleanups.js';
 import {
+  CLUSTER_WAIT_MS,
   expectEachItemSucceededOnce,
-  holdingWork,
   RECORD_FLOW,
   recordOutput,
   startClusterBackends,
@@ -13,6 +13,7 @@ import {
   type TestCluster,
 } from '../support/cluster.js';
 import { postgresAvailable } from '../support/postgres.js';
+import { until } from '../support/wait-for.js';
 
 /**
  * One long run while nodes die, stop and freeze at moments picked by a seeded generator: SIGKILL,
@@ -64,6 +65,17 @@ async function recordSettled(cluster: TestCluster, runId: string, seen: Settled,
     if (before === undefined) seen.set(item.item_index, text);
     else expect(text, `item ${item.item_index} changed after it was stored terminal (${context})`).toBe(before);
   }
+}
+
+/** Waits (bounded) until some items of the run are stored succeeded, whichever nodes ran them. */
+async function underWay(cluster: TestCluster, runId: string): Promise<void> {
+  await until(
+    async () => {
+      const [row] = await cluster.sql<{ n: string }>(`SELECT count(*) AS n FROM items WHERE run_id = $1 AND status = 'success'`, [runId]);
+      return Number(row.n) >= 5 ? true : undefined;
+    },
+    { what: `5 items of run ${runId} stored succeeded`, timeoutMs: CLUSTER_WAIT_MS },
+  );
 }
 
 /** The nodes neither exited nor frozen. */
@@ -145,7 +157,7 @@ describe.skipIf(!postgresAvailable())('cluster: nodes killed, stopped and frozen
     const cluster = await startTestCluster(backends!, { nodes: 3, settings: SETTINGS });
     cleanups.push(() => cluster.close());
     const run = await cluster.nodes[0].client.submit({ flow: RECORD_FLOW, inputs, maxConcurrency: 64 });
-    await holdingWork(cluster, cluster.nodes[1], run.runId, 5);
+    await underWay(cluster, run.runId);
 
     const seen: Settled = new Map();
     const schedule = await runFaults(cluster, run.runId, seen, SEED);
@@ -165,7 +177,7 @@ describe.skipIf(!postgresAvailable())('cluster: nodes killed, stopped and frozen
     const cluster = await startTestCluster(backends!, { nodes: 3, settings: SETTINGS });
     cleanups.push(() => cluster.close());
     const run = await cluster.nodes[0].client.submit({ flow: RECORD_FLOW, inputs, maxConcurrency: 64 });
-    await holdingWork(cluster, cluster.nodes[1], run.runId, 5);
+    await underWay(cluster, run.runId);
 
     const seen: Settled = new Map();
     let cancelledBy = '';
