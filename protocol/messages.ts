@@ -49,13 +49,16 @@ export const ComponentsExecuteResult = z.object({ output: z.unknown() });
 export const BlobTypeSchema = z.enum(['data', 'flow']);
 export type BlobType = z.infer<typeof BlobTypeSchema>;
 
+// `observability` (optional) names the call a component server makes a callback for, as in
+// `runs/submit`: with several calls in flight on one connection, the runtime knows which one.
 export const BlobsPutParams = z.object({
   data: z.unknown(),
   blob_type: BlobTypeSchema.default('data'),
+  observability: ObservabilitySchema.optional(),
 });
 export const BlobsPutResult = z.object({ blob_id: z.string() });
 
-export const BlobsGetParams = z.object({ blob_id: z.string().min(1) });
+export const BlobsGetParams = z.object({ blob_id: z.string().min(1), observability: ObservabilitySchema.optional() });
 export const BlobsGetResult = z.object({ data: z.unknown(), blob_type: BlobTypeSchema });
 
 export const OverrideSchema = z.object({

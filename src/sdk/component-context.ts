@@ -89,14 +89,22 @@ export class ExecutionContext implements ComponentContext {
     });
   }
 
+  // Blob callbacks name their call (`observability`), as runs/submit does: a runtime serving
+  // several calls on this connection credits the blob to the right run's namespace and audit line.
   async putBlob(data: unknown, blobType: BlobType = 'data'): Promise<string> {
-    const result = await this.call(BlobsPut, { data, blob_type: blobType });
+    const result = await this.call(BlobsPut, { data, blob_type: blobType, ...this.callIds() });
     return result.blob_id;
   }
 
   async getBlob(blobId: string): Promise<unknown> {
-    const result = await this.call(BlobsGet, { blob_id: blobId });
+    const result = await this.call(BlobsGet, { blob_id: blobId, ...this.callIds() });
     return result.data;
+  }
+
+  /** `{observability}` when the runtime named this call's run and step, else nothing. */
+  private callIds(): { observability?: Observability } {
+    const { run_id, step_id } = this.observability;
+    return run_id !== undefined && step_id !== undefined ? { observability: this.observability } : {};
   }
 
   submitRun(params: SubmitRunParams): Promise<RunStatus> {

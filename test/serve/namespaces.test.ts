@@ -1,16 +1,18 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BlobsPut, ErrorCodes, NodesList, RunsCancel, RunsDelete, RunsGc, RunsGet, RunsItems, RunsList, RunsMetrics, RunsRerun, RunsSubmit, RunsWatch, WorkersList, type RunStatus,
 } from '../../protocol/index.js';
+import { blobIdOf } from '../../blobstore/blob-id.js';
 import { connect, type FlowrunClient, type RunEvent } from '../../src/client/index.js';
 import { flowrun } from '../support/cli.js';
 import { fixturePath, requireBuilt } from '../support/paths.js';
 import { spawnServe, type ServedProcess } from '../support/serve.js';
 import { eventsUntilFinished } from '../support/run-events.js';
 import { makeTempDir } from '../support/temp-dir.js';
+import { until } from '../support/wait-for.js';
 
 /**
  * Namespaces, tokens and roles on a real `flowrun serve` (SQLite, a real component server)
@@ -483,6 +485,27 @@ describe('audit', () => {
     expect(lines[0]).toMatchObject(common);
     expect(lines[1]).toMatchObject({ ...common, runId: child });
     expect(lines[2]).toMatchObject({ ...common, runId: child });
+  });
+});
+
+describe('blob callbacks while the component server serves other calls', () => {
+  it('are credited to the run of the call that made them, not to none, when calls of other runs are in flight', async () => {
+    // A call of team-b's run stays in flight on the same component server meanwhile.
+    const busy = await as('bSubmitter').submit({ flow: WORK_FLOW, inputs: [{ i: 1, delayMs: 60_000 }] });
+    await until(async () => ((await busy.status()).items.running === 1 ? true : undefined), { what: 'the busy call in flight', timeoutMs: 20_000 });
+    try {
+      const value = { busyServer: randomUUID() };
+      const parent = await as('aSubmitter').submit({ flow: ORCHESTRATE_FLOW, inputs: [{ n: 1, putBlob: value }], wait: true });
+      const ofParent = (all: AuditLine[]) => all.filter((l) => l.method === 'blobs/put' && l.parentRunId === parent.runId);
+      const [line] = ofParent(await waitForAuditLines((all) => ofParent(all).length > 0));
+      expect(line).toMatchObject({ tokenName: 'component', namespace: 'team-a', outcome: 'ok' });
+      // The blob is team-a's: its viewer reads it, team-b's does not see it.
+      const blobId = blobIdOf(value);
+      expect((await as('aViewer').getBlob(blobId)).data).toEqual(value);
+      expect((await refusal(as('bSubmitter').getBlob(blobId))).code).toBe(ErrorCodes.BlobNotFound);
+    } finally {
+      await busy.cancel();
+    }
   });
 });
 

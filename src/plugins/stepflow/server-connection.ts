@@ -181,8 +181,8 @@ export class ServerConnection {
    * The item a server callback belongs to: the in-flight execute whose run and step ids the
    * callback carries in `observability`, else the only execute in flight, else none. With
    * `servedOnly` (a worker) a callback acts for one of the calls it serves: without a match, the
-   * first in flight (the SDK's blob callbacks carry no observability); with none in flight it is
-   * refused with -32007.
+   * first in flight (a server that sends no observability); with none in flight it is refused
+   * with -32007. The SDK sends the observability of its call with every callback.
    */
   callerFor(params: unknown, servedOnly = false): CallerContext {
     const { plugin } = this.options;
