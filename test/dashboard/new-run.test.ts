@@ -105,7 +105,10 @@ describe.runIf(chromiumAvailable())('dashboard: new run', () => {
   });
 
   it('offers a flow run before (flows/list), shows its text and runs it again', async () => {
+    // The runs page first, shown before going on: two hash changes in one frame would keep the
+    // earlier form (pasted by the tests above) mounted instead of opening a fresh one.
     await page.goto(`${env.served.httpUrl}#/runs`);
+    await page.locator('[data-testid="run-row"]').first().waitFor();
     await page.goto(`${env.served.httpUrl}#/new`);
     const select = field('flow-select');
     await select.waitFor();
