@@ -782,7 +782,7 @@ export class RunManager {
    */
   private async storedUnfinished(runId: string, access?: RunAccess): Promise<boolean> {
     const { store } = this;
-    if (!store.runHead || !store.runSummary || this.recovery.waits(runId) || this.registry.live(runId) || this.registry.recentlyFinished(runId)) return false;
+    if (!store.runHead || !this.readsFromStore(runId)) return false;
     const head = await store.runHead(runId).catch((err: unknown) => {
       throw asStoreError(err, `cannot load run ${runId}`);
     });
@@ -791,10 +791,15 @@ export class RunManager {
     return head.state.completedAt === undefined;
   }
 
+  /** Whether lookups of a run read its stored row and counts: the store can, and the run is not in memory here nor resuming here. */
+  private readsFromStore(runId: string): boolean {
+    return this.store.runSummary !== undefined && !this.recovery.waits(runId) && !this.registry.live(runId) && !this.registry.recentlyFinished(runId);
+  }
+
   /** The stored summary of a run not in memory here ({@link summaryStatus}); -32011 when there is no such run. */
   private async storedSummary(runId: string): Promise<RunSummary | undefined> {
     const { store } = this;
-    if (!store.runSummary || this.recovery.waits(runId) || this.registry.live(runId) || this.registry.recentlyFinished(runId)) return undefined;
+    if (!store.runSummary || !this.readsFromStore(runId)) return undefined;
     // As `find` does with loads: a read under way that finds the run finished answers every lookup
     // made meanwhile (a waiter's answer and the run's `run.finished` both ask as it finishes); one
     // that finds it unfinished may have read before this lookup began, so this one reads again.

@@ -2,11 +2,7 @@ import type { ItemCounts, Status } from '../../protocol/index.js';
 import type { RunRecord, StoredItem } from '../statestore/state-store.js';
 
 /** A done chunk's items by final status. */
-export interface ChunkItemCounts {
-  success: number;
-  failed: number;
-  cancelled: number;
-}
+export type ChunkItemCounts = Pick<ItemCounts, 'success' | 'failed' | 'cancelled'>;
 
 /**
  * A chunk of a run's items held by this node (docs/cluster.md): items `[first, end)`, claimed at

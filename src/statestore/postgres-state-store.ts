@@ -285,8 +285,7 @@ export class PostgresStateStore implements StateStore {
     const { runs } = await this.retryingRead(() =>
       listRunsFrom(
         {
-          candidates: async (_query, beforeSeq) =>
-            beforeSeq === undefined ? (await this.pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId])).rows : [],
+          candidates: async (_query, beforeSeq) => (beforeSeq === undefined ? this.runRows(runId) : []),
           statusCounts: (runIds) => this.statusCounts(runIds),
         },
         { limit: 1 },
@@ -302,8 +301,13 @@ export class PostgresStateStore implements StateStore {
 
   async runHead(runId: string): Promise<Pick<RunSummary, 'record' | 'state'> | undefined> {
     await this.writes;
-    const { rows } = await this.retryingRead(() => this.pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId]));
-    return rows[0] && { record: recordOfRow(rows[0]), state: stateOfRow(rows[0]) };
+    const [row] = await this.retryingRead(() => this.runRows(runId));
+    return row && { record: recordOfRow(row), state: stateOfRow(row) };
+  }
+
+  /** The run's row, or none. */
+  private async runRows(runId: string): Promise<RunRow[]> {
+    return (await this.pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`, [runId])).rows;
   }
 
   async listFlows(query: FlowQuery): Promise<FlowPage> {
